@@ -1,0 +1,7 @@
+// Every area's CLI, in the order `perennial demo` runs them. One import and one entry per area.
+import type { AreaCli } from './types.js';
+// @area-imports
+
+export const AREAS: readonly AreaCli[] = [
+  // @area-list
+];

@@ -1,0 +1,40 @@
+// Helpers shared by area CLIs: option parsing with errors that name the option.
+import { InputError } from '../core/errors.js';
+
+export function parseIntOption(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InputError(`--${name} expects an integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export function parseFloatOption(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InputError(`--${name} expects a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+/** "1,5" -> [1, 5]. */
+export function parseNumberList(name: string) {
+  return (v: string): number[] => v.split(',').map((s) => parseFloatOption(name)(s.trim()));
+}
+
+export function parseStringList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** "5..400" or "5,10,20" -> numbers; a range gives about `steps` values spread on a log scale. */
+export function parseRangeOrList(name: string, steps = 24) {
+  return (v: string): number[] => {
+    const m = /^(\d+)\.\.(\d+)$/.exec(v.trim());
+    if (!m) return parseNumberList(name)(v);
+    const lo = Number(m[1]), hi = Number(m[2]);
+    if (!(lo >= 1 && hi > lo)) throw new InputError(`--${name}: range ${v} must be lo..hi with 1 <= lo < hi`);
+    const out = new Set<number>();
+    for (let i = 0; i < steps; i++) out.add(Math.round(lo * (hi / lo) ** (i / (steps - 1))));
+    return [...out].sort((a, b) => a - b);
+  };
+}

@@ -1,0 +1,2 @@
+// perennial's public API, one namespace per area.
+export * as core from './core/index.js';
