@@ -1,6 +1,6 @@
 // The one place that picks the linear-algebra backend. Everything else calls `linalg()`.
 import { warn } from '../errors.js';
-import { loadNativeLinalg } from './native.js';
+import { loadNativeLinalg, type NativeAddon } from './native.js';
 import { typescriptLinalg } from './ts.js';
 import type { Linalg, LinalgBackendName, Matrix64 } from './types.js';
 import { addDiagonal } from './matrix.js';
@@ -12,15 +12,27 @@ export { typescriptLinalg } from './ts.js';
 let active: Linalg | null = null;
 let nativeReason = '';
 let nativeCache: Linalg | null | undefined;
+let addonCache: NativeAddon | null = null;
 
 function native(): Linalg | null {
   if (nativeCache === undefined) {
     const load = loadNativeLinalg();
     nativeCache = load.linalg;
+    addonCache = load.addon;
     nativeReason = load.reason;
   }
   return nativeCache;
 }
+
+/**
+ * The raw addon (batched float32 GEMM on typed-array views, thread count), or null when it is not
+ * loaded. Only core kernels (the tfjs BatchMatMul) use it; area code calls `linalg()`.
+ */
+export function nativeAddon(): NativeAddon | null {
+  native();
+  return addonCache;
+}
+export type { NativeAddon } from './native.js';
 
 /** The active backend: the OpenBLAS addon when it loads, else pure TypeScript (warned once). */
 export function linalg(): Linalg {

@@ -1,11 +1,15 @@
 // The OpenBLAS/LAPACK addon (native/), wrapped to the Linalg contract. The addon is optional:
 // when it did not build (no compiler, no libopenblas-dev), `loadNativeLinalg` returns null and
 // index.ts falls back to the TypeScript implementation with a one-time warning.
+//
+// The addon throws plain Errors; this wrapper checks shapes and dtypes first (InputError) and maps
+// LAPACK failures (not positive definite, no convergence) onto NumericalError.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { Linalg } from './types.js';
+import { InputError, NumericalError } from '../errors.js';
+import type { EighResult, GemmOptions, Linalg, Matrix, Matrix64 } from './types.js';
 
 /** Where the built addon lives, relative to this package's root. */
 export function addonPath(): string {
@@ -14,21 +18,116 @@ export function addonPath(): string {
   return join(root, 'native', 'build', 'Release', 'perennial_linalg.node');
 }
 
+type F = Float32Array | Float64Array;
+
+/** The raw functions the addon exports (see native/src/linalg.cc). */
+export interface NativeAddon {
+  makeLinalg(): RawLinalg;
+  /**
+   * Batched row-major float32 GEMM on typed-array views: for b < batch,
+   * C[b*m*n ..] = alpha * op(A + b*strideA) op(B + b*strideB); a stride of 0 broadcasts.
+   */
+  sgemmBatch(
+    transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number,
+    a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, alpha?: number,
+  ): void;
+  /** OpenBLAS's thread count. */
+  threads(): number;
+  /** OpenBLAS's build configuration string. */
+  config(): string;
+}
+
+interface RawLinalg {
+  gemm(a: Matrix, b: Matrix, opts?: GemmOptions): Matrix;
+  syrk(a: Matrix): Matrix;
+  eigh(a: Matrix64, opts?: { vectors?: boolean }): EighResult;
+  cholesky(a: Matrix64): Matrix64;
+  choleskySolve(a: Matrix64, b: Matrix64): Matrix64;
+}
+
 export interface NativeLoad {
   readonly linalg: Linalg | null;
   readonly reason: string;
+  readonly addon: NativeAddon | null;
+}
+
+function checkMatrix(m: Matrix, what: string): void {
+  if (!(m.data instanceof Float32Array || m.data instanceof Float64Array)) throw new InputError(`${what}: data must be a Float32Array or Float64Array`);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 0) throw new InputError(`${what}: bad shape ${m.rows}x${m.cols}`);
+  if (m.data.length !== m.rows * m.cols) throw new InputError(`${what}: ${m.rows}x${m.cols} matrix has ${m.data.length} values`);
+}
+function checkSquare64(a: Matrix64, what: string): void {
+  checkMatrix(a, what);
+  if (!(a.data instanceof Float64Array)) throw new InputError(`${what}: needs a float64 matrix`);
+  if (a.rows !== a.cols) throw new InputError(`${what} needs a square matrix, got ${a.rows}x${a.cols}`);
+}
+function checkFiniteLower(a: Matrix64, what: string): void {
+  const n = a.rows, d = a.data;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+    if (!Number.isFinite(d[i * n + j]!)) throw new InputError(`${what}: non-finite entry at (${i}, ${j})`);
+  }
+}
+
+function numerical<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/not positive definite|did not converge/.test(msg)) throw new NumericalError(msg);
+    throw new InputError(msg);
+  }
+}
+
+function wrap(raw: RawLinalg): Linalg {
+  return {
+    name: 'openblas',
+    gemm<T extends F>(a: Matrix<T>, b: Matrix<T>, opts: GemmOptions = {}): Matrix<T> {
+      checkMatrix(a, 'gemm A');
+      checkMatrix(b, 'gemm B');
+      if (a.data.constructor !== b.data.constructor) throw new InputError('gemm: A and B must have the same dtype');
+      const k = opts.transA ? a.rows : a.cols;
+      const kb = opts.transB ? b.cols : b.rows;
+      if (k !== kb) {
+        const m = opts.transA ? a.cols : a.rows, n = opts.transB ? b.rows : b.cols;
+        throw new InputError(`gemm: inner dimensions differ (${m}x${k} times ${kb}x${n})`);
+      }
+      return numerical(() => raw.gemm(a, b, opts)) as Matrix<T>;
+    },
+    syrk<T extends F>(a: Matrix<T>): Matrix<T> {
+      checkMatrix(a, 'syrk');
+      return numerical(() => raw.syrk(a)) as Matrix<T>;
+    },
+    eigh(a: Matrix64, opts: { vectors?: boolean } = {}): EighResult {
+      checkSquare64(a, 'eigh');
+      checkFiniteLower(a, 'eigh');
+      const r = numerical(() => raw.eigh(a, { vectors: opts.vectors ?? false }));
+      return r.vectors ? { values: r.values, vectors: r.vectors } : { values: r.values };
+    },
+    cholesky(a: Matrix64): Matrix64 {
+      checkSquare64(a, 'cholesky');
+      return numerical(() => raw.cholesky(a));
+    },
+    choleskySolve(a: Matrix64, b: Matrix64): Matrix64 {
+      checkSquare64(a, 'choleskySolve');
+      checkMatrix(b, 'choleskySolve B');
+      if (!(b.data instanceof Float64Array)) throw new InputError('choleskySolve: right-hand side must be float64');
+      if (b.rows !== a.rows) throw new InputError(`choleskySolve: right-hand side has ${b.rows} rows, expected ${a.rows}`);
+      return numerical(() => raw.choleskySolve(a, b));
+    },
+  };
 }
 
 export function loadNativeLinalg(): NativeLoad {
   const path = addonPath();
-  if (process.env.PERENNIAL_LINALG === 'typescript') return { linalg: null, reason: 'PERENNIAL_LINALG=typescript' };
-  if (!existsSync(path)) return { linalg: null, reason: `addon not built (${path} missing)` };
+  if (process.env.PERENNIAL_LINALG === 'typescript') return { linalg: null, addon: null, reason: 'PERENNIAL_LINALG=typescript' };
+  if (!existsSync(path)) return { linalg: null, addon: null, reason: `addon not built (${path} missing)` };
   try {
     const req = createRequire(import.meta.url);
-    const mod = req(path) as { makeLinalg?: () => Linalg };
-    if (typeof mod.makeLinalg !== 'function') return { linalg: null, reason: 'addon has no makeLinalg export' };
-    return { linalg: mod.makeLinalg(), reason: 'loaded' };
+    const mod = req(path) as Partial<NativeAddon>;
+    if (typeof mod.makeLinalg !== 'function') return { linalg: null, addon: null, reason: 'addon has no makeLinalg export' };
+    const raw = mod.makeLinalg();
+    return { linalg: wrap(raw), addon: mod as NativeAddon, reason: 'loaded' };
   } catch (e) {
-    return { linalg: null, reason: `addon failed to load: ${(e as Error).message}` };
+    return { linalg: null, addon: null, reason: `addon failed to load: ${(e as Error).message}` };
   }
 }

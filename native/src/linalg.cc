@@ -1,0 +1,393 @@
+// perennial_linalg: dense linear algebra over the system's OpenBLAS (CBLAS + LAPACK).
+//
+// makeLinalg() returns { name: 'openblas', gemm, syrk, eigh, cholesky, choleskySolve } working on
+// row-major matrices { rows, cols, data: Float32Array | Float64Array }. Inputs are read in place
+// (zero copy); LAPACK routines that overwrite their input work on a copy. LAPACK is column-major:
+// a row-major symmetric matrix read as column-major is its transpose, i.e. the same matrix, and its
+// lower triangle is the column-major upper triangle ('U'). Results are converted back explicitly.
+//
+// sgemmBatch(...) multiplies batches of float32 matrices given as typed-array views (for example
+// views of the tfjs wasm heap) with element strides, stride 0 meaning "broadcast this operand".
+//
+// Errors are thrown as JS Errors; src/core/linalg/native.ts maps them onto perennial's error types.
+// Nothing here reads or sets OPENBLAS_* environment variables.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+             const int* ldb, int* info);
+}
+
+namespace {
+
+enum class DType { F32, F64 };
+
+struct Mat {
+  int rows = 0;
+  int cols = 0;
+  DType dtype = DType::F64;
+  void* data = nullptr;
+};
+
+Napi::Value Throw(Napi::Env env, const std::string& msg) {
+  Napi::Error::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool ReadDim(const Napi::Object& o, const char* key, int* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0) return false;
+  *out = static_cast<int>(d);
+  return true;
+}
+
+// Reads a Matrix object; on failure throws a JS error and returns false.
+bool ReadMat(Napi::Env env, const Napi::Value& v, const char* what, Mat* m) {
+  if (!v.IsObject()) {
+    Throw(env, std::string(what) + ": expected a matrix object {rows, cols, data}");
+    return false;
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  if (!ReadDim(o, "rows", &m->rows) || !ReadDim(o, "cols", &m->cols)) {
+    Throw(env, std::string(what) + ": rows and cols must be non-negative integers");
+    return false;
+  }
+  Napi::Value d = o.Get("data");
+  if (!d.IsTypedArray()) {
+    Throw(env, std::string(what) + ": data must be a Float32Array or Float64Array");
+    return false;
+  }
+  Napi::TypedArray ta = d.As<Napi::TypedArray>();
+  size_t len = ta.ElementLength();
+  if (ta.TypedArrayType() == napi_float32_array) {
+    m->dtype = DType::F32;
+    m->data = ta.As<Napi::Float32Array>().Data();
+  } else if (ta.TypedArrayType() == napi_float64_array) {
+    m->dtype = DType::F64;
+    m->data = ta.As<Napi::Float64Array>().Data();
+  } else {
+    Throw(env, std::string(what) + ": data must be a Float32Array or Float64Array");
+    return false;
+  }
+  if (len != static_cast<size_t>(m->rows) * static_cast<size_t>(m->cols)) {
+    Throw(env, std::string(what) + ": data has " + std::to_string(len) + " values, expected " +
+                   std::to_string(m->rows) + "x" + std::to_string(m->cols));
+    return false;
+  }
+  return true;
+}
+
+Napi::Object MakeMatrix(Napi::Env env, int rows, int cols, Napi::Value data) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rows", Napi::Number::New(env, rows));
+  o.Set("cols", Napi::Number::New(env, cols));
+  o.Set("data", data);
+  return o;
+}
+
+bool OptBool(const Napi::Value& opts, const char* key, bool dflt) {
+  if (!opts.IsObject()) return dflt;
+  Napi::Value v = opts.As<Napi::Object>().Get(key);
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+double OptNumber(const Napi::Value& opts, const char* key, double dflt) {
+  if (!opts.IsObject()) return dflt;
+  Napi::Value v = opts.As<Napi::Object>().Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : dflt;
+}
+
+// C = alpha * op(A) op(B)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a, b;
+  if (!ReadMat(env, info[0], "gemm A", &a) || !ReadMat(env, info[1], "gemm B", &b)) return env.Undefined();
+  if (a.dtype != b.dtype) return Throw(env, "gemm: A and B must have the same dtype");
+  const bool ta = OptBool(info[2], "transA", false);
+  const bool tb = OptBool(info[2], "transB", false);
+  const double alpha = OptNumber(info[2], "alpha", 1.0);
+  const int m = ta ? a.cols : a.rows;
+  const int k = ta ? a.rows : a.cols;
+  const int kb = tb ? b.cols : b.rows;
+  const int n = tb ? b.rows : b.cols;
+  if (k != kb) {
+    return Throw(env, "gemm: inner dimensions differ (" + std::to_string(m) + "x" + std::to_string(k) + " times " +
+                          std::to_string(kb) + "x" + std::to_string(n) + ")");
+  }
+  const size_t size = static_cast<size_t>(m) * static_cast<size_t>(n);
+  const CBLAS_TRANSPOSE opA = ta ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE opB = tb ? CblasTrans : CblasNoTrans;
+  const int lda = std::max(1, a.cols), ldb = std::max(1, b.cols), ldc = std::max(1, n);
+  if (a.dtype == DType::F32) {
+    Napi::Float32Array c = Napi::Float32Array::New(env, size);
+    if (m > 0 && n > 0 && k > 0) {
+      cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
+                  static_cast<const float*>(b.data), ldb, 0.0f, c.Data(), ldc);
+    }
+    return MakeMatrix(env, m, n, c);
+  }
+  Napi::Float64Array c = Napi::Float64Array::New(env, size);
+  if (m > 0 && n > 0 && k > 0) {
+    cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, alpha, static_cast<const double*>(a.data), lda,
+                static_cast<const double*>(b.data), ldb, 0.0, c.Data(), ldc);
+  }
+  return MakeMatrix(env, m, n, c);
+}
+
+template <typename T>
+void MirrorUpper(T* c, int d) {
+  for (int i = 0; i < d; i++)
+    for (int j = i + 1; j < d; j++) c[static_cast<size_t>(j) * d + i] = c[static_cast<size_t>(i) * d + j];
+}
+
+// C = A^T A, both triangles.
+Napi::Value Syrk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a;
+  if (!ReadMat(env, info[0], "syrk A", &a)) return env.Undefined();
+  const int n = a.rows, d = a.cols;
+  const size_t size = static_cast<size_t>(d) * static_cast<size_t>(d);
+  const int ld = std::max(1, d);
+  if (a.dtype == DType::F32) {
+    Napi::Float32Array c = Napi::Float32Array::New(env, size);
+    if (n > 0 && d > 0) {
+      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0f, static_cast<const float*>(a.data), ld, 0.0f,
+                  c.Data(), ld);
+      MirrorUpper(c.Data(), d);
+    }
+    return MakeMatrix(env, d, d, c);
+  }
+  Napi::Float64Array c = Napi::Float64Array::New(env, size);
+  if (n > 0 && d > 0) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, static_cast<const double*>(a.data), ld, 0.0,
+                c.Data(), ld);
+    MirrorUpper(c.Data(), d);
+  }
+  return MakeMatrix(env, d, d, c);
+}
+
+bool ReadSquare64(Napi::Env env, const Napi::Value& v, const char* what, Mat* m) {
+  if (!ReadMat(env, v, what, m)) return false;
+  if (m->dtype != DType::F64) {
+    Throw(env, std::string(what) + ": needs a Float64Array matrix");
+    return false;
+  }
+  if (m->rows != m->cols) {
+    Throw(env, std::string(what) + " needs a square matrix, got " + std::to_string(m->rows) + "x" +
+                   std::to_string(m->cols));
+    return false;
+  }
+  return true;
+}
+
+// Symmetric eigendecomposition (dsyevd), lower triangle of the row-major input.
+Napi::Value Eigh(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a;
+  if (!ReadSquare64(env, info[0], "eigh", &a)) return env.Undefined();
+  const bool vectors = OptBool(info[1], "vectors", false);
+  const int n = a.rows;
+  const size_t nn = static_cast<size_t>(n) * static_cast<size_t>(n);
+  Napi::Float64Array values = Napi::Float64Array::New(env, n);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("values", values);
+  if (n == 0) {
+    if (vectors) out.Set("vectors", MakeMatrix(env, 0, 0, Napi::Float64Array::New(env, 0)));
+    return out;
+  }
+  std::vector<double> w(nn);
+  std::memcpy(w.data(), a.data, nn * sizeof(double));
+  const char jobz = vectors ? 'V' : 'N';
+  const char uplo = 'U';  // column-major upper == row-major lower
+  int lwork = -1, liwork = -1, info_ = 0;
+  double wq = 0;
+  int iwq = 0;
+  dsyevd_(&jobz, &uplo, &n, w.data(), &n, values.Data(), &wq, &lwork, &iwq, &liwork, &info_);
+  if (info_ != 0) return Throw(env, "eigh: dsyevd workspace query failed (info " + std::to_string(info_) + ")");
+  lwork = static_cast<int>(wq);
+  liwork = std::max(1, iwq);
+  std::vector<double> work(std::max(1, lwork));
+  std::vector<int> iwork(liwork);
+  dsyevd_(&jobz, &uplo, &n, w.data(), &n, values.Data(), work.data(), &lwork, iwork.data(), &liwork, &info_);
+  if (info_ < 0) return Throw(env, "eigh: dsyevd argument " + std::to_string(-info_) + " was illegal");
+  if (info_ > 0) return Throw(env, "eigh: dsyevd did not converge (info " + std::to_string(info_) + ")");
+  if (vectors) {
+    // Column-major eigenvector j occupies w[j*n .. j*n+n); row-major output wants it as column j.
+    Napi::Float64Array vec = Napi::Float64Array::New(env, nn);
+    double* v = vec.Data();
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i < n; i++) v[static_cast<size_t>(i) * n + j] = w[static_cast<size_t>(j) * n + i];
+    out.Set("vectors", MakeMatrix(env, n, n, vec));
+  }
+  return out;
+}
+
+// Factor a copy of the row-major matrix in place: on success its lower triangle holds L.
+bool Factor(Napi::Env env, const Mat& a, double* l, const char* what) {
+  const int n = a.rows;
+  const size_t nn = static_cast<size_t>(n) * static_cast<size_t>(n);
+  std::memcpy(l, a.data, nn * sizeof(double));
+  if (n == 0) return true;
+  const char uplo = 'U';  // column-major U with A = U^T U is the row-major lower L with A = L L^T
+  int info_ = 0;
+  dpotrf_(&uplo, &n, l, &n, &info_);
+  if (info_ > 0) {
+    Throw(env, std::string(what) + ": matrix is not positive definite (leading minor " + std::to_string(info_) + ")");
+    return false;
+  }
+  if (info_ < 0) {
+    Throw(env, std::string(what) + ": dpotrf argument " + std::to_string(-info_) + " was illegal");
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Cholesky(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a;
+  if (!ReadSquare64(env, info[0], "cholesky", &a)) return env.Undefined();
+  const int n = a.rows;
+  Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * n);
+  double* l = out.Data();
+  if (!Factor(env, a, l, "cholesky")) return env.Undefined();
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) l[static_cast<size_t>(i) * n + j] = 0.0;
+  return MakeMatrix(env, n, n, out);
+}
+
+// X with A X = B (dpotrf + dpotrs); B is n x k row-major.
+Napi::Value CholeskySolve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a, b;
+  if (!ReadSquare64(env, info[0], "choleskySolve", &a) || !ReadMat(env, info[1], "choleskySolve B", &b))
+    return env.Undefined();
+  if (b.dtype != DType::F64) return Throw(env, "choleskySolve: right-hand side must be a Float64Array matrix");
+  const int n = a.rows, k = b.cols;
+  if (b.rows != n)
+    return Throw(env, "choleskySolve: right-hand side has " + std::to_string(b.rows) + " rows, expected " +
+                          std::to_string(n));
+  std::vector<double> l(static_cast<size_t>(n) * n);
+  if (!Factor(env, a, l.data(), "choleskySolve")) return env.Undefined();
+  const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
+  Napi::Float64Array x = Napi::Float64Array::New(env, nk);
+  if (nk == 0) return MakeMatrix(env, n, k, x);
+  const double* bd = static_cast<const double*>(b.data);
+  double* xd = x.Data();
+  // LAPACK wants B column-major (n x k, leading dimension n): transpose unless k == 1.
+  std::vector<double> bc;
+  double* work = xd;
+  if (k == 1) {
+    std::memcpy(xd, bd, nk * sizeof(double));
+  } else {
+    bc.resize(nk);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < k; j++) bc[static_cast<size_t>(j) * n + i] = bd[static_cast<size_t>(i) * k + j];
+    work = bc.data();
+  }
+  const char uplo = 'U';
+  int info_ = 0;
+  dpotrs_(&uplo, &n, &k, l.data(), &n, work, &n, &info_);
+  if (info_ != 0) return Throw(env, "choleskySolve: dpotrs failed (info " + std::to_string(info_) + ")");
+  if (k != 1) {
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < k; j++) xd[static_cast<size_t>(i) * k + j] = bc[static_cast<size_t>(j) * n + i];
+  }
+  return MakeMatrix(env, n, k, x);
+}
+
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, long long* out) {
+  if (!info[i].IsNumber()) return false;
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 9.0e15) return false;
+  *out = static_cast<long long>(d);
+  return true;
+}
+
+// sgemmBatch(transA, transB, batch, m, n, k, A, strideA, B, strideB, C, alpha?)
+// For each b < batch: C[b] = alpha * op(A[b]) op(B[b]) with A[b] = A + b*strideA (elements), likewise B,
+// and C[b] = C + b*m*n. op(A) is m x k (A stored k x m when transposed), op(B) is k x n. Row-major.
+Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 11) return Throw(env, "sgemmBatch: expected 11 arguments");
+  const bool ta = info[0].ToBoolean().Value();
+  const bool tb = info[1].ToBoolean().Value();
+  long long batch, m, n, k, sa, sb;
+  if (!ArgInt(info, 2, &batch) || !ArgInt(info, 3, &m) || !ArgInt(info, 4, &n) || !ArgInt(info, 5, &k) ||
+      !ArgInt(info, 7, &sa) || !ArgInt(info, 9, &sb))
+    return Throw(env, "sgemmBatch: sizes and strides must be non-negative integers");
+  if (m > 2147483647LL || n > 2147483647LL || k > 2147483647LL)
+    return Throw(env, "sgemmBatch: matrix dimension too large");
+  if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[10].IsTypedArray() || info[10].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    return Throw(env, "sgemmBatch: A, B and C must be Float32Arrays");
+  Napi::Float32Array A = info[6].As<Napi::Float32Array>();
+  Napi::Float32Array B = info[8].As<Napi::Float32Array>();
+  Napi::Float32Array C = info[10].As<Napi::Float32Array>();
+  const float alpha = info.Length() > 11 && info[11].IsNumber() ? info[11].As<Napi::Number>().FloatValue() : 1.0f;
+  const long long sizeA = m * k, sizeB = k * n, sizeC = m * n;
+  if (batch == 0 || sizeC == 0) return env.Undefined();
+  if (static_cast<long long>(A.ElementLength()) < (batch - 1) * sa + sizeA ||
+      static_cast<long long>(B.ElementLength()) < (batch - 1) * sb + sizeB ||
+      static_cast<long long>(C.ElementLength()) < batch * sizeC)
+    return Throw(env, "sgemmBatch: an array is shorter than the batch needs");
+  float* c = C.Data();
+  if (k == 0) {
+    std::fill(c, c + batch * sizeC, 0.0f);
+    return env.Undefined();
+  }
+  const float* a = A.Data();
+  const float* b = B.Data();
+  const int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
+  for (long long i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), alpha, a + i * sa, std::max(1, lda), b + i * sb,
+                std::max(1, ldb), 0.0f, c + i * sizeC, static_cast<int>(std::max<long long>(1, n)));
+  }
+  return env.Undefined();
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Value Config(const Napi::CallbackInfo& info) {
+  const char* c = openblas_get_config();
+  return Napi::String::New(info.Env(), c ? c : "");
+}
+
+Napi::Value MakeLinalg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", Napi::String::New(env, "openblas"));
+  o.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  o.Set("syrk", Napi::Function::New(env, Syrk, "syrk"));
+  o.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
+  o.Set("cholesky", Napi::Function::New(env, Cholesky, "cholesky"));
+  o.Set("choleskySolve", Napi::Function::New(env, CholeskySolve, "choleskySolve"));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("makeLinalg", Napi::Function::New(env, MakeLinalg, "makeLinalg"));
+  exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch, "sgemmBatch"));
+  exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  exports.Set("config", Napi::Function::New(env, Config, "config"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(perennial_linalg, Init)
