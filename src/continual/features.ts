@@ -1,0 +1,237 @@
+// The feature cache: images -> frozen backbone -> feats.npy (float32 [n, d]) + labels.npy
+// (int32 [n]), extracted once. Rows are appended to `<out>.partial` and the count of committed rows
+// is written atomically to `<out>.partial.json` after each batch (after fsync of the rows), so a
+// killed run resumes at the last committed row: rows past it are truncated, none are duplicated
+// or lost. The finished NPY is streamed out under a temporary name and renamed into place.
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { InputError, ParseError } from '../core/errors.js';
+import { assertNotInput, refuseSymlink, writeJsonAtomic } from '../core/fsx.js';
+import { progress } from '../core/progress.js';
+import { readNpy, writeNpy } from '../core/data/npy.js';
+import { makeDataset, type Dataset } from '../core/data/dataset.js';
+import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
+import { VitFeatureBackbone } from './vit-weights.js';
+import { defaultNormalize, imageBatches, listingHash, type ImageList, type Normalize } from './images.js';
+
+export interface BackboneOptions {
+  /** ONNX: feature output name. */
+  readonly output?: string;
+  readonly threads?: number;
+  readonly executionProvider?: ExecutionProvider;
+  /** ONNX models with symbolic spatial size. */
+  readonly imageSize?: number;
+  /** safetensors ViT: attention heads (default: file metadata, else dim / 64). */
+  readonly heads?: number;
+}
+
+/** `.onnx` -> onnxruntime backbone; `.safetensors` -> timm ViT on tfjs. */
+export async function loadBackbone(path: string, opts: BackboneOptions = {}): Promise<FeatureBackbone> {
+  checkOptionNames('loadBackbone', opts, ['output', 'threads', 'executionProvider', 'imageSize', 'heads']);
+  if (!existsSync(path)) throw new InputError(`backbone ${path} does not exist`);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.onnx') {
+    if (opts.heads !== undefined) throw new InputError('--heads applies to safetensors ViT backbones, not ONNX models');
+    return OnnxBackbone.load(path, { output: opts.output, threads: opts.threads, executionProvider: opts.executionProvider, imageSize: opts.imageSize });
+  }
+  if (ext === '.safetensors') {
+    for (const k of ['output', 'executionProvider', 'imageSize'] as const) {
+      if (opts[k] !== undefined) throw new InputError(`option ${k} applies to ONNX backbones, not safetensors ViTs`);
+    }
+    return VitFeatureBackbone.load(path, { heads: opts.heads });
+  }
+  throw new InputError(`backbone ${path}: expected a .onnx model or a .safetensors timm ViT state dict`);
+}
+
+export interface ExtractOptions {
+  readonly batchSize?: number;
+  /** Default: imagenet for 3-channel backbones, unit for 1-channel ones. */
+  readonly normalize?: Normalize;
+  /** Shorter side before the center crop (default: the crop size). */
+  readonly resize?: number;
+  /** Continue a matching partial extraction (default true); false starts over. */
+  readonly resume?: boolean;
+  readonly quiet?: boolean;
+  /** Stop cleanly after this many batches (leaves a resumable partial cache; for tests and chunked runs). */
+  readonly maxBatches?: number;
+  /** Other input files that must never be overwritten (backbone, split file). */
+  readonly inputs?: readonly string[];
+}
+
+export interface ExtractResult {
+  readonly complete: boolean;
+  readonly rows: number;
+  readonly total: number;
+  readonly featureDim: number;
+  /** Rows found already committed at start (resumed). */
+  readonly resumedFrom: number;
+  readonly normalize: Normalize;
+  readonly listingHash: string;
+  readonly backboneHash: string;
+  readonly seconds: number;
+  readonly imagesPerSecond: number;
+}
+
+interface PartialState {
+  readonly version: 1;
+  readonly listingHash: string;
+  readonly backboneHash: string;
+  readonly featureDim: number;
+  readonly total: number;
+  readonly normalize: Normalize;
+  readonly resize: number | null;
+  readonly rows: number;
+}
+
+/** sha256 of a file, streamed (content names a checkpoint, not its path). */
+export function fileHash(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) { const k = readSync(fd, buf, 0, buf.length, null); if (k <= 0) break; h.update(buf.subarray(0, k)); }
+  } finally { closeSync(fd); }
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Extract features of every listed image into `out` (float32 [n, d] NPY) and `labelsOut`
+ * (int32 [n] NPY), resumably. `backboneFile` identifies the backbone by content hash.
+ */
+export async function extractFeatureCache(backbone: FeatureBackbone, backboneFile: string, list: ImageList, out: string, labelsOut: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  checkOptionNames('extractFeatureCache', opts, ['batchSize', 'normalize', 'resize', 'resume', 'quiet', 'maxBatches', 'inputs']);
+  const t0 = performance.now();
+  const outP = resolve(out), labP = resolve(labelsOut);
+  if (outP === labP) throw new InputError(`--out and --labels name the same file ${out}`);
+  const inputs = [backboneFile, ...(opts.inputs ?? []), ...list.items.map((i) => i.path)];
+  assertNotInput(outP, inputs);
+  assertNotInput(labP, inputs);
+  refuseSymlink(outP); refuseSymlink(labP);
+  const total = list.items.length;
+  const d = backbone.featureDim;
+  const normalize = opts.normalize ?? defaultNormalize(backbone.input.channels);
+  const bs = opts.batchSize ?? 64;
+  const state0: Omit<PartialState, 'rows'> = {
+    version: 1, listingHash: listingHash(list), backboneHash: fileHash(backboneFile), featureDim: d, total, normalize, resize: opts.resize ?? null,
+  };
+  const partial = `${outP}.partial`, statePath = `${outP}.partial.json`;
+  refuseSymlink(partial);
+  let rows = 0;
+  if (existsSync(statePath) && opts.resume !== false) {
+    let st: PartialState;
+    try { st = JSON.parse(readFileSync(statePath, 'utf8')) as PartialState; } catch (e) { throw new ParseError(statePath, 1, 'the JSON state of a partial feature cache', String((e as Error).message)); }
+    for (const k of Object.keys(state0) as (keyof typeof state0)[]) {
+      if (st[k] !== state0[k]) throw new InputError(`${statePath}: partial cache was made with ${k} = ${JSON.stringify(st[k])}, this run has ${JSON.stringify(state0[k])}; rerun with --restart to start over`);
+    }
+    if (!Number.isInteger(st.rows) || st.rows < 0 || st.rows > total) throw new ParseError(statePath, 1, `rows between 0 and ${total}`, String(st.rows), -1, 'rows');
+    const have = existsSync(partial) ? statSync(partial).size : 0;
+    if (have < st.rows * d * 4) throw new InputError(`${partial} holds ${have} bytes, fewer than the ${st.rows} committed rows need (${st.rows * d * 4}); rerun with --restart`);
+    rows = st.rows;
+  } else if (existsSync(statePath)) {
+    unlinkSync(statePath);
+  }
+  const resumedFrom = rows;
+  // Open the row file and cut anything written after the last committed row (a kill mid-batch).
+  const fd = openSync(partial, rows > 0 ? 'r+' : 'w');
+  let complete = false;
+  try {
+    ftruncateSync(fd, rows * d * 4);
+    writeJsonAtomic(statePath, { ...state0, rows });
+    const bar = progress(`features ${basename(outP)}`, total, { quiet: opts.quiet });
+    bar.tick(rows);
+    let batches = 0;
+    let pos = rows * d * 4;
+    for await (const b of imageBatches(list, backbone.input, { batchSize: bs, normalize, resize: opts.resize, start: rows })) {
+      if (opts.maxBatches !== undefined && batches >= opts.maxBatches) break;
+      const f = await backbone.run(b.x, b.n);
+      if (f.length !== b.n * d) throw new InputError(`backbone returned ${f.length} values for ${b.n} images of ${d} features`);
+      for (let i = 0; i < f.length; i++) {
+        if (!Number.isFinite(f[i]!)) throw new InputError(`backbone gave a non-finite feature for ${list.items[b.start + Math.floor(i / d)]!.path}`);
+      }
+      const bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, pos + off);
+      pos += bytes.length;
+      fsyncSync(fd);
+      rows += b.n;
+      writeJsonAtomic(statePath, { ...state0, rows });
+      bar.tick(b.n);
+      batches++;
+    }
+    bar.done();
+    complete = rows === total;
+    if (complete) {
+      if (fstatSync(fd).size !== total * d * 4) throw new InputError(`${partial}: ${fstatSync(fd).size} bytes, expected ${total * d * 4}`);
+      writeNpyFromRaw(outP, fd, total, d);
+      const labels = new Int32Array(total);
+      list.items.forEach((it, i) => { labels[i] = it.label; });
+      writeNpy(labP, labels, [total]);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (complete) { unlinkSync(partial); unlinkSync(statePath); }
+  const seconds = (performance.now() - t0) / 1000;
+  return { complete, rows, total, featureDim: d, resumedFrom, normalize, listingHash: state0.listingHash, backboneHash: state0.backboneHash, seconds, imagesPerSecond: (rows - resumedFrom) / Math.max(seconds, 1e-9) };
+}
+
+/** Stream `rows x d` float32 from an open raw file into an NPY at `path` (temp + fsync + rename). */
+function writeNpyFromRaw(path: string, src: number, rows: number, d: number): void {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${d}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const pre = new Uint8Array(10 + header.length);
+  pre.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(pre.buffer).setUint16(8, header.length, true);
+  pre.set(Buffer.from(header, 'latin1'), 10);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeAll(fd, pre);
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let pos = 0;
+    const n = rows * d * 4;
+    while (pos < n) {
+      const k = readSync(src, buf, 0, Math.min(buf.length, n - pos), pos);
+      if (k <= 0) throw new InputError(`feature rows ended early at byte ${pos} of ${n}`);
+      writeAll(fd, buf.subarray(0, k));
+      pos += k;
+    }
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* gone */ }
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+}
+
+/**
+ * A feature cache as a Dataset (x = features, y = labels), for the feature-level learners.
+ * Checks that both files agree in length and that the features are finite.
+ */
+export function readFeatureCache(featsPath: string, labelsPath: string, classNames?: readonly string[]): Dataset {
+  const f = readNpy(featsPath);
+  if (f.shape.length !== 2) throw new ParseError(featsPath, 0, 'a 2-D feature array [n, d]', `shape (${f.shape.join(', ')})`, 8, 'shape');
+  if (f.dtype !== 'float32' && f.dtype !== 'float64') throw new ParseError(featsPath, 0, 'float32 or float64 features', f.dtype, 8, 'descr');
+  const [n, d] = f.shape as [number, number];
+  const l = readNpy(labelsPath);
+  if (l.shape.length !== 1) throw new ParseError(labelsPath, 0, 'a 1-D label array [n]', `shape (${l.shape.join(', ')})`, 8, 'shape');
+  if (l.shape[0] !== n) throw new InputError(`${labelsPath} has ${l.shape[0]} labels, ${featsPath} has ${n} rows`);
+  if (!['int32', 'int64', 'uint8', 'int8'].includes(l.dtype)) throw new ParseError(labelsPath, 0, 'integer labels', l.dtype, 8, 'descr');
+  const x = f.data instanceof Float32Array ? f.data : Float32Array.from(f.data as ArrayLike<number>);
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new ParseError(featsPath, 0, 'finite features', `${x[i]} at row ${Math.floor(i / d)}, column ${i % d}`, -1, 'data');
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(l.data[i]!);
+    if (!Number.isInteger(v) || v < 0) throw new ParseError(labelsPath, 0, 'non-negative integer labels', `${v} at row ${i}`, -1, 'data');
+    y[i] = v;
+  }
+  return makeDataset({ x, y, d, classNames, source: `features:${resolve(featsPath)}` });
+}

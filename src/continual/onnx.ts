@@ -1,0 +1,347 @@
+// ONNX backbones through onnxruntime-node: load a model, find (or take) its feature output, and
+// run batched feature extraction with threads set from the machine. Also a small ONNX writer
+// (hand-encoded protobuf ModelProto) so tests and the demo export their own models: no downloads.
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { InputError, warn } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fsx.js';
+import type { Rng } from '../core/rng.js';
+
+// ---------------------------------------------------------------------------------------------
+// Backbone contract shared with the safetensors ViT (features.ts uses only this).
+
+export type Layout = 'nchw' | 'nhwc';
+
+/** What a feature backbone takes: one image shape, fixed by the model. */
+export interface BackboneInput {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly layout: Layout;
+}
+
+export interface FeatureBackbone {
+  readonly kind: string;
+  readonly input: BackboneInput;
+  readonly featureDim: number;
+  /** `x` holds n images in `input.layout`; returns n x featureDim row-major features. */
+  run(x: Float32Array, n: number): Promise<Float32Array>;
+  describe(): Record<string, unknown>;
+  dispose(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ONNX runtime backbone
+
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'auto';
+
+export interface OnnxBackboneOptions {
+  /** Feature output name; found from the model when omitted (see `pickFeatureOutput`). */
+  readonly output?: string;
+  /** Intra-op threads (default: the machine's available parallelism). */
+  readonly threads?: number;
+  /** 'cpu' (default); 'webgpu' fails with a clear message where absent; 'auto' tries webgpu, warns, uses cpu. */
+  readonly executionProvider?: ExecutionProvider;
+  /** Input size for models whose spatial dims are symbolic. */
+  readonly imageSize?: number;
+}
+
+const ONNX_OPTION_KEYS = ['output', 'threads', 'executionProvider', 'imageSize'];
+
+export function checkOptionNames(what: string, opts: object, known: readonly string[]): void {
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) throw new InputError(`${what}: unknown option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
+  }
+}
+
+/** Machine threads for inference: available parallelism, at least 1. */
+export function machineThreads(): number {
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+}
+
+/**
+ * The feature output: `given` if the model has it; else the only output; else the one output
+ * whose name says features (feat, embed, pool, hidden, repr, penultimate, cls). Otherwise an
+ * error listing the outputs.
+ */
+export function pickFeatureOutput(file: string, outputs: readonly string[], given?: string): string {
+  if (given !== undefined) {
+    if (!outputs.includes(given)) throw new InputError(`${file}: the ONNX model has no output ${JSON.stringify(given)} (outputs: ${outputs.join(', ')})`);
+    return given;
+  }
+  if (outputs.length === 1) return outputs[0]!;
+  const named = outputs.filter((o) => /feat|embed|pool|hidden|repr|penultimate|cls/i.test(o));
+  if (named.length === 1) return named[0]!;
+  throw new InputError(`${file}: cannot tell which ONNX output holds the features (outputs: ${outputs.join(', ')}); pass --output NAME`);
+}
+
+export class OnnxBackbone implements FeatureBackbone {
+  readonly kind = 'onnx';
+  private constructor(
+    readonly file: string,
+    private readonly session: ort.InferenceSession,
+    readonly inputName: string,
+    readonly outputName: string,
+    readonly input: BackboneInput,
+    readonly featureDim: number,
+    readonly threads: number,
+    readonly executionProvider: 'cpu' | 'webgpu',
+  ) {}
+
+  static async load(path: string, opts: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
+    checkOptionNames('OnnxBackbone', opts, ONNX_OPTION_KEYS);
+    let bytes: Uint8Array;
+    try { bytes = readFileSync(path); } catch (e) { throw new InputError(`cannot read ONNX model ${path}: ${(e as Error).message}`); }
+    const threads = opts.threads ?? machineThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new InputError(`OnnxBackbone: threads must be a positive integer, got ${threads}`);
+    const ep = opts.executionProvider ?? 'cpu';
+    if (!['cpu', 'webgpu', 'auto'].includes(ep)) throw new InputError(`OnnxBackbone: executionProvider ${JSON.stringify(ep)} (known: cpu, webgpu, auto)`);
+    const base: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    };
+    let session: ort.InferenceSession | null = null;
+    let used: 'cpu' | 'webgpu' = 'cpu';
+    if (ep === 'webgpu' || ep === 'auto') {
+      const offered = ort.listSupportedBackends().some((b) => b.name === 'webgpu');
+      let why = offered ? '' : 'this onnxruntime-node build lists no webgpu backend';
+      if (offered) {
+        try {
+          session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['webgpu'] });
+          used = 'webgpu';
+        } catch (e) { why = (e as Error).message.split('\n')[0]!; }
+      }
+      if (!session) {
+        const msg = `WebGPU execution provider is not available on ${process.platform}-${process.arch} (${why})`;
+        if (ep === 'webgpu') throw new InputError(`${msg}; use --ep cpu`);
+        warn('onnx-webgpu-absent', `${msg}; using the CPU provider`, { once: true });
+      }
+    }
+    if (!session) {
+      try { session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }); }
+      catch (e) { throw new InputError(`${path}: onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`); }
+    }
+    try {
+      if (session.inputNames.length !== 1) throw new InputError(`${path}: expected a model with one image input, found inputs ${session.inputNames.join(', ')}`);
+      const inputName = session.inputNames[0]!;
+      const outputName = pickFeatureOutput(path, session.outputNames, opts.output);
+      const input = inputShapeOf(path, session.inputMetadata[0]!, opts.imageSize);
+      const out = session.outputMetadata.find((m) => m.name === outputName)!;
+      let featureDim = out.isTensor && out.shape.length === 2 && typeof out.shape[1] === 'number' && out.shape[1] > 0 ? out.shape[1] : 0;
+      if (!featureDim) {
+        // Symbolic feature size: ask the model with one blank image.
+        const probe = new ort.Tensor('float32', new Float32Array(input.channels * input.height * input.width), shapeFor(input, 1));
+        const r = await session.run({ [inputName]: probe }, [outputName]);
+        const t = r[outputName]!;
+        featureDim = t.dims.slice(1).reduce((a, b) => a * b, 1);
+        t.dispose(); probe.dispose();
+      }
+      return new OnnxBackbone(path, session, inputName, outputName, input, featureDim, threads, used);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  }
+
+  async run(x: Float32Array, n: number): Promise<Float32Array> {
+    const per = this.input.channels * this.input.height * this.input.width;
+    if (x.length < n * per) throw new InputError(`OnnxBackbone.run: ${x.length} values is less than ${n} images of ${per}`);
+    // A view, not a copy: the caller's batch buffer goes straight to onnxruntime.
+    const view = x.length === n * per ? x : x.subarray(0, n * per);
+    const feed = new ort.Tensor('float32', view, shapeFor(this.input, n));
+    const r = await this.session.run({ [this.inputName]: feed }, [this.outputName]);
+    const t = r[this.outputName]!;
+    const data = t.data;
+    if (!(data instanceof Float32Array)) throw new InputError(`${this.file}: output ${this.outputName} is ${t.type}, expected float32`);
+    if (data.length !== n * this.featureDim) throw new InputError(`${this.file}: output ${this.outputName} has shape [${t.dims.join(', ')}], expected ${n} rows of ${this.featureDim}`);
+    return data;
+  }
+
+  describe(): Record<string, unknown> {
+    return { kind: this.kind, file: this.file, input: this.inputName, output: this.outputName, shape: this.input, featureDim: this.featureDim, threads: this.threads, executionProvider: this.executionProvider };
+  }
+
+  async dispose(): Promise<void> { await this.session.release(); }
+}
+
+function shapeFor(input: BackboneInput, n: number): number[] {
+  return input.layout === 'nchw' ? [n, input.channels, input.height, input.width] : [n, input.height, input.width, input.channels];
+}
+
+/**
+ * [N, C, H, W] (C in 1..4 and H, W larger) or [N, H, W, C]; symbolic H, W take `imageSize`.
+ * Channel counts other than 1 and 3 are refused: images decode to gray or RGB only.
+ */
+export function inputShapeOf(file: string, meta: ort.InferenceSession.ValueMetadata, imageSize?: number): BackboneInput {
+  if (!meta.isTensor || meta.shape.length !== 4) {
+    throw new InputError(`${file}: input ${meta.name} must be a 4-D image tensor, found ${meta.isTensor ? `shape [${meta.shape.join(', ')}]` : 'a non-tensor'}`);
+  }
+  if (meta.type !== 'float32') throw new InputError(`${file}: input ${meta.name} must be float32, found ${meta.type}`);
+  const dim = (v: number | string): number | null => (typeof v === 'number' && v > 0 ? v : null);
+  const [, a, b, c] = meta.shape.map(dim) as (number | null)[];
+  let layout: Layout, channels: number | null, h: number | null, w: number | null;
+  // ONNX's usual layout first: a small second dim is the channel axis.
+  if (a !== null && a <= 4) { layout = 'nchw'; channels = a; h = b ?? null; w = c ?? null; }
+  else if (c !== null && c <= 4) { layout = 'nhwc'; channels = c; h = a; w = b; }
+  else throw new InputError(`${file}: cannot find the channel axis of input ${meta.name} [${meta.shape.join(', ')}]`);
+  if (channels !== 1 && channels !== 3) throw new InputError(`${file}: input ${meta.name} declares ${channels} channels; images decode to 1 (gray) or 3 (RGB)`);
+  h = h ?? imageSize ?? null; w = w ?? imageSize ?? null;
+  if (h === null || w === null) throw new InputError(`${file}: input ${meta.name} has symbolic size [${meta.shape.join(', ')}]; pass --image-size`);
+  return { channels, height: h, width: w, layout };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal ONNX writer: protobuf wire format by hand (varint, length-delimited, fixed32).
+
+class Pb {
+  private chunks: number[] = [];
+  varint(v: number | bigint): this {
+    let x = BigInt.asUintN(64, BigInt(v));
+    while (x >= 0x80n) { this.chunks.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
+    this.chunks.push(Number(x));
+    return this;
+  }
+  tag(field: number, wire: number): this { return this.varint((field << 3) | wire); }
+  int(field: number, v: number): this { return this.tag(field, 0).varint(v); }
+  bytes(field: number, b: Uint8Array): this { this.tag(field, 2).varint(b.length); for (const x of b) this.chunks.push(x); return this; }
+  str(field: number, s: string): this { return this.bytes(field, Buffer.from(s, 'utf8')); }
+  msg(field: number, m: Pb): this { return this.bytes(field, m.done()); }
+  float(field: number, v: number): this {
+    const b = new Uint8Array(4); new DataView(b.buffer).setFloat32(0, v, true);
+    this.tag(field, 5); for (const x of b) this.chunks.push(x); return this;
+  }
+  done(): Uint8Array { return Uint8Array.from(this.chunks); }
+}
+
+export type OnnxAttr = number | readonly number[] | string | { readonly float: number };
+
+export interface OnnxNode {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs?: Readonly<Record<string, OnnxAttr>>;
+}
+
+export interface OnnxInitializer { readonly name: string; readonly dims: readonly number[]; readonly data: Float32Array }
+/** A graph input or output: float32 tensor; a string dim is symbolic ("N"). */
+export interface OnnxValue { readonly name: string; readonly shape: readonly (number | string)[] }
+
+export interface OnnxGraph {
+  readonly name: string;
+  readonly inputs: readonly OnnxValue[];
+  readonly outputs: readonly OnnxValue[];
+  readonly nodes: readonly OnnxNode[];
+  readonly initializers: readonly OnnxInitializer[];
+  /** Default opset 13. */
+  readonly opset?: number;
+}
+
+function valueInfo(v: OnnxValue): Pb {
+  const shape = new Pb();
+  for (const d of v.shape) shape.msg(1, typeof d === 'number' ? new Pb().int(1, d) : new Pb().str(2, d));
+  const tensorType = new Pb().int(1, 1 /* FLOAT */).msg(2, shape);
+  return new Pb().str(1, v.name).msg(2, new Pb().msg(1, tensorType));
+}
+
+function attribute(name: string, v: OnnxAttr): Pb {
+  const a = new Pb().str(1, name);
+  if (typeof v === 'number') { if (!Number.isInteger(v)) throw new InputError(`ONNX attribute ${name}: use {float: v} for non-integers`); return a.int(3, v).int(20, 2); }
+  if (typeof v === 'string') return a.str(4, v).int(20, 3);
+  if ('float' in v) return a.float(2, v.float).int(20, 1);
+  for (const x of v) a.int(8, x);
+  return a.int(20, 7);
+}
+
+/** Serialise a graph as an ONNX ModelProto (IR version 8). */
+export function encodeOnnx(g: OnnxGraph): Uint8Array {
+  const graph = new Pb();
+  g.nodes.forEach((n, i) => {
+    const node = new Pb();
+    for (const x of n.inputs) node.str(1, x);
+    for (const x of n.outputs) node.str(2, x);
+    node.str(3, `${n.op.toLowerCase()}_${i}`).str(4, n.op);
+    for (const [k, v] of Object.entries(n.attrs ?? {})) node.msg(5, attribute(k, v));
+    graph.msg(1, node);
+  });
+  graph.str(2, g.name);
+  for (const t of g.initializers) {
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new InputError(`ONNX initializer ${t.name}: dims [${t.dims.join(', ')}] hold ${count} values, data has ${t.data.length}`);
+    const tp = new Pb();
+    for (const d of t.dims) tp.int(1, d);
+    tp.int(2, 1).str(8, t.name).bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    graph.msg(5, tp);
+  }
+  for (const v of g.inputs) graph.msg(11, valueInfo(v));
+  for (const v of g.outputs) graph.msg(12, valueInfo(v));
+  return new Pb().int(1, 8).str(2, 'perennial').str(3, '0.1.0').msg(7, graph).msg(8, new Pb().str(1, '').int(2, g.opset ?? 13)).done();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny CNN exported by the project (tests, demo, bench).
+
+export interface TinyCnnOptions {
+  readonly channels?: number;
+  readonly size?: number;
+  /** Conv widths; each conv is 3x3, stride 2, pad 1, then ReLU (default [8, 16]). */
+  readonly widths?: readonly number[];
+  /** Feature size after the global average pool and a Gemm + ReLU (default 32). */
+  readonly featureDim?: number;
+  /** When set, a second output "logits" (Gemm over the features), so output choice matters. */
+  readonly classes?: number;
+  /** Fixed batch size instead of the symbolic "N". */
+  readonly batch?: number;
+}
+
+export interface TinyCnnWeights {
+  readonly convs: readonly { readonly w: Float32Array; readonly b: Float32Array; readonly out: number; readonly in: number }[];
+  /** featureDim x lastWidth (ONNX Gemm with transB = 1). */
+  readonly fcW: Float32Array;
+  readonly fcB: Float32Array;
+  readonly headW?: Float32Array;
+  readonly headB?: Float32Array;
+}
+
+const CNN_KEYS = ['channels', 'size', 'widths', 'featureDim', 'classes', 'batch'];
+
+/** A seeded tiny CNN: conv3x3/s2 + ReLU stack, global average pool, Gemm + ReLU -> "features". */
+export function tinyCnnOnnx(opts: TinyCnnOptions, rng: Rng): { bytes: Uint8Array; weights: TinyCnnWeights; graph: OnnxGraph } {
+  checkOptionNames('tinyCnnOnnx', opts, CNN_KEYS);
+  const C = opts.channels ?? 1, S = opts.size ?? 28, widths = opts.widths ?? [8, 16], F = opts.featureDim ?? 32;
+  const batch: number | string = opts.batch ?? 'N';
+  const nodes: OnnxNode[] = [];
+  const inits: OnnxInitializer[] = [];
+  const convs: { w: Float32Array; b: Float32Array; out: number; in: number }[] = [];
+  let prev = 'image', inC = C;
+  widths.forEach((out, i) => {
+    const w = rng.fillNormal(new Float32Array(out * inC * 9), Math.sqrt(2 / (inC * 9)));
+    const b = rng.fillNormal(new Float32Array(out), 0.05);
+    convs.push({ w, b, out, in: inC });
+    inits.push({ name: `conv${i}.weight`, dims: [out, inC, 3, 3], data: w }, { name: `conv${i}.bias`, dims: [out], data: b });
+    nodes.push({ op: 'Conv', inputs: [prev, `conv${i}.weight`, `conv${i}.bias`], outputs: [`c${i}`], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } });
+    nodes.push({ op: 'Relu', inputs: [`c${i}`], outputs: [`r${i}`] });
+    prev = `r${i}`; inC = out;
+  });
+  nodes.push({ op: 'GlobalAveragePool', inputs: [prev], outputs: ['gap'] });
+  nodes.push({ op: 'Flatten', inputs: ['gap'], outputs: ['flat'], attrs: { axis: 1 } });
+  const fcW = rng.fillNormal(new Float32Array(F * inC), Math.sqrt(2 / inC));
+  const fcB = rng.fillNormal(new Float32Array(F), 0.05);
+  inits.push({ name: 'fc.weight', dims: [F, inC], data: fcW }, { name: 'fc.bias', dims: [F], data: fcB });
+  nodes.push({ op: 'Gemm', inputs: ['flat', 'fc.weight', 'fc.bias'], outputs: ['fc'], attrs: { transB: 1 } });
+  nodes.push({ op: 'Relu', inputs: ['fc'], outputs: ['features'] });
+  const outputs: OnnxValue[] = [{ name: 'features', shape: [batch, F] }];
+  let headW: Float32Array | undefined, headB: Float32Array | undefined;
+  if (opts.classes) {
+    headW = rng.fillNormal(new Float32Array(opts.classes * F), 1 / Math.sqrt(F));
+    headB = new Float32Array(opts.classes);
+    inits.push({ name: 'head.weight', dims: [opts.classes, F], data: headW }, { name: 'head.bias', dims: [opts.classes], data: headB });
+    nodes.push({ op: 'Gemm', inputs: ['features', 'head.weight', 'head.bias'], outputs: ['logits'], attrs: { transB: 1 } });
+    outputs.push({ name: 'logits', shape: [batch, opts.classes] });
+  }
+  const graph: OnnxGraph = { name: 'tiny_cnn', inputs: [{ name: 'image', shape: [batch, C, S, S] }], outputs, nodes, initializers: inits };
+  return { bytes: encodeOnnx(graph), weights: { convs, fcW, fcB, headW, headB }, graph };
+}
+
+export function writeOnnx(path: string, bytes: Uint8Array): void {
+  writeFileAtomic(path, bytes);
+}
