@@ -1,12 +1,16 @@
 // The training engine: tfjs on the wasm backend. `initTf()` is the only place that chooses the
-// backend; call it (once, awaited) before building any model.
+// backend; call it (once, awaited) before building any model. It also installs perennial's
+// BatchMatMul kernel (kernels/batchMatMul.ts): OpenBLAS sgemm on the wasm heap when the addon is
+// loaded, explicit transposes + the stock untransposed path otherwise.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { setTfjsBackendName } from './record.js';
+import { installKernels } from './kernels/batchMatMul.js';
 
 export { tf };
+export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, type BatchMatMulMode } from './kernels/batchMatMul.js';
 
 let ready: Promise<string> | null = null;
 
@@ -20,6 +24,8 @@ export function initTf(): Promise<string> {
   if (!ready) {
     ready = (async () => {
       setWasmPaths(wasmDir());
+      // Our BatchMatMul replaces the stock one before setBackend runs the kernels' setup.
+      installKernels();
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs wasm backend failed to initialise');
       await tf.ready();

@@ -7,7 +7,7 @@ import { addDiagonal } from './matrix.js';
 
 export * from './types.js';
 export * from './matrix.js';
-export { typescriptLinalg } from './ts.js';
+export { typescriptLinalg, gemmTsInto } from './ts.js';
 
 let active: Linalg | null = null;
 let nativeReason = '';
