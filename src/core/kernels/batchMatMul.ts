@@ -13,7 +13,8 @@ import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, Ten
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeAddon, gemmTsInto } from '../linalg/index.js';
 
-export type BatchMatMulMode = 'addon' | 'wasm';
+/** 'addon': OpenBLAS on the wasm heap; 'wasm': explicit transposes + stock path; 'stock': the stock kernel as is (for comparisons). */
+export type BatchMatMulMode = 'addon' | 'wasm' | 'stock';
 
 const NAME = tf.BatchMatMul;
 const BACKEND = 'wasm';
@@ -29,6 +30,7 @@ export function batchMatMulMode(): BatchMatMulMode {
 /** Choose the path (tests and benchmarks compare them); 'addon' needs the OpenBLAS addon. */
 export function setBatchMatMulMode(m: BatchMatMulMode): void {
   if (m === 'addon' && !nativeAddon()) throw new Error('BatchMatMul: the OpenBLAS addon is not loaded');
+  if (m !== 'addon' && m !== 'wasm' && m !== 'stock') throw new Error(`BatchMatMul: unknown mode ${String(m)} (known: addon, wasm, stock)`);
   mode = m;
 }
 
@@ -164,6 +166,7 @@ const kernelFunc = ((args: { inputs: BatchMatMulInputs; backend: BackendWasm; at
   if (p.m * p.n === 0 || tf.util.sizeFromShape(p.outOuter) === 0 || p.k === 0) {
     return backend.makeOutput(p.outShape, 'float32', undefined, new Float32Array(tf.util.sizeFromShape(p.outShape)));
   }
+  if (mode === 'stock') return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   return mode === 'addon' ? addonKernel(a, b, ta, tb, backend, p) : wasmKernel(a, b, ta, tb, backend, p);
 }) as unknown as KernelFunc;
 
