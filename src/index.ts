@@ -1,2 +1,3 @@
 // perennial's public API, one namespace per area.
 export * as core from './core/index.js';
+export * as theory from './theory/index.js';

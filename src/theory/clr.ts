@@ -66,7 +66,7 @@ export function taskStream(opts: TaskStreamOptions, rng: Rng): TaskStream {
   if (!SHIFT_KINDS.includes(shift)) throw new InputError(`shift must be one of ${SHIFT_KINDS.join(', ')}, got ${JSON.stringify(shift)}`);
   const shiftCount = opts.shiftCount ?? 10;
   const shiftScale = opts.shiftScale ?? 100;
-  if (shiftCount > p) throw new InputError(`shiftCount ${shiftCount} exceeds p = ${p}`);
+  if (shift === 'diag' && (!Number.isInteger(shiftCount) || shiftCount < 0 || shiftCount > p)) throw new InputError(`shiftCount must be an integer in [0, p = ${p}], got ${shiftCount}`);
   const sizes = taskSizes(opts.n, T);
   const wStar = rng.split('wstar').fillNormal(new Float64Array(p));
   const tasks: RegressionTask[] = [];

@@ -15,3 +15,7 @@ export {
   LinearGaussianHMM, HmmFeatures, hmmFeatures, hmmFeatureMatrix, randomOrthogonal, minNormHead, exactHeadRisk, headRiskFactored, riskCurve,
   type HmmOptions, type MinNormHeadOptions, type MinNormHead, type RiskCurveOptions, type RiskCurve,
 } from './hmm.js';
+export {
+  runRegression, regressionSections, runHmm, hmmSections, REGRESSION_DEFAULTS, HMM_DEFAULTS,
+  type RegressionExperimentOptions, type RegressionMetrics, type GL2VersusRidge, type HmmExperimentOptions, type HmmMetrics,
+} from './experiments.js';
