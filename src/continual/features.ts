@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import { InputError, ParseError } from '../core/errors.js';
 import { assertNotInput, refuseSymlink, writeJsonAtomic } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
-import { readNpy, writeNpy } from '../core/data/npy.js';
-import { makeDataset, type Dataset } from '../core/data/dataset.js';
+import { parseNpy, writeNpy, type NpyArray } from '../core/data/npy.js';
+import { makeDataset, stratifiedFractionSplit, type Dataset } from '../core/data/dataset.js';
+import type { Rng } from '../core/rng.js';
 import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
 import { VitFeatureBackbone } from './vit-weights.js';
 import { defaultNormalize, imageBatches, listingHash, type ImageList, type Normalize } from './images.js';
@@ -133,7 +134,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
   }
   const resumedFrom = rows;
   // Open the row file and cut anything written after the last committed row (a kill mid-batch).
-  const fd = openSync(partial, rows > 0 ? 'r+' : 'w');
+  const fd = openSync(partial, rows > 0 ? 'r+' : 'w+');
   let complete = false;
   try {
     ftruncateSync(fd, rows * d * 4);
@@ -216,12 +217,22 @@ function writeAll(fd: number, b: Uint8Array): void {
  * A feature cache as a Dataset (x = features, y = labels), for the feature-level learners.
  * Checks that both files agree in length and that the features are finite.
  */
+/**
+ * NPY from a file. The bytes are copied into a plain Uint8Array first: core's parseNpy slices its
+ * input, and a Node Buffer's slice is a view into the whole file, not a copy of the data part.
+ */
+function readNpyFile(path: string): NpyArray {
+  let buf: Buffer;
+  try { buf = readFileSync(path); } catch (e) { throw new InputError(`cannot read ${path}: ${(e as Error).message}`); }
+  return parseNpy(new Uint8Array(buf), path);
+}
+
 export function readFeatureCache(featsPath: string, labelsPath: string, classNames?: readonly string[]): Dataset {
-  const f = readNpy(featsPath);
+  const f = readNpyFile(featsPath);
   if (f.shape.length !== 2) throw new ParseError(featsPath, 0, 'a 2-D feature array [n, d]', `shape (${f.shape.join(', ')})`, 8, 'shape');
   if (f.dtype !== 'float32' && f.dtype !== 'float64') throw new ParseError(featsPath, 0, 'float32 or float64 features', f.dtype, 8, 'descr');
   const [n, d] = f.shape as [number, number];
-  const l = readNpy(labelsPath);
+  const l = readNpyFile(labelsPath);
   if (l.shape.length !== 1) throw new ParseError(labelsPath, 0, 'a 1-D label array [n]', `shape (${l.shape.join(', ')})`, 8, 'shape');
   if (l.shape[0] !== n) throw new InputError(`${labelsPath} has ${l.shape[0]} labels, ${featsPath} has ${n} rows`);
   if (!['int32', 'int64', 'uint8', 'int8'].includes(l.dtype)) throw new ParseError(labelsPath, 0, 'integer labels', l.dtype, 8, 'descr');
@@ -234,4 +245,38 @@ export function readFeatureCache(featsPath: string, labelsPath: string, classNam
     y[i] = v;
   }
   return makeDataset({ x, y, d, classNames, source: `features:${resolve(featsPath)}` });
+}
+
+/**
+ * Cosine nearest-prototype accuracy (SimpleCIL's classifier with every class in one session) on
+ * a seeded stratified split: `trainFraction` of each class builds the prototypes, the rest scores.
+ * A quick check that cached features carry class information; the continual learners live in
+ * the continual core.
+ */
+export function prototypeAccuracy(ds: Dataset, trainFraction: number, rng: Rng): number {
+  const [train, test] = stratifiedFractionSplit(ds, trainFraction, rng);
+  const d = ds.d, C = ds.classNames.length;
+  const proto = new Float64Array(C * d);
+  const unit = (x: Float32Array, i: number, out: Float64Array): void => {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[i * d + j]! ** 2;
+    const k = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < d; j++) out[j] = x[i * d + j]! * k;
+  };
+  const v = new Float64Array(d);
+  for (let i = 0; i < train.n; i++) { unit(train.x, i, v); const c = train.y[i]!; for (let j = 0; j < d; j++) proto[c * d + j] += v[j]!; }
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += proto[c * d + j]! ** 2;
+    const k = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < d; j++) proto[c * d + j] *= k;
+  }
+  let correct = 0;
+  for (let i = 0; i < test.n; i++) {
+    unit(test.x, i, v);
+    let best = -1, bestS = -Infinity;
+    for (let c = 0; c < C; c++) { let s = 0; for (let j = 0; j < d; j++) s += v[j]! * proto[c * d + j]!; if (s > bestS) { bestS = s; best = c; } }
+    if (best === test.y[i]) correct++;
+  }
+  return test.n ? correct / test.n : NaN;
 }
