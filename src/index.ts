@@ -1,3 +1,4 @@
 // perennial's public API, one namespace per area.
 export * as core from './core/index.js';
 export * as theory from './theory/index.js';
+export * as llm from './llm/index.js';

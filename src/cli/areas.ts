@@ -1,9 +1,11 @@
 // Every area's CLI, in the order `perennial demo` runs them. One import and one entry per area.
 import type { AreaCli } from './types.js';
 import { theoryCli } from './theory.js';
+import { llmCli } from './llm.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
   theoryCli,
+  llmCli,
   // @area-list
 ];

@@ -15,6 +15,8 @@ export interface CompletionRequest {
   readonly messages: readonly ChatMessage[];
   readonly temperature?: number;
   readonly topP?: number;
+  /** Keep only the k most likely tokens before sampling (backends without it ignore it). */
+  readonly topK?: number;
   readonly maxTokens?: number;
   readonly seed?: number;
   readonly stop?: readonly string[];
@@ -44,6 +46,11 @@ export interface LlmProvider {
   /** Stable identity, part of every cache key, e.g. `gguf:/path/model.gguf` or `openai:http://host/v1#model`. */
   id(): string;
   complete(request: CompletionRequest, opts?: { signal?: AbortSignal }): Promise<CompletionResponse>;
+  /**
+   * What identifies the exact model behind `id()` (a GGUF's SHA-256, an API model name plus
+   * fingerprint, template and thread settings), for cache keys. Defaults to `id()` when absent.
+   */
+  fingerprint?(): Promise<string>;
   /** Release models, sockets, workers. */
   close?(): Promise<void>;
 }

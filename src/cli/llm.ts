@@ -1,0 +1,219 @@
+// `perennial llm ...`: make-tiny, inspect, complete, serve, selfknow; and the llm demo section.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError, ParseError } from '../core/errors.js';
+import { assertNotInput, writeJsonAtomic } from '../core/fsx.js';
+import { RunRecorder, writeRecord } from '../core/record.js';
+import { writeReport, SectionBuilder } from '../core/report.js';
+import {
+  EchoProvider, LlamaCppProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
+  writeFinetune, writeTinyGguf, type LlmProvider, type ProviderSettings, type ContextMode, type JsonSchema,
+} from '../llm/index.js';
+import type { AreaCli, DemoContext, DemoResult } from './types.js';
+import { parseFloatOption, parseIntOption } from './util.js';
+
+interface ProviderFlags {
+  threads?: number;
+  contextSize?: number;
+  chatTemplate?: 'auto' | 'plain' | 'model';
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+function settings(o: ProviderFlags): ProviderSettings {
+  return {
+    gguf: { threads: o.threads, contextSize: o.contextSize, chatTemplate: o.chatTemplate },
+    openai: { concurrency: o.concurrency, timeoutMs: o.timeoutMs, maxRetries: o.retries },
+  };
+}
+
+function providerOptions(cmd: Command): Command {
+  return cmd
+    .option('--threads <n>', 'llama.cpp threads (default 1 on <= 2 cores)', parseIntOption('threads'))
+    .option('--context-size <n>', 'llama.cpp context size in tokens (default 1024)', parseIntOption('context-size'))
+    .option('--chat-template <t>', 'auto | plain | model (how messages become a prompt for GGUF models)')
+    .option('--concurrency <n>', 'HTTP requests in flight (openai models, default 4)', parseIntOption('concurrency'))
+    .option('--timeout-ms <n>', 'HTTP timeout per attempt (default 60000)', parseIntOption('timeout-ms'))
+    .option('--retries <n>', 'HTTP retries on 429/5xx/connection failures (default 3)', parseIntOption('retries'));
+}
+
+function parseThresholds(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([a-z_]+)=([0-9.]+)$/.exec(part);
+    if (!m) throw new InputError(`--thresholds expects task=theta[,task=theta], got ${JSON.stringify(part)}`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function withProvider<T>(p: LlmProvider, fn: (p: LlmProvider) => Promise<T>): Promise<T> {
+  try {
+    return await fn(p);
+  } finally {
+    await p.close?.();
+  }
+}
+
+function register(program: Command): void {
+  const llm = program.command('llm').description('LLM providers, tiny GGUF models, a local OpenAI-compatible server, self-knowledge evaluation');
+
+  llm.command('make-tiny')
+    .description('write a tiny llama-architecture GGUF (character bigram model built exactly, or random weights)')
+    .requiredOption('--out <file>', 'output .gguf path')
+    .option('--corpus <file>', 'UTF-8 text for the bigram counts (default: a built-in corpus)')
+    .option('--kind <kind>', 'bigram | random', 'bigram')
+    .option('--seed <n>', 'seed (random kind)', parseIntOption('seed'), 0)
+    .option('--context-length <n>', 'context length in the metadata', parseIntOption('context-length'), 1024)
+    .action((o: { out: string; corpus?: string; kind: string; seed: number; contextLength: number }) => {
+      if (o.kind !== 'bigram' && o.kind !== 'random') throw new InputError(`--kind must be bigram or random, got ${o.kind}`);
+      if (o.corpus) assertNotInput(o.out, [o.corpus]);
+      const corpus = o.corpus ? readFileSync(o.corpus, 'utf8') : undefined;
+      const m = writeTinyGguf(o.out, { kind: o.kind, corpus, seed: o.seed, contextLength: o.contextLength });
+      process.stdout.write(`wrote ${resolve(o.out)}: ${m.bytes.length} bytes, vocabulary ${m.vocab.tokens.length}, embedding ${m.embedding}, sha256 ${m.sha256}\n`);
+    });
+
+  llm.command('inspect')
+    .description('read a GGUF header (metadata and tensor table; sizes are checked against the file)')
+    .argument('<file>', '.gguf file')
+    .option('--json <file>', 'write the summary as JSON')
+    .action((file: string, o: { json?: string }) => {
+      const h = readGgufHeader(file);
+      const meta: Record<string, unknown> = {};
+      for (const [k, v] of h.metadata) meta[k] = Array.isArray(v) ? `[${v.length} items]` : typeof v === 'bigint' ? v.toString() : v;
+      const summary = { version: h.version, file_size: h.fileSize, alignment: h.alignment, data_offset: h.dataOffset, metadata: meta, tensors: h.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, offset: t.offset })) };
+      for (const [k, v] of Object.entries(meta)) process.stdout.write(`${k}: ${String(v)}\n`);
+      for (const t of h.tensors) process.stdout.write(`tensor ${t.name} [${t.dims.join(', ')}] type ${t.type} @${t.offset}\n`);
+      if (o.json) writeJsonAtomic(o.json, summary);
+    });
+
+  providerOptions(llm.command('complete')
+    .description('one completion (prints the text; --json writes the full response)')
+    .requiredOption('--model <spec>', 'gguf:PATH | openai:BASE_URL#MODEL')
+    .requiredOption('--prompt <text>', 'user message')
+    .option('--system <text>', 'system message')
+    .option('--temperature <t>', 'temperature', parseFloatOption('temperature'), 0)
+    .option('--top-p <p>', 'top-p', parseFloatOption('top-p'))
+    .option('--seed <n>', 'seed', parseIntOption('seed'), 0)
+    .option('--max-tokens <n>', 'max tokens', parseIntOption('max-tokens'), 128)
+    .option('--stop <s...>', 'stop strings')
+    .option('--schema <file>', 'JSON schema file: constrain the output')
+    .option('--json <file>', 'write the response as JSON'))
+    .action(async (o: ProviderFlags & { model: string; prompt: string; system?: string; temperature: number; topP?: number; seed: number; maxTokens: number; stop?: string[]; schema?: string; json?: string }) => {
+      let jsonSchema: JsonSchema | undefined;
+      if (o.schema) {
+        try { jsonSchema = JSON.parse(readFileSync(o.schema, 'utf8')) as JsonSchema; } catch (e) { throw new ParseError(o.schema, 1, 'a JSON schema', (e as Error).message); }
+      }
+      await withProvider(parseModelSpec(o.model, settings(o)), async (p) => {
+        const messages = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: o.prompt }];
+        const r = await p.complete({ messages, temperature: o.temperature, topP: o.topP, seed: o.seed, maxTokens: o.maxTokens, stop: o.stop, jsonSchema });
+        if (r.error) { process.stderr.write(`perennial: ${r.error.kind}: ${r.error.message}\n`); process.exitCode = 1; }
+        else process.stdout.write(r.text + '\n');
+        if (o.json) writeJsonAtomic(o.json, r);
+      });
+    });
+
+  providerOptions(llm.command('serve')
+    .description('serve a model over OpenAI-compatible /v1/models and /v1/chat/completions (127.0.0.1 by default)')
+    .requiredOption('--model <spec>', 'gguf:PATH (or any model spec)')
+    .option('--port <n>', 'port (0 = any free port)', parseIntOption('port'), 8080)
+    .option('--host <h>', 'address to bind', '127.0.0.1')
+    .option('--name <name>', 'model name reported by /v1/models'))
+    .action(async (o: ProviderFlags & { model: string; port: number; host: string; name?: string }) => {
+      const provider = parseModelSpec(o.model, settings(o));
+      const s = await serveProvider(provider, { port: o.port, host: o.host, modelName: o.name, onRequest: (i) => process.stderr.write(`${i.method} ${i.path} ${i.status} ${i.ms.toFixed(0)} ms\n`) });
+      process.stdout.write(`serving ${provider.id()} at ${s.url}\n`);
+      await new Promise<void>((resolveP) => {
+        const stop = (): void => { void s.close().then(() => provider.close?.()).then(() => resolveP()); };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  providerOptions(llm.command('selfknow')
+    .description('self-knowledge evaluation: the model creates content with a checkable property, then answers a question about it')
+    .requiredOption('--model <spec>', 'gguf:PATH | openai:BASE_URL#MODEL | echo:numbers')
+    .option('--tasks <ids>', 'all, or a comma list (word_count, arithmetic, theorem, sentence_count, char_count, json_structure, code_output, qa)', 'all')
+    .option('--items <n>', 'items per task', parseIntOption('items'), 20)
+    .option('--repeats <k>', 'runs per item', parseIntOption('repeats'), 3)
+    .option('--pass-k <k>', 'k of pass^k (default: repeats)', parseIntOption('pass-k'))
+    .option('--seed <n>', 'seed of parameters and sampling', parseIntOption('seed'), 0)
+    .option('--temperature <t>', 'sampling temperature', parseFloatOption('temperature'), 0.7)
+    .option('--top-p <p>', 'top-p', parseFloatOption('top-p'))
+    .option('--context-mode <m>', 'fresh | withGeneration | withNoise', 'fresh')
+    .option('--split <s>', 'parameter seed range: dev | test', 'test')
+    .option('--same-seed-repeats', 'reuse one sampling seed for all repeats of an item')
+    .option('--no-constrained', 'do not send JSON schemas (no grammar-constrained decoding)')
+    .option('--thresholds <list>', 'per-task pass-rate thresholds, task=theta,...', parseThresholds)
+    .option('--eval-concurrency <n>', 'evaluation calls in flight (raise for HTTP servers)', parseIntOption('eval-concurrency'), 1)
+    .option('--cache <file>', 'response cache JSONL (default: <json>.cache.jsonl when --json is given)')
+    .option('--no-cache', 'keep no cache file')
+    .option('--export-finetune <file>', 'write self-consistent exchanges as chat JSONL')
+    .option('--export-require-checked', 'export only items a checker confirmed')
+    .option('--json <file>', 'run record')
+    .option('--html <file>', 'HTML report'))
+    .action(async (o: ProviderFlags & {
+      model: string; tasks: string; items: number; repeats: number; passK?: number; seed: number; temperature: number; topP?: number; contextMode: string; split: string;
+      sameSeedRepeats?: boolean; constrained: boolean; thresholds?: Record<string, number>; evalConcurrency: number; cache: string | boolean; exportFinetune?: string; exportRequireChecked?: boolean; json?: string; html?: string;
+    }) => {
+      const tasks = selectTasks(o.tasks);
+      if (!['fresh', 'withGeneration', 'withNoise'].includes(o.contextMode)) throw new InputError(`--context-mode must be fresh, withGeneration or withNoise, got ${o.contextMode}`);
+      if (o.split !== 'dev' && o.split !== 'test') throw new InputError(`--split must be dev or test, got ${o.split}`);
+      const cachePath = typeof o.cache === 'string' ? o.cache : o.cache === false ? null : o.json ? `${o.json}.cache.jsonl` : null;
+      const rec = new RunRecorder('llm selfknow', { ...o }, o.seed);
+      const r = await withProvider(parseModelSpec(o.model, settings(o)), (p) => rec.time('evaluate', () => runSelfKnowledge(tasks, p, {
+        items: o.items, repeats: o.repeats, passK: o.passK, seed: o.seed, temperature: o.temperature, topP: o.topP, contextMode: o.contextMode as ContextMode,
+        split: o.split as 'dev' | 'test', independentRepeats: !o.sameSeedRepeats, constrained: o.constrained, thresholds: o.thresholds, concurrency: o.evalConcurrency, cache: cachePath,
+      })));
+      for (const [id, t] of Object.entries(r.tasks)) {
+        const f = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(3));
+        process.stdout.write(`${id.padEnd(15)} S ${f(t.self_consistency)}  G ${f(t.generation_correct)}  V ${f(t.verification_correct)}  pass^${t.k} ${f(t.pass_k)}  parse failures ${t.parse_failures}  errors ${t.errors}\n`);
+      }
+      process.stdout.write(`overall         S ${r.overall.self_consistency?.toFixed(3) ?? 'n/a'}; ${r.throughput.pairs} runs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.cache_hits} cache hits)\n`);
+      if (r.errors.length) process.stderr.write(`perennial: ${r.errors.length} runs hit provider errors (first: ${r.errors[0]!.kind}: ${r.errors[0]!.message}); rerun to retry them from the cache\n`);
+      if (o.exportFinetune) {
+        const n = writeFinetune(o.exportFinetune, r, { requireChecked: o.exportRequireChecked });
+        process.stdout.write(`finetune export: ${n} lines -> ${o.exportFinetune}\n`);
+      }
+      if (o.json) writeRecord(o.json, rec.finish(reportRecord(r)));
+      if (o.html) await writeReport(o.html, 'perennial llm selfknow', [selfKnowledgeSection(r)], `model ${r.model}`);
+    });
+}
+
+async function demo(ctx: DemoContext): Promise<DemoResult> {
+  const modelPath = join(ctx.outDir, 'tiny-bigram.gguf');
+  const m = writeTinyGguf(modelPath, { seed: ctx.seed });
+  const items = ctx.quick ? 4 : 50;
+  const repeats = 3;
+  const tasks = selectTasks('all');
+  const provider = new LlamaCppProvider({ modelPath, threads: 1 });
+  let r;
+  try {
+    r = await runSelfKnowledge(tasks, provider, { items, repeats, seed: ctx.seed });
+  } finally {
+    await provider.close();
+  }
+  const leak = await runSelfKnowledge(tasks, new EchoProvider('numbers'), { items, repeats: 1, seed: ctx.seed });
+  writeJsonAtomic(join(ctx.outDir, 'selfknow.json'), reportRecord(r));
+  const section = selfKnowledgeSection(r, 'LLM self-knowledge (tiny bigram model: harness check, not a result)');
+  const note = new SectionBuilder('LLM self-knowledge: baselines').text(
+    `The model is the project's ${m.bytes.length}-byte character-bigram GGUF (vocabulary ${m.vocab.tokens.length}), written by the demo and run in-process by llama.cpp with 1 thread. It solves no task, so its numbers only show that the harness runs end to end: the theorem task's true/false answers and the common small integers let it agree with itself by chance. ` +
+    `Leak baseline: a stub that echoes the first number of each prompt reaches S = ${(leak.overall.self_consistency ?? 0).toFixed(3)} overall (it must stay far from 1: the verification prompt does not contain the claim).`,
+  ).build();
+  return {
+    sections: [section, note],
+    metrics: {
+      model_bytes: m.bytes.length,
+      self_consistency: r.overall.self_consistency,
+      generation_correct: r.overall.generation_correct,
+      verification_correct: r.overall.verification_correct,
+      parse_failures: r.overall.parse_failures,
+      leak_baseline_self_consistency: leak.overall.self_consistency,
+      runs_per_minute: r.throughput.pairs_per_minute,
+    },
+  };
+}
+
+export const llmCli: AreaCli = { name: 'llm', register, demo };

@@ -1,0 +1,149 @@
+// Response cache for model calls. The key is the SHA-256 of the canonical JSON (sorted keys) of
+// everything that can change an answer: provider id and fingerprint (model hash, template,
+// threads), rendered messages, every sampling parameter, the schema, seed and repeat index, and
+// library versions. Storage is append-only JSONL, fsynced per entry, so a killed run resumes with
+// every completed call and no duplicates; a torn last line is cut off on open. Errors are never
+// cached, so a retry after a broken endpoint recomputes them.
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { ParseError } from '../core/errors.js';
+import type { CompletionRequest, CompletionResponse } from './provider.js';
+
+/** JSON with object keys sorted at every level; undefined members dropped (as JSON.stringify does). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export interface CacheKeyParts {
+  readonly providerId: string;
+  /** Model identity beyond the id (file hash, API fingerprint, template, threads). */
+  readonly fingerprint: string;
+  readonly repeatIndex: number;
+  /** Library versions or anything else the caller wants to pin. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** The cache key of one call: every field of the request counts, including seed and repeat index. */
+export function cacheKey(req: CompletionRequest, parts: CacheKeyParts): string {
+  return sha256Hex(canonicalJson({
+    provider: parts.providerId,
+    fingerprint: parts.fingerprint,
+    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    temperature: req.temperature ?? null,
+    topP: req.topP ?? null,
+    topK: req.topK ?? null,
+    maxTokens: req.maxTokens ?? null,
+    stop: req.stop ? [...req.stop] : null,
+    schema: req.jsonSchema ? sha256Hex(canonicalJson(req.jsonSchema)) : null,
+    seed: req.seed ?? null,
+    repeat: parts.repeatIndex,
+    extra: parts.extra ?? null,
+  }));
+}
+
+export interface CachedResponse {
+  readonly text: string;
+  readonly usage?: CompletionResponse['usage'];
+  readonly latencyMs: number;
+}
+
+interface Line {
+  readonly key: string;
+  readonly value: CachedResponse;
+}
+
+export class ResponseCache {
+  private readonly map = new Map<string, CachedResponse>();
+  private fd: number | null = null;
+  readonly path: string | null;
+  hits = 0;
+  misses = 0;
+  /** Lines dropped on open (torn tail from a killed run). */
+  readonly repaired: number = 0;
+
+  /** `path` null: memory only. */
+  constructor(path: string | null) {
+    this.path = path ? resolve(path) : null;
+    if (!this.path) return;
+    mkdirSync(dirname(this.path), { recursive: true });
+    if (existsSync(this.path)) {
+      const text = readFileSync(this.path, 'utf8');
+      const lines = text.split('\n');
+      // Everything after the last newline is a torn write: cut it off before appending.
+      const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1);
+      const tail = text.endsWith('\n') ? '' : lines[lines.length - 1]!;
+      complete.forEach((l, i) => {
+        if (l.trim() === '') return;
+        let parsed: Line;
+        try {
+          parsed = JSON.parse(l) as Line;
+        } catch {
+          throw new ParseError(this.path!, i + 1, 'a JSON cache line', l);
+        }
+        if (typeof parsed.key !== 'string' || typeof parsed.value?.text !== 'string') throw new ParseError(this.path!, i + 1, 'an object with key and value.text', l, -1, 'key');
+        this.map.set(parsed.key, parsed.value);
+      });
+      if (tail.length > 0) {
+        const fd = openSync(this.path, 'r+');
+        try {
+          ftruncateSync(fd, fstatSync(fd).size - Buffer.byteLength(tail, 'utf8'));
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        this.repaired = 1;
+      }
+    }
+    this.fd = openSync(this.path, 'a');
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): CachedResponse | undefined {
+    const v = this.map.get(key);
+    if (v) this.hits++;
+    else this.misses++;
+    return v;
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  /** Store a successful response (an error response is refused: errors are never cached). */
+  put(key: string, r: CompletionResponse): void {
+    if (r.error) return;
+    if (this.map.has(key)) return;
+    const value: CachedResponse = { text: r.text, usage: r.usage, latencyMs: r.latencyMs };
+    this.map.set(key, value);
+    if (this.fd !== null) {
+      writeSync(this.fd, JSON.stringify({ key, value }) + '\n');
+      fsyncSync(this.fd);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

@@ -1,0 +1,17 @@
+// perennial's llm area: model providers (in-process GGUF, OpenAI-compatible HTTP, a local
+// OpenAI-compatible server, test stubs), the project's tiny GGUF models, and the self-knowledge
+// evaluation (generate -> verify).
+export type { ChatMessage, CompletionRequest, CompletionResponse, JsonSchema, LlmProvider, ProviderError, ProviderErrorKind } from './provider.js';
+export { LlamaCppProvider, defaultThreads, renderPlain, sha256File, type LlamaCppOptions } from './llamacpp.js';
+export { OpenAICompatibleProvider, parseRetryAfter, type OpenAICompatibleOptions } from './openai.js';
+export { EchoProvider, ScriptedProvider, type ScriptStep } from './testing.js';
+export { parseModelSpec, parseSpec, MODEL_SPEC_KINDS, type ModelSpec, type ProviderSettings } from './spec.js';
+export { serveProvider, requestFromBody, type RunningServer, type ServeOptions } from './server.js';
+export { encodeGguf, writeGguf, readGgufHeader, parseGgufHeader, GgufType, kv, type GgufHeader, type GgufTensorInfo, type GgufTensorIn, type GgufValue } from './gguf.js';
+export { buildTinyGguf, writeTinyGguf, buildVocab, tinyTokenize, DEFAULT_CORPUS, type TinyGgufOptions, type TinyModel } from './tiny.js';
+export { canonicalJson, cacheKey, sha256Hex, ResponseCache, type CacheKeyParts, type CachedResponse } from './cache.js';
+export { parseStrictJson, validateSchema, type FailureKind, type StrictResult } from './strict.js';
+export { passAtK, passHatK, wilson } from './stats.js';
+export * as checks from './checks.js';
+export { ALL_TASKS, selectTasks, wordCountTask, arithmeticTask, theoremTask, sentenceCountTask, charCountTask, jsonStructureTask, codeOutputTask, qaTask, type SelfKnowledgeTask, type Creation, type Checked } from './tasks.js';
+export { runSelfKnowledge, selfKnowledgeSection, reportRecord, finetuneJsonl, writeFinetune, type SelfKnowOptions, type SelfKnowledgeReport, type TaskSummary, type RunOutcome, type ContextMode } from './selfknow.js';
