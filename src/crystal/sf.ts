@@ -1,0 +1,273 @@
+// Structure factors by direct summation over all symmetry operations, merging of equivalents,
+// scaling and agreement factors (R1, wR2 with SHELXL weights, GooF).
+import { InputError } from '../core/errors.js';
+import type { UnitCell } from './cell.js';
+import { formFactor, normalizeElement } from './elements.js';
+import type { HklData } from './shelx.js';
+import type { Site, Structure } from './structure.js';
+import type { SpaceGroup } from './symmetry.js';
+
+export interface Indices {
+  readonly h: ArrayLike<number>; readonly k: ArrayLike<number>; readonly l: ArrayLike<number>;
+}
+
+export interface ComplexArray { readonly re: Float64Array; readonly im: Float64Array }
+
+/**
+ * Anomalous dispersion f', f'' for Mo Kα and Cu Kα (ITC Vol. C Table 4.2.6.8, Creagh & McAuley),
+ * for the elements met in the data; other elements get 0 with a warning from `dispersion`.
+ */
+const DISPERSION: Readonly<Record<'Mo' | 'Cu', Readonly<Record<string, readonly [number, number]>>>> = {
+  Mo: {
+    H: [0, 0], B: [0.0013, 0.0007], C: [0.0033, 0.0016], N: [0.0061, 0.0033], O: [0.0106, 0.0060], F: [0.0171, 0.0103],
+    Na: [0.0362, 0.0249], Al: [0.0645, 0.0514], Si: [0.0817, 0.0704], P: [0.1023, 0.0942], S: [0.1246, 0.1234],
+    Cl: [0.1484, 0.1585], Fe: [0.3463, 0.8444], Cu: [0.3201, 1.2651], Ga: [0.2307, 1.6083], Br: [-0.2901, 2.4595],
+  },
+  Cu: {
+    H: [0, 0], B: [0.0090, 0.0039], C: [0.0181, 0.0091], N: [0.0311, 0.0180], O: [0.0492, 0.0322], F: [0.0727, 0.0534],
+    Al: [0.2130, 0.2455], Si: [0.2541, 0.3302], P: [0.2955, 0.4335], S: [0.3331, 0.5567], Cl: [0.3639, 0.7018],
+    Fe: [-1.1336, 3.1974], Br: [-0.6763, 1.2805],
+  },
+};
+
+/** f', f'' for an element at a wavelength (Mo Kα ~0.7107 Å, Cu Kα ~1.5418 Å); null when not tabulated. */
+export function dispersion(element: string, wavelength: number): readonly [number, number] | null {
+  const tab = Math.abs(wavelength - 0.71073) < 0.01 ? DISPERSION.Mo : Math.abs(wavelength - 1.54184) < 0.02 ? DISPERSION.Cu : null;
+  if (!tab) return null;
+  return tab[normalizeElement(element)] ?? null;
+}
+
+export interface SfOptions {
+  /** Add f' + i f'' for the structure's wavelength (default false: f0 only, as gemmi's default). */
+  readonly anomalous?: boolean;
+}
+
+interface OpTable { readonly n: number; readonly hr: Float64Array; readonly phase: Float64Array }
+
+function opTable(sg: SpaceGroup, idx: Indices): OpTable {
+  const nOps = sg.ops.length;
+  const n = idx.h.length;
+  const hr = new Float64Array(n * nOps * 3);
+  const phase = new Float64Array(n * nOps);
+  for (let r = 0; r < n; r++) {
+    const h = idx.h[r]!, k = idx.k[r]!, l = idx.l[r]!;
+    for (let o = 0; o < nOps; o++) {
+      const op = sg.ops[o]!;
+      const R = op.rot;
+      const b = (r * nOps + o) * 3;
+      hr[b] = h * R[0] + k * R[3] + l * R[6];
+      hr[b + 1] = h * R[1] + k * R[4] + l * R[7];
+      hr[b + 2] = h * R[2] + k * R[5] + l * R[8];
+      phase[r * nOps + o] = (2 * Math.PI * (h * op.trans[0] + k * op.trans[1] + l * op.trans[2])) / 12;
+    }
+  }
+  return { n: nOps, hr, phase };
+}
+
+/** Per-reflection s^2 = (sin theta / lambda)^2. */
+export function stol2(cell: UnitCell, idx: Indices): Float64Array {
+  const out = new Float64Array(idx.h.length);
+  for (let i = 0; i < out.length; i++) out[i] = cell.invD2(idx.h[i]!, idx.k[i]!, idx.l[i]!) / 4;
+  return out;
+}
+
+/** A reusable calculator: op tables and form factors are computed once per reflection list. */
+export class SfCalculator {
+  private readonly ops: OpTable;
+  private readonly s2: Float64Array;
+  private readonly fCache = new Map<string, Float64Array>();
+  private readonly betaScale: readonly number[];
+  readonly n: number;
+
+  constructor(readonly cell: UnitCell, readonly sg: SpaceGroup, readonly idx: Indices, readonly wavelength: number, readonly opts: SfOptions = {}) {
+    this.ops = opTable(sg, idx);
+    this.s2 = stol2(cell, idx);
+    this.n = idx.h.length;
+    const as = cell.reciprocalLengths;
+    this.betaScale = [as[0] * as[0], as[1] * as[1], as[2] * as[2], as[1] * as[2], as[0] * as[2], as[0] * as[1]].map((v) => 2 * Math.PI * Math.PI * v);
+  }
+
+  formFactors(element: string): Float64Array {
+    let f = this.fCache.get(element);
+    if (!f) {
+      f = new Float64Array(this.n);
+      for (let i = 0; i < this.n; i++) f[i] = formFactor(element, Math.sqrt(this.s2[i]!));
+      this.fCache.set(element, f);
+    }
+    return f;
+  }
+
+  /** Add one site's contribution (times `weight`) into out.re/out.im. */
+  addSite(site: Site, out: ComplexArray, weight = 1, element = site.element, uisoOverride?: number): void {
+    const f0 = this.formFactors(element);
+    const disp = this.opts.anomalous ? dispersion(element, this.wavelength) ?? [0, 0] : [0, 0];
+    const { n: nOps, hr, phase } = this.ops;
+    const [x, y, z] = site.frac;
+    const TWO_PI = 2 * Math.PI;
+    const occ = site.occ * weight;
+    const aniso = uisoOverride === undefined ? site.uani : null;
+    const u = uisoOverride ?? site.uiso;
+    let b11 = 0, b22 = 0, b33 = 0, b23 = 0, b13 = 0, b12 = 0;
+    if (aniso) {
+      const s = this.betaScale;
+      b11 = s[0]! * aniso[0]; b22 = s[1]! * aniso[1]; b33 = s[2]! * aniso[2];
+      b23 = 2 * s[3]! * aniso[3]; b13 = 2 * s[4]! * aniso[4]; b12 = 2 * s[5]! * aniso[5];
+    }
+    const B = 8 * Math.PI * Math.PI * u;
+    const re = out.re, im = out.im;
+    for (let r = 0; r < this.n; r++) {
+      let gr = 0, gi = 0;
+      const base = r * nOps;
+      for (let o = 0; o < nOps; o++) {
+        const b = (base + o) * 3;
+        const h = hr[b]!, k = hr[b + 1]!, l = hr[b + 2]!;
+        const ph = TWO_PI * (h * x + k * y + l * z) + phase[base + o]!;
+        if (aniso) {
+          const t = Math.exp(-(b11 * h * h + b22 * k * k + b33 * l * l + b23 * k * l + b13 * h * l + b12 * h * k));
+          gr += t * Math.cos(ph); gi += t * Math.sin(ph);
+        } else { gr += Math.cos(ph); gi += Math.sin(ph); }
+      }
+      let scale = occ;
+      if (!aniso) scale *= Math.exp(-B * this.s2[r]!);
+      const fr = (f0[r]! + disp[0]) * scale, fi = disp[1] * scale;
+      re[r]! += fr * gr - fi * gi;
+      im[r]! += fr * gi + fi * gr;
+    }
+  }
+
+  compute(sites: readonly Site[]): ComplexArray {
+    const out = { re: new Float64Array(this.n), im: new Float64Array(this.n) };
+    for (const s of sites) this.addSite(s, out);
+    return out;
+  }
+}
+
+/** F(h) for every reflection in `idx`, by direct summation over all sites and operations. */
+export function structureFactors(st: Structure, idx: Indices, opts: SfOptions = {}): ComplexArray {
+  return new SfCalculator(st.cell, st.sg, idx, st.wavelength, opts).compute(st.sites);
+}
+
+export function amplitudes(F: ComplexArray): Float64Array {
+  const out = new Float64Array(F.re.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.hypot(F.re[i]!, F.im[i]!);
+  return out;
+}
+
+export interface MergedReflections {
+  readonly h: Int32Array; readonly k: Int32Array; readonly l: Int32Array;
+  readonly fo2: Float64Array; readonly sigma: Float64Array;
+  /** Number of observations merged into each. */
+  readonly count: Int32Array;
+}
+
+export interface MergeOptions {
+  /** Merge Friedel mates (default: only in centrosymmetric groups, as SHELXL does). */
+  readonly friedel?: boolean;
+  /** Drop systematic absences (default true). */
+  readonly dropAbsent?: boolean;
+  /**
+   * sigma of a merged reflection: 'weights' = 1/sqrt(sum w); 'spread' = the larger of that and
+   * the standard error from the scatter of the equivalents (default 'weights').
+   */
+  readonly sigma?: 'weights' | 'spread';
+}
+
+/** Merge symmetry equivalents by the 1/sigma^2-weighted mean. */
+export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptions = {}): MergedReflections {
+  const friedel = opts.friedel ?? sg.centrosymmetric;
+  const dropAbsent = opts.dropAbsent ?? true;
+  const groups = new Map<string, { h: number; k: number; l: number; sw: number; swi: number; n: number; si: number; si2: number }>();
+  for (let i = 0; i < data.h.length; i++) {
+    const h = data.h[i]!, k = data.k[i]!, l = data.l[i]!;
+    if (h === 0 && k === 0 && l === 0) continue;
+    if (dropAbsent && sg.isAbsent(h, k, l)) continue;
+    const c = sg.canonicalIndex(h, k, l, friedel);
+    const key = `${c[0]},${c[1]},${c[2]}`;
+    let g = groups.get(key);
+    if (!g) { g = { h: c[0], k: c[1], l: c[2], sw: 0, swi: 0, n: 0, si: 0, si2: 0 }; groups.set(key, g); }
+    const s = Math.max(data.sigma[i]!, 1e-6);
+    const w = 1 / (s * s);
+    g.sw += w; g.swi += w * data.fo2[i]!; g.n++; g.si += data.fo2[i]!; g.si2 += data.fo2[i]! * data.fo2[i]!;
+  }
+  const list = [...groups.values()].sort((a, b) => a.h - b.h || a.k - b.k || a.l - b.l);
+  const out = {
+    h: new Int32Array(list.length), k: new Int32Array(list.length), l: new Int32Array(list.length),
+    fo2: new Float64Array(list.length), sigma: new Float64Array(list.length), count: new Int32Array(list.length),
+  };
+  list.forEach((g, i) => {
+    out.h[i] = g.h; out.k[i] = g.k; out.l[i] = g.l;
+    out.fo2[i] = g.swi / g.sw;
+    let sg2 = 1 / g.sw;
+    if (opts.sigma === 'spread' && g.n > 1) {
+      const mean = g.si / g.n;
+      const v = Math.max(0, (g.si2 - g.n * mean * mean) / (g.n * (g.n - 1)));
+      sg2 = Math.max(sg2, v);
+    }
+    out.sigma[i] = Math.sqrt(sg2);
+    out.count[i] = g.n;
+  });
+  return out;
+}
+
+export interface AgreementOptions {
+  /** SHELXL WGHT a, b (default 0.1, 0). */
+  readonly wght?: readonly number[];
+  /** Number of refined parameters for GooF (default 0). */
+  readonly nParams?: number;
+}
+
+export interface Agreement {
+  readonly r1: number; readonly r1All: number; readonly nGt: number; readonly n: number;
+  readonly wr2: number; readonly goof: number;
+}
+
+/** SHELXL weights w = 1/[sigma^2 + (aP)^2 + bP], P = [max(Fo^2,0) + 2Fc^2]/3, all on the Fc scale. */
+export function shelxWeights(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: ArrayLike<number>, wght: readonly number[] = [0.1, 0]): Float64Array {
+  const a = wght[0] ?? 0.1, b = wght[1] ?? 0;
+  const w = new Float64Array(fo2.length);
+  for (let i = 0; i < w.length; i++) {
+    const P = (Math.max(fo2[i]!, 0) + 2 * fc2[i]!) / 3;
+    w[i] = 1 / (sigma[i]! * sigma[i]! + (a * P) ** 2 + b * P);
+  }
+  return w;
+}
+
+/** R1 (Fo > 4 sigma(Fo), i.e. Fo^2 > 2 sigma(Fo^2), and all), wR2 and GooF; Fo^2 and sigma already on the Fc scale. */
+export function rFactors(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: ArrayLike<number>, opts: AgreementOptions = {}): Agreement {
+  const n = fo2.length;
+  if (sigma.length !== n || fc2.length !== n) throw new InputError(`rFactors: lengths differ (fo2 ${n}, sigma ${sigma.length}, fc2 ${fc2.length})`);
+  const w = shelxWeights(fo2, sigma, fc2, opts.wght);
+  let num = 0, den = 0, numA = 0, denA = 0, nGt = 0, wn = 0, wd = 0;
+  for (let i = 0; i < n; i++) {
+    const fo = Math.sqrt(Math.max(fo2[i]!, 0));
+    const fc = Math.sqrt(Math.max(fc2[i]!, 0));
+    numA += Math.abs(fo - fc); denA += fo;
+    if (fo2[i]! > 2 * sigma[i]!) { num += Math.abs(fo - fc); den += fo; nGt++; }
+    const d = fo2[i]! - fc2[i]!;
+    wn += w[i]! * d * d; wd += w[i]! * fo2[i]! * fo2[i]!;
+  }
+  const p = opts.nParams ?? 0;
+  return { r1: num / den, r1All: numA / denA, nGt, n, wr2: Math.sqrt(wn / wd), goof: Math.sqrt(wn / Math.max(1, n - p)) };
+}
+
+/**
+ * The scale k with Fo^2 ~ k Fc^2 minimising sum w (Fo^2/k - Fc^2)^2 under SHELXL weights
+ * (iterated because the weights depend on k).
+ */
+export function fitScale(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: ArrayLike<number>, wght?: readonly number[]): number {
+  let sxy = 0, syy = 0;
+  for (let i = 0; i < fo2.length; i++) { sxy += fo2[i]! * fc2[i]!; syy += fc2[i]! * fc2[i]!; }
+  let k = sxy / syy;
+  const n = fo2.length;
+  const a = new Float64Array(n), s = new Float64Array(n);
+  for (let it = 0; it < 20; it++) {
+    for (let i = 0; i < n; i++) { a[i] = fo2[i]! / k; s[i] = sigma[i]! / k; }
+    const w = shelxWeights(a, s, fc2, wght);
+    let nxy = 0, nyy = 0;
+    for (let i = 0; i < n; i++) { nxy += w[i]! * fo2[i]! * fc2[i]!; nyy += w[i]! * fc2[i]! * fc2[i]!; }
+    const k2 = nxy / nyy;
+    if (Math.abs(k2 - k) < 1e-10 * k) { k = k2; break; }
+    k = k2;
+  }
+  return k;
+}
