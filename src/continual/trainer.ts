@@ -1,0 +1,251 @@
+// The one trainer: loops over seeds and sessions, hands each learner its session's training and
+// validation data, scores every learner output on the test set (which learners never receive except
+// through `predict`), keeps the accuracy matrices, and checkpoints after each session.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { mean, std } from '../core/stats.js';
+import { writeJsonAtomic } from '../core/fsx.js';
+import { stratifiedSplit, type Dataset } from '../core/data/dataset.js';
+import { readNpy, writeNpy } from '../core/data/npy.js';
+import type { Backbone } from './backbones/types.js';
+import type { Miniature } from './data.js';
+import { argmaxRows } from './heads.js';
+import { AccuracyMatrix, groupCorrect } from './metrics.js';
+import type { ContinualLearner, LearnerCheckpoint } from './methods/types.js';
+import { makeLearner } from './registry.js';
+import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from './scenario.js';
+
+export interface CilRunOptions {
+  readonly split: string;
+  readonly seeds: readonly number[];
+  readonly methods: readonly string[];
+  /** Per-method options (registry name -> options object). */
+  readonly methodOptions?: Readonly<Record<string, Record<string, unknown>>>;
+  /** Folder for per-session checkpoints (null: none). */
+  readonly checkpointDir?: string | null;
+  readonly resume?: boolean;
+  /** Called after each session (progress reporting). */
+  readonly onSession?: (seed: number, session: number, sessions: number) => void;
+}
+
+export interface CilRunEntry {
+  readonly method: string;
+  readonly seed: number;
+  /** Top-1 over all test samples of the classes seen after the last session (percent). */
+  readonly last_acc: number;
+  /** Mean over sessions of the top-1 accuracy over all test samples seen so far (percent). */
+  readonly avg_inc_acc: number;
+  /** Accuracy per task group after the last session (percent). */
+  readonly group_acc: number[];
+  /** a[t][j]: after session t, on the classes of session j (percent). */
+  readonly acc_matrix: number[][];
+  readonly last_acc_mean_group: number;
+  readonly avg_inc_acc_mean_group: number;
+  readonly forgetting: number;
+  readonly bwt: number;
+  /** Seconds spent by the learner that produced this output (shared by a learner's outputs). */
+  readonly time_s: number;
+  readonly class_order: number[];
+  /** SAFE: mean fast-branch weight per task group after the last session. */
+  readonly w_fast_group?: number[];
+}
+
+export interface CilSummaryEntry {
+  readonly last_acc_mean: number;
+  readonly last_acc_std: number;
+  readonly avg_inc_acc_mean: number;
+  readonly avg_inc_acc_std: number;
+  readonly n: number;
+  readonly time_per_seed_s: number;
+}
+
+export interface CilRunResult {
+  readonly dataset: string;
+  readonly split: string;
+  readonly seeds: number[];
+  readonly runs: CilRunEntry[];
+  readonly summary: Record<string, CilSummaryEntry>;
+  readonly definitions: Record<string, string>;
+  readonly diagnostics: Record<string, unknown>;
+}
+
+export const DEFINITIONS: Record<string, string> = {
+  last_acc: 'top-1 over all test samples of the classes seen after the last session (percent)',
+  avg_inc_acc: 'mean over sessions t of the top-1 over all test samples seen by t (percent)',
+  last_acc_mean_group: 'mean of task-group accuracies after the last session (percent); equals last_acc when groups have equal test counts',
+  group_acc: 'accuracy on each task group after the last session (percent)',
+  acc_matrix: 'a[t][j] = accuracy after session t on test samples of classes introduced in session j',
+  forgetting: 'mean over j<T of max_{j<=t<T}(a[t][j]) - a[T][j]',
+  bwt: 'mean over j<T of a[T][j] - a[j][j] (negative = forgetting)',
+};
+
+interface SeedState {
+  completed: number;
+  rows: Record<string, { correct: number[]; counts: number[] }[]>;
+  time: Record<string, number>;
+  wFast: Record<string, number[][]>;
+}
+
+function configHash(o: unknown): string {
+  return createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
+}
+
+function saveLearner(dir: string, c: LearnerCheckpoint): void {
+  const tmp = `${dir}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const names: Record<string, string> = {};
+  let i = 0;
+  for (const [k, v] of c.arrays) {
+    const file = `a${i++}.npy`;
+    names[k] = file;
+    writeNpy(join(tmp, file), v.data, v.shape);
+  }
+  writeJsonAtomic(join(tmp, 'meta.json'), { meta: c.meta, arrays: names });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+}
+
+function loadLearner(dir: string): LearnerCheckpoint {
+  const j = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { meta: Record<string, unknown>; arrays: Record<string, string> };
+  const arrays: LearnerCheckpoint['arrays'] = new Map();
+  for (const [k, f] of Object.entries(j.arrays)) {
+    const a = readNpy(join(dir, f));
+    arrays.set(k, { shape: [...a.shape], data: a.data as Float32Array | Float64Array });
+  }
+  return { meta: j.meta, arrays };
+}
+
+/** Build one seed's scenario and datasets (train/val split of the CIL pool per class, seeded). */
+export function seedData(mini: Miniature, split: string, seed: number): { scenario: Scenario; train: Dataset; val: Dataset; test: Dataset } {
+  const { base, increment } = parseSplit(split);
+  const scenario = makeClassIncremental({ numClasses: mini.numClasses, base, increment, classOrderSeed: seed });
+  const [train, val] = stratifiedSplit(mini.cilPool, [mini.perClassTrain, mini.perClassVal], new Rng(seed, 'cil-train-val')) as [Dataset, Dataset];
+  return { scenario, train: remapDataset(train, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(mini.test, scenario.classOrder) };
+}
+
+export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOptions): Promise<CilRunResult> {
+  if (opts.methods.length === 0) throw new InputError('no methods given');
+  const config = { dataset: mini.name, split: opts.split, methods: opts.methods, methodOptions: opts.methodOptions ?? {}, data: mini.description };
+  const ckpt = opts.checkpointDir ?? null;
+  if (ckpt) {
+    mkdirSync(ckpt, { recursive: true });
+    const cfgPath = join(ckpt, 'config.json');
+    const h = configHash(config);
+    if (existsSync(cfgPath) && opts.resume) {
+      const old = JSON.parse(readFileSync(cfgPath, 'utf8')) as { hash: string };
+      if (old.hash !== h) throw new InputError(`${cfgPath}: the checkpoints were made with another configuration (hash ${old.hash}, now ${h}); run without --resume or use another output`);
+    } else if (!opts.resume) {
+      for (const f of readdirSync(ckpt)) if (f.startsWith('seed-')) rmSync(join(ckpt, f), { recursive: true, force: true });
+    }
+    writeJsonAtomic(cfgPath, { hash: h, config });
+  }
+  const runs: CilRunEntry[] = [];
+  const diagnostics: Record<string, unknown> = {};
+  for (const seed of opts.seeds) {
+    const seedDir = ckpt ? join(ckpt, `seed-${seed}`) : null;
+    const donePath = seedDir ? join(seedDir, 'done.json') : null;
+    if (opts.resume && donePath && existsSync(donePath)) {
+      const done = JSON.parse(readFileSync(donePath, 'utf8')) as { runs: CilRunEntry[]; diagnostics: unknown };
+      runs.push(...done.runs);
+      diagnostics[`seed-${seed}`] = done.diagnostics;
+      continue;
+    }
+    const r = await runSeed(mini, backbone, opts, seed, seedDir);
+    runs.push(...r.runs);
+    diagnostics[`seed-${seed}`] = r.diagnostics;
+    if (seedDir && donePath) {
+      writeJsonAtomic(donePath, r);
+      for (const f of readdirSync(seedDir)) if (f !== 'done.json') rmSync(join(seedDir, f), { recursive: true, force: true });
+    }
+  }
+  return { dataset: mini.name, split: opts.split, seeds: [...opts.seeds], runs, summary: summarise(runs), definitions: DEFINITIONS, diagnostics };
+}
+
+async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions, seed: number, seedDir: string | null): Promise<{ runs: CilRunEntry[]; diagnostics: Record<string, unknown> }> {
+  const { scenario, train, val, test } = seedData(mini, opts.split, seed);
+  const rng = new Rng(seed, 'cil');
+  const learners: ContinualLearner[] = opts.methods.map((m) => makeLearner(m, { backbone, numClasses: mini.numClasses, seed, rng: rng.split(m) }, opts.methodOptions?.[m] ?? {}));
+  const names = new Set<string>();
+  for (const l of learners) for (const o of l.outputs) {
+    if (names.has(o)) throw new InputError(`two methods report the output ${o}`);
+    names.add(o);
+  }
+  let state: SeedState = { completed: 0, rows: {}, time: {}, wFast: {} };
+  const statePath = seedDir ? join(seedDir, 'state.json') : null;
+  if (opts.resume && statePath && existsSync(statePath)) {
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as SeedState;
+    for (const l of learners) l.restore(loadLearner(join(seedDir!, l.name)));
+  }
+  const groupOf = (id: number): number => scenario.groupOf(id);
+  try {
+    for (let t = state.completed; t < scenario.sessions.length; t++) {
+      const info = scenario.sessions[t]!;
+      const lo = info.newIds[0]!, hi = info.seen;
+      const sd = { info, train: labelRange(train, lo, hi), val: labelRange(val, lo, hi), valSeen: labelRange(val, 0, hi) };
+      for (const l of learners) {
+        const t0 = performance.now();
+        await l.fitSession(sd);
+        const logits = l.predict(test, hi);
+        state.time[l.name] = (state.time[l.name] ?? 0) + (performance.now() - t0) / 1000;
+        for (const [out, z] of logits) {
+          const pred = argmaxRows(z, test.n, hi);
+          const { correct, counts } = groupCorrect(pred, test.y, groupOf, t + 1);
+          (state.rows[out] ??= []).push({ correct, counts });
+        }
+        const w = l.rowStatistics?.().wFast;
+        if (w) {
+          const s = new Array<number>(t + 1).fill(0), n = new Array<number>(t + 1).fill(0);
+          for (let i = 0; i < test.n; i++) { const g = test.y[i]! < hi ? groupOf(test.y[i]!) : -1; if (g >= 0) { s[g]! += w[i]!; n[g]!++; } }
+          (state.wFast[l.name] ??= []).push(s.map((v, j) => v / Math.max(1, n[j]!)));
+        }
+      }
+      state.completed = t + 1;
+      if (seedDir && statePath) {
+        mkdirSync(seedDir, { recursive: true });
+        for (const l of learners) saveLearner(join(seedDir, l.name), l.checkpoint());
+        writeJsonAtomic(statePath, state);
+      }
+      opts.onSession?.(seed, t, scenario.sessions.length);
+    }
+    const runs: CilRunEntry[] = [];
+    for (const l of learners) {
+      for (const out of l.outputs) {
+        const m = new AccuracyMatrix();
+        state.rows[out]!.forEach((r, t) => m.record(t, r.correct, r.counts));
+        const tri = m.triangle();
+        const wf = state.wFast[l.name];
+        runs.push({
+          method: out, seed, last_acc: m.last('top1'), avg_inc_acc: m.avgIncremental('top1'),
+          group_acc: tri[tri.length - 1]!, acc_matrix: tri,
+          last_acc_mean_group: m.last('meanGroup'), avg_inc_acc_mean_group: m.avgIncremental('meanGroup'),
+          forgetting: m.forgetting(), bwt: m.bwt(), time_s: state.time[l.name] ?? 0, class_order: [...scenario.classOrder],
+          ...(wf && out === 'safe' ? { w_fast_group: wf[wf.length - 1]! } : {}),
+        });
+      }
+    }
+    const diagnostics: Record<string, unknown> = {};
+    for (const l of learners) diagnostics[l.name] = { describe: l.describe(), ...l.diagnostics(), ...(state.wFast[l.name] ? { wFastPerSession: state.wFast[l.name] } : {}) };
+    return { runs, diagnostics };
+  } finally {
+    for (const l of learners) l.dispose();
+  }
+}
+
+export function summarise(runs: readonly CilRunEntry[]): Record<string, CilSummaryEntry> {
+  const by = new Map<string, CilRunEntry[]>();
+  for (const r of runs) by.set(r.method, [...(by.get(r.method) ?? []), r]);
+  const out: Record<string, CilSummaryEntry> = {};
+  for (const [m, rs] of by) {
+    const last = rs.map((r) => r.last_acc), avg = rs.map((r) => r.avg_inc_acc);
+    out[m] = {
+      last_acc_mean: mean(last), last_acc_std: rs.length > 1 ? std(last) : 0,
+      avg_inc_acc_mean: mean(avg), avg_inc_acc_std: rs.length > 1 ? std(avg) : 0,
+      n: rs.length, time_per_seed_s: mean(rs.map((r) => r.time_s)),
+    };
+  }
+  return out;
+}
