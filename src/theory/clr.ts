@@ -219,7 +219,7 @@ export class ContinualLinearRegression {
   private gl2Population(): Float64Array[] {
     const allDiag = this.tasks.every((t) => t.cov instanceof Float64Array);
     let accDiag: Float64Array = new Float64Array(this.p);
-    let accFull: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
+    const accFull: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
     return this.run((t) => {
       const n = this.tasks[t]!.X.rows;
       let h: HSpec;
@@ -231,7 +231,7 @@ export class ContinualLinearRegression {
       if (allDiag) accDiag = accDiag.map((v, j) => v + task.X.rows * (cov as Float64Array)[j]!);
       else {
         const full = cov instanceof Float64Array ? diagMatrix(cov) : cov;
-        accFull = { rows: this.p, cols: this.p, data: accFull.data.map((v, i) => v + task.X.rows * full.data[i]!) };
+        for (let i = 0; i < accFull.data.length; i++) accFull.data[i] += task.X.rows * full.data[i]!;
       }
       return h;
     });
@@ -240,7 +240,7 @@ export class ContinualLinearRegression {
   private gl2Empirical(): Float64Array[] {
     const path: Float64Array[] = [];
     let w: Float64Array = new Float64Array(this.p);
-    let S: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
+    const S: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
     let N = 0;
     for (let t = 0; t < this.tasks.length; t++) {
       const { X, y } = this.tasks[t]!;
@@ -264,7 +264,7 @@ export class ContinualLinearRegression {
         w = add(w, matVec(this.la, F, a, true));
       }
       const G = this.gram(t);
-      S = { rows: this.p, cols: this.p, data: S.data.map((v, i) => v + G.data[i]!) };
+      for (let i = 0; i < S.data.length; i++) S.data[i] += G.data[i]!;
       path.push(w);
     }
     return path;
@@ -273,14 +273,14 @@ export class ContinualLinearRegression {
   /** Pooled least squares on tasks 1..t; minimum-norm while the pooled Gram is singular (N < p). */
   oracle(): Float64Array[] {
     const path: Float64Array[] = [];
-    let G: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
+    const G: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
     let b: Float64Array = new Float64Array(this.p);
     let N = 0;
     for (let t = 0; t < this.tasks.length; t++) {
       const { X, y } = this.tasks[t]!;
       N += X.rows;
       const g = this.gram(t);
-      G = { rows: this.p, cols: this.p, data: G.data.map((v, i) => v + g.data[i]!) };
+      for (let i = 0; i < G.data.length; i++) G.data[i] += g.data[i]!;
       b = add(b, matVec(this.la, X, y, true));
       if (N >= this.p) path.push(this.solve(G, b, `oracle at task ${t + 1}`));
       else {
