@@ -2,3 +2,4 @@
 export * as core from './core/index.js';
 export * as theory from './theory/index.js';
 export * as llm from './llm/index.js';
+export * as breakout from './breakout/index.js';

@@ -2,10 +2,12 @@
 import type { AreaCli } from './types.js';
 import { theoryCli } from './theory.js';
 import { llmCli } from './llm.js';
+import { breakoutCli } from './breakout.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
   theoryCli,
   llmCli,
+  breakoutCli,
   // @area-list
 ];
