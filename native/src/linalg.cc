@@ -4,7 +4,8 @@
 // row-major matrices { rows, cols, data: Float32Array | Float64Array }. Inputs are read in place
 // (zero copy); LAPACK routines that overwrite their input work on a copy. LAPACK is column-major:
 // a row-major symmetric matrix read as column-major is its transpose, i.e. the same matrix, and its
-// lower triangle is the column-major upper triangle ('U'). Results are converted back explicitly.
+// lower triangle is the column-major upper triangle ('U'). Cholesky uses that directly; eigh copies
+// the lower triangle transposed and uses 'L'. Results are converted back explicitly.
 //
 // sgemmBatch(...) multiplies batches of float32 matrices given as typed-array views (for example
 // views of the tfjs wasm heap) with element strides, stride 0 meaning "broadcast this operand".
@@ -207,10 +208,14 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
     if (vectors) out.Set("vectors", MakeMatrix(env, 0, 0, Napi::Float64Array::New(env, 0)));
     return out;
   }
+  // Transposed copy: the column-major lower triangle of w is the row-major lower triangle of A.
+  // (The 'L' path of dsytrd is the one numpy takes and is the faster one here.)
   std::vector<double> w(nn);
-  std::memcpy(w.data(), a.data, nn * sizeof(double));
+  const double* ad = static_cast<const double*>(a.data);
+  const char uplo = 'L';
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j <= i; j++) w[static_cast<size_t>(j) * n + i] = ad[static_cast<size_t>(i) * n + j];
   const char jobz = vectors ? 'V' : 'N';
-  const char uplo = 'U';  // column-major upper == row-major lower
   int lwork = -1, liwork = -1, info_ = 0;
   double wq = 0;
   int iwq = 0;

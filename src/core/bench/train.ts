@@ -1,0 +1,158 @@
+// `perennial bench train`: training steps per second of a 784-256-10 MLP (ReLU, softmax
+// cross-entropy, Adam 1e-3, batch 128) in perennial's engine (tfjs-wasm with perennial's
+// BatchMatMul) and in PyTorch CPU, measured in the same run on random data of the same shape.
+// PyTorch runs with as many threads as OpenBLAS uses for the addon (1 when the addon is absent:
+// the wasm backend itself is single-threaded), and also with 1 thread: on a busy machine OpenMP
+// with several threads can be far slower than one. The peer figure is the faster of the two, so
+// the ratio never flatters perennial.
+import { initTf, tf, batchMatMulMode, setBatchMatMulMode, type BatchMatMulMode } from '../tensor.js';
+import { nativeAddon } from '../linalg/index.js';
+import { Rng } from '../rng.js';
+import { ensurePythonModule, runPythonJson } from './python.js';
+
+export interface TrainBenchResult {
+  perennial_steps_per_s: number;
+  peer: 'torch';
+  peer_steps_per_s: number | null;
+  ratio: number | null;
+  /** The same loop through tf.layers (model.trainOnBatch). */
+  perennial_layers_steps_per_s: number;
+  /** Steps/s with the stock wasm BatchMatMul, for reference. */
+  stock_kernel_steps_per_s: number | null;
+  batch_matmul: BatchMatMulMode;
+  threads: number;
+  /** Torch steps/s per thread count tried. */
+  peer_by_threads: Record<string, number>;
+  steps: number;
+}
+
+const IN = 784, HIDDEN = 256, OUT = 10, BATCH = 128;
+
+function batches(count: number, rng: Rng): { x: tf.Tensor2D; y: tf.Tensor2D }[] {
+  return Array.from({ length: count }, () => {
+    const x = tf.tensor2d(rng.fillNormal(new Float32Array(BATCH * IN)), [BATCH, IN]);
+    const labels = Int32Array.from({ length: BATCH }, () => rng.int(OUT));
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), OUT).toFloat() as tf.Tensor2D;
+    return { x, y };
+  });
+}
+
+/** Steps/s of the plain loop: forward, loss, gradients, Adam update (optimizer.minimize). */
+function timeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: number, warmup: number, rng: Rng): number {
+  const glorot = (fanIn: number, fanOut: number): tf.Variable => {
+    const lim = Math.sqrt(6 / (fanIn + fanOut));
+    const w = new Float32Array(fanIn * fanOut);
+    for (let i = 0; i < w.length; i++) w[i] = rng.uniform(-lim, lim);
+    return tf.variable(tf.tensor2d(w, [fanIn, fanOut]));
+  };
+  const w1 = glorot(IN, HIDDEN), b1 = tf.variable(tf.zeros([HIDDEN]));
+  const w2 = glorot(HIDDEN, OUT), b2 = tf.variable(tf.zeros([OUT]));
+  const opt = tf.train.adam(1e-3);
+  const step = (i: number): void => {
+    const { x, y } = data[i % data.length]!;
+    const loss = opt.minimize(() => {
+      const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
+      const logits = tf.add(tf.matMul(h, w2), b2);
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    }, true);
+    loss!.dataSync();
+    loss!.dispose();
+  };
+  for (let i = 0; i < warmup; i++) step(i);
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) step(i);
+  const s = (performance.now() - t) / 1000;
+  tf.dispose([w1, b1, w2, b2]);
+  opt.dispose();
+  return steps / s;
+}
+
+/** Steps/s through tf.layers (Dense + Dense, model.trainOnBatch). */
+async function timeLayers(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: number, warmup: number): Promise<number> {
+  const model = tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [IN], units: HIDDEN, activation: 'relu' }), tf.layers.dense({ units: OUT })],
+  });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred) });
+  for (let i = 0; i < warmup; i++) await model.trainOnBatch(data[i % data.length]!.x, data[i % data.length]!.y);
+  const t = performance.now();
+  for (let i = 0; i < steps; i++) await model.trainOnBatch(data[i % data.length]!.x, data[i % data.length]!.y);
+  const s = (performance.now() - t) / 1000;
+  model.dispose();
+  return steps / s;
+}
+
+const TORCH_SCRIPT = String.raw`
+import json, sys, time
+import torch
+cfg = json.load(sys.stdin)
+torch.set_num_threads(cfg["threads"])
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+lossf = torch.nn.CrossEntropyLoss()
+data = [(torch.randn(128, 784), torch.randint(0, 10, (128,))) for _ in range(cfg["batches"])]
+def step(i):
+    x, y = data[i % len(data)]
+    opt.zero_grad()
+    loss = lossf(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+for i in range(cfg["warmup"]): step(i)
+t = time.perf_counter()
+for i in range(cfg["steps"]): step(i)
+s = time.perf_counter() - t
+print(json.dumps({"steps_per_s": cfg["steps"] / s, "threads": torch.get_num_threads(), "version": torch.__version__}))
+`;
+
+export interface TrainBenchOptions {
+  readonly quick?: boolean;
+  readonly noPeer?: boolean;
+  /** Also time the stock wasm kernel (slow; skipped in quick mode unless asked). */
+  readonly stock?: boolean;
+}
+
+export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<TrainBenchResult & { peer_version: string | null }> {
+  await initTf();
+  const quick = opts.quick ?? false;
+  const steps = quick ? 20 : 200, warmup = quick ? 3 : 10;
+  const rng = new Rng(0, 'bench/train');
+  const data = batches(8, rng.split('data'));
+  const threads = nativeAddon()?.threads() ?? 1;
+  const mode = batchMatMulMode();
+  const loop = timeLoop(data, steps, warmup, rng.split('init'));
+  const layers = await timeLayers(data, quick ? 10 : 100, warmup);
+  let stock: number | null = null;
+  if (opts.stock ?? !quick) {
+    setBatchMatMulMode('stock');
+    try {
+      stock = timeLoop(data, quick ? 5 : 20, 2, rng.split('init-stock'));
+    } finally {
+      setBatchMatMulMode(mode);
+    }
+  }
+  tf.dispose(data.flatMap((d) => [d.x, d.y]));
+  let peer: number | null = null, version: string | null = null;
+  const byThreads: Record<string, number> = {};
+  if (!opts.noPeer && ensurePythonModule('torch', 'python3-torch')) {
+    for (const t of [...new Set([threads, 1])]) {
+      const r = runPythonJson<{ steps_per_s: number; version: string }>(TORCH_SCRIPT, { threads: t, steps: quick ? 50 : 500, warmup, batches: 8 });
+      byThreads[String(t)] = r.steps_per_s;
+      peer = Math.max(peer ?? 0, r.steps_per_s);
+      version = r.version;
+    }
+  }
+  return {
+    perennial_steps_per_s: loop,
+    peer: 'torch',
+    peer_steps_per_s: peer,
+    ratio: peer === null ? null : loop / peer,
+    perennial_layers_steps_per_s: layers,
+    stock_kernel_steps_per_s: stock,
+    batch_matmul: mode,
+    threads,
+    peer_by_threads: byThreads,
+    steps,
+    peer_version: version,
+  };
+}
