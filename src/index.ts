@@ -3,3 +3,4 @@ export * as core from './core/index.js';
 export * as theory from './theory/index.js';
 export * as llm from './llm/index.js';
 export * as breakout from './breakout/index.js';
+export * as info from './info/index.js';

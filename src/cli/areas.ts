@@ -3,11 +3,13 @@ import type { AreaCli } from './types.js';
 import { theoryCli } from './theory.js';
 import { llmCli } from './llm.js';
 import { breakoutCli } from './breakout.js';
+import { infoCli } from './info.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
   theoryCli,
   llmCli,
   breakoutCli,
+  infoCli,
   // @area-list
 ];

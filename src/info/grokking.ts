@@ -143,3 +143,6 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
   const grokked = epochTrain100 !== null && epochTest90 !== null && epochTest90 >= 2 * epochTrain100 && epochTest90 - epochTrain100 >= 4 * o.every;
   return { p: P, train_pairs: nTrain, epoch_train_100: epochTrain100, epoch_test_90: epochTest90, grokked, ...out };
 }
+
+/** Settings for `perennial demo` and `info grokking --quick` (chosen to grok within a few minutes on 2 cores). */
+export const GROKKING_QUICK: Partial<GrokkingOptions> = { p: 97, trainFraction: 0.3, embed: 24, hidden: 96, lr: 1e-2, weightDecay: 1, maxEpochs: 1600, every: 25, stopAfterGrok: 50 };

@@ -1,0 +1,223 @@
+// `perennial info ...`: matrix information metrics on arbitrary data, and the papers' experiments
+// in miniature. Every command writes a JSON record (metrics at the top level) and, where it makes
+// plots, an HTML report.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError, ParseError } from '../core/errors.js';
+import { assertNotInput } from '../core/fsx.js';
+import { readMatrixNpy } from '../core/data/index.js';
+import { RunRecorder, writeRecord } from '../core/record.js';
+import { SectionBuilder, writeReport, type Section } from '../core/report.js';
+import {
+  ALIGN_QUICK, SEMISUP_QUICK, SUPERVISED_QUICK, alignSection, collapseSection, collapseSweep, dynamicsSection, grokkingSection,
+  labelSmoothingSection, measureFeatures, pruningSection, runAlign, runDynamics, runGrokking, runLabelSmoothing, runPruning, runSemisup,
+  semisupSection, GROKKING_QUICK, type GrokkingOptions, type GrokkingResult,
+} from '../info/index.js';
+import type { AreaCli, DemoContext, DemoResult } from './types.js';
+import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
+
+interface Common { json?: string; html?: string; seed: number; quick?: boolean }
+
+async function finish(rec: RunRecorder, metrics: object, opts: Common, defaultName: string, sections: Section[], title: string): Promise<void> {
+  const record = rec.finish(metrics);
+  const json = resolve(opts.json ?? `${defaultName}.json`);
+  writeRecord(json, record);
+  process.stdout.write(`record: ${json}\n`);
+  if (opts.html) {
+    await writeReport(resolve(opts.html), title, sections, `seed ${opts.seed}, wall ${record.run.wall_s.toFixed(1)} s, linalg ${record.run.backend.linalg}`);
+    process.stdout.write(`report: ${resolve(opts.html)}\n`);
+  }
+}
+
+function readNpyMatrix(path: string, what: string): { rows: number; cols: number; data: Float64Array } {
+  if (!existsSync(path)) throw new InputError(`--${what}: ${path} does not exist`);
+  try {
+    return readMatrixNpy(path);
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof InputError) throw e;
+    throw new ParseError(path, 0, 'an NPY file', (e as Error).message, 0);
+  }
+}
+
+/** The whole grokking run for each seed; quick uses the embedded quick settings. */
+async function grokkingRuns(o: Partial<GrokkingOptions>, seeds: number, seed: number): Promise<GrokkingResult[]> {
+  const out: GrokkingResult[] = [];
+  for (let s = 0; s < seeds; s++) out.push(await runGrokking({ ...o, seed: seed + s }));
+  return out;
+}
+
+function grokSettings(o: Partial<GrokkingOptions>): string {
+  return `Embedding MLP (${o.embed ?? 'default'}-D embeddings per operand, ${o.hidden ?? 'default'} ReLU features), full batch, Adam with decoupled weight decay ${o.weightDecay ?? 'default'} (AdamW-style), lr ${o.lr ?? 'default'}, ${Math.round((o.trainFraction ?? 0) * 100)}% of pairs for training`;
+}
+
+export const infoCli: AreaCli = {
+  name: 'info',
+  register(program: Command): void {
+    const info = program.command('info').description('matrix information theory: entropy, MI, MIR, HDR as metrics and losses, and the papers\' experiments in miniature');
+
+    info.command('measure')
+      .description('entropies, MI, MIR and HDR of the cosine Grams of X (and Y) from NPY matrices (rows = samples)')
+      .requiredOption('--x <file>', 'X.npy (float32/float64, n x d)')
+      .option('--y <file>', 'Y.npy with the same rows as X')
+      .option('--alpha <a>', 'Renyi order (1 = von Neumann)', parseFloatOption('alpha'), 1)
+      .option('--center', 'centre the columns before normalising rows')
+      .option('--json <file>', 'record path', 'info-measure.json')
+      .action(async (opts: { x: string; y?: string; alpha: number; center?: boolean; json: string }) => {
+        const rec = new RunRecorder('info measure', opts, null);
+        assertNotInput(opts.json, [opts.x, ...(opts.y ? [opts.y] : [])]);
+        const X = readNpyMatrix(opts.x, 'x');
+        const Y = opts.y ? readNpyMatrix(opts.y, 'y') : undefined;
+        if (Y && Y.rows !== X.rows) throw new InputError(`--x has ${X.rows} rows and --y has ${Y.rows}: they must hold the same samples`);
+        const m = await rec.time('measure', () => measureFeatures(X, Y, { alpha: opts.alpha, center: opts.center ?? false }));
+        const out: Record<string, number | boolean> = { n: m.n, entropy_x: m.entropy_x, alpha: m.alpha, center: opts.center ?? false };
+        if (Y) Object.assign(out, { entropy_y: m.entropy_y!, mi: m.mi!, mir: m.mir!, hdr: m.hdr! });
+        for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${String(v)}\n`);
+        const record = rec.finish(out);
+        writeRecord(resolve(opts.json), record);
+      });
+
+    info.command('nc')
+      .description('synthetic Neural Collapse sweep: ETF heads, balanced batches, noise from high to zero')
+      .option('--classes <C>', 'classes', parseIntOption('classes'), 10)
+      .option('--dim <d>', 'feature dimension (>= C)', parseIntOption('dim'), 16)
+      .option('--per-class <m>', 'samples per class in the batch', parseIntOption('per-class'), 10)
+      .option('--noise <list>', 'noise levels, high to low', parseNumberList('noise'))
+      .option('--seeds <k>', 'seeds', parseIntOption('seeds'), 5)
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
+      .option('--json <file>', 'record path')
+      .option('--html <file>', 'HTML report path')
+      .action(async (opts: Common & { classes: number; dim: number; perClass: number; noise?: number[]; seeds: number }) => {
+        const rec = new RunRecorder('info nc', opts, opts.seed);
+        const r = await rec.time('sweep', () => collapseSweep({ classes: opts.classes, dim: opts.dim, perClass: opts.perClass, seeds: opts.seeds, seed: opts.seed, ...(opts.noise ? { noise: opts.noise } : {}) }));
+        process.stdout.write(`MIR at sigma=0: ${r.mir.at(-1)} (collapse ${r.mir_collapse}); HDR ${r.hdr.at(-1)}\n`);
+        await finish(rec, r, opts, 'info-nc', [collapseSection(r)], 'perennial info nc');
+      });
+
+    info.command('grokking')
+      .description('modular addition with an embedding MLP trained full-batch with AdamW-style decay; MIR/HDR through memorisation and grokking')
+      .option('--p <p>', 'modulus', parseIntOption('p'))
+      .option('--train-fraction <f>', 'fraction of pairs used for training', parseFloatOption('train-fraction'))
+      .option('--lr <lr>', 'learning rate', parseFloatOption('lr'))
+      .option('--weight-decay <wd>', 'decoupled weight decay', parseFloatOption('weight-decay'))
+      .option('--max-epochs <n>', 'epoch limit', parseIntOption('max-epochs'))
+      .option('--every <n>', 'evaluate every n epochs', parseIntOption('every'))
+      .option('--seeds <k>', 'seeds', parseIntOption('seeds'), 1)
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
+      .option('--quick', 'the quick settings used by the demo')
+      .option('--json <file>', 'record path')
+      .option('--html <file>', 'HTML report path')
+      .action(async (opts: Common & { p?: number; trainFraction?: number; lr?: number; weightDecay?: number; maxEpochs?: number; every?: number; seeds: number }) => {
+        const rec = new RunRecorder('info grokking', opts, opts.seed);
+        const o: Partial<GrokkingOptions> = { ...(opts.quick ? GROKKING_QUICK : {}) };
+        const set = <K extends keyof GrokkingOptions>(k: K, v: GrokkingOptions[K] | undefined): void => { if (v !== undefined) (o as Record<string, unknown>)[k] = v; };
+        set('p', opts.p); set('trainFraction', opts.trainFraction); set('lr', opts.lr); set('weightDecay', opts.weightDecay); set('maxEpochs', opts.maxEpochs); set('every', opts.every);
+        const runs = await rec.time('train', () => grokkingRuns(o, opts.seeds, opts.seed));
+        const first = runs[0]!;
+        for (const [i, r] of runs.entries()) process.stdout.write(`seed ${opts.seed + i}: train 100% at epoch ${r.epoch_train_100}, test >= 90% at epoch ${r.epoch_test_90}, grokked ${r.grokked}\n`);
+        const metrics = { ...first, seeds: runs.map((r, i) => ({ seed: opts.seed + i, epoch_train_100: r.epoch_train_100, epoch_test_90: r.epoch_test_90, grokked: r.grokked })), runs: runs.slice(1) };
+        await finish(rec, metrics, opts, 'info-grokking', [grokkingSection(runs, grokSettings({ ...GROKKING_QUICK, ...o }))], 'perennial info grokking');
+      });
+
+    const supervised = (name: string, desc: string) => info.command(name).description(desc)
+      .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
+      .option('--epochs <n>', 'epochs', parseIntOption('epochs'))
+      .option('--synthetic', 'use the synthetic Gaussian mixture even when Fashion-MNIST is installed')
+      .option('--quick', 'small, fast settings')
+      .option('--json <file>', 'record path')
+      .option('--html <file>', 'HTML report path');
+    type SupOpts = Common & { seeds?: number; epochs?: number; synthetic?: boolean };
+    const supPartial = (opts: SupOpts) => ({
+      ...(opts.quick ? SUPERVISED_QUICK : {}), seed: opts.seed, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), synthetic: opts.synthetic ?? false,
+    });
+
+    supervised('dynamics', 'train a small classifier; accuracy, MIR and HDR per epoch, plain CE vs CE + information loss over seeds')
+      .option('--lambda-mi <l>', 'MI weight of the +info variant', parseFloatOption('lambda-mi'))
+      .option('--lambda-hd <l>', 'entropy-difference weight of the +info variant', parseFloatOption('lambda-hd'))
+      .action(async (opts: SupOpts & { lambdaMi?: number; lambdaHd?: number }) => {
+        const rec = new RunRecorder('info dynamics', opts, opts.seed);
+        const r = await rec.time('train', () => runDynamics({ ...supPartial(opts), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }));
+        for (const v of r.variants) process.stdout.write(`${v.name}: final acc ${v.test_acc.mean.at(-1)!.toFixed(4)} ± ${v.test_acc.std.at(-1)!.toFixed(4)}, MIR ${v.mir.mean.at(-1)!.toFixed(4)}, HDR ${v.hdr.mean.at(-1)!.toFixed(4)}\n`);
+        await finish(rec, r, opts, 'info-dynamics', [dynamicsSection(r)], 'perennial info dynamics');
+      });
+
+    supervised('label-smoothing', 'label smoothing ε ∈ {0, 0.1, 0.2}: accuracy, MIR, HDR with paired differences')
+      .action(async (opts: SupOpts) => {
+        const rec = new RunRecorder('info label-smoothing', opts, opts.seed);
+        const r = await rec.time('train', () => runLabelSmoothing(supPartial(opts)));
+        for (const d of r.diffs) process.stdout.write(`eps ${d.eps}: Δacc ${d.acc.mean.toFixed(4)}, ΔMIR ${d.mir.mean.toFixed(4)}, ΔHDR ${d.hdr.mean.toFixed(4)}\n`);
+        await finish(rec, r, opts, 'info-label-smoothing', [labelSmoothingSection(r)], 'perennial info label-smoothing');
+      });
+
+    supervised('pruning', 'magnitude pruning to 50/70/90% + fine-tuning; MIR between features before and after')
+      .action(async (opts: SupOpts) => {
+        const rec = new RunRecorder('info pruning', opts, opts.seed);
+        const r = await rec.time('train', () => runPruning(supPartial(opts)));
+        r.sparsity.forEach((s, i) => process.stdout.write(`sparsity ${s}: acc ${r.acc[i]!.mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i]!.mean.toFixed(4)}\n`));
+        await finish(rec, r, opts, 'info-pruning', [pruningSection(r)], 'perennial info pruning');
+      });
+
+    info.command('align')
+      .description('cross-modal alignment loss on stand-in modalities (images + noisy class attributes), with and without the loss')
+      .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
+      .option('--epochs <n>', 'epochs', parseIntOption('epochs'))
+      .option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda'))
+      .option('--synthetic', 'synthetic images even when Fashion-MNIST is installed')
+      .option('--quick', 'small, fast settings')
+      .option('--json <file>', 'record path')
+      .option('--html <file>', 'HTML report path')
+      .action(async (opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean }) => {
+        const rec = new RunRecorder('info align', opts, opts.seed);
+        const r = await rec.time('train', () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}) }));
+        for (const v of r.variants) process.stdout.write(`${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}\n`);
+        await finish(rec, r, opts, 'info-align', [alignSection(r)], 'perennial info align');
+      });
+
+    info.command('semisup')
+      .description('FreeMatch-style semi-supervised learner with and without the MI / entropy-difference terms; error rates over seeds')
+      .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
+      .option('--steps <n>', 'training steps', parseIntOption('steps'))
+      .option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class'))
+      .option('--synthetic', 'synthetic images even when Fashion-MNIST is installed')
+      .option('--quick', 'small, fast settings')
+      .option('--json <file>', 'record path')
+      .option('--html <file>', 'HTML report path')
+      .action(async (opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean }) => {
+        const rec = new RunRecorder('info semisup', opts, opts.seed);
+        const r = await rec.time('train', () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}) }));
+        for (const v of r.variants) process.stdout.write(`${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}\n`);
+        await finish(rec, r, opts, 'info-semisup', [semisupSection(r)], 'perennial info semisup');
+      });
+  },
+
+  async demo(ctx: DemoContext): Promise<DemoResult> {
+    const sections: Section[] = [];
+    const t0 = performance.now();
+    const nc = collapseSweep({ seed: ctx.seed });
+    sections.push(collapseSection(nc));
+    const grokOpts: Partial<GrokkingOptions> = ctx.quick ? { ...GROKKING_QUICK, seed: ctx.seed } : { seed: ctx.seed };
+    const tg = performance.now();
+    const grok = await runGrokking(grokOpts);
+    const grokSeconds = (performance.now() - tg) / 1000;
+    sections.push(grokkingSection([grok], `${grokSettings({ ...GROKKING_QUICK, ...grokOpts })}; ${grokSeconds.toFixed(0)} s on this machine`));
+    const supQuick = ctx.quick ? { ...SUPERVISED_QUICK, seeds: 2, epochs: 4 } : {};
+    const dyn = await runDynamics({ ...supQuick, seed: ctx.seed });
+    sections.push(dynamicsSection(dyn));
+    const align = ctx.quick ? null : await runAlign({ seed: ctx.seed });
+    if (align) sections.push(alignSection(align));
+    else sections.push(new SectionBuilder('info: further commands').text('The quick demo runs the Neural Collapse sweep, grokking and training dynamics. `perennial info align | semisup | label-smoothing | pruning` run the other miniatures (each with --quick), and `perennial demo --full` adds the alignment run here.').build());
+    return {
+      sections,
+      metrics: {
+        nc_mir_at_zero_noise: nc.mir.at(-1), mir_collapse: nc.mir_collapse, nc_hdr_at_zero_noise: nc.hdr.at(-1),
+        grokking: { epoch_train_100: grok.epoch_train_100, epoch_test_90: grok.epoch_test_90, grokked: grok.grokked, seconds: grokSeconds },
+        dynamics: { acc_ce: dyn.variants[0]!.final_acc, acc_info: dyn.variants[1]!.final_acc, acc_diff: dyn.acc_diff },
+        ...(align ? { align: { diff: align.diff } } : {}),
+        seconds: (performance.now() - t0) / 1000,
+      },
+    };
+  },
+};
