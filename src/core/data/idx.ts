@@ -40,8 +40,9 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
   if (start + bytes !== buf.length) fail(start, `${bytes} data bytes for shape ${shape.join('x')}`, `${buf.length - start} bytes`, 'data');
   let data: IdxArray['data'];
   switch (type!.name) {
-    case 'uint8': data = buf.slice(start); break;
-    case 'int8': data = new Int8Array(buf.slice(start).buffer); break;
+    // Real copies: Buffer#slice is a view whose .buffer does not start at `start`.
+    case 'uint8': data = Uint8Array.prototype.slice.call(buf, start); break;
+    case 'int8': data = new Int8Array(Uint8Array.prototype.slice.call(buf, start).buffer); break;
     default: {
       // IDX is big-endian: read element by element.
       const Ctor = { int16: Int16Array, int32: Int32Array, float32: Float32Array, float64: Float64Array }[type!.name as 'int16']!;

@@ -55,7 +55,8 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
   // Cap what the header may claim against what the file really holds.
   if (!Number.isSafeInteger(bytes) || start + bytes > buf.length) fail(start, `${bytes} data bytes for shape (${shape.join(', ')})`, `${buf.length - start} bytes`, 'data');
   if (start + bytes < buf.length) fail(start + bytes, 'end of file after the data', `${buf.length - start - bytes} extra bytes`, 'data');
-  const raw = buf.slice(start, start + bytes);
+  // A real copy (Buffer#slice would be a view whose .buffer starts at the file's first byte).
+  const raw = Uint8Array.prototype.slice.call(buf, start, start + bytes);
   let data: NpyData;
   switch (dtype!) {
     case 'float32': data = new Float32Array(raw.buffer, 0, count); break;
