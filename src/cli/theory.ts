@@ -18,7 +18,7 @@ interface RegressionFlags {
   json?: string; html?: string;
 }
 interface HmmFlags {
-  n: number; p: number[]; repeats: number; sigmaU: number; d: number; rho: number; L: number; seed: number; cutoff: number;
+  n: number; p?: number[]; repeats: number; sigmaU: number; d: number; rho: number; L: number; seed: number; cutoff: number;
   json?: string; html?: string;
 }
 
@@ -48,7 +48,7 @@ export async function regressionCommand(f: RegressionFlags): Promise<void> {
 
 export async function hmmCommand(f: HmmFlags): Promise<void> {
   const o: HmmExperimentOptions = {
-    n: positive('n', f.n), p: f.p, repeats: positive('repeats', f.repeats), sigmaU: f.sigmaU, d: positive('d', f.d), rho: f.rho, L: positive('L', f.L), seed: f.seed, cutoff: f.cutoff,
+    n: positive('n', f.n), p: f.p ?? defaultHeadSizes(f.n), repeats: positive('repeats', f.repeats), sigmaU: f.sigmaU, d: positive('d', f.d), rho: f.rho, L: positive('L', f.L), seed: f.seed, cutoff: f.cutoff,
   };
   if (!(o.sigmaU >= 0)) throw new InputError(`--sigma-u must be >= 0, got ${o.sigmaU}`);
   for (const p of o.p) if (!Number.isInteger(p) || p < 1) throw new InputError(`--p: head sizes must be positive integers, got ${p}`);
@@ -62,6 +62,13 @@ export async function hmmCommand(f: HmmFlags): Promise<void> {
   process.stdout.write(`n=${metrics.n} sigma_u=${metrics.sigma_u}: peak at p=${metrics.peak_p}, lowest under-parameterised p=${metrics.argmin_underparameterised_p}, ` +
     `median at p=${metrics.p.at(-1)}: ${metrics.risk_median.at(-1)!.toPrecision(3)} (null ${metrics.null_risk})\n`);
   process.stdout.write(`wall ${record.run.wall_s.toFixed(1)} s${f.json ? `; record ${f.json}` : ''}${f.html ? `; report ${f.html}` : ''}\n`);
+}
+
+/** The default --p grid: 24 log-spaced sizes over 5..400 plus n - 4 and n + 4, so both sides of the pole are sampled. */
+export function defaultHeadSizes(n: number, steps = 24): number[] {
+  const grid = new Set(parseRangeOrList('p', steps)('5..400'));
+  for (const q of [n - 4, n + 4]) if (q >= 1) grid.add(q);
+  return [...grid].sort((a, b) => a - b);
 }
 
 function register(program: Command): void {
@@ -86,7 +93,7 @@ function register(program: Command): void {
     .command('hmm')
     .description('test risk of a min-norm head on frozen HMM features against the number of features p (double descent)')
     .option('--n <n>', 'training sequences', parseIntOption('n'), h.n)
-    .option('--p <range>', 'head sizes: lo..hi (log grid) or a list', parseRangeOrList('p'), parseRangeOrList('p')('5..400'))
+    .option('--p <range>', 'head sizes: lo..hi (log grid) or a list (default: 5..400 plus n-4 and n+4)', parseRangeOrList('p'))
     .option('--repeats <R>', 'training sets per p', parseIntOption('repeats'), h.repeats)
     .option('--sigma-u <s>', 'feature noise (3 = weak features, 1 = strong)', parseFloatOption('sigma-u'), h.sigmaU)
     .option('--d <d>', 'latent dimension', parseIntOption('d'), h.d)
@@ -101,7 +108,7 @@ function register(program: Command): void {
 
 async function demo(ctx: DemoContext): Promise<DemoResult> {
   const reg = runRegression({ ...REGRESSION_DEFAULTS, repeats: ctx.quick ? 4 : REGRESSION_DEFAULTS.repeats, seed: ctx.seed });
-  const ps = parseRangeOrList('p', ctx.quick ? 14 : 24)('5..400');
+  const ps = defaultHeadSizes(HMM_DEFAULTS.n, ctx.quick ? 14 : 24);
   const hmm = [1, 3].map((sigmaU) => runHmm({ ...HMM_DEFAULTS, p: ps, sigmaU, repeats: ctx.quick ? 12 : HMM_DEFAULTS.repeats, seed: ctx.seed }));
   const rec = new RunRecorder('demo theory', { quick: ctx.quick }, ctx.seed);
   writeRecord(join(ctx.outDir, 'theory.json'), rec.finish({ regression: reg, hmm }));
