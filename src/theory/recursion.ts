@@ -35,8 +35,9 @@ function sizesOf(n: number | readonly number[], T: number): number[] {
   return s;
 }
 
-/** One direction's update. gamma = 0 keeps e (the data says nothing there); lambda = gamma = 0 too. */
+/** One direction's update. gamma = 0 with lambda > 0, lambda = gamma = 0, and lambda = Infinity all keep e. */
 export function recursionStep(e: number, gamma: number, lambda: number, sigma2: number, n: number): number {
+  if (lambda === Infinity) return e; // an infinite penalty keeps the previous estimate
   const s = lambda + gamma;
   if (s === 0) return e;
   return (lambda / s) ** 2 * e + (sigma2 * gamma) / (n * s * s);

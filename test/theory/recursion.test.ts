@@ -4,7 +4,7 @@ import { Rng } from '../../src/core/rng.js';
 import { mean, std } from '../../src/core/stats.js';
 import type { Matrix64 } from '../../src/core/linalg/index.js';
 import {
-  ContinualLinearRegression, errorRecursion, optimalLambda, optimalErrorClosedForm, earlyStoppingEigen,
+  ContinualLinearRegression, errorRecursion, recursionStep, optimalLambda, optimalErrorClosedForm, earlyStoppingEigen,
   randomOrthogonal, bhxRisk, mnRiskIsotropic, pathErrors, type RegressionTask,
 } from '../../src/theory/index.js';
 
@@ -121,4 +121,14 @@ test('min-norm risk forms: Belkin-Hsu-Xu against simulation within Monte Carlo e
   // With all signal used and no noise the over-parameterised form reduces to ||beta||^2 (1 - n/p).
   assert.ok(Math.abs(bhxRisk({ p: 100, n: 20, betaUsed2: 3, betaUnused2: 0, sigma2: 0 }) - 3 * 0.8) < 1e-12);
   assert.ok(Math.abs(mnRiskIsotropic(100, 20, 0, 3) - 2.4) < 1e-12);
+});
+
+test('recursion edge cases: no information keeps the error; bad shapes and unknown options are rejected', () => {
+  assert.equal(recursionStep(0.7, 0, 1.5, 2, 10), 0.7);
+  assert.equal(recursionStep(0.7, 2, Infinity, 2, 10), 0.7);
+  assert.equal(recursionStep(0.7, 0, 0, 2, 10), 0.7);
+  // lambda = 0 (min-norm along a seen direction): the error is pure noise sigma^2 / (n gamma).
+  assert.ok(Math.abs(recursionStep(0.7, 2, 0, 2, 10) - 0.1) < 1e-15);
+  assert.throws(() => errorRecursion({ gammas: [[1, 2]], lambdas: [[1]], e0: [1, 1], sigma2: 1, n: 5 }), /lambdas/);
+  assert.throws(() => errorRecursion({ gammas: [[1]], lambdas: [[1]], e0: [1], sigma2: 1, n: 5, sigma: 1 } as never), /unknown option/);
 });
