@@ -4,3 +4,4 @@ export * as theory from './theory/index.js';
 export * as llm from './llm/index.js';
 export * as breakout from './breakout/index.js';
 export * as info from './info/index.js';
+export * as continual from './continual/index.js';

@@ -4,6 +4,7 @@ import { theoryCli } from './theory.js';
 import { llmCli } from './llm.js';
 import { breakoutCli } from './breakout.js';
 import { infoCli } from './info.js';
+import { continualCli } from './continual.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -11,5 +12,6 @@ export const AREAS: readonly AreaCli[] = [
   llmCli,
   breakoutCli,
   infoCli,
+  continualCli,
   // @area-list
 ];

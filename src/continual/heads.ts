@@ -120,29 +120,46 @@ export class AnalyticRidgeHead {
     this.W = null;
   }
 
+  /** Add precomputed statistics (G += dG, Q += dQ). */
+  addStats(dG: Matrix64, dQ: Matrix64): void {
+    for (let i = 0; i < dG.data.length; i++) this.G.data[i]! += dG.data[i]!;
+    for (let i = 0; i < dQ.data.length; i++) this.Q.data[i]! += dQ.data[i]!;
+    this.W = null;
+  }
+
   /**
    * Choose lambda on a split of the current session's rows: ridge fit on `fit`, mean squared error
-   * against one-hot targets on `val`; ties go to the larger lambda.
+   * against one-hot targets on `val`; ties go to the larger lambda. Solves in the primal
+   * (G_fit + lambda I) or, when the fit rows are fewer than the dimensions, in the dual
+   * (K + lambda I, K = H H^T) — the same ridge solution, cheaper. Returns the fit split's statistics
+   * too, so the caller can reuse them.
    */
-  static selectLambda(fit: FeatureRows, yFit: Int32Array, val: FeatureRows, yVal: Int32Array, numClasses: number, grid: readonly number[] = RANPAC_LAMBDAS): { lambda: number; mse: number[] } {
+  static selectLambda(fit: FeatureRows, yFit: Int32Array, val: FeatureRows, yVal: Int32Array, numClasses: number, grid: readonly number[] = RANPAC_LAMBDAS): { lambda: number; mse: number[]; G: Matrix64; Q: Matrix64 } {
     const { G, Q } = gramAndTargets(fit, yFit, numClasses);
+    const C = numClasses;
+    const la = linalg();
+    const Hv: Matrix64 = { rows: val.n, cols: val.d, data: Float64Array.from(val.x) };
+    let predict: (lam: number) => Matrix64;
+    if (fit.n < fit.d) {
+      const Hf: Matrix64 = { rows: fit.n, cols: fit.d, data: Float64Array.from(fit.x) };
+      const K = la.gemm(Hf, Hf, { transB: true });
+      const A = la.gemm(Hv, Hf, { transB: true });
+      const Y: Matrix64 = { rows: fit.n, cols: C, data: new Float64Array(fit.n * C) };
+      for (let i = 0; i < fit.n; i++) Y.data[i * C + yFit[i]!] = 1;
+      predict = (lam) => la.gemm(A, ridgeSolve(K, Y, lam));
+    } else {
+      predict = (lam) => la.gemm(Hv, ridgeSolve(G, Q, lam));
+    }
     const mse: number[] = [];
     for (const lam of grid) {
-      const W = ridgeSolve(G, Q, lam);
+      const P = predict(lam);
       let s = 0;
-      for (let i = 0; i < val.n; i++) {
-        for (let c = 0; c < numClasses; c++) {
-          let z = 0;
-          for (let k = 0; k < val.d; k++) z += val.x[i * val.d + k]! * W.data[k * numClasses + c]!;
-          const t = yVal[i] === c ? 1 : 0;
-          s += (z - t) ** 2;
-        }
-      }
-      mse.push(s / (val.n * numClasses));
+      for (let i = 0; i < val.n; i++) for (let c = 0; c < C; c++) s += (P.data[i * C + c]! - (yVal[i] === c ? 1 : 0)) ** 2;
+      mse.push(s / (val.n * C));
     }
     let best = 0;
     for (let i = 1; i < grid.length; i++) if (mse[i]! <= mse[best]!) best = i;
-    return { lambda: grid[best]!, mse };
+    return { lambda: grid[best]!, mse, G, Q };
   }
 
   solve(lambda: number): void {

@@ -39,8 +39,11 @@ export class RidgeBranch {
   update(feats: FeatureRows, y: Int32Array, rng: Rng): number {
     const h = this.proj.apply(feats);
     const { fit, val } = splitRows(h, y, 0.8, rng);
-    const { lambda } = AnalyticRidgeHead.selectLambda(fit[0], fit[1], val[0], val[1], this.head.numClasses, this.grid);
-    this.head.accumulate(h, y);
+    const sel = AnalyticRidgeHead.selectLambda(fit[0], fit[1], val[0], val[1], this.head.numClasses, this.grid);
+    const lambda = sel.lambda;
+    // The session's statistics are those of the fit rows plus those of the held-out rows.
+    this.head.addStats(sel.G, sel.Q);
+    this.head.accumulate(val[0], val[1]);
     this.head.solve(lambda);
     this.lambdaHistory.push(lambda);
     return lambda;

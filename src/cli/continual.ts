@@ -1,0 +1,139 @@
+// `perennial cil ...`: backbone pretraining and class-incremental runs (SimpleCIL, RanPAC, SAFE).
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../core/errors.js';
+import { initTf } from '../core/tensor.js';
+import { RunRecorder, writeRecord } from '../core/record.js';
+import { writeReport } from '../core/report.js';
+import { assertNotInput } from '../core/fsx.js';
+import { checkDatasetName, loadMiniature, type Miniature } from '../continual/data.js';
+import { loadBackbone, pretrainBackbone, saveBackbone, type BackboneManifest } from '../continual/pretrain.js';
+import { runCil } from '../continual/trainer.js';
+import { cilSections } from '../continual/report.js';
+import { LEARNERS } from '../continual/registry.js';
+import type { Backbone } from '../continual/backbones/types.js';
+import type { AreaCli, DemoContext, DemoResult } from './types.js';
+import { parseIntOption, parseStringList } from './util.js';
+
+/** "10" -> seeds 0..9; "1,4,7" -> those seeds. */
+export function parseSeeds(v: string): number[] {
+  if (/^\d+$/.test(v.trim())) {
+    const n = Number(v);
+    if (n < 1) throw new InputError(`--seeds ${v}: need at least one seed`);
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  return v.split(',').map((s) => parseIntOption('seeds')(s.trim()));
+}
+
+function backboneDirFor(base: string, mini: Miniature, quick: boolean): string {
+  return join(base, `cil-backbone-${mini.name}${quick ? '-quick' : ''}`);
+}
+
+/** Load the checkpoint in `dir`, or pretrain one there when it does not exist yet. */
+export async function obtainBackbone(mini: Miniature, dir: string, opts: { seed: number; epochs?: number; quick: boolean }): Promise<{ backbone: Backbone; manifest: BackboneManifest; dir: string; created: boolean }> {
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const { backbone, manifest } = loadBackbone(dir);
+    if (manifest.spec.kind !== mini.backbone.kind) throw new InputError(`${dir}: a ${manifest.spec.kind} backbone, but ${mini.name} needs ${mini.backbone.kind}`);
+    return { backbone, manifest, dir, created: false };
+  }
+  process.stderr.write(`cil: pretraining a backbone into ${dir}\n`);
+  const epochs = opts.epochs ?? (opts.quick ? 3 : 10);
+  const { backbone, manifest } = pretrainBackbone(mini, { seed: opts.seed, train: { epochs } });
+  return { backbone, manifest: saveBackbone(dir, backbone, manifest), dir, created: true };
+}
+
+interface RunCliOptions {
+  methods: string[]; dataset: string; split?: string; seeds: number[]; json: string; html?: string;
+  quick?: boolean; resume?: boolean; backbone?: string; m?: number; oracle?: boolean; checkpoints?: string;
+}
+
+export function methodOptionsFor(o: { m?: number; oracle?: boolean; quick?: boolean }): Record<string, Record<string, unknown>> {
+  const M = o.m ?? 2048;
+  return {
+    ranpac: { projections: { ranpac: M, 'ranpac-m0': 0 } },
+    safe: { M, ...(o.oracle ? { oracleDiagnostic: true } : {}) },
+  };
+}
+
+async function runCommand(o: RunCliOptions): Promise<void> {
+  const unknown = o.methods.filter((m) => !LEARNERS.has(m));
+  if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
+  await initTf();
+  const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
+  const json = resolve(o.json);
+  const split = o.split ?? mini.defaultSplit;
+  if (o.oracle && !o.checkpoints) process.stderr.write('cil: --oracle keeps past training data; checkpoints are off for this run\n');
+  const bb = await obtainBackbone(mini, resolve(o.backbone ?? backboneDirFor(dirname(json), mini, o.quick ?? false)), { seed: 0, quick: o.quick ?? false });
+  const methodOptions = methodOptionsFor(o);
+  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: { dir: bb.dir, sha256: bb.manifest.sha256 } };
+  const rec = new RunRecorder('cil run', config, o.seeds);
+  const ckpt = o.oracle ? null : resolve(o.checkpoints ?? `${json}.ckpt`);
+  const result = await rec.time('run', () => runCil(mini, bb.backbone, {
+    split, seeds: o.seeds, methods: o.methods, methodOptions, checkpointDir: ckpt, resume: o.resume,
+    onSession: (seed, t, T) => process.stderr.write(`cil: seed ${seed} session ${t + 1}/${T} done\n`),
+  }));
+  const out = { ...result, backbone: { dir: bb.dir, sha256: bb.manifest.sha256, data: bb.manifest.data } };
+  writeRecord(json, rec.finish(out));
+  process.stdout.write(`record: ${json}\n`);
+  for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed\n`);
+  if (o.html) {
+    const html = resolve(o.html);
+    assertNotInput(html, [json]);
+    await writeReport(html, `perennial cil run: ${mini.name} ${split}`, cilSections(result, `CIL: ${mini.name} ${split}`, `Backbone ${bb.manifest.sha256.slice(0, 12)} (${bb.manifest.data.supervision}).`));
+    process.stdout.write(`report: ${html}\n`);
+  }
+}
+
+export const continualCli: AreaCli = {
+  name: 'continual',
+  register(program: Command): void {
+    const cil = program.command('cil').description('class-incremental learning on pretrained backbones: SimpleCIL, RanPAC, SAFE');
+    cil.command('pretrain')
+      .description('pretrain the miniature backbone on data disjoint from the CIL sessions; saves weights + manifest (architecture, data, seed, sha256)')
+      .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
+      .requiredOption('--out <dir>', 'folder for manifest.json and weights.bin')
+      .option('--seed <n>', 'seed', parseIntOption('seed'), 0)
+      .option('--epochs <n>', 'epochs (default 10, 3 with --quick)', parseIntOption('epochs'))
+      .option('--quick', 'a quarter of the data and 3 epochs')
+      .option('--json <file>', 'run record')
+      .action(async (o: { dataset: string; out: string; seed: number; epochs?: number; quick?: boolean; json?: string }) => {
+        await initTf();
+        const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
+        const dir = resolve(o.out);
+        if (existsSync(join(dir, 'manifest.json'))) throw new InputError(`${dir} already holds a backbone; choose another --out`);
+        const rec = new RunRecorder('cil pretrain', o, o.seed);
+        const bb = await rec.time('pretrain', () => obtainBackbone(mini, dir, { seed: o.seed, epochs: o.epochs, quick: o.quick ?? false }));
+        process.stdout.write(`backbone: ${dir} sha256 ${bb.manifest.sha256} final loss ${bb.manifest.finalLoss?.toFixed(4)}\n`);
+        if (o.json) writeRecord(resolve(o.json), rec.finish({ dir, sha256: bb.manifest.sha256, finalLoss: bb.manifest.finalLoss, data: bb.manifest.data }));
+      });
+    cil.command('run')
+      .description('run continual learners over seeds; writes {dataset, split, seeds, runs, summary} JSON')
+      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}`, parseStringList, ['simplecil', 'ranpac', 'safe'])
+      .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
+      .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
+      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list', parseSeeds, [0])
+      .requiredOption('--json <file>', 'result record')
+      .option('--html <file>', 'HTML report')
+      .option('--quick', 'a quarter of the data (the demo setting)')
+      .option('--resume', 'continue from the checkpoints of an interrupted run with the same configuration')
+      .option('--backbone <dir>', 'pretrained backbone checkpoint (default: pretrain one next to --json)')
+      .option('--m <n>', 'random projection size for RanPAC and SAFE (default 2048)', parseIntOption('m'))
+      .option('--oracle', 'add SAFE drift diagnostics (fast head refitted on all seen training data; not a CIL method)')
+      .option('--checkpoints <dir>', 'checkpoint folder (default <json>.ckpt)')
+      .action(runCommand);
+  },
+  async demo(ctx: DemoContext): Promise<DemoResult> {
+    await initTf();
+    const mini = loadMiniature('synthetic', { quick: true });
+    const bb = await obtainBackbone(mini, join(ctx.outDir, 'backbone-synthetic'), { seed: ctx.seed, quick: true });
+    const M = ctx.quick ? 512 : 2048;
+    const seeds = ctx.quick ? [ctx.seed, ctx.seed + 1] : Array.from({ length: 5 }, (_, i) => ctx.seed + i);
+    const result = await runCil(mini, bb.backbone, { split: mini.defaultSplit, seeds, methods: ['simplecil', 'ranpac', 'safe'], methodOptions: methodOptionsFor({ m: M }) });
+    const sections = cilSections(result, 'Continual learning: SimpleCIL, RanPAC, SAFE (synthetic)',
+      `Synthetic miniature: ${mini.description}. Backbone MLP pretrained on the upstream classes (sha256 ${bb.manifest.sha256.slice(0, 12)}). Random projection M=${M}${ctx.quick ? ' (quick mode; the reference setting uses 2048)' : ''}.`);
+    const metrics: Record<string, unknown> = {};
+    for (const [m, s] of Object.entries(result.summary)) metrics[m] = { last_acc_mean: s.last_acc_mean, last_acc_std: s.last_acc_std };
+    return { sections, metrics };
+  },
+};

@@ -1,0 +1,21 @@
+// continual/: class-incremental learning on pretrained backbones — scenarios, metrics, backbones
+// with PET modules, SimpleCIL, RanPAC and SAFE behind one learner interface and one trainer.
+export * from './backbones/index.js';
+export { Sgd, cosineLr, linear, layerNorm, geluExact, type Params, type WeightTensor } from './nn.js';
+export { AccuracyMatrix, groupCorrect, type AccuracyKind } from './metrics.js';
+export { makeClassIncremental, parseSplit, remapDataset, labelRange, type Scenario, type ScenarioOptions, type SessionInfo } from './scenario.js';
+export {
+  PrototypeHead, RandomReluProjection, AnalyticRidgeHead, RANPAC_LAMBDAS, entropyAggregate, argmaxRows, gramAndTargets,
+  type FeatureRows, type AggregateOptions,
+} from './heads.js';
+export { trainPet, extractFeatures, createCosineHead, cosineLogits, DEFAULT_TRAIN, type TrainOptions, type CosineHead } from './pet-train.js';
+export type { ContinualLearner, LearnerContext, SessionData, LearnerCheckpoint } from './methods/types.js';
+export { SimpleCil } from './methods/simplecil.js';
+export { Ranpac, RANPAC_DEFAULTS, type RanpacOptions } from './methods/ranpac.js';
+export { Safe, SAFE_DEFAULTS, transferLoss, type SafeOptions } from './methods/safe.js';
+export { RidgeBranch } from './methods/ridge-branch.js';
+export { LEARNERS, makeLearner, type LearnerFactory } from './registry.js';
+export { loadMiniature, DATASETS, POOL_SEED, type Miniature, type DatasetName } from './data.js';
+export { pretrainBackbone, saveBackbone, loadBackbone, PRETRAIN_DEFAULTS, type BackboneManifest } from './pretrain.js';
+export { runCil, seedData, summarise, DEFINITIONS, type CilRunOptions, type CilRunResult, type CilRunEntry, type CilSummaryEntry } from './trainer.js';
+export { cilSections, paired, meanGroupAcc } from './report.js';
