@@ -107,10 +107,13 @@ export interface EvalOptions {
   readonly logistic?: Partial<LogisticOptions>;
   readonly signal?: AbortSignal;
   readonly quiet?: boolean;
+  /** Passed to the pipelines (see PipelineOptions). */
   readonly maxTokens?: number;
+  readonly temperature?: number;
+  readonly reasonMaxLength?: number;
 }
 
-const EVAL_KEYS = ['provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens'];
+const EVAL_KEYS = ['provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens', 'temperature', 'reasonMaxLength'];
 
 /** Wilson score interval for k successes of n. */
 export function wilson(k: number, n: number, z = 1.96): [number, number] {
@@ -180,6 +183,10 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
       bar.tick();
     }
   } else {
+    const callOpts = {
+      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+      ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}), ...(opts.reasonMaxLength !== undefined ? { reasonMaxLength: opts.reasonMaxLength } : {}),
+    };
     for (const p of prepared) {
       abortIfNeeded(opts.signal);
       if (!p.record) {
@@ -196,13 +203,13 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
           verdict: l.verdict, verdictCorrect: l.verdict === g.verdict, rationaleConsistent: rationaleConsistent(l.rationale, g, w.tick), errors: [],
         });
       } else if (pipeline === 'single') {
-        const r = await runSingleStage(opts.provider!, w, { cache, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) });
+        const r = await runSingleStage(opts.provider!, w, { cache, ...callOpts });
         outcomes.push({
           ...base(p), stageCorrect: none, verdict: r.verdict.answer, verdictCorrect: r.verdict.answer === g.verdict,
           rationaleConsistent: rationaleConsistent(r.verdict.reason, g, w.tick), errors: r.errors,
         });
       } else {
-        const po = { cache, gold: g, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens ? { maxTokens: opts.maxTokens } : {}) };
+        const po = { cache, gold: g, ...callOpts };
         const gf = await runMultiStage(opts.provider!, w, { ...po, mode: 'gold' });
         const ch = await runMultiStage(opts.provider!, w, { ...po, mode: 'chained' });
         // Errors of the gold-fed run count too, but a stage shared by both runs counts once.

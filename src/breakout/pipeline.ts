@@ -49,6 +49,8 @@ export interface PipelineOptions {
   readonly temperature?: number;
   readonly maxTokens?: number;
   readonly seed?: number;
+  /** Cap on the "reason" string in the schema (default 600 characters); small models need a short cap to close the JSON. */
+  readonly reasonMaxLength?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -59,17 +61,24 @@ const SYSTEM = [
   'Reply with a single JSON object: first "reason" (one or two short sentences), then "answer".',
 ].join(' ');
 
-function schema(answer: JsonSchema): JsonSchema {
-  return { type: 'object', properties: { reason: { type: 'string' }, answer }, required: ['reason', 'answer'], additionalProperties: false };
+export const DEFAULT_REASON_MAX_LENGTH = 600;
+
+function schema(answer: JsonSchema, reasonMax: number): JsonSchema {
+  return { type: 'object', properties: { reason: { type: 'string', maxLength: reasonMax }, answer }, required: ['reason', 'answer'], additionalProperties: false };
 }
 
-export const STAGE_SCHEMAS = {
-  direction: schema({ type: 'string', enum: ['upward', 'downward'] }),
-  level: schema({ type: 'number' }),
-  side: schema({ type: 'string', enum: ['buyer', 'seller'] }),
-  report: schema({ type: 'boolean' }),
-  single: schema({ type: 'boolean' }),
-} as const satisfies Record<StageName, JsonSchema>;
+/** The JSON schema each stage's answer must satisfy. */
+export function stageSchemas(reasonMax = DEFAULT_REASON_MAX_LENGTH): Record<StageName, JsonSchema> {
+  return {
+    direction: schema({ type: 'string', enum: ['upward', 'downward'] }, reasonMax),
+    level: schema({ type: 'number' }, reasonMax),
+    side: schema({ type: 'string', enum: ['buyer', 'seller'] }, reasonMax),
+    report: schema({ type: 'boolean' }, reasonMax),
+    single: schema({ type: 'boolean' }, reasonMax),
+  };
+}
+
+export const STAGE_SCHEMAS = stageSchemas();
 
 function tablesBlock(w: FootprintWindow): string {
   const n = w.tables.length - 1;
@@ -145,9 +154,9 @@ async function ask<T>(provider: LlmProvider, stage: StageName, user: string, che
   const request: CompletionRequest = {
     messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: user }],
     temperature: o.temperature ?? 0,
-    maxTokens: o.maxTokens ?? 200,
+    maxTokens: o.maxTokens ?? 400,
     seed: o.seed ?? 0,
-    jsonSchema: STAGE_SCHEMAS[stage],
+    jsonSchema: stageSchemas(o.reasonMaxLength ?? DEFAULT_REASON_MAX_LENGTH)[stage],
   };
   const cache = o.cache ?? new CompletionCache(null);
   const resp = await cache.complete(provider, request, o.signal);

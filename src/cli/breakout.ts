@@ -149,7 +149,9 @@ function register(program: Command): void {
     .option('--cache <file>', 'completion cache (default: <json>.cache.jsonl when --json is given)')
     .option('--aggregation <a>', 'stronger-side aggregation for gold: volume | count', 'volume')
     .option('--limit <n>', 'evaluate the first n lines only', parseIntOption('limit'))
-    .option('--max-tokens <n>', 'max tokens per stage answer', parseIntOption('max-tokens'))
+    .option('--max-tokens <n>', 'max tokens per stage answer (default 400)', parseIntOption('max-tokens'))
+    .option('--reason-max-chars <n>', 'cap on the "reason" string in the answer schema (default 600)', parseIntOption('reason-max-chars'))
+    .option('--temperature <t>', 'sampling temperature (default 0)', parseFloatOption('temperature'))
     .option('--seeds <n>', 'learned: training seeds', parseIntOption('seeds'), 5)
     .option('--train-n <n>', 'learned: training windows per seed', parseIntOption('train-n'), 2000)
     .option('--train-seed <n>', 'learned: first training seed (disjoint from the data seeds)', parseIntOption('train-seed'), 1_000_000)
@@ -158,7 +160,7 @@ function register(program: Command): void {
     .option('--chat-template <t>', 'auto | plain | model')
     .option('--timeout-ms <n>', 'HTTP timeout per attempt (openai)', parseIntOption('timeout-ms'))
     .option('--retries <n>', 'HTTP retries (openai)', parseIntOption('retries'));
-  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; seeds: number; trainN: number; trainSeed: number }) => {
+  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; seeds: number; trainN: number; trainSeed: number }) => {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
     for (const out of [o.json, o.html, o.cache]) if (out) assertNotInput(out, [o.data]);
@@ -175,6 +177,7 @@ function register(program: Command): void {
       const { summary } = await rec.time('evaluate', () => evaluateWindows(items, pipeline, {
         ...(provider ? { provider } : {}), cache, aggregation: aggregationOf(o.aggregation),
         seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+        ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       }));
       printSummary(summary);
       if (o.json) writeRecord(o.json, rec.finish(summary));
@@ -276,8 +279,8 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   const llmItems = items.slice(0, nLlm);
   try {
     const cache = new CompletionCache(join(ctx.outDir, 'llm-cache.jsonl'));
-    summaries.push((await evaluateWindows(llmItems, 'single', { provider, cache, quiet: true, maxTokens: 120 })).summary);
-    summaries.push((await evaluateWindows(llmItems, 'multi', { provider, cache, quiet: true, maxTokens: 120 })).summary);
+    summaries.push((await evaluateWindows(llmItems, 'single', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
+    summaries.push((await evaluateWindows(llmItems, 'multi', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
   } finally {
     await provider.close?.();
   }
