@@ -6,12 +6,16 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { InputError, ParseError } from '../core/errors.js';
+import { InputError, ParseError, warn } from '../core/errors.js';
 import { assertNotInput, refuseSymlink, writeJsonAtomic } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { parseNpy, writeNpy, type NpyArray } from '../core/data/npy.js';
 import { makeDataset, stratifiedFractionSplit, type Dataset } from '../core/data/dataset.js';
-import type { Rng } from '../core/rng.js';
+import { Rng as RngClass, type Rng } from '../core/rng.js';
+import { tf } from '../core/tensor.js';
+import type { Backbone, ForwardOptions, PetOptions } from './backbones/types.js';
+import { constInit, variable, type Params } from './nn.js';
+import type { Miniature } from './data.js';
 import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
 import { VitFeatureBackbone } from './vit-weights.js';
 import { defaultNormalize, imageBatches, listingHash, type ImageList, type Normalize } from './images.js';
@@ -279,4 +283,117 @@ export function prototypeAccuracy(ds: Dataset, trainFraction: number, rng: Rng):
     if (best === test.y[i]) correct++;
   }
   return test.n ? correct / test.n : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feature-level continual learning on a cache: `perennial cil run --features F --labels L`.
+
+/**
+ * The cached features as a backbone for the continual trainer: forward is the identity on the
+ * cached rows, and its PET module is SSF on the features (per-feature scale and shift, identity at
+ * start), so SAFE's and RanPAC's first-session tuning act on top of the frozen features.
+ * (`kind` is 'mlp' because the core's Backbone type has no identity kind; describe() says what it is.)
+ */
+export class CachedFeatureBackbone implements Backbone {
+  readonly kind = 'mlp' as const;
+  readonly params: Params = new Map();
+  readonly inputDim: number;
+  readonly featureDim: number;
+  constructor(dim: number, readonly source: string) {
+    if (!Number.isInteger(dim) || dim < 1) throw new InputError(`feature dimension must be a positive integer, got ${dim}`);
+    this.inputDim = dim;
+    this.featureDim = dim;
+  }
+
+  createPet(opts: PetOptions, _rng: Rng): Params {
+    checkOptionNames('CachedFeatureBackbone PET', opts, ['ssf', 'adapter', 'vpt']);
+    if (opts.adapter || opts.vpt) throw new InputError('cached features support only SSF (per-feature scale and shift) as their PET module; adapters and VPT need the image backbone');
+    const pet: Params = new Map();
+    if (opts.ssf) {
+      const d = this.featureDim;
+      pet.set('ssf.features.scale', variable('ssf.features.scale', [d], constInit(d, 1)));
+      pet.set('ssf.features.shift', variable('ssf.features.shift', [d], constInit(d, 0)));
+    }
+    return pet;
+  }
+
+  forward(x: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+    if (x.shape[1] !== this.inputDim) throw new InputError(`cached features have ${this.inputDim} columns, got rows of ${x.shape[1]}`);
+    const s = opts.pet?.get('ssf.features.scale');
+    if (!s) return tf.tidy(() => x.clone());
+    return tf.tidy(() => x.mul(s).add(opts.pet!.get('ssf.features.shift')!) as tf.Tensor2D);
+  }
+
+  describe(): Record<string, unknown> {
+    return { kind: 'cached-features', source: this.source, featureDim: this.featureDim, pet: 'ssf on the cached features' };
+  }
+
+  dispose(): void { /* no weights */ }
+}
+
+export interface FeatureRunOptions {
+  readonly features: string;
+  readonly labels: string;
+  /** A separate test cache (e.g. the official test split); otherwise `testFraction` is held out. */
+  readonly testFeatures?: string;
+  readonly testLabels?: string;
+  /** Stratified share held out for testing when no test cache is given (default 0.2, seed fixed). */
+  readonly testFraction?: number;
+  /** Share of each class's pool rows used for validation in every run (default 0.2). */
+  readonly valFraction?: number;
+  /** Default class-incremental split when the caller gives none (default: B{C/5}Inc{C/5} when C divides by 5, else B1Inc1). */
+  readonly split?: string;
+  readonly classNames?: readonly string[];
+}
+
+/** Fixed seed of the pool/test split of a feature cache, like the miniatures' POOL_SEED. */
+export const FEATURE_POOL_SEED = 2024;
+
+/**
+ * A Miniature and a backbone for `runCil` from a feature cache. The trainer draws the same
+ * number of rows from every class, so classes with more rows than the smallest contribute only
+ * that many per run (a warning says how many rows go unused).
+ */
+export function loadFeatureRun(o: FeatureRunOptions): { mini: Miniature; backbone: CachedFeatureBackbone } {
+  checkOptionNames('loadFeatureRun', o, ['features', 'labels', 'testFeatures', 'testLabels', 'testFraction', 'valFraction', 'split', 'classNames']);
+  if ((o.testFeatures === undefined) !== (o.testLabels === undefined)) throw new InputError('give both --test-features and --test-labels, or neither');
+  const all = readFeatureCache(o.features, o.labels, o.classNames);
+  let pool: Dataset, test: Dataset, testNote: string;
+  if (o.testFeatures && o.testLabels) {
+    if (o.testFraction !== undefined) throw new InputError('--test-fraction applies only without a test cache');
+    test = readFeatureCache(o.testFeatures, o.testLabels, o.classNames);
+    if (test.d !== all.d) throw new InputError(`${o.testFeatures} has ${test.d} features per row, ${o.features} has ${all.d}`);
+    pool = all;
+    testNote = `test cache ${resolve(o.testFeatures)}`;
+  } else {
+    const tf_ = o.testFraction ?? 0.2;
+    if (!(tf_ > 0 && tf_ < 1)) throw new InputError(`testFraction must be in (0, 1), got ${tf_}`);
+    [pool, test] = stratifiedFractionSplit(all, 1 - tf_, new RngClass(FEATURE_POOL_SEED, 'feature-pools'));
+    testNote = `${tf_} of each class held out for testing (seed ${FEATURE_POOL_SEED})`;
+  }
+  const C = Math.max(all.classNames.length, test.classNames.length);
+  const counts = new Array<number>(C).fill(0);
+  for (let i = 0; i < pool.n; i++) counts[pool.y[i]!]!++;
+  const empty = counts.map((c, i) => (c === 0 ? i : -1)).filter((i) => i >= 0);
+  if (empty.length) throw new InputError(`${o.labels}: classes ${empty.slice(0, 10).join(', ')} have no training rows; labels must cover 0..${C - 1}`);
+  const vf = o.valFraction ?? 0.2;
+  if (!(vf > 0 && vf < 1)) throw new InputError(`valFraction must be in (0, 1), got ${vf}`);
+  const minCount = Math.min(...counts);
+  const perClassVal = Math.max(1, Math.round(vf * minCount));
+  const perClassTrain = minCount - perClassVal;
+  if (perClassTrain < 1) throw new InputError(`${o.labels}: the smallest class has ${minCount} pool rows; need at least 2 (train + validation)`);
+  const unused = pool.n - minCount * C;
+  if (unused > 0) warn('feature-cache-imbalanced', `feature cache classes are imbalanced (smallest ${minCount}, largest ${Math.max(...counts)} pool rows): each run uses ${minCount} rows per class, ${unused} of ${pool.n} pool rows go unused`);
+  const split = o.split ?? (C % 5 === 0 ? `B${C / 5}Inc${C / 5}` : 'B1Inc1');
+  const mini: Miniature = {
+    // The core's DatasetName has no 'features' member yet; the record should say what this is.
+    name: 'features' as Miniature['name'],
+    pretrainPool: makeDataset({ x: new Float32Array(0), y: new Int32Array(0), d: all.d, source: 'none' }),
+    pretrainClasses: [],
+    cilPool: pool, test, numClasses: C, perClassTrain, perClassVal,
+    backbone: { kind: 'mlp', config: { inputDim: all.d, hidden: [all.d] } },
+    defaultSplit: split,
+    description: `feature cache ${resolve(o.features)} (${all.n} x ${all.d}, ${C} classes); ${testNote}; ${perClassTrain}/${perClassVal} train/validation rows per class and run`,
+  };
+  return { mini, backbone: new CachedFeatureBackbone(all.d, resolve(o.features)) };
 }
