@@ -27,8 +27,8 @@ export interface GrokkingOptions {
 }
 
 export const GROKKING_DEFAULTS: GrokkingOptions = {
-  p: 97, trainFraction: 0.4, embed: 32, hidden: 128, lr: 3e-3, weightDecay: 1, maxEpochs: 3000, every: 25,
-  stopAfterGrok: 200, evalPerClass: 2, seed: 0,
+  p: 97, trainFraction: 0.3, embed: 24, hidden: 96, lr: 1e-2, weightDecay: 1, maxEpochs: 3000, every: 25,
+  stopAfterGrok: 300, evalPerClass: 2, seed: 0,
 };
 
 export interface GrokkingResult {
@@ -145,4 +145,6 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
 }
 
 /** Settings for `perennial demo` and `info grokking --quick` (chosen to grok within a few minutes on 2 cores). */
-export const GROKKING_QUICK: Partial<GrokkingOptions> = { p: 97, trainFraction: 0.3, embed: 24, hidden: 96, lr: 1e-2, weightDecay: 1, maxEpochs: 1600, every: 25, stopAfterGrok: 50 };
+// Measured on 2 shared cores (seed 0): lr 2e-2 -> train 100% at epoch 125, test >= 90% at 675, 109 s;
+// lr 1e-2 (the full default) -> 175 and 1100, 129 s. With 40% of pairs the delay shrank to 2x (175 vs 350).
+export const GROKKING_QUICK: Partial<GrokkingOptions> = { p: 97, trainFraction: 0.3, embed: 24, hidden: 96, lr: 2e-2, weightDecay: 1, maxEpochs: 1500, every: 25, stopAfterGrok: 50 };
