@@ -5,6 +5,7 @@ import { llmCli } from './llm.js';
 import { breakoutCli } from './breakout.js';
 import { infoCli } from './info.js';
 import { continualCli } from './continual.js';
+import { continualFeaturesCli } from './continual-features.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -13,5 +14,6 @@ export const AREAS: readonly AreaCli[] = [
   breakoutCli,
   infoCli,
   continualCli,
+  continualFeaturesCli,
   // @area-list
 ];

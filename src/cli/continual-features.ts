@@ -12,7 +12,7 @@ import { Rng } from '../core/rng.js';
 import { imagePatterns } from '../core/data/synthetic.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseIntOption } from './util.js';
-import { extractFeatureCache, loadBackbone, loadFeatureRun } from '../continual/features.js';
+import { extractFeatureCache, loadFeatureBackbone, loadFeatureRun } from '../continual/features.js';
 import { runCil } from '../continual/trainer.js';
 import { initTf } from '../core/tensor.js';
 import { writeNpy } from '../core/data/npy.js';
@@ -47,7 +47,7 @@ function parseEp(v: string): ExecutionProvider {
 export async function runFeaturesCommand(o: FeaturesCommandOptions): Promise<Record<string, unknown>> {
   const rec = new RunRecorder('cil features', o, null);
   const list = await rec.time('list', () => listImages(o.images, o.root));
-  const backbone = await rec.time('load', () => loadBackbone(o.backbone, { output: o.output, threads: o.threads, executionProvider: o.ep === 'cpu' ? undefined : o.ep, imageSize: o.imageSize, heads: o.heads }));
+  const backbone = await rec.time('load', () => loadFeatureBackbone(o.backbone, { output: o.output, threads: o.threads, executionProvider: o.ep === 'cpu' ? undefined : o.ep, imageSize: o.imageSize, heads: o.heads }));
   try {
     const r = await rec.time('extract', () => extractFeatureCache(backbone, o.backbone, list, o.out, o.labels, {
       batchSize: o.batchSize, normalize: o.normalize, resize: o.resize, resume: !o.restart, quiet: o.quiet, inputs: list.source === 'imagefolder' ? [] : [list.source],

@@ -32,8 +32,8 @@ export interface BackboneOptions {
 }
 
 /** `.onnx` -> onnxruntime backbone; `.safetensors` -> timm ViT on tfjs. */
-export async function loadBackbone(path: string, opts: BackboneOptions = {}): Promise<FeatureBackbone> {
-  checkOptionNames('loadBackbone', opts, ['output', 'threads', 'executionProvider', 'imageSize', 'heads']);
+export async function loadFeatureBackbone(path: string, opts: BackboneOptions = {}): Promise<FeatureBackbone> {
+  checkOptionNames('loadFeatureBackbone', opts, ['output', 'threads', 'executionProvider', 'imageSize', 'heads']);
   if (!existsSync(path)) throw new InputError(`backbone ${path} does not exist`);
   const ext = extname(path).toLowerCase();
   if (ext === '.onnx') {
@@ -144,7 +144,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
     ftruncateSync(fd, rows * d * 4);
     writeJsonAtomic(statePath, { ...state0, rows });
     const bar = progress(`features ${basename(outP)}`, total, { quiet: opts.quiet });
-    bar.tick(rows);
+    if (rows > 0) bar.tick(rows, "resumed");
     let batches = 0;
     let pos = rows * d * 4;
     for await (const b of imageBatches(list, backbone.input, { batchSize: bs, normalize, resize: opts.resize, start: rows })) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { InputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
-import { extractFeatureCache, loadBackbone, readFeatureCache } from '../../src/continual/features.js';
+import { extractFeatureCache, loadFeatureBackbone, readFeatureCache } from '../../src/continual/features.js';
 import { decodeInto, listImageFolder, type ImageList } from '../../src/continual/images.js';
 import { tinyCnnOnnx, writeOnnx } from '../../src/continual/onnx.js';
 
@@ -36,7 +36,7 @@ test('the cache holds the backbone features of every image in listing order, and
   const list = await makeFolder(join(dir, 'imgs'), 3, 5, 1);
   const model = join(dir, 'cnn.onnx');
   writeOnnx(model, tinyCnnOnnx({ channels: 1, size: 16, widths: [4], featureDim: 6, classes: 3 }, new Rng(2)).bytes);
-  const b = await loadBackbone(model, { threads: 1 });
+  const b = await loadFeatureBackbone(model, { threads: 1 });
   try {
     const r = await extractFeatureCache(b, model, list, join(dir, 'f.npy'), join(dir, 'l.npy'), { batchSize: 4, quiet: true });
     assert.equal(r.complete, true);
@@ -61,7 +61,7 @@ test('a stopped run resumes at the last committed row: no duplicated or lost row
   const list = await makeFolder(join(dir, 'imgs2'), 2, 9, 3);
   const model = join(dir, 'cnn2.onnx');
   writeOnnx(model, tinyCnnOnnx({ channels: 1, size: 16, widths: [4], featureDim: 5 }, new Rng(4)).bytes);
-  const b = await loadBackbone(model, { threads: 1 });
+  const b = await loadFeatureBackbone(model, { threads: 1 });
   try {
     const full = join(dir, 'full.npy'), part = join(dir, 'part.npy');
     await extractFeatureCache(b, model, list, full, join(dir, 'full-l.npy'), { batchSize: 4, quiet: true });
@@ -91,7 +91,7 @@ test('perennial cil features killed with SIGKILL mid-run resumes to the same fil
   const model = join(dir, 'cnn3.onnx');
   writeOnnx(model, tinyCnnOnnx({ channels: 1, size: 16, widths: [8, 8], featureDim: 8 }, new Rng(6)).bytes);
   const ref = join(dir, 'ref.npy');
-  const b = await loadBackbone(model, { threads: 1 });
+  const b = await loadFeatureBackbone(model, { threads: 1 });
   await extractFeatureCache(b, model, list, ref, join(dir, 'ref-l.npy'), { batchSize: 2, quiet: true });
   await b.dispose();
   const out = join(dir, 'killed.npy'), labels = join(dir, 'killed-l.npy');
@@ -114,7 +114,7 @@ test('perennial cil features killed with SIGKILL mid-run resumes to the same fil
   });
   assert.ok(killedAt >= 5 && killedAt < 120, `killed at row ${killedAt}`);
   assert.equal(existsSync(out), false);
-  const b2 = await loadBackbone(model, { threads: 1 });
+  const b2 = await loadFeatureBackbone(model, { threads: 1 });
   try {
     const r = await extractFeatureCache(b2, model, list, out, labels, { batchSize: 7, quiet: true });
     assert.ok(r.resumedFrom >= killedAt, `resumed from ${r.resumedFrom}`);

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { InputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import type { VitConfig } from '../../src/continual/backbones/vit.js';
-import { extractFeatureCache, loadBackbone, readFeatureCache } from '../../src/continual/features.js';
+import { extractFeatureCache, loadFeatureBackbone, readFeatureCache } from '../../src/continual/features.js';
 import { decodeInto, listImageFolder } from '../../src/continual/images.js';
 import { VitFeatureBackbone, inferTimmVitConfig, loadTimmVit, randomTimmVitWeights, timmVitProblems, writeTimmVit, type Weight } from '../../src/continual/vit-weights.js';
 
@@ -139,7 +139,7 @@ test('cil features runs a safetensors ViT over an RGB ImageFolder (NHWC, imagene
   }
   const p = join(dir, 'vit2.safetensors');
   writeTimmVit(p, randomTimmVitWeights(cfg, new Rng(16)), cfg);
-  const b = await loadBackbone(p);
+  const b = await loadFeatureBackbone(p);
   try {
     assert.deepEqual(b.input, { channels: 3, height: 8, width: 8, layout: 'nhwc' });
     const list = listImageFolder(root);
@@ -151,5 +151,5 @@ test('cil features runs a safetensors ViT over an RGB ImageFolder (NHWC, imagene
     const one = await b.run(x, 1);
     for (let d = 0; d < 16; d++) assert.ok(Math.abs(one[d]! - ds.x[4 * 16 + d]!) < 1e-5);
   } finally { await b.dispose(); }
-  await assert.rejects(loadBackbone(p, { output: 'x' }), /applies to ONNX backbones/);
+  await assert.rejects(loadFeatureBackbone(p, { output: 'x' }), /applies to ONNX backbones/);
 });
