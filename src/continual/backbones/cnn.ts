@@ -23,6 +23,28 @@ export const REFERENCE_CNN: CnnConfig = { imageSize: 28, inChannels: 1, channels
 const BN_EPS = 1e-5;
 const BN_MOMENTUM = 0.1;
 
+/** 3x3 convolution with padding 1 (PyTorch semantics) as 9 shifted slices and one matmul: differentiable in the kernel on wasm. */
+export function conv3x3ByPatches(x: tf.Tensor4D, w: tf.Tensor, stride: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, wd, cin] = x.shape;
+    const cout = w.shape[3]!;
+    if (stride === 2 && (h % 2 || wd % 2)) throw new InputError(`stride-2 conv needs even sizes, got ${h}x${wd}`);
+    const ho = stride === 2 ? h / 2 : h, wo = stride === 2 ? wd / 2 : wd;
+    const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    const parts: tf.Tensor4D[] = [];
+    for (let dy = 0; dy < 3; dy++) {
+      for (let dx = 0; dx < 3; dx++) {
+        let s = tf.slice(xp, [0, dy, dx, 0], [n, h, wd, cin]);
+        // Stride 2: keep even rows and columns (reshape + slice; StridedSlice has no gradient in tfjs).
+        if (stride === 2) s = s.reshape([n * ho, 2, wo, 2 * cin]).slice([0, 0, 0, 0], [n * ho, 1, wo, cin]).reshape([n, ho, wo, cin]);
+        parts.push(s);
+      }
+    }
+    const patches = tf.concat(parts, 3).reshape([n * ho * wo, 9 * cin]);
+    return tf.matMul(patches, w.reshape([9 * cin, cout])).reshape([n, ho, wo, cout]);
+  });
+}
+
 export class SmallCnn implements Backbone {
   readonly kind = 'cnn' as const;
   readonly params: Params = new Map();
@@ -63,30 +85,6 @@ export class SmallCnn implements Backbone {
     return pet;
   }
 
-  /** 3x3 convolution, padding 1, as slices + matmul (differentiable in the kernel on wasm). */
-  private convByPatches(x: tf.Tensor4D, w: tf.Tensor, stride: number): tf.Tensor4D {
-    const [n, h, wd, cin] = x.shape;
-    const cout = w.shape[3]!;
-    const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    let src: tf.Tensor4D = xp;
-    let ho = h, wo = wd;
-    const parts: tf.Tensor4D[] = [];
-    for (let dy = 0; dy < 3; dy++) {
-      for (let dx = 0; dx < 3; dx++) {
-        let s = tf.slice(src, [0, dy, dx, 0], [n, h, wd, cin]);
-        if (stride === 2) {
-          if (h % 2 || wd % 2) throw new InputError(`stride-2 conv needs even sizes, got ${h}x${wd}`);
-          ho = h / 2; wo = wd / 2;
-          s = s.reshape([n * ho, 2, wo, 2 * cin]).slice([0, 0, 0, 0], [n * ho, 1, wo, cin]).reshape([n, ho, wo, cin]);
-        }
-        parts.push(s);
-      }
-    }
-    src = xp;
-    const patches = tf.concat(parts, 3).reshape([n * ho * wo, 9 * cin]);
-    return tf.matMul(patches, w.reshape([9 * cin, cout])).reshape([n, ho, wo, cout]);
-  }
-
   forward(x2: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
     const { imageSize: S, inChannels: C } = this.config;
     if (x2.shape[1] !== this.inputDim) throw new InputError(`CNN expects rows of ${this.inputDim} values, got ${x2.shape[1]}`);
@@ -97,7 +95,7 @@ export class SmallCnn implements Backbone {
         const n = `blocks.${i}`;
         const stride = this.config.strides[i]!;
         const w = getParam(this.params, `${n}.conv.weight`);
-        if (training) x = this.convByPatches(x, w, stride);
+        if (training) x = conv3x3ByPatches(x, w, stride);
         else {
           // PyTorch padding 1 with stride 2 on even sizes: pad explicitly, then a 'valid' conv.
           const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
