@@ -1,0 +1,151 @@
+// Element assignment (CrystalX's heavy stage, a CPU miniature): height-rank baseline, a learned
+// per-peak classifier on geometric and density features, and decoding constrained to the formula.
+import type { Rng } from '../core/rng.js';
+import { InputError } from '../core/errors.js';
+import type { Vec3 } from './cell.js';
+import { bondsByCovalentRadii } from './connect.js';
+import { atomicNumber } from './elements.js';
+import { fourierMap, mapValue } from './maps.js';
+import type { RefinementCase } from './refine.js';
+import { SfCalculator } from './sf.js';
+import type { Site, Structure } from './structure.js';
+import { hungarian, LogisticRegression, type LogRegOptions } from './learn.js';
+
+export interface PeakSet {
+  readonly structure: Structure;
+  readonly frac: readonly Vec3[];
+  readonly heights: readonly number[];
+  /** Allowed non-H elements (SFAC without H). */
+  readonly sfac: readonly string[];
+  /** Element counts for the peaks (formula proportions scaled to the number of peaks). */
+  readonly counts: Readonly<Record<string, number>>;
+  /** True elements when known (evaluation). */
+  readonly truth?: readonly string[];
+  readonly labels: readonly string[];
+}
+
+/** Scale formula proportions to n sites (largest remainder). */
+export function countsForPeaks(formula: Readonly<Record<string, number>>, n: number): Record<string, number> {
+  const els = Object.keys(formula).filter((e) => e !== 'H' && formula[e]! > 0);
+  const tot = els.reduce((s, e) => s + formula[e]!, 0);
+  if (tot <= 0) throw new InputError('formula has no non-H elements');
+  const raw = els.map((e) => (formula[e]! / tot) * n);
+  const out: Record<string, number> = {};
+  els.forEach((e, i) => { out[e] = Math.floor(raw[i]!); });
+  let left = n - els.reduce((s, e) => s + out[e]!, 0);
+  const order = els.map((e, i) => ({ e, r: raw[i]! - Math.floor(raw[i]!) })).sort((a, b) => b.r - a.r);
+  for (let i = 0; left > 0; i = (i + 1) % order.length, left--) out[order[i]!.e]!++;
+  return out;
+}
+
+/** Height-rank baseline: heaviest element to the strongest peaks, in formula counts. */
+export function heightRankBaseline(heights: readonly number[], counts: Readonly<Record<string, number>>): string[] {
+  const order = heights.map((h, i) => ({ h, i })).sort((a, b) => b.h - a.h);
+  const els = Object.keys(counts).sort((a, b) => atomicNumber(b) - atomicNumber(a));
+  const out = new Array<string>(heights.length).fill(els[els.length - 1] ?? 'C');
+  let k = 0;
+  for (const e of els) for (let c = 0; c < counts[e]! && k < order.length; c++) out[order[k++]!.i] = e;
+  return out;
+}
+
+/** Per-peak features: height ratios, rank, formula-rank Z, neighbour distances and counts, neighbours' mean Z. */
+export function peakFeatures(ps: PeakSet): number[][] {
+  const n = ps.heights.length;
+  const hmax = Math.max(...ps.heights);
+  const sorted = [...ps.heights].sort((a, b) => a - b);
+  const hmed = sorted[Math.floor(n / 2)]!;
+  const base = heightRankBaseline(ps.heights, ps.counts);
+  const baseZ = base.map(atomicNumber);
+  const sites: Site[] = ps.frac.map((f, i) => ({ label: `P${i}`, element: 'C', frac: f, occ: 1, uiso: 0.03, uani: null, part: 0 }));
+  const bonds = bondsByCovalentRadii(ps.structure, { sites, tolerance: 2.6 / 1.52 });
+  const rank = ps.heights.map((h) => sorted.filter((x) => x > h).length / n);
+  return ps.heights.map((h, i) => {
+    const ds = bonds[i]!.map((b) => b.d).sort((a, b) => a - b);
+    const near = bonds[i]!.filter((b) => b.d < 2.0);
+    const nbZ = near.length ? near.reduce((s, b) => s + baseZ[b.j]!, 0) / near.length : 0;
+    const mean3 = ds.length ? ds.slice(0, 3).reduce((s, v) => s + v, 0) / Math.min(3, ds.length) : 2.6;
+    return [h / hmax, h / hmed, rank[i]!, Math.log(baseZ[i]!), baseZ[i]!, ds[0] ?? 2.6, mean3,
+      ds.filter((d) => d < 1.6).length, ds.filter((d) => d < 2.0).length, ds.filter((d) => d < 2.4).length, nbZ];
+  });
+}
+
+export type Decoder = 'argmax' | 'counts';
+
+/** Decode class probabilities to elements: per-peak argmax, or an assignment that meets the counts. */
+export function decode(proba: readonly Float64Array[], classes: readonly string[], counts: Readonly<Record<string, number>>, decoder: Decoder): string[] {
+  if (decoder === 'argmax') return proba.map((p) => classes[p.indexOf(Math.max(...p))]!);
+  const slots: string[] = [];
+  for (const [e, c] of Object.entries(counts)) for (let i = 0; i < c; i++) slots.push(e);
+  while (slots.length < proba.length) slots.push(Object.keys(counts)[0]!);
+  const cost = proba.map((p) => slots.map((e) => { const ci = classes.indexOf(e); return -Math.log(Math.max(ci >= 0 ? p[ci]! : 0, 1e-9)); }));
+  const a = hungarian(cost);
+  return a.map((j) => slots[j]!);
+}
+
+export class ElementAssigner {
+  private readonly model: LogisticRegression;
+  constructor(readonly options: LogRegOptions = {}) { this.model = new LogisticRegression(options); }
+  describe(): Record<string, unknown> { return { kind: 'element-assigner', model: this.model.describe() }; }
+  fit(sets: readonly PeakSet[]): this {
+    const X: number[][] = [], y: string[] = [];
+    for (const s of sets) {
+      if (!s.truth) throw new InputError('ElementAssigner.fit: peak sets need true elements');
+      X.push(...peakFeatures(s)); y.push(...s.truth);
+    }
+    this.model.fit(X, y);
+    return this;
+  }
+  predict(ps: PeakSet, decoder: Decoder = 'counts'): { elements: string[]; proba: Float64Array[]; classes: readonly string[] } {
+    const proba = this.model.predictProba(peakFeatures(ps), ps.sfac);
+    return { elements: decode(proba, this.model.classes, ps.counts, decoder), proba, classes: this.model.classes };
+  }
+}
+
+/** Convenience: assign with a fitted assigner (or the baseline when none is given). */
+export function assignElements(ps: PeakSet, assigner: ElementAssigner | null, decoder: Decoder = 'counts'): string[] {
+  return assigner ? assigner.predict(ps, decoder).elements : heightRankBaseline(ps.heights, ps.counts);
+}
+
+/**
+ * Peaks simulated from a structure's own reflections: true non-H sites plus `noise` Å jitter,
+ * heights from an |Fo| synthesis (d >= dmin) phased by a jittered all-carbon model, averaged over
+ * the centre and 6 points 0.15 Å away.
+ */
+export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: number; dmin?: number; formula?: Readonly<Record<string, number>> } = {}): PeakSet {
+  const st = c.structure;
+  const noise = opts.noise ?? 0.05;
+  const dmin = opts.dmin ?? 0.8;
+  const heavy = st.sites.filter((s) => s.element !== 'H');
+  const jitter = (f: Vec3): Vec3 => {
+    const cart = st.cell.toCartesian(f);
+    return st.cell.toFractional([cart[0] + noise * rng.normal(), cart[1] + noise * rng.normal(), cart[2] + noise * rng.normal()]);
+  };
+  const keep: number[] = [];
+  for (let i = 0; i < c.merged.h.length; i++) if (st.cell.dSpacing(c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!) >= dmin) keep.push(i);
+  const idx = { h: keep.map((i) => c.merged.h[i]!), k: keep.map((i) => c.merged.k[i]!), l: keep.map((i) => c.merged.l[i]!) };
+  const calc = new SfCalculator(st.cell, st.sg, idx, st.wavelength);
+  const phasing = calc.compute(heavy.map((s) => ({ ...s, element: 'C', frac: jitter(s.frac), uani: null, uiso: 0.03, occ: s.occ })));
+  const amp = keep.map((i) => Math.sqrt(Math.max(c.merged.fo2[i]!, 0)));
+  const phase = keep.map((_, j) => Math.atan2(phasing.im[j]!, phasing.re[j]!));
+  const map = fourierMap(st, idx, amp, phase);
+  const frac = heavy.map((s) => jitter(s.frac));
+  const off = 0.15;
+  const heights = frac.map((f) => {
+    const x = st.cell.toCartesian(f);
+    let s = mapValue(map, f);
+    for (let a = 0; a < 3; a++) for (const sg of [-1, 1]) {
+      const y: [number, number, number] = [x[0], x[1], x[2]];
+      y[a] += sg * off;
+      s += mapValue(map, st.cell.toFractional(y));
+    }
+    return s / 7;
+  });
+  const truth = heavy.map((s) => s.element);
+  const formula: Record<string, number> = {};
+  if (opts.formula) Object.assign(formula, opts.formula);
+  else if (c.model && c.model.unit.length === c.model.sfac.length) c.model.sfac.forEach((e, i) => { formula[e] = (formula[e] ?? 0) + c.model!.unit[i]!; });
+  else for (const e of truth) formula[e] = (formula[e] ?? 0) + 1;
+  delete formula.H;
+  const sfac = Object.keys(formula);
+  return { structure: st, frac, heights, sfac, counts: countsForPeaks(formula, heavy.length), truth, labels: heavy.map((s) => s.label) };
+}

@@ -1,0 +1,130 @@
+// Leave-one-structure-out evaluation of element assignment and H counts on a folder of structures.
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { warn } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { mean as meanOf, std as stdOf } from '../core/stats.js';
+import { ElementAssigner, heightRankBaseline, simulatePeaks, type PeakSet } from './assign.js';
+import { parseCif } from './cif.js';
+import { heavyAtomContexts, HydrogenCounter, valenceRuleCount, type HeavyAtomContext } from './hydrogens.js';
+import { caseFromShelx, type RefinementCase } from './refine.js';
+import { embeddedShelx, publishedAgreement } from './structure.js';
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(dir).sort()) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) out.push(...walk(p)); else out.push(p);
+  }
+  return out;
+}
+
+/** Every structure with reflections in a folder: SHELXL CIFs with embedded res+hkl, and .res/.ins + .hkl pairs. */
+export function loadCases(dir: string): RefinementCase[] {
+  const cases: RefinementCase[] = [];
+  const seen = new Set<string>();
+  for (const p of walk(dir)) {
+    try {
+      if (p.endsWith('.cif')) {
+        let doc;
+        try { doc = parseCif(readFileSync(p, 'utf8'), { file: p }); } catch {
+          warn('crystal-lenient-cif', `${p}: not strict CIF 1.1; read leniently`);
+          doc = parseCif(readFileSync(p, 'utf8'), { file: p, strict: false });
+        }
+        for (const b of doc.blocks) {
+          const e = embeddedShelx(b);
+          if (!e.res || !e.hkl) continue;
+          const c = caseFromShelx(`${basename(p, '.cif')}${doc.blocks.length > 1 ? ':' + b.name : ''}`, e.res, e.hkl, publishedAgreement(b), { res: p, hkl: p, resLine: e.resLine, hklLine: e.hklLine });
+          const key = `${c.structure.cell.a.toFixed(3)},${c.structure.cell.b.toFixed(3)},${c.structure.sites.length}`;
+          if (seen.has(key)) continue;
+          seen.add(key); cases.push(c);
+        }
+      } else if (/\.(res|ins)$/.test(p)) {
+        const hkl = p.replace(/\.(res|ins)$/, '.hkl');
+        if (!existsSync(hkl)) continue;
+        const c = caseFromShelx(basename(p).replace(/\.(res|ins)$/, ''), readFileSync(p, 'utf8'), readFileSync(hkl, 'utf8'), { r1: null, wr2: null, goof: null, r1All: null }, { res: p, hkl });
+        const key = `${c.structure.cell.a.toFixed(3)},${c.structure.cell.b.toFixed(3)},${c.structure.sites.length}`;
+        if (seen.has(key)) continue;
+        seen.add(key); cases.push(c);
+      }
+    } catch (e) {
+      warn('crystal-skip', `${p}: skipped (${(e as Error).message})`);
+    }
+  }
+  return cases;
+}
+
+const CNO = new Set(['C', 'N', 'O']);
+
+interface Acc { atoms: number; correct: number; cno: number; cnoOk: number; heavy: number; heavyOk: number; structs: number; structsOk: number }
+function acc(): Acc { return { atoms: 0, correct: 0, cno: 0, cnoOk: 0, heavy: 0, heavyOk: 0, structs: 0, structsOk: 0 }; }
+function score(a: Acc, truth: readonly string[], pred: readonly string[]): boolean {
+  let all = true;
+  truth.forEach((t, i) => {
+    const ok = t === pred[i];
+    a.atoms++; if (ok) a.correct++; else all = false;
+    if (CNO.has(t)) { a.cno++; if (ok) a.cnoOk++; } else { a.heavy++; if (ok) a.heavyOk++; }
+  });
+  a.structs++; if (all) a.structsOk++;
+  return all;
+}
+function summary(a: Acc) {
+  return { atom_acc: a.correct / a.atoms, cno_acc: a.cno ? a.cnoOk / a.cno : null, heavier_acc: a.heavy ? a.heavyOk / a.heavy : null, structures_all_correct: a.structsOk, structures: a.structs };
+}
+
+export interface EvalResult {
+  readonly structures: readonly string[];
+  readonly assignment: { readonly per_seed: readonly Record<string, unknown>[]; readonly mean: Record<string, { mean: number; std: number }> };
+  readonly hydrogens: Record<string, unknown>;
+  readonly per_structure: readonly Record<string, unknown>[];
+}
+
+export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly number[], rngFor: (seed: number) => Rng, onStep?: (msg: string) => void): EvalResult {
+  const perSeed: Record<string, unknown>[] = [];
+  const perStructure: Record<string, unknown>[] = [];
+  const collect: Record<string, number[]> = {};
+  for (const seed of seeds) {
+    const rng = rngFor(seed);
+    const sets: PeakSet[] = cases.map((c) => { onStep?.(`peaks ${c.name} seed ${seed}`); return simulatePeaks(c, rng.split(c.name)); });
+    const base = acc(), am = acc(), cc = acc();
+    cases.forEach((c, i) => {
+      onStep?.(`assign ${c.name} seed ${seed}`);
+      const model = new ElementAssigner().fit(sets.filter((_, j) => j !== i));
+      const ps = sets[i]!;
+      const truth = ps.truth!;
+      const b = heightRankBaseline(ps.heights, ps.counts);
+      const a = model.predict(ps, 'argmax').elements;
+      const k = model.predict(ps, 'counts').elements;
+      perStructure.push({ seed, structure: c.name, atoms: truth.length, baseline_ok: score(base, truth, b), argmax_ok: score(am, truth, a), counts_ok: score(cc, truth, k),
+        baseline_acc: truth.filter((t, j) => t === b[j]).length / truth.length, counts_acc: truth.filter((t, j) => t === k[j]).length / truth.length });
+    });
+    const row = { seed, baseline: summary(base), model_argmax: summary(am), model_counts: summary(cc) };
+    perSeed.push(row);
+    for (const [name, s] of Object.entries({ baseline: row.baseline, model_argmax: row.model_argmax, model_counts: row.model_counts })) {
+      (collect[`${name}_atom_acc`] ??= []).push(s.atom_acc);
+      (collect[`${name}_structures_all_correct`] ??= []).push(s.structures_all_correct);
+    }
+  }
+  const mean: Record<string, { mean: number; std: number }> = {};
+  for (const [k, v] of Object.entries(collect)) mean[k] = { mean: meanOf(v), std: v.length > 1 ? stdOf(v) : 0 };
+  // H counts: deterministic (true heavy-atom positions), leave one structure out.
+  const withH = cases.filter((c) => c.structure.sites.some((s) => s.element === 'H'));
+  const ctx: HeavyAtomContext[][] = withH.map((c) => heavyAtomContexts(c.structure));
+  let n = 0, rule = 0, learned = 0, sRule = 0, sLearned = 0;
+  withH.forEach((c, i) => {
+    onStep?.(`hydrogens ${c.name}`);
+    const train = ctx.filter((_, j) => j !== i).flat();
+    const m = new HydrogenCounter().fit(train);
+    const pred = m.predict(ctx[i]!);
+    let okR = true, okL = true;
+    ctx[i]!.forEach((a, j) => {
+      n++;
+      const r = valenceRuleCount(a.element, a.degree);
+      if (r === a.nH) rule++; else okR = false;
+      if (pred[j] === a.nH) learned++; else okL = false;
+    });
+    if (okR) sRule++; if (okL) sLearned++;
+  });
+  const hydrogens = { structures: withH.length, atoms: n, valence_rule_atom_acc: rule / n, learned_atom_acc: learned / n, valence_rule_structures_all_correct: sRule, learned_structures_all_correct: sLearned };
+  return { structures: cases.map((c) => c.name), assignment: { per_seed: perSeed, mean }, hydrogens, per_structure: perStructure };
+}

@@ -1,0 +1,21 @@
+// crystal/: crystallographic file formats, structure factors, agreement factors, maps, element
+// assignment, hydrogens and the R1-swap validation (a CPU miniature of CrystalX).
+export { parseCif, parseCifNumber, cifItem, cifLoop, cifNumber, type CifBlock, type CifDocument, type CifLoop, type CifValue, type CifOptions } from './cif.js';
+export { parseShelxIns, writeShelxIns, parseHklf4, decodeFreeVariable, type ShelxAtom, type ShelxModel, type HklData } from './shelx.js';
+export { UnitCell, type CellParams, type Vec3, type Mat3 } from './cell.js';
+export { SpaceGroup, parseTriplet, tripletOf, centringVectors, apply as applySymOp, type SymOp } from './symmetry.js';
+export { formFactor, covalentRadius, atomicNumber, elementFromLabel, normalizeElement, IT92 } from './elements.js';
+export { structureFromCif, structureFromShelx, embeddedShelx, publishedAgreement, ueq, type Site, type Structure, type Uani } from './structure.js';
+export { structureToCif } from './cifwrite.js';
+export { structureFactors, SfCalculator, amplitudes, mergeReflections, rFactors, shelxWeights, fitScale, dispersion, type Agreement, type MergedReflections, type Indices } from './sf.js';
+export { caseFromCif, caseFromShelx, evaluateCase, agreementFromFc, dataRules, type RefinementCase, type Evaluation } from './refine.js';
+export { fourierMap, findPeaks, mapValue, fft1d, type DensityMap, type Peak } from './maps.js';
+export { bondsByCovalentRadii, type Bond } from './connect.js';
+export { heightRankBaseline, assignElements, ElementAssigner, simulatePeaks, peakFeatures, countsForPeaks, decode, type PeakSet, type Decoder } from './assign.js';
+export { hfixCode, valenceRuleCount, heavyAtomContexts, HydrogenCounter, ridingHydrogens } from './hydrogens.js';
+export { r1SwapTest, alternativesFor, type SwapResult } from './validate.js';
+export { refineLeastSquares } from './lsq.js';
+export { loadCases, evaluateLoso, type EvalResult } from './evaluate.js';
+export { builtInStructure, builtInCase } from './builtin.js';
+export { structureView } from './view.js';
+export { LogisticRegression, hungarian } from './learn.js';
