@@ -5,3 +5,4 @@ export * as llm from './llm/index.js';
 export * as breakout from './breakout/index.js';
 export * as info from './info/index.js';
 export * as continual from './continual/index.js';
+export * as crystal from './crystal/index.js';

@@ -6,6 +6,7 @@ import { breakoutCli } from './breakout.js';
 import { infoCli } from './info.js';
 import { continualCli } from './continual.js';
 import { continualFeaturesCli } from './continual-features.js';
+import { crystalCli } from './crystal.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -15,5 +16,6 @@ export const AREAS: readonly AreaCli[] = [
   infoCli,
   continualCli,
   continualFeaturesCli,
+  crystalCli,
   // @area-list
 ];
