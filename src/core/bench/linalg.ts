@@ -1,11 +1,12 @@
 // `perennial bench linalg`: GEMM (float32), symmetric eigenvalues (float64) and Cholesky solve
 // (float64) with perennial's active backend and with numpy, measured in the same run on matrices
-// drawn the same way. The machine may be shared, so the two sides alternate (perennial, numpy,
-// perennial, numpy) and each time is the minimum over rounds and repetitions after a warm-up.
+// drawn the same way. The machine may be shared, so the two sides alternate repetition by
+// repetition (perennial, numpy, perennial, ...) and each keeps its fastest time after a warm-up.
 import { linalg, useLinalg, type Linalg, type LinalgBackendName, type Matrix } from '../linalg/index.js';
 import { Rng } from '../rng.js';
 import { progress } from '../progress.js';
-import { ensurePythonModule, runPythonJson } from './python.js';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { ensurePythonModule, PYTHON } from './python.js';
 
 export type LinalgOp = 'gemm' | 'eigh' | 'cholesky_solve';
 
@@ -37,18 +38,18 @@ export const CHOLESKY_RHS = 16;
 export function linalgCases(quick: boolean): LinalgCase[] {
   return quick
     ? [
-        { op: 'gemm', n: 256, dtype: 'float32', reps: 5 },
-        { op: 'gemm', n: 512, dtype: 'float32', reps: 3 },
-        { op: 'eigh', n: 256, dtype: 'float64', reps: 3 },
-        { op: 'eigh', n: 512, dtype: 'float64', reps: 3 },
-        { op: 'cholesky_solve', n: 1024, dtype: 'float64', reps: 3 },
+        { op: 'gemm', n: 256, dtype: 'float32', reps: 10 },
+        { op: 'gemm', n: 512, dtype: 'float32', reps: 6 },
+        { op: 'eigh', n: 256, dtype: 'float64', reps: 6 },
+        { op: 'eigh', n: 512, dtype: 'float64', reps: 6 },
+        { op: 'cholesky_solve', n: 1024, dtype: 'float64', reps: 6 },
       ]
     : [
-        { op: 'gemm', n: 1024, dtype: 'float32', reps: 5 },
-        { op: 'gemm', n: 2048, dtype: 'float32', reps: 3 },
-        { op: 'eigh', n: 1024, dtype: 'float64', reps: 3 },
-        { op: 'eigh', n: 2048, dtype: 'float64', reps: 3 },
-        { op: 'cholesky_solve', n: 4096, dtype: 'float64', reps: 3 },
+        { op: 'gemm', n: 1024, dtype: 'float32', reps: 10 },
+        { op: 'gemm', n: 2048, dtype: 'float32', reps: 6 },
+        { op: 'eigh', n: 1024, dtype: 'float64', reps: 6 },
+        { op: 'eigh', n: 2048, dtype: 'float64', reps: 4 },
+        { op: 'cholesky_solve', n: 4096, dtype: 'float64', reps: 4 },
       ];
 }
 
@@ -87,52 +88,104 @@ export function timePerennial(la: Linalg, c: LinalgCase, seed = 0): number {
   return best;
 }
 
-const NUMPY_SCRIPT = String.raw`
+// A numpy worker driven line by line over stdin/stdout, so that perennial and numpy alternate
+// repetition by repetition and see the same machine load.
+const NUMPY_WORKER = String.raw`
 import json, sys, time
 import numpy as np
 try:
     import scipy.linalg as sla
 except Exception:
     sla = None
-cases = json.load(sys.stdin)["cases"]
 rng = np.random.default_rng(0)
-out = []
-for c in cases:
-    n = c["n"]
-    if c["op"] == "gemm":
-        a = rng.standard_normal((n, n)).astype(np.float32)
-        b = rng.standard_normal((n, n)).astype(np.float32)
-        f = lambda: a @ b
-    elif c["op"] == "eigh":
-        r = rng.standard_normal((n, n))
-        a = np.tril(r) + np.tril(r, -1).T
-        f = lambda: np.linalg.eigvalsh(a)
-    else:
-        r = rng.uniform(-1, 1, (n, n))
-        a = np.tril(r) + np.tril(r, -1).T
-        np.fill_diagonal(a, n)
-        b = rng.standard_normal((n, c["rhs"]))
-        if sla is not None:
-            f = lambda: sla.cho_solve(sla.cho_factor(a, lower=True, check_finite=False), b, check_finite=False)
+f = None
+print(json.dumps({"ready": True, "cholesky": "scipy.linalg.cho_factor/cho_solve" if sla is not None else "numpy.linalg.solve"}), flush=True)
+for line in sys.stdin:
+    c = json.loads(line)
+    if c["cmd"] == "setup":
+        n = c["n"]
+        if c["op"] == "gemm":
+            a = rng.standard_normal((n, n)).astype(np.float32)
+            b = rng.standard_normal((n, n)).astype(np.float32)
+            f = lambda a=a, b=b: a @ b
+        elif c["op"] == "eigh":
+            r = rng.standard_normal((n, n))
+            a = np.tril(r) + np.tril(r, -1).T
+            f = lambda a=a: np.linalg.eigvalsh(a)
         else:
-            f = lambda: np.linalg.solve(a, b)
-    f()
-    ts = []
-    for _ in range(c["reps"]):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    out.append(min(ts))
-print(json.dumps({"times": out, "cholesky": "scipy.linalg.cho_factor/cho_solve" if sla is not None else "numpy.linalg.solve"}))
+            r = rng.uniform(-1, 1, (n, n))
+            a = np.tril(r) + np.tril(r, -1).T
+            np.fill_diagonal(a, n)
+            b = rng.standard_normal((n, c["rhs"]))
+            if sla is not None:
+                f = lambda a=a, b=b: sla.cho_solve(sla.cho_factor(a, lower=True, check_finite=False), b, check_finite=False)
+            else:
+                f = lambda a=a, b=b: np.linalg.solve(a, b)
+        f()
+        print(json.dumps({"ok": True}), flush=True)
+    else:
+        t = time.perf_counter(); f(); s = time.perf_counter() - t
+        print(json.dumps({"s": s}), flush=True)
 `;
 
-export interface NumpyTimes {
-  readonly times: number[];
-  readonly cholesky: string;
-}
+class NumpyWorker {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting: ((line: string) => void) | null = null;
+  private failWaiting: ((e: Error) => void) | null = null;
+  private exited: Error | null = null;
+  private buf = '';
+  private stderr = '';
+  cholesky = '';
 
-/** numpy's median times for the same cases, or null when numpy cannot be had. */
-export function timeNumpy(cases: readonly LinalgCase[]): NumpyTimes | null {
-  if (!ensurePythonModule('numpy', 'python3-numpy')) return null;
-  return runPythonJson<NumpyTimes>(NUMPY_SCRIPT, { cases: cases.map((c) => ({ ...c, rhs: CHOLESKY_RHS })) });
+  constructor() {
+    this.proc = spawn(PYTHON, ['-c', NUMPY_WORKER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (chunk: string) => {
+      this.buf += chunk;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        if (this.waiting) { const w = this.waiting; this.waiting = null; w(line); } else this.lines.push(line);
+      }
+    });
+    this.proc.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
+    this.proc.on('exit', (code) => {
+      this.exited = new Error(`numpy worker exited (${code}): ${this.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      this.failWaiting?.(this.exited);
+    });
+  }
+
+  private next(): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const done = (line: string): void => {
+        try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`numpy worker: ${line} ${this.stderr}`)); }
+      };
+      const l = this.lines.shift();
+      if (l !== undefined) { done(l); return; }
+      if (this.exited) { reject(this.exited); return; }
+      this.waiting = done;
+      this.failWaiting = reject;
+    });
+  }
+
+  async start(): Promise<void> {
+    const r = await this.next();
+    this.cholesky = String(r.cholesky);
+  }
+  async setup(c: LinalgCase): Promise<void> {
+    this.proc.stdin.write(JSON.stringify({ cmd: 'setup', op: c.op, n: c.n, rhs: CHOLESKY_RHS }) + '\n');
+    await this.next();
+  }
+  async run(): Promise<number> {
+    this.proc.stdin.write(JSON.stringify({ cmd: 'run' }) + '\n');
+    return Number((await this.next()).s);
+  }
+  close(): void {
+    this.proc.stdin.end();
+    this.proc.kill();
+  }
 }
 
 export interface LinalgBenchOptions {
@@ -143,31 +196,37 @@ export interface LinalgBenchOptions {
   readonly noPeer?: boolean;
 }
 
-export function runLinalgBench(opts: LinalgBenchOptions = {}): LinalgBenchResult & { peer_note: string } {
+export async function runLinalgBench(opts: LinalgBenchOptions = {}): Promise<LinalgBenchResult & { peer_note: string }> {
   const la = opts.backend ? useLinalg(opts.backend) : linalg();
   const cases = linalgCases(opts.quick ?? false);
-  const rounds = 2;
-  const bar = progress(`bench linalg (${la.name})`, cases.length * rounds);
-  const ours = cases.map(() => Infinity);
-  let peerTimes: number[] | null = opts.noPeer ? null : cases.map(() => Infinity);
-  let np: NumpyTimes | null = null;
-  for (let round = 0; round < rounds; round++) {
-    cases.forEach((c, i) => {
-      ours[i] = Math.min(ours[i]!, timePerennial(la, c));
-      bar.tick(1, `${c.op} ${c.n}: ${ours[i]!.toFixed(3)} s`);
-    });
-    if (peerTimes) {
-      np = timeNumpy(cases);
-      if (!np) peerTimes = null;
-      else peerTimes = peerTimes.map((t, i) => Math.min(t, np!.times[i]!));
+  let worker: NumpyWorker | null = null;
+  if (!opts.noPeer && ensurePythonModule('numpy', 'python3-numpy')) {
+    worker = new NumpyWorker();
+    await worker.start();
+  }
+  const bar = progress(`bench linalg (${la.name})`, cases.length);
+  const results: LinalgBenchRow[] = [];
+  try {
+    for (const c of cases) {
+      const x = inputs(c, new Rng(0, `bench/${c.op}/${c.n}`));
+      timeOnce(la, c, x);
+      if (worker) await worker.setup(c);
+      // Alternate perennial and numpy repetition by repetition; keep the fastest of each.
+      let ours = Infinity, peer = Infinity;
+      for (let r = 0; r < c.reps; r++) {
+        ours = Math.min(ours, timeOnce(la, c, x));
+        if (worker) peer = Math.min(peer, await worker.run());
+      }
+      const peerS = worker ? peer : null;
+      results.push({ op: c.op, n: c.n, dtype: c.dtype, perennial_s: ours, peer: 'numpy', peer_s: peerS, speedup: peerS === null ? null : peerS / ours });
+      bar.tick(1, `${c.op} ${c.n}: ${ours.toFixed(3)} s vs ${peerS === null ? 'n/a' : peerS.toFixed(3)} s`);
     }
+  } finally {
+    worker?.close();
   }
   bar.done();
-  const results = cases.map((c, i): LinalgBenchRow => {
-    const peer = peerTimes ? peerTimes[i]! : null;
-    return { op: c.op, n: c.n, dtype: c.dtype, perennial_s: ours[i]!, peer: 'numpy', peer_s: peer, speedup: peer === null ? null : peer / ours[i]! };
-  });
-  const npDone = np as NumpyTimes | null;
-  const note = npDone ? `numpy: ${npDone.cholesky} for cholesky_solve (${CHOLESKY_RHS} right-hand sides); fastest of ${rounds} alternating rounds of repetitions` : 'numpy missing or skipped';
+  const note = worker
+    ? `numpy: ${worker.cholesky} for cholesky_solve (${CHOLESKY_RHS} right-hand sides); perennial and numpy alternate repetition by repetition, fastest of each kept`
+    : 'numpy missing or skipped';
   return { backend: la.name, results, peer_note: note };
 }
