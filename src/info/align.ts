@@ -64,7 +64,7 @@ export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<Ali
   for (const k of Object.keys(partial)) if (!(k in ALIGN_DEFAULTS)) throw new InputError(`align: unknown option ${JSON.stringify(k)}; known: ${Object.keys(ALIGN_DEFAULTS).join(', ')}`);
   const o = { ...ALIGN_DEFAULTS, ...partial };
   await initTf();
-  const data = supervisedData({ trainSize: o.trainSize, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed });
+  const data = supervisedData({ trainSize: o.trainSize, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed, images: true });
   const C = data.train.classNames.length;
   const bar = progress('info align', 2 * o.seeds * o.epochs);
   const results: Record<string, { acc: number[]; retrieval: number[]; mi: number[] }> = { baseline: { acc: [], retrieval: [], mi: [] }, '+align': { acc: [], retrieval: [], mi: [] } };

@@ -88,7 +88,7 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
   for (const k of Object.keys(partial)) if (!(k in SEMISUP_DEFAULTS)) throw new InputError(`semisup: unknown option ${JSON.stringify(k)}; known: ${Object.keys(SEMISUP_DEFAULTS).join(', ')}`);
   const o = { ...SEMISUP_DEFAULTS, ...partial };
   await initTf();
-  const data = supervisedData({ trainSize: o.unlabeled + 10 * o.labelsPerClass, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed });
+  const data = supervisedData({ trainSize: o.unlabeled + 10 * o.labelsPerClass, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed, images: true });
   const C = data.train.classNames.length;
   const bar = progress('info semisup', 2 * o.seeds * o.steps);
   const out: Record<string, { err: number[]; mask: number[] }> = { freematch: { err: [], mask: [] }, 'freematch+info': { err: [], mask: [] } };

@@ -5,7 +5,7 @@
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
-import { findFashionMnist, gaussianMixture, loadFashionMnist, subset, type Dataset } from '../core/data/index.js';
+import { findFashionMnist, gaussianMixture, imagePatterns, loadFashionMnist, subset, type Dataset } from '../core/data/index.js';
 import { featureHeadInfo } from './metrics.js';
 import { informationLoss } from './losses.js';
 
@@ -201,15 +201,22 @@ export interface SupervisedData {
 
 /**
  * Fashion-MNIST (a stratified subsample of `trainSize` / `testSize`) when present and not
- * `synthetic`, else a 10-class Gaussian mixture in 64 dimensions.
+ * `synthetic`, else synthetic image patterns (`images`) or a 10-class Gaussian mixture in 64 dimensions.
  */
-export function supervisedData(opts: { trainSize: number; testSize: number; synthetic?: boolean; seed: number }): SupervisedData {
+export function supervisedData(opts: { trainSize: number; testSize: number; synthetic?: boolean; seed: number; images?: boolean }): SupervisedData {
   const rng = new Rng(opts.seed, 'info-data');
   const dir = opts.synthetic ? null : findFashionMnist();
   if (dir) {
     const tr = loadFashionMnist('train', dir), te = loadFashionMnist('test', dir);
     const pick = (ds: Dataset, k: number, name: string): Dataset => subset(ds, balancedIndices(ds, Math.floor(k / 10), rng.split(name)));
     return { train: pick(tr, opts.trainSize, 'train'), test: pick(te, opts.testSize, 'test'), source: `fashion-mnist (${dir})` };
+  }
+  if (opts.images) {
+    // Image-like synthetic classes (28 x 28), so augmentations have pixels to move.
+    const base = new Rng(opts.seed, 'info-patterns');
+    const train = imagePatterns({ classes: 10, perClass: Math.floor(opts.trainSize / 10), noise: 0.3 }, base, 'train');
+    const test = imagePatterns({ classes: 10, perClass: Math.floor(opts.testSize / 10), noise: 0.3 }, base, 'test');
+    return { train, test, source: 'synthetic image patterns (C=10, 28x28)' };
   }
   const base = new Rng(opts.seed, 'info-mixture');
   const train = gaussianMixture({ classes: 10, perClass: Math.floor(opts.trainSize / 10), dim: 64, separation: 1.6 }, base, 'train');
