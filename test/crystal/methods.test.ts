@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rng } from '../../src/core/rng.js';
+import { builtInCase, builtInStructure } from '../../src/crystal/builtin.js';
+import { fft1d, fourierMap, findPeaks } from '../../src/crystal/maps.js';
+import { SfCalculator, structureFactors } from '../../src/crystal/sf.js';
+import { bondsByCovalentRadii } from '../../src/crystal/connect.js';
+import { hungarian } from '../../src/crystal/learn.js';
+import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, simulatePeaks } from '../../src/crystal/assign.js';
+import { hfixCode, valenceRuleCount, heavyAtomContexts, ridingHydrogens, HydrogenCounter } from '../../src/crystal/hydrogens.js';
+import { r1SwapTest } from '../../src/crystal/validate.js';
+import { evaluateCase } from '../../src/crystal/refine.js';
+import { refineLeastSquares } from '../../src/crystal/lsq.js';
+import type { Site } from '../../src/crystal/structure.js';
+
+test('fft1d matches a direct DFT', () => {
+  const r = rng(3, 'fft');
+  const n = 16;
+  const re = Float64Array.from({ length: n }, () => r.normal()), im = Float64Array.from({ length: n }, () => r.normal());
+  const want = Array.from({ length: n }, (_, k) => {
+    let a = 0, b = 0;
+    for (let t = 0; t < n; t++) { const p = -2 * Math.PI * k * t / n; a += re[t]! * Math.cos(p) - im[t]! * Math.sin(p); b += re[t]! * Math.sin(p) + im[t]! * Math.cos(p); }
+    return [a, b];
+  });
+  fft1d(re, im, -1);
+  want.forEach(([a, b], k) => { assert.ok(Math.abs(re[k]! - a!) < 1e-9); assert.ok(Math.abs(im[k]! - b!) < 1e-9); });
+});
+
+test('Fc map with model phases peaks on the non-H atoms (every heavy atom within 0.3 Å of a peak)', () => {
+  const c = builtInCase(rng(0, 'map'), 0.9);
+  const st = c.structure;
+  const F = structureFactors(st, c.merged);
+  const amp = Array.from(F.re, (v, i) => Math.hypot(v, F.im[i]!));
+  const ph = Array.from(F.re, (v, i) => Math.atan2(F.im[i]!, v));
+  const map = fourierMap(st, c.merged, amp, ph);
+  const heavy = st.sites.filter((s) => s.element !== 'H');
+  const peaks = findPeaks(map, st, { maxPeaks: heavy.length + 5 });
+  for (const s of heavy) {
+    let best = Infinity;
+    for (const p of peaks) for (const o of st.sg.ops) {
+      const R = o.rot, t = o.trans;
+      const y = [R[0] * p.frac[0] + R[1] * p.frac[1] + R[2] * p.frac[2] + t[0] / 12, R[3] * p.frac[0] + R[4] * p.frac[1] + R[5] * p.frac[2] + t[1] / 12, R[6] * p.frac[0] + R[7] * p.frac[1] + R[8] * p.frac[2] + t[2] / 12] as const;
+      best = Math.min(best, st.cell.distanceModLattice(s.frac, y));
+    }
+    assert.ok(best < 0.3, `${s.label}: nearest peak ${best.toFixed(2)} Å`);
+  }
+  // the highest peak is the chlorine
+  const top = peaks[0]!;
+  const cl = st.sites.find((s) => s.element === 'Cl')!;
+  assert.ok(Math.min(...st.sg.ops.map((o) => st.cell.distanceModLattice(cl.frac, [
+    o.rot[0] * top.frac[0] + o.rot[1] * top.frac[1] + o.rot[2] * top.frac[2] + o.trans[0] / 12,
+    o.rot[3] * top.frac[0] + o.rot[4] * top.frac[1] + o.rot[5] * top.frac[2] + o.trans[1] / 12,
+    o.rot[6] * top.frac[0] + o.rot[7] * top.frac[1] + o.rot[8] * top.frac[2] + o.trans[2] / 12]))) < 0.3);
+});
+
+test('connectivity: ring carbons have 3 neighbours (2 C + substituent or H); Cl has 1', () => {
+  const st = builtInStructure();
+  const b = bondsByCovalentRadii(st);
+  const idx = (l: string) => st.sites.findIndex((s) => s.label === l);
+  assert.equal(b[idx('C1')]!.length, 3);
+  assert.equal(b[idx('C2')]!.length, 3);
+  assert.equal(b[idx('Cl1')]!.length, 1);
+  assert.equal(b[idx('N1')]!.length, 3); // C7 + two H
+  for (const list of b) for (const x of list) assert.ok(x.d > 0.1 && x.d < 2.2);
+});
+
+test('hungarian finds the optimum of small problems (checked by brute force)', () => {
+  const r = rng(5, 'hung');
+  const perms = (n: number): number[][] => (n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+  for (let t = 0; t < 5; t++) {
+    const n = 5;
+    const C = Array.from({ length: n }, () => Array.from({ length: n }, () => r.next()));
+    const a = hungarian(C);
+    const cost = a.reduce((s, j, i) => s + C[i]![j]!, 0);
+    const best = Math.min(...perms(n).map((p) => p.reduce((s, j, i) => s + C[i]![j]!, 0)));
+    assert.ok(Math.abs(cost - best) < 1e-12);
+  }
+});
+
+test('assignment: counts from the formula, height-rank baseline, count-constrained decoding', () => {
+  assert.deepEqual(countsForPeaks({ C: 14, N: 2, O: 2, H: 20 }, 9), { C: 7, N: 1, O: 1 });
+  assert.deepEqual(heightRankBaseline([5, 9, 1, 7], { C: 2, O: 1, Cl: 1 }), ['C', 'Cl', 'C', 'O']);
+  const proba = [Float64Array.from([0.6, 0.4]), Float64Array.from([0.7, 0.3])];
+  assert.deepEqual(decode(proba, ['C', 'N'], { C: 1, N: 1 }, 'argmax'), ['C', 'C']);
+  assert.deepEqual(decode(proba, ['C', 'N'], { C: 1, N: 1 }, 'counts'), ['N', 'C']);
+});
+
+test('simulated peaks: Cl is the strongest peak; the assigner trains and decodes to the formula counts', () => {
+  const c = builtInCase(rng(0, 'peaks'), 0.9);
+  const ps = simulatePeaks(c, rng(1, 'sim'));
+  const cl = ps.truth!.indexOf('Cl');
+  assert.equal(ps.heights.indexOf(Math.max(...ps.heights)), cl);
+  const model = new ElementAssigner({ epochs: 50 }).fit([ps, simulatePeaks(c, rng(2, 'sim'))]);
+  const out = model.predict(ps, 'counts').elements;
+  const count = (xs: readonly string[], e: string) => xs.filter((x) => x === e).length;
+  for (const e of Object.keys(ps.counts)) assert.equal(count(out, e), ps.counts[e]);
+});
+
+test('hydrogens: HFIX codes, valence rule, riding H geometry, learned counts', () => {
+  assert.equal(hfixCode('C', 1, 2), 43);
+  assert.equal(hfixCode('C', 3, 1), 137);
+  assert.equal(hfixCode('O', 1, 1), 147);
+  assert.equal(hfixCode('B', 1, 4), 153);
+  assert.equal(hfixCode('C', 2, 2), 23);
+  assert.equal(hfixCode('Cl', 1, 0), null);
+  assert.equal(valenceRuleCount('C', 2), 2);
+  assert.equal(valenceRuleCount('O', 1), 1);
+  const st = builtInStructure();
+  const ctx = heavyAtomContexts(st);
+  const c2 = ctx.find((a) => st.sites[a.index]!.label === 'C2')!;
+  assert.equal(c2.nH, 1); assert.equal(c2.degree, 2);
+  const h = ridingHydrogens(st, c2, 43);
+  assert.equal(h.length, 1);
+  assert.ok(Math.abs(st.cell.distance(h[0]!.frac, st.sites[c2.index]!.frac) - 0.95) < 1e-9);
+  const n1 = ctx.find((a) => st.sites[a.index]!.label === 'N1')!;
+  const hn = ridingHydrogens(st, { ...n1 }, 137);
+  assert.equal(hn.length, 3);
+  const counter = new HydrogenCounter({ epochs: 200 }).fit(ctx);
+  const pred = counter.predict(ctx);
+  assert.ok(pred.filter((p, i) => p === ctx[i]!.nH).length >= ctx.length - 2);
+});
+
+test('R1-swap test flags an injected N->C swap and no correct atom', () => {
+  const c = builtInCase(rng(0, 'swap'), 0.9);
+  const swapped: Site[] = c.structure.sites.map((s) => (s.label === 'N1' ? { ...s, element: 'C' } : s));
+  const sc = { ...c, structure: { ...c.structure, sites: swapped } };
+  const r = r1SwapTest(sc, swapped);
+  const flagged = r.atoms.filter((a) => a.flagged).map((a) => a.label);
+  assert.deepEqual(flagged, ['N1']);
+  assert.equal(r.atoms.find((a) => a.label === 'N1')!.best_alternative, 'N');
+});
+
+test('least squares recovers perturbed positions and U (R1 drops)', () => {
+  const c = builtInCase(rng(0, 'lsq'), 0.9);
+  const r = rng(9, 'perturb');
+  const sites = c.structure.sites.map((s) => (s.element === 'C' || s.element === 'O' ? { ...s, frac: s.frac.map((v) => v + 0.004 * r.normal()) as unknown as Site['frac'], uiso: s.uiso * 1.3 } : s));
+  const before = evaluateCase(c, { sites }).r1;
+  const res = refineLeastSquares(c, sites, { cycles: 3 });
+  assert.ok(Math.abs(res.r1Before - before) < 1e-12);
+  assert.ok(res.r1After < before / 2, `R1 ${before} -> ${res.r1After}`);
+  assert.ok(res.esds.every((e) => Number.isFinite(e) && e >= 0));
+  void SfCalculator;
+});
