@@ -151,10 +151,14 @@ const GGML_TYPE_BYTES: Record<number, number> = { 0: 4, 1: 2, 24: 1, 25: 2, 26: 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The header continues past the bytes read so far. */
+class NeedMoreBytes extends Error {}
+
 class Cursor {
   pos = 0;
   constructor(private readonly buf: Buffer, private readonly file: string, readonly fileSize: number) {}
   private need(n: number, field: string): void {
+    if (n >= 0 && this.pos + n > this.buf.length && this.buf.length < this.fileSize) throw new NeedMoreBytes();
     if (n < 0 || this.pos + n > this.buf.length) {
       throw new ParseError(this.file, 0, `${n} more bytes for ${field}`, `${Math.max(0, this.buf.length - this.pos)} bytes left`, this.pos, field);
     }
@@ -172,7 +176,7 @@ class Cursor {
   }
   str(f: string, maxBytes: number): string {
     const at = this.pos;
-    const n = this.u64(`${f} length`, Math.max(0, Math.min(maxBytes, this.buf.length - this.pos - 8)));
+    const n = this.u64(`${f} length`, Math.max(0, Math.min(maxBytes, this.fileSize - this.pos)));
     this.need(n, f);
     const bytes = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
@@ -220,26 +224,39 @@ function minItemBytes(t: number): number {
  */
 export function readGgufHeader(path: string, opts: ReadGgufOptions = {}): GgufHeader {
   const fd = openSync(path, 'r');
-  let buf: Buffer;
-  let fileSize: number;
   try {
-    fileSize = fstatSync(fd).size;
-    // The header lives at the start; tokenizers can make it tens of MB, so read at most 256 MiB.
-    const n = Math.min(fileSize, 256 * 1024 * 1024);
-    buf = Buffer.alloc(n);
-    let off = 0;
-    while (off < n) {
-      const r = readSync(fd, buf, off, n - off, off);
-      if (r === 0) break;
-      off += r;
+    const fileSize = fstatSync(fd).size;
+    // Read the start of the file, growing the window while the header runs past it.
+    for (let want = Math.min(fileSize, 4 << 20); ; want = Math.min(fileSize, want * 4)) {
+      const buf = Buffer.alloc(want);
+      let off = 0;
+      while (off < want) {
+        const r = readSync(fd, buf, off, want - off, off);
+        if (r === 0) break;
+        off += r;
+      }
+      try {
+        return parseHeader(off < want ? buf.subarray(0, off) : buf, path, fileSize, opts);
+      } catch (e) {
+        if (!(e instanceof NeedMoreBytes) || want >= fileSize) throw e;
+      }
     }
   } finally {
     closeSync(fd);
   }
-  return parseGgufHeader(buf, path, fileSize, opts);
 }
 
+/** Parse a header from bytes; `fileSize` (default: the buffer's length) bounds every claimed size. */
 export function parseGgufHeader(buf: Buffer, file = '<buffer>', fileSize = buf.length, opts: ReadGgufOptions = {}): GgufHeader {
+  try {
+    return parseHeader(buf, file, fileSize, opts);
+  } catch (e) {
+    if (e instanceof NeedMoreBytes) throw new ParseError(file, 0, 'the whole header in the given bytes', `${buf.length} of ${fileSize} bytes`, buf.length, 'header');
+    throw e;
+  }
+}
+
+function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGgufOptions): GgufHeader {
   const maxArray = opts.maxArrayItems ?? 1_000_000;
   const maxStr = opts.maxStringBytes ?? 1 << 20;
   const c = new Cursor(buf, file, fileSize);
@@ -259,7 +276,7 @@ export function parseGgufHeader(buf: Buffer, file = '<buffer>', fileSize = buf.l
     if (t === GgufType.ARRAY) {
       const it = c.u32(`${key}.item_type`);
       if (it === GgufType.ARRAY || it > 12) throw new ParseError(file, 0, 'array item type 0..12 (not nested arrays)', String(it), c.pos - 4, key);
-      const len = c.u64(`${key}.length`, Math.floor((buf.length - c.pos) / minItemBytes(it)));
+      const len = c.u64(`${key}.length`, Math.floor((fileSize - c.pos) / minItemBytes(it)));
       const items: GgufScalar[] = [];
       for (let j = 0; j < len; j++) {
         const v = c.scalar(it, `${key}[${j}]`, maxStr);

@@ -8,7 +8,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
-import { InputError } from '../core/errors.js';
+import { InputError, ParseError } from '../core/errors.js';
+import { readGgufHeader } from './gguf.js';
 import { canonicalJson } from './cache.js';
 import type { ChatMessage, CompletionRequest, CompletionResponse, LlmProvider } from './provider.js';
 
@@ -70,6 +71,9 @@ export class LlamaCppProvider implements LlmProvider {
     if (!Number.isInteger(contextSize) || contextSize < 16) throw new InputError(`contextSize must be an integer >= 16, got ${contextSize}`);
     const chatTemplate = opts.chatTemplate ?? 'auto';
     if (!['auto', 'plain', 'model'].includes(chatTemplate)) throw new InputError(`chatTemplate must be auto, plain or model, got ${chatTemplate}`);
+    // node-llama-cpp's own reader can hang on a corrupt file: check the header here first (ParseError).
+    const header = readGgufHeader(modelPath);
+    if (typeof header.metadata.get('general.architecture') !== 'string') throw new ParseError(modelPath, 0, 'general.architecture in the metadata', 'none', -1, 'general.architecture');
     this.options = Object.freeze({ modelPath, threads, contextSize, chatTemplate });
   }
 
