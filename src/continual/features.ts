@@ -3,6 +3,13 @@
 // is written atomically to `<out>.partial.json` after each batch (after fsync of the rows), so a
 // killed run resumes at the last committed row: rows past it are truncated, none are duplicated
 // or lost. The finished NPY is streamed out under a temporary name and renamed into place.
+//
+// Example (a PyTorch model exported with torch.onnx.export, an ImageNet-R style split file):
+//   perennial cil features --backbone vit_b16.onnx --images imagenet-r/train.txt \
+//     --out train-feats.npy --labels train-labels.npy --batch-size 32 --json features.json
+//   perennial cil features --backbone vit_b16.safetensors --heads 12 --images imagenet-r/train/ ...
+// Libraries: onnxruntime-node (CPU provider bundled; WebGPU where the platform has an adapter),
+// sharp (libvips decode/resize, threaded outside the JS thread), tfjs for the safetensors ViT.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -144,7 +151,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
     ftruncateSync(fd, rows * d * 4);
     writeJsonAtomic(statePath, { ...state0, rows });
     const bar = progress(`features ${basename(outP)}`, total, { quiet: opts.quiet });
-    if (rows > 0) bar.tick(rows, "resumed");
+    if (rows > 0) bar.tick(rows, 'resumed');
     let batches = 0;
     let pos = rows * d * 4;
     for await (const b of imageBatches(list, backbone.input, { batchSize: bs, normalize, resize: opts.resize, start: rows })) {

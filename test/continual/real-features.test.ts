@@ -121,3 +121,36 @@ test('perennial cil features killed with SIGKILL mid-run resumes to the same fil
     assert.ok(same(readFileSync(ref), readFileSync(out)), 'killed + resumed equals an uninterrupted run');
   } finally { await b2.dispose(); }
 });
+
+test('a feature cache runs the continual trainer: pool/test split, identity backbone with SSF, imbalance handled', async () => {
+  const { gaussianMixture } = await import('../../src/core/data/synthetic.js');
+  const { writeNpy } = await import('../../src/core/data/npy.js');
+  const { initTf, tf } = await import('../../src/core/tensor.js');
+  const { loadFeatureRun } = await import('../../src/continual/features.js');
+  const { runCil } = await import('../../src/continual/trainer.js');
+  await initTf();
+  const ds = gaussianMixture({ classes: 4, perClass: 30, dim: 12, separation: 4 }, new Rng(9));
+  // Drop 5 rows of class 3: the trainer takes the smallest class's count from every class.
+  const keep = Array.from({ length: ds.n }, (_, i) => i).filter((i) => !(ds.y[i] === 3 && i > 100));
+  const x = new Float32Array(keep.length * 12), y = new Int32Array(keep.length);
+  keep.forEach((r, i) => { x.set(ds.x.subarray(r * 12, r * 12 + 12), i * 12); y[i] = ds.y[r]!; });
+  writeNpy(join(dir, 'g.npy'), x, [keep.length, 12]);
+  writeNpy(join(dir, 'gl.npy'), y, [keep.length]);
+  const { mini, backbone } = loadFeatureRun({ features: join(dir, 'g.npy'), labels: join(dir, 'gl.npy'), split: 'B2Inc2', testFraction: 0.25 });
+  assert.equal(mini.numClasses, 4);
+  assert.equal(mini.cilPool.n + mini.test.n, keep.length);
+  const minPool = Math.min(...[0, 1, 2, 3].map((c) => mini.cilPool.y.filter((v) => v === c).length));
+  assert.equal(mini.perClassTrain + mini.perClassVal, minPool);
+  // The backbone is the identity, and its SSF PET starts as the identity too.
+  const t = tf.tensor2d(x.subarray(0, 24), [2, 12]);
+  const pet = backbone.createPet({ ssf: true }, new Rng(0));
+  assert.deepEqual([...backbone.forward(t).dataSync()], [...x.subarray(0, 24)]);
+  assert.deepEqual([...backbone.forward(t, { pet }).dataSync()], [...x.subarray(0, 24)]);
+  assert.throws(() => backbone.createPet({ adapter: { bottleneck: 4, scale: 0.1 } }, new Rng(0)), /only SSF/);
+  t.dispose();
+  const r = await runCil(mini, backbone, { split: 'B2Inc2', seeds: [0], methods: ['simplecil'] });
+  assert.ok(r.summary.simplecil!.last_acc_mean > 50, `well-separated classes: ${r.summary.simplecil!.last_acc_mean}`);
+  assert.throws(() => loadFeatureRun({ features: join(dir, 'g.npy'), labels: join(dir, 'gl.npy'), testFeatures: join(dir, 'g.npy') }), /both --test-features and --test-labels/);
+  writeNpy(join(dir, 'short.npy'), new Int32Array(3), [3]);
+  assert.throws(() => loadFeatureRun({ features: join(dir, 'g.npy'), labels: join(dir, 'short.npy') }), /has 3 labels, .* has 115 rows/);
+});
