@@ -5,8 +5,7 @@
 import { linalg, useLinalg, type Linalg, type LinalgBackendName, type Matrix } from '../linalg/index.js';
 import { Rng } from '../rng.js';
 import { progress } from '../progress.js';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { ensurePythonModule, PYTHON } from './python.js';
+import { ensurePythonModule, PythonWorker } from './python.js';
 
 export type LinalgOp = 'gemm' | 'eigh' | 'cholesky_solve';
 
@@ -128,66 +127,6 @@ for line in sys.stdin:
         print(json.dumps({"s": s}), flush=True)
 `;
 
-class NumpyWorker {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: string[] = [];
-  private waiting: ((line: string) => void) | null = null;
-  private failWaiting: ((e: Error) => void) | null = null;
-  private exited: Error | null = null;
-  private buf = '';
-  private stderr = '';
-  cholesky = '';
-
-  constructor() {
-    this.proc = spawn(PYTHON, ['-c', NUMPY_WORKER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stdout.on('data', (chunk: string) => {
-      this.buf += chunk;
-      let i;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        if (this.waiting) { const w = this.waiting; this.waiting = null; w(line); } else this.lines.push(line);
-      }
-    });
-    this.proc.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
-    this.proc.on('exit', (code) => {
-      this.exited = new Error(`numpy worker exited (${code}): ${this.stderr.trim().split('\n').slice(-3).join(' ')}`);
-      this.failWaiting?.(this.exited);
-    });
-  }
-
-  private next(): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const done = (line: string): void => {
-        try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`numpy worker: ${line} ${this.stderr}`)); }
-      };
-      const l = this.lines.shift();
-      if (l !== undefined) { done(l); return; }
-      if (this.exited) { reject(this.exited); return; }
-      this.waiting = done;
-      this.failWaiting = reject;
-    });
-  }
-
-  async start(): Promise<void> {
-    const r = await this.next();
-    this.cholesky = String(r.cholesky);
-  }
-  async setup(c: LinalgCase): Promise<void> {
-    this.proc.stdin.write(JSON.stringify({ cmd: 'setup', op: c.op, n: c.n, rhs: CHOLESKY_RHS }) + '\n');
-    await this.next();
-  }
-  async run(): Promise<number> {
-    this.proc.stdin.write(JSON.stringify({ cmd: 'run' }) + '\n');
-    return Number((await this.next()).s);
-  }
-  close(): void {
-    this.proc.stdin.end();
-    this.proc.kill();
-  }
-}
-
 export interface LinalgBenchOptions {
   readonly quick?: boolean;
   /** Force a backend; default the active one. */
@@ -199,10 +138,11 @@ export interface LinalgBenchOptions {
 export async function runLinalgBench(opts: LinalgBenchOptions = {}): Promise<LinalgBenchResult & { peer_note: string }> {
   const la = opts.backend ? useLinalg(opts.backend) : linalg();
   const cases = linalgCases(opts.quick ?? false);
-  let worker: NumpyWorker | null = null;
+  let worker: PythonWorker | null = null;
+  let cholesky = '';
   if (!opts.noPeer && ensurePythonModule('numpy', 'python3-numpy')) {
-    worker = new NumpyWorker();
-    await worker.start();
+    worker = new PythonWorker(NUMPY_WORKER);
+    cholesky = String((await worker.ready()).cholesky);
   }
   const bar = progress(`bench linalg (${la.name})`, cases.length);
   const results: LinalgBenchRow[] = [];
@@ -210,12 +150,12 @@ export async function runLinalgBench(opts: LinalgBenchOptions = {}): Promise<Lin
     for (const c of cases) {
       const x = inputs(c, new Rng(0, `bench/${c.op}/${c.n}`));
       timeOnce(la, c, x);
-      if (worker) await worker.setup(c);
+      if (worker) await worker.request({ cmd: 'setup', op: c.op, n: c.n, rhs: CHOLESKY_RHS });
       // Alternate perennial and numpy repetition by repetition; keep the fastest of each.
       let ours = Infinity, peer = Infinity;
       for (let r = 0; r < c.reps; r++) {
         ours = Math.min(ours, timeOnce(la, c, x));
-        if (worker) peer = Math.min(peer, await worker.run());
+        if (worker) peer = Math.min(peer, Number((await worker.request({ cmd: 'run' })).s));
       }
       const peerS = worker ? peer : null;
       results.push({ op: c.op, n: c.n, dtype: c.dtype, perennial_s: ours, peer: 'numpy', peer_s: peerS, speedup: peerS === null ? null : peerS / ours });
@@ -226,7 +166,7 @@ export async function runLinalgBench(opts: LinalgBenchOptions = {}): Promise<Lin
   }
   bar.done();
   const note = worker
-    ? `numpy: ${worker.cholesky} for cholesky_solve (${CHOLESKY_RHS} right-hand sides); perennial and numpy alternate repetition by repetition, fastest of each kept`
+    ? `numpy: ${cholesky} for cholesky_solve (${CHOLESKY_RHS} right-hand sides); perennial and numpy alternate repetition by repetition, fastest of each kept`
     : 'numpy missing or skipped';
   return { backend: la.name, results, peer_note: note };
 }

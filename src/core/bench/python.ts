@@ -1,7 +1,7 @@
 // Debian's python3 as a benchmark peer (numpy, torch). Missing modules are installed with apt when
 // running as root; otherwise the peer is reported missing. Nothing here sets OPENBLAS_* variables:
 // numpy and the addon both use the system OpenBLAS with its default threads.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Debian's interpreter (the apt packages live there), not a pyenv or venv one. */
@@ -38,4 +38,73 @@ export function runPythonJson<T>(script: string, input: unknown): T {
   if (r.status !== 0) throw new Error(`python peer failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/**
+ * A python script driven line by line: each request is one JSON line on its stdin, each answer one
+ * JSON line on its stdout (the script first prints one line when it is ready). Lets a benchmark
+ * alternate perennial and its peer step by step so both see the same machine load.
+ */
+export class PythonWorker {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting: { resolve: (line: string) => void; reject: (e: Error) => void } | null = null;
+  private buf = '';
+  private stderr = '';
+  private exited: Error | null = null;
+
+  constructor(script: string) {
+    this.proc = spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (chunk: string) => {
+      this.buf += chunk;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const w = this.waiting;
+        if (w) {
+          this.waiting = null;
+          w.resolve(line);
+        } else this.lines.push(line);
+      }
+    });
+    this.proc.stderr.on('data', (c: Buffer) => { this.stderr += c.toString(); });
+    this.proc.on('exit', (code) => {
+      this.exited = new Error(`python worker exited (${code}): ${this.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      this.waiting?.reject(this.exited);
+      this.waiting = null;
+    });
+    this.proc.stdin.on('error', () => { /* reported through 'exit' */ });
+  }
+
+  private next(): Promise<Record<string, unknown>> {
+    return new Promise<string>((resolve, reject) => {
+      const l = this.lines.shift();
+      if (l !== undefined) resolve(l);
+      else if (this.exited) reject(this.exited);
+      else this.waiting = { resolve, reject };
+    }).then((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new Error(`python worker wrote ${JSON.stringify(line)}; stderr: ${this.stderr.trim()}`);
+      }
+    });
+  }
+
+  /** The script's first line. */
+  ready(): Promise<Record<string, unknown>> {
+    return this.next();
+  }
+
+  request(msg: unknown): Promise<Record<string, unknown>> {
+    this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    return this.next();
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+    this.proc.kill();
+  }
 }

@@ -4,11 +4,13 @@
 // PyTorch runs with as many threads as OpenBLAS uses for the addon (1 when the addon is absent:
 // the wasm backend itself is single-threaded), and also with 1 thread: on a busy machine OpenMP
 // with several threads can be far slower than one. The peer figure is the faster of the two, so
-// the ratio never flatters perennial.
+// the ratio never flatters perennial. Both run in alternating chunks of steps (torch in a worker
+// process) so they see the same machine load; each keeps its fastest chunk.
 import { initTf, tf, batchMatMulMode, setBatchMatMulMode, type BatchMatMulMode } from '../tensor.js';
 import { nativeAddon } from '../linalg/index.js';
 import { Rng } from '../rng.js';
-import { ensurePythonModule, runPythonJson } from './python.js';
+import { ensurePythonModule, PythonWorker } from './python.js';
+import { progress } from '../progress.js';
 
 export interface TrainBenchResult {
   perennial_steps_per_s: number;
@@ -37,8 +39,8 @@ function batches(count: number, rng: Rng): { x: tf.Tensor2D; y: tf.Tensor2D }[] 
   });
 }
 
-/** Steps/s of the plain loop: forward, loss, gradients, Adam update (optimizer.minimize). */
-function timeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: number, warmup: number, rng: Rng): number {
+/** The plain loop: forward, loss, gradients, Adam update (optimizer.minimize). `run(k)` returns seconds for k steps. */
+function makeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: Rng): { run: (k: number) => number; dispose: () => void } {
   const glorot = (fanIn: number, fanOut: number): tf.Variable => {
     const lim = Math.sqrt(6 / (fanIn + fanOut));
     const w = new Float32Array(fanIn * fanOut);
@@ -48,8 +50,9 @@ function timeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: number, war
   const w1 = glorot(IN, HIDDEN), b1 = tf.variable(tf.zeros([HIDDEN]));
   const w2 = glorot(HIDDEN, OUT), b2 = tf.variable(tf.zeros([OUT]));
   const opt = tf.train.adam(1e-3);
-  const step = (i: number): void => {
-    const { x, y } = data[i % data.length]!;
+  let i = 0;
+  const step = (): void => {
+    const { x, y } = data[i++ % data.length]!;
     const loss = opt.minimize(() => {
       const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
       const logits = tf.add(tf.matMul(h, w2), b2);
@@ -58,13 +61,17 @@ function timeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: number, war
     loss!.dataSync();
     loss!.dispose();
   };
-  for (let i = 0; i < warmup; i++) step(i);
-  const t = performance.now();
-  for (let i = 0; i < steps; i++) step(i);
-  const s = (performance.now() - t) / 1000;
-  tf.dispose([w1, b1, w2, b2]);
-  opt.dispose();
-  return steps / s;
+  return {
+    run: (k) => {
+      const t = performance.now();
+      for (let j = 0; j < k; j++) step();
+      return (performance.now() - t) / 1000;
+    },
+    dispose: () => {
+      tf.dispose([w1, b1, w2, b2]);
+      opt.dispose();
+    },
+  };
 }
 
 /** Steps/s through tf.layers (Dense + Dense, model.trainOnBatch). */
@@ -81,28 +88,34 @@ async function timeLayers(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: num
   return steps / s;
 }
 
-const TORCH_SCRIPT = String.raw`
+// PyTorch as a worker: builds the same model and data once, then runs k steps per request with
+// the thread count asked for and answers the seconds taken.
+const TORCH_WORKER = String.raw`
 import json, sys, time
 import torch
-cfg = json.load(sys.stdin)
-torch.set_num_threads(cfg["threads"])
 torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 lossf = torch.nn.CrossEntropyLoss()
-data = [(torch.randn(128, 784), torch.randint(0, 10, (128,))) for _ in range(cfg["batches"])]
-def step(i):
+data = [(torch.randn(128, 784), torch.randint(0, 10, (128,))) for _ in range(8)]
+i = 0
+def step():
+    global i
     x, y = data[i % len(data)]
+    i += 1
     opt.zero_grad()
     loss = lossf(model(x), y)
     loss.backward()
     opt.step()
     return loss.item()
-for i in range(cfg["warmup"]): step(i)
-t = time.perf_counter()
-for i in range(cfg["steps"]): step(i)
-s = time.perf_counter() - t
-print(json.dumps({"steps_per_s": cfg["steps"] / s, "threads": torch.get_num_threads(), "version": torch.__version__}))
+print(json.dumps({"version": torch.__version__}), flush=True)
+for line in sys.stdin:
+    c = json.loads(line)
+    torch.set_num_threads(c["threads"])
+    for _ in range(c.get("warmup", 0)): step()
+    t = time.perf_counter()
+    for _ in range(c["steps"]): step()
+    print(json.dumps({"s": time.perf_counter() - t, "threads": torch.get_num_threads()}), flush=True)
 `;
 
 export interface TrainBenchOptions {
@@ -115,44 +128,75 @@ export interface TrainBenchOptions {
 export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<TrainBenchResult & { peer_version: string | null }> {
   await initTf();
   const quick = opts.quick ?? false;
-  const steps = quick ? 20 : 200, warmup = quick ? 3 : 10;
+  const rounds = quick ? 3 : 6, chunk = quick ? 10 : 40, warmup = quick ? 3 : 10;
   const rng = new Rng(0, 'bench/train');
   const data = batches(8, rng.split('data'));
   const threads = nativeAddon()?.threads() ?? 1;
   const mode = batchMatMulMode();
-  const loop = timeLoop(data, steps, warmup, rng.split('init'));
-  const layers = await timeLayers(data, quick ? 10 : 100, warmup);
+  const peerThreads = [...new Set([threads, 1])];
+  let worker: PythonWorker | null = null;
+  let version: string | null = null;
+  if (!opts.noPeer && ensurePythonModule('torch', 'python3-torch')) {
+    worker = new PythonWorker(TORCH_WORKER);
+    version = String((await worker.ready()).version);
+  }
+  const loop = makeLoop(data, rng.split('init'));
+  // Chunks of `chunk` steps, alternating perennial and torch (at each thread count); the fastest
+  // chunk of each gives its steps/s.
+  let ours = Infinity;
+  const peerBest = new Map<number, number>(peerThreads.map((t) => [t, Infinity]));
+  const bar = progress('bench train', rounds);
+  try {
+    loop.run(warmup);
+    for (let r = 0; r < rounds; r++) {
+      ours = Math.min(ours, loop.run(chunk));
+      if (worker) {
+        for (const t of peerThreads) {
+          const ans = await worker.request({ threads: t, steps: chunk, warmup: r === 0 ? warmup : 0 });
+          peerBest.set(t, Math.min(peerBest.get(t)!, Number(ans.s)));
+        }
+      }
+      bar.tick(1, `perennial ${(chunk / ours).toFixed(1)} steps/s`);
+    }
+  } finally {
+    worker?.close();
+    loop.dispose();
+  }
+  bar.done();
+  const layers = await timeLayers(data, quick ? 10 : 60, warmup);
   let stock: number | null = null;
   if (opts.stock ?? !quick) {
     setBatchMatMulMode('stock');
     try {
-      stock = timeLoop(data, quick ? 5 : 20, 2, rng.split('init-stock'));
+      const s = makeLoop(data, rng.split('init-stock'));
+      s.run(2);
+      stock = (quick ? 5 : 20) / s.run(quick ? 5 : 20);
+      s.dispose();
     } finally {
       setBatchMatMulMode(mode);
     }
   }
   tf.dispose(data.flatMap((d) => [d.x, d.y]));
-  let peer: number | null = null, version: string | null = null;
   const byThreads: Record<string, number> = {};
-  if (!opts.noPeer && ensurePythonModule('torch', 'python3-torch')) {
-    for (const t of [...new Set([threads, 1])]) {
-      const r = runPythonJson<{ steps_per_s: number; version: string }>(TORCH_SCRIPT, { threads: t, steps: quick ? 50 : 500, warmup, batches: 8 });
-      byThreads[String(t)] = r.steps_per_s;
-      peer = Math.max(peer ?? 0, r.steps_per_s);
-      version = r.version;
+  let peer: number | null = null;
+  if (worker) {
+    for (const [t, s] of peerBest) {
+      byThreads[String(t)] = chunk / s;
+      peer = Math.max(peer ?? 0, chunk / s);
     }
   }
+  const oursRate = chunk / ours;
   return {
-    perennial_steps_per_s: loop,
+    perennial_steps_per_s: oursRate,
     peer: 'torch',
     peer_steps_per_s: peer,
-    ratio: peer === null ? null : loop / peer,
+    ratio: peer === null ? null : oursRate / peer,
     perennial_layers_steps_per_s: layers,
     stock_kernel_steps_per_s: stock,
     batch_matmul: mode,
     threads,
     peer_by_threads: byThreads,
-    steps,
+    steps: rounds * chunk,
     peer_version: version,
   };
 }
