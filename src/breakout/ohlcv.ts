@@ -545,16 +545,18 @@ export function candlestickChart(c: Candles, r: RangeResult, opts: { from?: numb
   for (let i = from; i < to; i++) bars.push({ i, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, dir: c.close[i]! >= c.open[i]! ? 'up bar' : 'down bar' });
   const ranges = r.ranges.filter((g) => g.end >= from && g.start < to).map((g) => ({ start: Math.max(g.start, from) - 0.5, end: Math.min(g.end, to - 1) + 0.5, resistance: g.resistance, support: g.support }));
   const events = r.events.filter((e) => e.index >= from && e.index < to).map((e) => ({ i: e.index, price: e.direction === 'up' ? c.high[e.index]! : c.low[e.index]!, breakout: `${e.direction} ${e.label}` }));
-  const x = { field: 'i', type: 'quantitative', title: 'bar', scale: { domain: [from - 1, to] } };
+  const x = { field: 'i', type: 'quantitative', title: 'bar', scale: { domain: [from - 1, to], nice: false, zero: false } };
+  const barColour = { field: 'dir', type: 'nominal', scale: { domain: ['up bar', 'down bar'], range: ['#2ca02c', '#d62728'] }, legend: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: opts.title ?? `candles ${from}-${to - 1}: ranges shaded, breakouts marked`,
     width: opts.width ?? 760, height: opts.height ?? 300,
+    resolve: { scale: { color: 'independent' } },
     layer: [
-      { data: { values: ranges }, mark: { type: 'rect', opacity: 0.15, color: '#4c78a8' }, encoding: { x: { field: 'start', type: 'quantitative' }, x2: { field: 'end' }, y: { field: 'support', type: 'quantitative' }, y2: { field: 'resistance' } } },
-      { data: { values: bars }, mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative', scale: { zero: false }, title: 'price' }, y2: { field: 'high' }, color: { field: 'dir', type: 'nominal', scale: { domain: ['up bar', 'down bar'], range: ['#2ca02c', '#d62728'] }, legend: null } } },
-      { data: { values: bars }, mark: { type: 'bar', width: Math.max(1, Math.floor((opts.width ?? 760) / Math.max(1, to - from)) - 1) }, encoding: { x, y: { field: 'open', type: 'quantitative' }, y2: { field: 'close' }, color: { field: 'dir', type: 'nominal', legend: null } } },
-      { data: { values: events }, mark: { type: 'point', shape: 'triangle', size: 120, filled: true }, encoding: { x: { field: 'i', type: 'quantitative' }, y: { field: 'price', type: 'quantitative' }, color: { field: 'breakout', type: 'nominal', scale: { domain: ['up true', 'up false', 'down true', 'down false', 'up undetermined', 'down undetermined'], range: ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b', '#7f7f7f', '#bcbd22'] } } } },
+      { data: { values: ranges }, mark: { type: 'rect', opacity: 0.15, color: '#4c78a8' }, encoding: { x: { field: 'start', type: 'quantitative', scale: { domain: [from - 1, to], nice: false, zero: false } }, x2: { field: 'end' }, y: { field: 'support', type: 'quantitative' }, y2: { field: 'resistance' } } },
+      { data: { values: bars }, mark: { type: 'rule' }, encoding: { x, y: { field: 'low', type: 'quantitative', scale: { zero: false }, title: 'price' }, y2: { field: 'high' }, color: barColour } },
+      { data: { values: bars }, mark: { type: 'bar', width: Math.max(1, Math.floor((opts.width ?? 760) / Math.max(1, to - from)) - 1) }, encoding: { x, y: { field: 'open', type: 'quantitative' }, y2: { field: 'close' }, color: barColour } },
+      { data: { values: events }, mark: { type: 'point', shape: 'triangle', size: 120, filled: true }, encoding: { x, y: { field: 'price', type: 'quantitative' }, color: { field: 'breakout', type: 'nominal', scale: { domain: ['up true', 'up false', 'down true', 'down false', 'up undetermined', 'down undetermined'], range: ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b', '#7f7f7f', '#bcbd22'] } } } },
     ],
   } as VegaLiteSpec;
 }
