@@ -345,3 +345,49 @@ export function tinyCnnOnnx(opts: TinyCnnOptions, rng: Rng): { bytes: Uint8Array
 export function writeOnnx(path: string, bytes: Uint8Array): void {
   writeFileAtomic(path, bytes);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Export of the continual core's SmallCnn (eval mode) to ONNX: batch norm folded into the convs.
+
+/** What the exporter reads from a SmallCnn: its config and tfjs-layout parameters. */
+export interface SmallCnnLike {
+  readonly config: { readonly imageSize: number; readonly inChannels: number; readonly channels: readonly number[]; readonly strides: readonly number[] };
+  readonly params: ReadonlyMap<string, { readonly shape: readonly number[]; dataSync(): ArrayLike<number> }>;
+}
+
+/**
+ * The SmallCnn's frozen forward (conv3x3 pad 1 -> batch norm with running statistics -> ReLU per
+ * block, global average pool) as an ONNX graph taking NCHW images [N, C, S, S] and giving
+ * "features" [N, featureDim]. Kernels go from tfjs [3, 3, Cin, Cout] to ONNX [Cout, Cin, 3, 3];
+ * batch norm is folded: W' = W g / sqrt(var + eps), b' = beta - mean g / sqrt(var + eps).
+ */
+export function smallCnnToOnnx(cnn: SmallCnnLike, bnEps = 1e-5): Uint8Array {
+  const { imageSize: S, inChannels: C, channels, strides } = cnn.config;
+  const get = (k: string): Float32Array => {
+    const v = cnn.params.get(k);
+    if (!v) throw new InputError(`smallCnnToOnnx: the CNN has no parameter ${k}`);
+    return Float32Array.from(v.dataSync());
+  };
+  const nodes: OnnxNode[] = [];
+  const inits: OnnxInitializer[] = [];
+  let prev = 'image', cin = C;
+  channels.forEach((cout, i) => {
+    const n = `blocks.${i}`;
+    const w = get(`${n}.conv.weight`), g = get(`${n}.bn.weight`), beta = get(`${n}.bn.bias`), mu = get(`${n}.bn.running_mean`), vr = get(`${n}.bn.running_var`);
+    if (w.length !== 9 * cin * cout) throw new InputError(`smallCnnToOnnx: ${n}.conv.weight has ${w.length} values, expected 3x3x${cin}x${cout}`);
+    const wo = new Float32Array(cout * cin * 9), bo = new Float32Array(cout);
+    for (let co = 0; co < cout; co++) {
+      const s = g[co]! / Math.sqrt(vr[co]! + bnEps);
+      bo[co] = beta[co]! - mu[co]! * s;
+      for (let ci = 0; ci < cin; ci++) for (let k = 0; k < 9; k++) wo[(co * cin + ci) * 9 + k] = w[(k * cin + ci) * cout + co]! * s;
+    }
+    inits.push({ name: `${n}.conv.weight`, dims: [cout, cin, 3, 3], data: wo }, { name: `${n}.conv.bias`, dims: [cout], data: bo });
+    const st = strides[i]!;
+    nodes.push({ op: 'Conv', inputs: [prev, `${n}.conv.weight`, `${n}.conv.bias`], outputs: [`c${i}`], attrs: { kernel_shape: [3, 3], strides: [st, st], pads: [1, 1, 1, 1] } });
+    nodes.push({ op: 'Relu', inputs: [`c${i}`], outputs: [`r${i}`] });
+    prev = `r${i}`; cin = cout;
+  });
+  nodes.push({ op: 'GlobalAveragePool', inputs: [prev], outputs: ['gap'] });
+  nodes.push({ op: 'Flatten', inputs: ['gap'], outputs: ['features'], attrs: { axis: 1 } });
+  return encodeOnnx({ name: 'perennial_small_cnn', inputs: [{ name: 'image', shape: ['N', C, S, S] }], outputs: [{ name: 'features', shape: ['N', cin] }], nodes, initializers: inits });
+}

@@ -135,3 +135,36 @@ test('the ONNX writer encodes a fixed batch dimension and attributes onnxruntime
   assert.deepEqual([...out], [0.5, 2, 2.5, 5.5]);
   await b.dispose();
 });
+
+test('the core SmallCnn exported to ONNX (batch norm folded) gives the tfjs forward pass', async () => {
+  const { initTf, tf } = await import('../../src/core/tensor.js');
+  const { SmallCnn } = await import('../../src/continual/backbones/cnn.js');
+  const { smallCnnToOnnx } = await import('../../src/continual/onnx.js');
+  await initTf();
+  for (const C of [1, 3]) {
+    const cnn = new SmallCnn({ imageSize: 8, inChannels: C, channels: [4, 6], strides: [1, 2] }, 3);
+    // Non-trivial batch-norm statistics, so the folding is exercised.
+    const r = new Rng(21, `bn${C}`);
+    for (const [k, v] of cnn.params) {
+      if (!k.includes('.bn.')) continue;
+      const n = v.size;
+      const vals = k.endsWith('running_var') ? Float32Array.from({ length: n }, () => 0.5 + r.next()) : r.fillNormal(new Float32Array(n), 0.5, k.endsWith('bn.weight') ? 1 : 0);
+      v.assign(tf.tensor(vals, v.shape));
+    }
+    const p = join(dir, `smallcnn${C}.onnx`);
+    writeOnnx(p, smallCnnToOnnx(cnn));
+    const b = await OnnxBackbone.load(p, { threads: 1 });
+    const n = 4, S = 8;
+    const hwc = new Rng(22).fillNormal(new Float32Array(n * S * S * C));
+    const chw = new Float32Array(hwc.length);
+    for (let s = 0; s < n; s++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < C; c++) chw[s * S * S * C + (c * S + y) * S + x] = hwc[s * S * S * C + (y * S + x) * C + c]!;
+    const got = await b.run(chw, n);
+    const t = tf.tensor2d(hwc, [n, S * S * C]);
+    const f = cnn.forward(t);
+    const want = f.dataSync();
+    let maxErr = 0;
+    for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - want[i]!));
+    assert.ok(maxErr < 1e-4, `channels ${C}: max abs error ${maxErr}`);
+    t.dispose(); f.dispose(); cnn.dispose(); await b.dispose();
+  }
+});
