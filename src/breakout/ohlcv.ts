@@ -533,6 +533,9 @@ export function generateOhlcv(seed: number, specIn: Partial<OhlcvSpec> = {}): { 
       push(price, centre + rng.uniform(-0.3, 0.3) * half, 0.1 * u, 0.1 * u, baseVol());
     }
   }
+  // The loop can stop a few bars short of n (a breakout too close to the end is not planted):
+  // finish with a gentle drift so every bar is filled.
+  while (i < spec.n) { const o = price; push(o, o + (0.6 + 0.2 * rng.normal()) * u, 0.2 * u, 0.2 * u, baseVol()); }
   return { candles: c, planted };
 }
 

@@ -116,6 +116,7 @@ test('generated candles: every planted breakout is found at its bar with the int
       assert.equal(e.label, p.label, `seed ${seed} bar ${p.index}`);
     }
     assert.ok(r.events.length - planted.length <= 2, `spurious events: ${r.events.length - planted.length}`);
+    for (let i = 1; i < c.n; i++) assert.ok(c.time[i]! > c.time[i - 1]! && c.low[i]! > 0, `bar ${i} filled`);
     const b = ohlcvBaselines(c, r);
     assert.ok(b.volume_rule_acc! > b.always_true_acc!, 'volume spikes carry signal in the generator');
   }
