@@ -7,7 +7,7 @@ import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { initTf, tf } from '../core/tensor.js';
 import { measureFeatures } from './metrics.js';
-import { accuracy, balancedIndices, evalInfo, featureMatrix, InfoMlp, supervisedData, trainClassifier, type SupervisedData, type TrainOptions } from './train.js';
+import { accuracy, balancedIndices, featureMatrix, InfoMlp, InfoTracker, supervisedData, trainClassifier, type SupervisedData, type TrainOptions } from './train.js';
 
 export interface SupervisedOptions {
   readonly seeds: number;
@@ -70,15 +70,13 @@ async function runVariant(data: SupervisedData, o: SupervisedOptions, name: stri
     const rng = new Rng(o.seed + s, 'info-supervised');
     const evalIdx = balancedIndices(data.test, o.evalPerClass, rng.split('eval'));
     const model = new InfoMlp({ input: data.train.d, hidden: o.hidden, features: o.features, classes: data.train.classNames.length }, rng.split('init'));
-    const a: number[] = [], m: number[] = [], h: number[] = [];
-    await trainClassifier(model, data.train, { epochs: o.epochs, lr: o.lr, ...train }, rng.split('order'), () => {
-      a.push(accuracy(model, data.test));
-      const e = evalInfo(model, data.test, evalIdx);
-      m.push(e.mir); h.push(e.hdr);
+    const tracker = new InfoTracker({ evalBatches: evalIdx, every: 1 });
+    await trainClassifier(model, data.train, { epochs: o.epochs, lr: o.lr, ...train }, rng.split('order'), (st) => {
+      tracker.maybe(model, data.test, st.epoch);
       bar.tick();
     });
     model.dispose();
-    acc.push(a); mirs.push(m); hdrs.push(h);
+    acc.push(tracker.log.map((e) => e.accuracy)); mirs.push(tracker.log.map((e) => e.mir)); hdrs.push(tracker.log.map((e) => e.hdr));
   }
   return { name, test_acc: band(acc), mir: band(mirs), hdr: band(hdrs), final_acc: acc.map((r) => r.at(-1)!), final_mir: mirs.map((r) => r.at(-1)!), final_hdr: hdrs.map((r) => r.at(-1)!) };
 }

@@ -223,3 +223,29 @@ export function supervisedData(opts: { trainSize: number; testSize: number; synt
   const test = gaussianMixture({ classes: 10, perClass: Math.floor(opts.testSize / 10), dim: 64, separation: 1.6 }, base, 'test');
   return { train, test, source: 'synthetic gaussian mixture (C=10, d=64)' };
 }
+
+export interface InfoTrackerOptions {
+  /** Fixed evaluation rows (class-balanced, held out), the same at every checkpoint. */
+  readonly evalBatches: ArrayLike<number>;
+  /** Log every this many epochs (default 1). */
+  readonly every?: number;
+  readonly center?: boolean;
+}
+
+export interface InfoLogEntry { readonly epoch: number; readonly accuracy: number; readonly mir: number; readonly hdr: number }
+
+/** Logs accuracy, MIR and HDR at each checkpoint on fixed held-out rows. */
+export class InfoTracker {
+  readonly log: InfoLogEntry[] = [];
+  constructor(readonly options: InfoTrackerOptions) {
+    for (const k of Object.keys(options)) if (!['evalBatches', 'every', 'center'].includes(k)) throw new InputError(`InfoTracker: unknown option ${JSON.stringify(k)}; known: evalBatches, every, center`);
+    if (options.evalBatches.length === 0) throw new InputError('InfoTracker: evalBatches is empty');
+  }
+  /** Record a checkpoint when `epoch` is a multiple of `every`; returns the entry or null. */
+  maybe(model: InfoMlp, test: Dataset, epoch: number): InfoLogEntry | null {
+    if (epoch % (this.options.every ?? 1) !== 0) return null;
+    const e = { epoch, accuracy: accuracy(model, test), ...evalInfo(model, test, this.options.evalBatches, this.options.center ?? false) };
+    this.log.push(e);
+    return e;
+  }
+}
