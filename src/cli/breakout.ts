@@ -141,7 +141,7 @@ function register(program: Command): void {
 
   const evalCmd = bo.command('eval')
     .description('evaluate a pipeline (multi | single | rules | learned) on labelled windows; resumes from its cache')
-    .requiredOption('--data <file>', 'windows JSONL (from breakout synth)')
+    .requiredOption('--data <file>', 'windows: JSONL (from breakout synth) or .txt text tables')
     .option('--pipeline <p>', `one of ${PIPELINES.join(', ')}`, 'multi')
     .option('--model <spec>', 'gguf:PATH | openai:BASE_URL#MODEL (multi and single)')
     .option('--json <file>', 'write the result record here')
@@ -167,7 +167,7 @@ function register(program: Command): void {
     const needsModel = pipeline === 'multi' || pipeline === 'single';
     if (needsModel && !o.model) throw new InputError(`--pipeline ${pipeline} needs --model gguf:PATH or openai:BASE_URL#MODEL`);
     if (!existsSync(o.data)) throw new InputError(`no such file: ${o.data}`);
-    let items = readWindowsJsonl(o.data);
+    let items = readWindowsAny(o.data, undefined);
     if (o.limit !== undefined) items = items.slice(0, o.limit);
     const cachePath = o.cache ?? (o.json ? `${o.json}.cache.jsonl` : null);
     const rec = new RunRecorder('breakout eval', { ...o, cache: cachePath }, pipeline === 'learned' ? o.trainSeed : null);

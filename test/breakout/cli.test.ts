@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-cli-'));
+const f = (name: string): string => join(dir, name);
+
+async function quietly(argv: string[]): Promise<number> {
+  const w = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try { return await main(argv); } finally { process.stdout.write = w; }
+}
+
+test('breakout synth | label | eval rules/learned | export: files and the documented JSON shape', async () => {
+  assert.equal(await quietly(['breakout', 'synth', '--n', '60', '--seed', '4', '--out', f('w.jsonl'), '--text', f('w.txt')]), 0);
+  assert.equal(await quietly(['breakout', 'label', f('w.jsonl'), '--json', f('label.json'), '--out', f('labelled.jsonl')]), 0);
+  const lab = JSON.parse(readFileSync(f('label.json'), 'utf8')) as { n: number; agreement_with_stored_gold: number };
+  assert.equal(lab.n, 60);
+  assert.equal(lab.agreement_with_stored_gold, 1);
+  assert.equal(await quietly(['breakout', 'label', f('w.txt')]), 0);
+  for (const pipeline of ['rules', 'learned']) {
+    const out = f(`${pipeline}.json`);
+    const extra = pipeline === 'learned' ? ['--seeds', '2', '--train-n', '300'] : [];
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('w.jsonl'), '--pipeline', pipeline, '--json', out, ...extra]), 0);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    for (const k of ['n', 'pipeline', 'stage_acc', 'verdict_acc', 'rationale_consistency', 'errors', 'run']) assert.ok(k in r, `${pipeline}: ${k}`);
+    assert.deepEqual(Object.keys(r.stage_acc as object), ['direction', 'level', 'side']);
+    assert.equal(r.pipeline, pipeline);
+  }
+  assert.equal(await quietly(['breakout', 'export', '--data', f('w.jsonl'), '--out-dir', f('ft')]), 0);
+  assert.ok(readFileSync(f('ft/single.train.jsonl'), 'utf8').length > 0);
+});
+
+test('breakout eval and ranges: bad input is a one-line error (exit 2), never a crash; inputs are not overwritten', async () => {
+  const err = process.stderr.write.bind(process.stderr);
+  const seen: string[] = [];
+  process.stderr.write = ((s: string) => { seen.push(String(s)); return true; }) as typeof process.stderr.write;
+  try {
+    await quietly(['breakout', 'synth', '--n', '8', '--out', f('e.jsonl')]);
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('e.jsonl'), '--pipeline', 'multi']), 2);
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('e.jsonl'), '--pipeline', 'magic']), 2);
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('e.jsonl'), '--pipeline', 'rules', '--json', f('e.jsonl')]), 2);
+    writeFileSync(f('bad.csv'), 'date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1,10\n2024-01-03,1,2,0.5,zz,10\n');
+    assert.equal(await quietly(['breakout', 'ranges', '--csv', f('bad.csv')]), 2);
+    assert.ok(seen.some((s) => s.includes('bad.csv:3 (close)')), seen.join(''));
+  } finally {
+    process.stderr.write = err;
+  }
+});
+
+test('breakout candles | ranges with --json and --html', async () => {
+  assert.equal(await quietly(['breakout', 'candles', '--n', '1500', '--seed', '2', '--out', f('c.csv'), '--planted', f('planted.json')]), 0);
+  assert.equal(await quietly(['breakout', 'ranges', '--csv', f('c.csv'), '--json', f('ranges.json'), '--html', f('ranges.html')]), 0);
+  const r = JSON.parse(readFileSync(f('ranges.json'), 'utf8')) as { n_candles: number; breakouts: number; events: { index: number; label: string }[] };
+  const planted = JSON.parse(readFileSync(f('planted.json'), 'utf8')) as { index: number; label: string }[];
+  assert.equal(r.n_candles, 1500);
+  for (const p of planted) assert.equal(r.events.find((e) => e.index === p.index)?.label, p.label);
+  assert.match(readFileSync(f('ranges.html'), 'utf8'), /<svg/);
+});
