@@ -291,6 +291,11 @@ export interface TinyCnnOptions {
   readonly classes?: number;
   /** Fixed batch size instead of the symbolic "N". */
   readonly batch?: number;
+  /**
+   * 'global' (default): global average pool before the Gemm. 'grid': average pool 3x3 stride 2
+   * (floor), flattened, so the features keep coarse spatial layout.
+   */
+  readonly pool?: 'global' | 'grid';
 }
 
 export interface TinyCnnWeights {
@@ -302,7 +307,7 @@ export interface TinyCnnWeights {
   readonly headB?: Float32Array;
 }
 
-const CNN_KEYS = ['channels', 'size', 'widths', 'featureDim', 'classes', 'batch'];
+const CNN_KEYS = ['channels', 'size', 'widths', 'featureDim', 'classes', 'batch', 'pool'];
 
 /** A seeded tiny CNN: conv3x3/s2 + ReLU stack, global average pool, Gemm + ReLU -> "features". */
 export function tinyCnnOnnx(opts: TinyCnnOptions, rng: Rng): { bytes: Uint8Array; weights: TinyCnnWeights; graph: OnnxGraph } {
@@ -322,11 +327,20 @@ export function tinyCnnOnnx(opts: TinyCnnOptions, rng: Rng): { bytes: Uint8Array
     nodes.push({ op: 'Relu', inputs: [`c${i}`], outputs: [`r${i}`] });
     prev = `r${i}`; inC = out;
   });
-  nodes.push({ op: 'GlobalAveragePool', inputs: [prev], outputs: ['gap'] });
+  let flatDim = inC;
+  if ((opts.pool ?? 'global') === 'global') nodes.push({ op: 'GlobalAveragePool', inputs: [prev], outputs: ['gap'] });
+  else if (opts.pool === 'grid') {
+    let s = S;
+    for (let i = 0; i < widths.length; i++) s = Math.floor((s - 1) / 2) + 1;
+    const g = Math.floor((s - 3) / 2) + 1;
+    if (g < 1) throw new InputError(`tinyCnnOnnx: ${S}x${S} input is too small for grid pooling after ${widths.length} stride-2 convs`);
+    nodes.push({ op: 'AveragePool', inputs: [prev], outputs: ['gap'], attrs: { kernel_shape: [3, 3], strides: [2, 2] } });
+    flatDim = inC * g * g;
+  } else throw new InputError(`tinyCnnOnnx: pool ${JSON.stringify(opts.pool)} (known: global, grid)`);
   nodes.push({ op: 'Flatten', inputs: ['gap'], outputs: ['flat'], attrs: { axis: 1 } });
-  const fcW = rng.fillNormal(new Float32Array(F * inC), Math.sqrt(2 / inC));
+  const fcW = rng.fillNormal(new Float32Array(F * flatDim), Math.sqrt(2 / flatDim));
   const fcB = rng.fillNormal(new Float32Array(F), 0.05);
-  inits.push({ name: 'fc.weight', dims: [F, inC], data: fcW }, { name: 'fc.bias', dims: [F], data: fcB });
+  inits.push({ name: 'fc.weight', dims: [F, flatDim], data: fcW }, { name: 'fc.bias', dims: [F], data: fcB });
   nodes.push({ op: 'Gemm', inputs: ['flat', 'fc.weight', 'fc.bias'], outputs: ['fc'], attrs: { transB: 1 } });
   nodes.push({ op: 'Relu', inputs: ['fc'], outputs: ['features'] });
   const outputs: OnnxValue[] = [{ name: 'features', shape: [batch, F] }];

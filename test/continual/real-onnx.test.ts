@@ -10,7 +10,7 @@ import { OnnxBackbone, encodeOnnx, inputShapeOf, pickFeatureOutput, tinyCnnOnnx,
 const dir = mkdtempSync(join(tmpdir(), 'perennial-onnx-'));
 
 /** Independent forward pass of the tiny CNN in plain TS (float64), NCHW. */
-function referenceCnn(w: TinyCnnWeights, x: Float32Array, n: number, C: number, S: number): Float64Array {
+function referenceCnn(w: TinyCnnWeights, x: Float32Array, n: number, C: number, S: number, grid = false): Float64Array {
   const F = w.fcB.length;
   const out = new Float64Array(n * F);
   for (let s = 0; s < n; s++) {
@@ -30,11 +30,24 @@ function referenceCnn(w: TinyCnnWeights, x: Float32Array, n: number, C: number, 
       }
       act = next; ch = conv.out; size = o;
     }
-    const pooled = new Float64Array(ch);
-    for (let c = 0; c < ch; c++) { let a = 0; for (let i = 0; i < size * size; i++) a += act[c * size * size + i]!; pooled[c] = a / (size * size); }
+    let pooled: Float64Array;
+    if (!grid) {
+      pooled = new Float64Array(ch);
+      for (let c = 0; c < ch; c++) { let a = 0; for (let i = 0; i < size * size; i++) a += act[c * size * size + i]!; pooled[c] = a / (size * size); }
+    } else {
+      // 3x3 windows, stride 2, no padding; flattened in (channel, row, column) order.
+      const g = Math.floor((size - 3) / 2) + 1;
+      pooled = new Float64Array(ch * g * g);
+      for (let c = 0; c < ch; c++) for (let gy = 0; gy < g; gy++) for (let gx = 0; gx < g; gx++) {
+        let a = 0;
+        for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) a += act[(c * size + gy * 2 + ky) * size + gx * 2 + kx]!;
+        pooled[(c * g + gy) * g + gx] = a / 9;
+      }
+    }
+    const P = pooled.length;
     for (let f = 0; f < F; f++) {
       let a = w.fcB[f]!;
-      for (let c = 0; c < ch; c++) a += w.fcW[f * ch + c]! * pooled[c]!;
+      for (let c = 0; c < P; c++) a += w.fcW[f * P + c]! * pooled[c]!;
       out[s * F + f] = Math.max(0, a);
     }
   }
@@ -66,6 +79,20 @@ test('features of a project-written ONNX CNN match an independent TS forward pas
       }
     } finally { await b.dispose(); }
   }
+});
+
+test('grid pooling keeps coarse spatial layout and matches the TS reference', async () => {
+  const m = tinyCnnOnnx({ channels: 1, size: 28, widths: [4, 6], featureDim: 12, pool: 'grid' }, new Rng(8));
+  const p = join(dir, 'grid.onnx');
+  writeOnnx(p, m.bytes);
+  const b = await OnnxBackbone.load(p, { threads: 1 });
+  const x = new Rng(9).fillNormal(new Float32Array(3 * 784));
+  const got = await b.run(x, 3);
+  const want = referenceCnn(m.weights, x, 3, 1, 28, true);
+  assert.equal(m.weights.fcW.length, 12 * 6 * 3 * 3, '28 -> 14 -> 7 -> 3x3 grid of 6 channels');
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${i}: ${got[i]} vs ${want[i]}`);
+  await b.dispose();
+  assert.throws(() => tinyCnnOnnx({ size: 4, widths: [2, 2], pool: 'grid' }, new Rng(1)), /too small for grid pooling/);
 });
 
 test('the feature output can be given, and a missing one is named with the outputs listed', async () => {
