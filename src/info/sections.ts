@@ -58,6 +58,11 @@ export function labelSmoothingSection(r: LabelSmoothingResult): Section {
     .text(`Data: ${r.data}; ${r.seeds} seeds. Paired differences to ε = 0 (same seed, same init and data order).`)
     .table(['ε', 'test acc', 'MIR', 'HDR'], r.variants.map((v) => [v.name, pm(v.test_acc.mean.at(-1)!, v.test_acc.std.at(-1)!), pm(v.mir.mean.at(-1)!, v.mir.std.at(-1)!), pm(v.hdr.mean.at(-1)!, v.hdr.std.at(-1)!)]))
     .table(['ε', 'Δ acc', 'Δ MIR', 'Δ HDR'], r.diffs.map((d) => [d.eps, fmtPaired(d.acc), fmtPaired(d.mir), fmtPaired(d.hdr)]))
+    .plot(barChart(r.variants.flatMap((v) => [
+      { eps: v.name, metric: 'test acc', value: v.test_acc.mean.at(-1) },
+      { eps: v.name, metric: 'MIR', value: v.mir.mean.at(-1) },
+      { eps: v.name, metric: 'HDR', value: v.hdr.mean.at(-1) },
+    ]), { x: 'metric', y: 'value', series: 'eps', yTitle: 'mean over seeds' }))
     .build();
 }
 
@@ -74,6 +79,11 @@ export function alignSection(r: AlignResult): Section {
     .text(`${r.stand_in}. ${r.seeds} seeds; λ_align = ${r.lambda_align}. Retrieval: for each held-out image, the nearest attribute vector (cosine) must have the same class. MI is between the cosine Grams of the two modalities' features on class-paired held-out rows. Differences are (+align − baseline), paired by seed.`)
     .table(['variant', 'image classification acc', 'cross-modal retrieval acc', 'MI(modalities)'], r.variants.map((v) => [v.name, pm(v.acc.mean, v.acc.std), pm(v.retrieval.mean, v.retrieval.std), pm(v.mi.mean, v.mi.std)]))
     .table(['Δ acc', 'Δ retrieval', 'Δ MI'], [[fmtPaired(r.diff.acc), fmtPaired(r.diff.retrieval), fmtPaired(r.diff.mi)]])
+    .plot(barChart(r.variants.flatMap((v) => [
+      { variant: v.name, metric: 'classification acc', value: v.acc.mean },
+      { variant: v.name, metric: 'retrieval acc', value: v.retrieval.mean },
+      { variant: v.name, metric: 'MI(modalities)', value: v.mi.mean },
+    ]), { x: 'metric', y: 'value', series: 'variant', yTitle: 'mean over seeds' }))
     .build();
 }
 
@@ -82,6 +92,7 @@ export function semisupSection(r: SemisupResult): Section {
     .text(`Data: ${r.data}; ${r.labels_per_class} labels per class, ${r.unlabeled} unlabeled; ${r.seeds} seeds; self-adaptive global threshold (EMA of mean confidence). Error rates (1 − test accuracy); Δ = (+info − baseline), paired by seed.`)
     .table(['variant', 'error rate', 'mask rate (last epoch)'], r.variants.map((v) => [v.name, pm(v.error.mean, v.error.std), pm(v.mask_rate.mean, v.mask_rate.std)]))
     .table(['Δ error (+info − base)'], [[fmtPaired(r.diff_error)]])
+    .plot(barChart(r.variants.map((v) => ({ variant: v.name, value: v.error.mean })), { x: 'variant', y: 'value', yTitle: 'test error (mean over seeds)' }))
     .build();
 }
 
