@@ -71,6 +71,31 @@ export function mapColumns(header: readonly string[], file: string): ColumnMap {
 
 const isDigit = (ch: number): boolean => ch >= 48 && ch <= 57;
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * Plain decimals (`-12.345`, up to 15 digits) parsed by hand: an exact integer mantissa divided by
+ * an exact power of ten is correctly rounded, so the result equals Number(s). NaN for anything else
+ * (exponents, spaces, empty), which the caller then hands to Number.
+ */
+function fastDecimal(s: string): number {
+  const n = s.length;
+  let p = 0, neg = false;
+  if (n === 0) return NaN;
+  const c0 = s.charCodeAt(0);
+  if (c0 === 45) { neg = true; p = 1; } else if (c0 === 43) p = 1;
+  let mant = 0, digits = 0, frac = -1;
+  for (; p < n; p++) {
+    const ch = s.charCodeAt(p);
+    if (ch >= 48 && ch <= 57) { mant = mant * 10 + (ch - 48); digits++; if (frac >= 0) frac++; }
+    else if (ch === 46 && frac < 0) frac = 0;
+    else return NaN;
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  const v = frac > 0 ? mant / POW10[frac]! : mant;
+  return neg ? -v : v;
+}
+
 function d2At(s: string, p: number): number {
   const a = s.charCodeAt(p), b = s.charCodeAt(p + 1);
   return isDigit(a) && isDigit(b) ? (a - 48) * 10 + b - 48 : NaN;
@@ -153,7 +178,10 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
   const c = allocCandles(count, cm.volume !== null);
   const lineNoOf = (i: number): number => (rows ? rows[i]!.line : lineNos![i]!);
   const num = (s: string | undefined, i: number, col: number): number => {
-    const v = s === undefined || s.trim() === '' ? NaN : Number(s);
+    if (s === undefined) throw new ParseError(file, lineNoOf(i), 'a number', '', -1, header[col]);
+    const f = fastDecimal(s);
+    if (f === f) return f;
+    const v = s.trim() === '' ? NaN : Number(s);
     if (!Number.isFinite(v)) throw new ParseError(file, lineNoOf(i), 'a number', s ?? '', -1, header[col]);
     return v;
   };

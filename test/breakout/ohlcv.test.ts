@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ParseError } from '../../src/core/errors.js';
 import { renderSvg } from '../../src/core/report.js';
 import {
@@ -30,6 +31,17 @@ test('CSV loader: common column names, delimiters, time formats, quoting', () =>
   const back = parseOhlcvCsv(candlesToCsv(g), 'g.csv');
   assert.deepEqual([...back.close], [...g.close]);
   assert.deepEqual([...back.time], [...g.time]);
+});
+
+test('CSV loader: prices parse exactly as Number() does (hand-rolled fast path included)', () => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer({ min: 0, max: 8 })), { minLength: 1, maxLength: 50 }), (xs) => {
+    const strs = xs.map(([x, k]) => x.toFixed(k));
+    const text = 'date,open,high,low,close\n' + strs.map((v, i) => `${i},${v},${v},${v},${v}`).join('\n') + '\n';
+    const c = parseOhlcvCsv(text, 'p.csv');
+    return strs.every((v, i) => Object.is(c.close[i], Number(v)) || (c.close[i] === 0 && Number(v) === 0));
+  }), { numRuns: 200 });
+  const odd = parseOhlcvCsv('date,open,high,low,close\n1,1e2,1.5e2, 99 ,+100\n', 'o.csv');
+  assert.deepEqual([odd.open[0], odd.high[0], odd.low[0], odd.close[0]], [100, 150, 99, 100]);
 });
 
 test('CSV loader errors name file, line and column', () => {
