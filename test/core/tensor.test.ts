@@ -1,9 +1,11 @@
-// perennial's BatchMatMul kernel against the stock tfjs-wasm kernel: every transpose combination,
-// batch > 1, broadcast batch dims, and a small model trained with each giving the same weights.
+// perennial's BatchMatMul and _FusedMatMul kernels against the stock tfjs-wasm kernels: every
+// transpose combination, batch > 1, broadcast batch dims, every fused activation, and a small
+// model trained with each giving the same weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf, setBatchMatMulMode, batchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
 import { batchMatMulKernel } from '../../src/core/kernels/batchMatMul.js';
+import { fusedMatMulKernel } from '../../src/core/kernels/fusedMatMul.js';
 import { nativeAddon } from '../../src/core/linalg/index.js';
 import { Rng } from '../../src/core/rng.js';
 
@@ -92,6 +94,60 @@ test('BatchMatMul broadcasts batch dims both ways ([2,1] against [1,3]) like a p
     }
     tf.dispose([a, b]);
   }
+});
+
+function unfused(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean, bias: tf.Tensor, activation: string, prelu?: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const z = tf.add(tf.matMul(a, b, ta, tb), bias);
+    switch (activation) {
+      case 'relu': return tf.relu(z);
+      case 'relu6': return tf.clipByValue(z, 0, 6);
+      case 'sigmoid': return tf.sigmoid(z);
+      case 'elu': return tf.elu(z);
+      case 'leakyrelu': return tf.leakyRelu(z, 0.1);
+      case 'prelu': return tf.prelu(z, prelu!);
+      default: return z;
+    }
+  });
+}
+
+// The reference is the unfused composition under the stock kernels. The stock fused kernel itself
+// is compared only where it is right: in 4.22 it mishandles the bias when an operand is transposed
+// or there are batch dims (perennial's kernel has no such restriction).
+test('_FusedMatMul (bias + activation) matches the unfused ops for every activation and transpose', async () => {
+  await initTf();
+  assert.equal(tf.getKernel('_FusedMatMul', 'wasm'), fusedMatMulKernel);
+  const rng = new Rng(24);
+  const m = 6, k = 9, n = 5;
+  const acts = ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu', 'prelu'] as const;
+  for (const activation of acts) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      for (const batch of [[], [3]]) {
+        const a = randT([...batch, ...(ta ? [k, m] : [m, k])], rng).mul(3);
+        const b = randT([...batch, ...(tb ? [n, k] : [k, n])], rng);
+        const bias = randT([n], rng);
+        const preluActivationWeights = activation === 'prelu' ? randT([n], rng).mul(0.5) : undefined;
+        const args = { a, b, transposeA: ta, transposeB: tb, bias, activation, preluActivationWeights, leakyreluAlpha: 0.1 };
+        const want = withMode('stock', () => unfused(a, b, ta, tb, bias, activation, preluActivationWeights));
+        if (batch.length === 0 && !ta && !tb) {
+          const stockFused = withMode('stock', () => tf.fused.matMul(args));
+          assert.ok(maxDiff(stockFused, want) < 1e-4, `stock fused ${activation}`);
+          stockFused.dispose();
+        }
+        for (const mode of modes) {
+          const got = withMode(mode, () => tf.fused.matMul(args));
+          const d = maxDiff(got, want);
+          assert.ok(d < 1e-4, `${mode} ${activation} trans ${ta},${tb} batch [${batch}]: ${d}`);
+          got.dispose();
+        }
+        tf.dispose([a, b, bias, want, ...(preluActivationWeights ? [preluActivationWeights] : [])]);
+      }
+    }
+  }
+  // A one-element bias broadcasts to every column.
+  const a = randT([4, 3], rng), b = randT([3, 2], rng), bias = randT([1], rng);
+  const want = withMode('stock', () => unfused(a, b, false, false, bias, 'relu'));
+  for (const mode of modes) assert.ok(maxDiff(withMode(mode, () => tf.fused.matMul({ a, b, bias, activation: 'relu' })), want) < 1e-5);
 });
 
 test('BatchMatMul rejects mismatched inner dimensions with both shapes in the message', async () => {

@@ -7,11 +7,13 @@
 //   - without it: materialises each transpose with the wasm Transpose kernel, then runs the stock
 //     kernel on untransposed operands. Batch shapes that broadcast in both directions (e.g. [2,1]
 //     against [1,3]) are computed directly per output batch.
-// `installKernels()` (called by initTf before setBackend) swaps it in and checks the registry.
+// `installKernels()` (called by initTf before setBackend) swaps it in, and the fused variant
+// (_FusedMatMul, used by tf.layers Dense) from fusedMatMul.ts, and checks the registry.
 import * as tf from '@tensorflow/tfjs';
 import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeAddon, gemmTsInto } from '../linalg/index.js';
+import { installFusedKernel } from './fusedMatMul.js';
 
 /** 'addon': OpenBLAS on the wasm heap; 'wasm': explicit transposes + stock path; 'stock': the stock kernel as is (for comparisons). */
 export type BatchMatMulMode = 'addon' | 'wasm' | 'stock';
@@ -155,19 +157,27 @@ function wasmKernel(a: TensorInfo, b: TensorInfo, ta: boolean, tb: boolean, back
   }
 }
 
-const kernelFunc = ((args: { inputs: BatchMatMulInputs; backend: BackendWasm; attrs: BatchMatMulAttrs }): TensorInfo => {
-  const { inputs, backend, attrs } = args;
-  const a = inputs.a as TensorInfo, b = inputs.b as TensorInfo;
+/**
+ * op(A) op(B) with batch broadcasting on the wasm backend, through the current non-stock path
+ * ('addon' or 'wasm'); in 'stock' mode through the stock kernel. Shared with the fused kernel.
+ */
+export function batchMatMulImpl(a: TensorInfo, b: TensorInfo, ta: boolean, tb: boolean, backend: BackendWasm): TensorInfo {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {
     throw new Error(`BatchMatMul needs float32 tensors, got ${a.dtype} and ${b.dtype}`);
   }
-  const ta = Boolean(attrs.transposeA), tb = Boolean(attrs.transposeB);
   const p = plan(a, b, ta, tb);
   if (p.m * p.n === 0 || tf.util.sizeFromShape(p.outOuter) === 0 || p.k === 0) {
     return backend.makeOutput(p.outShape, 'float32', undefined, new Float32Array(tf.util.sizeFromShape(p.outShape)));
   }
-  if (mode === 'stock') return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  if (mode === 'stock') {
+    return stock!.kernelFunc({ inputs: { a, b }, backend, attrs: { transposeA: ta, transposeB: tb } }) as TensorInfo;
+  }
   return mode === 'addon' ? addonKernel(a, b, ta, tb, backend, p) : wasmKernel(a, b, ta, tb, backend, p);
+}
+
+const kernelFunc = ((args: { inputs: BatchMatMulInputs; backend: BackendWasm; attrs: BatchMatMulAttrs }): TensorInfo => {
+  const { inputs, backend, attrs } = args;
+  return batchMatMulImpl(inputs.a as TensorInfo, inputs.b as TensorInfo, Boolean(attrs.transposeA), Boolean(attrs.transposeB), backend);
 }) as unknown as KernelFunc;
 
 /** The kernel config perennial registers. */
@@ -194,5 +204,6 @@ export function installKernels(): void {
     tf.registerKernel(batchMatMulKernel);
   }
   if (tf.getKernel(NAME, BACKEND) !== batchMatMulKernel) throw new Error('BatchMatMul: registering perennial\'s kernel failed');
+  installFusedKernel();
   mode = nativeAddon() ? 'addon' : 'wasm';
 }
