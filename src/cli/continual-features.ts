@@ -26,7 +26,7 @@ export interface FeaturesCommandOptions {
   readonly out: string;
   readonly labels: string;
   readonly output?: string;
-  readonly batchSize: number;
+  readonly batchSize?: number;
   readonly normalize?: Normalize;
   readonly resize?: number;
   readonly imageSize?: number;
@@ -131,7 +131,7 @@ export const continualFeaturesCli: AreaCli = {
       .requiredOption('--out <file>', 'features NPY (float32 [n, d])')
       .requiredOption('--labels <file>', 'labels NPY (int32 [n])')
       .option('--output <name>', 'ONNX output holding the features (default: found from the model)')
-      .option('--batch-size <n>', 'images per batch', parseIntOption('batch-size'), 64)
+      .option('--batch-size <n>', "images per batch (default: the model's fixed batch size, else 64)", parseIntOption('batch-size'))
       .option('--normalize <mode>', 'unit | half | imagenet (default: imagenet for 3 channels, unit for 1)', parseNormalize)
       .option('--resize <n>', 'shorter side before the center crop (default: the crop size)', parseIntOption('resize'))
       .option('--image-size <n>', 'input size for ONNX models with symbolic height/width', parseIntOption('image-size'))

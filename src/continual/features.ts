@@ -57,6 +57,7 @@ export async function loadFeatureBackbone(path: string, opts: BackboneOptions = 
 }
 
 export interface ExtractOptions {
+  /** Default: the model's fixed batch size if it has one, else 64. */
   readonly batchSize?: number;
   /** Default: imagenet for 3-channel backbones, unit for 1-channel ones. */
   readonly normalize?: Normalize;
@@ -123,7 +124,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
   const total = list.items.length;
   const d = backbone.featureDim;
   const normalize = opts.normalize ?? defaultNormalize(backbone.input.channels);
-  const bs = opts.batchSize ?? 64;
+  const bs = opts.batchSize ?? backbone.fixedBatch ?? 64;
   const state0: Omit<PartialState, 'rows'> = {
     version: 1, listingHash: listingHash(list), backboneHash: fileHash(backboneFile), featureDim: d, total, normalize, resize: opts.resize ?? null,
   };

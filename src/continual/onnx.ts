@@ -25,6 +25,8 @@ export interface FeatureBackbone {
   readonly kind: string;
   readonly input: BackboneInput;
   readonly featureDim: number;
+  /** A model that only takes batches of this size (null/absent: any size). */
+  readonly fixedBatch?: number | null;
   /** `x` holds n images in `input.layout`; returns n x featureDim row-major features. */
   run(x: Float32Array, n: number): Promise<Float32Array>;
   describe(): Record<string, unknown>;
@@ -87,7 +89,13 @@ export class OnnxBackbone implements FeatureBackbone {
     readonly featureDim: number,
     readonly threads: number,
     readonly executionProvider: 'cpu' | 'webgpu',
+    /** 'flat': the output's rows as they are; 'token0': a [N, T, D] token output reduced to its first (CLS) token. */
+    readonly reduce: 'flat' | 'token0',
+    private readonly tokens: number,
+    /** The model's fixed batch size (smaller batches are zero-padded), or null when symbolic. */
+    readonly fixedBatch: number | null,
   ) {}
+  private padded: Float32Array | null = null;
 
   static async load(path: string, opts: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
     checkOptionNames('OnnxBackbone', opts, ONNX_OPTION_KEYS);
@@ -127,16 +135,21 @@ export class OnnxBackbone implements FeatureBackbone {
       const outputName = pickFeatureOutput(path, session.outputNames, opts.output);
       const input = inputShapeOf(path, session.inputMetadata[0]!, opts.imageSize);
       const out = session.outputMetadata.find((m) => m.name === outputName)!;
-      let featureDim = out.isTensor && out.shape.length === 2 && typeof out.shape[1] === 'number' && out.shape[1] > 0 ? out.shape[1] : 0;
-      if (!featureDim) {
-        // Symbolic feature size: ask the model with one blank image.
-        const probe = new ort.Tensor('float32', new Float32Array(input.channels * input.height * input.width), shapeFor(input, 1));
-        const r = await session.run({ [inputName]: probe }, [outputName]);
-        const t = r[outputName]!;
-        featureDim = t.dims.slice(1).reduce((a, b) => a * b, 1);
-        t.dispose(); probe.dispose();
-      }
-      return new OnnxBackbone(path, session, inputName, outputName, input, featureDim, threads, used);
+      // The output's shape per image, from one blank image (metadata dims may be symbolic).
+      const meta0 = session.inputMetadata[0]!;
+      const b0 = meta0.isTensor ? meta0.shape[0] : undefined;
+      const fixedBatch = typeof b0 === 'number' && b0 > 0 ? b0 : null;
+      const probe = new ort.Tensor('float32', new Float32Array((fixedBatch ?? 1) * input.channels * input.height * input.width), shapeFor(input, fixedBatch ?? 1));
+      const pr = await session.run({ [inputName]: probe }, [outputName]);
+      const dims = pr[outputName]!.dims.slice(1);
+      if (pr[outputName]!.type !== 'float32') throw new InputError(`${path}: output ${outputName} is ${pr[outputName]!.type}, expected float32`);
+      pr[outputName]!.dispose(); probe.dispose();
+      // A token sequence [N, T, D] (a ViT's last hidden state): the features are the first (CLS) token.
+      const token = dims.length === 2;
+      if (dims.length > 2) throw new InputError(`${path}: output ${outputName} has per-image shape [${dims.join(', ')}]; expected [D] features or [T, D] tokens (pass --output for a pooled output)`);
+      const featureDim = token ? dims[1]! : dims.reduce((a, b) => a * b, 1);
+      if (token && !(out.isTensor && out.shape.length === 3)) throw new InputError(`${path}: output ${outputName} metadata disagrees with its [N, ${dims.join(', ')}] result`);
+      return new OnnxBackbone(path, session, inputName, outputName, input, featureDim, threads, used, token ? 'token0' : 'flat', token ? dims[0]! : 1, fixedBatch);
     } catch (e) {
       await session.release();
       throw e;
@@ -146,19 +159,34 @@ export class OnnxBackbone implements FeatureBackbone {
   async run(x: Float32Array, n: number): Promise<Float32Array> {
     const per = this.input.channels * this.input.height * this.input.width;
     if (x.length < n * per) throw new InputError(`OnnxBackbone.run: ${x.length} values is less than ${n} images of ${per}`);
-    // A view, not a copy: the caller's batch buffer goes straight to onnxruntime.
-    const view = x.length === n * per ? x : x.subarray(0, n * per);
-    const feed = new ort.Tensor('float32', view, shapeFor(this.input, n));
+    const fb = this.fixedBatch;
+    if (fb !== null && n > fb) throw new InputError(`${this.file}: the model takes batches of exactly ${fb}; got ${n} images (use --batch-size ${fb})`);
+    let view: Float32Array, m = n;
+    if (fb !== null && n < fb) {
+      // A fixed-batch model: pad the last, short batch with zeros (the padded rows are dropped).
+      this.padded ??= new Float32Array(fb * per);
+      this.padded.set(x.subarray(0, n * per));
+      this.padded.fill(0, n * per);
+      view = this.padded; m = fb;
+    } else {
+      // A view, not a copy: the caller's batch buffer goes straight to onnxruntime.
+      view = x.length === n * per ? x : x.subarray(0, n * per);
+    }
+    const feed = new ort.Tensor('float32', view, shapeFor(this.input, m));
     const r = await this.session.run({ [this.inputName]: feed }, [this.outputName]);
     const t = r[this.outputName]!;
     const data = t.data;
     if (!(data instanceof Float32Array)) throw new InputError(`${this.file}: output ${this.outputName} is ${t.type}, expected float32`);
-    if (data.length !== n * this.featureDim) throw new InputError(`${this.file}: output ${this.outputName} has shape [${t.dims.join(', ')}], expected ${n} rows of ${this.featureDim}`);
-    return data;
+    if (data.length !== m * this.tokens * this.featureDim) throw new InputError(`${this.file}: output ${this.outputName} has shape [${t.dims.join(', ')}], expected ${m} rows of ${this.tokens * this.featureDim}`);
+    if (this.reduce === 'flat') return m === n ? data : data.subarray(0, n * this.featureDim);
+    const d = this.featureDim, step = this.tokens * d;
+    const out = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) out.set(data.subarray(i * step, i * step + d), i * d);
+    return out;
   }
 
   describe(): Record<string, unknown> {
-    return { kind: this.kind, file: this.file, input: this.inputName, output: this.outputName, shape: this.input, featureDim: this.featureDim, threads: this.threads, executionProvider: this.executionProvider };
+    return { kind: this.kind, file: this.file, input: this.inputName, output: this.outputName, shape: this.input, featureDim: this.featureDim, reduce: this.reduce, fixedBatch: this.fixedBatch, threads: this.threads, executionProvider: this.executionProvider };
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
@@ -222,7 +250,8 @@ export interface OnnxNode {
   readonly attrs?: Readonly<Record<string, OnnxAttr>>;
 }
 
-export interface OnnxInitializer { readonly name: string; readonly dims: readonly number[]; readonly data: Float32Array }
+/** float32 or int64 (shapes for Reshape) constant tensors. */
+export interface OnnxInitializer { readonly name: string; readonly dims: readonly number[]; readonly data: Float32Array | BigInt64Array }
 /** A graph input or output: float32 tensor; a string dim is symbolic ("N"). */
 export interface OnnxValue { readonly name: string; readonly shape: readonly (number | string)[] }
 
@@ -269,7 +298,7 @@ export function encodeOnnx(g: OnnxGraph): Uint8Array {
     if (count !== t.data.length) throw new InputError(`ONNX initializer ${t.name}: dims [${t.dims.join(', ')}] hold ${count} values, data has ${t.data.length}`);
     const tp = new Pb();
     for (const d of t.dims) tp.int(1, d);
-    tp.int(2, 1).str(8, t.name).bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    tp.int(2, t.data instanceof BigInt64Array ? 7 /* INT64 */ : 1 /* FLOAT */).str(8, t.name).bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     graph.msg(5, tp);
   }
   for (const v of g.inputs) graph.msg(11, valueInfo(v));

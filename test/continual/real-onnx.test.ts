@@ -135,6 +135,27 @@ test('unknown options, wrong channel counts, unreadable models and WebGPU absenc
   await auto.dispose();
 });
 
+test('a token output [N, T, D] gives its first (CLS) token; deeper outputs are refused', async () => {
+  // Reshape of an NCHW image to [N, C, H*W]: "tokens" = channels, token 0 = channel 0.
+  const g = (rank: number) => encodeOnnx({
+    name: 'tok', inputs: [{ name: 'img', shape: ['N', 3, 4, 4] }], outputs: [{ name: 'last_hidden_state', shape: rank === 3 ? ['N', 3, 16] : ['N', 3, 4, 4] }],
+    nodes: [{ op: 'Reshape', inputs: ['img', 'shape'], outputs: ['last_hidden_state'] }],
+    initializers: [{ name: 'shape', dims: [rank], data: rank === 3 ? new BigInt64Array([0n, 3n, 16n]) : new BigInt64Array([0n, 3n, 4n, 4n]) }],
+  });
+  const p = join(dir, 'tok.onnx');
+  writeOnnx(p, g(3));
+  const b = await OnnxBackbone.load(p, { threads: 1 });
+  assert.equal(b.featureDim, 16);
+  assert.equal(b.reduce, 'token0');
+  const x = new Rng(5).fillNormal(new Float32Array(2 * 48));
+  const f = await b.run(x, 2);
+  assert.deepEqual([...f], [...x.subarray(0, 16), ...x.subarray(48, 64)]);
+  await b.dispose();
+  const p4 = join(dir, 'deep.onnx');
+  writeOnnx(p4, g(4));
+  await assert.rejects(OnnxBackbone.load(p4), /deep\.onnx: output last_hidden_state has per-image shape \[3, 4, 4\]/);
+});
+
 test('input layouts: NCHW, NHWC and symbolic sizes', () => {
   const meta = (shape: (number | string)[]) => ({ name: 'x', isTensor: true as const, type: 'float32' as const, shape });
   assert.deepEqual(inputShapeOf('f', meta(['N', 3, 224, 224])), { channels: 3, height: 224, width: 224, layout: 'nchw' });
@@ -158,8 +179,12 @@ test('the ONNX writer encodes a fixed batch dimension and attributes onnxruntime
   const p = join(dir, 'gemm.onnx');
   writeOnnx(p, bytes);
   const b = await OnnxBackbone.load(p, { threads: 1 });
+  assert.equal(b.fixedBatch, 2);
   const out = await b.run(new Float32Array([1, 0, 0, 0, 1, 1]), 2);
   assert.deepEqual([...out], [0.5, 2, 2.5, 5.5]);
+  // A short last batch is zero-padded to the fixed size and the padding dropped.
+  assert.deepEqual([...(await b.run(new Float32Array([0, 1, 1]), 1))], [2.5, 5.5]);
+  await assert.rejects(b.run(new Float32Array(9), 3), /takes batches of exactly 2; got 3 images \(use --batch-size 2\)/);
   await b.dispose();
 });
 
