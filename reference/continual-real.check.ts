@@ -2,7 +2,8 @@
 // to ONNX and writes a timm-layout ViT state dict to safetensors (by hand: struct + json); perennial
 // must reproduce PyTorch's outputs to max abs error <= 1e-4 through
 //   1. OnnxBackbone on the exported CNN (random inputs),
-//   2. the safetensors ViT (loadTimmVit -> tfjs VisionTransformer) on random inputs,
+//   2. the safetensors ViT (loadTimmVit -> tfjs VisionTransformer) on random inputs, and the same
+//      ViT exported to ONNX as a fixed-batch token model (CLS token taken, short batches padded),
 //   3. the whole image path (PNG ImageFolder -> sharp decode -> unit scaling -> ONNX -> feats.npy)
 //      on Fashion-MNIST test images when the dataset is installed, against PyTorch on the raw pixels.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -136,6 +137,17 @@ for k, v in sd.items():
 h = json.dumps(header).encode(); h += b' ' * ((8 - (8 + len(h)) % 8) % 8)
 with open(os.path.join(out, 'vit.safetensors'), 'wb') as fh:
     fh.write(struct.pack('<Q', len(h))); fh.write(h); [fh.write(b) for b in blobs]
+# The same ViT exported to ONNX as a token model ([N, T, D], like timm's forward_features) with a
+# fixed batch of 5 (no dynamic axes, as many exports are).
+class Tokens(nn.Module):
+    def __init__(s, v):
+        super().__init__(); s.v = v
+    def forward(s, x):
+        v = s.v; t = v.patch_embed(x)
+        t = torch.cat([v.cls_token.expand(t.shape[0], -1, -1), t], 1) + v.pos_embed
+        return v.norm(v.blocks(t))
+torch.onnx.export(Tokens(vit).eval(), xv, os.path.join(out, 'vit_tokens.onnx'), input_names=['pixel_values'], output_names=['last_hidden_state'], opset_version=13)
+np.save(os.path.join(out, 'vit_x_nchw.npy'), xv.contiguous().numpy())
 np.save(os.path.join(out, 'vit_x_nhwc.npy'), xv.permute(0, 2, 3, 1).contiguous().numpy())
 np.save(os.path.join(out, 'vit_f.npy'), fv.numpy().astype(np.float32))
 print(json.dumps({'torch': torch.__version__, 'keys': len(sd)}))
@@ -157,6 +169,16 @@ const vx = npy(join(dir, 'vit_x_nhwc.npy')), vf = npy(join(dir, 'vit_f.npy'));
 const vgot = await vb.run(vx.data as Float32Array, vx.shape[0]!);
 report(`safetensors ViT CLS features (${JSON.stringify(config)})`, maxAbs(vgot, vf.data as Float32Array));
 await vb.dispose();
+
+// 2b. The same ViT as an ONNX token model with a fixed batch of 5: CLS token, short batch padded.
+const vt = await OnnxBackbone.load(join(dir, 'vit_tokens.onnx'));
+const xn = npy(join(dir, 'vit_x_nchw.npy')).data as Float32Array;
+const per = 3 * 32 * 32;
+const full = await vt.run(xn, 5);
+const short = await vt.run(xn.subarray(0, 3 * per), 3);
+report(`ONNX ViT token output -> CLS (reduce ${vt.reduce}, fixed batch ${vt.fixedBatch})`, maxAbs(full, vf.data as Float32Array));
+report('ONNX ViT, short batch of 3 zero-padded to 5', maxAbs(short, (vf.data as Float32Array).subarray(0, 3 * 64)));
+await vt.dispose();
 
 // 3. Fashion-MNIST PNGs -> cil features -> PyTorch on the same pixels.
 if (fm) {
