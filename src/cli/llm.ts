@@ -196,11 +196,13 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
     await provider.close();
   }
   const leak = await runSelfKnowledge(tasks, new EchoProvider('numbers'), { items, repeats: 1, seed: ctx.seed });
+  const fixedIds = ['word_count', 'sentence_count', 'char_count', 'json_structure'];
+  const leakFixed = fixedIds.reduce((a, id) => a + (leak.tasks[id]?.self_consistency ?? 0), 0) / fixedIds.length;
   writeJsonAtomic(join(ctx.outDir, 'selfknow.json'), reportRecord(r));
   const section = selfKnowledgeSection(r, 'LLM self-knowledge (tiny bigram model: harness check, not a result)');
   const note = new SectionBuilder('LLM self-knowledge: baselines').text(
     `The model is the project's ${m.bytes.length}-byte character-bigram GGUF (vocabulary ${m.vocab.tokens.length}), written by the demo and run in-process by llama.cpp with 1 thread. It solves no task, so its numbers only show that the harness runs end to end: the theorem task's true/false answers and the common small integers let it agree with itself by chance. ` +
-    `Leak baseline: a stub that echoes the first number of each prompt reaches S = ${(leak.overall.self_consistency ?? 0).toFixed(3)} overall (it must stay far from 1: the verification prompt does not contain the claim).`,
+    `Leak baseline: a stub that echoes the first number of each prompt reaches S = ${leakFixed.toFixed(3)} on the tasks whose claim the prompt fixes (word, sentence, character and JSON counts; it must stay far from 1, since the verification prompt does not contain the claim) and S = ${(leak.overall.self_consistency ?? 0).toFixed(3)} over all tasks (a constant answer agrees with itself on model-stated claims and on true/false claims half the time; G exposes it).`,
   ).build();
   return {
     sections: [section, note],
@@ -211,6 +213,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
       verification_correct: r.overall.verification_correct,
       parse_failures: r.overall.parse_failures,
       leak_baseline_self_consistency: leak.overall.self_consistency,
+      leak_baseline_self_consistency_fixed_claims: leakFixed,
       runs_per_minute: r.throughput.pairs_per_minute,
     },
   };
