@@ -71,6 +71,8 @@ export interface WindowOutcome {
   readonly errors: readonly { readonly stage: string; readonly kind: string; readonly message: string }[];
   /** multi only: the report stage's verdict when fed the gold facts. */
   readonly reportGoldCorrect?: boolean;
+  /** LLM pipelines with repeats > 1: verdict correctness of each repeat (seeds 0..k-1). */
+  readonly repeatCorrect?: readonly boolean[];
 }
 
 export interface EvalSummary {
@@ -93,6 +95,8 @@ export interface EvalSummary {
   readonly aggregation: Aggregation;
   readonly learned?: { readonly seeds: readonly number[]; readonly train_n: number; readonly verdict_acc_per_seed: readonly number[]; readonly verdict_acc_mean: number; readonly verdict_acc_std: number; readonly model: Record<string, unknown> };
   readonly cache?: { readonly hits: number; readonly misses: number };
+  /** LLM pipelines run k times with request seeds 0..k-1 (meaningful with temperature > 0). */
+  readonly repeats?: { readonly k: number; readonly seeds: readonly number[]; readonly verdict_acc_per_repeat: readonly number[]; readonly pass_hat_k: number; readonly pass_at_k: number };
 }
 
 export interface EvalOptions {
@@ -111,9 +115,11 @@ export interface EvalOptions {
   readonly maxTokens?: number;
   readonly temperature?: number;
   readonly reasonMaxLength?: number;
+  /** LLM pipelines: repeats with request seeds 0..k-1, summarised as pass^k (all right) and pass@k (any right). Default 1. */
+  readonly repeats?: number;
 }
 
-const EVAL_KEYS = ['provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens', 'temperature', 'reasonMaxLength'];
+const EVAL_KEYS = ['repeats', 'provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens', 'temperature', 'reasonMaxLength'];
 
 /** Wilson score interval for k successes of n. */
 export function wilson(k: number, n: number, z = 1.96): [number, number] {
@@ -187,6 +193,8 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
       ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}), ...(opts.reasonMaxLength !== undefined ? { reasonMaxLength: opts.reasonMaxLength } : {}),
     };
+    const repeats = opts.repeats ?? 1;
+    if (!(Number.isInteger(repeats) && repeats >= 1)) throw new InputError(`repeats must be a positive integer, got ${repeats}`);
     for (const p of prepared) {
       abortIfNeeded(opts.signal);
       if (!p.record) {
@@ -203,15 +211,20 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
           verdict: l.verdict, verdictCorrect: l.verdict === g.verdict, rationaleConsistent: rationaleConsistent(l.rationale, g, w.tick), errors: [],
         });
       } else if (pipeline === 'single') {
-        const r = await runSingleStage(opts.provider!, w, { cache, ...callOpts });
+        const runs = [];
+        for (let k = 0; k < repeats; k++) runs.push(await runSingleStage(opts.provider!, w, { cache, ...callOpts, seed: k }));
+        const r = runs[0]!;
         outcomes.push({
           ...base(p), stageCorrect: none, verdict: r.verdict.answer, verdictCorrect: r.verdict.answer === g.verdict,
           rationaleConsistent: rationaleConsistent(r.verdict.reason, g, w.tick), errors: r.errors,
+          ...(repeats > 1 ? { repeatCorrect: runs.map((x) => x.verdict.answer === g.verdict) } : {}),
         });
       } else {
         const po = { cache, gold: g, ...callOpts };
-        const gf = await runMultiStage(opts.provider!, w, { ...po, mode: 'gold' });
-        const ch = await runMultiStage(opts.provider!, w, { ...po, mode: 'chained' });
+        const gf = await runMultiStage(opts.provider!, w, { ...po, mode: 'gold', seed: 0 });
+        const ch = await runMultiStage(opts.provider!, w, { ...po, mode: 'chained', seed: 0 });
+        const repeatCorrect = [ch.report.answer === g.verdict];
+        for (let k = 1; k < repeats; k++) repeatCorrect.push((await runMultiStage(opts.provider!, w, { ...po, mode: 'chained', seed: k })).report.answer === g.verdict);
         // Errors of the gold-fed run count too, but a stage shared by both runs counts once.
         const seen = new Set<string>();
         const errors: StageError[] = [];
@@ -225,6 +238,7 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
           verdict: ch.report.answer, verdictCorrect: ch.report.answer === g.verdict,
           rationaleConsistent: rationaleConsistent(ch.report.reason, g, w.tick),
           errors, reportGoldCorrect: gf.report.answer === g.verdict,
+          ...(repeats > 1 ? { repeatCorrect } : {}),
         });
       }
       bar.tick();
@@ -256,6 +270,14 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
   for (const e of Object.values(per_kind)) e.verdict_acc = e.n ? (e.verdict_acc ?? 0) / e.n : null;
   const error_kinds: Record<string, number> = {};
   for (const o of outcomes) for (const e of o.errors) error_kinds[e.kind] = (error_kinds[e.kind] ?? 0) + 1;
+  const rc = scored.map((o) => o.repeatCorrect).filter((x): x is readonly boolean[] => x !== undefined);
+  const k = rc[0]?.length ?? 0;
+  const repeats = k > 1 && rc.length === n ? {
+    k, seeds: Array.from({ length: k }, (_, i) => i),
+    verdict_acc_per_repeat: Array.from({ length: k }, (_, j) => rc.filter((x) => x[j]).length / n),
+    pass_hat_k: rc.filter((x) => x.every(Boolean)).length / n,
+    pass_at_k: rc.filter((x) => x.some(Boolean)).length / n,
+  } : undefined;
   const rg = scored.map((o) => o.reportGoldCorrect).filter((x): x is boolean => x !== undefined);
   return {
     n, pipeline,
@@ -274,5 +296,6 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     aggregation,
     ...(learned ? { learned } : {}),
     ...(pipeline === 'multi' || pipeline === 'single' ? { cache: { hits: cache.hits, misses: cache.misses } } : {}),
+    ...(repeats ? { repeats } : {}),
   };
 }

@@ -11,12 +11,12 @@ export function evalSection(title: string, summaries: readonly EvalSummary[], no
   const b = new SectionBuilder(title);
   if (note) b.text(note);
   b.table(
-    ['pipeline', 'model', 'n', 'S1 direction', 'S2 level', 'S3 side', 'verdict acc', 'verdict ± std (seeds)', '95% CI', 'rationale consistency', 'windows with errors', 'excluded'],
+    ['pipeline', 'model', 'n', 'S1 direction', 'S2 level', 'S3 side', 'verdict acc', 'verdict ± std (seeds)', '95% CI', 'rationale consistency', 'pass^k / pass@k', 'windows with errors', 'excluded'],
     summaries.map((s) => [
       s.pipeline, s.model ?? '—', s.n, f(s.stage_acc.direction), f(s.stage_acc.level), f(s.stage_acc.side), f(s.verdict_acc),
       s.learned ? `${s.learned.verdict_acc_mean.toFixed(3)} ± ${s.learned.verdict_acc_std.toFixed(3)} (${s.learned.seeds.length})` : '—',
       s.verdict_ci95 ? `${s.verdict_ci95[0].toFixed(2)}–${s.verdict_ci95[1].toFixed(2)}` : '—',
-      f(s.rationale_consistency), s.errors, s.excluded,
+      f(s.rationale_consistency), s.repeats ? `${s.repeats.pass_hat_k.toFixed(3)} / ${s.repeats.pass_at_k.toFixed(3)} (k=${s.repeats.k})` : '—', s.errors, s.excluded,
     ]),
     'Stage accuracies are gold-fed (each stage given the gold facts); verdict accuracy is chained (each stage given the model\'s own answers). Errors count as wrong answers.',
   );

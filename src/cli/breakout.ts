@@ -152,6 +152,7 @@ function register(program: Command): void {
     .option('--max-tokens <n>', 'max tokens per stage answer (default 400)', parseIntOption('max-tokens'))
     .option('--reason-max-chars <n>', 'cap on the "reason" string in the answer schema (default 600)', parseIntOption('reason-max-chars'))
     .option('--temperature <t>', 'sampling temperature (default 0)', parseFloatOption('temperature'))
+    .option('--repeats <k>', 'LLM pipelines: run k times with request seeds 0..k-1 and report pass^k / pass@k', parseIntOption('repeats'))
     .option('--seeds <n>', 'learned: training seeds', parseIntOption('seeds'), 5)
     .option('--train-n <n>', 'learned: training windows per seed', parseIntOption('train-n'), 2000)
     .option('--train-seed <n>', 'learned: first training seed (disjoint from the data seeds)', parseIntOption('train-seed'), 1_000_000)
@@ -160,7 +161,7 @@ function register(program: Command): void {
     .option('--chat-template <t>', 'auto | plain | model')
     .option('--timeout-ms <n>', 'HTTP timeout per attempt (openai)', parseIntOption('timeout-ms'))
     .option('--retries <n>', 'HTTP retries (openai)', parseIntOption('retries'));
-  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; seeds: number; trainN: number; trainSeed: number }) => {
+  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; repeats?: number; seeds: number; trainN: number; trainSeed: number }) => {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
     for (const out of [o.json, o.html, o.cache]) if (out) assertNotInput(out, [o.data]);
@@ -178,6 +179,7 @@ function register(program: Command): void {
         ...(provider ? { provider } : {}), cache, aggregation: aggregationOf(o.aggregation),
         seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
         ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+        ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
       }));
       printSummary(summary);
       if (o.json) writeRecord(o.json, rec.finish(summary));

@@ -172,3 +172,19 @@ test('fine-tuning export: five examples per window, split by window, answers equ
   assert.deepEqual(Object.keys(JSON.parse(line) as object), ['messages']);
   assert.ok(!line.includes('8-'), 'ids and seeds stay out of the prompts');
 });
+
+test('repeats: request seeds 0..k-1, pass^k needs every repeat right, pass@k any', async () => {
+  const p = new FakeProvider('seeded', (req) => {
+    const a = JSON.parse(oracleAnswer(req)) as { reason: string; answer: unknown };
+    return JSON.stringify(typeof a.answer === 'boolean' && req.seed === 1 ? { ...a, answer: !a.answer } : a);
+  });
+  const its = items(9, 12);
+  const single = (await evaluateWindows(its, 'single', { provider: p, quiet: true, repeats: 3 })).summary;
+  assert.deepEqual(single.repeats, { k: 3, seeds: [0, 1, 2], verdict_acc_per_repeat: [1, 0, 1], pass_hat_k: 0, pass_at_k: 1 });
+  assert.equal(single.verdict_acc, 1, 'the headline accuracy is repeat 0');
+  const multi = (await evaluateWindows(its, 'multi', { provider: p, quiet: true, repeats: 2 })).summary;
+  assert.deepEqual(multi.repeats!.verdict_acc_per_repeat, [1, 0]);
+  assert.equal(multi.repeats!.pass_hat_k, 0);
+  assert.equal((await evaluateWindows(its, 'single', { provider: p, quiet: true })).summary.repeats, undefined);
+  await assert.rejects(evaluateWindows(its, 'single', { provider: p, quiet: true, repeats: 0 }), /positive integer/);
+});
