@@ -49,3 +49,19 @@ test('SAFE transfer loss: zero diagonal error for identical batch-standardised f
   const sample = transferLoss(a, a, { lambdaDiag: 1, lambdaRdn: 0, transferNorm: 'sample' }).dataSync()[0]!;
   assert.ok(sample > 1, `sample ${sample}`);
 });
+
+test('trainable conv: value and gradients equal the slices + matmul formulation', async () => {
+  await initTf();
+  const { conv3x3Trainable } = await import('../../src/continual/backbones/cnn.js');
+  const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const r = tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 9);
+  for (const s of [1, 2]) {
+    const rr = s === 2 ? r.slice([0, 0, 0, 0], [2, 4, 4, 4]) : r;
+    const loss = (f: typeof conv3x3Trainable) => (a: tf.Tensor, b: tf.Tensor) => f(a as tf.Tensor4D, b as tf.Tensor4D, s).mul(rr).sum();
+    const [gx1, gw1] = tf.grads(loss(conv3x3Trainable))([x, w]);
+    const [gx2, gw2] = tf.grads(loss(conv3x3ByPatches))([x, w]);
+    assert.ok(tf.max(tf.abs(gx1!.sub(gx2!))).dataSync()[0]! < 1e-3, `dx stride ${s}`);
+    assert.ok(tf.max(tf.abs(gw1!.sub(gw2!))).dataSync()[0]! < 1e-3, `dw stride ${s}`);
+  }
+});

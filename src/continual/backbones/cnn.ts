@@ -45,6 +45,47 @@ export function conv3x3ByPatches(x: tf.Tensor4D, w: tf.Tensor, stride: number): 
   });
 }
 
+/**
+ * 3x3 convolution, padding 1, with a custom gradient: forward and input gradient use the fast
+ * conv2d kernel (input gradient: a correlation with the flipped kernel); the kernel gradient (no wasm
+ * kernel) is another conv2d with the batch as the channel axis.
+ */
+export function conv3x3Trainable(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, kernelGrad = true): tf.Tensor4D {
+  const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xp = tf.pad(xIn as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    save([xIn, wIn]);
+    return {
+      value: tf.conv2d(xp, wIn as tf.Tensor4D, stride, 'valid'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [n, h, wd, cin] = xs.shape;
+        const cout = ws.shape[3];
+        const dy4 = dy as tf.Tensor4D;
+        // dx = correlation of (dilated, padded) dy with the flipped, transposed kernel: two fast conv2d
+        // kernels instead of the much slower Conv2DBackpropInput on wasm.
+        let dyd: tf.Tensor4D = dy4;
+        if (stride === 2) {
+          // Dilate dy (zeros between entries) with pads and reshapes: first along W, then along H.
+          const [dn, dh, dw_] = dy4.shape;
+          const alongW = tf.pad(dy4, [[0, 0], [0, 0], [0, 0], [0, cout]]).reshape([dn, dh, 2 * dw_ * cout]);
+          dyd = tf.pad(alongW, [[0, 0], [0, 0], [0, 2 * dw_ * cout]]).reshape([dn, 2 * dh, 2 * dw_, cout]);
+        }
+        const wFlip = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+        const dx = tf.conv2d(tf.pad(dyd, [[0, 0], [1, 1], [1, 1], [0, 0]]), wFlip, 1, 'valid');
+        if (!kernelGrad) return [dx, tf.zerosLike(ws)];
+        // dW[ky,kx,ci,co] = sum_{n,y,x} xp[n, s*y+ky, s*x+kx, ci] dy[n,y,x,co]: a conv2d with the batch as
+        // the channel axis and dy as a dilated kernel.
+        const xpT = tf.transpose(tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
+        const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D;
+        const full = tf.conv2d(xpT, dyT, 1, 'valid', 'NHWC', stride);
+        const dw = tf.transpose(full.slice([0, 0, 0, 0], [cin, 3, 3, cout]), [1, 2, 0, 3]);
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
+}
+
 export class SmallCnn implements Backbone {
   readonly kind = 'cnn' as const;
   readonly params: Params = new Map();
@@ -95,12 +136,8 @@ export class SmallCnn implements Backbone {
         const n = `blocks.${i}`;
         const stride = this.config.strides[i]!;
         const w = getParam(this.params, `${n}.conv.weight`);
-        if (training) x = conv3x3ByPatches(x, w, stride);
-        else {
-          // PyTorch padding 1 with stride 2 on even sizes: pad explicitly, then a 'valid' conv.
-          const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-          x = tf.conv2d(xp, w as tf.Tensor4D, stride, 'valid');
-        }
+        // Frozen kernels (PET training, features): same fast forward, input gradient only.
+        x = conv3x3Trainable(x, w as tf.Tensor4D, stride, training);
         let mean: tf.Tensor, variance: tf.Tensor;
         if (training) {
           ({ mean, variance } = tf.moments(x, [0, 1, 2]));
