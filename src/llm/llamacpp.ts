@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { resolve } from 'node:path';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { InputError, ParseError } from '../core/errors.js';
 import { readGgufHeader } from './gguf.js';
 import { canonicalJson } from './cache.js';
@@ -52,6 +52,8 @@ interface Loaded {
   context: LlamaContext;
   sequence: LlamaContextSequence;
   template: 'plain' | 'model';
+  /** Resolved once: building a template wrapper per call costs seconds. */
+  chatWrapper: ChatWrapper | null;
 }
 
 export class LlamaCppProvider implements LlmProvider {
@@ -89,7 +91,7 @@ export class LlamaCppProvider implements LlmProvider {
 
   private load(): Promise<Loaded> {
     this.loading ??= (async () => {
-      const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+      const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
       const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
       try {
         const model = await llama.loadModel({ modelPath: this.options.modelPath });
@@ -97,7 +99,8 @@ export class LlamaCppProvider implements LlmProvider {
         const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, trained), threads: this.options.threads, sequences: 1 });
         const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === 'string';
         const template = this.options.chatTemplate === 'auto' ? (hasTemplate ? 'model' : 'plain') : this.options.chatTemplate;
-        return { llama, model, context, sequence: context.getSequence(), template };
+        const chatWrapper = template === 'model' ? resolveChatWrapper(model) : null;
+        return { llama, model, context, sequence: context.getSequence(), template, chatWrapper };
       } catch (e) {
         await llama.dispose();
         throw e;
@@ -155,13 +158,14 @@ export class LlamaCppProvider implements LlmProvider {
         text = r.response;
       } else {
         const { LlamaChat } = await import('node-llama-cpp');
-        const chat = new LlamaChat({ contextSequence: l.sequence, chatWrapper: 'auto', autoDisposeSequence: false });
+        const chat = new LlamaChat({ contextSequence: l.sequence, chatWrapper: l.chatWrapper ?? 'auto', autoDisposeSequence: false });
+        const usedBefore = l.sequence.tokenMeter.usedInputTokens;
         try {
           const history = req.messages.map((m) => (m.role === 'assistant' ? { type: 'model' as const, response: [m.content] } : { type: m.role, text: m.content }));
           history.push({ type: 'model', response: [] });
           const r = await chat.generateResponse(history, { ...common, customStopTriggers: common.customStopTriggers });
           text = r.response;
-          promptTokens = l.sequence.tokenMeter.usedInputTokens;
+          promptTokens = l.sequence.tokenMeter.usedInputTokens - usedBefore;
         } finally {
           chat.dispose({ disposeSequence: false });
         }

@@ -42,9 +42,11 @@ export interface TinyGgufOptions {
   /** Context length written to the metadata (default 1024). */
   readonly contextLength?: number;
   readonly name?: string;
+  /** A Jinja chat template to store as `tokenizer.chat_template` (default: none). */
+  readonly chatTemplate?: string;
 }
 
-const KNOWN_OPTIONS = ['kind', 'corpus', 'seed', 'smoothing', 'contextLength', 'name'];
+const KNOWN_OPTIONS = ['kind', 'corpus', 'seed', 'smoothing', 'contextLength', 'name', 'chatTemplate'];
 
 export interface TinyVocab {
   readonly tokens: readonly string[];
@@ -182,6 +184,7 @@ export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
     ['tokenizer.ggml.add_eos_token', kv.bool(false)],
     ['tokenizer.ggml.add_space_prefix', kv.bool(false)],
   ]);
+  if (opts.chatTemplate !== undefined) meta.set('tokenizer.chat_template', kv.str(opts.chatTemplate));
   const bytes = encodeGguf(meta, tensors);
   return { bytes, vocab, embedding: E, logProbs, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

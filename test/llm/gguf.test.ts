@@ -136,3 +136,27 @@ test('configuration faults throw at construction; per-call faults come back as d
     await p.close();
   }
 });
+
+test('a GGUF carrying a chat template is prompted through it (auto), deterministically', async () => {
+  const path = join(dir, 'templated.gguf');
+  const tpl = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+  writeTinyGguf(path, { chatTemplate: tpl });
+  assert.equal(readGgufHeader(path).metadata.get('tokenizer.chat_template'), tpl);
+  const p = new LlamaCppProvider({ modelPath: path, threads: 1 });
+  const plain = new LlamaCppProvider({ modelPath: path, threads: 1, chatTemplate: 'plain' });
+  try {
+    assert.match(await p.fingerprint(), /"template":"model"/);
+    assert.match(await plain.fingerprint(), /"template":"plain-v1"/);
+    const req = { messages: [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Tell me about the cat' }], temperature: 0.8, seed: 4, maxTokens: 20 };
+    const [a, b] = [await p.complete(req), await p.complete(req)];
+    assert.equal(a.error, undefined);
+    assert.equal(a.text, b.text);
+    assert.deepEqual(a.usage, b.usage, 'usage is per call, not cumulative');
+    const schema = { type: 'object', properties: { answer: { type: 'integer' } }, required: ['answer'], additionalProperties: false };
+    const j = await p.complete({ ...req, jsonSchema: schema });
+    assert.equal(typeof (JSON.parse(j.text) as { answer: number }).answer, 'number');
+  } finally {
+    await p.close();
+    await plain.close();
+  }
+});
