@@ -5,7 +5,7 @@ import type { UnitCell } from './cell.js';
 import { formFactor, normalizeElement } from './elements.js';
 import type { HklData } from './shelx.js';
 import type { Site, Structure } from './structure.js';
-import type { SpaceGroup } from './symmetry.js';
+import type { SpaceGroup, SymOp } from './symmetry.js';
 
 export interface Indices {
   readonly h: ArrayLike<number>; readonly k: ArrayLike<number>; readonly l: ArrayLike<number>;
@@ -42,26 +42,63 @@ export interface SfOptions {
   readonly anomalous?: boolean;
 }
 
-interface OpTable { readonly n: number; readonly hr: Float64Array; readonly phase: Float64Array }
+interface OpTable {
+  readonly n: number;
+  /** hR per (reflection, op), as floats (for the anisotropic exponent). */
+  readonly hr: Float64Array;
+  /** 2 * (hR_i + maxIndex): offsets into a per-atom table of exp(2 pi i m x_i). */
+  readonly hrIdx: Int32Array;
+  /** cos and sin of 2 pi h.t per (reflection, op). */
+  readonly tc: Float64Array;
+  readonly ts: Float64Array;
+  readonly maxIndex: number;
+}
 
-function opTable(sg: SpaceGroup, idx: Indices): OpTable {
-  const nOps = sg.ops.length;
+/**
+ * With an inversion centre at the origin, operations pair up as (R, t) and (-R, -t), whose terms
+ * are complex conjugates with the same displacement factor: only one of each pair is summed
+ * (twice its real part).
+ */
+function representativeOps(sg: SpaceGroup): { ops: SymOp[]; paired: boolean } {
+  const inv = sg.ops.some((o) => o.rot.every((v, i) => v === [-1, 0, 0, 0, -1, 0, 0, 0, -1][i]) && o.trans.every((t) => t === 0));
+  if (!inv) return { ops: [...sg.ops], paired: false };
+  const key = (r: readonly number[], t: readonly number[]) => r.join(',') + ';' + t.join(',');
+  const seen = new Set<string>();
+  const ops: SymOp[] = [];
+  for (const o of sg.ops) {
+    if (seen.has(key(o.rot, o.trans))) continue;
+    ops.push(o);
+    seen.add(key(o.rot, o.trans));
+    seen.add(key(o.rot.map((v) => -v), o.trans.map((t) => (12 - t) % 12)));
+  }
+  return { ops, paired: true };
+}
+
+function opTable(ops: readonly SymOp[], idx: Indices): OpTable {
+  const nOps = ops.length;
   const n = idx.h.length;
   const hr = new Float64Array(n * nOps * 3);
-  const phase = new Float64Array(n * nOps);
+  const tc = new Float64Array(n * nOps), ts = new Float64Array(n * nOps);
+  let M = 0;
   for (let r = 0; r < n; r++) {
     const h = idx.h[r]!, k = idx.k[r]!, l = idx.l[r]!;
     for (let o = 0; o < nOps; o++) {
-      const op = sg.ops[o]!;
+      const op = ops[o]!;
       const R = op.rot;
       const b = (r * nOps + o) * 3;
       hr[b] = h * R[0] + k * R[3] + l * R[6];
       hr[b + 1] = h * R[1] + k * R[4] + l * R[7];
       hr[b + 2] = h * R[2] + k * R[5] + l * R[8];
-      phase[r * nOps + o] = (2 * Math.PI * (h * op.trans[0] + k * op.trans[1] + l * op.trans[2])) / 12;
+      M = Math.max(M, Math.abs(hr[b]!), Math.abs(hr[b + 1]!), Math.abs(hr[b + 2]!));
+      // h.t in twelfths, reduced mod 12 so the angle is exact
+      const ht = (((h * op.trans[0] + k * op.trans[1] + l * op.trans[2]) % 12) + 12) % 12;
+      tc[r * nOps + o] = Math.cos((2 * Math.PI * ht) / 12);
+      ts[r * nOps + o] = Math.sin((2 * Math.PI * ht) / 12);
     }
   }
-  return { n: nOps, hr, phase };
+  const hrIdx = new Int32Array(hr.length);
+  for (let i = 0; i < hr.length; i++) hrIdx[i] = 2 * (hr[i]! + M);
+  return { n: nOps, hr, hrIdx, tc, ts, maxIndex: M };
 }
 
 /** Per-reflection s^2 = (sin theta / lambda)^2. */
@@ -78,11 +115,19 @@ export class SfCalculator {
   private readonly fCache = new Map<string, Float64Array>();
   private readonly betaScale: readonly number[];
   readonly n: number;
+  private readonly paired: boolean;
+  private readonly tabX: Float64Array;
+  private readonly tabY: Float64Array;
+  private readonly tabZ: Float64Array;
 
   constructor(readonly cell: UnitCell, readonly sg: SpaceGroup, readonly idx: Indices, readonly wavelength: number, readonly opts: SfOptions = {}) {
-    this.ops = opTable(sg, idx);
+    const rep = representativeOps(sg);
+    this.paired = rep.paired;
+    this.ops = opTable(rep.ops, idx);
     this.s2 = stol2(cell, idx);
     this.n = idx.h.length;
+    const L = 2 * this.ops.maxIndex + 1;
+    this.tabX = new Float64Array(2 * L); this.tabY = new Float64Array(2 * L); this.tabZ = new Float64Array(2 * L);
     const as = cell.reciprocalLengths;
     this.betaScale = [as[0] * as[0], as[1] * as[1], as[2] * as[2], as[1] * as[2], as[0] * as[2], as[0] * as[1]].map((v) => 2 * Math.PI * Math.PI * v);
   }
@@ -97,13 +142,23 @@ export class SfCalculator {
     return f;
   }
 
-  /** Add one site's contribution (times `weight`) into out.re/out.im. */
-  addSite(site: Site, out: ComplexArray, weight = 1, element = site.element, uisoOverride?: number): void {
+  /**
+   * Add one site's contribution (times `weight`) into out.re/out.im. `extraU` multiplies the
+   * displacement factor by an isotropic exp(-8 pi^2 extraU s^2) (anisotropic shape kept).
+   */
+  addSite(site: Site, out: ComplexArray, weight = 1, element = site.element, uisoOverride?: number, extraU = 0): void {
     const f0 = this.formFactors(element);
     const disp = this.opts.anomalous ? dispersion(element, this.wavelength) ?? [0, 0] : [0, 0];
-    const { n: nOps, hr, phase } = this.ops;
-    const [x, y, z] = site.frac;
-    const TWO_PI = 2 * Math.PI;
+    const { n: nOps, hr, hrIdx, tc, ts, maxIndex: M } = this.ops;
+    // exp(2 pi i m x) for m = -M..M, per axis: each term then costs three complex products.
+    const L = 2 * M + 1;
+    const ex = this.tabX, ey = this.tabY, ez = this.tabZ;
+    for (let m = 0; m < L; m++) {
+      const v = m - M;
+      ex[2 * m] = Math.cos(2 * Math.PI * v * site.frac[0]); ex[2 * m + 1] = Math.sin(2 * Math.PI * v * site.frac[0]);
+      ey[2 * m] = Math.cos(2 * Math.PI * v * site.frac[1]); ey[2 * m + 1] = Math.sin(2 * Math.PI * v * site.frac[1]);
+      ez[2 * m] = Math.cos(2 * Math.PI * v * site.frac[2]); ez[2 * m + 1] = Math.sin(2 * Math.PI * v * site.frac[2]);
+    }
     const occ = site.occ * weight;
     const aniso = uisoOverride === undefined ? site.uani : null;
     const u = uisoOverride ?? site.uiso;
@@ -113,22 +168,33 @@ export class SfCalculator {
       b11 = s[0]! * aniso[0]; b22 = s[1]! * aniso[1]; b33 = s[2]! * aniso[2];
       b23 = 2 * s[3]! * aniso[3]; b13 = 2 * s[4]! * aniso[4]; b12 = 2 * s[5]! * aniso[5];
     }
-    const B = 8 * Math.PI * Math.PI * u;
+    const B = 8 * Math.PI * Math.PI * (aniso ? extraU : u + extraU);
     const re = out.re, im = out.im;
     for (let r = 0; r < this.n; r++) {
       let gr = 0, gi = 0;
       const base = r * nOps;
       for (let o = 0; o < nOps; o++) {
-        const b = (base + o) * 3;
-        const h = hr[b]!, k = hr[b + 1]!, l = hr[b + 2]!;
-        const ph = TWO_PI * (h * x + k * y + l * z) + phase[base + o]!;
+        const q = base + o;
+        const b = q * 3;
+        const ix = hrIdx[b]!, iy = hrIdx[b + 1]!, iz = hrIdx[b + 2]!;
+        // (x)(y)
+        const ar = ex[ix]! * ey[iy]! - ex[ix + 1]! * ey[iy + 1]!;
+        const ai = ex[ix]! * ey[iy + 1]! + ex[ix + 1]! * ey[iy]!;
+        // (xy)(z)
+        const br = ar * ez[iz]! - ai * ez[iz + 1]!;
+        const bi = ar * ez[iz + 1]! + ai * ez[iz]!;
+        // (xyz)(t)
+        const cr = br * tc[q]! - bi * ts[q]!;
+        const ci = br * ts[q]! + bi * tc[q]!;
         if (aniso) {
+          const h = hr[b]!, k = hr[b + 1]!, l = hr[b + 2]!;
           const t = Math.exp(-(b11 * h * h + b22 * k * k + b33 * l * l + b23 * k * l + b13 * h * l + b12 * h * k));
-          gr += t * Math.cos(ph); gi += t * Math.sin(ph);
-        } else { gr += Math.cos(ph); gi += Math.sin(ph); }
+          gr += t * cr; gi += t * ci;
+        } else { gr += cr; gi += ci; }
       }
+      if (this.paired) { gr *= 2; gi = 0; }
       let scale = occ;
-      if (!aniso) scale *= Math.exp(-B * this.s2[r]!);
+      if (B !== 0) scale *= Math.exp(-B * this.s2[r]!);
       const fr = (f0[r]! + disp[0]) * scale, fi = disp[1] * scale;
       re[r]! += fr * gr - fi * gi;
       im[r]! += fr * gi + fi * gr;

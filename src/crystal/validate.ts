@@ -62,8 +62,7 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
     const trial = (el: string) => {
       const evalU = (du: number) => {
         const t: ComplexArray = { re: rest.re.slice(), im: rest.im.slice() };
-        const site: Site = s.uani ? { ...s, element: el, uani: s.uani.map((v, j) => (j < 3 ? v + du : v)) as unknown as Site['uani'] } : { ...s, element: el, uiso: Math.max(0.001, u0 + du) };
-        calc.addSite(site, t);
+        calc.addSite({ ...s, element: el }, t, 1, el, undefined, Math.max(du, 0.001 - u0));
         return agreementFromFc(c, amp(t));
       };
       const du = golden((x) => evalU(x).wr2, -0.8 * u0, 0.1);
