@@ -65,6 +65,8 @@ export interface WindowOutcome {
   readonly gold: GoldLabel | null;
   readonly excluded: boolean;
   readonly stageCorrect: { readonly direction: boolean | null; readonly level: boolean | null; readonly side: boolean | null };
+  /** multi/rules: the gold-fed answers of S1 and S3 (null when the stage gave none). */
+  readonly stageAnswers?: { readonly direction: string | null; readonly side: string | null };
   readonly verdict: boolean | null;
   readonly verdictCorrect: boolean | null;
   readonly rationaleConsistent: boolean | null;
@@ -88,6 +90,8 @@ export interface EvalSummary {
   readonly excluded: number;
   readonly verdict_ci95: readonly [number, number] | null;
   readonly confusion: { readonly tp: number; readonly fp: number; readonly tn: number; readonly fn: number };
+  /** Per-class tables of the gold-fed S1 and S3 answers, keyed "gold->answer" ("none" = no answer). */
+  readonly stage_confusion: { readonly direction: Record<string, number>; readonly side: Record<string, number> } | null;
   readonly per_kind: Record<string, { n: number; verdict_acc: number | null }>;
   readonly report_acc_gold_fed: number | null;
   readonly model: string | null;
@@ -208,6 +212,7 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
         const l = labelFootprint(w, { aggregation });
         outcomes.push({
           ...base(p), stageCorrect: { direction: l.direction === g.direction, level: l.levelTicks === g.levelTicks, side: l.strongerSide === g.side },
+          stageAnswers: { direction: l.direction, side: l.strongerSide },
           verdict: l.verdict, verdictCorrect: l.verdict === g.verdict, rationaleConsistent: rationaleConsistent(l.rationale, g, w.tick), errors: [],
         });
       } else if (pipeline === 'single') {
@@ -235,6 +240,7 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
         outcomes.push({
           ...base(p),
           stageCorrect: { direction: gf.direction.answer === g.direction, level: gf.level.levelTicks === g.levelTicks, side: gf.side.answer === g.side },
+          stageAnswers: { direction: gf.direction.answer, side: gf.side.answer },
           verdict: ch.report.answer, verdictCorrect: ch.report.answer === g.verdict,
           rationaleConsistent: rationaleConsistent(ch.report.reason, g, w.tick),
           errors, reportGoldCorrect: gf.report.answer === g.verdict,
@@ -278,6 +284,16 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     pass_hat_k: rc.filter((x) => x.every(Boolean)).length / n,
     pass_at_k: rc.filter((x) => x.some(Boolean)).length / n,
   } : undefined;
+  let stage_confusion: EvalSummary['stage_confusion'] = null;
+  if (scored.length && scored.every((o) => o.stageAnswers)) {
+    const direction: Record<string, number> = {}, side: Record<string, number> = {};
+    for (const o of scored) {
+      const kd = `${o.gold!.direction}->${o.stageAnswers!.direction ?? 'none'}`, ks = `${o.gold!.side}->${o.stageAnswers!.side ?? 'none'}`;
+      direction[kd] = (direction[kd] ?? 0) + 1;
+      side[ks] = (side[ks] ?? 0) + 1;
+    }
+    stage_confusion = { direction, side };
+  }
   const rg = scored.map((o) => o.reportGoldCorrect).filter((x): x is boolean => x !== undefined);
   return {
     n, pipeline,
@@ -289,7 +305,7 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     n_lines: outcomes.length,
     excluded: outcomes.filter((o) => o.excluded).length,
     verdict_ci95: n ? wilson(vk, n) : null,
-    confusion, per_kind,
+    confusion, stage_confusion, per_kind,
     report_acc_gold_fed: rg.length ? rg.filter(Boolean).length / rg.length : null,
     model: opts.provider?.id() ?? null,
     rule_version: RULE_VERSION,

@@ -27,6 +27,10 @@ export function evalSection(title: string, summaries: readonly EvalSummary[], no
       return e ? `${e.verdict_acc === null ? '—' : e.verdict_acc.toFixed(3)} (${e.n})` : '—';
     })]), 'Verdict accuracy by difficulty kind');
     b.table(['pipeline', 'true→true', 'false→true', 'false→false', 'true→false'], summaries.map((s) => [s.pipeline, s.confusion.tp, s.confusion.fp, s.confusion.tn, s.confusion.fn]), 'Verdict confusion (gold→predicted; no answer counts as the wrong class)');
+    for (const s of summaries.filter((x) => x.pipeline === 'multi' && x.stage_confusion)) {
+      const rows = (['direction', 'side'] as const).flatMap((st) => Object.entries(s.stage_confusion![st]).sort().map(([k, v]) => [st, k.replace('->', ' → '), v] as (string | number)[]));
+      b.table(['stage', 'gold → answer (gold-fed)', 'windows'], rows, `Stage confusion, multi-stage (${s.model ?? ''})`);
+    }
     b.plot(barChart(summaries.map((s) => ({ pipeline: s.pipeline, verdict_acc: s.verdict_acc ?? 0 })), { x: 'pipeline', y: 'verdict_acc', title: 'verdict accuracy by pipeline', height: 200, width: 360 }));
   }
   return b.build();

@@ -54,6 +54,9 @@ test('gold-fed vs chained: a model wrong on S1 keeps gold-fed S2/S3 right but lo
   const p = new FakeProvider('flip', (req) => oracleAnswer(req, { flipDirection: true }));
   const { summary } = await evaluateWindows(items(4, 16), 'multi', { provider: p, quiet: true });
   assert.equal(summary.stage_acc.direction, 0);
+  const dc = summary.stage_confusion!.direction;
+  assert.equal((dc['upward->downward'] ?? 0) + (dc['downward->upward'] ?? 0), summary.n);
+  assert.equal(dc['upward->upward'], undefined);
   assert.equal(summary.stage_acc.level, 1);
   assert.equal(summary.stage_acc.side, 1);
   assert.equal(summary.report_acc_gold_fed, 1);
