@@ -154,3 +154,24 @@ test('a feature cache runs the continual trainer: pool/test split, identity back
   writeNpy(join(dir, 'short.npy'), new Int32Array(3), [3]);
   assert.throws(() => loadFeatureRun({ features: join(dir, 'g.npy'), labels: join(dir, 'short.npy') }), /has 3 labels, .* has 115 rows/);
 });
+
+test('an unreadable image stops the run with its name; after fixing it the run resumes', async () => {
+  const root = join(dir, 'imgs4');
+  const list = await makeFolder(root, 1, 10, 7);
+  const victim = list.items[6]!.path;
+  const good = readFileSync(victim);
+  writeFileSync(victim, 'garbage');
+  const model = join(dir, 'cnn4.onnx');
+  writeOnnx(model, tinyCnnOnnx({ channels: 1, size: 16, widths: [4], featureDim: 3 }, new Rng(10)).bytes);
+  const b = await loadFeatureBackbone(model, { threads: 1 });
+  try {
+    const out = join(dir, 'bad.npy'), lab = join(dir, 'bad-l.npy');
+    await assert.rejects(extractFeatureCache(b, model, list, out, lab, { batchSize: 4, quiet: true }), (e: unknown) => e instanceof InputError && e.message.includes(`cannot decode image ${victim}`));
+    assert.equal((JSON.parse(readFileSync(`${out}.partial.json`, 'utf8')) as { rows: number }).rows, 4, 'the batch before the bad image is committed');
+    writeFileSync(victim, good);
+    const r = await extractFeatureCache(b, model, list, out, lab, { batchSize: 4, quiet: true });
+    assert.equal(r.resumedFrom, 4); assert.equal(r.rows, 10);
+    await extractFeatureCache(b, model, list, join(dir, 'good.npy'), join(dir, 'good-l.npy'), { batchSize: 4, quiet: true });
+    assert.ok(same(readFileSync(out), readFileSync(join(dir, 'good.npy'))));
+  } finally { await b.dispose(); }
+});
