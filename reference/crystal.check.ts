@@ -10,6 +10,7 @@ import { caseFromCif, caseFromShelx, evaluateCase, pickBlock } from '../src/crys
 import { amplitudes, mergeReflections, structureFactors, type Indices } from '../src/crystal/sf.js';
 import { parseHklf4, parseShelxIns } from '../src/crystal/shelx.js';
 import { structureFromCif, structureFromShelx, type Structure } from '../src/crystal/structure.js';
+import { r1SwapTest } from '../src/crystal/validate.js';
 
 const DATA = join(process.env.PERENNIAL_SHARED_DATA ?? '/work/shared/data', 'crystal');
 const tmp = mkdtempSync(join(tmpdir(), 'perennial-crystal-'));
@@ -136,6 +137,35 @@ for (const c of cases) {
   console.log(`R ${c.name.padEnd(16)} ${clean ? 'clean' : 'other'} n=${e.n} R1 ${e.r1.toFixed(4)} / ${p.r1} (d ${d1.toFixed(4)})  wR2 ${e.wr2.toFixed(4)} / ${p.wr2} (d ${d2.toFixed(4)})  ${ok ? 'ok' : clean ? '' : 'outside 0.002 (not a clean structure)'}`);
   if (clean && !ok) fail(`${c.name}: R1/wR2 off the published values by ${d1.toFixed(4)}/${d2.toFixed(4)}`);
 }
+// 3. R1-swap validation: deliberate swaps injected into correct structures (two per structure at
+// once); every swapped atom should be flagged, and at most 5 % of the correct atoms.
+const SWAPS: [string, string, [string, string][]][] = [
+  ['finalcif/DK_Zucker2_0m.cif', 'DK_Zucker2_0m', [['O1', 'N'], ['C5', 'N']]],
+  ['finalcif/SH2185_Cu.cif', 'SH2185_Cu', [['N8', 'O'], ['O9', 'N']]],
+  ['finalcif/alert_example.cif', 'alert_example', [['N1', 'C'], ['C10', 'N']]],
+  ['finalcif/p31c.cif', 'p31c', [['CL1', 'S'], ['P1', 'Si']]],
+  ['shelxfile/2240189', '2240189', [['CL1', 'S'], ['FE1', 'Mn']]],
+];
+let hits = 0, injected = 0, falseAlarms = 0, correctAtoms = 0;
+for (const [file, name, swaps] of SWAPS) {
+  const c = file.startsWith('shelxfile') ? cases.find((x) => x.name === name)! : caseFromCif(join(DATA, file));
+  const labels = new Map(swaps.map(([l, e]) => [l.toUpperCase(), e]));
+  const found = c.structure.sites.filter((s) => labels.has(s.label.toUpperCase()));
+  if (found.length !== swaps.length) { fail(`${name}: swap targets ${swaps.map((x) => x[0]).join(',')} not all found`); continue; }
+  const sites = c.structure.sites.map((s) => (labels.has(s.label.toUpperCase()) ? { ...s, element: labels.get(s.label.toUpperCase())! } : s));
+  const t0 = Date.now();
+  const r = r1SwapTest({ ...c, structure: { ...c.structure, sites } }, sites);
+  for (const a of r.atoms) {
+    const isSwap = labels.has(a.label.toUpperCase());
+    if (isSwap) { injected++; if (a.flagged) hits++; } else { correctAtoms++; if (a.flagged) falseAlarms++; }
+  }
+  const fl = r.atoms.filter((a) => a.flagged).map((a) => `${a.label}->${a.best_alternative} (dR1 ${a.delta_r1.toFixed(4)})`);
+  console.log(`swap ${name.padEnd(14)} injected ${swaps.map(([l, e]) => `${l}->${e}`).join(', ')}; flagged: ${fl.join(', ') || 'none'}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
+const faRate = falseAlarms / Math.max(1, correctAtoms);
+console.log(`swap test: recall ${hits}/${injected}, false alarms ${falseAlarms}/${correctAtoms} (${(100 * faRate).toFixed(1)} %)`);
+if (hits < injected) fail(`swap test missed ${injected - hits} of ${injected} injected swaps`);
+if (faRate > 0.05) fail(`swap test flagged ${(100 * faRate).toFixed(1)} % of correct atoms (target <= 5 %)`);
 rmSync(tmp, { recursive: true, force: true });
 console.log(failures ? `${failures} check(s) failed` : 'all crystal reference checks passed');
 process.exit(failures ? 1 : 0);
