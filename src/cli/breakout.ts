@@ -43,7 +43,7 @@ function providerFrom(o: ModelFlags): LlmProvider | undefined {
   if (!o.model) return undefined;
   const settings: ProviderSettings = {
     gguf: { ...(o.threads ? { threads: o.threads } : {}), contextSize: o.contextSize ?? 8192, ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}) },
-    openai: { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.retries !== undefined ? { retries: o.retries } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) },
+    openai: { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.retries !== undefined ? { maxRetries: o.retries } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) },
   };
   return parseModelSpec(o.model, settings);
 }

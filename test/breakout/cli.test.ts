@@ -60,3 +60,23 @@ test('breakout candles | ranges with --json and --html', async () => {
   for (const p of planted) assert.equal(r.events.find((e) => e.index === p.index)?.label, p.label);
   assert.match(readFileSync(f('ranges.html'), 'utf8'), /<svg/);
 });
+
+test('breakout eval --model openai:URL#MODEL against a local OpenAI-compatible server', async () => {
+  const { serveProvider } = await import('../../src/llm/index.js');
+  const { FakeProvider, oracleAnswer } = await import('./helpers.js');
+  const server = await serveProvider(new FakeProvider('oracle', (req) => oracleAnswer(req)), { port: 0, modelName: 'oracle' });
+  try {
+    await quietly(['breakout', 'synth', '--n', '10', '--seed', '6', '--out', f('o.jsonl')]);
+    for (const pipeline of ['multi', 'single']) {
+      const out = f(`openai-${pipeline}.json`);
+      assert.equal(await quietly(['breakout', 'eval', '--data', f('o.jsonl'), '--pipeline', pipeline, '--model', `openai:${server.url}#oracle`, '--json', out, '--retries', '0']), 0);
+      const r = JSON.parse(readFileSync(out, 'utf8')) as { verdict_acc: number; errors: number; model: string; stage_acc: Record<string, number | null> };
+      assert.equal(r.errors, 0, pipeline);
+      assert.equal(r.verdict_acc, 1, pipeline);
+      assert.match(r.model, /^openai:/);
+      if (pipeline === 'multi') assert.deepEqual(r.stage_acc, { direction: 1, level: 1, side: 1 });
+    }
+  } finally {
+    await server.close();
+  }
+});
