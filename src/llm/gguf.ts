@@ -144,6 +144,8 @@ export interface ReadGgufOptions {
   readonly maxArrayItems?: number;
   /** Longest string accepted (default 1 MiB). */
   readonly maxStringBytes?: number;
+  /** Most bytes read while looking for the end of the header (default 512 MiB). */
+  readonly maxHeaderBytes?: number;
 }
 
 /** Minimal bytes per element of each ggml tensor type that this reader knows the size of (f32, f16, bf16...). */
@@ -227,7 +229,8 @@ export function readGgufHeader(path: string, opts: ReadGgufOptions = {}): GgufHe
   try {
     const fileSize = fstatSync(fd).size;
     // Read the start of the file, growing the window while the header runs past it.
-    for (let want = Math.min(fileSize, 4 << 20); ; want = Math.min(fileSize, want * 4)) {
+    const cap = Math.min(fileSize, opts.maxHeaderBytes ?? 512 * 1024 * 1024);
+    for (let want = Math.min(cap, 4 << 20); ; want = Math.min(cap, want * 4)) {
       const buf = Buffer.alloc(want);
       let off = 0;
       while (off < want) {
@@ -238,7 +241,8 @@ export function readGgufHeader(path: string, opts: ReadGgufOptions = {}): GgufHe
       try {
         return parseHeader(off < want ? buf.subarray(0, off) : buf, path, fileSize, opts);
       } catch (e) {
-        if (!(e instanceof NeedMoreBytes) || want >= fileSize) throw e;
+        if (!(e instanceof NeedMoreBytes)) throw e;
+        if (want >= cap) throw new ParseError(path, 0, `a header within the first ${cap} bytes`, `a header running past byte ${want}`, want, 'header');
       }
     }
   } finally {

@@ -160,3 +160,13 @@ test('a GGUF carrying a chat template is prompted through it (auto), determinist
     await plain.close();
   }
 });
+
+test('the file reader grows its window for long headers and stops at maxHeaderBytes', () => {
+  // A 6 MB string pushes the header past the first 4 MiB window.
+  const big = encodeGguf(new Map([['general.architecture', kv.str('llama')], ['x.blob', kv.str('a'.repeat(6_000_000))]]), [{ name: 't', dims: [2], data: new Float32Array(2) }]);
+  const path = join(dir, 'long-header.gguf');
+  writeFileSync(path, big);
+  const h = readGgufHeader(path, { maxStringBytes: 8 << 20 });
+  assert.equal((h.metadata.get('x.blob') as string).length, 6_000_000);
+  assert.throws(() => readGgufHeader(path, { maxStringBytes: 8 << 20, maxHeaderBytes: 1 << 20 }), (e: unknown) => e instanceof ParseError && e.field === 'header');
+});
