@@ -80,3 +80,39 @@ test('breakout eval --model openai:URL#MODEL against a local OpenAI-compatible s
     await server.close();
   }
 });
+
+test('breakout eval killed with SIGKILL mid-run resumes from its cache without repeating calls', async () => {
+  const { spawn } = await import('node:child_process');
+  const { serveProvider } = await import('../../src/llm/index.js');
+  const { FakeProvider, oracleAnswer } = await import('./helpers.js');
+  let calls = 0;
+  const seen = new Set<string>();
+  let onCall: (() => void) | null = null;
+  const slow = new FakeProvider('slow-oracle', (req) => { calls++; seen.add(JSON.stringify(req)); onCall?.(); return oracleAnswer(req); });
+  const server = await serveProvider({ id: () => slow.id(), complete: async (req) => { await new Promise((r) => setTimeout(r, 30)); return slow.complete(req); } }, { port: 0, modelName: 'slow' });
+  const data = f('k.jsonl'), out = f('k.json');
+  await quietly(['breakout', 'synth', '--n', '16', '--seed', '12', '--out', data]);
+  const script = `import { main } from ${JSON.stringify(new URL('../../src/cli/index.ts', import.meta.url).pathname)}; process.exitCode = await main(process.argv.slice(1));`;
+  const args = ['--import', 'tsx', '--input-type=module', '-e', script, 'breakout', 'eval', '--data', data, '--pipeline', 'multi', '--model', `openai:${server.url}#slow`, '--json', out, '--retries', '0'];
+  const run = (killAfter: number | null): Promise<number | null> => new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, PERENNIAL_QUIET: '1' } });
+    const start = calls;
+    onCall = killAfter === null ? null : () => { if (calls - start >= killAfter) { onCall = null; child.kill('SIGKILL'); } };
+    child.on('exit', (code) => resolve(code));
+  });
+  try {
+    assert.equal(await run(20), null, 'first run killed');
+    const afterKill = calls;
+    assert.ok(afterKill >= 20);
+    assert.equal(await run(null), 0);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as { verdict_acc: number; errors: number };
+    assert.equal(r.verdict_acc, 1);
+    assert.equal(r.errors, 0);
+    // At most the call in flight at the kill is asked twice; everything else came from the cache.
+    assert.ok(calls - seen.size <= 1, `${calls} calls for ${seen.size} distinct requests`);
+    const keys = readFileSync(`${out}.cache.jsonl`, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
+    assert.equal(new Set(keys).size, keys.length);
+  } finally {
+    await server.close();
+  }
+});
