@@ -1,6 +1,6 @@
 // `perennial llm ...`: make-tiny, inspect, complete, serve, selfknow; and the llm demo section.
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, ParseError } from '../core/errors.js';
 import { assertNotInput, writeJsonAtomic } from '../core/fsx.js';
@@ -120,10 +120,12 @@ function register(program: Command): void {
     .requiredOption('--model <spec>', 'gguf:PATH (or any model spec)')
     .option('--port <n>', 'port (0 = any free port)', parseIntOption('port'), 8080)
     .option('--host <h>', 'address to bind', '127.0.0.1')
-    .option('--name <name>', 'model name reported by /v1/models'))
+    .option('--name <name>', 'model name reported by /v1/models (default: the GGUF file name)'))
     .action(async (o: ProviderFlags & { model: string; port: number; host: string; name?: string }) => {
       const provider = parseModelSpec(o.model, settings(o));
-      const s = await serveProvider(provider, { port: o.port, host: o.host, modelName: o.name, onRequest: (i) => process.stderr.write(`${i.method} ${i.path} ${i.status} ${i.ms.toFixed(0)} ms\n`) });
+      // Report the file name, not the full path, unless a name is given.
+      const modelName = o.name ?? (o.model.startsWith('gguf:') ? basename(o.model.slice(5)).replace(/\.gguf$/i, '') : o.model);
+      const s = await serveProvider(provider, { port: o.port, host: o.host, modelName, onRequest: (i) => process.stderr.write(`${i.method} ${i.path} ${i.status} ${i.ms.toFixed(0)} ms\n`) });
       process.stdout.write(`serving ${provider.id()} at ${s.url}\n`);
       await new Promise<void>((resolveP) => {
         const stop = (): void => { void s.close().then(() => provider.close?.()).then(() => resolveP()); };

@@ -115,6 +115,8 @@ export interface SelfKnowledgeReport {
   readonly overall: Omit<TaskSummary, 'origin' | 'threshold' | 'items_at_threshold' | 'baseline_modal_self_consistency' | 'k'>;
   readonly examples: Readonly<Record<string, readonly Pick<RunOutcome, 'item' | 'repeat' | 'content' | 'claim' | 'answer' | 'truth'>[]>>;
   readonly errors: readonly { readonly task: string; readonly item: number; readonly repeat: number; readonly stage: Stage; readonly kind: string; readonly message: string }[];
+  /** The exact prompts of each task's first item (all prompts follow from the code and the seed). */
+  readonly prompts: Readonly<Record<string, { readonly generation: string; readonly verification: string | null }>>;
   readonly throughput: { readonly pairs: number; readonly calls: number; readonly cache_hits: number; readonly wall_s: number; readonly pairs_per_minute: number };
   /** Every run, in (task, item, repeat) order: for the finetune export and the report. */
   readonly outcomes: readonly RunOutcome[];
@@ -288,6 +290,10 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
     overall: { ...overall, n: items * tasks.length },
     examples,
     errors,
+    prompts: Object.fromEntries(tasks.map((t) => {
+      const o = outcomes.find((x) => x.task === t.id && x.verificationPrompt !== null) ?? outcomes.find((x) => x.task === t.id)!;
+      return [t.id, { generation: o.generationPrompt, verification: o.verificationPrompt }];
+    })),
     throughput: { pairs, calls, cache_hits: cache.hits, wall_s: wall, pairs_per_minute: wall > 0 ? (pairs / wall) * 60 : 0 },
     outcomes,
   };
