@@ -16,8 +16,14 @@ import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseIntOption, parseStringList } from './util.js';
 
-/** "10" -> seeds 0..9; "1,4,7" -> those seeds. */
+/** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
 export function parseSeeds(v: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(v.trim());
+  if (range) {
+    const lo = Number(range[1]), hi = Number(range[2]);
+    if (hi < lo) throw new InputError(`--seeds ${v}: empty range`);
+    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  }
   if (/^\d+$/.test(v.trim())) {
     const n = Number(v);
     if (n < 1) throw new InputError(`--seeds ${v}: need at least one seed`);
@@ -112,7 +118,7 @@ export const continualCli: AreaCli = {
       .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}`, parseStringList, ['simplecil', 'ranpac', 'safe'])
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
       .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
-      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list', parseSeeds, [0])
+      .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list', parseSeeds, [0])
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
       .option('--quick', 'a quarter of the data (the demo setting)')
