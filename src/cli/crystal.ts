@@ -98,7 +98,7 @@ function register(program: Command): void {
         const model = new X.ElementAssigner().fit(sets);
         const pr = model.predict(ps, o.decoder as X.Decoder);
         elements = pr.elements;
-        top = pr.proba.map((p, i) => ({ label: ps.labels[i]!, top: pr.classes.map((cl, j) => [cl, +p[j]!.toFixed(4)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
+        top = pr.proba.map((p, i) => ({ label: ps.labels[i]!, top: pr.classes.map((cl, j) => [cl, +p[j]!.toFixed(4)] as [string, number]).filter((x) => x[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
       } else elements = X.heightRankBaseline(heights, ps.counts);
       const byLabel = new Map(ps.labels.map((l, i) => [l, elements[i]!]));
       const atoms = m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H').map((a) => {

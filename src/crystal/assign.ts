@@ -1,7 +1,7 @@
 // Element assignment (CrystalX's heavy stage, a CPU miniature): height-rank baseline, a learned
 // per-peak classifier on geometric and density features, and decoding constrained to the formula.
 import type { Rng } from '../core/rng.js';
-import { InputError } from '../core/errors.js';
+import { InputError, warn } from '../core/errors.js';
 import type { Vec3 } from './cell.js';
 import { bondsByCovalentRadii } from './connect.js';
 import { atomicNumber } from './elements.js';
@@ -95,9 +95,25 @@ export class ElementAssigner {
     this.model.fit(X, y);
     return this;
   }
+  /**
+   * Predict elements. SFAC elements the classifier never saw in training cannot be predicted by
+   * it: the peaks the height-rank baseline gives those elements keep the baseline's element (with
+   * a warning), and the classifier decodes the rest with the remaining counts.
+   */
   predict(ps: PeakSet, decoder: Decoder = 'counts'): { elements: string[]; proba: Float64Array[]; classes: readonly string[] } {
     const proba = this.model.predictProba(peakFeatures(ps), ps.sfac);
-    return { elements: decode(proba, this.model.classes, ps.counts, decoder), proba, classes: this.model.classes };
+    const classes = this.model.classes;
+    const unseen = ps.sfac.filter((e) => !classes.includes(e));
+    if (unseen.length === 0) return { elements: decode(proba, classes, ps.counts, decoder), proba, classes };
+    warn('crystal-unseen-element', `elements ${unseen.join(', ')} never seen in training: their peaks keep the height-rank baseline's assignment`);
+    const base = heightRankBaseline(ps.heights, ps.counts);
+    const free = base.map((e, i) => (unseen.includes(e) ? -1 : i)).filter((i) => i >= 0);
+    const counts: Record<string, number> = { ...ps.counts };
+    for (const e of unseen) delete counts[e];
+    const sub = decode(free.map((i) => proba[i]!), classes, counts, decoder);
+    const elements = base.slice();
+    free.forEach((i, j) => { elements[i] = sub[j]!; });
+    return { elements, proba, classes };
   }
 }
 
