@@ -114,8 +114,8 @@ export const infoCli: AreaCli = {
         set('p', opts.p); set('trainFraction', opts.trainFraction); set('lr', opts.lr); set('weightDecay', opts.weightDecay); set('maxEpochs', opts.maxEpochs); set('every', opts.every);
         const runs = await rec.time('train', () => grokkingRuns(o, opts.seeds, opts.seed));
         const first = runs[0]!;
-        for (const [i, r] of runs.entries()) process.stdout.write(`seed ${opts.seed + i}: train 100% at epoch ${r.epoch_train_100}, test >= 90% at epoch ${r.epoch_test_90}, grokked ${r.grokked}\n`);
-        const metrics = { ...first, seeds: runs.map((r, i) => ({ seed: opts.seed + i, epoch_train_100: r.epoch_train_100, epoch_test_90: r.epoch_test_90, grokked: r.grokked })), runs: runs.slice(1) };
+        for (const [i, r] of runs.entries()) process.stdout.write(`seed ${opts.seed + i}: train 100% at epoch ${r.epoch_train_100}, test >= 90% at epoch ${r.epoch_test_90}, grokked ${r.grokked}; steepest test rise from epoch ${r.transition.test_rise}, steepest MIR drop from ${r.transition.mir_drop}\n`);
+        const metrics = { ...first, seeds: runs.map((r, i) => ({ seed: opts.seed + i, epoch_train_100: r.epoch_train_100, epoch_test_90: r.epoch_test_90, grokked: r.grokked, transition: r.transition })), runs: runs.slice(1) };
         await finish(rec, metrics, opts, 'info-grokking', [grokkingSection(runs, grokSettings({ ...GROKKING_QUICK, ...o }))], 'perennial info grokking');
       });
 

@@ -44,6 +44,20 @@ export interface GrokkingResult {
   readonly mir: number[];
   readonly hdr: number[];
   readonly weight_norm: number[];
+  /** Evaluation epochs that start the steepest test-accuracy rise, MIR drop and HDR change. */
+  readonly transition: { readonly test_rise: number | null; readonly mir_drop: number | null; readonly hdr_change: number | null };
+}
+
+/** The epoch starting the largest one-interval change of `ys` in `sign` direction (null when too short). */
+export function steepest(epochs: readonly number[], ys: readonly number[], sign: 1 | -1 | 0): number | null {
+  let best = -Infinity, at: number | null = null;
+  for (let i = 0; i + 1 < ys.length; i++) {
+    const d = ys[i + 1]! - ys[i]!;
+    if (!Number.isFinite(d)) continue;
+    const score = sign === 0 ? Math.abs(d) : sign * d;
+    if (score > best) { best = score; at = epochs[i]!; }
+  }
+  return at;
 }
 
 export function grokkingOptions(partial: Partial<GrokkingOptions> = {}): GrokkingOptions {
@@ -141,7 +155,8 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
     opt.dispose();
   }
   const grokked = epochTrain100 !== null && epochTest90 !== null && epochTest90 >= 2 * epochTrain100 && epochTest90 - epochTrain100 >= 4 * o.every;
-  return { p: P, train_pairs: nTrain, epoch_train_100: epochTrain100, epoch_test_90: epochTest90, grokked, ...out };
+  const transition = { test_rise: steepest(out.epochs, out.test_acc, 1), mir_drop: steepest(out.epochs, out.mir, -1), hdr_change: steepest(out.epochs, out.hdr, 0) };
+  return { p: P, train_pairs: nTrain, epoch_train_100: epochTrain100, epoch_test_90: epochTest90, grokked, ...out, transition };
 }
 
 /** Settings for `perennial demo` and `info grokking --quick` (chosen to grok within a few minutes on 2 cores). */

@@ -34,7 +34,7 @@ export function grokkingSection(runs: readonly GrokkingResult[], settings: strin
     { epoch: e, value: r.hdr[i], series: `HDR (seed ${s})` },
   ]));
   return new SectionBuilder(`info grokking: a + b mod ${runs[0]?.p}`)
-    .text(`${settings}. Per seed: train accuracy 100% at epoch ${runs.map((r) => r.epoch_train_100 ?? 'never').join(', ')}; test accuracy ≥ 90% at epoch ${runs.map((r) => r.epoch_test_90 ?? 'never').join(', ')}; grokked (test jump at least twice as late as train 100%): ${runs.map((r) => r.grokked).join(', ')}. MIR/HDR are between answer features and unembedding rows on a fixed class-balanced held-out batch.`)
+    .text(`${settings}. Per seed: train accuracy 100% at epoch ${runs.map((r) => r.epoch_train_100 ?? 'never').join(', ')}; test accuracy ≥ 90% at epoch ${runs.map((r) => r.epoch_test_90 ?? 'never').join(', ')}; grokked (test jump at least twice as late as train 100%): ${runs.map((r) => r.grokked).join(', ')}. Steepest test-accuracy rise starts at epoch ${runs.map((r) => r.transition.test_rise).join(', ')}; steepest MIR drop at ${runs.map((r) => r.transition.mir_drop).join(', ')}; largest HDR change at ${runs.map((r) => r.transition.hdr_change).join(', ')}. MIR/HDR are between answer features and unembedding rows on a fixed class-balanced held-out batch.`)
     .plot(lineChart(rows, { x: 'epoch', y: 'value', series: 'series', yTitle: 'accuracy', points: false }))
     .plot(lineChart(info, { x: 'epoch', y: 'value', series: 'series', yTitle: 'MIR / HDR', points: false }))
     .build();

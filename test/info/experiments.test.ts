@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { writeNpy } from '../../src/core/data/index.js';
 import { collapseSweep } from '../../src/info/collapse.js';
-import { runGrokking } from '../../src/info/grokking.js';
+import { runGrokking, steepest } from '../../src/info/grokking.js';
 import { runDynamics, runPruning, paired } from '../../src/info/experiments.js';
 import { retrievalAccuracy, runAlign } from '../../src/info/align.js';
 import { runSemisup } from '../../src/info/semisup.js';
@@ -29,6 +29,7 @@ test('grokking runner: curves have one entry per evaluation and accuracies in [0
   const r = await runGrokking({ p: 11, trainFraction: 0.5, embed: 8, hidden: 16, maxEpochs: 40, every: 10, lr: 1e-2, stopAfterGrok: 0 });
   assert.deepEqual(r.epochs, [1, 10, 20, 30, 40]);
   for (const k of ['train_acc', 'test_acc', 'mir', 'hdr', 'train_loss'] as const) assert.equal(r[k].length, r.epochs.length);
+  assert.ok(r.transition.test_rise === null || r.epochs.includes(r.transition.test_rise));
   for (const a of [...r.train_acc, ...r.test_acc]) assert.ok(a >= 0 && a <= 1);
   assert.ok(r.train_acc.at(-1)! > r.train_acc[0]!, 'training makes progress');
   await assert.rejects(() => runGrokking({ p: 3 }), /p must be/);
@@ -59,6 +60,15 @@ test('align and semisup smoke runs on synthetic images return finite, bounded me
   const s = await runSemisup({ synthetic: true, seeds: 1, steps: 15, unlabeled: 300, testSize: 200, labelsPerClass: 4 });
   assert.equal(s.variants.length, 2);
   for (const v of s.variants) assert.ok(v.error.mean >= 0 && v.error.mean <= 1);
+});
+
+test('steepest: the evaluation epoch that starts the largest rise / drop / change', () => {
+  const e = [0, 10, 20, 30, 40];
+  assert.equal(steepest(e, [0, 0.1, 0.2, 0.9, 1], 1), 20);
+  assert.equal(steepest(e, [0.6, 0.6, 0.3, 0.25, 0.2], -1), 10);
+  assert.equal(steepest(e, [0.1, 0.1, 0.1, 0.5, 0.45], 0), 20);
+  assert.equal(steepest(e, [NaN, 1, 2, 2, 2], 1), 10);
+  assert.equal(steepest([0], [1], 1), null);
 });
 
 test('retrieval accuracy: nearest pool row by cosine', () => {
