@@ -113,9 +113,10 @@ function register(program: Command): void {
 
   cmd.command('hydrogens').description('predict H counts per heavy atom and write HFIX instructions (hydro stage)')
     .requiredOption('--res <file>', 'refined .res').requiredOption('--out <file>', 'output .ins with HFIX')
+    .option('--hkl <file>', 'HKLF 4 to report R1 with and without the riding H (default: beside the .res when present)')
     .option('--train <dir>', 'folder of structures to train the H-count classifier on (default: valence rule)')
     .option('--json <file>', 'per-atom counts and the run record')
-    .action(async (o: { res: string; out: string; train?: string; json?: string }) => {
+    .action(async (o: { res: string; out: string; hkl?: string; train?: string; json?: string }) => {
       assertNotInput(o.out, [o.res]);
       const rec = new RunRecorder('crystal hydrogens', o, null);
       const m = X.parseShelxIns(readFileSync(o.res, 'utf8'), { file: o.res });
@@ -138,7 +139,21 @@ function register(program: Command): void {
       const unit = m.sfac.includes('H') ? m.unit : [...m.unit, 0];
       writeFileAtomic(o.out, X.writeShelxIns({ ...noH, sfac, unit, hfix: [...byCode.entries()].map(([code, atoms]) => ({ code, atoms })) }));
       process.stdout.write(`${o.out}: ${riding.length} riding H on ${rows.filter((r) => r.hfix !== null).length} atoms (${o.train ? 'classifier' : 'valence rule'})\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ atoms: rows, riding_h: riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })) }));
+      // With reflections beside the .res (or --hkl), show what the riding H do to R1.
+      let r1: Record<string, number> | null = null;
+      const hkl = o.hkl ?? o.res.replace(/\.(res|ins)$/i, '.hkl');
+      if (existsSync(hkl)) {
+        const c = caseFromRes(o.res, hkl);
+        const heavySites = c.structure.sites.filter((x) => x.element !== 'H');
+        const ridingSites = riding.map((h) => ({ ...h, occ: h.occ }));
+        r1 = {
+          model_h: X.evaluateCase(c, { anomalous: true }).r1,
+          no_h: X.evaluateCase(c, { anomalous: true, sites: heavySites }).r1,
+          riding_h: X.evaluateCase(c, { anomalous: true, sites: [...heavySites, ...ridingSites] }).r1,
+        };
+        process.stdout.write(`  R1: with the model's H ${r1.model_h!.toFixed(4)}, without H ${r1.no_h!.toFixed(4)}, with generated riding H ${r1.riding_h!.toFixed(4)}\n`);
+      }
+      if (o.json) writeRecord(o.json, rec.finish({ atoms: rows, riding_h: riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })), r1 }));
     });
 
   cmd.command('validate').description('R1-swap test: flag atoms whose plausible alternative element fits better')
