@@ -50,8 +50,9 @@ export class SafeTensors {
   }
 
   static parse(buf: Uint8Array, file = '<buffer>'): SafeTensors {
-    const fail = (offset: number, expected: string, found: string, field?: string): never => {
-      throw new ParseError(file, 0, expected, found, offset, field);
+    const fail = (offset: number, expected: string, found: string | undefined, field?: string): never => {
+      // JSON.stringify(undefined) is undefined: a missing entry is reported as "undefined".
+      throw new ParseError(file, 0, expected, String(found), offset, field);
     };
     if (buf.length < 8) fail(0, 'an 8-byte header length', `${buf.length} bytes`, 'header_size');
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
