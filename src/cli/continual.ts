@@ -1,15 +1,15 @@
 // `perennial cil ...`: backbone pretraining and class-incremental runs (SimpleCIL, RanPAC, SAFE).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../core/errors.js';
+import { InputError, ParseError } from '../core/errors.js';
 import { initTf } from '../core/tensor.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
 import { assertNotInput } from '../core/fsx.js';
 import { checkDatasetName, loadMiniature, type Miniature } from '../continual/data.js';
 import { loadBackbone, pretrainBackbone, saveBackbone, type BackboneManifest } from '../continual/pretrain.js';
-import { runCil } from '../continual/trainer.js';
+import { runCil, summarise, type CilRunResult } from '../continual/trainer.js';
 import { cilSections } from '../continual/report.js';
 import { LEARNERS } from '../continual/registry.js';
 import type { Backbone } from '../continual/backbones/types.js';
@@ -128,6 +128,40 @@ export const continualCli: AreaCli = {
       .option('--oracle', 'add SAFE drift diagnostics (fast head refitted on all seen training data; not a CIL method)')
       .option('--checkpoints <dir>', 'checkpoint folder (default <json>.ckpt)')
       .action(runCommand);
+    cil.command('merge')
+      .description('merge `cil run` records of the same dataset and split (e.g. one per seed) into one record and report')
+      .argument('<records...>', 'cil run JSON records')
+      .requiredOption('--json <file>', 'merged record')
+      .option('--html <file>', 'HTML report')
+      .action(async (files: string[], o: { json: string; html?: string }) => {
+        const recs = files.map((f) => {
+          try { return JSON.parse(readFileSync(f, 'utf8')) as CilRunResult & { backbone?: { sha256: string } }; } catch (e) { throw new ParseError(f, 1, 'a cil run JSON record', (e as Error).message); }
+        });
+        const first = recs[0]!;
+        recs.forEach((r, i) => {
+          if (r.dataset !== first.dataset || r.split !== first.split) throw new InputError(`${files[i]}: ${r.dataset} ${r.split} differs from ${first.dataset} ${first.split}`);
+          if (r.backbone?.sha256 !== first.backbone?.sha256) throw new InputError(`${files[i]}: another backbone checkpoint (${r.backbone?.sha256})`);
+        });
+        const json = resolve(o.json);
+        assertNotInput(json, files.map((f) => resolve(f)));
+        const runs = recs.flatMap((r) => r.runs);
+        const seeds = recs.flatMap((r) => r.seeds);
+        if (new Set(seeds).size !== seeds.length) throw new InputError(`seeds repeat across the records: ${seeds.join(', ')}`);
+        const merged: CilRunResult & { backbone?: unknown; merged_from: string[] } = {
+          dataset: first.dataset, split: first.split, seeds, runs, summary: summarise(runs), definitions: first.definitions,
+          diagnostics: Object.assign({}, ...recs.map((r) => r.diagnostics)), backbone: first.backbone, merged_from: files,
+        };
+        const rec = new RunRecorder('cil merge', { files }, seeds);
+        writeRecord(json, rec.finish(merged));
+        process.stdout.write(`record: ${json}\n`);
+        for (const [m, s] of Object.entries(merged.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed  (n=${s.n})\n`);
+        if (o.html) {
+          const html = resolve(o.html);
+          assertNotInput(html, [json, ...files.map((f) => resolve(f))]);
+          await writeReport(html, `perennial cil: ${first.dataset} ${first.split}`, cilSections(merged, `CIL: ${first.dataset} ${first.split}`));
+          process.stdout.write(`report: ${html}\n`);
+        }
+      });
   },
   async demo(ctx: DemoContext): Promise<DemoResult> {
     await initTf();
