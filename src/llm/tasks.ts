@@ -173,14 +173,19 @@ export const qaTask: SelfKnowledgeTask<{ topic: string }, string> = {
   generationSchema: obj({ passage: { type: 'string' }, question: { type: 'string' }, answer: { type: 'string' } }),
   parseClaim: (v) => {
     const passage = field<string>(v, 'passage'), question = field<string>(v, 'question');
-    return { content: `Passage: ${passage}\nQuestion: ${question}`, claim: field<string>(v, 'answer'), parts: { passage } };
+    return { content: `Passage: ${passage}\nQuestion: ${question}`, claim: field<string>(v, 'answer'), parts: { passage, question } };
   },
   verificationPrompt: (content) => `Read the passage and answer the question with a word or number from the passage.\n${content}\nReply only with JSON {"answer": "<answer>"}.`,
   answerSchema: obj({ answer: { type: 'string' } }),
   parseAnswer: (v) => field<string>(v, 'answer'),
+  // No true value exists; G checks what the prompt asked for: 2-3 sentences with a number, a
+  // question, and an answer that occurs in the passage.
   creationValid: (c) => {
+    const passage = c.parts?.passage ?? '';
     const a = normaliseAnswer(c.claim);
-    return a.length > 0 && ` ${normaliseAnswer(c.parts?.passage ?? '')} `.includes(` ${a} `);
+    const sentences = countSentences(passage);
+    return a.length > 0 && sentences >= 2 && sentences <= 3 && /\d/.test(passage) && (c.parts?.question ?? '').trim().endsWith('?')
+      && ` ${normaliseAnswer(passage)} `.includes(` ${a} `);
   },
   equals: (a, b) => normaliseAnswer(a) === normaliseAnswer(b),
   show: (a) => normaliseAnswer(a),

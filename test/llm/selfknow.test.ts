@@ -151,3 +151,15 @@ test('tiny GGUF model end to end: identical task sections across runs, concurren
   }
   assert.ok(readFileSync(join(dir, 'sk.cache.jsonl'), 'utf8').length > 0);
 });
+
+test('Q&A: G checks the asked-for form (2-3 sentences, a number, a question, an answer from the passage); V is n/a', async () => {
+  const good = { passage: 'The river is 40 km long. It ends in the sea.', question: 'How long is the river?', answer: '40' };
+  const degenerate = { passage: 'echo', question: 'echo', answer: 'echo' };
+  for (const [gen, want] of [[good, 1], [degenerate, 0]] as const) {
+    const p = new ScriptedProvider((req) => (props(req).includes('passage') ? JSON.stringify(gen) : JSON.stringify({ answer: gen.answer })));
+    const r = await runSelfKnowledge(selectTasks('qa'), p, { items: 2, repeats: 1, quiet: true });
+    assert.equal(r.tasks.qa!.generation_correct, want);
+    assert.equal(r.tasks.qa!.verification_correct, null);
+    assert.equal(r.tasks.qa!.self_consistency, 1);
+  }
+});
