@@ -8,7 +8,7 @@ import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder } from '../core/report.js';
 import { mean, meanStd, std } from '../core/stats.js';
 import {
-  EchoProvider, LlamaCppProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
+  EchoProvider, LlamaCppProvider, OpenAICompatibleProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
   writeFinetune, writeTinyGguf, type LlmProvider, type ProviderSettings, type ContextMode, type JsonSchema, type SelfKnowledgeReport,
 } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
@@ -166,10 +166,16 @@ function register(program: Command): void {
       if (o.split !== 'dev' && o.split !== 'test') throw new InputError(`--split must be dev or test, got ${o.split}`);
       const cachePath = typeof o.cache === 'string' ? o.cache : o.cache === false ? null : o.json ? `${o.json}.cache.jsonl` : null;
       const rec = new RunRecorder('llm selfknow', { ...o }, o.seed);
-      const r = await withProvider(parseModelSpec(o.model, settings(o)), (p) => rec.time('evaluate', () => runSelfKnowledge(tasks, p, {
+      let served: unknown = null;
+      const r = await withProvider(parseModelSpec(o.model, settings(o)), (p) => rec.time('evaluate', async () => {
+        const out = await runSelfKnowledge(tasks, p, {
         items: o.items, repeats: o.repeats, passK: o.passK, seed: o.seed, temperature: o.temperature, topP: o.topP, contextMode: o.contextMode as ContextMode,
         split: o.split as 'dev' | 'test', independentRepeats: !o.sameSeedRepeats, constrained: o.constrained, thresholds: o.thresholds, concurrency: o.evalConcurrency, cache: cachePath,
-      })));
+        });
+        // What an HTTP server said it ran (model name, system fingerprint), for the record.
+        if (p instanceof OpenAICompatibleProvider) served = p.lastServed;
+        return out;
+      }));
       for (const [id, t] of Object.entries(r.tasks)) {
         const f = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(3));
         process.stdout.write(`${id.padEnd(15)} S ${f(t.self_consistency)}  G ${f(t.generation_correct)}  V ${f(t.verification_correct)}  pass^${t.k} ${f(t.pass_k)}  parse failures ${t.parse_failures}  errors ${t.errors}\n`);
@@ -180,7 +186,7 @@ function register(program: Command): void {
         const n = writeFinetune(o.exportFinetune, r, { requireChecked: o.exportRequireChecked });
         process.stdout.write(`finetune export: ${n} lines -> ${o.exportFinetune}\n`);
       }
-      if (o.json) writeRecord(o.json, rec.finish(reportRecord(r)));
+      if (o.json) writeRecord(o.json, rec.finish({ ...reportRecord(r), served }));
       if (o.html) await writeReport(o.html, 'perennial llm selfknow', [selfKnowledgeSection(r)], `model ${r.model}`);
     });
 }
