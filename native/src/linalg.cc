@@ -15,8 +15,11 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -90,6 +93,34 @@ bool ReadMat(Napi::Env env, const Napi::Value& v, const char* what, Mat* m) {
   return true;
 }
 
+// Large results go to 2 MiB-aligned memory advised for transparent huge pages (as numpy does for
+// its arrays), wrapped as an external ArrayBuffer that frees it when collected. Fewer TLB misses
+// when BLAS writes the result and when it is read again. Small results use V8's allocator.
+constexpr size_t kHugeMin = size_t(1) << 21;
+
+void FreeHuge(Napi::Env env, void* data, size_t* bytes) {
+  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*bytes));
+  delete bytes;
+  std::free(data);
+}
+
+template <typename TA, typename T>
+TA NewArray(Napi::Env env, size_t count) {
+  const size_t bytes = count * sizeof(T);
+  if (bytes >= kHugeMin) {
+    const size_t rounded = (bytes + kHugeMin - 1) & ~(kHugeMin - 1);
+    void* p = std::aligned_alloc(kHugeMin, rounded);
+    if (p != nullptr) {
+      madvise(p, rounded, MADV_HUGEPAGE);
+      std::memset(p, 0, bytes);
+      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(rounded));
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, p, bytes, FreeHuge, new size_t(rounded));
+      return TA::New(env, count, ab, 0);
+    }
+  }
+  return TA::New(env, count);
+}
+
 Napi::Object MakeMatrix(Napi::Env env, int rows, int cols, Napi::Value data) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("rows", Napi::Number::New(env, rows));
@@ -132,14 +163,14 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const CBLAS_TRANSPOSE opB = tb ? CblasTrans : CblasNoTrans;
   const int lda = std::max(1, a.cols), ldb = std::max(1, b.cols), ldc = std::max(1, n);
   if (a.dtype == DType::F32) {
-    Napi::Float32Array c = Napi::Float32Array::New(env, size);
+    Napi::Float32Array c = NewArray<Napi::Float32Array, float>(env, size);
     if (m > 0 && n > 0 && k > 0) {
       cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
                   static_cast<const float*>(b.data), ldb, 0.0f, c.Data(), ldc);
     }
     return MakeMatrix(env, m, n, c);
   }
-  Napi::Float64Array c = Napi::Float64Array::New(env, size);
+  Napi::Float64Array c = NewArray<Napi::Float64Array, double>(env, size);
   if (m > 0 && n > 0 && k > 0) {
     cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, alpha, static_cast<const double*>(a.data), lda,
                 static_cast<const double*>(b.data), ldb, 0.0, c.Data(), ldc);
