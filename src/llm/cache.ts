@@ -8,6 +8,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, 
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { ParseError } from '../core/errors.js';
+import { refuseSymlink } from '../core/fsx.js';
 import type { CompletionRequest, CompletionResponse } from './provider.js';
 
 /** JSON with object keys sorted at every level; undefined members dropped (as JSON.stringify does). */
@@ -84,6 +85,8 @@ export class ResponseCache {
     this.path = path ? resolve(path) : null;
     if (!this.path) return;
     mkdirSync(dirname(this.path), { recursive: true });
+    // The cache is appended to in place: never through a symbolic link planted at its name.
+    refuseSymlink(this.path);
     if (existsSync(this.path)) {
       const text = readFileSync(this.path, 'utf8');
       const lines = text.split('\n');
@@ -98,7 +101,7 @@ export class ResponseCache {
         } catch {
           throw new ParseError(this.path!, i + 1, 'a JSON cache line', l);
         }
-        if (typeof parsed.key !== 'string' || typeof parsed.value?.text !== 'string') throw new ParseError(this.path!, i + 1, 'an object with key and value.text', l, -1, 'key');
+        if (typeof parsed?.key !== 'string' || typeof parsed.value?.text !== 'string') throw new ParseError(this.path!, i + 1, 'an object with key and value.text', l, -1, 'key');
         this.map.set(parsed.key, parsed.value);
       });
       if (tail.length > 0) {
