@@ -1,7 +1,7 @@
 // The training engine: tfjs on the wasm backend. `initTf()` is the only place that chooses the
 // backend; call it (once, awaited) before building any model. It also installs perennial's
-// BatchMatMul kernel (kernels/batchMatMul.ts): OpenBLAS sgemm on the wasm heap when the addon is
-// loaded, explicit transposes + the stock untransposed path otherwise.
+// BatchMatMul and _FusedMatMul kernels (kernels/): OpenBLAS sgemm on the wasm heap when the addon
+// is loaded, explicit transposes + the stock untransposed path otherwise.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
@@ -24,7 +24,7 @@ export function initTf(): Promise<string> {
   if (!ready) {
     ready = (async () => {
       setWasmPaths(wasmDir());
-      // Our BatchMatMul replaces the stock one before setBackend runs the kernels' setup.
+      // Our BatchMatMul/_FusedMatMul replace the stock ones before setBackend runs the kernels' setup.
       installKernels();
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs wasm backend failed to initialise');
