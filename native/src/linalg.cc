@@ -193,7 +193,7 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
   const size_t size = static_cast<size_t>(d) * static_cast<size_t>(d);
   const int ld = std::max(1, d);
   if (a.dtype == DType::F32) {
-    Napi::Float32Array c = Napi::Float32Array::New(env, size);
+    Napi::Float32Array c = NewArray<Napi::Float32Array, float>(env, size);
     if (n > 0 && d > 0) {
       cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0f, static_cast<const float*>(a.data), ld, 0.0f,
                   c.Data(), ld);
@@ -201,7 +201,7 @@ Napi::Value Syrk(const Napi::CallbackInfo& info) {
     }
     return MakeMatrix(env, d, d, c);
   }
-  Napi::Float64Array c = Napi::Float64Array::New(env, size);
+  Napi::Float64Array c = NewArray<Napi::Float64Array, double>(env, size);
   if (n > 0 && d > 0) {
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, static_cast<const double*>(a.data), ld, 0.0,
                 c.Data(), ld);
