@@ -55,7 +55,7 @@ async function fuzzReader(reader: string, seconds: number, seed: number, maxInpu
     const input = new SharedArrayBuffer(4 << 20);
     const c = new Int32Array(counters);
     const data: WorkerInput = { reader, seed: seed + 7919 * run, deadline, maxInputs: maxInputs - st.inputs, counters, input, hangMs: HANG_MS };
-    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 512 } });
+    const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: data, env: { ...process.env, PERENNIAL_QUIET: '1' }, resourceLimits: { maxOldGenerationSizeMb: 512 } });
     const current = (): Uint8Array => new Uint8Array(input).slice(0, Math.min(Atomics.load(c, 5), input.byteLength));
     const outcome = await new Promise<'done' | 'hang' | 'crash'>((resolveP) => {
       let lastCount = -1, lastChange = Date.now(), settled = false;

@@ -4,6 +4,9 @@
 // The property each target must keep: any input gives a value or a ParseError/InputError that
 // names the file, never another exception, a hang or an unbounded allocation.
 import { gzipSync } from 'node:zlib';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ParseError, InputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { encodeNpy, parseNpy } from '../../src/core/data/npy.js';
@@ -19,6 +22,8 @@ import { structureToCif } from '../../src/crystal/cifwrite.js';
 import { builtInStructure } from '../../src/crystal/builtin.js';
 import { RunRecorder } from '../../src/core/record.js';
 import { parseRecord } from '../../src/core/record-read.js';
+import { ResponseCache } from '../../src/llm/cache.js';
+import { CompletionCache } from '../../src/breakout/cache.js';
 
 export interface FuzzTarget {
   readonly name: string;
@@ -245,6 +250,32 @@ function recordSeeds(): Uint8Array[] {
   return [utf8(JSON.stringify(rec, null, 2) + '\n'), utf8(JSON.stringify({ summary: null, run: { ...rec.run, seed: [1, 2] } }))];
 }
 
+function llmCacheSeeds(): Uint8Array[] {
+  const line = (k: string, text: string): string => JSON.stringify({ key: k, value: { text, usage: { promptTokens: 3, completionTokens: 1 }, latencyMs: 5 } });
+  return [utf8(`${line('a'.repeat(64), 'hello')}\n${line('b'.repeat(64), '{"answer": 3}')}\n`), utf8(`${line('c', 'x')}\n{"key":"d","val`)];
+}
+
+function breakoutCacheSeeds(): Uint8Array[] {
+  return [utf8(`${JSON.stringify({ key: 'k1', text: '{"stage":1}' })}\n${JSON.stringify({ key: 'k2', text: 'x', usage: { promptTokens: 1, completionTokens: 2 } })}\n`)];
+}
+
+/** Caches are read from a path: each input goes through a scratch file. */
+let scratch: string | null = null;
+function viaFile(bytes: Uint8Array, file: string, read: (path: string) => unknown): unknown {
+  scratch ??= mkdtempSync(join(tmpdir(), 'perennial-fuzz-'));
+  const p = join(scratch, file.replace(/[^\w.-]/g, '_'));
+  writeFileSync(p, bytes);
+  try {
+    return read(p);
+  } catch (e) {
+    // Errors name the scratch path: report them against the name the caller gave.
+    if (e instanceof ParseError && e.file === p) throw new ParseError(file, e.line, e.expected, e.found, e.offset, e.field);
+    throw e;
+  } finally {
+    rmSync(p, { force: true });
+  }
+}
+
 // ---------------------------------------------------------------- targets
 
 export const TARGETS: readonly FuzzTarget[] = [
@@ -262,6 +293,8 @@ export const TARGETS: readonly FuzzTarget[] = [
   { name: 'shelx', text: true, seeds: shelxSeeds, parse: (b, f) => structureFromShelx(parseShelxIns(dec.decode(b), { file: f })) },
   { name: 'hklf4', text: true, seeds: hklSeeds, parse: (b, f) => parseHklf4(dec.decode(b), { file: f }) },
   { name: 'record', text: true, seeds: recordSeeds, parse: (b, f) => parseRecord(dec.decode(b), f) },
+  { name: 'llm-cache', text: true, seeds: llmCacheSeeds, parse: (b, f) => viaFile(b, f, (p) => { const c = new ResponseCache(p); c.close(); return c.size; }) },
+  { name: 'breakout-cache', text: true, seeds: breakoutCacheSeeds, parse: (b, f) => viaFile(b, f, (p) => new CompletionCache(p).size) },
 ];
 
 export function target(name: string): FuzzTarget {
