@@ -160,6 +160,22 @@ test('backends agree at 200x200: gemm (float32, float64), syrk and cholesky solv
   assert.ok(relErr(x.choleskySolve(g, rhs), y.choleskySolve(g, rhs)) < 1e-8);
 });
 
+test('large results (over 2 MiB, the addon\'s huge-page allocation) are correct and writable', () => {
+  const rng = new Rng(17);
+  const a = randn(1024, 8, rng), b = randn(8, 600, rng);
+  const want = naive(a, b);
+  for (const la of backends) {
+    const g32 = la.gemm(to32(a), to32(b));
+    assert.equal(g32.data.length, 1024 * 600);
+    assert.ok(relErr(g32, want) < 1e-5, la.name);
+    g32.data[g32.data.length - 1] = 7;
+    assert.equal(g32.data[g32.data.length - 1], 7);
+    const s = la.syrk(randn(4, 800, rng));
+    assert.equal(s.data.length, 640000);
+    assert.equal(s.data[1], s.data[800]);
+  }
+});
+
 test('addon sgemmBatch: strides, broadcasting (stride 0), transposes and subarray views', (t) => {
   const addon = nativeAddon();
   if (!addon) {
