@@ -7,7 +7,7 @@ import { ParseError } from '../errors.js';
 export interface CsvTable {
   readonly file: string;
   readonly header: readonly string[];
-  /** Data rows (header excluded), each with the 1-based line it started on. */
+  /** Data rows (header excluded), each with the 1-based line it ends on (its only line unless a quoted field spans lines). */
   readonly rows: readonly { readonly line: number; readonly values: readonly string[] }[];
 }
 
