@@ -7,6 +7,7 @@ import { infoCli } from './info.js';
 import { continualCli } from './continual.js';
 import { continualFeaturesCli } from './continual-features.js';
 import { crystalCli } from './crystal.js';
+import { continualCilaCli } from './continual-cila.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -17,5 +18,6 @@ export const AREAS: readonly AreaCli[] = [
   continualCli,
   continualFeaturesCli,
   crystalCli,
+  continualCilaCli,
   // @area-list
 ];

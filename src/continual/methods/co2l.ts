@@ -1,0 +1,499 @@
+// Co2L (Contrastive Continual Learning, ICCV 2021; official code chaht01/Co2L) with CILA's adaptive
+// distillation weight as a schedule option. The encoder is trained end to end on task data + a
+// class-balanced replay buffer, two augmented views per image, with the asymmetric SupCon loss and
+// instance-wise relation distillation (IRD) from the frozen model of the previous task. Evaluation:
+// a class-balanced linear probe on the frozen encoder's features of (this task's data + the buffer
+// used for it), its epoch chosen on validation rows of the seen classes, never on test.
+//
+// The whole per-seed loop lives here (not in the core trainer) because the core's learners sit on a
+// frozen backbone; the accuracy matrix, metrics and record shape are the core's.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../../core/tensor.js';
+import { writeJsonAtomic } from '../../core/fsx.js';
+import { InputError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { stratifiedSplit, subset, type Dataset } from '../../core/data/dataset.js';
+import { conv3x3Trainable } from '../backbones/cnn.js';
+import { cloneParams, constInit, countParams, disposeParams, getParam, linear, variable, type Params } from '../nn.js';
+import { argmaxRows } from '../heads.js';
+import { AccuracyMatrix, groupCorrect } from '../metrics.js';
+import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from '../scenario.js';
+import { DEFINITIONS, summarise, type CilRunEntry, type CilSummaryEntry } from '../trainer.js';
+import { asymSupCon, augmentBatch, balancedBufferIndices, ird, CO2L_AUGMENT, type AugmentOptions } from '../contrastive.js';
+import { checkSchedule, lambdaForTask, type LambdaSchedule, type TaskLosses } from './cila.js';
+
+export interface Co2lOptions {
+  /** Encoder conv channels (3x3, stride 2 each, BN, ReLU), then global average pooling. */
+  readonly channels: readonly number[];
+  /** Feature dimension after the linear layer (+ ReLU): what the probe sees. */
+  readonly featureDim: number;
+  readonly projHidden: number;
+  readonly projDim: number;
+  readonly tau: number;
+  readonly tauBase: number;
+  readonly kappaStar: number;
+  readonly kappa: number;
+  readonly bufferSize: number;
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly epochsFirst: number;
+  readonly epochsLater: number;
+  readonly augment: AugmentOptions;
+  readonly probeEpochs: number;
+  readonly probeLr: number;
+  readonly probeBatchSize: number;
+}
+
+/** The reference miniature's setting (issue 6). */
+export const CO2L_DEFAULTS: Co2lOptions = Object.freeze({
+  channels: [32, 64], featureDim: 128, projHidden: 128, projDim: 64,
+  tau: 0.5, tauBase: 0.07, kappaStar: 0.2, kappa: 0.01, bufferSize: 200,
+  lr: 1e-3, batchSize: 256, epochsFirst: 12, epochsLater: 6, augment: CO2L_AUGMENT,
+  probeEpochs: 30, probeLr: 5e-3, probeBatchSize: 256,
+});
+
+export function co2lOptions(o: Partial<Co2lOptions> = {}): Co2lOptions {
+  const known = new Set(Object.keys(CO2L_DEFAULTS));
+  const bad = Object.keys(o).filter((k) => !known.has(k));
+  if (bad.length) throw new InputError(`unknown Co2L option(s) ${bad.join(', ')}; known: ${[...known].join(', ')}`);
+  const r = { ...CO2L_DEFAULTS, ...o };
+  for (const k of ['featureDim', 'projHidden', 'projDim', 'batchSize', 'probeBatchSize'] as const) {
+    if (!(Number.isInteger(r[k]) && r[k] > 0)) throw new InputError(`Co2L option ${k} must be a positive integer, got ${r[k]}`);
+  }
+  for (const k of ['epochsFirst', 'epochsLater', 'probeEpochs', 'bufferSize'] as const) {
+    if (!(Number.isInteger(r[k]) && r[k] >= 0)) throw new InputError(`Co2L option ${k} must be a non-negative integer, got ${r[k]}`);
+  }
+  for (const k of ['tau', 'tauBase', 'kappaStar', 'kappa', 'lr', 'probeLr'] as const) {
+    if (!(r[k] > 0)) throw new InputError(`Co2L option ${k} must be positive, got ${r[k]}`);
+  }
+  return Object.freeze(r);
+}
+
+const BN_EPS = 1e-5;
+const BN_MOMENTUM = 0.1;
+
+/** PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+function uniformInit(rng: Rng, n: number, fanIn: number): Float32Array {
+  const b = 1 / Math.sqrt(fanIn);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.uniform(-b, b);
+  return out;
+}
+
+/** Encoder (conv-BN-ReLU blocks, GAP, linear + ReLU) and projector (linear-ReLU-linear, l2-normalised). */
+export class Co2lNet {
+  readonly params: Params;
+  private pending: { name: string; mean: tf.Tensor; variance: tf.Tensor }[] = [];
+
+  constructor(readonly shape: readonly [number, number, number], readonly opts: Co2lOptions, rng: Rng | null, params?: Params) {
+    if (params) { this.params = params; return; }
+    if (!rng) throw new InputError('Co2lNet needs an Rng or parameters');
+    this.params = new Map();
+    let cin = shape[2];
+    opts.channels.forEach((cout, i) => {
+      const n = `enc.${i}`;
+      this.params.set(`${n}.conv.weight`, variable(`${n}.conv.weight`, [3, 3, cin, cout], uniformInit(rng.split(n), 9 * cin * cout, 9 * cin)));
+      this.params.set(`${n}.bn.weight`, variable(`${n}.bn.weight`, [cout], constInit(cout, 1)));
+      this.params.set(`${n}.bn.bias`, variable(`${n}.bn.bias`, [cout], constInit(cout, 0)));
+      this.params.set(`${n}.bn.running_mean`, variable(`${n}.bn.running_mean`, [cout], constInit(cout, 0), false));
+      this.params.set(`${n}.bn.running_var`, variable(`${n}.bn.running_var`, [cout], constInit(cout, 1), false));
+      cin = cout;
+    });
+    const lin = (name: string, out: number, inp: number): void => {
+      this.params.set(`${name}.weight`, variable(`${name}.weight`, [out, inp], uniformInit(rng.split(`${name}.w`), out * inp, inp)));
+      this.params.set(`${name}.bias`, variable(`${name}.bias`, [out], uniformInit(rng.split(`${name}.b`), out, inp)));
+    };
+    lin('enc.fc', opts.featureDim, cin);
+    lin('head.0', opts.projHidden, opts.featureDim);
+    lin('head.2', opts.projDim, opts.projHidden);
+  }
+
+  trainable(): tf.Variable[] {
+    return [...this.params].filter(([k]) => !k.includes('running_')).map(([, v]) => v);
+  }
+
+  numParams(): number { return countParams(new Map([...this.params].filter(([k]) => !k.includes('running_')))); }
+
+  /** 128-D features (training: batch statistics, recorded for commitBatchStats). */
+  features(x2: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    const [h, w, c] = this.shape;
+    return tf.tidy(() => {
+      let x = x2.reshape([-1, h, w, c]) as tf.Tensor4D;
+      this.opts.channels.forEach((_c, i) => {
+        const n = `enc.${i}`;
+        const wt = getParam(this.params, `${n}.conv.weight`) as unknown as tf.Tensor4D;
+        if (training) x = conv3x3Trainable(x, wt, 2);
+        else x = tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), wt, 2, 'valid');
+        let mean: tf.Tensor, variance: tf.Tensor;
+        if (training) {
+          ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+          const count = x.shape[0] * x.shape[1] * x.shape[2];
+          this.pending.push({ name: n, mean: tf.keep(mean.clone()), variance: tf.keep(variance.mul(count / Math.max(1, count - 1))) });
+        } else {
+          mean = getParam(this.params, `${n}.bn.running_mean`);
+          variance = getParam(this.params, `${n}.bn.running_var`);
+        }
+        x = tf.relu(x.sub(mean).mul(tf.rsqrt(variance.add(BN_EPS))).mul(getParam(this.params, `${n}.bn.weight`)).add(getParam(this.params, `${n}.bn.bias`))) as tf.Tensor4D;
+      });
+      const g = tf.mean(x, [1, 2]);
+      return tf.relu(linear(g, getParam(this.params, 'enc.fc.weight'), getParam(this.params, 'enc.fc.bias'))) as tf.Tensor2D;
+    });
+  }
+
+  /** l2-normalised projection of the features. */
+  project(f: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = tf.relu(linear(f, getParam(this.params, 'head.0.weight'), getParam(this.params, 'head.0.bias')));
+      const z = linear(h, getParam(this.params, 'head.2.weight'), getParam(this.params, 'head.2.bias'));
+      return z.div(tf.norm(z, 2, 1, true).maximum(1e-12)) as tf.Tensor2D;
+    });
+  }
+
+  commitBatchStats(): void {
+    for (const { name, mean, variance } of this.pending) {
+      tf.tidy(() => {
+        const rm = getParam(this.params, `${name}.bn.running_mean`), rv = getParam(this.params, `${name}.bn.running_var`);
+        rm.assign(rm.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM)));
+        rv.assign(rv.mul(1 - BN_MOMENTUM).add(variance.mul(BN_MOMENTUM)));
+      });
+      mean.dispose();
+      variance.dispose();
+    }
+    this.pending = [];
+  }
+
+  discardBatchStats(): void {
+    for (const p of this.pending) { p.mean.dispose(); p.variance.dispose(); }
+    this.pending = [];
+  }
+
+  clone(): Co2lNet { return new Co2lNet(this.shape, this.opts, null, cloneParams(this.params)); }
+
+  /** All parameter values concatenated (tests compare runs bit for bit). */
+  snapshot(): Float32Array {
+    const parts = [...this.params.values()].map((v) => v.dataSync() as Float32Array);
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+
+  dispose(): void { this.discardBatchStats(); disposeParams(this.params); }
+}
+
+/** Features of all rows, eval mode, in chunks. */
+export function extractCo2lFeatures(net: Co2lNet, ds: Dataset, chunk = 1000): Float32Array {
+  const out = new Float32Array(ds.n * net.opts.featureDim);
+  for (let s = 0; s < ds.n; s += chunk) {
+    const e = Math.min(ds.n, s + chunk);
+    const f = tf.tidy(() => net.features(tf.tensor2d(ds.x.subarray(s * ds.d, e * ds.d), [e - s, ds.d]), false));
+    out.set(f.dataSync() as Float32Array, s * net.opts.featureDim);
+    f.dispose();
+  }
+  return out;
+}
+
+export interface ProbeResult {
+  /** Logits of the test rows over the seen classes. */
+  readonly testLogits: Float32Array;
+  readonly bestEpoch: number;
+  readonly valAcc: number;
+}
+
+/**
+ * Class-balanced linear probe (each class weighs the same in the loss) trained with Adam on frozen
+ * features; the weights of the epoch with the best validation accuracy are kept (ties: earliest).
+ */
+export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f: Float32Array; y: Int32Array }, testF: Float32Array,
+  dim: number, classes: number, o: Pick<Co2lOptions, 'probeEpochs' | 'probeLr' | 'probeBatchSize'>, rng: Rng): ProbeResult {
+  const n = train.y.length;
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < n; i++) counts[train.y[i]!]!++;
+  const present = [...counts].filter((c) => c > 0).length;
+  const sw = new Float32Array(n);
+  for (let i = 0; i < n; i++) sw[i] = n / (present * counts[train.y[i]!]!);
+  const W = tf.variable(tf.zeros([dim, classes])), b = tf.variable(tf.zeros([classes]));
+  const opt = tf.train.adam(o.probeLr);
+  const Xv = tf.tensor2d(val.f, [val.y.length, dim]);
+  let best = { acc: -1, epoch: 0, W: tf.keep(W.clone()), b: tf.keep(b.clone()) };
+  try {
+    for (let ep = 1; ep <= o.probeEpochs; ep++) {
+      const perm = rng.split(`probe-epoch-${ep}`).permutation(n);
+      for (let s = 0; s < n; s += o.probeBatchSize) {
+        const idx = perm.subarray(s, Math.min(n, s + o.probeBatchSize));
+        const xb = new Float32Array(idx.length * dim), yb = new Int32Array(idx.length), wb = new Float32Array(idx.length);
+        idx.forEach((r, k) => { xb.set(train.f.subarray(r * dim, (r + 1) * dim), k * dim); yb[k] = train.y[r]!; wb[k] = sw[r]!; });
+        tf.tidy(() => {
+          const X = tf.tensor2d(xb, [idx.length, dim]), Y = tf.oneHot(tf.tensor1d(yb, 'int32'), classes), Wt = tf.tensor1d(wb);
+          opt.minimize(() => tf.neg(tf.sum(tf.sum(tf.mul(Y, tf.logSoftmax(tf.matMul(X, W).add(b), 1)), 1).mul(Wt))).div(idx.length) as tf.Scalar, false, [W, b]);
+        });
+      }
+      const pred = tf.tidy(() => tf.argMax(tf.matMul(Xv, W).add(b), 1).dataSync() as Int32Array);
+      let c = 0;
+      for (let i = 0; i < val.y.length; i++) if (pred[i] === val.y[i]) c++;
+      const acc = c / Math.max(1, val.y.length);
+      if (acc > best.acc) {
+        best.W.dispose(); best.b.dispose();
+        best = { acc, epoch: ep, W: tf.keep(W.clone()), b: tf.keep(b.clone()) };
+      }
+    }
+    const nt = testF.length / dim;
+    const testLogits = tf.tidy(() => tf.matMul(tf.tensor2d(testF, [nt, dim]), best.W).add(best.b).dataSync() as Float32Array);
+    return { testLogits, bestEpoch: best.epoch, valAcc: 100 * best.acc };
+  } finally {
+    W.dispose(); b.dispose(); Xv.dispose(); best.W.dispose(); best.b.dispose(); opt.dispose();
+  }
+}
+
+export interface Co2lTaskLog {
+  readonly task: number;
+  readonly lambda: number;
+  /** Cumulative ratio sum Ldis / sum Lcon over earlier distillation tasks (CILA's input; null where none). */
+  readonly lossRatio: number | null;
+  readonly losses: TaskLosses;
+  readonly probeEpoch: number;
+  readonly probeValAcc: number;
+  readonly trainRows: number;
+  readonly seconds: number;
+}
+
+export interface Co2lSeedResult {
+  readonly matrix: AccuracyMatrix;
+  readonly tasks: Co2lTaskLog[];
+  readonly seconds: number;
+  readonly params: number;
+  /** Final parameter values (kept only when asked: tests). */
+  readonly snapshot?: Float32Array;
+}
+
+export interface Co2lSeedData {
+  readonly scenario: Scenario;
+  /** Remapped labels (session j owns a contiguous id range). */
+  readonly train: Dataset;
+  readonly val: Dataset;
+  readonly test: Dataset;
+}
+
+/** Train Co2L over all sessions of one seed; probe and score after each. */
+export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, options: Co2lOptions, seed: number,
+  hooks: { onEpoch?: (task: number, epoch: number, epochs: number) => void; keepSnapshot?: boolean } = {}): Promise<Co2lSeedResult> {
+  const sched = checkSchedule(schedule);
+  const o = options;
+  const shape = data.train.shape;
+  if (!shape) throw new InputError(`${data.train.source}: Co2L needs image rows (the dataset has no image shape)`);
+  const rng = new Rng(seed, 'co2l');
+  const net = new Co2lNet(shape, o, rng.split('init'));
+  let teacher: Co2lNet | null = null;
+  const opt = tf.train.adam(o.lr);
+  const matrix = new AccuracyMatrix();
+  const tasks: Co2lTaskLog[] = [];
+  const history: TaskLosses[] = [];
+  let buffer: Dataset | null = null;
+  const t0 = performance.now();
+  const vars = net.trainable();
+  const groupOf = (id: number): number => data.scenario.groupOf(id);
+  try {
+    for (const info of data.scenario.sessions) {
+      const t = info.index, ts = performance.now();
+      const lo = info.newIds[0]!, hi = info.seen;
+      const taskData = labelRange(data.train, lo, hi);
+      const trainSet = buffer && buffer.n ? concatRows(buffer, taskData) : taskData;
+      const { lambda, ratio } = lambdaForTask(sched, t, history);
+      const epochs = t === 0 ? o.epochsFirst : o.epochsLater;
+      const trng = rng.split(`task-${t}`);
+      let sumCon = 0, sumDis = 0, steps = 0;
+      for (let ep = 0; ep < epochs; ep++) {
+        const erng = trng.split(`epoch-${ep}`);
+        const perm = erng.permutation(trainSet.n);
+        for (let s = 0; s < trainSet.n; s += o.batchSize) {
+          const idx = perm.subarray(s, Math.min(trainSet.n, s + o.batchSize));
+          const B = idx.length;
+          const brng = erng.split(`batch-${s}`);
+          const v1 = augmentBatch(trainSet.x, idx, shape, brng.split('v1'), o.augment);
+          const v2 = augmentBatch(trainSet.x, idx, shape, brng.split('v2'), o.augment);
+          const both = new Float32Array(2 * B * trainSet.d);
+          both.set(v1); both.set(v2, B * trainSet.d);
+          const labels = new Int32Array(2 * B), anchor = new Uint8Array(2 * B);
+          for (let k = 0; k < B; k++) {
+            const y = trainSet.y[idx[k]!]!;
+            labels[k] = labels[B + k] = y;
+            anchor[k] = anchor[B + k] = y >= lo && y < hi ? 1 : 0;
+          }
+          const X = tf.tensor2d(both, [2 * B, trainSet.d]);
+          const zPast = teacher && lambda > 0 ? tf.tidy(() => teacher!.project(teacher!.features(X, false))) : null;
+          let conV = 0, disV = 0;
+          const held: { parts: tf.Tensor | null } = { parts: null };
+          const cost = opt.minimize(() => {
+            const z = net.project(net.features(X, true));
+            const con = asymSupCon(z, labels, anchor, { tau: o.tau, tauBase: o.tauBase });
+            let total: tf.Scalar = con;
+            const parts = [con];
+            if (zPast) {
+              const dis = ird(z, zPast, { kappaStar: o.kappaStar, kappa: o.kappa });
+              parts.push(dis);
+              total = tf.add(con, tf.mul(dis, lambda));
+            }
+            // Read the parts after the step: stack them into one kept tensor.
+            held.parts = tf.keep(tf.stack(parts));
+            return total;
+          }, true, vars);
+          net.commitBatchStats();
+          const pv = held.parts!.dataSync();
+          conV = pv[0]!; disV = pv[1] ?? 0;
+          held.parts!.dispose();
+          cost?.dispose(); X.dispose(); zPast?.dispose();
+          if (!Number.isFinite(conV) || !Number.isFinite(disV)) throw new InputError(`Co2L: non-finite loss at task ${t}, epoch ${ep} (contrastive ${conV}, distillation ${disV})`);
+          sumCon += conV; sumDis += disV; steps++;
+        }
+        hooks.onEpoch?.(t, ep, epochs);
+      }
+      const losses: TaskLosses = { con: sumCon / Math.max(1, steps), conUnscaled: (sumCon / Math.max(1, steps)) * (o.tauBase / o.tau), dis: sumDis / Math.max(1, steps) };
+      history.push(losses);
+      // Probe: this task's data + the buffer used for it, class-balanced; epoch chosen on validation of seen classes.
+      const fTrain = extractCo2lFeatures(net, trainSet);
+      const valSeen = labelRange(data.val, 0, hi);
+      const fVal = extractCo2lFeatures(net, valSeen);
+      const testSeen = labelRange(data.test, 0, hi);
+      const fTest = extractCo2lFeatures(net, testSeen);
+      const probe = linearProbe({ f: fTrain, y: trainSet.y }, { f: fVal, y: valSeen.y }, fTest, o.featureDim, hi, o, trng.split('probe'));
+      const pred = argmaxRows(probe.testLogits, testSeen.n, hi);
+      const { correct, counts } = groupCorrect(pred, testSeen.y, groupOf, t + 1);
+      matrix.record(t, correct, counts);
+      // Buffer for the next task: class-balanced random over (old buffer + this task's data).
+      const pool = buffer && buffer.n ? concatRows(buffer, taskData) : taskData;
+      buffer = subset(pool, balancedBufferIndices(pool.y, o.bufferSize, trng.split('buffer')), `${data.train.source}[buffer]`);
+      teacher?.dispose();
+      teacher = net.clone();
+      tasks.push({ task: t, lambda, lossRatio: ratio, losses, probeEpoch: probe.bestEpoch, probeValAcc: probe.valAcc, trainRows: trainSet.n, seconds: (performance.now() - ts) / 1000 });
+      await Promise.resolve();
+    }
+    return { matrix, tasks, seconds: (performance.now() - t0) / 1000, params: net.numParams(), ...(hooks.keepSnapshot ? { snapshot: net.snapshot() } : {}) };
+  } finally {
+    teacher?.dispose();
+    net.dispose();
+    opt.dispose();
+  }
+}
+
+function concatRows(a: Dataset, b: Dataset): Dataset {
+  if (a.d !== b.d) throw new InputError(`cannot join rows of ${a.d} and ${b.d} values`);
+  const x = new Float32Array((a.n + b.n) * a.d);
+  x.set(a.x); x.set(b.x, a.n * a.d);
+  const y = new Int32Array(a.n + b.n);
+  y.set(a.y); y.set(b.y, a.n);
+  return { ...b, x, y, n: a.n + b.n, source: `${b.source}+buffer` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods, data and the multi-seed run.
+
+/**
+ * Method names: `co2l` (lambda 1), `co2l-l<x>` (fixed lambda x, e.g. co2l-l0, co2l-l0.25),
+ * `cila` (max(1, c ratio), c = 1, scaled contrastive loss), and
+ * `cila[-pure|-min1|-max1][-c<c>][-unscaled]`, e.g. cila-pure, cila-c0.5, cila-pure-unscaled.
+ */
+export function methodSchedule(name: string): LambdaSchedule {
+  if (name === 'co2l') return { kind: 'fixed', lambda: 1 };
+  const fixed = /^co2l-l(\d+(?:\.\d+)?)$/.exec(name);
+  if (fixed) return checkSchedule({ kind: 'fixed', lambda: Number(fixed[1]) });
+  const m = /^cila(?:-(pure|min1|max1))?(?:-c(\d+(?:\.\d+)?))?(-unscaled)?$/.exec(name);
+  if (m) return checkSchedule({ kind: 'cila', variant: (m[1] ?? 'max1') as 'pure' | 'min1' | 'max1', c: m[2] ? Number(m[2]) : 1, loss: m[3] ? 'unscaled' : 'scaled' });
+  throw new InputError(`unknown Co2L/CILA method ${JSON.stringify(name)}; known: co2l, co2l-l<lambda> (e.g. co2l-l0), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]`);
+}
+
+/**
+ * One seed's data: a validation split of `perClassVal` rows per class fixed across seeds (seed
+ * VAL_SPLIT_SEED), `perClassTrain` training rows per class drawn per seed from the rest, the class
+ * order from the seed; the test set only scores.
+ */
+export const VAL_SPLIT_SEED = 1993;
+
+export function co2lSeedData(train: Dataset, test: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): Co2lSeedData {
+  const byClass = new Map<number, number>();
+  for (let i = 0; i < train.n; i++) byClass.set(train.y[i]!, (byClass.get(train.y[i]!) ?? 0) + 1);
+  const minCount = Math.min(...byClass.values());
+  if (o.perClassTrain + o.perClassVal > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${o.perClassTrain} + ${o.perClassVal} needed`);
+  const [val, pool] = stratifiedSplit(train, [o.perClassVal, minCount - o.perClassVal], new Rng(VAL_SPLIT_SEED, 'co2l-val')) as [Dataset, Dataset];
+  const [tr] = stratifiedSplit(pool, [o.perClassTrain], new Rng(seed, 'co2l-train')) as [Dataset];
+  const scenario = makeClassIncremental({ numClasses: o.numClasses, base: o.base, increment: o.increment, classOrderSeed: seed });
+  return { scenario, train: remapDataset(tr, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(test, scenario.classOrder) };
+}
+
+export type Co2lRunEntry = CilRunEntry & {
+  readonly lambda_per_task: number[];
+  readonly loss_ratio_per_task: (number | null)[];
+  readonly losses_per_task: TaskLosses[];
+  readonly probe_epoch_per_task: number[];
+  readonly trainable_params: number;
+};
+
+export interface Co2lRunResult {
+  readonly dataset: string;
+  readonly split: string;
+  readonly seeds: number[];
+  readonly runs: Co2lRunEntry[];
+  readonly summary: Record<string, CilSummaryEntry>;
+  readonly definitions: Record<string, string>;
+  readonly options: Co2lOptions;
+  readonly schedules: Record<string, LambdaSchedule>;
+}
+
+export interface Co2lRunArgs {
+  readonly train: Dataset;
+  readonly test: Dataset;
+  readonly dataset: string;
+  readonly split: string;
+  readonly seeds: readonly number[];
+  readonly methods: readonly string[];
+  readonly options: Co2lOptions;
+  readonly perClassTrain: number;
+  readonly perClassVal: number;
+  readonly numClasses: number;
+  /** Folder for finished (method, seed) results; with `resume` they are reused when the configuration matches. */
+  readonly checkpointDir?: string | null;
+  readonly resume?: boolean;
+  readonly onDone?: (method: string, seed: number, entry: Co2lRunEntry) => void;
+  readonly onEpoch?: (method: string, seed: number, task: number, epoch: number, epochs: number) => void;
+}
+
+export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
+  const schedules: Record<string, LambdaSchedule> = {};
+  for (const m of a.methods) schedules[m] = methodSchedule(m);
+  const { base, increment } = parseSplit(a.split);
+  const config = { dataset: a.dataset, split: a.split, options: a.options, perClassTrain: a.perClassTrain, perClassVal: a.perClassVal };
+  const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+  if (a.checkpointDir) mkdirSync(a.checkpointDir, { recursive: true });
+  const runs: Co2lRunEntry[] = [];
+  for (const seed of a.seeds) {
+    let data: Co2lSeedData | null = null;
+    for (const m of a.methods) {
+      const file = a.checkpointDir ? join(a.checkpointDir, `${m}-seed-${seed}.json`) : null;
+      if (file && a.resume && existsSync(file)) {
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; entry: Co2lRunEntry };
+        if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
+      }
+      data ??= co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
+      const r = await runCo2lSeed(data, schedules[m]!, a.options, seed, { onEpoch: (t, e, E) => a.onEpoch?.(m, seed, t, e, E) });
+      const tri = r.matrix.triangle();
+      const entry: Co2lRunEntry = {
+        method: m, seed, last_acc: r.matrix.last('top1'), avg_inc_acc: r.matrix.avgIncremental('top1'),
+        group_acc: tri[tri.length - 1]!, acc_matrix: tri,
+        last_acc_mean_group: r.matrix.last('meanGroup'), avg_inc_acc_mean_group: r.matrix.avgIncremental('meanGroup'),
+        forgetting: r.matrix.forgetting(), bwt: r.matrix.bwt(), time_s: r.seconds, class_order: [...data.scenario.classOrder],
+        lambda_per_task: r.tasks.map((t) => t.lambda), loss_ratio_per_task: r.tasks.map((t) => t.lossRatio),
+        losses_per_task: r.tasks.map((t) => t.losses), probe_epoch_per_task: r.tasks.map((t) => t.probeEpoch), trainable_params: r.params,
+      };
+      if (file) writeJsonAtomic(file, { hash, entry });
+      runs.push(entry);
+      a.onDone?.(m, seed, entry);
+    }
+  }
+  return { dataset: a.dataset, split: a.split, seeds: [...a.seeds], runs, summary: summarise(runs), options: a.options, schedules,
+    definitions: { ...DEFINITIONS,
+      lambda_per_task: 'distillation weight used at each task (0 at task 1, which has no teacher)',
+      loss_ratio_per_task: 'CILA input at each task: sum of average IRD losses / sum of average contrastive losses over earlier distillation tasks (null where none enters)',
+      losses_per_task: 'average training losses per task: con (scaled by tau/tauBase as Co2L), conUnscaled, dis (unweighted IRD)',
+    } };
+}
