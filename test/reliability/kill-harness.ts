@@ -164,8 +164,12 @@ export function assertUniqueKeys(path: string): void {
   assert.equal(new Set(keys).size, keys.length, `${path}: ${keys.length - new Set(keys).size} duplicated keys`);
 }
 
-/** Append one result line to RELIABILITY_SUMMARY (a JSONL the full check collects). */
-export function noteResult(r: KillResult): void {
+/** Append one result line to RELIABILITY_SUMMARY (a JSONL that test/reliability/summary.ts collects). */
+export function note(kind: 'kill' | 'faults', value: object): void {
   const p = process.env.RELIABILITY_SUMMARY;
-  if (p) writeFileSync(p, JSON.stringify(r) + '\n', { flag: 'a' });
+  if (p) writeFileSync(p, JSON.stringify({ kind, ...value }) + '\n', { flag: 'a' });
+}
+
+export function noteResult(r: KillResult): void {
+  note('kill', r);
 }

@@ -12,6 +12,7 @@ import { EchoProvider } from '../../src/llm/testing.js';
 import { runSelfKnowledge } from '../../src/llm/selfknow.js';
 import { selectTasks } from '../../src/llm/tasks.js';
 import type { CompletionRequest, CompletionResponse, LlmProvider } from '../../src/llm/provider.js';
+import { note } from './kill-harness.js';
 
 type Fault = 'ok' | 'reset' | '429' | '500' | 'slow' | 'malformed' | 'truncated' | 'html' | 'json-as-text';
 const MAX_RETRIES = 2;
@@ -118,6 +119,10 @@ test('each fault kind ends answered or as its typed failure, with bounded retrie
     });
     assert.deepEqual(gotCounts, expectedCounts, 'failures counted exactly, by kind');
     for (const n of s.attempts.values()) assert.ok(n <= MAX_RETRIES + 1, `the server saw at most ${MAX_RETRIES + 1} attempts per request`);
+    note('faults', {
+      test: 'fault kinds', items: items.map((it, i) => ({ fault: it.fault, times: Number.isFinite(it.times) ? it.times : 'always', outcome: out[i]!.error?.kind ?? 'answered', attempts: out[i]!.attempts })),
+      failures: gotCounts, expected_failures: expectedCounts, max_attempts: Math.max(...out.map((r) => r.attempts ?? 1)), retry_limit: MAX_RETRIES + 1,
+    });
   } finally {
     await s.close();
   }
@@ -180,6 +185,7 @@ test('a self-knowledge run over a faulty server finishes; its record counts the 
     for (const e of report.errors) recorded[e.kind] = (recorded[e.kind] ?? 0) + 1;
     assert.deepEqual(recorded, counting.kinds);
     assert.deepEqual(recorded, served);
+    note('faults', { test: 'selfknow run', outcomes: report.outcomes.length, recorded_failures: recorded, server_failed_requests: served, provider_failures: counting.kinds, finished: true });
     assert.ok(report.errors.length > 0 && report.errors.length < report.outcomes.length, `some but not all runs failed (${report.errors.length})`);
     for (const n of s.attempts.values()) assert.ok(n <= MAX_RETRIES + 1);
   } finally {
