@@ -1,0 +1,59 @@
+// Co2L training on a tiny synthetic image stream: CILA reproduces Co2L (lambda = 1) bit for bit
+// wherever its clamp binds, a binding-free variant differs, and the record logs lambda and ratios.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initTf } from '../../src/core/tensor.js';
+import { Rng } from '../../src/core/rng.js';
+import { imagePatterns } from '../../src/core/data/synthetic.js';
+import { co2lOptions, co2lSeedData, runCo2l, runCo2lSeed, methodSchedule } from '../../src/continual/methods/co2l.js';
+
+const opts = co2lOptions({ channels: [4, 8], featureDim: 16, projHidden: 16, projDim: 8, batchSize: 32, epochsFirst: 4, epochsLater: 1, bufferSize: 12, probeEpochs: 8, probeLr: 1e-2, lr: 1e-2 });
+
+function data(seed: number) {
+  const r = new Rng(11, 'co2l-test');
+  const train = imagePatterns({ classes: 6, perClass: 34, size: 12, noise: 0.1 }, r, 'train');
+  const test = imagePatterns({ classes: 6, perClass: 15, size: 12, noise: 0.1 }, r, 'test');
+  return co2lSeedData(train, test, seed, { perClassTrain: 24, perClassVal: 10, numClasses: 6, base: 2, increment: 2 });
+}
+
+test('CILA max(1, c ratio) with a binding clamp reproduces Co2L lambda = 1 exactly; the pure ratio does not', async () => {
+  await initTf();
+  const d = data(5);
+  const a = await runCo2lSeed(d, methodSchedule('co2l'), opts, 5, { keepSnapshot: true });
+  const b = await runCo2lSeed(d, methodSchedule('cila-max1-c0.5'), opts, 5, { keepSnapshot: true });
+  const c = await runCo2lSeed(d, methodSchedule('cila-pure-c0.5'), opts, 5, { keepSnapshot: true });
+  assert.deepEqual(b.tasks.map((t) => t.lambda), [0, 1, 1]);
+  const ratio = b.tasks[2]!.lossRatio!;
+  assert.ok(ratio > 0 && 0.5 * ratio < 1, `the clamp must bind in this setting (c x ratio = ${0.5 * ratio})`);
+  assert.deepEqual(Array.from(b.snapshot!), Array.from(a.snapshot!));
+  assert.deepEqual(b.matrix.triangle(), a.matrix.triangle());
+  assert.deepEqual(a.tasks.map((t) => t.lossRatio), [null, null, null]);
+  // The pure variant uses lambda = 0.5 x ratio at task 3, so its weights must differ from Co2L's.
+  assert.ok(Math.abs(c.tasks[2]!.lambda - 0.5 * c.tasks[2]!.lossRatio!) < 1e-12);
+  assert.notDeepEqual(Array.from(c.snapshot!), Array.from(a.snapshot!));
+  // Losses are logged, the contrastive one also without the tau/tauBase factor.
+  for (const t of a.tasks) assert.ok(Math.abs(t.losses.conUnscaled - t.losses.con * 0.07 / 0.5) < 1e-9);
+  assert.equal(a.tasks[0]!.losses.dis, 0);
+  assert.ok(a.tasks[1]!.losses.dis > 0);
+});
+
+test('runCo2l: record shape of `cil run` plus lambda_per_task and loss_ratio_per_task; the probe learns', async () => {
+  await initTf();
+  const r = new Rng(11, 'co2l-test');
+  const train = imagePatterns({ classes: 6, perClass: 34, size: 12, noise: 0.1 }, r, 'train');
+  const test = imagePatterns({ classes: 6, perClass: 15, size: 12, noise: 0.1 }, r, 'test');
+  const res = await runCo2l({ train, test, dataset: 'patterns', split: 'B2Inc2', seeds: [1], methods: ['co2l', 'cila-pure'], options: opts, perClassTrain: 24, perClassVal: 10, numClasses: 6 });
+  assert.deepEqual(Object.keys(res.summary).sort(), ['cila-pure', 'co2l']);
+  for (const e of res.runs) {
+    assert.equal(e.acc_matrix.length, 3);
+    assert.equal(e.lambda_per_task.length, 3);
+    assert.equal(e.loss_ratio_per_task.length, 3);
+    assert.equal(e.group_acc.length, 3);
+    assert.ok(e.probe_epoch_per_task.every((p) => p >= 1 && p <= 8));
+    // After the first task (2 classes) the probe is well above chance (50 %).
+    assert.ok(e.acc_matrix[0]![0]! > 65, `first-task accuracy ${e.acc_matrix[0]![0]}`);
+  }
+  assert.equal(res.runs.find((e) => e.method === 'cila-pure')!.loss_ratio_per_task[2] !== null, true);
+  assert.throws(() => co2lOptions({ tau: 0 }), /tau must be positive/);
+  assert.throws(() => co2lOptions({ lambda: 1 } as never), /unknown Co2L option\(s\) lambda; known:/);
+});
