@@ -29,3 +29,34 @@ test('safetensors: a tensor entry without data_offsets (or shape) is a ParseErro
     });
   }
 });
+
+test('headers that claim far more than the file holds are refused before anything is allocated', async () => {
+  const { encodeNpy, parseNpy } = await import('../../src/core/data/npy.js');
+  const { parseIdx } = await import('../../src/core/data/idx.js');
+  const { encodeGguf, parseGgufHeader, kv } = await import('../../src/llm/gguf.js');
+  const { encodeIdx } = await import('../fuzz/targets.js');
+  const lies: [string, () => unknown][] = [];
+  // NPY: a shape of 10^11 floats in a 200-byte file.
+  const npy = Buffer.from(encodeNpy(new Float32Array(4), [4]));
+  lies.push(['npy', () => parseNpy(Buffer.from(npy.toString('latin1').replace("'shape': (4,)", "'shape': (99999999999,)"), 'latin1'), 'lie.npy')]);
+  // IDX: three dimensions of 2^32 - 1.
+  const idx = encodeIdx(0x08, [1, 1, 1], [7]);
+  new DataView(idx.buffer).setUint32(4, 0xffffffff); new DataView(idx.buffer).setUint32(8, 0xffffffff); new DataView(idx.buffer).setUint32(12, 0xffffffff);
+  lies.push(['idx', () => parseIdx(idx, 'lie.idx')]);
+  // safetensors: a header length of 2^63 and a tensor of 2^40 floats.
+  const st = new Uint8Array(64); new DataView(st.buffer).setBigUint64(0, 1n << 63n, true);
+  lies.push(['safetensors size', () => SafeTensors.parse(st, 'lie.safetensors')]);
+  lies.push(['safetensors tensor', () => SafeTensors.parse(safetensorsWithHeader(`{"w":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,4398046511104]}}`), 'lie.safetensors')]);
+  // GGUF: an array claiming 2^62 items, a string claiming 2^40 bytes.
+  const gg = encodeGguf(new Map([['k', kv.i32s([1, 2])]]), []);
+  const at = gg.indexOf(Buffer.from('k')) + 1 + 4 + 4;
+  const g1 = Buffer.from(gg); g1.writeBigUInt64LE(1n << 62n, at);
+  lies.push(['gguf array', () => parseGgufHeader(g1, 'lie.gguf')]);
+  const g2 = Buffer.from(gg); g2.writeBigUInt64LE(1n << 40n, 24);
+  lies.push(['gguf string', () => parseGgufHeader(g2, 'lie.gguf')]);
+  for (const [name, f] of lies) {
+    const before = process.memoryUsage().arrayBuffers;
+    assert.throws(f, (e: unknown) => e instanceof ParseError && /^lie\./.test(e.file), name);
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, `${name}: no large allocation`);
+  }
+});
