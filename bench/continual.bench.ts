@@ -57,7 +57,7 @@ def numpy_update():
     for lam in 10.0 ** np.arange(-4, 5):
         Wo = np.linalg.solve(Gf + lam * np.eye(M), Qf)
         mse = ((H[k:] @ Wo - Y[k:]) ** 2).mean()
-        best = lam if best is None or mse <= best[1] else best
+        best = (lam, mse) if best is None or mse <= best[1] else best
     G = H.T @ H; Q = H.T @ Y
     return np.linalg.solve(G + 1.0 * np.eye(M), Q)
 out = {}
