@@ -87,6 +87,10 @@ function symmetrizeInPlace(K: Matrix64): void {
   }
 }
 
+function toF64(M: Matrix): Matrix64 {
+  return M.data instanceof Float64Array ? (M as Matrix64) : { rows: M.rows, cols: M.cols, data: Float64Array.from(M.data) };
+}
+
 function trace(K: Matrix64): number {
   let t = 0;
   for (let i = 0; i < K.rows; i++) t += K.data[i * K.cols + i]!;
@@ -111,6 +115,19 @@ export function normalizedSpectrum(K: Matrix, la: Linalg = linalg()): Float64Arr
   const tr = trace(M);
   if (!(tr > 0)) throw new InputError(`matrix trace is ${tr}; entropy needs a PSD matrix with positive trace`);
   for (let i = 0; i < S.length; i++) S[i] /= tr;
+  return clipRenormalize(la.eigh(M).values);
+}
+
+/**
+ * The normalised spectrum of a matrix this module built itself as a Gram (syrk / gemm with its own
+ * transpose / Hadamard of such): symmetric by construction, so it is scaled by 1/trace in place
+ * and handed to eigh (which reads the lower triangle) without a symmetrising copy.
+ */
+function ownGramSpectrum(M: Matrix64, la: Linalg): Float64Array {
+  const tr = trace(M);
+  if (!(tr > 0) || !Number.isFinite(tr)) throw new InputError(`Gram trace is ${tr}; entropy needs a positive trace`);
+  const inv = 1 / tr, a = M.data;
+  for (let i = 0; i < a.length; i++) a[i] *= inv;
   return clipRenormalize(la.eigh(M).values);
 }
 
@@ -174,7 +191,7 @@ export function featureSpectrum(Zh: Matrix64, route: 'auto' | 'gram' | 'covarian
   const { rows: n, cols: d } = Zh;
   const useCov = route === 'covariance' || (route === 'auto' && d < n);
   const M = useCov ? la.syrk(Zh) : la.gemm(Zh, Zh, { transB: true });
-  return normalizedSpectrum(M, la);
+  return ownGramSpectrum(toF64(M), la);
 }
 
 /** H(G(Z)) from features (rows = samples); takes the d x d route when d < n. */
@@ -231,11 +248,13 @@ function jointEntropyNormalized(A: Matrix64, B: Matrix64, opts: FeatureOptions &
   const la = opts.linalg ?? linalg();
   const route = opts.joint && opts.joint !== 'auto' ? opts.joint : jointRoute(A.rows, A.cols, B.cols);
   let mu: Float64Array;
-  if (route === 'khatri-rao') mu = normalizedSpectrum(la.syrk(khatriRao(A, B)), la);
+  if (route === 'khatri-rao') mu = ownGramSpectrum(toF64(la.syrk(khatriRao(A, B))), la);
   else {
-    const K1 = la.gemm(A, A, { transB: true });
+    const K1 = toF64(la.gemm(A, A, { transB: true }));
     const K2 = la.gemm(B, B, { transB: true });
-    mu = normalizedSpectrum(hadamard(K1, K2), la);
+    // Hadamard product in place into K1 (both are fresh Grams owned here).
+    for (let i = 0; i < K1.data.length; i++) K1.data[i] *= K2.data[i]!;
+    mu = ownGramSpectrum(K1, la);
   }
   return spectrumEntropy(mu, pickEntropy(opts));
 }
