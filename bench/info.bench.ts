@@ -3,7 +3,8 @@
 // with --quick), perennial vs numpy float64 in the same run. numpy takes the same route
 // (512 x 512 covariances, then the 2048 x 2048 Hadamard Gram) with `eigvalsh`, and, as a second
 // peer, `eigh` (values and vectors) as the target names it. Target: ratio numpy/perennial >= 1.0
-// with the OpenBLAS addon. Medians of several rounds; the machine is shared, so expect noise.
+// with the OpenBLAS addon. Rounds alternate numpy and perennial; medians. The machine is shared,
+// so expect noise.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const ji = args.indexOf('--json');
 const json = ji >= 0 ? args[ji + 1] : undefined;
-const n = quick ? 1024 : 2048, d = quick ? 256 : 512, rounds = quick ? 2 : 3;
+const n = quick ? 1024 : 2048, d = quick ? 256 : 512, rounds = quick ? 3 : 5;
 
 const PY = String.raw`
 import sys, time, json, numpy as np
@@ -54,23 +55,32 @@ const dir = mkdtempSync(join(tmpdir(), 'perennial-info-bench-'));
 try {
   const fx = join(dir, 'x.npy'), fy = join(dir, 'y.npy');
   writeNpy(fx, X, [n, d]); writeNpy(fy, Y, [n, d]);
-  const py = JSON.parse(runPython(PY, [fx, fy, String(rounds)])) as Record<'eigvalsh' | 'eigh', { seconds: number; mi: number }>;
+  // Interleaved rounds (numpy round, then perennial round) so both see the same load; medians.
+  const npEigvalsh: number[] = [], npEigh: number[] = [];
+  let npMi = NaN;
   const results: Record<string, unknown> = {};
-  for (const la of linalgBackends()) {
-    useLinalg(la.name);
-    const ts: number[] = [];
-    let mi = NaN;
-    // The pure-TS fallback is timed once when the addon is present (it is the slow path, not the target).
-    const r = la.name === 'typescript' && linalgBackends().length > 1 ? 1 : rounds;
-    for (let i = 0; i < r; i++) {
+  const times: Record<string, number[]> = {};
+  const mis: Record<string, number> = {};
+  const backends = linalgBackends();
+  for (let round = 0; round < rounds; round++) {
+    const py = JSON.parse(runPython(PY, [fx, fy, '1'])) as Record<'eigvalsh' | 'eigh', { seconds: number; mi: number }>;
+    npEigvalsh.push(py.eigvalsh.seconds); npEigh.push(py.eigh.seconds); npMi = py.eigvalsh.mi;
+    for (const la of backends) {
+      // The pure-TS fallback is timed once when the addon is present (it is the slow path, not the target).
+      if (la.name === 'typescript' && backends.length > 1 && round > 0) continue;
+      useLinalg(la.name);
       const t = performance.now();
       const m = measureFeatures({ rows: n, cols: d, data: X }, { rows: n, cols: d, data: Y });
-      ts.push((performance.now() - t) / 1000);
-      mi = m.mi!;
+      (times[la.name] ??= []).push((performance.now() - t) / 1000);
+      mis[la.name] = m.mi!;
     }
-    const s = median(ts);
+  }
+  const py = { eigvalsh: { seconds: median(npEigvalsh), mi: npMi, rounds: npEigvalsh }, eigh: { seconds: median(npEigh), mi: npMi, rounds: npEigh } };
+  for (const la of backends) {
+    const s = median(times[la.name]!);
+    const mi = mis[la.name]!;
     results[la.name] = {
-      seconds: s, mi, mi_rel_diff_vs_numpy: Math.abs(mi - py.eigvalsh.mi) / Math.abs(py.eigvalsh.mi),
+      seconds: s, rounds: times[la.name], mi, mi_rel_diff_vs_numpy: Math.abs(mi - npMi) / Math.abs(npMi),
       ratio_vs_numpy_eigvalsh: py.eigvalsh.seconds / s, ratio_vs_numpy_eigh: py.eigh.seconds / s,
     };
     process.stdout.write(`info measure ${n}x${d} (X and Y): perennial[${la.name}] ${s.toFixed(3)} s; numpy eigvalsh ${py.eigvalsh.seconds.toFixed(3)} s (ratio ${(py.eigvalsh.seconds / s).toFixed(2)}), numpy eigh ${py.eigh.seconds.toFixed(3)} s (ratio ${(py.eigh.seconds / s).toFixed(2)})\n`);
