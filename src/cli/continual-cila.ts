@@ -185,7 +185,7 @@ export const continualCilaCli: AreaCli = {
     await initTf();
     const seeds = ctx.quick ? [ctx.seed, ctx.seed + 1] : Array.from({ length: 5 }, (_, i) => ctx.seed + i);
     const syn = syntheticImages(ctx.seed, 150);
-    const opts = co2lOptions({ channels: [16, 32], featureDim: 64, projHidden: 64, projDim: 32, batchSize: 128, epochsFirst: ctx.quick ? 4 : 8, epochsLater: ctx.quick ? 2 : 4, bufferSize: 100, probeEpochs: 20 });
+    const opts = co2lOptions({ channels: [16, 32], featureDim: 64, projHidden: 64, projDim: 32, batchSize: 64, epochsFirst: ctx.quick ? 6 : 12, epochsLater: ctx.quick ? 3 : 6, bufferSize: 100, probeEpochs: 20, lr: 1e-2, probeLr: 1e-2 });
     const co2l = await runCo2l({ train: syn.train, test: syn.test, dataset: 'synthetic-patterns', split: 'B2Inc2', seeds, methods: ['co2l', 'co2l-l0', 'cila', 'cila-pure'], options: opts, perClassTrain: 120, perClassVal: 30, numClasses: 10 });
     const atlas = runAtlas(atlasOptions(ctx.quick ? { upstreamPerClass: 60, upstreamEpochs: 15, downstreamSteps: 60 } : {}), seeds, { orders: ['multimodal-first'], orthoAblation: false });
     const sections = [
