@@ -21,7 +21,7 @@ test(`breakout eval: ${KILLS} random SIGKILLs, resumed, equals an uninterrupted 
     const data = join(dir, 'windows.jsonl');
     const prev = process.env.PERENNIAL_QUIET;
     process.env.PERENNIAL_QUIET = '1';
-    assert.equal(await main(['breakout', 'synth', '--n', String(Math.max(8, 2 * (KILLS + 2))), '--seed', '4', '--out', data]), 0);
+    assert.equal(await main(['breakout', 'synth', '--n', String(Math.max(8, 3 * (KILLS + 2))), '--seed', '4', '--out', data]), 0);
     process.env.PERENNIAL_QUIET = prev;
     const r = await killAndResume({
       name: 'breakout eval',

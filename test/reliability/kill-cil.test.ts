@@ -31,11 +31,13 @@ test(`cil run: ${KILLS} random SIGKILLs, resumed, equals an uninterrupted run`, 
   process.env.PERENNIAL_QUIET = '1';
   assert.equal(await main(['cil', 'pretrain', '--dataset', 'synthetic', '--quick', '--out', backbone, '--seed', '0']), 0);
   process.env.PERENNIAL_QUIET = prev;
-  const seeds = Math.max(1, Math.ceil((KILLS + 2) / (SESSIONS - 1)));
+  const seeds = Math.max(1, Math.ceil((1.5 * (KILLS + 2)) / SESSIONS));
   const r = await killAndResume({
     name: 'cil run',
     args: (out) => ['cil', 'run', '--dataset', 'synthetic', '--quick', '--backbone', backbone, '--seeds', String(seeds), '--m', '128', '--resume', '--json', join(out, 'cil.json'), '--html', join(out, 'cil.html')],
     progress: sessionsDone,
+    // Sessions take seconds: a delay of up to 0.4 s lands at a random point inside the next one.
+    jitterMs: 400,
     finals: (out) => [join(out, 'cil.json'), join(out, 'cil.html')],
     // Per-method seconds add up over the resumed runs; everything else must match.
     volatile: /^(time|time_s|time_per_seed_s)$/,

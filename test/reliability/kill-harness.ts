@@ -5,7 +5,7 @@
 // after every kill each final output must be absent or complete.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { readRecord } from '../../src/core/record-read.js';
@@ -28,7 +28,7 @@ export interface KillPlan {
   readonly volatile?: RegExp;
   /** Extra checks on the resumed folder (no duplicated cache keys, no leftover partial files). */
   after?(out: string, clean: string): void;
-  /** Longest random delay after the progress that triggers a kill (default 300 ms). */
+  /** Longest random delay after the progress that triggers a kill (default 50 ms). */
   readonly jitterMs?: number;
   /** The record to compare (default: the file given by finals[0]). */
   record?(out: string): string;
@@ -40,6 +40,8 @@ export interface KillResult {
   readonly runs: number;
   readonly identical: boolean;
   readonly cleanSeconds: number;
+  /** Hidden `.NAME.PID.N.tmp` files of atomic writes interrupted by a kill (debris, never a final name). */
+  readonly leftoverTmp: number;
 }
 
 const BASE_VOLATILE = /^(timings|wall_s|started|versions|machine|backend|warnings|time_s|time_per_seed_s|latency_ms|latencyMs|seconds|elapsed_s|cache_hits|images_per_second|imagesPerSecond|resumedFrom|resumed_from)$/;
@@ -118,13 +120,13 @@ export async function killAndResume(plan: KillPlan, dir: string, kills = KILLS, 
     const p = runCli(dir, plan.args(killed));
     runs++;
     if (plan.progress) {
-      // Kill after 1..n new units of durable progress (n spreads the kills over the work left),
-      // plus a random delay into the next unit.
+      // Kill after 1..n new units of durable progress (n spreads the kills over half the work
+      // left, the other half is margin for the delay), plus a random delay into the next unit.
       const start = plan.progress(killed);
-      const room = Math.max(1, Math.floor((total - start) / (kills - k + 1)));
+      const room = Math.max(1, Math.floor((total - start) / (2 * (kills - k + 1))));
       const need = 1 + rng.int(room);
       while (!p.exited() && plan.progress(killed) < start + need) await sleep(10);
-      if (!p.exited()) await sleep(rng.int(plan.jitterMs ?? 300));
+      if (!p.exited()) await sleep(rng.int((plan.jitterMs ?? 50) + 1));
     } else {
       // No checkpoints: a random moment of a run as long as the clean one.
       await sleep(cleanMs * (0.2 + 0.7 * rng.next()));
@@ -148,7 +150,8 @@ export async function killAndResume(plan: KillPlan, dir: string, kills = KILLS, 
   const a = comparable(recClean, clean, plan.volatile), b = comparable(recKilled, killed, plan.volatile);
   assert.deepEqual(b, a, `${plan.name}: the resumed record equals the uninterrupted one`);
   plan.after?.(killed, clean);
-  return { command: plan.name, kills: delivered, runs, identical: true, cleanSeconds: cleanMs / 1000 };
+  const leftoverTmp = readdirSync(killed, { recursive: true }).map(String).filter((f) => /(^|\/)\.[^/]*\.tmp$/.test(f)).length;
+  return { command: plan.name, kills: delivered, runs, identical: true, cleanSeconds: cleanMs / 1000, leftoverTmp };
 }
 
 /** JSONL lines in a file (0 when absent); a torn last line does not count. */
