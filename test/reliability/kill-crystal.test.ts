@@ -1,5 +1,5 @@
 // `perennial crystal eval` (leave-one-structure-out over a folder of .res + .hkl pairs) killed with
-// SIGKILL at random moments. It keeps no checkpoints: a rerun starts over, so what is checked is
+// SIGKILL at a random step of its progress. It keeps no checkpoints: a rerun starts over, so what is checked is
 // that a killed run never leaves a half-written record or report, and the rerun equals an
 // uninterrupted run.
 import { test } from 'node:test';
@@ -40,6 +40,8 @@ test(`crystal eval: ${KILLS} random SIGKILLs, rerun, equals an uninterrupted run
     name: 'crystal eval',
     args: (out) => ['crystal', 'eval', '--data', data, '--seeds', '0,1', '--json', join(out, 'eval.json'), '--html', join(out, 'eval.html')],
     progress: null,
+    stderrProgress: /^crystal eval: \d+\/\d+/gm,
+    jitterMs: 20,
     finals: (out) => [join(out, 'eval.json'), join(out, 'eval.html')],
   }, dir);
   noteResult(r);

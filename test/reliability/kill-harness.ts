@@ -20,6 +20,11 @@ export interface KillPlan {
   args(out: string): string[];
   /** Durable progress so far (cache lines, rows, checkpoints); null: the command restarts from scratch. */
   progress: ((out: string) => number) | null;
+  /**
+   * For commands that restart from scratch: progress lines on stderr (the run is not quiet), so a
+   * kill lands after a random number of steps of the current run.
+   */
+  readonly stderrProgress?: RegExp;
   /** Outputs that must never exist half-written. */
   finals(out: string): string[];
   /** Throws when a final output is incomplete (default: a run record that reads back). */
@@ -72,15 +77,16 @@ function entry(dir: string): string {
   return entryFile;
 }
 
-interface Spawned { readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>; kill(): void; exited(): boolean }
+interface Spawned { readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>; kill(): void; exited(): boolean; stderr(): string }
 
-function runCli(dir: string, args: string[]): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry(dir), ...args], { cwd: resolve('.'), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PERENNIAL_QUIET: '1' } });
+function runCli(dir: string, args: string[], quiet = true): Spawned {
+  const env: NodeJS.ProcessEnv = { ...process.env, PERENNIAL_QUIET: quiet ? '1' : '0', CI: quiet ? process.env.CI : 'false' };
+  const child = spawn(process.execPath, ['--import', 'tsx', entry(dir), ...args], { cwd: resolve('.'), stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   let exited = false;
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) => child.on('exit', (code, signal) => { exited = true; r({ code, signal, stderr }); }));
-  return { done, kill: () => child.kill('SIGKILL'), exited: () => exited };
+  return { done, kill: () => child.kill('SIGKILL'), exited: () => exited, stderr: () => stderr };
 }
 
 /** A final output is complete: a record reads back, an HTML report is closed, an NPY parses. */
@@ -111,15 +117,23 @@ export async function killAndResume(plan: KillPlan, dir: string, kills = KILLS, 
   mkdirSync(clean, { recursive: true });
   mkdirSync(killed, { recursive: true });
   const t0 = performance.now();
-  const c = await runCli(dir, plan.args(clean)).done;
+  const quiet = !plan.stderrProgress;
+  const steps = (text: string): number => (plan.stderrProgress ? (text.match(plan.stderrProgress) ?? []).length : 0);
+  const c = await runCli(dir, plan.args(clean), quiet).done;
   const cleanMs = performance.now() - t0;
   assert.equal(c.code, 0, `${plan.name}: clean run failed: ${c.stderr.slice(-2000)}`);
   const total = plan.progress ? plan.progress(clean) : 0;
   let delivered = 0, runs = 0;
   for (let k = 0; k < kills; k++) {
-    const p = runCli(dir, plan.args(killed));
+    const p = runCli(dir, plan.args(killed), quiet);
     runs++;
-    if (plan.progress) {
+    if (plan.stderrProgress) {
+      // A random step of this run (never its last), plus a random delay.
+      const total = steps(c.stderr);
+      const need = 1 + rng.int(Math.max(1, total - 1));
+      while (!p.exited() && steps(p.stderr()) < need) await sleep(5);
+      if (!p.exited()) await sleep(rng.int((plan.jitterMs ?? 50) + 1));
+    } else if (plan.progress) {
       // Kill after 1..n new units of durable progress (n spreads the kills over half the work
       // left, the other half is margin for the delay), plus a random delay into the next unit.
       const start = plan.progress(killed);
@@ -141,7 +155,7 @@ export async function killAndResume(plan: KillPlan, dir: string, kills = KILLS, 
     delivered++;
     checkFinals(plan, killed, `after kill ${delivered}`);
   }
-  const last = await runCli(dir, plan.args(killed)).done;
+  const last = await runCli(dir, plan.args(killed), quiet).done;
   runs++;
   assert.equal(last.code, 0, `${plan.name}: resumed run failed: ${last.stderr.slice(-2000)}`);
   checkFinals(plan, killed, 'after the resumed run');
