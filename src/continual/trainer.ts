@@ -178,7 +178,10 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
   const statePath = seedDir ? join(seedDir, 'state.json') : null;
   if (opts.resume && statePath && existsSync(statePath)) {
     state = JSON.parse(readFileSync(statePath, 'utf8')) as SeedState;
-    for (const l of learners) l.restore(loadLearner(join(seedDir!, l.name)));
+    // Learners are read from the folder of the session state.json commits (see below); a newer
+    // folder left by a kill before that commit is ignored. `seedDir/<learner>` is the older layout.
+    const sessionDir = join(seedDir!, `s${state.completed}`);
+    for (const l of learners) l.restore(loadLearner(existsSync(sessionDir) ? join(sessionDir, l.name) : join(seedDir!, l.name)));
   }
   const groupOf = (id: number): number => scenario.groupOf(id);
   try {
@@ -206,8 +209,12 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
       state.completed = t + 1;
       if (seedDir && statePath) {
         mkdirSync(seedDir, { recursive: true });
-        for (const l of learners) saveLearner(join(seedDir, l.name), l.checkpoint());
+        // Learner checkpoints of session t go to their own folder, and state.json is the commit
+        // point: a kill between the two resumes from the previous session's folder, never from
+        // learners one session ahead of the state (which would count session t twice).
+        for (const l of learners) saveLearner(join(seedDir, `s${t + 1}`, l.name), l.checkpoint());
         writeJsonAtomic(statePath, state);
+        rmSync(join(seedDir, `s${t}`), { recursive: true, force: true });
       }
       opts.onSession?.(seed, t, scenario.sessions.length);
     }
