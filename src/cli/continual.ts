@@ -14,7 +14,8 @@ import { cilSections } from '../continual/report.js';
 import { LEARNERS } from '../continual/registry.js';
 import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
-import { parseIntOption, parseStringList } from './util.js';
+import { parseFloatOption, parseIntOption, parseStringList } from './util.js';
+import { loadFeatureRun } from '../continual/features.js';
 
 /** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
 export function parseSeeds(v: string): number[] {
@@ -52,6 +53,27 @@ export async function obtainBackbone(mini: Miniature, dir: string, opts: { seed:
 interface RunCliOptions {
   methods: string[]; dataset: string; split?: string; seeds: number[]; json: string; html?: string;
   quick?: boolean; resume?: boolean; backbone?: string; m?: number; oracle?: boolean; checkpoints?: string;
+  features?: string; labels?: string; testFeatures?: string; testLabels?: string; testFraction?: number;
+}
+
+/** The miniature and backbone a run uses: a cached feature set (`--features`), or a dataset with its pretrained backbone. */
+async function runInputs(o: RunCliOptions, json: string): Promise<{ mini: Miniature; backbone: Backbone; info: Record<string, unknown>; note: string }> {
+  if (o.features !== undefined || o.labels !== undefined) {
+    if (!o.features || !o.labels) throw new InputError('give both --features and --labels');
+    if (o.backbone) throw new InputError('--backbone does not apply to a feature cache: the features were extracted already');
+    const { mini, backbone } = loadFeatureRun({
+      features: o.features, labels: o.labels, testFeatures: o.testFeatures, testLabels: o.testLabels, testFraction: o.testFraction, split: o.split,
+    });
+    const info = { features: resolve(o.features), labels: resolve(o.labels), ...(o.testFeatures ? { testFeatures: resolve(o.testFeatures), testLabels: resolve(o.testLabels!) } : {}) };
+    return { mini, backbone, info, note: `Feature cache ${info.features}.` };
+  }
+  const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
+  const bb = await obtainBackbone(mini, resolve(o.backbone ?? backboneDirFor(dirname(json), mini, o.quick ?? false)), { seed: 0, quick: o.quick ?? false });
+  return {
+    mini, backbone: bb.backbone,
+    info: { dir: bb.dir, sha256: bb.manifest.sha256, data: bb.manifest.data },
+    note: `Backbone ${bb.manifest.sha256.slice(0, 12)} (${bb.manifest.data.supervision}).`,
+  };
 }
 
 export function methodOptionsFor(o: { m?: number; oracle?: boolean; quick?: boolean }): Record<string, Record<string, unknown>> {
@@ -66,27 +88,26 @@ async function runCommand(o: RunCliOptions): Promise<void> {
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
   if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
   await initTf();
-  const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
   const json = resolve(o.json);
-  const split = o.split ?? mini.defaultSplit;
   if (o.oracle && !o.checkpoints) process.stderr.write('cil: --oracle keeps past training data; checkpoints are off for this run\n');
-  const bb = await obtainBackbone(mini, resolve(o.backbone ?? backboneDirFor(dirname(json), mini, o.quick ?? false)), { seed: 0, quick: o.quick ?? false });
+  const { mini, backbone, info, note } = await runInputs(o, json);
+  const split = o.split ?? mini.defaultSplit;
   const methodOptions = methodOptionsFor(o);
-  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: { dir: bb.dir, sha256: bb.manifest.sha256 } };
+  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: info };
   const rec = new RunRecorder('cil run', config, o.seeds);
   const ckpt = o.oracle ? null : resolve(o.checkpoints ?? `${json}.ckpt`);
-  const result = await rec.time('run', () => runCil(mini, bb.backbone, {
+  const result = await rec.time('run', () => runCil(mini, backbone, {
     split, seeds: o.seeds, methods: o.methods, methodOptions, checkpointDir: ckpt, resume: o.resume,
     onSession: (seed, t, T) => process.stderr.write(`cil: seed ${seed} session ${t + 1}/${T} done\n`),
   }));
-  const out = { ...result, backbone: { dir: bb.dir, sha256: bb.manifest.sha256, data: bb.manifest.data } };
+  const out = { ...result, backbone: info };
   writeRecord(json, rec.finish(out));
   process.stdout.write(`record: ${json}\n`);
   for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed\n`);
   if (o.html) {
     const html = resolve(o.html);
     assertNotInput(html, [json]);
-    await writeReport(html, `perennial cil run: ${mini.name} ${split}`, cilSections(result, `CIL: ${mini.name} ${split}`, `Backbone ${bb.manifest.sha256.slice(0, 12)} (${bb.manifest.data.supervision}).`));
+    await writeReport(html, `perennial cil run: ${mini.name} ${split}`, cilSections(result, `CIL: ${mini.name} ${split}`, note));
     process.stdout.write(`report: ${html}\n`);
   }
 }
@@ -127,6 +148,11 @@ export const continualCli: AreaCli = {
       .option('--m <n>', 'random projection size for RanPAC and SAFE (default 2048)', parseIntOption('m'))
       .option('--oracle', 'add SAFE drift diagnostics (fast head refitted on all seen training data; not a CIL method)')
       .option('--checkpoints <dir>', 'checkpoint folder (default <json>.ckpt)')
+      .option('--features <f.npy>', 'run the feature-level learners on a feature cache from `cil features` instead of --dataset')
+      .option('--labels <l.npy>', 'labels of the feature cache')
+      .option('--test-features <f.npy>', 'a separate test feature cache (otherwise --test-fraction of each class is held out)')
+      .option('--test-labels <l.npy>', 'labels of the test feature cache')
+      .option('--test-fraction <x>', 'share of each class held out for testing without a test cache (default 0.2)', parseFloatOption('test-fraction'))
       .action(runCommand);
     cil.command('merge')
       .description('merge `cil run` records of the same dataset and split (e.g. one per seed) into one record and report')
