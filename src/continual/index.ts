@@ -19,3 +19,10 @@ export { loadMiniature, DATASETS, POOL_SEED, type Miniature, type DatasetName } 
 export { pretrainBackbone, saveBackbone, loadBackbone, PRETRAIN_DEFAULTS, type BackboneManifest } from './pretrain.js';
 export { runCil, seedData, summarise, DEFINITIONS, type CilRunOptions, type CilRunResult, type CilRunEntry, type CilSummaryEntry } from './trainer.js';
 export { cilSections, paired, meanGroupAcc } from './report.js';
+// Real pretrained models and image data: ONNX backbones, safetensors (timm ViT weights), image
+// folders, and the resumable feature cache behind `cil features` and `cil run --features`.
+export * from './onnx.js';
+export * from './safetensors.js';
+export * from './images.js';
+export * from './features.js';
+export * from './vit-weights.js';
