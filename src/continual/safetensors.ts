@@ -192,7 +192,8 @@ export function f32ToBf16(v: number): number {
 /** Encode tensors (in insertion order) as a safetensors file; data start 8-byte aligned. */
 export function encodeSafetensors(tensors: ReadonlyMap<string, SafeTensorInput> | Readonly<Record<string, SafeTensorInput>>, metadata?: Readonly<Record<string, string>>): Uint8Array {
   const entries: [string, SafeTensorInput][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors as Readonly<Record<string, SafeTensorInput>>);
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" is a key like any other, not a prototype change.
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata) header.__metadata__ = metadata;
   let off = 0;
   const parts: Uint8Array[] = [];

@@ -60,3 +60,13 @@ test('headers that claim far more than the file holds are refused before anythin
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, `${name}: no large allocation`);
   }
 });
+
+test('safetensors: a tensor named "__proto__" is written and read back like any other', async () => {
+  // Found by the round-trip property: the writer's plain-object header turned it into a prototype
+  // change and the tensor vanished from the file.
+  const { encodeSafetensors } = await import('../../src/continual/safetensors.js');
+  const tensors = new Map([['__proto__', { shape: [2], data: Float32Array.from([1, 2]) }], ['w', { shape: [1], data: Float32Array.from([3]) }]]);
+  const st = SafeTensors.parse(encodeSafetensors(tensors), 'proto.safetensors');
+  assert.deepEqual(st.names().sort(), ['__proto__', 'w']);
+  assert.deepEqual([...st.float32('__proto__')], [1, 2]);
+});
