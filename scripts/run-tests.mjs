@@ -20,7 +20,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/setup.ts', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   env: { ...process.env, PERENNIAL_QUIET: process.env.PERENNIAL_QUIET ?? '1' },
 });
