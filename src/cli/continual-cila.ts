@@ -74,7 +74,7 @@ export function atlasSections(r: AtlasResult, title: string): Section[] {
   return [b.build()];
 }
 
-interface Co2lCli {
+export interface Co2lCli {
   methods: string[]; seeds: number[]; json: string; html?: string; dataset: string; quick?: boolean; resume?: boolean;
   perClass?: number; epochsFirst?: number; epochsLater?: number; buffer?: number; checkpoints?: string;
 }
@@ -92,7 +92,8 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
   throw new InputError(`unknown dataset ${JSON.stringify(o.dataset)}; known: fashion-mnist, synthetic`);
 }
 
-async function co2lCommand(o: Co2lCli): Promise<void> {
+/** `cil co2l`, also reached through `cil run --methods co2l,...`. */
+export async function co2lCommand(o: Co2lCli): Promise<void> {
   for (const m of o.methods) methodSchedule(m);
   await initTf();
   const data = loadCo2lData(o);

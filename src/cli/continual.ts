@@ -16,6 +16,7 @@ import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseStringList } from './util.js';
 import { loadFeatureRun } from '../continual/features.js';
+import { co2lCommand } from './continual-cila.js';
 
 /** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
 export function parseSeeds(v: string): number[] {
@@ -84,7 +85,16 @@ export function methodOptionsFor(o: { m?: number; oracle?: boolean; quick?: bool
   };
 }
 
+/** Co2L-family methods train their own encoder end to end (no frozen backbone), so they run in `cil co2l`. */
+const isCo2lMethod = (m: string): boolean => /^(co2l|cila)(-|$)/.test(m);
+
 async function runCommand(o: RunCliOptions): Promise<void> {
+  const co2l = o.methods.filter(isCo2lMethod);
+  if (co2l.length) {
+    if (co2l.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and run apart from frozen-backbone learners: give ${co2l.join(',')} in one cil run and ${o.methods.filter((m) => !isCo2lMethod(m)).join(',')} in another`);
+    if (o.features || o.backbone || o.oracle || o.m !== undefined || o.split) throw new InputError('--features, --backbone, --oracle, --m and --split do not apply to co2l/cila methods (they use Seq-Fashion-MNIST B2Inc2)');
+    return co2lCommand({ methods: o.methods, seeds: o.seeds, json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: o.checkpoints });
+  }
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
   if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
   await initTf();
@@ -136,7 +146,7 @@ export const continualCli: AreaCli = {
       });
     cil.command('run')
       .description('run continual learners over seeds; writes {dataset, split, seeds, runs, summary} JSON')
-      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}`, parseStringList, ['simplecil', 'ranpac', 'safe'])
+      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}; or co2l, co2l-l<lambda>, cila[-variant] (run as in cil co2l)`, parseStringList, ['simplecil', 'ranpac', 'safe'])
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
       .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list', parseSeeds, [0])

@@ -26,3 +26,8 @@ export * from './safetensors.js';
 export * from './images.js';
 export * from './features.js';
 export * from './vit-weights.js';
+// Co2L / CILA (contrastive replay with relation distillation, adaptive lambda) and ATLAS.
+export * from './contrastive.js';
+export * from './methods/cila.js';
+export * from './methods/co2l.js';
+export * from './atlas.js';
