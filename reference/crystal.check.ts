@@ -1,6 +1,6 @@
 // Reference checks for crystal/: Fc against gemmi (Debian python3-gemmi) on every structure of the
 // shared data folder, and R1/wR2 recomputed from the embedded res+hkl against the published values.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePython, runPython } from './peers.js';
@@ -13,6 +13,10 @@ import { structureFromCif, structureFromShelx, type Structure } from '../src/cry
 import { r1SwapTest } from '../src/crystal/validate.js';
 
 const DATA = join(process.env.PERENNIAL_SHARED_DATA ?? '/work/shared/data', 'crystal');
+if (!existsSync(DATA)) {
+  console.log(`FAIL crystal data folder ${DATA} not found (npm run reference -- --data PATH/TO/shared/data)`);
+  process.exit(1);
+}
 const tmp = mkdtempSync(join(tmpdir(), 'perennial-crystal-'));
 let failures = 0;
 const fail = (msg: string) => { failures++; console.log(`FAIL ${msg}`); };
