@@ -1,16 +1,60 @@
 // File writes that never leave a half-written file under a final name, and never follow a
 // symlink out of the folder the user asked for.
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join, resolve, relative, isAbsolute } from 'node:path';
 import { InputError } from './errors.js';
 
 let counter = 0;
+const swept = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove temp files that an interrupted write of `path` left behind (`.NAME.PID.N.tmp` whose PID
+ * is no longer running). Runs once per target per process, so a loop of checkpoint writes pays
+ * for one directory listing. Returns the names removed.
+ */
+export function sweepStaleTemps(path: string): string[] {
+  const dir = dirname(resolve(path));
+  const prefix = `.${basename(path)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)\.(\d+)\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || processAlive(Number(m[1]))) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch { /* raced with another sweeper */ }
+  }
+  return removed;
+}
 
 /** Write `data` to `path` through a temp file in the same folder, fsync, then rename. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(resolve(path));
   mkdirSync(dir, { recursive: true });
   refuseSymlink(path);
+  const key = resolve(path);
+  if (!swept.has(key)) {
+    swept.add(key);
+    sweepStaleTemps(path);
+  }
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${counter++}.tmp`);
   const fd = openSync(tmp, 'wx', 0o644);
   try {
