@@ -7,6 +7,7 @@
 // fast conv2d kernel, whose input gradient exists (enough for training PET modules).
 import { tf } from '../../core/tensor.js';
 import { InputError } from '../../core/errors.js';
+import { conv2d } from '../../core/conv.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, normalInit, variable, type Params } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
@@ -46,44 +47,12 @@ export function conv3x3ByPatches(x: tf.Tensor4D, w: tf.Tensor, stride: number): 
 }
 
 /**
- * 3x3 convolution, padding 1, with a custom gradient: forward and input gradient use the fast
- * conv2d kernel (input gradient: a correlation with the flipped kernel); the kernel gradient (no wasm
- * kernel) is another conv2d with the batch as the channel axis.
+ * 3x3 convolution, padding 1 (PyTorch semantics), trainable: core/conv's im2col + GEMM kernels for
+ * the forward pass, the input gradient (col2im) and the kernel gradient (skipped when `kernelGrad`
+ * is false: frozen kernels get a zero gradient).
  */
 export function conv3x3Trainable(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, kernelGrad = true): tf.Tensor4D {
-  const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xp = tf.pad(xIn as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    save([xIn, wIn]);
-    return {
-      value: tf.conv2d(xp, wIn as tf.Tensor4D, stride, 'valid'),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const [n, h, wd, cin] = xs.shape;
-        const cout = ws.shape[3];
-        const dy4 = dy as tf.Tensor4D;
-        // dx = correlation of (dilated, padded) dy with the flipped, transposed kernel: two fast conv2d
-        // kernels instead of the much slower Conv2DBackpropInput on wasm.
-        let dyd: tf.Tensor4D = dy4;
-        if (stride === 2) {
-          // Dilate dy (zeros between entries) with pads and reshapes: first along W, then along H.
-          const [dn, dh, dw_] = dy4.shape;
-          const alongW = tf.pad(dy4, [[0, 0], [0, 0], [0, 0], [0, cout]]).reshape([dn, dh, 2 * dw_ * cout]);
-          dyd = tf.pad(alongW, [[0, 0], [0, 0], [0, 2 * dw_ * cout]]).reshape([dn, 2 * dh, 2 * dw_, cout]);
-        }
-        const wFlip = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-        const dx = tf.conv2d(tf.pad(dyd, [[0, 0], [1, 1], [1, 1], [0, 0]]), wFlip, 1, 'valid');
-        if (!kernelGrad) return [dx, tf.zerosLike(ws)];
-        // dW[ky,kx,ci,co] = sum_{n,y,x} xp[n, s*y+ky, s*x+kx, ci] dy[n,y,x,co]: a conv2d with the batch as
-        // the channel axis and dy as a dilated kernel.
-        const xpT = tf.transpose(tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
-        const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D;
-        const full = tf.conv2d(xpT, dyT, 1, 'valid', 'NHWC', stride);
-        const dw = tf.transpose(full.slice([0, 0, 0, 0], [cin, 3, 3, cout]), [1, 2, 0, 3]);
-        return [dx, dw];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x, w) as tf.Tensor4D;
+  return conv2d(x, w, { stride, pad: 1, kernelGrad });
 }
 
 export class SmallCnn implements Backbone {

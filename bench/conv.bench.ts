@@ -1,0 +1,156 @@
+// `npm run bench -- conv [--quick]` (or `node --import tsx bench/conv.bench.ts --json F [--quick]`):
+// the two convolution-bound training steps of the continual miniatures, perennial vs PyTorch in
+// the same run:
+//   co2l_step: one Co2L step: encoder conv3x3 1->32 s2, BN, ReLU, conv3x3 32->64 s2, BN, ReLU, GAP,
+//              linear 64->128 + ReLU, projector 128-128-64, asymmetric SupCon, Adam; 512 images
+//              28x28x1 (batch 256 x 2 views; augmentation excluded on both sides).
+//   safe_step: one SSF step of SAFE: frozen 16-32-64 CNN (strides 1-2-2, BN in eval mode), SSF
+//              scale/shift after each block, cosine head, SGD; batch 48 and 256.
+// ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
+// repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
+import { RunRecorder, writeRecord } from '../src/core/record.js';
+import { Rng } from '../src/core/rng.js';
+import { median } from '../src/core/stats.js';
+import { initTf, tf } from '../src/core/tensor.js';
+import { linalgBackendName } from '../src/core/linalg/index.js';
+import { ensurePythonModule, runPythonJson } from '../src/core/bench/python.js';
+import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
+import { Co2lNet, co2lOptions } from '../src/continual/methods/co2l.js';
+import { asymSupCon } from '../src/continual/contrastive.js';
+import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
+import { Sgd, lossAndGrads, disposeGrads } from '../src/continual/nn.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const ji = args.indexOf('--json');
+const json = ji >= 0 ? args[ji + 1] : undefined;
+const co2lReps = quick ? 3 : 10, safeReps = quick ? 5 : 20;
+
+await initTf();
+const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps }, 0);
+const rng = new Rng(0, 'bench/conv');
+
+function timeIt(f: () => void, n: number): number {
+  f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) { const t = performance.now(); f(); ts.push((performance.now() - t) / 1000); }
+  return median(ts);
+}
+
+// ---- Co2L step ----
+const co2l = co2lOptions();
+const V = 512;
+const xs = new Float32Array(V * 784);
+for (let i = 0; i < xs.length; i++) xs[i] = rng.next();
+const labels = Int32Array.from({ length: V }, (_, i) => (i % 256) % 10);
+const anchor = new Uint8Array(V).fill(1);
+const X = tf.tensor2d(xs, [V, 784]);
+const net = new Co2lNet([28, 28, 1], co2l, new Rng(0, 'bench/co2l'));
+const adam = tf.train.adam(co2l.lr);
+const vars = net.trainable();
+const co2lStep = (): void => {
+  const cost = adam.minimize(() => asymSupCon(net.project(net.features(X, true)), labels, anchor, { tau: co2l.tau, tauBase: co2l.tauBase }), true, vars);
+  net.commitBatchStats();
+  cost!.dataSync();
+  cost!.dispose();
+};
+
+// ---- SAFE SSF step ----
+const cnn = new SmallCnn(REFERENCE_CNN, 0);
+const pet = cnn.createPet({ ssf: true }, new Rng(0));
+const safeStep = (batch: number): (() => void) => {
+  const head = createCosineHead(10, 64);
+  const xb = new Float32Array(batch * 784);
+  for (let i = 0; i < xb.length; i++) xb[i] = rng.next();
+  const yb = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const x = tf.tensor2d(xb, [batch, 784]), yt = tf.tensor1d(yb, 'int32');
+  initRowsFromMeans(head, { x: cnn.forward(x).dataSync() as Float32Array, n: batch, d: 64 }, yb, [0, 1]);
+  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+  const v = [...pet.values(), head.weight, head.scale];
+  return () => {
+    const { grads } = lossAndGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot(yt, 2), cosineLogits(head, cnn.forward(x, { pet }), 2)) as tf.Scalar, v);
+    opt.step(grads);
+    disposeGrads(grads);
+  };
+};
+const safe48 = safeStep(48), safe256 = safeStep(256);
+
+const measure = (): { co2l: number; safe48: number; safe256: number } => ({
+  co2l: timeIt(co2lStep, co2lReps), safe48: timeIt(safe48, safeReps), safe256: timeIt(safe256, Math.ceil(safeReps / 2)),
+});
+const ours = measure();
+process.stdout.write(`perennial: ${JSON.stringify(ours)}\n`);
+
+const PEER = `
+import sys, json, time, numpy as np
+d = json.load(sys.stdin)
+try:
+    import torch, torch.nn as nn, torch.nn.functional as Fn
+except ImportError:
+    print(json.dumps({'co2l': None, 'safe48': None, 'safe256': None})); sys.exit(0)
+torch.set_num_threads(2); torch.manual_seed(0)
+def med(f, n):
+    f(); ts = []
+    for _ in range(n):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+# Co2L
+enc = nn.Sequential(nn.Conv2d(1, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                    nn.Conv2d(32, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 128), nn.ReLU())
+head = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
+params = list(enc.parameters()) + list(head.parameters())
+opt = torch.optim.Adam(params, lr=1e-3)
+V = 512
+x = torch.rand(V, 1, 28, 28); lab = (torch.arange(V) % 256) % 10
+pos = (lab[:, None] == lab[None, :]).float(); pos.fill_diagonal_(0)
+w = 1.0 / pos.sum(1)
+tau, tau_base = 0.5, 0.07
+def co2l_step():
+    z = Fn.normalize(head(enc(x)), dim=1)
+    logits = z @ z.T / tau - torch.eye(V) * 1e9
+    lp = torch.log_softmax(logits, 1)
+    loss = -((lp * pos).sum(1) * w).sum() / V * (tau / tau_base)
+    opt.zero_grad(); loss.backward(); opt.step()
+out = {'co2l': med(co2l_step, d['co2l_reps'])}
+# SAFE SSF step
+class Net(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.convs = nn.ModuleList([nn.Conv2d(a, b, 3, st, 1, bias=False) for a, b, st in [(1,16,1),(16,32,2),(32,64,2)]])
+        s.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in (16,32,64)])
+        s.scale = nn.ParameterList([nn.Parameter(torch.ones(c)) for c in (16,32,64)])
+        s.shift = nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in (16,32,64)])
+    def forward(s, x):
+        for c, b, sc, sh in zip(s.convs, s.bns, s.scale, s.shift):
+            x = Fn.relu(b(c(x))) * sc.view(1,-1,1,1) + sh.view(1,-1,1,1)
+        return x.mean((2,3))
+net = Net().eval()
+for m in list(net.convs) + list(net.bns):
+    for p in m.parameters(): p.requires_grad_(False)
+for batch, reps in ((48, d['safe_reps']), (256, (d['safe_reps'] + 1) // 2)):
+    W = nn.Parameter(torch.randn(2, 64)); sigma = nn.Parameter(torch.tensor(10.0))
+    sopt = torch.optim.SGD(list(net.scale) + list(net.shift) + [W, sigma], lr=0.01, momentum=0.9, weight_decay=5e-4)
+    xb = torch.rand(batch, 1, 28, 28); yb = torch.arange(batch) % 2
+    def step():
+        f = net(xb)
+        logits = sigma * Fn.normalize(f, dim=1) @ Fn.normalize(W, dim=1).T
+        loss = Fn.cross_entropy(logits, yb)
+        sopt.zero_grad(); loss.backward(); sopt.step()
+    out['safe%d' % batch] = med(step, reps)
+print(json.dumps(out))
+`;
+
+const haveTorch = ensurePythonModule('torch', 'python3-torch');
+const peer = haveTorch
+  ? runPythonJson<{ co2l: number | null; safe48: number | null; safe256: number | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps })
+  : { co2l: null, safe48: null, safe256: null };
+const ratio = (p: number | null, o: number): number | null => (p === null ? null : p / o);
+const results = {
+  linalg: linalgBackendName(),
+  co2l_step: { images: V, perennial_s: ours.co2l, torch_s: peer.co2l, ratio_torch: ratio(peer.co2l, ours.co2l) },
+  safe_step_48: { batch: 48, perennial_s: ours.safe48, torch_s: peer.safe48, ratio_torch: ratio(peer.safe48, ours.safe48) },
+  safe_step_256: { batch: 256, perennial_s: ours.safe256, torch_s: peer.safe256, ratio_torch: ratio(peer.safe256, ours.safe256) },
+};
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+if (json) writeRecord(json, rec.finish(results));

@@ -1,0 +1,218 @@
+// perennial's trainable 2-D convolution kernels for the tfjs wasm backend (NHWC, kernel
+// [kh, kw, cin, cout], symmetric zero padding, equal strides):
+//   PerennialConv2D                y   = im2col(x) W                      (M x K)(K x N)
+//   PerennialConv2DBackpropInput   dx  = col2im(dy W^T)                   (M x N)(N x K), scattered
+//   PerennialConv2DBackpropFilter  dW  = im2col(x)^T dy                   (K x M)(M x N)
+// with M = batch * out_h * out_w, K = kh * kw * cin, N = cout. Each GEMM goes through
+// `batchMatMulImpl`: the OpenBLAS addon's sgemm on the wasm heap when it is loaded, otherwise the
+// stock wasm (XNNPACK) path with explicit transposes — whichever `setBatchMatMulMode` selects, so
+// tests can check both. im2col/col2im are plain loops over heap views.
+//
+// The gradient is registered for the forward kernel, so tfjs calls each input's gradient lazily:
+// the input gradient of a network's first layer and the kernel gradient of frozen kernels are never
+// computed. The attribute `kernelGrad: false` additionally returns zeros for the kernel.
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { batchMatMulImpl } from './batchMatMul.js';
+
+export const CONV2D = 'PerennialConv2D';
+export const CONV2D_BACKPROP_INPUT = 'PerennialConv2DBackpropInput';
+export const CONV2D_BACKPROP_FILTER = 'PerennialConv2DBackpropFilter';
+const BACKEND = 'wasm';
+
+/** Shapes of one convolution. */
+export interface ConvGeometry {
+  readonly n: number; readonly h: number; readonly w: number; readonly cin: number;
+  readonly kh: number; readonly kw: number; readonly cout: number;
+  readonly stride: number; readonly pad: number;
+  readonly ho: number; readonly wo: number;
+}
+
+export function convGeometry(xShape: readonly number[], wShape: readonly number[], stride: number, pad: number): ConvGeometry {
+  const [n, h, w, cin] = xShape as [number, number, number, number];
+  const [kh, kw, wcin, cout] = wShape as [number, number, number, number];
+  if (xShape.length !== 4 || wShape.length !== 4) throw new Error(`conv2d: x must be [n, h, w, cin] and the kernel [kh, kw, cin, cout], got [${xShape}] and [${wShape}]`);
+  if (wcin !== cin) throw new Error(`conv2d: x has ${cin} channels, the kernel expects ${wcin}`);
+  if (!Number.isInteger(stride) || stride < 1) throw new Error(`conv2d: stride must be a positive integer, got ${stride}`);
+  if (!Number.isInteger(pad) || pad < 0) throw new Error(`conv2d: pad must be a non-negative integer, got ${pad}`);
+  const ho = Math.floor((h + 2 * pad - kh) / stride) + 1;
+  const wo = Math.floor((w + 2 * pad - kw) / stride) + 1;
+  if (ho < 1 || wo < 1) throw new Error(`conv2d: a ${kh}x${kw} kernel with pad ${pad} does not fit a ${h}x${w} input`);
+  return { n, h, w, cin, kh, kw, cout, stride, pad, ho, wo };
+}
+
+/** col[(b, oy, ox), (ky, kx, c)] = x[b, oy*s+ky-p, ox*s+kx-p, c], zero outside the image. */
+export function im2col(x: Float32Array, g: ConvGeometry, col: Float32Array): void {
+  const { n, h, w, cin, kh, kw, stride: s, pad: p, ho, wo } = g;
+  const K = kh * kw * cin, rowW = kw * cin;
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    const xb = b * h * w * cin;
+    for (let oy = 0; oy < ho; oy++) {
+      const iy0 = oy * s - p;
+      for (let ox = 0; ox < wo; ox++, r += K) {
+        const ix0 = ox * s - p;
+        const inside = ix0 >= 0 && ix0 + kw <= w;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky;
+          let o = r + ky * rowW;
+          if (iy < 0 || iy >= h) { col.fill(0, o, o + rowW); continue; }
+          const xr = xb + iy * w * cin;
+          if (inside) {
+            // The kw taps of this kernel row are contiguous in x.
+            let src = xr + ix0 * cin;
+            for (let e = o + rowW; o < e; o++, src++) col[o] = x[src]!;
+            continue;
+          }
+          for (let kx = 0; kx < kw; kx++, o += cin) {
+            const ix = ix0 + kx;
+            if (ix < 0 || ix >= w) { col.fill(0, o, o + cin); continue; }
+            let src = xr + ix * cin;
+            for (let c = 0; c < cin; c++) col[o + c] = x[src++]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: dx[b, iy, ix, c] = sum of the col entries that read it (dx is overwritten). */
+export function col2im(col: Float32Array, g: ConvGeometry, dx: Float32Array): void {
+  const { n, h, w, cin, kh, kw, stride: s, pad: p, ho, wo } = g;
+  const K = kh * kw * cin, rowW = kw * cin;
+  dx.fill(0, 0, n * h * w * cin);
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    const xb = b * h * w * cin;
+    for (let oy = 0; oy < ho; oy++) {
+      const iy0 = oy * s - p;
+      for (let ox = 0; ox < wo; ox++, r += K) {
+        const ix0 = ox * s - p;
+        const inside = ix0 >= 0 && ix0 + kw <= w;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky;
+          if (iy < 0 || iy >= h) continue;
+          let o = r + ky * rowW;
+          const xr = xb + iy * w * cin;
+          if (inside) {
+            let dst = xr + ix0 * cin;
+            for (let e = o + rowW; o < e; o++, dst++) dx[dst] = dx[dst]! + col[o]!;
+            continue;
+          }
+          for (let kx = 0; kx < kw; kx++, o += cin) {
+            const ix = ix0 + kx;
+            if (ix < 0 || ix >= w) continue;
+            let dst = xr + ix * cin;
+            for (let c = 0; c < cin; c++, dst++) dx[dst] = dx[dst]! + col[o + c]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+function attrsOf(a: NamedAttrMap): { stride: number; pad: number; kernelGrad: boolean } {
+  return { stride: a['stride'] as number, pad: a['pad'] as number, kernelGrad: a['kernelGrad'] !== false };
+}
+
+function view(t: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}
+
+function checkFloat(...ts: TensorInfo[]): void {
+  for (const t of ts) if (t.dtype !== 'float32') throw new Error(`conv2d needs float32 tensors, got ${t.dtype}`);
+}
+
+/** x as im2col rows on the wasm heap (caller disposes). */
+function colOnHeap(x: TensorInfo, g: ConvGeometry, backend: BackendWasm): TensorInfo {
+  const M = g.n * g.ho * g.wo, K = g.kh * g.kw * g.cin;
+  const col = backend.makeOutput([M, K], 'float32');
+  // Views are taken after makeOutput: allocating may grow (and so replace) the wasm heap.
+  im2col(backend.typedArrayFromHeap(x) as Float32Array, g, backend.typedArrayFromHeap(col) as Float32Array);
+  return col;
+}
+
+const forward = ((args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  const { x, filter } = args.inputs, backend = args.backend;
+  checkFloat(x, filter);
+  const { stride, pad } = attrsOf(args.attrs);
+  const g = convGeometry(x.shape, filter.shape, stride, pad);
+  const M = g.n * g.ho * g.wo, K = g.kh * g.kw * g.cin;
+  const col = colOnHeap(x, g, backend);
+  try {
+    const y = batchMatMulImpl(col, view(filter, [K, g.cout]), false, false, backend);
+    return view(y, [g.n, g.ho, g.wo, g.cout]);
+  } finally {
+    backend.disposeData(col.dataId);
+    void M;
+  }
+}) as unknown as KernelFunc;
+
+const backpropInput = ((args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  const { dy, filter } = args.inputs, backend = args.backend;
+  checkFloat(dy, filter);
+  const { stride, pad } = attrsOf(args.attrs);
+  const xShape = args.attrs['xShape'] as number[];
+  const g = convGeometry(xShape, filter.shape, stride, pad);
+  const M = g.n * g.ho * g.wo, K = g.kh * g.kw * g.cin;
+  if (dy.shape.join() !== [g.n, g.ho, g.wo, g.cout].join()) throw new Error(`conv2d backprop: dy has shape [${dy.shape}], expected [${[g.n, g.ho, g.wo, g.cout]}]`);
+  const dcol = batchMatMulImpl(view(dy, [M, g.cout]), view(filter, [K, g.cout]), false, true, backend);
+  try {
+    const dx = backend.makeOutput(xShape, 'float32');
+    col2im(backend.typedArrayFromHeap(dcol) as Float32Array, g, backend.typedArrayFromHeap(dx) as Float32Array);
+    return dx;
+  } finally {
+    backend.disposeData(dcol.dataId);
+  }
+}) as unknown as KernelFunc;
+
+const backpropFilter = ((args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  const { x, dy } = args.inputs, backend = args.backend;
+  checkFloat(x, dy);
+  const { stride, pad } = attrsOf(args.attrs);
+  const wShape = args.attrs['filterShape'] as number[];
+  const g = convGeometry(x.shape, wShape, stride, pad);
+  const M = g.n * g.ho * g.wo;
+  const col = colOnHeap(x, g, backend);
+  try {
+    const dw = batchMatMulImpl(col, view(dy, [M, g.cout]), true, false, backend);
+    return view(dw, wShape);
+  } finally {
+    backend.disposeData(col.dataId);
+  }
+}) as unknown as KernelFunc;
+
+export const conv2dKernels: KernelConfig[] = [
+  { kernelName: CONV2D, backendName: BACKEND, kernelFunc: forward },
+  { kernelName: CONV2D_BACKPROP_INPUT, backendName: BACKEND, kernelFunc: backpropInput },
+  { kernelName: CONV2D_BACKPROP_FILTER, backendName: BACKEND, kernelFunc: backpropFilter },
+];
+
+const conv2dGrad: tf.GradConfig = {
+  kernelName: CONV2D,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { stride, pad, kernelGrad } = attrsOf(attrs);
+    const d = (Array.isArray(dy) ? dy[0] : dy) as tf.Tensor4D;
+    return {
+      x: () => tf.engine().runKernel(CONV2D_BACKPROP_INPUT, { dy: d, filter }, { stride, pad, xShape: x.shape }) as tf.Tensor,
+      filter: () => (kernelGrad
+        ? tf.engine().runKernel(CONV2D_BACKPROP_FILTER, { x, dy: d }, { stride, pad, filterShape: filter.shape }) as tf.Tensor
+        : tf.zerosLike(filter)),
+    };
+  },
+};
+
+/** Register the three kernels and the gradient (idempotent). */
+export function installConvKernels(): void {
+  for (const k of conv2dKernels) if (tf.getKernel(k.kernelName, k.backendName) !== k) {
+    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+    tf.registerKernel(k);
+  }
+  if (tf.getGradient(CONV2D) !== conv2dGrad) {
+    if (tf.getGradient(CONV2D)) tf.unregisterGradient(CONV2D);
+    tf.registerGradient(conv2dGrad);
+  }
+}
