@@ -53,7 +53,7 @@ export async function obtainBackbone(mini: Miniature, dir: string, opts: { seed:
 
 interface RunCliOptions {
   methods: string[]; dataset: string; split?: string; seeds: number[]; json: string; html?: string;
-  quick?: boolean; resume?: boolean; backbone?: string; m?: number; oracle?: boolean; checkpoints?: string;
+  quick?: boolean; resume?: boolean; backbone?: string; m?: number; oracle?: boolean; driftCompensation?: boolean; checkpoints?: string;
   features?: string; labels?: string; testFeatures?: string; testLabels?: string; testFraction?: number;
 }
 
@@ -77,11 +77,11 @@ async function runInputs(o: RunCliOptions, json: string): Promise<{ mini: Miniat
   };
 }
 
-export function methodOptionsFor(o: { m?: number; oracle?: boolean; quick?: boolean }): Record<string, Record<string, unknown>> {
+export function methodOptionsFor(o: { m?: number; oracle?: boolean; driftCompensation?: boolean; quick?: boolean }): Record<string, Record<string, unknown>> {
   const M = o.m ?? 2048;
   return {
     ranpac: { projections: { ranpac: M, 'ranpac-m0': 0 } },
-    safe: { M, ...(o.oracle ? { oracleDiagnostic: true } : {}) },
+    safe: { M, ...(o.oracle ? { oracleDiagnostic: true } : {}), ...(o.driftCompensation ? { driftCompensation: true } : {}) },
   };
 }
 
@@ -92,7 +92,7 @@ async function runCommand(o: RunCliOptions): Promise<void> {
   const co2l = o.methods.filter(isCo2lMethod);
   if (co2l.length) {
     if (co2l.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and run apart from frozen-backbone learners: give ${co2l.join(',')} in one cil run and ${o.methods.filter((m) => !isCo2lMethod(m)).join(',')} in another`);
-    if (o.features || o.backbone || o.oracle || o.m !== undefined || o.split) throw new InputError('--features, --backbone, --oracle, --m and --split do not apply to co2l/cila methods (they use Seq-Fashion-MNIST B2Inc2)');
+    if (o.features || o.backbone || o.oracle || o.driftCompensation || o.m !== undefined || o.split) throw new InputError('--features, --backbone, --oracle, --drift-compensation, --m and --split do not apply to co2l/cila methods (they use Seq-Fashion-MNIST B2Inc2)');
     return co2lCommand({ methods: o.methods, seeds: o.seeds, json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: o.checkpoints });
   }
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
@@ -157,6 +157,7 @@ export const continualCli: AreaCli = {
       .option('--backbone <dir>', 'pretrained backbone checkpoint (default: pretrain one next to --json)')
       .option('--m <n>', 'random projection size for RanPAC and SAFE (default 2048)', parseIntOption('m'))
       .option('--oracle', 'add SAFE drift diagnostics (fast head refitted on all seen training data; not a CIL method)')
+      .option('--drift-compensation', 'add SAFE\'s drift-compensated fast head without replay (safe-dc, safe-fast-dc) and its ablation (safe-fast-gauss)')
       .option('--checkpoints <dir>', 'checkpoint folder (default <json>.ckpt)')
       .option('--features <f.npy>', 'run the feature-level learners on a feature cache from `cil features` instead of --dataset')
       .option('--labels <l.npy>', 'labels of the feature cache')

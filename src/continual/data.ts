@@ -79,3 +79,20 @@ function syntheticMiniature(quick: boolean): Miniature {
     description: `synthetic Gaussian mixture (40 classes, latent 16-D -> 64-D tanh map, seed ${POOL_SEED}); 20 upstream classes pretrain, 20 downstream run CIL`,
   };
 }
+
+/**
+ * A smaller copy of a miniature (seeded per-class subsets): `pretrain` rows per pretraining class,
+ * `cil` rows per CIL class (80 % train / 20 % validation per run), `test` rows per class. For quick
+ * benchmarks; the reference settings use the full pools.
+ */
+export function shrinkMiniature(mini: Miniature, sizes: { pretrain: number; cil: number; test: number }): Miniature {
+  const rng = new Rng(POOL_SEED, 'shrink');
+  const [pretrainPool] = stratifiedSplit(filterClasses(mini.pretrainPool, mini.pretrainClasses), [sizes.pretrain], rng.split('pretrain')) as [Dataset];
+  const [cilPool] = stratifiedSplit(mini.cilPool, [sizes.cil], rng.split('cil')) as [Dataset];
+  const [test] = stratifiedSplit(mini.test, [sizes.test], rng.split('test')) as [Dataset];
+  const perClassTrain = Math.round(0.8 * sizes.cil);
+  return {
+    ...mini, pretrainPool, cilPool, test, perClassTrain, perClassVal: sizes.cil - perClassTrain,
+    description: `${mini.description}; shrunk to ${sizes.pretrain}/${sizes.cil}/${sizes.test} per class (pretrain/CIL/test, seed ${POOL_SEED})`,
+  };
+}

@@ -8,7 +8,7 @@ import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { writeJsonAtomic } from '../core/fsx.js';
-import { stratifiedSplit, type Dataset } from '../core/data/dataset.js';
+import { filterClasses, indicesByClass, subset, type Dataset } from '../core/data/dataset.js';
 import { readNpy, writeNpy } from '../core/data/npy.js';
 import type { Backbone } from './backbones/types.js';
 import type { Miniature } from './data.js';
@@ -119,12 +119,53 @@ function loadLearner(dir: string): LearnerCheckpoint {
   return { meta: j.meta, arrays };
 }
 
-/** Build one seed's scenario and datasets (train/val split of the CIL pool per class, seeded). */
-export function seedData(mini: Miniature, split: string, seed: number): { scenario: Scenario; train: Dataset; val: Dataset; test: Dataset } {
+/**
+ * One seed's class order and the rows of the CIL pool it trains and validates on (indices into
+ * `mini.cilPool`, ascending): the same per-class split as `stratifiedSplit`, exposed so peers
+ * (reference/torch) can run on exactly the same rows.
+ */
+export function seedIndices(mini: Miniature, split: string, seed: number): { scenario: Scenario; trainIdx: number[]; valIdx: number[] } {
   const { base, increment } = parseSplit(split);
   const scenario = makeClassIncremental({ numClasses: mini.numClasses, base, increment, classOrderSeed: seed });
-  const [train, val] = stratifiedSplit(mini.cilPool, [mini.perClassTrain, mini.perClassVal], new Rng(seed, 'cil-train-val')) as [Dataset, Dataset];
+  const rng = new Rng(seed, 'cil-train-val');
+  const trainIdx: number[] = [], valIdx: number[] = [];
+  for (const [c, idx] of [...indicesByClass(mini.cilPool)].sort((a, b) => a[0] - b[0])) {
+    const perm = rng.split(`class-${c}`).permutation(idx.length);
+    if (mini.perClassTrain + mini.perClassVal > idx.length) throw new InputError(`split of ${mini.cilPool.source}: class ${c} has ${idx.length} rows, ${mini.perClassTrain + mini.perClassVal} needed`);
+    for (let i = 0; i < mini.perClassTrain; i++) trainIdx.push(idx[perm[i]!]!);
+    for (let i = 0; i < mini.perClassVal; i++) valIdx.push(idx[perm[mini.perClassTrain + i]!]!);
+  }
+  return { scenario, trainIdx: trainIdx.sort((a, b) => a - b), valIdx: valIdx.sort((a, b) => a - b) };
+}
+
+/** Build one seed's scenario and datasets (train/val split of the CIL pool per class, seeded). */
+export function seedData(mini: Miniature, split: string, seed: number): { scenario: Scenario; train: Dataset; val: Dataset; test: Dataset } {
+  const { scenario, trainIdx, valIdx } = seedIndices(mini, split, seed);
+  const train = subset(mini.cilPool, trainIdx, `${mini.cilPool.source}[part 0]`);
+  const val = subset(mini.cilPool, valIdx, `${mini.cilPool.source}[part 1]`);
   return { scenario, train: remapDataset(train, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(mini.test, scenario.classOrder) };
+}
+
+/**
+ * Write a miniature for a peer implementation (reference/torch/cil_miniature.py): pretraining rows
+ * of the pretraining classes, the CIL pool, the test set (float32 .npy, labels int32) and, per seed,
+ * the class order and the train/validation indices into the CIL pool (seeds.json).
+ */
+export function exportMiniature(mini: Miniature, split: string, seeds: readonly number[], dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const pre = filterClasses(mini.pretrainPool, mini.pretrainClasses);
+  for (const [name, ds] of [['pretrain', pre], ['cil', mini.cilPool], ['test', mini.test]] as const) {
+    writeNpy(join(dir, `${name}_x.npy`), ds.x, [ds.n, ds.d]);
+    writeNpy(join(dir, `${name}_y.npy`), ds.y, [ds.n]);
+  }
+  const { base, increment } = parseSplit(split);
+  writeJsonAtomic(join(dir, 'seeds.json'), {
+    dataset: mini.name, description: mini.description, split, base, increment, numClasses: mini.numClasses,
+    seeds: seeds.map((seed) => {
+      const { scenario, trainIdx, valIdx } = seedIndices(mini, split, seed);
+      return { seed, class_order: scenario.classOrder, train_idx: trainIdx, val_idx: valIdx };
+    }),
+  });
 }
 
 export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOptions): Promise<CilRunResult> {

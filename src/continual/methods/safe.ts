@@ -7,6 +7,9 @@
 // switch done without test data). With `oracleDiagnostic`, also `safe-fast-oracle` /
 // `safe-oracle`: the fast head refitted on all seen training rows with the current fast features —
 // a diagnostic of feature drift that replays past data, not a continual-learning method.
+// With `driftCompensation`, also `safe-dc` / `safe-fast-dc`: the fast head rebuilt each session from
+// per-class feature moments carried through an affine drift map fitted on the session's own rows
+// (no replay; see drift.ts), and the ablation `safe-fast-gauss` (same rebuild, moments not carried).
 import type { Dataset } from '../../core/data/dataset.js';
 import { InputError } from '../../core/errors.js';
 import { hash32 } from '../../core/rng.js';
@@ -21,6 +24,7 @@ import {
 } from '../pet-train.js';
 import { RidgeBranch } from './ridge-branch.js';
 import { checkKnown } from './ranpac.js';
+import { ClassMoments, accumulateFromMoments, fitDriftMap } from './drift.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
 
 export interface SafeOptions {
@@ -44,6 +48,10 @@ export interface SafeOptions {
   /** Share projection and statistics between branches (released code) instead of one head per branch. */
   readonly sharedAnalyticHead: boolean;
   readonly oracleDiagnostic: boolean;
+  /** Add the drift-compensated fast head (`safe-dc`, `safe-fast-dc`) and its ablation (`safe-fast-gauss`). */
+  readonly driftCompensation: boolean;
+  /** Gaussian draws per old class when rebuilding the projected ridge statistics from moments. */
+  readonly dcSamplesPerClass: number;
 }
 
 export const SAFE_DEFAULTS: SafeOptions = {
@@ -60,6 +68,8 @@ export const SAFE_DEFAULTS: SafeOptions = {
   logitScaleGrid: [1, 10, 30, 100],
   sharedAnalyticHead: false,
   oracleDiagnostic: false,
+  driftCompensation: false,
+  dcSamplesPerClass: 512,
 };
 
 function standardise(f: tf.Tensor, mode: 'batch' | 'sample'): tf.Tensor {
@@ -103,6 +113,12 @@ export class Safe implements ContinualLearner {
   private readonly pastTrain: Dataset[] = [];
   private oracleHead: AnalyticRidgeHead | null = null;
   private sessionIndex = -1;
+  // Drift compensation: moments carried through the drift maps (dc) and as learned (raw, ablation).
+  private momDc: ClassMoments | null = null;
+  private momRaw: ClassMoments | null = null;
+  private dcHead: AnalyticRidgeHead | null = null;
+  private gaussHead: AnalyticRidgeHead | null = null;
+  private aggDc = { gamma: 1, logitScale: 1 };
 
   constructor(private readonly ctx: LearnerContext, options: Partial<SafeOptions> = {}) {
     checkKnown(options, SAFE_DEFAULTS, 'safe');
@@ -110,7 +126,13 @@ export class Safe implements ContinualLearner {
     if (!['batch', 'sample'].includes(this.options.transferNorm)) throw new InputError(`safe.transferNorm must be "batch" or "sample", got ${JSON.stringify(this.options.transferNorm)}`);
     this.trainFirst = checkTrainOptions(this.options.trainFirst, 'safe.trainFirst');
     this.trainLater = checkTrainOptions({ ...SAFE_DEFAULTS.trainLater, ...this.options.trainLater }, 'safe.trainLater');
-    this.outputs = ['safe', 'safe-slow', 'safe-fast', 'safe-valsel', ...(this.options.oracleDiagnostic ? ['safe-fast-oracle', 'safe-oracle'] : [])];
+    this.outputs = [
+      'safe', 'safe-slow', 'safe-fast', 'safe-valsel',
+      ...(this.options.driftCompensation ? ['safe-dc', 'safe-fast-dc', 'safe-fast-gauss'] : []),
+      ...(this.options.oracleDiagnostic ? ['safe-fast-oracle', 'safe-oracle'] : []),
+    ];
+    if (!(Number.isInteger(this.options.dcSamplesPerClass) && this.options.dcSamplesPerClass > 0)) throw new InputError(`safe.dcSamplesPerClass must be a positive integer, got ${this.options.dcSamplesPerClass}`);
+    if (this.options.driftCompensation && this.options.sharedAnalyticHead) throw new InputError('safe: driftCompensation needs a separate fast head (sharedAnalyticHead: false)');
     this.slowPet = ctx.backbone.createPet(this.options.pet, ctx.rng.split('pet'));
     const d = ctx.backbone.featureDim;
     this.slowBranch = new RidgeBranch(d, this.options.M, hash32(`projection:${ctx.seed}`), ctx.numClasses);
@@ -135,28 +157,63 @@ export class Safe implements ContinualLearner {
       });
       this.fastPet = cloneParams(this.slowPet);
       this.fastHead = cloneCosineHead(this.slowHead);
-    } else {
-      info.fastLoss = this.trainFast(s);
     }
+    const preF = t > 0 ? extractFeatures(backbone, s.train, this.fastPet) : null;
+    if (t > 0) info.fastLoss = this.trainFast(s, preF!);
     const slowF = frozenFeatures(backbone, s.train, this.slowPet);
     info.lambdaSlow = this.slowBranch.update(slowF, s.train.y, this.ctx.rng.split(`lambda-split-slow-${t}`));
     if (this.fastBranch !== this.slowBranch) {
       const fastF = t === 0 ? slowF : extractFeatures(backbone, s.train, this.fastPet);
       info.lambdaFast = this.fastBranch.update(fastF, s.train.y, this.ctx.rng.split(`lambda-split-fast-${t}`));
+      if (this.options.driftCompensation) this.updateDriftCompensation(s, preF, fastF, info);
     }
     if (this.options.oracleDiagnostic) this.refitOracle(s);
     this.chooseAggregation(s, info);
     this.diag.push(info);
   }
 
-  private trainFast(s: SessionData): number[] {
+  /**
+   * Carry the old classes' fast-feature moments through the drift map fitted on this session's rows
+   * (features before vs after this session's fast training), store the new classes' moments, and
+   * rebuild the fast ridge statistics: actual rows for the new classes, moments for the old ones.
+   */
+  private updateDriftCompensation(s: SessionData, preF: FeatureRows | null, fastF: FeatureRows, info: Record<string, unknown>): void {
+    const t0 = performance.now();
+    const d = this.ctx.backbone.featureDim, C = this.ctx.numClasses;
+    this.momDc ??= new ClassMoments(d, C);
+    this.momRaw ??= new ClassMoments(d, C);
+    const old = Array.from({ length: s.info.seen - s.info.newIds.length }, (_, c) => c);
+    if (preF) {
+      const map = fitDriftMap(preF, fastF);
+      this.momDc.transport(map, old);
+      info.driftResidualShare = map.residualShare;
+    }
+    this.momDc.set(fastF, s.train.y);
+    this.momRaw.set(fastF, s.train.y);
+    if (s.info.index === 0) { this.dcHead = null; this.gaussHead = null; info.dcSeconds = (performance.now() - t0) / 1000; return; }
+    const proj = this.fastBranch.proj;
+    const hNew = proj.apply(fastF);
+    const build = (mom: ClassMoments): AnalyticRidgeHead => {
+      const head = new AnalyticRidgeHead(proj.outDim, C);
+      head.accumulate(hNew, s.train.y);
+      // The same draws for both heads (one stream name), so dc and its ablation differ only by the transport.
+      accumulateFromMoments(head, proj, mom, old, this.options.dcSamplesPerClass, this.ctx.rng.split(`dc-samples-${s.info.index}`));
+      head.solve(this.fastBranch.head.lambda!);
+      return head;
+    };
+    this.dcHead = build(this.momDc);
+    this.gaussHead = build(this.momRaw);
+    info.dcSeconds = (performance.now() - t0) / 1000;
+  }
+
+  private trainFast(s: SessionData, preF: FeatureRows): number[] {
     const { backbone } = this.ctx;
     const fastPet = this.fastPet!, fastHead = this.fastHead!, slowHead = this.slowHead!;
     const o = this.options;
     const prevSeen = s.info.seen - s.info.newIds.length;
     const slowClasses = this.firstSessionClasses;
     // New rows start from the fast features' class means (zero rows have no cosine direction).
-    initRowsFromMeans(fastHead, extractFeatures(backbone, s.train, fastPet), s.train.y, s.info.newIds);
+    initRowsFromMeans(fastHead, preF, s.train.y, s.info.newIds);
     const slowOld = tf.tidy(() => slowHead.weight.slice([0, 0], [slowClasses, -1]));
     const oldIdsSlow = tf.range(0, slowClasses, 1, 'int32');
     const oldIdsFast = tf.range(0, prevSeen, 1, 'int32');
@@ -205,6 +262,13 @@ export class Safe implements ContinualLearner {
     return this.sessionIndex === 0 ? frozenFeatures(this.ctx.backbone, x, this.slowPet) : extractFeatures(this.ctx.backbone, x, this.fastPet);
   }
 
+  /** The drift-compensated fast logits and the ablation's (the plain fast logits before session 2). */
+  private dcLogits(x: Dataset, seen: number, fast: Float32Array): { dc: Float32Array; gauss: Float32Array } {
+    if (!this.dcHead || !this.gaussHead) return { dc: fast, gauss: fast };
+    const h = this.fastBranch.proj.apply(this.fastFeatures(x));
+    return { dc: this.dcHead.logits(h, seen), gauss: this.gaussHead.logits(h, seen) };
+  }
+
   private branchLogits(x: Dataset, seen: number): { slow: Float32Array; fast: Float32Array; fastF: FeatureRows } {
     const slowF = frozenFeatures(this.ctx.backbone, x, this.slowPet);
     const fastF = this.fastFeatures(x);
@@ -233,6 +297,18 @@ export class Safe implements ContinualLearner {
     const cand: [Valsel, number][] = [['safe', best.acc], ['safe-slow', acc(slow)], ['safe-fast', acc(fast)]];
     this.valsel = cand.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
     info.aggregation = { ...this.agg, valAcc: { aggregate: best.acc, slow: cand[1]![1], fast: cand[2]![1] }, valsel: this.valsel };
+    if (this.options.driftCompensation) {
+      const { dc } = this.dcLogits(v, seen, fast);
+      let bestDc = { gamma: this.options.gammaGrid[0]!, logitScale: this.options.logitScaleGrid[0]!, acc: -1 };
+      for (const logitScale of this.options.logitScaleGrid) {
+        for (const gamma of this.options.gammaGrid) {
+          const a = acc(entropyAggregate(dc, slow, v.n, seen, { gamma, logitScale }).logits);
+          if (a > bestDc.acc) bestDc = { gamma, logitScale, acc: a };
+        }
+      }
+      this.aggDc = { gamma: bestDc.gamma, logitScale: bestDc.logitScale };
+      info.aggregationDc = { ...this.aggDc, valAcc: { aggregate: bestDc.acc, fast: acc(dc) } };
+    }
   }
 
   predict(x: Dataset, seen: number): Map<string, Float32Array> {
@@ -241,6 +317,12 @@ export class Safe implements ContinualLearner {
     this.lastW = wFast;
     const out = new Map<string, Float32Array>([['safe', logits], ['safe-slow', slow], ['safe-fast', fast]]);
     out.set('safe-valsel', out.get(this.valsel)!);
+    if (this.options.driftCompensation) {
+      const { dc, gauss } = this.dcLogits(x, seen, fast);
+      out.set('safe-fast-dc', dc);
+      out.set('safe-fast-gauss', gauss);
+      out.set('safe-dc', entropyAggregate(dc, slow, x.n, seen, this.aggDc).logits);
+    }
     if (this.options.oracleDiagnostic && this.oracleHead) {
       const zo = this.oracleHead.logits(this.fastBranch.proj.apply(fastF), seen);
       out.set('safe-fast-oracle', zo);
@@ -271,7 +353,20 @@ export class Safe implements ContinualLearner {
     const slow = this.slowBranch.state('branch.slow', arrays);
     const fast = this.fastBranch !== this.slowBranch ? this.fastBranch.state('branch.fast', arrays) : null;
     if (this.options.oracleDiagnostic) throw new InputError('safe: checkpoints are not supported with oracleDiagnostic (it keeps past training data)');
-    return { meta: { slow, fast, agg: this.agg, valsel: this.valsel, diag: this.diag, firstSessionClasses: this.firstSessionClasses, sessionIndex: this.sessionIndex }, arrays };
+    const dc: Record<string, unknown> = { aggDc: this.aggDc };
+    for (const [name, m] of [['momDc', this.momDc], ['momRaw', this.momRaw]] as const) {
+      if (!m) continue;
+      arrays.set(`${name}.counts`, { shape: [m.numClasses], data: m.counts });
+      arrays.set(`${name}.means`, { shape: [m.numClasses, m.d], data: m.means });
+      arrays.set(`${name}.covs`, { shape: [m.numClasses, m.d, m.d], data: m.covs });
+    }
+    for (const [name, h] of [['dcHead', this.dcHead], ['gaussHead', this.gaussHead]] as const) {
+      if (!h) continue;
+      arrays.set(`${name}.G`, { shape: [h.dim, h.dim], data: h.G.data });
+      arrays.set(`${name}.Q`, { shape: [h.dim, h.numClasses], data: h.Q.data });
+      dc[`${name}Lambda`] = h.lambda;
+    }
+    return { meta: { slow, fast, agg: this.agg, valsel: this.valsel, diag: this.diag, firstSessionClasses: this.firstSessionClasses, sessionIndex: this.sessionIndex, dc }, arrays };
   }
 
   restore(c: LearnerCheckpoint): void {
@@ -299,6 +394,29 @@ export class Safe implements ContinualLearner {
     this.diag.splice(0, this.diag.length, ...m.diag);
     this.firstSessionClasses = m.firstSessionClasses;
     this.sessionIndex = m.sessionIndex;
+    const dc = (c.meta as { dc?: Record<string, unknown> }).dc;
+    if (dc) {
+      this.aggDc = dc.aggDc as { gamma: number; logitScale: number };
+      const d = this.ctx.backbone.featureDim, C = this.ctx.numClasses;
+      for (const name of ['momDc', 'momRaw'] as const) {
+        const counts = c.arrays.get(`${name}.counts`);
+        if (!counts) continue;
+        const mom = new ClassMoments(d, C);
+        mom.counts.set(counts.data);
+        mom.means.set(c.arrays.get(`${name}.means`)!.data);
+        mom.covs.set(c.arrays.get(`${name}.covs`)!.data);
+        if (name === 'momDc') this.momDc = mom; else this.momRaw = mom;
+      }
+      for (const name of ['dcHead', 'gaussHead'] as const) {
+        const G = c.arrays.get(`${name}.G`);
+        if (!G) continue;
+        const h = new AnalyticRidgeHead(this.fastBranch.proj.outDim, C);
+        h.G.data.set(G.data);
+        h.Q.data.set(c.arrays.get(`${name}.Q`)!.data);
+        h.solve(dc[`${name}Lambda`] as number);
+        if (name === 'dcHead') this.dcHead = h; else this.gaussHead = h;
+      }
+    }
   }
 
   describe(): Record<string, unknown> { return { method: 'safe', ...this.options, trainFirst: this.trainFirst, trainLater: this.trainLater }; }
