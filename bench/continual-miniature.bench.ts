@@ -1,5 +1,5 @@
 // `npm run bench -- continual-miniature [--quick]` (or `node --import tsx bench/continual-miniature.bench.ts
-// --json F [--quick] [--seeds N] [--backbone DIR] [--record F] [--work DIR]`): the whole reference
+// --json F [--quick] [--seeds N] [--backbone DIR] [--torch-backbone DIR] [--from K] [--record F] [--work DIR]`): the whole reference
 // miniature (SimpleCIL, RanPAC M=2048/M=0, SAFE slow/fast/aggregate) run by perennial and by the
 // PyTorch implementation reference/torch/cil_miniature.py on exactly the same rows (exported by
 // `exportMiniature`), seed by seed, alternating the two so both see the same machine load.
@@ -56,7 +56,8 @@ if (!ensurePythonModule('torch', 'python3-torch')) {
 
 await initTf();
 const split = 'B2Inc2';
-const seeds = Array.from({ length: nSeeds }, (_, i) => i);
+const fromSeed = Number(opt('--from') ?? 0);
+const seeds = Array.from({ length: nSeeds - fromSeed }, (_, i) => fromSeed + i);
 const full = loadMiniature('fashion-mnist');
 const mini = quick ? shrinkMiniature(full, { pretrain: 200, cil: 100, test: 100 }) : full;
 const rec = new RunRecorder('bench continual-miniature', { quick, seeds, ...S }, seeds);
@@ -73,7 +74,10 @@ function torch(extra: string[]): { summary: Record<string, { last_acc_mean: numb
 }
 
 // Backbones: each side pretrains its own (same rows, same recipe).
-const torchPre = torch(['--methods', '', '--pretrain-epochs', String(S.pretrainEpochs), '--save-backbone', torchBb]);
+// `--torch-backbone DIR` reuses a checkpoint the PyTorch script saved earlier (its pretraining time is then not measured here).
+const torchBbGiven = opt('--torch-backbone');
+const torchPre = torchBbGiven ? { summary: {}, backbone: {} } : torch(['--methods', '', '--pretrain-epochs', String(S.pretrainEpochs), '--save-backbone', torchBb]);
+const torchBbDir = torchBbGiven ? resolve(torchBbGiven) : torchBb;
 let oursPretrainS: number | null = null;
 let backbone;
 const bbDir = opt('--backbone');
@@ -130,7 +134,7 @@ try {
     const sessions = ((r.diagnostics[`seed-${seed}`] as Record<string, { sessions: { dcSeconds?: number }[] }>).safe.sessions);
     ours['safe-dc-seconds'] = sessions.reduce((s, x) => s + (x.dcSeconds ?? 0), 0);
     ours.safe! -= ours['safe-dc-seconds'];
-    const t = torch(['--load-backbone', torchBb, '--seeds', String(seed), '--out', join(work, `torch-seed-${seed}.json`)]);
+    const t = torch(['--load-backbone', torchBbDir, '--seeds', String(seed), '--out', join(work, `torch-seed-${seed}.json`)]);
     const tr = (JSON.parse((await import('node:fs')).readFileSync(join(work, `torch-seed-${seed}.json`), 'utf8')) as { runs: { method: string; time_s: number }[] }).runs;
     torchRuns.push(...tr);
     const torchT: Record<string, number> = {};
