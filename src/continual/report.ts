@@ -27,6 +27,7 @@ export function paired(result: CilRunResult, a: string, b: string): PairedCompar
 export const STANDARD_PAIRS: readonly [string, string][] = [
   ['ranpac', 'simplecil'], ['ranpac', 'ranpac-m0'], ['safe', 'safe-fast'], ['safe', 'safe-slow'], ['safe-slow', 'safe-fast'],
   ['safe-valsel', 'safe-slow'], ['safe-oracle', 'safe-slow'], ['safe-fast-oracle', 'safe-fast'],
+  ['safe-dc', 'safe-slow'], ['safe-dc', 'safe'], ['safe-fast-dc', 'safe-fast'], ['safe-fast-dc', 'safe-fast-gauss'],
 ];
 
 /** Mean over seeds of each method's last-session group accuracies. */
