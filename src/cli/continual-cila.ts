@@ -13,7 +13,7 @@ import { mean, std } from '../core/stats.js';
 import { loadFashionMnist, findFashionMnist } from '../core/data/idx.js';
 import { imagePatterns } from '../core/data/synthetic.js';
 import { Rng } from '../core/rng.js';
-import { CO2L_DEFAULTS, co2lOptions, methodSchedule, runCo2l, type Co2lOptions, type Co2lRunResult } from '../continual/methods/co2l.js';
+import { CO2L_DEFAULTS, SWEEP_METHOD, co2lOptions, expandMethods, runCo2l, type Co2lOptions, type Co2lRunResult, type RotatedOptions } from '../continual/methods/co2l.js';
 import { atlasOptions, runAtlas, ATLAS_STAND_IN, type AtlasResult } from '../continual/atlas.js';
 import type { Dataset } from '../core/data/dataset.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
@@ -77,7 +77,17 @@ export function atlasSections(r: AtlasResult, title: string): Section[] {
 export interface Co2lCli {
   methods: string[]; seeds: number[]; json: string; html?: string; dataset: string; quick?: boolean; resume?: boolean;
   perClass?: number; epochsFirst?: number; epochsLater?: number; buffer?: number; checkpoints?: string;
+  scenario?: string; tasks?: number; encoder?: string; mlpHidden?: number[]; maxAngle?: number; perClassTest?: number;
 }
+
+/**
+ * The rotated regime (domain-incremental Fashion-MNIST, Co2L's R-MNIST rule), chosen on exploration
+ * seeds 100-104 so that distillation matters (lambda 1 vs 0); the reported seeds are 0-9.
+ */
+export const ROTATED_DEFAULTS = Object.freeze({
+  tasks: 10, perClassTrain: 50, perClassVal: 10, perClassTest: 100, maxAngle: 180,
+  options: { encoder: 'mlp' as const, mlpHidden: [256], featureDim: 128, bufferSize: 50, epochsFirst: 10, epochsLater: 10, batchSize: 128 },
+});
 
 function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }): { train: Dataset; test: Dataset; perClassTrain: number; perClassVal: number; name: string } {
   if (o.dataset === 'fashion-mnist') {
@@ -94,23 +104,35 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
 export async function co2lCommand(o: Co2lCli): Promise<void> {
-  for (const m of o.methods) methodSchedule(m);
+  expandMethods(o.methods);
+  const scenario = o.scenario ?? 'split';
+  if (scenario !== 'split' && scenario !== 'rotated') throw new InputError(`--scenario ${scenario}: known: split, rotated`);
+  const rot = scenario === 'rotated';
+  if (rot && o.dataset !== 'fashion-mnist') throw new InputError('--scenario rotated runs on --dataset fashion-mnist');
+  if (o.encoder !== undefined && o.encoder !== 'cnn' && o.encoder !== 'mlp') throw new InputError(`--encoder ${o.encoder}: known: cnn, mlp`);
   await initTf();
-  const data = loadCo2lData(o);
+  const data = loadCo2lData(rot ? { ...o, perClass: o.perClass ?? ROTATED_DEFAULTS.perClassTrain } : o);
+  const rotated: RotatedOptions | null = rot ? {
+    tasks: o.tasks ?? ROTATED_DEFAULTS.tasks, perClassTrain: data.perClassTrain, perClassVal: ROTATED_DEFAULTS.perClassVal,
+    perClassTest: o.perClassTest ?? ROTATED_DEFAULTS.perClassTest, maxAngle: o.maxAngle ?? ROTATED_DEFAULTS.maxAngle,
+  } : null;
   const options: Co2lOptions = co2lOptions({
+    ...(rot ? ROTATED_DEFAULTS.options : {}),
+    ...(o.encoder !== undefined ? { encoder: o.encoder as 'cnn' | 'mlp' } : {}),
+    ...(o.mlpHidden !== undefined ? { mlpHidden: o.mlpHidden } : {}),
     ...(o.quick ? { epochsFirst: 4, epochsLater: 2, probeEpochs: 20 } : {}),
     ...(o.epochsFirst !== undefined ? { epochsFirst: o.epochsFirst } : {}),
     ...(o.epochsLater !== undefined ? { epochsLater: o.epochsLater } : {}),
     ...(o.buffer !== undefined ? { bufferSize: o.buffer } : {}),
   });
   const json = resolve(o.json);
-  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, perClassTrain: data.perClassTrain, perClassVal: data.perClassVal, options };
+  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options };
   const rec = new RunRecorder('cil co2l', config, o.seeds);
-  const total = o.methods.length * o.seeds.length;
+  const total = (expandMethods(o.methods).length + (o.methods.includes(SWEEP_METHOD) ? 1 : 0)) * o.seeds.length;
   const bar = progress('cil co2l', total);
   const result = await rec.time('run', () => runCo2l({
-    train: data.train, test: data.test, dataset: data.name, split: 'B2Inc2', seeds: o.seeds, methods: o.methods, options,
-    perClassTrain: data.perClassTrain, perClassVal: data.perClassVal, numClasses: 10,
+    train: data.train, test: data.test, dataset: data.name, split: rot ? `rotated-${rotated!.tasks}` : 'B2Inc2', seeds: o.seeds, methods: o.methods, options,
+    perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, numClasses: 10, rotated,
     checkpointDir: resolve(o.checkpoints ?? `${json}.ckpt`), resume: o.resume,
     onDone: (m, s, e) => bar.tick(1, `${m} seed ${s}: ${f1(e.last_acc)}`),
   }));
@@ -121,7 +143,8 @@ export async function co2lCommand(o: Co2lCli): Promise<void> {
   if (o.html) {
     const html = resolve(o.html);
     assertNotInput(html, [json]);
-    await writeReport(html, `perennial cil co2l: ${data.name}`, co2lSections(result, `Co2L / CILA: ${data.name} B2Inc2`, `${data.perClassTrain} training rows per class, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`));
+    const what = rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`;
+    await writeReport(html, `perennial cil co2l: ${data.name}`, co2lSections(result, `Co2L / CILA: ${what}`, `${data.perClassTrain} training rows per class${rot ? ' and task' : ''}, ${options.encoder} encoder, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`));
     process.stdout.write(`report: ${html}\n`);
   }
 }
@@ -158,7 +181,7 @@ export const continualCilaCli: AreaCli = {
     if (!cil) cil = program.command('cil').description('class-incremental learning');
     cil.command('co2l')
       .description('Co2L and CILA (contrastive replay with relation distillation) on Seq-Fashion-MNIST B2Inc2; same record shape as `cil run` plus lambda_per_task and loss_ratio_per_task')
-      .option('--methods <list>', 'co2l, co2l-l<lambda> (e.g. co2l-l0, co2l-l4), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]', parseStringList, ['co2l', 'co2l-l0', 'cila'])
+      .option('--methods <list>', 'co2l, co2l-l<lambda> (e.g. co2l-l0, co2l-l4), co2l-val (lambda grid chosen on validation), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]', parseStringList, ['co2l', 'co2l-l0', 'cila'])
       .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list', parseSeeds, [0])
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
@@ -168,6 +191,12 @@ export const continualCilaCli: AreaCli = {
       .option('--epochs-first <n>', `epochs on task 1 (default ${CO2L_DEFAULTS.epochsFirst})`, parseIntOption('epochs-first'))
       .option('--epochs-later <n>', `epochs on later tasks (default ${CO2L_DEFAULTS.epochsLater})`, parseIntOption('epochs-later'))
       .option('--buffer <n>', `replay buffer size (default ${CO2L_DEFAULTS.bufferSize})`, parseIntOption('buffer'))
+      .option('--scenario <name>', 'split (Seq-Fashion-MNIST B2Inc2) | rotated (domain-incremental rotated Fashion-MNIST, MLP encoder)', 'split')
+      .option('--tasks <n>', `rotated: number of tasks (default ${ROTATED_DEFAULTS.tasks})`, parseIntOption('tasks'))
+      .option('--max-angle <deg>', `rotated: angles uniform in [0, deg) (default ${ROTATED_DEFAULTS.maxAngle})`, parseFloatOption('max-angle'))
+      .option('--per-class-test <n>', `rotated: test rows per class and task (default ${ROTATED_DEFAULTS.perClassTest})`, parseIntOption('per-class-test'))
+      .option('--encoder <kind>', 'cnn | mlp (default: cnn for split, mlp for rotated)')
+      .option('--mlp-hidden <list>', 'hidden widths of the MLP encoder, comma-separated', (v: string) => v.split(',').map((x) => parseIntOption('mlp-hidden')(x.trim())))
       .option('--resume', 'reuse finished (method, seed) results of an interrupted run with the same configuration')
       .option('--checkpoints <dir>', 'folder of finished (method, seed) results (default <json>.ckpt)')
       .action(co2lCommand);

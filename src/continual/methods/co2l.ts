@@ -25,8 +25,12 @@ import { asymSupCon, augmentBatch, balancedBufferIndices, ird, CO2L_AUGMENT, typ
 import { checkSchedule, lambdaForTask, type LambdaSchedule, type TaskLosses } from './cila.js';
 
 export interface Co2lOptions {
+  /** `cnn`: conv blocks (below) then global average pooling; `mlp`: fully connected ReLU layers (`mlpHidden`) on the flattened image. */
+  readonly encoder: 'cnn' | 'mlp';
   /** Encoder conv channels (3x3, stride 2 each, BN, ReLU), then global average pooling. */
   readonly channels: readonly number[];
+  /** Hidden widths of the MLP encoder (linear + ReLU each) before the feature layer. */
+  readonly mlpHidden: readonly number[];
   /** Feature dimension after the linear layer (+ ReLU): what the probe sees. */
   readonly featureDim: number;
   readonly projHidden: number;
@@ -44,14 +48,16 @@ export interface Co2lOptions {
   readonly probeEpochs: number;
   readonly probeLr: number;
   readonly probeBatchSize: number;
+  /** Standardise probe features with the probe's training rows (mean, std per feature). */
+  readonly probeStandardize: boolean;
 }
 
 /** The reference miniature's setting (issue 6). */
 export const CO2L_DEFAULTS: Co2lOptions = Object.freeze({
-  channels: [32, 64], featureDim: 128, projHidden: 128, projDim: 64,
+  encoder: 'cnn', channels: [32, 64], mlpHidden: [], featureDim: 128, projHidden: 128, projDim: 64,
   tau: 0.5, tauBase: 0.07, kappaStar: 0.2, kappa: 0.01, bufferSize: 200,
   lr: 1e-3, batchSize: 256, epochsFirst: 12, epochsLater: 6, augment: CO2L_AUGMENT,
-  probeEpochs: 30, probeLr: 5e-3, probeBatchSize: 256,
+  probeEpochs: 100, probeLr: 1e-2, probeBatchSize: 256, probeStandardize: true,
 });
 
 export function co2lOptions(o: Partial<Co2lOptions> = {}): Co2lOptions {
@@ -59,12 +65,18 @@ export function co2lOptions(o: Partial<Co2lOptions> = {}): Co2lOptions {
   const bad = Object.keys(o).filter((k) => !known.has(k));
   if (bad.length) throw new InputError(`unknown Co2L option(s) ${bad.join(', ')}; known: ${[...known].join(', ')}`);
   const r = { ...CO2L_DEFAULTS, ...o };
+  if (r.encoder !== 'cnn' && r.encoder !== 'mlp') throw new InputError(`Co2L option encoder must be cnn or mlp, got ${JSON.stringify(r.encoder)}`);
+  for (const k of ['channels', 'mlpHidden'] as const) {
+    if (!r[k].every((v) => Number.isInteger(v) && v > 0)) throw new InputError(`Co2L option ${k} must list positive integers, got ${JSON.stringify(r[k])}`);
+  }
+  if (r.encoder === 'cnn' && r.channels.length === 0) throw new InputError('Co2L option channels must not be empty for the cnn encoder');
   for (const k of ['featureDim', 'projHidden', 'projDim', 'batchSize', 'probeBatchSize'] as const) {
     if (!(Number.isInteger(r[k]) && r[k] > 0)) throw new InputError(`Co2L option ${k} must be a positive integer, got ${r[k]}`);
   }
   for (const k of ['epochsFirst', 'epochsLater', 'probeEpochs', 'bufferSize'] as const) {
     if (!(Number.isInteger(r[k]) && r[k] >= 0)) throw new InputError(`Co2L option ${k} must be a non-negative integer, got ${r[k]}`);
   }
+  if (typeof r.probeStandardize !== 'boolean') throw new InputError(`Co2L option probeStandardize must be true or false, got ${JSON.stringify(r.probeStandardize)}`);
   for (const k of ['tau', 'tauBase', 'kappaStar', 'kappa', 'lr', 'probeLr'] as const) {
     if (!(r[k] > 0)) throw new InputError(`Co2L option ${k} must be positive, got ${r[k]}`);
   }
@@ -91,8 +103,15 @@ export class Co2lNet {
     if (params) { this.params = params; return; }
     if (!rng) throw new InputError('Co2lNet needs an Rng or parameters');
     this.params = new Map();
+    const lin = (name: string, out: number, inp: number): void => {
+      this.params.set(`${name}.weight`, variable(`${name}.weight`, [out, inp], uniformInit(rng.split(`${name}.w`), out * inp, inp)));
+      this.params.set(`${name}.bias`, variable(`${name}.bias`, [out], uniformInit(rng.split(`${name}.b`), out, inp)));
+    };
     let cin = shape[2];
-    opts.channels.forEach((cout, i) => {
+    if (opts.encoder === 'mlp') {
+      cin = shape[0] * shape[1] * shape[2];
+      opts.mlpHidden.forEach((hdim, i) => { lin(`enc.mlp.${i}`, hdim, cin); cin = hdim; });
+    } else opts.channels.forEach((cout, i) => {
       const n = `enc.${i}`;
       this.params.set(`${n}.conv.weight`, variable(`${n}.conv.weight`, [3, 3, cin, cout], uniformInit(rng.split(n), 9 * cin * cout, 9 * cin)));
       this.params.set(`${n}.bn.weight`, variable(`${n}.bn.weight`, [cout], constInit(cout, 1)));
@@ -101,10 +120,6 @@ export class Co2lNet {
       this.params.set(`${n}.bn.running_var`, variable(`${n}.bn.running_var`, [cout], constInit(cout, 1), false));
       cin = cout;
     });
-    const lin = (name: string, out: number, inp: number): void => {
-      this.params.set(`${name}.weight`, variable(`${name}.weight`, [out, inp], uniformInit(rng.split(`${name}.w`), out * inp, inp)));
-      this.params.set(`${name}.bias`, variable(`${name}.bias`, [out], uniformInit(rng.split(`${name}.b`), out, inp)));
-    };
     lin('enc.fc', opts.featureDim, cin);
     lin('head.0', opts.projHidden, opts.featureDim);
     lin('head.2', opts.projDim, opts.projHidden);
@@ -120,6 +135,11 @@ export class Co2lNet {
   features(x2: tf.Tensor2D, training: boolean): tf.Tensor2D {
     const [h, w, c] = this.shape;
     return tf.tidy(() => {
+      if (this.opts.encoder === 'mlp') {
+        let a: tf.Tensor = x2;
+        this.opts.mlpHidden.forEach((_h, i) => { a = tf.relu(linear(a, getParam(this.params, `enc.mlp.${i}.weight`), getParam(this.params, `enc.mlp.${i}.bias`))); });
+        return tf.relu(linear(a, getParam(this.params, 'enc.fc.weight'), getParam(this.params, 'enc.fc.bias'))) as tf.Tensor2D;
+      }
       let x = x2.reshape([-1, h, w, c]) as tf.Tensor4D;
       this.opts.channels.forEach((_c, i) => {
         const n = `enc.${i}`;
@@ -196,55 +216,113 @@ export function extractCo2lFeatures(net: Co2lNet, ds: Dataset, chunk = 1000): Fl
 }
 
 export interface ProbeResult {
-  /** Logits of the test rows over the seen classes. */
+  /** Logits of the test rows over the probe's classes. */
   readonly testLogits: Float32Array;
   readonly bestEpoch: number;
   readonly valAcc: number;
 }
 
+export type ProbeOptions = Pick<Co2lOptions, 'probeEpochs' | 'probeLr' | 'probeBatchSize' | 'probeStandardize'>;
+
 /**
- * Class-balanced linear probe (each class weighs the same in the loss) trained with Adam on frozen
- * features; the weights of the epoch with the best validation accuracy are kept (ties: earliest).
+ * Class-balanced linear probe (each class weighs the same in the loss; a softmax regression) on frozen
+ * features, trained with Adam (betas 0.9/0.999) under a cosine-decayed learning rate; features are
+ * standardised with the training rows' mean and standard deviation when `probeStandardize` is set.
+ * The weights of the epoch with the best validation accuracy are kept (ties: the later epoch, the
+ * more converged one). Plain JS, float64: small (rows x 128 x classes) and deterministic.
  */
 export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f: Float32Array; y: Int32Array }, testF: Float32Array,
-  dim: number, classes: number, o: Pick<Co2lOptions, 'probeEpochs' | 'probeLr' | 'probeBatchSize'>, rng: Rng): ProbeResult {
+  dim: number, classes: number, o: ProbeOptions, rng: Rng): ProbeResult {
   const n = train.y.length;
+  if (train.f.length !== n * dim || val.f.length !== val.y.length * dim || testF.length % dim) throw new InputError(`linearProbe: feature arrays do not match ${dim} columns`);
   const counts = new Float64Array(classes);
-  for (let i = 0; i < n; i++) counts[train.y[i]!]!++;
-  const present = [...counts].filter((c) => c > 0).length;
-  const sw = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = train.y[i]!;
+    if (!(c >= 0 && c < classes)) throw new InputError(`linearProbe: label ${c} outside 0..${classes - 1}`);
+    counts[c]!++;
+  }
+  const present = counts.filter((c) => c > 0).length;
+  const sw = new Float64Array(n);
   for (let i = 0; i < n; i++) sw[i] = n / (present * counts[train.y[i]!]!);
-  const W = tf.variable(tf.zeros([dim, classes])), b = tf.variable(tf.zeros([classes]));
-  const opt = tf.train.adam(o.probeLr);
-  const Xv = tf.tensor2d(val.f, [val.y.length, dim]);
-  let best = { acc: -1, epoch: 0, W: tf.keep(W.clone()), b: tf.keep(b.clone()) };
-  try {
-    for (let ep = 1; ep <= o.probeEpochs; ep++) {
-      const perm = rng.split(`probe-epoch-${ep}`).permutation(n);
-      for (let s = 0; s < n; s += o.probeBatchSize) {
-        const idx = perm.subarray(s, Math.min(n, s + o.probeBatchSize));
-        const xb = new Float32Array(idx.length * dim), yb = new Int32Array(idx.length), wb = new Float32Array(idx.length);
-        idx.forEach((r, k) => { xb.set(train.f.subarray(r * dim, (r + 1) * dim), k * dim); yb[k] = train.y[r]!; wb[k] = sw[r]!; });
-        tf.tidy(() => {
-          const X = tf.tensor2d(xb, [idx.length, dim]), Y = tf.oneHot(tf.tensor1d(yb, 'int32'), classes), Wt = tf.tensor1d(wb);
-          opt.minimize(() => tf.neg(tf.sum(tf.sum(tf.mul(Y, tf.logSoftmax(tf.matMul(X, W).add(b), 1)), 1).mul(Wt))).div(idx.length) as tf.Scalar, false, [W, b]);
-        });
+  // Standardisation from the training rows only.
+  const mu = new Float64Array(dim), sd = new Float64Array(dim).fill(1);
+  if (o.probeStandardize && n > 0) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mu[j]! += train.f[i * dim + j]!;
+    for (let j = 0; j < dim; j++) mu[j]! /= n;
+    const v = new Float64Array(dim);
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) { const d = train.f[i * dim + j]! - mu[j]!; v[j]! += d * d; }
+    for (let j = 0; j < dim; j++) sd[j] = Math.sqrt(v[j]! / n) + 1e-6;
+  }
+  const std = (f: Float32Array): Float64Array => {
+    const out = new Float64Array(f.length);
+    for (let i = 0; i < f.length; i++) { const j = i % dim; out[i] = (f[i]! - mu[j]!) / sd[j]!; }
+    return out;
+  };
+  const X = std(train.f), Xv = std(val.f), Xt = std(testF);
+  const P = (dim + 1) * classes; // W (dim x classes) then b (classes)
+  const w = new Float64Array(P), m1 = new Float64Array(P), m2 = new Float64Array(P), g = new Float64Array(P);
+  const logits = (src: Float64Array, r: number, out: Float64Array, par: Float64Array = w): void => {
+    for (let c = 0; c < classes; c++) out[c] = par[dim * classes + c]!;
+    for (let j = 0; j < dim; j++) {
+      const x = src[r * dim + j]!;
+      if (x === 0) continue;
+      const row = j * classes;
+      for (let c = 0; c < classes; c++) out[c]! += x * par[row + c]!;
+    }
+  };
+  const z = new Float64Array(classes);
+  const accuracy = (src: Float64Array, y: Int32Array, par: Float64Array): number => {
+    let correct = 0;
+    for (let r = 0; r < y.length; r++) {
+      logits(src, r, z, par);
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (z[c]! > z[best]!) best = c;
+      if (best === y[r]) correct++;
+    }
+    return correct / Math.max(1, y.length);
+  };
+  const steps = o.probeEpochs * Math.ceil(n / o.probeBatchSize);
+  let step = 0;
+  const b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  let best = { acc: -1, epoch: 0, w: Float64Array.from(w) };
+  for (let ep = 1; ep <= o.probeEpochs; ep++) {
+    const perm = rng.split(`probe-epoch-${ep}`).permutation(n);
+    for (let s = 0; s < n; s += o.probeBatchSize) {
+      const e = Math.min(n, s + o.probeBatchSize);
+      g.fill(0);
+      for (let k = s; k < e; k++) {
+        const r = perm[k]!;
+        logits(X, r, z);
+        let mx = -Infinity;
+        for (let c = 0; c < classes; c++) if (z[c]! > mx) mx = z[c]!;
+        let se = 0;
+        for (let c = 0; c < classes; c++) { z[c] = Math.exp(z[c]! - mx); se += z[c]!; }
+        const wr = sw[r]! / (e - s);
+        for (let c = 0; c < classes; c++) z[c] = wr * (z[c]! / se - (c === train.y[r] ? 1 : 0));
+        for (let j = 0; j < dim; j++) {
+          const x = X[r * dim + j]!;
+          if (x === 0) continue;
+          const row = j * classes;
+          for (let c = 0; c < classes; c++) g[row + c]! += x * z[c]!;
+        }
+        for (let c = 0; c < classes; c++) g[dim * classes + c]! += z[c]!;
       }
-      const pred = tf.tidy(() => tf.argMax(tf.matMul(Xv, W).add(b), 1).dataSync() as Int32Array);
-      let c = 0;
-      for (let i = 0; i < val.y.length; i++) if (pred[i] === val.y[i]) c++;
-      const acc = c / Math.max(1, val.y.length);
-      if (acc > best.acc) {
-        best.W.dispose(); best.b.dispose();
-        best = { acc, epoch: ep, W: tf.keep(W.clone()), b: tf.keep(b.clone()) };
+      step++;
+      const lr = o.probeLr * 0.5 * (1 + Math.cos(Math.PI * (step - 1) / Math.max(1, steps)));
+      const c1 = 1 - b1 ** step, c2 = 1 - b2 ** step;
+      for (let i = 0; i < P; i++) {
+        m1[i] = b1 * m1[i]! + (1 - b1) * g[i]!;
+        m2[i] = b2 * m2[i]! + (1 - b2) * g[i]! * g[i]!;
+        w[i]! -= lr * (m1[i]! / c1) / (Math.sqrt(m2[i]! / c2) + eps);
       }
     }
-    const nt = testF.length / dim;
-    const testLogits = tf.tidy(() => tf.matMul(tf.tensor2d(testF, [nt, dim]), best.W).add(best.b).dataSync() as Float32Array);
-    return { testLogits, bestEpoch: best.epoch, valAcc: 100 * best.acc };
-  } finally {
-    W.dispose(); b.dispose(); Xv.dispose(); best.W.dispose(); best.b.dispose(); opt.dispose();
+    const acc = accuracy(Xv, val.y, w);
+    if (acc >= best.acc) best = { acc, epoch: ep, w: Float64Array.from(w) };
   }
+  const nt = testF.length / dim;
+  const testLogits = new Float32Array(nt * classes);
+  for (let r = 0; r < nt; r++) { logits(Xt, r, z, best.w); for (let c = 0; c < classes; c++) testLogits[r * classes + c] = z[c]!; }
+  return { testLogits, bestEpoch: best.epoch, valAcc: 100 * best.acc };
 }
 
 export interface Co2lTaskLog {
@@ -274,11 +352,22 @@ export interface Co2lSeedData {
   readonly train: Dataset;
   readonly val: Dataset;
   readonly test: Dataset;
+  /**
+   * Domain-incremental streams (Co2L's R-MNIST rule): labels are domain * domainClasses + class, so the
+   * contrastive loss, anchors and buffer treat each (domain, class) pair as a class, while the probe
+   * predicts the class (label % domainClasses) and each domain's test rows form one group.
+   */
+  readonly domainClasses?: number;
 }
 
 /** Train Co2L over all sessions of one seed; probe and score after each. */
 export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, options: Co2lOptions, seed: number,
-  hooks: { onEpoch?: (task: number, epoch: number, epochs: number) => void; keepSnapshot?: boolean } = {}): Promise<Co2lSeedResult> {
+  hooks: {
+    onEpoch?: (task: number, epoch: number, epochs: number) => void;
+    keepSnapshot?: boolean;
+    /** Sees the probe's inputs (diagnostics: probe settings compared on validation rows). */
+    onProbe?: (task: number, d: { train: { f: Float32Array; y: Int32Array }; val: { f: Float32Array; y: Int32Array }; dim: number; classes: number }) => void;
+  } = {}): Promise<Co2lSeedResult> {
   const sched = checkSchedule(schedule);
   const o = options;
   const shape = data.train.shape;
@@ -357,8 +446,14 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
       const fVal = extractCo2lFeatures(net, valSeen);
       const testSeen = labelRange(data.test, 0, hi);
       const fTest = extractCo2lFeatures(net, testSeen);
-      const probe = linearProbe({ f: fTrain, y: trainSet.y }, { f: fVal, y: valSeen.y }, fTest, o.featureDim, hi, o, trng.split('probe'));
-      const pred = argmaxRows(probe.testLogits, testSeen.n, hi);
+      const k = data.domainClasses;
+      const probeY = (y: Int32Array): Int32Array => (k ? y.map((v) => v % k) : y);
+      const probeClasses = k ?? hi;
+      hooks.onProbe?.(t, { train: { f: fTrain, y: probeY(trainSet.y) }, val: { f: fVal, y: probeY(valSeen.y) }, dim: o.featureDim, classes: probeClasses });
+      const probe = linearProbe({ f: fTrain, y: probeY(trainSet.y) }, { f: fVal, y: probeY(valSeen.y) }, fTest, o.featureDim, probeClasses, o, trng.split('probe'));
+      const pred = argmaxRows(probe.testLogits, testSeen.n, probeClasses);
+      // Domain-incremental: the prediction counts as correct when the class matches (mapped back into the row's domain).
+      if (k) for (let i = 0; i < pred.length; i++) pred[i] = testSeen.y[i]! - (testSeen.y[i]! % k) + pred[i]!;
       const { correct, counts } = groupCorrect(pred, testSeen.y, groupOf, t + 1);
       matrix.record(t, correct, counts);
       // Buffer for the next task: class-balanced random over (old buffer + this task's data).
@@ -394,13 +489,19 @@ function concatRows(a: Dataset, b: Dataset): Dataset {
  * `cila` (max(1, c ratio), c = 1, scaled contrastive loss), and
  * `cila[-pure|-min1|-max1][-c<c>][-unscaled]`, e.g. cila-pure, cila-c0.5, cila-pure-unscaled.
  */
+/** The fixed-lambda grid behind `co2l-val` (lambda chosen per seed on the final validation accuracy). */
+export const LAMBDA_GRID: readonly number[] = [0, 0.25, 0.5, 1, 2, 4];
+export const SWEEP_METHOD = 'co2l-val';
+const gridMethod = (l: number): string => (l === 1 ? 'co2l' : `co2l-l${l}`);
+
 export function methodSchedule(name: string): LambdaSchedule {
   if (name === 'co2l') return { kind: 'fixed', lambda: 1 };
+  if (name === SWEEP_METHOD) throw new InputError(`${SWEEP_METHOD} is chosen from the runs of ${LAMBDA_GRID.map(gridMethod).join(', ')}; it has no schedule of its own`);
   const fixed = /^co2l-l(\d+(?:\.\d+)?)$/.exec(name);
   if (fixed) return checkSchedule({ kind: 'fixed', lambda: Number(fixed[1]) });
   const m = /^cila(?:-(pure|min1|max1))?(?:-c(\d+(?:\.\d+)?))?(-unscaled)?$/.exec(name);
   if (m) return checkSchedule({ kind: 'cila', variant: (m[1] ?? 'max1') as 'pure' | 'min1' | 'max1', c: m[2] ? Number(m[2]) : 1, loss: m[3] ? 'unscaled' : 'scaled' });
-  throw new InputError(`unknown Co2L/CILA method ${JSON.stringify(name)}; known: co2l, co2l-l<lambda> (e.g. co2l-l0), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]`);
+  throw new InputError(`unknown Co2L/CILA method ${JSON.stringify(name)}; known: co2l, co2l-l<lambda> (e.g. co2l-l0), ${SWEEP_METHOD}, cila, cila-<pure|min1|max1>[-c<c>][-unscaled]`);
 }
 
 /**
@@ -426,7 +527,11 @@ export type Co2lRunEntry = CilRunEntry & {
   readonly loss_ratio_per_task: (number | null)[];
   readonly losses_per_task: TaskLosses[];
   readonly probe_epoch_per_task: number[];
+  /** Validation accuracy of the chosen probe epoch after each task (seen classes / domains). */
+  readonly probe_val_acc_per_task: number[];
   readonly trainable_params: number;
+  /** `co2l-val` only: the grid lambda chosen on validation for this seed. */
+  readonly chosen_lambda?: number;
 };
 
 export interface Co2lRunResult {
@@ -451,6 +556,8 @@ export interface Co2lRunArgs {
   readonly perClassTrain: number;
   readonly perClassVal: number;
   readonly numClasses: number;
+  /** Rotated (domain-incremental) stream instead of the class-incremental split. */
+  readonly rotated?: RotatedOptions | null;
   /** Folder for finished (method, seed) results; with `resume` they are reused when the configuration matches. */
   readonly checkpointDir?: string | null;
   readonly resume?: boolean;
@@ -458,23 +565,37 @@ export interface Co2lRunArgs {
   readonly onEpoch?: (method: string, seed: number, task: number, epoch: number, epochs: number) => void;
 }
 
+/** Check method names; `co2l-val` pulls in the grid's fixed-lambda runs. Returns the runs to train. */
+export function expandMethods(methods: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const m of methods) {
+    if (m === SWEEP_METHOD) { for (const l of LAMBDA_GRID) if (!out.includes(gridMethod(l))) out.push(gridMethod(l)); continue; }
+    methodSchedule(m);
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}
+
 export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
   const schedules: Record<string, LambdaSchedule> = {};
-  for (const m of a.methods) schedules[m] = methodSchedule(m);
-  const { base, increment } = parseSplit(a.split);
-  const config = { dataset: a.dataset, split: a.split, options: a.options, perClassTrain: a.perClassTrain, perClassVal: a.perClassVal };
+  const trained = expandMethods(a.methods);
+  for (const m of trained) schedules[m] = methodSchedule(m);
+  const rotated = a.rotated ?? null;
+  const { base, increment } = rotated ? { base: 10, increment: 10 } : parseSplit(a.split);
+  const config = { dataset: a.dataset, split: a.split, options: a.options, perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, ...(rotated ? { rotated } : {}) };
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
   if (a.checkpointDir) mkdirSync(a.checkpointDir, { recursive: true });
   const runs: Co2lRunEntry[] = [];
   for (const seed of a.seeds) {
     let data: Co2lSeedData | null = null;
-    for (const m of a.methods) {
+    for (const m of trained) {
       const file = a.checkpointDir ? join(a.checkpointDir, `${m}-seed-${seed}.json`) : null;
       if (file && a.resume && existsSync(file)) {
         const saved = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; entry: Co2lRunEntry };
         if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
       }
-      data ??= co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
+      data ??= rotated ? rotatedSeedData(a.train, a.test, seed, rotated)
+        : co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
       const r = await runCo2lSeed(data, schedules[m]!, a.options, seed, { onEpoch: (t, e, E) => a.onEpoch?.(m, seed, t, e, E) });
       const tri = r.matrix.triangle();
       const entry: Co2lRunEntry = {
@@ -483,11 +604,24 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
         last_acc_mean_group: r.matrix.last('meanGroup'), avg_inc_acc_mean_group: r.matrix.avgIncremental('meanGroup'),
         forgetting: r.matrix.forgetting(), bwt: r.matrix.bwt(), time_s: r.seconds, class_order: [...data.scenario.classOrder],
         lambda_per_task: r.tasks.map((t) => t.lambda), loss_ratio_per_task: r.tasks.map((t) => t.lossRatio),
-        losses_per_task: r.tasks.map((t) => t.losses), probe_epoch_per_task: r.tasks.map((t) => t.probeEpoch), trainable_params: r.params,
+        losses_per_task: r.tasks.map((t) => t.losses), probe_epoch_per_task: r.tasks.map((t) => t.probeEpoch),
+        probe_val_acc_per_task: r.tasks.map((t) => t.probeValAcc), trainable_params: r.params,
       };
       if (file) writeJsonAtomic(file, { hash, entry });
       runs.push(entry);
       a.onDone?.(m, seed, entry);
+    }
+    if (a.methods.includes(SWEEP_METHOD)) {
+      // The grid lambda with the best final validation accuracy (ties: the smaller lambda); test only scores.
+      let best: Co2lRunEntry | null = null, bestL = 0;
+      for (const l of LAMBDA_GRID) {
+        const e = runs.find((r) => r.seed === seed && r.method === gridMethod(l))!;
+        const v = e.probe_val_acc_per_task[e.probe_val_acc_per_task.length - 1]!;
+        if (!best || v > best.probe_val_acc_per_task[best.probe_val_acc_per_task.length - 1]!) { best = e; bestL = l; }
+      }
+      const entry: Co2lRunEntry = { ...best!, method: SWEEP_METHOD, chosen_lambda: bestL };
+      runs.push(entry);
+      a.onDone?.(SWEEP_METHOD, seed, entry);
     }
   }
   return { dataset: a.dataset, split: a.split, seeds: [...a.seeds], runs, summary: summarise(runs), options: a.options, schedules,
@@ -496,4 +630,79 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
       loss_ratio_per_task: 'CILA input at each task: sum of average IRD losses / sum of average contrastive losses over earlier distillation tasks (null where none enters)',
       losses_per_task: 'average training losses per task: con (scaled by tau/tauBase as Co2L), conUnscaled, dis (unweighted IRD)',
     } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotated stream (domain-incremental, like Co2L's R-MNIST): every task holds all classes, rotated by
+// its own angle.
+
+/** Rotate one h x w single-channel image about its centre by `deg` degrees (bilinear, zero outside). */
+export function rotateImage(src: Float32Array, h: number, w: number, deg: number, out = new Float32Array(h * w)): Float32Array {
+  const a = (deg * Math.PI) / 180, c = Math.cos(a), s = Math.sin(a);
+  const cy = (h - 1) / 2, cx = (w - 1) / 2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // Inverse map: the source point that lands on (y, x).
+      const dy = y - cy, dx = x - cx;
+      const sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
+      const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+      let v = 0;
+      for (const [yy, xx, wt] of [[y0, x0, (1 - fy) * (1 - fx)], [y0, x0 + 1, (1 - fy) * fx], [y0 + 1, x0, fy * (1 - fx)], [y0 + 1, x0 + 1, fy * fx]] as const) {
+        if (yy >= 0 && yy < h && xx >= 0 && xx < w) v += wt * src[yy * w + xx]!;
+      }
+      out[y * w + x] = v;
+    }
+  }
+  return out;
+}
+
+export interface RotatedOptions {
+  readonly tasks: number;
+  /** Training rows per class and task (drawn afresh for each task from the training pool). */
+  readonly perClassTrain: number;
+  /** Validation rows per class and task (from a pool fixed across seeds, rotated like the task). */
+  readonly perClassVal: number;
+  /** Test rows per class and task (from the official test set). */
+  readonly perClassTest: number;
+  /** Angles are drawn uniformly in [0, maxAngle) per task and seed. */
+  readonly maxAngle: number;
+}
+
+/**
+ * One seed's rotated stream: task t rotates its images by angle_t (uniform in [0, maxAngle) from the
+ * seed); labels are t * C + class (see `Co2lSeedData.domainClasses`). Validation rows come from a
+ * pool held out of training with a seed fixed across seeds; test rows from the official test set.
+ */
+export function rotatedSeedData(train: Dataset, test: Dataset, seed: number, o: RotatedOptions): Co2lSeedData & { angles: number[] } {
+  const shape = train.shape;
+  if (!shape || shape[2] !== 1) throw new InputError(`${train.source}: the rotated stream needs single-channel images`);
+  if (!(Number.isInteger(o.tasks) && o.tasks >= 1)) throw new InputError(`rotated stream: tasks must be a positive integer, got ${o.tasks}`);
+  const C = Math.max(...train.y) + 1;
+  const byClass = new Map<number, number>();
+  for (let i = 0; i < train.n; i++) byClass.set(train.y[i]!, (byClass.get(train.y[i]!) ?? 0) + 1);
+  const minCount = Math.min(...byClass.values());
+  const valPool = o.perClassVal * o.tasks;
+  if (valPool + o.perClassTrain > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${valPool} + ${o.perClassTrain} needed`);
+  const [valAll, pool] = stratifiedSplit(train, [valPool, minCount - valPool], new Rng(VAL_SPLIT_SEED, 'co2l-rot-val')) as [Dataset, Dataset];
+  const rng = new Rng(seed, 'co2l-rotated');
+  const angles = Array.from({ length: o.tasks }, (_, t) => rng.split(`angle-${t}`).uniform(0, o.maxAngle));
+  const [h, w] = shape;
+  const d = h * w;
+  const build = (parts: Dataset[], name: string): Dataset => {
+    const n = parts.reduce((s, p) => s + p.n, 0);
+    const x = new Float32Array(n * d), y = new Int32Array(n);
+    let r = 0;
+    parts.forEach((p, t) => {
+      for (let i = 0; i < p.n; i++, r++) {
+        rotateImage(p.x.subarray(i * d, (i + 1) * d), h, w, angles[t]!, x.subarray(r * d, (r + 1) * d));
+        y[r] = t * C + p.y[i]!;
+      }
+    });
+    return { x, y, n, d, shape, classNames: Array.from({ length: o.tasks * C }, (_, k) => `${train.classNames[k % C] ?? k % C}@${angles[Math.floor(k / C)]!.toFixed(0)}`), source: `${name}[rotated seed ${seed}]` };
+  };
+  const valParts = stratifiedSplit(valAll, Array.from({ length: o.tasks }, () => o.perClassVal), new Rng(VAL_SPLIT_SEED, 'co2l-rot-val-tasks'));
+  const trainParts = angles.map((_a, t) => stratifiedSplit(pool, [o.perClassTrain], rng.split(`train-${t}`))[0]!);
+  const testParts = angles.map((_a, t) => stratifiedSplit(test, [o.perClassTest], rng.split(`test-${t}`))[0]!);
+  const scenario = makeClassIncremental({ numClasses: o.tasks * C, base: C, increment: C, classOrderSeed: seed, fixedOrder: true });
+  return { scenario, train: build(trainParts, train.source), val: build(valParts, `${train.source}[val]`), test: build(testParts, test.source), domainClasses: C, angles };
 }
