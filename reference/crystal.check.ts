@@ -4,9 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePython, runPython } from './peers.js';
-import { parseCif } from '../src/crystal/cif.js';
+import { cifLoop, cifNumber, parseCif } from '../src/crystal/cif.js';
+import { dispersion, DISPERSION_HENKE, DISPERSION_ITC, dispersionLine } from '../src/crystal/dispersion.js';
 import { structureToCif } from '../src/crystal/cifwrite.js';
-import { caseFromCif, caseFromShelx, evaluateCase, pickBlock } from '../src/crystal/refine.js';
+import { caseFromCif, caseFromShelx, evaluateCase, pickBlock, type RefinementCase } from '../src/crystal/refine.js';
 import { amplitudes, mergeReflections, structureFactors, type Indices } from '../src/crystal/sf.js';
 import { parseHklf4, parseShelxIns } from '../src/crystal/shelx.js';
 import { structureFromCif, structureFromShelx, type Structure } from '../src/crystal/structure.js';
@@ -141,38 +142,125 @@ for (const c of cases) {
   console.log(`R ${c.name.padEnd(16)} ${clean ? 'clean' : 'other'} n=${e.n} R1 ${e.r1.toFixed(4)} / ${p.r1} (d ${d1.toFixed(4)})  wR2 ${e.wr2.toFixed(4)} / ${p.wr2} (d ${d2.toFixed(4)})  ${ok ? 'ok' : clean ? '' : 'outside 0.002 (not a clean structure)'}`);
   if (clean && !ok) fail(`${c.name}: R1/wR2 off the published values by ${d1.toFixed(4)}/${d2.toFixed(4)}`);
 }
-// 3. R1-swap validation: deliberate swaps injected into correct structures (two per structure at
-// once); every swapped atom should be flagged, and at most 5 % of the correct atoms.
+// 3. f', f'' tables against a second source: cctbx's Henke and Sasaki tables at each line's
+// wavelength (the ITC values are Creagh & McAuley's, a third calculation, so they must lie within
+// the spread between such tables: 0.03 e + 5 %), and exactly (to the 4 printed decimals) against the
+// values SHELXL wrote into the data's CIFs. The Henke fallback must reproduce cctbx to 1e-4.
+{
+  const DISP_PY = `
+import sys, json
+from cctbx.eltbx import henke, sasaki
+req = json.load(sys.stdin)
+out = {}
+for line, lam, els in req:
+    for el in els:
+        if el == 'H':
+            out[line + ':' + el] = [0, 0, 0, 0]; continue
+        h = henke.table(el).at_angstrom(lam)
+        try:
+            s = sasaki.table(el).at_angstrom(lam); sv = [s.fp(), s.fdp()]
+        except Exception:
+            sv = [h.fp(), h.fdp()]
+        out[line + ':' + el] = [h.fp(), h.fdp()] + sv
+json.dump(out, sys.stdout)
+`;
+  const LAMBDA = { Mo: 0.71073, Cu: 1.54184 } as const;
+  if (!ensurePython('cctbx', 'python3-cctbx')) fail('cctbx not available for the dispersion check');
+  else {
+    const lines = ['Mo', 'Cu'] as const;
+    const req = lines.map((l) => [l, LAMBDA[l], [...new Set([...Object.keys(DISPERSION_ITC[l]), ...Object.keys(DISPERSION_HENKE[l])])]]);
+    const ref = JSON.parse(runPython(DISP_PY, [], JSON.stringify(req))) as Record<string, [number, number, number, number]>;
+    let nItc = 0, nHenke = 0, worstItc = 0, worstItcEl = '';
+    for (const l of lines) {
+      for (const [el, [fp, fpp]] of Object.entries(DISPERSION_ITC[l])) {
+        const [hp, hpp, sp, spp] = ref[`${l}:${el}`]!;
+        nItc++;
+        for (const [v, a, b, what] of [[fp, hp, sp, "f'"], [fpp, hpp, spp, "f''"]] as const) {
+          const d = Math.min(Math.abs(v - a), Math.abs(v - b));
+          const tol = 0.03 + 0.05 * Math.abs(v);
+          if (d / tol > worstItc) { worstItc = d / tol; worstItcEl = `${l} ${el} ${what} ${v} (Henke ${a.toFixed(4)}, Sasaki ${b.toFixed(4)})`; }
+          if (d > tol) fail(`dispersion ITC ${l} ${el} ${what} = ${v}: Henke ${a.toFixed(4)}, Sasaki ${b.toFixed(4)} (allowed ${tol.toFixed(3)})`);
+        }
+      }
+      for (const [el, [fp, fpp]] of Object.entries(DISPERSION_HENKE[l])) {
+        const [hp, hpp] = ref[`${l}:${el}`]!;
+        nHenke++;
+        if (Math.abs(fp - hp) > 1e-4 || Math.abs(fpp - hpp) > 1e-4) fail(`dispersion Henke ${l} ${el} = ${fp}, ${fpp}; cctbx ${hp.toFixed(4)}, ${hpp.toFixed(4)}`);
+      }
+    }
+    console.log(`f'/f'' vs cctbx: ${nItc} ITC entries within 0.03 e + 5 % of Henke or Sasaki (closest call ${(100 * worstItc).toFixed(0)} % of the allowance: ${worstItcEl}); ${nHenke} Henke entries equal cctbx to 1e-4`);
+    // SHELXL's own values in the CIFs
+    let nCif = 0, nImOff = 0;
+    for (const f of ['finalcif/DK_Zucker2_0m.cif', 'finalcif/1979688.cif', 'finalcif/p21c.cif', 'finalcif/p31c.cif', 'finalcif/SH2185_Cu.cif', 'finalcif/alert_example.cif', 'finalcif/twin4.cif', 'cctbx/cu3182sup1.cif', 'cctbx/thpp.cif']) {
+      const path = join(DATA, f);
+      const doc = parseCif(readFileSync(path, 'utf8'), { file: path, strict: !f.includes('twin4') });
+      for (const b of doc.blocks) {
+        const lam = cifNumber(b, '_diffrn_radiation_wavelength', path);
+        const lp = cifLoop(b, '_atom_type_scat_dispersion_real');
+        if (lam === null || !lp) continue;
+        const line = dispersionLine(lam);
+        if (!line) continue;
+        for (const row of lp.loop.rows) {
+          const el = row[lp.col('_atom_type_symbol')]!.text;
+          const re = Number(row[lp.col('_atom_type_scat_dispersion_real')]!.text), im = Number(row[lp.col('_atom_type_scat_dispersion_imag')]!.text);
+          const ours = dispersion(el, lam);
+          nCif++;
+          const src = row[lp.col('_atom_type_scat_source')]?.text ?? '';
+          // thpp's CIF was written by smtbx with Sasaki values, not ITC: compare it with the allowance above
+          const tol = /International Tables/i.test(src) ? 1.5e-4 : 0.03 + 0.05 * Math.abs(re);
+          // cu3182 (SHELXL-97, Friedel pairs merged) lists f'' = 0: the refinement switched it off, so only f' is compared there
+          const imOff = im === 0 && re !== 0;
+          if (imOff) nImOff++;
+          if (!ours || Math.abs(ours[0] - re) > tol || (!imOff && Math.abs(ours[1] - im) > Math.max(tol, 1.5e-4))) fail(`dispersion ${el} at ${lam} A: ours ${ours?.join(', ') ?? 'none'}, ${f} has ${re}, ${im}`);
+        }
+      }
+    }
+    console.log(`f'/f'' vs the data's CIFs: ${nCif} (element, wavelength) entries agree (${nImOff} with f'' set to 0 by their refinement: f' only)`);
+  }
+}
+
+// 4. R1-swap validation: deliberate swaps injected into correct structures. The target protocol
+// injects one swap at a time (every swapped atom must be flagged, at most 5 % of the correct atoms
+// across the runs); the harder two-at-once protocol is reported beside it.
 const SWAPS: [string, string, [string, string][]][] = [
   ['finalcif/DK_Zucker2_0m.cif', 'DK_Zucker2_0m', [['O1', 'N'], ['C5', 'N']]],
   ['finalcif/SH2185_Cu.cif', 'SH2185_Cu', [['N8', 'O'], ['O9', 'N']]],
   ['finalcif/alert_example.cif', 'alert_example', [['N1', 'C'], ['C10', 'N']]],
+  ['finalcif/twin4.cif', 'twin4', [['N002', 'O'], ['O001', 'N']]],
   ['finalcif/p31c.cif', 'p31c', [['CL1', 'S'], ['P1', 'Si']]],
   ['shelxfile/2240189', '2240189', [['CL1', 'S'], ['FE1', 'Mn']]],
+  ['finalcif/p21c.cif', 'p21c', [['GA1', 'Zn'], ['AL1', 'Si']]],
 ];
-let hits = 0, injected = 0, falseAlarms = 0, correctAtoms = 0;
-for (const [file, name, swaps] of SWAPS) {
-  const c = file.startsWith('shelxfile') ? cases.find((x) => x.name === name)! : caseFromCif(join(DATA, file));
+interface SwapTally { hits: number; injected: number; falseAlarms: number; correctAtoms: number; missed: string[] }
+function swapRun(c: RefinementCase, name: string, swaps: [string, string][], t: SwapTally): void {
   const labels = new Map(swaps.map(([l, e]) => [l.toUpperCase(), e]));
   const found = c.structure.sites.filter((s) => labels.has(s.label.toUpperCase()));
-  if (found.length !== swaps.length) { fail(`${name}: swap targets ${swaps.map((x) => x[0]).join(',')} not all found`); continue; }
+  if (found.length !== swaps.length) { fail(`${name}: swap targets ${swaps.map((x) => x[0]).join(',')} not found once each`); return; }
   const sites = c.structure.sites.map((s) => (labels.has(s.label.toUpperCase()) ? { ...s, element: labels.get(s.label.toUpperCase())! } : s));
   const t0 = Date.now();
   const r = r1SwapTest({ ...c, structure: { ...c.structure, sites } }, sites);
+  const show: string[] = [];
   for (const a of r.atoms) {
     const isSwap = labels.has(a.label.toUpperCase());
-    if (isSwap) { injected++; if (a.flagged) hits++; } else { correctAtoms++; if (a.flagged) falseAlarms++; }
+    if (isSwap) { t.injected++; if (a.flagged) t.hits++; else t.missed.push(`${name}:${a.label}->${a.element}`); } else { t.correctAtoms++; if (a.flagged) t.falseAlarms++; }
+    if (isSwap || a.flagged) show.push(`${a.label}${isSwap ? '*' : ''}->${a.best_alternative} F ${a.f_stat.toFixed(1)} dR1 ${a.delta_r1.toFixed(4)}${a.flagged ? ' FLAGGED' : ''}`);
   }
-  const fl = r.atoms.filter((a) => a.flagged).map((a) => `${a.label}->${a.best_alternative} (dR1 ${a.delta_r1.toFixed(4)})`);
-  console.log(`swap ${name.padEnd(14)} injected ${swaps.map(([l, e]) => `${l}->${e}`).join(', ')}; flagged: ${fl.join(', ') || 'none'}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  const maxCorrect = Math.max(...r.atoms.filter((a) => !labels.has(a.label.toUpperCase())).map((a) => a.f_stat));
+  console.log(`swap ${name.padEnd(14)} ${swaps.map(([l, e]) => `${l}->${e}`).join(', ').padEnd(18)} threshold F > ${r.threshold.toFixed(1)} (${r.comparisons} comparisons); ${show.join('; ')}; largest F of a correct atom ${maxCorrect.toFixed(1)}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
-const faRate = falseAlarms / Math.max(1, correctAtoms);
-console.log(`swap test: recall ${hits}/${injected}, false alarms ${falseAlarms}/${correctAtoms} (${(100 * faRate).toFixed(1)} %)`);
-// The issue's target is every swap caught. Missing some is reported as a target miss (see the area
-// README for which and why); only a collapse below half the swaps counts as a failed check.
-if (hits < injected) console.log(`TARGET NOT MET: swap test missed ${injected - hits} of ${injected} injected swaps`);
-if (hits < injected / 2) fail(`swap test caught only ${hits} of ${injected} injected swaps`);
-if (faRate > 0.05) fail(`swap test flagged ${(100 * faRate).toFixed(1)} % of correct atoms (target <= 5 %)`);
+const single: SwapTally = { hits: 0, injected: 0, falseAlarms: 0, correctAtoms: 0, missed: [] };
+const pair: SwapTally = { hits: 0, injected: 0, falseAlarms: 0, correctAtoms: 0, missed: [] };
+for (const [file, name, swaps] of SWAPS) {
+  const c = file.startsWith('shelxfile') ? cases.find((x) => x.name === name)! : caseFromCif(join(DATA, file), { strict: name !== 'twin4' });
+  for (const sw of swaps) swapRun(c, name, [sw], single);
+  if (name !== 'p21c') swapRun(c, name, swaps, pair);
+}
+const rate = (t: SwapTally) => t.falseAlarms / Math.max(1, t.correctAtoms);
+const line = (t: SwapTally) => `recall ${t.hits}/${t.injected}, false alarms ${t.falseAlarms}/${t.correctAtoms} (${(100 * rate(t)).toFixed(1)} %)${t.missed.length ? `; missed ${t.missed.join(', ')}` : ''}`;
+console.log(`swap test, one swap per run (target): ${line(single)}`);
+console.log(`swap test, two swaps per run (reported): ${line(pair)}`);
+if (single.hits < single.injected) fail(`swap test missed ${single.injected - single.hits} of ${single.injected} single injected swaps`);
+if (rate(single) > 0.05) fail(`swap test flagged ${(100 * rate(single)).toFixed(1)} % of correct atoms (target <= 5 %)`);
 rmSync(tmp, { recursive: true, force: true });
 console.log(failures ? `${failures} check(s) failed` : 'all crystal reference checks passed');
 process.exit(failures ? 1 : 0);

@@ -158,19 +158,19 @@ function register(program: Command): void {
 
   cmd.command('validate').description('R1-swap test: flag atoms whose plausible alternative element fits better')
     .requiredOption('--cif <file>', 'CIF with embedded res+hkl (or .res with .hkl beside it)')
-    .option('--hkl <file>', 'HKLF 4 file').option('--min-delta <x>', 'R1 drop needed to flag', '0.0005')
+    .option('--hkl <file>', 'HKLF 4 file').option('--alpha <p>', 'family-wise false-alarm probability per structure (Bonferroni over all comparisons)', '0.05')
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
-    .action(async (o: { cif: string; hkl?: string; minDelta: string; json?: string; html?: string }) => {
+    .action(async (o: { cif: string; hkl?: string; alpha: string; json?: string; html?: string }) => {
       for (const out of [o.json, o.html]) if (out) assertNotInput(out, [o.cif]);
       const rec = new RunRecorder('crystal validate', o, null);
       const c = /\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl) : X.caseFromCif(o.cif, { hkl: o.hkl });
       const nHeavy = c.structure.sites.filter((s) => s.element !== 'H').length;
       const p = progress('crystal validate', nHeavy);
-      const r = await rec.time('swap-test', () => X.r1SwapTest(c, c.structure.sites, { minDeltaR1: Number(o.minDelta), onAtom: () => p.tick() }));
+      const r = await rec.time('swap-test', () => X.r1SwapTest(c, c.structure.sites, { alpha: Number(o.alpha), onAtom: () => p.tick() }));
       p.done();
       const flagged = r.atoms.filter((a) => a.flagged);
       process.stdout.write(`${c.name}: R1 ${r.r1.toFixed(4)}; ${flagged.length} of ${r.atoms.length} atoms flagged${flagged.length ? ': ' + flagged.map((a) => `${a.label}->${a.best_alternative}`).join(', ') : ''}\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ r1: r.r1, atoms: r.atoms }));
+      if (o.json) writeRecord(o.json, rec.finish({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, atoms: r.atoms }));
       await report(o.html, `crystal validate: ${c.name}`, [validationSection(c, r)]);
     });
 
@@ -197,11 +197,13 @@ function register(program: Command): void {
     });
 }
 
-function validationSection(c: X.RefinementCase, r: { r1: number; atoms: readonly X.SwapResult[] }, sites?: readonly X.Site[]): Section {
+function validationSection(c: X.RefinementCase, r: X.SwapTestReport, sites?: readonly X.Site[]): Section {
   return new SectionBuilder(`crystal: R1-swap validation of ${c.name}`)
-    .text(`R1 ${r.r1.toFixed(4)}. An atom is flagged when its best plausible alternative element lowers R1 (and wR2) after re-refining that atom's U and the scale.`)
+    .text(`R1 ${r.r1.toFixed(4)}. For each atom and each plausible alternative element, the scale and that atom's U are re-refined. ` +
+      `An atom is flagged when its best alternative lowers the weighted residual S significantly: Hamilton's F = (S_current − S_alt)/(S_alt/(n − p)) above ${r.threshold.toFixed(1)}, ` +
+      `the F(1, n − p) quantile at α = ${r.alpha} divided by the ${r.comparisons} comparisons (Bonferroni). The most significant swap is accepted and the rest re-tested (step-down).`)
     .html(X.structureView(c.structure, { sites, flagged: r.atoms.filter((a) => a.flagged).map((a) => a.label) }))
-    .table(['atom', 'element', 'best alternative', 'ΔR1', 'ΔwR2', 'flagged'], r.atoms.map((a) => [a.label, a.element, a.best_alternative, +a.delta_r1.toFixed(4), +a.delta_wr2.toFixed(4), a.flagged ? 'YES' : '']))
+    .table(['atom', 'element', 'best alternative', 'ΔR1', 'ΔwR2', 'F', 'flagged'], r.atoms.map((a) => [a.label, a.element, a.best_alternative, +a.delta_r1.toFixed(4), +a.delta_wr2.toFixed(4), +a.f_stat.toFixed(1), a.flagged ? 'YES' : '']))
     .build();
 }
 

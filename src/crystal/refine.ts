@@ -119,19 +119,32 @@ export function evaluateCase(c: RefinementCase, opts: EvaluateOptions = {}): Eva
   return agreementFromFc(c, fc, opts);
 }
 
+/** Per reflection list: 0.001 lambda^3 / sin(2 theta), the geometric part of SHELXL's EXTI correction. */
+const extiGeometry = new WeakMap<MergedReflections, Float64Array>();
+
+function extinctionFactors(c: RefinementCase): Float64Array {
+  let g = extiGeometry.get(c.merged);
+  if (!g) {
+    const st = c.structure;
+    const lam3 = st.wavelength ** 3;
+    g = new Float64Array(c.merged.h.length);
+    for (let i = 0; i < g.length; i++) {
+      const s = st.wavelength * st.cell.stol(c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!);
+      g[i] = (0.001 * lam3) / Math.sin(2 * Math.asin(Math.min(1, s)));
+    }
+    extiGeometry.set(c.merged, g);
+  }
+  return g;
+}
+
 export function agreementFromFc(c: RefinementCase, fc: Float64Array, opts: EvaluateOptions = {}): Evaluation {
-  const st = c.structure;
   const n = fc.length;
   const fc2 = new Float64Array(n);
-  const lam3 = st.wavelength ** 3;
+  const x = c.rules.exti;
+  const g = x > 0 ? extinctionFactors(c) : null;
   for (let i = 0; i < n; i++) {
-    let f2 = fc[i]! * fc[i]!;
-    if (c.rules.exti > 0) {
-      const s = st.wavelength * st.cell.stol(c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!);
-      const sin2t = Math.sin(2 * Math.asin(Math.min(1, s)));
-      f2 = f2 / Math.sqrt(1 + (0.001 * c.rules.exti * f2 * lam3) / sin2t);
-    }
-    fc2[i] = f2;
+    const f2 = fc[i]! * fc[i]!;
+    fc2[i] = g ? f2 / Math.sqrt(1 + x * f2 * g[i]!) : f2;
   }
   const k = opts.scale === 'fvar' && c.model?.fvar[0] ? c.model.fvar[0] ** 2 : fitScale(c.merged.fo2, c.merged.sigma, fc2, c.rules.wght);
   const fo2 = new Float64Array(n), sig = new Float64Array(n);

@@ -2,7 +2,8 @@
 // scaling and agreement factors (R1, wR2 with SHELXL weights, GooF).
 import { InputError } from '../core/errors.js';
 import type { UnitCell } from './cell.js';
-import { formFactor, normalizeElement } from './elements.js';
+import { dispersion } from './dispersion.js';
+import { formFactor } from './elements.js';
 import type { HklData } from './shelx.js';
 import type { Site, Structure } from './structure.js';
 import type { SpaceGroup, SymOp } from './symmetry.js';
@@ -13,29 +14,7 @@ export interface Indices {
 
 export interface ComplexArray { readonly re: Float64Array; readonly im: Float64Array }
 
-/**
- * Anomalous dispersion f', f'' for Mo Kα and Cu Kα (ITC Vol. C Table 4.2.6.8, Creagh & McAuley),
- * for the elements met in the data; other elements get 0 with a warning from `dispersion`.
- */
-const DISPERSION: Readonly<Record<'Mo' | 'Cu', Readonly<Record<string, readonly [number, number]>>>> = {
-  Mo: {
-    H: [0, 0], B: [0.0013, 0.0007], C: [0.0033, 0.0016], N: [0.0061, 0.0033], O: [0.0106, 0.0060], F: [0.0171, 0.0103],
-    Na: [0.0362, 0.0249], Al: [0.0645, 0.0514], Si: [0.0817, 0.0704], P: [0.1023, 0.0942], S: [0.1246, 0.1234],
-    Cl: [0.1484, 0.1585], Fe: [0.3463, 0.8444], Cu: [0.3201, 1.2651], Ga: [0.2307, 1.6083], Br: [-0.2901, 2.4595],
-  },
-  Cu: {
-    H: [0, 0], B: [0.0090, 0.0039], C: [0.0181, 0.0091], N: [0.0311, 0.0180], O: [0.0492, 0.0322], F: [0.0727, 0.0534],
-    Al: [0.2130, 0.2455], Si: [0.2541, 0.3302], P: [0.2955, 0.4335], S: [0.3331, 0.5567], Cl: [0.3639, 0.7018],
-    Fe: [-1.1336, 3.1974], Br: [-0.6763, 1.2805],
-  },
-};
-
-/** f', f'' for an element at a wavelength (Mo Kα ~0.7107 Å, Cu Kα ~1.5418 Å); null when not tabulated. */
-export function dispersion(element: string, wavelength: number): readonly [number, number] | null {
-  const tab = Math.abs(wavelength - 0.71073) < 0.01 ? DISPERSION.Mo : Math.abs(wavelength - 1.54184) < 0.02 ? DISPERSION.Cu : null;
-  if (!tab) return null;
-  return tab[normalizeElement(element)] ?? null;
-}
+export { dispersion } from './dispersion.js';
 
 export interface SfOptions {
   /** Add f' + i f'' for the structure's wavelength (default false: f0 only, as gemmi's default). */
@@ -111,7 +90,8 @@ export function stol2(cell: UnitCell, idx: Indices): Float64Array {
 /** A reusable calculator: op tables and form factors are computed once per reflection list. */
 export class SfCalculator {
   private readonly ops: OpTable;
-  private readonly s2: Float64Array;
+  /** (sin theta / lambda)^2 per reflection. */
+  readonly s2: Float64Array;
   private readonly fCache = new Map<string, Float64Array>();
   private readonly betaScale: readonly number[];
   readonly n: number;
@@ -148,7 +128,7 @@ export class SfCalculator {
    */
   addSite(site: Site, out: ComplexArray, weight = 1, element = site.element, uisoOverride?: number, extraU = 0): void {
     const f0 = this.formFactors(element);
-    const disp = this.opts.anomalous ? dispersion(element, this.wavelength) ?? [0, 0] : [0, 0];
+    const disp = this.dispersionOf(element);
     const { n: nOps, hr, hrIdx, tc, ts, maxIndex: M } = this.ops;
     // exp(2 pi i m x) for m = -M..M, per axis: each term then costs three complex products.
     const L = 2 * M + 1;
@@ -199,6 +179,11 @@ export class SfCalculator {
       re[r]! += fr * gr - fi * gi;
       im[r]! += fr * gi + fi * gr;
     }
+  }
+
+  /** f' and f'' this calculator adds for an element ([0, 0] without anomalous scattering). */
+  dispersionOf(element: string): readonly [number, number] {
+    return this.opts.anomalous ? dispersion(element, this.wavelength) ?? [0, 0] : [0, 0];
   }
 
   compute(sites: readonly Site[]): ComplexArray {
@@ -321,16 +306,20 @@ export function rFactors(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: 
  * (iterated because the weights depend on k).
  */
 export function fitScale(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: ArrayLike<number>, wght?: readonly number[]): number {
-  let sxy = 0, syy = 0;
-  for (let i = 0; i < fo2.length; i++) { sxy += fo2[i]! * fc2[i]!; syy += fc2[i]! * fc2[i]!; }
-  let k = sxy / syy;
+  const a = wght?.[0] ?? 0.1, b = wght?.[1] ?? 0;
   const n = fo2.length;
-  const a = new Float64Array(n), s = new Float64Array(n);
+  let sxy = 0, syy = 0;
+  for (let i = 0; i < n; i++) { sxy += fo2[i]! * fc2[i]!; syy += fc2[i]! * fc2[i]!; }
+  let k = sxy / syy;
   for (let it = 0; it < 20; it++) {
-    for (let i = 0; i < n; i++) { a[i] = fo2[i]! / k; s[i] = sigma[i]! / k; }
-    const w = shelxWeights(a, s, fc2, wght);
+    // weights of shelxWeights with Fo^2 and sigma divided by k
     let nxy = 0, nyy = 0;
-    for (let i = 0; i < n; i++) { nxy += w[i]! * fo2[i]! * fc2[i]!; nyy += w[i]! * fc2[i]! * fc2[i]!; }
+    for (let i = 0; i < n; i++) {
+      const f = fo2[i]! / k, s = sigma[i]! / k, c = fc2[i]!;
+      const P = ((f > 0 ? f : 0) + 2 * c) / 3;
+      const w = 1 / (s * s + a * a * P * P + b * P);
+      nxy += w * fo2[i]! * c; nyy += w * c * c;
+    }
     const k2 = nxy / nyy;
     if (Math.abs(k2 - k) < 1e-10 * k) { k = k2; break; }
     k = k2;

@@ -1,6 +1,13 @@
 // The R1-swap test: for each non-H atom try the chemically plausible alternative elements,
 // re-refine that atom's isotropic U shift and the scale, and flag atoms whose alternative lowers
-// R1 and wR2 beyond a noise margin.
+// the least-squares residual S = sum w (Fo^2/k - Fc^2)^2 significantly: Hamilton's R-factor ratio
+// test with one degree of freedom, Bonferroni-corrected over every comparison made in the
+// structure. S (the quantity wR2 and the refinement are built on) decides; R1 is reported.
+//
+// Occupancies are kept: refining the occupancy of the swapped site would trade occupancy against
+// scattering power and make the elements indistinguishable. Positions are kept: an element change
+// alters how much a site scatters, not where.
+import { InputError } from '../core/errors.js';
 import { atomicNumber, SYMBOLS } from './elements.js';
 import { agreementFromFc, type RefinementCase } from './refine.js';
 import { SfCalculator, type ComplexArray } from './sf.js';
@@ -24,65 +31,175 @@ export interface SwapResult {
   readonly element: string;
   readonly flagged: boolean;
   readonly best_alternative: string | null;
+  /** R1 with the best alternative minus R1 with the current element (both after the local refit). */
   readonly delta_r1: number;
   readonly delta_wr2: number;
+  /**
+   * Hamilton's statistic (S_current - S_alternative) / (S_alternative / (n - p)); positive when the
+   * alternative fits better. Compared with `threshold`.
+   */
+  readonly f_stat: number;
+}
+
+export interface SwapTestReport {
+  readonly r1: number;
+  readonly wr2: number;
+  /** Number of (atom, alternative) comparisons, the Bonferroni divisor. */
+  readonly comparisons: number;
+  /** F(1, n - p) quantile at 1 - alpha / comparisons that f_stat must exceed. */
+  readonly threshold: number;
+  readonly alpha: number;
+  readonly nParams: number;
+  readonly atoms: SwapResult[];
 }
 
 export interface SwapTestOptions {
-  /** R1 must drop by more than this to flag (default 0.0005). */
-  readonly minDeltaR1?: number;
+  /** Family-wise false-alarm probability per structure (default 0.05). */
+  readonly alpha?: number;
   readonly anomalous?: boolean;
   readonly onAtom?: (i: number, n: number) => void;
 }
 
-function golden(f: (x: number) => number, a: number, b: number, iters = 14): number {
+const KNOWN_OPTIONS = ['alpha', 'anomalous', 'onAtom'];
+
+/** Minimise f on [a, b] by golden-section search to an interval of width tol. */
+function golden(f: (x: number) => number, a: number, b: number, tol: number): number {
   const g = (Math.sqrt(5) - 1) / 2;
   let c = b - g * (b - a), d = a + g * (b - a), fc = f(c), fd = f(d);
-  for (let i = 0; i < iters; i++) {
+  while (b - a > tol) {
     if (fc < fd) { b = d; d = c; fd = fc; c = b - g * (b - a); fc = f(c); } else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = f(d); }
   }
   return fc < fd ? c : d;
 }
 
-export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: SwapTestOptions = {}): { r1: number; wr2: number; atoms: SwapResult[] } {
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new InputError(`normalQuantile: p must be in (0, 1), got ${p}`);
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5, r = q * q;
+  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+}
+
+/**
+ * Upper quantile of F(1, nu) at tail probability p: the square of Student's t at p/2, from the
+ * normal quantile by the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5).
+ */
+export function f1Quantile(p: number, nu: number): number {
+  const z = normalQuantile(1 - p / 2);
+  const z3 = z ** 3, z5 = z ** 5, z7 = z ** 7;
+  const t = z + (z3 + z) / (4 * nu) + (5 * z5 + 16 * z3 + 3 * z) / (96 * nu * nu) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * nu ** 3);
+  return t * t;
+}
+
+/** Refined parameters of a SHELX-like model: scale, and x, y, z plus 1 or 6 U per non-H site. */
+export function countParameters(sites: readonly Site[]): number {
+  return 1 + sites.filter((s) => s.element !== 'H').reduce((n, s) => n + 3 + (s.uani ? 6 : 1), 0);
+}
+
+/**
+ * The swap test with step-down correction: test every non-H atom; if some alternatives are
+ * significant, accept the single most significant one into the working model and test again,
+ * until none is. One wrong element also distorts the scale and so the tests of other atoms, which
+ * the step-down removes once the wrong element is corrected. Each atom's row comes from the last
+ * round that tested it (a flagged atom: the round that accepted its swap).
+ */
+export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: SwapTestOptions = {}): SwapTestReport {
+  const unknown = Object.keys(opts).filter((k) => !KNOWN_OPTIONS.includes(k));
+  if (unknown.length) throw new InputError(`r1SwapTest: unknown option(s) ${unknown.join(', ')}; known: ${KNOWN_OPTIONS.join(', ')}`);
+  const alpha = opts.alpha ?? 0.05;
+  if (!(alpha > 0 && alpha < 1)) throw new InputError(`r1SwapTest: alpha must be in (0, 1), got ${alpha}`);
   const st = c.structure;
   const calc = new SfCalculator(st.cell, st.sg, c.merged, st.wavelength, { anomalous: opts.anomalous ?? true });
-  const total = calc.compute(sites);
   const n = calc.n;
-  const base = agreementFromFc(c, amp(total));
-  const minD = opts.minDeltaR1 ?? 0.0005;
-  const atoms: SwapResult[] = [];
-  const heavy = sites.map((s, i) => ({ s, i })).filter((x) => x.s.element !== 'H');
-  heavy.forEach(({ s }, k) => {
-    opts.onAtom?.(k, heavy.length);
+  const base = agreementFromFc(c, amp(calc.compute(sites)));
+  const nParams = countParameters(sites);
+  const dof = Math.max(1, n - nParams);
+  const heavyIdx = sites.map((s, i) => ({ s, i })).filter((x) => x.s.element !== 'H').map((x) => x.i);
+  const comparisons = heavyIdx.reduce((m, i) => m + alternativesFor(sites[i]!.element).length, 0);
+  const threshold = f1Quantile(alpha / Math.max(1, comparisons), dof);
+  const work = sites.map((s) => ({ ...s }));
+  const rows = new Map<number, SwapResult>();
+  const accepted = new Set<number>();
+  let done = 0;
+  const total = heavyIdx.length;
+  for (;;) {
+    const pending = heavyIdx.filter((i) => !accepted.has(i));
+    const round = testAtoms(calc, c, work, pending, dof, threshold, () => opts.onAtom?.(Math.min(done++, total - 1), total));
+    for (const [i, r] of round) rows.set(i, r);
+    let pick: number | null = null;
+    for (const [i, r] of round) if (r.flagged && (pick === null || r.f_stat > round.get(pick)!.f_stat)) pick = i;
+    if (pick === null) break;
+    accepted.add(pick);
+    work[pick] = { ...work[pick]!, element: round.get(pick)!.best_alternative! };
+  }
+  for (const i of heavyIdx) if (!accepted.has(i)) rows.set(i, { ...rows.get(i)!, flagged: false });
+  return { r1: base.r1, wr2: base.wr2, comparisons, threshold, alpha, nParams, atoms: heavyIdx.map((i) => rows.get(i)!) };
+}
+
+/** One round: for each listed atom, refit scale and its U for the current and each alternative element. */
+function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[], which: readonly number[], dof: number, threshold: number, tick: () => void): Map<number, SwapResult> {
+  const n = calc.n;
+  const total = calc.compute(sites);
+  const out = new Map<number, SwapResult>();
+  for (const i of which) {
+    tick();
+    const s = sites[i]!;
     const own: ComplexArray = { re: new Float64Array(n), im: new Float64Array(n) };
     calc.addSite(s, own);
-    const rest: ComplexArray = { re: total.re.map((v, i) => v - own.re[i]!), im: total.im.map((v, i) => v - own.im[i]!) };
-    const u0 = s.uani ? s.uiso : s.uiso;
+    const rest: ComplexArray = { re: total.re.map((v, j) => v - own.re[j]!), im: total.im.map((v, j) => v - own.im[j]!) };
+    // own = (f0 + f' + i f'') * q, with q the occupancy, displacement and phase sum: dividing out
+    // the scattering factor once lets each trial element and U shift cost one pass over n.
+    const f0 = calc.formFactors(s.element), [fp, fpp] = calc.dispersionOf(s.element);
+    const qr = new Float64Array(n), qi = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const ar = f0[j]! + fp, d = ar * ar + fpp * fpp;
+      qr[j] = (own.re[j]! * ar + own.im[j]! * fpp) / d;
+      qi[j] = (own.im[j]! * ar - own.re[j]! * fpp) / d;
+    }
+    const s2 = calc.s2;
+    const u0 = s.uiso;
+    const lo = Math.max(-0.8 * u0, 0.001 - u0);
+    const fc = new Float64Array(n);
+    // Local refit: the scale (inside agreementFromFc) and one isotropic U shift of this atom,
+    // minimising S (GooF^2 * n with no parameters counted). A U tolerance of 1e-4 A^2 changes S
+    // by far less than the significance threshold.
     const trial = (el: string) => {
+      const g0 = calc.formFactors(el), [gp, gpp] = calc.dispersionOf(el);
       const evalU = (du: number) => {
-        const t: ComplexArray = { re: rest.re.slice(), im: rest.im.slice() };
-        calc.addSite({ ...s, element: el }, t, 1, el, undefined, Math.max(du, 0.001 - u0));
-        return agreementFromFc(c, amp(t));
+        const B = 8 * Math.PI * Math.PI * du;
+        for (let j = 0; j < n; j++) {
+          const t = Math.exp(-B * s2[j]!), fr = (g0[j]! + gp) * t, fi = gpp * t;
+          const re = rest.re[j]! + fr * qr[j]! - fi * qi[j]!, im = rest.im[j]! + fr * qi[j]! + fi * qr[j]!;
+          fc[j] = Math.sqrt(re * re + im * im);
+        }
+        const e = agreementFromFc(c, fc);
+        return { r1: e.r1, wr2: e.wr2, S: e.goof * e.goof * e.n };
       };
-      const du = golden((x) => evalU(x).wr2, -0.8 * u0, 0.1);
-      return evalU(du);
+      return evalU(golden((x) => evalU(x).S, lo, Math.max(0.05, u0), 1e-4));
     };
     const self = trial(s.element);
-    let best: { el: string; r1: number; wr2: number } | null = null;
+    let best: { el: string; r1: number; wr2: number; S: number } | null = null;
     for (const alt of alternativesFor(s.element)) {
       const a = trial(alt);
-      if (!best || a.r1 < best.r1) best = { el: alt, r1: a.r1, wr2: a.wr2 };
+      if (!best || a.S < best.S) best = { el: alt, r1: a.r1, wr2: a.wr2, S: a.S };
     }
-    const dR1 = best ? best.r1 - Math.min(self.r1, base.r1) : 0;
-    const dW = best ? best.wr2 - Math.min(self.wr2, base.wr2) : 0;
-    atoms.push({ label: s.label, element: s.element, flagged: !!best && dR1 < -minD && dW < 0, best_alternative: best?.el ?? null, delta_r1: dR1, delta_wr2: dW });
-  });
-  return { r1: base.r1, wr2: base.wr2, atoms };
+    const fStat = best ? (self.S - best.S) / (best.S / dof) : 0;
+    out.set(i, { label: s.label, element: s.element, flagged: !!best && fStat > threshold, best_alternative: best?.el ?? null, delta_r1: best ? best.r1 - self.r1 : 0, delta_wr2: best ? best.wr2 - self.wr2 : 0, f_stat: fStat });
+  }
+  return out;
 }
 
 function amp(F: ComplexArray): Float64Array {
   const o = new Float64Array(F.re.length);
-  for (let i = 0; i < o.length; i++) o[i] = Math.hypot(F.re[i]!, F.im[i]!);
+  for (let i = 0; i < o.length; i++) o[i] = Math.sqrt(F.re[i]! * F.re[i]! + F.im[i]! * F.im[i]!);
   return o;
 }

@@ -8,7 +8,9 @@ import { bondsByCovalentRadii } from '../../src/crystal/connect.js';
 import { hungarian } from '../../src/crystal/learn.js';
 import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, simulatePeaks } from '../../src/crystal/assign.js';
 import { hfixCode, valenceRuleCount, heavyAtomContexts, ridingHydrogens, HydrogenCounter } from '../../src/crystal/hydrogens.js';
-import { r1SwapTest } from '../../src/crystal/validate.js';
+import { f1Quantile, normalQuantile, r1SwapTest } from '../../src/crystal/validate.js';
+import { dispersion, DISPERSION_HENKE, DISPERSION_ITC } from '../../src/crystal/dispersion.js';
+import { InputError } from '../../src/core/errors.js';
 import { evaluateCase } from '../../src/crystal/refine.js';
 import { refineLeastSquares } from '../../src/crystal/lsq.js';
 import type { Site } from '../../src/crystal/structure.js';
@@ -127,7 +129,48 @@ test('R1-swap test flags an injected N->C swap and no correct atom', () => {
   const r = r1SwapTest(sc, swapped);
   const flagged = r.atoms.filter((a) => a.flagged).map((a) => a.label);
   assert.deepEqual(flagged, ['N1']);
-  assert.equal(r.atoms.find((a) => a.label === 'N1')!.best_alternative, 'N');
+  const n1 = r.atoms.find((a) => a.label === 'N1')!;
+  assert.equal(n1.best_alternative, 'N');
+  assert.ok(n1.f_stat > r.threshold && n1.delta_wr2 < 0);
+  // 8 C (N1 now among them) x 3, Cl x 2, O x 3: the Bonferroni threshold lies far above the single-test 3.84
+  assert.equal(r.comparisons, 8 * 3 + 2 + 3);
+  assert.ok(r.threshold > 9 && r.threshold < 13, `threshold ${r.threshold}`);
+});
+
+test('R1-swap test: the correct model raises no flag; two swaps at once (Cl->S, O->N) are both flagged by the step-down', () => {
+  const c = builtInCase(rng(1, 'swap2'), 0.9);
+  const clean = r1SwapTest(c, c.structure.sites);
+  assert.deepEqual(clean.atoms.filter((a) => a.flagged).map((a) => a.label), []);
+  assert.ok(clean.atoms.every((a) => a.f_stat < clean.threshold));
+  const swapped: Site[] = c.structure.sites.map((s) => (s.label === 'Cl1' ? { ...s, element: 'S' } : s.label === 'O1' ? { ...s, element: 'N' } : s));
+  const r = r1SwapTest({ ...c, structure: { ...c.structure, sites: swapped } }, swapped);
+  const flagged = r.atoms.filter((a) => a.flagged).map((a) => `${a.label}->${a.best_alternative}`).sort();
+  assert.deepEqual(flagged, ['Cl1->Cl', 'O1->O']);
+  assert.throws(() => r1SwapTest(c, c.structure.sites, { minDelta: 1 } as never), (e: unknown) => e instanceof InputError && /known: alpha/.test(e.message));
+});
+
+test('Bonferroni threshold: normal and F(1, nu) quantiles match tabulated values', () => {
+  assert.ok(Math.abs(normalQuantile(0.975) - 1.959963985) < 1e-8);
+  assert.ok(Math.abs(normalQuantile(1e-4) + 3.719016485) < 1e-7);
+  assert.ok(Math.abs(normalQuantile(0.5)) < 1e-12);
+  // F(1, nu) upper 5 % points: nu = 30 -> 4.1709, nu = 120 -> 3.9201, nu -> infinity: chi2(1) 3.8415
+  assert.ok(Math.abs(f1Quantile(0.05, 30) - 4.1709) < 2e-3);
+  assert.ok(Math.abs(f1Quantile(0.05, 120) - 3.9201) < 1e-3);
+  assert.ok(Math.abs(f1Quantile(0.05, 1e9) - 3.8415) < 1e-3);
+  // upper 0.1 % point of F(1, 60) = 11.973
+  assert.ok(Math.abs(f1Quantile(0.001, 60) - 11.973) < 0.05);
+});
+
+test('dispersion: ITC values first, Henke (cctbx) for the rest, null off Mo/Cu Kα', () => {
+  assert.deepEqual(dispersion('Fe', 0.71073), [0.3463, 0.8444]);
+  assert.deepEqual(dispersion('FE', 0.71069), DISPERSION_ITC.Mo.Fe);
+  assert.deepEqual(dispersion('Mn', 0.71073), DISPERSION_HENKE.Mo.Mn);
+  assert.deepEqual(dispersion('Cl', 1.54178), DISPERSION_ITC.Cu.Cl);
+  assert.equal(dispersion('C', 0.5609), null);
+  // f'' rises towards an absorption edge from the high-energy side: Mn < Fe < Co at Mo Kα
+  const fpp = (el: string) => dispersion(el, 0.71073)![1];
+  assert.ok(fpp('Mn') < fpp('Fe') && fpp('Fe') < fpp('Co'));
+  assert.equal(Object.keys(DISPERSION_HENKE.Mo).length, 92);
 });
 
 test('least squares recovers perturbed positions and U (R1 drops)', () => {
