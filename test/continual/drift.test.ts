@@ -118,3 +118,9 @@ test('exportMiniature writes the rows a seed trains on: the same split as strati
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('cil run --drift-compensation turns the variant on for SAFE only', async () => {
+  const { methodOptionsFor } = await import('../../src/cli/continual.js');
+  assert.equal(methodOptionsFor({ driftCompensation: true }).safe!.driftCompensation, true);
+  assert.equal(methodOptionsFor({}).safe!.driftCompensation, undefined);
+});
