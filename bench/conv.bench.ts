@@ -6,12 +6,16 @@
 //              28x28x1 (batch 256 x 2 views; augmentation excluded on both sides).
 //   safe_step: one SSF step of SAFE: frozen 16-32-64 CNN (strides 1-2-2, BN in eval mode), SSF
 //              scale/shift after each block, cosine head, SGD; batch 48 and 256.
+// Each step is timed three ways in the same process: `legacy` (the earlier conv: tf.conv2d inside
+// tf.customGrad, the stride-2 input gradient as a conv over a dilated dy; stock Sum/Mean/Identity/Cast),
+// `im2col` (perennial's conv kernels, stock reductions) and `perennial` (conv kernels + engine kernels).
 // ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
 // repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
 import { RunRecorder, writeRecord } from '../src/core/record.js';
 import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
-import { initTf, tf } from '../src/core/tensor.js';
+import { initTf, tf, useEngineKernels } from '../src/core/tensor.js';
+import { setConvMode } from '../src/core/conv.js';
 import { linalgBackendName } from '../src/core/linalg/index.js';
 import { ensurePythonModule, runPythonJson } from '../src/core/bench/python.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
@@ -24,17 +28,20 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const ji = args.indexOf('--json');
 const json = ji >= 0 ? args[ji + 1] : undefined;
-const co2lReps = quick ? 3 : 10, safeReps = quick ? 5 : 20;
+const co2lReps = quick ? 3 : 10, safeReps = quick ? 6 : 20;
 
 await initTf();
 const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps }, 0);
 const rng = new Rng(0, 'bench/conv');
 
-function timeIt(f: () => void, n: number): number {
+/** Median wall seconds and mean CPU seconds (all threads) per call; CPU time is the steadier number on a shared machine. */
+function timeIt(f: () => void, n: number): { wall: number; cpu: number } {
   f();
   const ts: number[] = [];
+  const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) { const t = performance.now(); f(); ts.push((performance.now() - t) / 1000); }
-  return median(ts);
+  const c = process.cpuUsage(c0);
+  return { wall: median(ts), cpu: (c.user + c.system) / 1e6 / n };
 }
 
 // ---- Co2L step ----
@@ -75,10 +82,23 @@ const safeStep = (batch: number): (() => void) => {
 };
 const safe48 = safeStep(48), safe256 = safeStep(256);
 
-const measure = (): { co2l: number; safe48: number; safe256: number } => ({
-  co2l: timeIt(co2lStep, co2lReps), safe48: timeIt(safe48, safeReps), safe256: timeIt(safe256, Math.ceil(safeReps / 2)),
-});
-const ours = measure();
+type T = { wall: number; cpu: number };
+type Times = { co2l: T; safe48: T; safe256: T };
+const measure = (conv: 'im2col' | 'tfjs', engine: boolean): Times => {
+  setConvMode(conv);
+  useEngineKernels(engine);
+  try {
+    return { co2l: timeIt(co2lStep, co2lReps), safe48: timeIt(safe48, safeReps), safe256: timeIt(safe256, Math.ceil(safeReps / 2)) };
+  } finally {
+    setConvMode('im2col');
+    useEngineKernels(true);
+  }
+};
+const legacy = measure('tfjs', false);
+process.stdout.write(`legacy:    ${JSON.stringify(legacy)}\n`);
+const im2colOnly = measure('im2col', false);
+process.stdout.write(`im2col:    ${JSON.stringify(im2colOnly)}\n`);
+const ours = measure('im2col', true);
 process.stdout.write(`perennial: ${JSON.stringify(ours)}\n`);
 
 const PEER = `
@@ -91,9 +111,10 @@ except ImportError:
 torch.set_num_threads(2); torch.manual_seed(0)
 def med(f, n):
     f(); ts = []
+    c = time.process_time()
     for _ in range(n):
         t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+    return {'wall': float(np.median(ts)), 'cpu': (time.process_time() - c) / n}
 # Co2L
 enc = nn.Sequential(nn.Conv2d(1, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
                     nn.Conv2d(32, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
@@ -143,14 +164,19 @@ print(json.dumps(out))
 
 const haveTorch = ensurePythonModule('torch', 'python3-torch');
 const peer = haveTorch
-  ? runPythonJson<{ co2l: number | null; safe48: number | null; safe256: number | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps })
+  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps })
   : { co2l: null, safe48: null, safe256: null };
 const ratio = (p: number | null, o: number): number | null => (p === null ? null : p / o);
+const row = (k: keyof Times) => ({
+  perennial_s: ours[k].wall, im2col_only_s: im2colOnly[k].wall, legacy_s: legacy[k].wall, speedup_vs_legacy: legacy[k].wall / ours[k].wall,
+  torch_s: peer[k]?.wall ?? null, ratio_torch: ratio(peer[k]?.wall ?? null, ours[k].wall), ratio_torch_legacy: ratio(peer[k]?.wall ?? null, legacy[k].wall),
+  cpu: { perennial_s: ours[k].cpu, im2col_only_s: im2colOnly[k].cpu, legacy_s: legacy[k].cpu, torch_s: peer[k]?.cpu ?? null, ratio_torch: ratio(peer[k]?.cpu ?? null, ours[k].cpu) },
+});
 const results = {
   linalg: linalgBackendName(),
-  co2l_step: { images: V, perennial_s: ours.co2l, torch_s: peer.co2l, ratio_torch: ratio(peer.co2l, ours.co2l) },
-  safe_step_48: { batch: 48, perennial_s: ours.safe48, torch_s: peer.safe48, ratio_torch: ratio(peer.safe48, ours.safe48) },
-  safe_step_256: { batch: 256, perennial_s: ours.safe256, torch_s: peer.safe256, ratio_torch: ratio(peer.safe256, ours.safe256) },
+  co2l_step: { images: V, ...row('co2l') },
+  safe_step_48: { batch: 48, ...row('safe48') },
+  safe_step_256: { batch: 256, ...row('safe256') },
 };
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 if (json) writeRecord(json, rec.finish(results));

@@ -21,6 +21,23 @@ export interface Conv2dOptions {
 const KNOWN = new Set(['stride', 'pad', 'kernelGrad']);
 
 /**
+ * 'im2col': perennial's kernels (default). 'tfjs': the earlier formulation, kept for comparisons
+ * (bench/conv): tf.conv2d forward, the input gradient as a conv2d over the dilated dy with the
+ * flipped kernel, the kernel gradient as a conv2d with the batch as the channel axis (3x3 only).
+ */
+export type ConvMode = 'im2col' | 'tfjs';
+let mode: ConvMode = 'im2col';
+
+export function convMode(): ConvMode {
+  return mode;
+}
+
+export function setConvMode(m: ConvMode): void {
+  if (m !== 'im2col' && m !== 'tfjs') throw new InputError(`conv2d: unknown mode ${String(m)} (known: im2col, tfjs)`);
+  mode = m;
+}
+
+/**
  * y[b, oy, ox, co] = sum_{ky, kx, ci} x[b, oy*s+ky-p, ox*s+kx-p, ci] w[ky, kx, ci, co] (zero outside x).
  * Differentiable in x and w. Needs the wasm backend (`initTf()`).
  */
@@ -36,6 +53,42 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {})
   } catch (e) {
     throw new InputError((e as Error).message);
   }
+  if (mode === 'tfjs') {
+    if (w.shape[0] !== 3 || w.shape[1] !== 3 || pad !== 1 || (stride !== 1 && stride !== 2)) throw new InputError('conv2d mode tfjs covers 3x3 kernels, pad 1, stride 1 or 2');
+    return conv3x3Tfjs(x, w, stride, kernelGrad);
+  }
   installConvKernels();
   return tf.engine().runKernel(CONV2D, { x, filter: w }, { stride, pad, kernelGrad }) as tf.Tensor4D;
+}
+
+function conv3x3Tfjs(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, kernelGrad: boolean): tf.Tensor4D {
+  const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xp = tf.pad(xIn as tf.Tensor4D, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    save([xIn, wIn]);
+    return {
+      value: tf.conv2d(xp, wIn as tf.Tensor4D, stride, 'valid'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [, h, wd, cin] = xs.shape;
+        const cout = ws.shape[3];
+        const dy4 = dy as tf.Tensor4D;
+        let dyd: tf.Tensor4D = dy4;
+        if (stride === 2) {
+          // Dilate dy (zeros between entries; one more row/column of zeros for odd sizes).
+          const [dn, dh, dw] = dy4.shape;
+          const alongW = tf.pad(dy4, [[0, 0], [0, 0], [0, 0], [0, cout]]).reshape([dn, dh, 2 * dw * cout]);
+          dyd = tf.pad(alongW, [[0, 0], [0, 0], [0, 2 * dw * cout]]).reshape([dn, 2 * dh, 2 * dw, cout]).slice([0, 0, 0, 0], [dn, h, wd, cout]) as tf.Tensor4D;
+        }
+        const wFlip = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+        const dx = tf.conv2d(tf.pad(dyd, [[0, 0], [1, 1], [1, 1], [0, 0]]), wFlip, 1, 'valid');
+        if (!kernelGrad) return [dx, tf.zerosLike(ws)];
+        const xpT = tf.transpose(tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
+        const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D;
+        const full = tf.conv2d(xpT, dyT, 1, 'valid', 'NHWC', stride);
+        const dw = tf.transpose(full.slice([0, 0, 0, 0], [cin, 3, 3, cout]), [1, 2, 0, 3]);
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
 }

@@ -8,9 +8,12 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { setTfjsBackendName } from './record.js';
 import { installKernels } from './kernels/batchMatMul.js';
+import { installEngineKernels } from './kernels/engine.js';
+import { installConvKernels } from './kernels/conv2d.js';
 
 export { tf };
 export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, type BatchMatMulMode } from './kernels/batchMatMul.js';
+export { useEngineKernels, engineKernelsEnabled } from './kernels/engine.js';
 
 let ready: Promise<string> | null = null;
 
@@ -26,6 +29,9 @@ export function initTf(): Promise<string> {
       setWasmPaths(wasmDir());
       // Our BatchMatMul/_FusedMatMul replace the stock ones before setBackend runs the kernels' setup.
       installKernels();
+      // Faster Sum/Mean over contiguous axis blocks, copy-free Identity/Cast, and the im2col conv kernels (kernels/).
+      installEngineKernels();
+      installConvKernels();
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs wasm backend failed to initialise');
       await tf.ready();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf, setBatchMatMulMode, batchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
-import { conv2d, im2col, col2im, convGeometry } from '../../src/core/conv.js';
+import { conv2d, im2col, col2im, convGeometry, setConvMode } from '../../src/core/conv.js';
 import { InputError } from '../../src/core/errors.js';
 import { nativeAddon } from '../../src/core/linalg/index.js';
 import { Rng } from '../../src/core/rng.js';
@@ -174,6 +174,25 @@ test('a variable kernel trains through conv2d with a tf optimizer, and no tensor
   const last = tf.tidy(() => loss().dataSync()[0]!);
   assert.ok(last < 0.1 * first, `loss ${first} -> ${last}`);
   x.dispose(); target.dispose(); w.dispose(); opt.dispose();
+});
+
+test("mode 'tfjs' (the earlier formulation) gives the same values and gradients for 3x3, pad 1", () => {
+  const rng = new Rng(7, 'tfjs-mode');
+  for (const c of CASES.filter((k) => k.k === 3)) tf.tidy(() => {
+    const { x, w } = data(c, rng);
+    const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.cin]), wt = tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]);
+    const run = () => {
+      const y = conv2d(xt, wt, { stride: c.stride });
+      const up = tf.tensor4d(Float32Array.from(y.dataSync(), (_v, i) => Math.sin(i)), y.shape);
+      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: c.stride }).mul(up).sum())([xt, wt]);
+      return [y.dataSync(), gx!.dataSync(), gw!.dataSync()];
+    };
+    setConvMode('tfjs');
+    let old: ReturnType<typeof run>;
+    try { old = run(); } finally { setConvMode('im2col'); }
+    const ours = run();
+    for (let k = 0; k < 3; k++) assert.ok(maxAbs(ours[k]!, old[k]!) < 1e-4, `${label(c)} part ${k}: ${maxAbs(ours[k]!, old[k]!)}`);
+  });
 });
 
 test('conv2d rejects bad input with InputError', () => {
