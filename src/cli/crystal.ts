@@ -189,8 +189,8 @@ function register(program: Command): void {
       p.done();
       const m = res.assignment.mean;
       const fmt = (k: string) => `${m[k]!.mean.toFixed(3)} ± ${m[k]!.std.toFixed(3)}`;
-      process.stdout.write(`${cases.length} structures, seeds ${seeds.join(',')}\n  atom accuracy: baseline ${fmt('baseline_atom_acc')}, model argmax ${fmt('model_argmax_atom_acc')}, model counts ${fmt('model_counts_atom_acc')}\n` +
-        `  all-correct structures: baseline ${fmt('baseline_structures_all_correct')}, model counts ${fmt('model_counts_structures_all_correct')}\n` +
+      process.stdout.write(`${cases.length} structures, seeds ${seeds.join(',')}\n  atom accuracy: baseline ${fmt('baseline_atom_acc')}, model argmax ${fmt('model_argmax_atom_acc')}, model counts ${fmt('model_counts_atom_acc')}, rank-shift ${fmt('model_rankshift_atom_acc')}\n` +
+        `  all-correct structures: baseline ${fmt('baseline_structures_all_correct')}, model counts ${fmt('model_counts_structures_all_correct')}, rank-shift ${fmt('model_rankshift_structures_all_correct')}\n` +
         `  H count per atom: valence rule ${(res.hydrogens.valence_rule_atom_acc as number).toFixed(3)}, learned ${(res.hydrogens.learned_atom_acc as number).toFixed(3)}\n`);
       if (o.json) writeRecord(o.json, rec.finish(res as unknown as Record<string, unknown>));
       await report(o.html, 'crystal eval', [evalSection(res)]);
@@ -209,11 +209,11 @@ function validationSection(c: X.RefinementCase, r: X.SwapTestReport, sites?: rea
 
 function evalSection(res: X.EvalResult): Section {
   const rows = res.assignment.per_seed.map((s) => {
-    const r = s as { seed: number; baseline: Record<string, number>; model_argmax: Record<string, number>; model_counts: Record<string, number> };
-    return [r.seed, r.baseline.atom_acc!, r.model_argmax.atom_acc!, r.model_counts.atom_acc!, r.baseline.cno_acc!, r.model_counts.cno_acc!, r.baseline.heavier_acc ?? null, r.model_counts.heavier_acc ?? null, r.baseline.structures_all_correct!, r.model_counts.structures_all_correct!];
+    const r = s as { seed: number; baseline: Record<string, number>; model_argmax: Record<string, number>; model_counts: Record<string, number>; model_rankshift: Record<string, number> };
+    return [r.seed, r.baseline.atom_acc!, r.model_argmax.atom_acc!, r.model_counts.atom_acc!, r.model_rankshift.atom_acc!, r.baseline.cno_acc!, r.model_counts.cno_acc!, r.model_rankshift.cno_acc!, r.baseline.heavier_acc ?? null, r.model_counts.heavier_acc ?? null, r.model_rankshift.heavier_acc ?? null, r.baseline.structures_all_correct!, r.model_counts.structures_all_correct!, r.model_rankshift.structures_all_correct!];
   }).map((r) => r.map((v) => (typeof v === 'number' ? +v.toFixed(3) : v)));
   return new SectionBuilder('crystal: leave-one-structure-out evaluation')
-    .table(['seed', 'atom acc baseline', 'argmax', 'counts', 'C/N/O baseline', 'C/N/O counts', 'heavier baseline', 'heavier counts', 'all-correct baseline', 'all-correct counts'], rows)
+    .table(['seed', 'atom acc baseline', 'argmax', 'counts', 'rank-shift', 'C/N/O baseline', 'C/N/O counts', 'C/N/O rank-shift', 'heavier baseline', 'heavier counts', 'heavier rank-shift', 'all-correct baseline', 'all-correct counts', 'all-correct rank-shift'], rows)
     .table(['', 'valence rule', 'learned'], [['H count, per atom', +(res.hydrogens.valence_rule_atom_acc as number).toFixed(3), +(res.hydrogens.learned_atom_acc as number).toFixed(3)], ['all-correct structures', res.hydrogens.valence_rule_structures_all_correct as number, res.hydrogens.learned_structures_all_correct as number]])
     .build();
 }

@@ -165,3 +165,54 @@ export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: numbe
   const sfac = Object.keys(formula);
   return { structure: st, frac, heights, sfac, counts: countsForPeaks(formula, heavy.length), truth, labels: heavy.map((s) => s.label) };
 }
+
+/** Shift classes of the rank-shift model: true element's formula rank minus the baseline's, clipped. */
+const SHIFT_MAX = 2;
+
+function formulaRanks(counts: Readonly<Record<string, number>>): Map<string, number> {
+  const els = Object.keys(counts).sort((a, b) => atomicNumber(b) - atomicNumber(a));
+  return new Map(els.map((e, i) => [e, i]));
+}
+
+/**
+ * A calibrated correction of the height-rank baseline: a multinomial logistic model (same peak
+ * features) predicts how far the true element sits from the baseline's element in the formula's
+ * Z order (-2..+2, heavier first), so it is learned across elements and needs no example of a given
+ * element. Decoding assigns the formula counts (Hungarian) at cost -log P(shift implied by the
+ * element). Fit on training structures only.
+ */
+export class RankShiftAssigner {
+  private readonly model: LogisticRegression;
+  constructor(readonly options: LogRegOptions = {}) { this.model = new LogisticRegression(options); }
+  describe(): Record<string, unknown> { return { kind: 'rank-shift-assigner', shiftMax: SHIFT_MAX, model: this.model.describe() }; }
+
+  private static shiftLabel(d: number): string { return String(Math.max(-SHIFT_MAX, Math.min(SHIFT_MAX, d))); }
+
+  fit(sets: readonly PeakSet[]): this {
+    const X: number[][] = [], y: string[] = [];
+    for (const s of sets) {
+      if (!s.truth) throw new InputError('RankShiftAssigner.fit: peak sets need true elements');
+      const rk = formulaRanks(s.counts);
+      const base = heightRankBaseline(s.heights, s.counts);
+      X.push(...peakFeatures(s));
+      s.truth.forEach((t, i) => { y.push(RankShiftAssigner.shiftLabel((rk.get(t) ?? rk.size - 1) - rk.get(base[i]!)!)); });
+    }
+    this.model.fit(X, y);
+    return this;
+  }
+
+  predict(ps: PeakSet): string[] {
+    const rk = formulaRanks(ps.counts);
+    const base = heightRankBaseline(ps.heights, ps.counts);
+    const proba = this.model.predictProba(peakFeatures(ps));
+    const classes = this.model.classes;
+    const slots: string[] = [];
+    for (const [e, c] of Object.entries(ps.counts)) for (let i = 0; i < c; i++) slots.push(e);
+    while (slots.length < proba.length) slots.push(base[0]!);
+    const cost = proba.map((p, i) => slots.map((e) => {
+      const ci = classes.indexOf(RankShiftAssigner.shiftLabel(rk.get(e)! - rk.get(base[i]!)!));
+      return -Math.log(Math.max(ci >= 0 ? p[ci]! : 0, 1e-9));
+    }));
+    return hungarian(cost).map((j) => slots[j]!);
+  }
+}

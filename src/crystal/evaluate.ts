@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { warn } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { mean as meanOf, std as stdOf } from '../core/stats.js';
-import { ElementAssigner, heightRankBaseline, simulatePeaks, type PeakSet } from './assign.js';
+import { ElementAssigner, heightRankBaseline, RankShiftAssigner, simulatePeaks, type PeakSet } from './assign.js';
 import { parseCif } from './cif.js';
 import { heavyAtomContexts, HydrogenCounter, valenceRuleCount, type HeavyAtomContext } from './hydrogens.js';
 import { caseFromShelx, type RefinementCase } from './refine.js';
@@ -86,7 +86,7 @@ export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly n
   for (const seed of seeds) {
     const rng = rngFor(seed);
     const sets: PeakSet[] = cases.map((c) => { onStep?.(`peaks ${c.name} seed ${seed}`); return simulatePeaks(c, rng.split(c.name)); });
-    const base = acc(), am = acc(), cc = acc();
+    const base = acc(), am = acc(), cc = acc(), rs = acc();
     cases.forEach((c, i) => {
       onStep?.(`assign ${c.name} seed ${seed}`);
       const model = new ElementAssigner().fit(sets.filter((_, j) => j !== i));
@@ -95,12 +95,13 @@ export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly n
       const b = heightRankBaseline(ps.heights, ps.counts);
       const a = model.predict(ps, 'argmax').elements;
       const k = model.predict(ps, 'counts').elements;
-      perStructure.push({ seed, structure: c.name, atoms: truth.length, baseline_ok: score(base, truth, b), argmax_ok: score(am, truth, a), counts_ok: score(cc, truth, k),
-        baseline_acc: truth.filter((t, j) => t === b[j]).length / truth.length, counts_acc: truth.filter((t, j) => t === k[j]).length / truth.length });
+      const r = new RankShiftAssigner().fit(sets.filter((_, j) => j !== i)).predict(ps);
+      perStructure.push({ seed, structure: c.name, atoms: truth.length, baseline_ok: score(base, truth, b), argmax_ok: score(am, truth, a), counts_ok: score(cc, truth, k), rankshift_ok: score(rs, truth, r),
+        baseline_acc: truth.filter((t, j) => t === b[j]).length / truth.length, counts_acc: truth.filter((t, j) => t === k[j]).length / truth.length, rankshift_acc: truth.filter((t, j) => t === r[j]).length / truth.length });
     });
-    const row = { seed, baseline: summary(base), model_argmax: summary(am), model_counts: summary(cc) };
+    const row = { seed, baseline: summary(base), model_argmax: summary(am), model_counts: summary(cc), model_rankshift: summary(rs) };
     perSeed.push(row);
-    for (const [name, s] of Object.entries({ baseline: row.baseline, model_argmax: row.model_argmax, model_counts: row.model_counts })) {
+    for (const [name, s] of Object.entries({ baseline: row.baseline, model_argmax: row.model_argmax, model_counts: row.model_counts, model_rankshift: row.model_rankshift })) {
       (collect[`${name}_atom_acc`] ??= []).push(s.atom_acc);
       (collect[`${name}_structures_all_correct`] ??= []).push(s.structures_all_correct);
     }

@@ -11,7 +11,7 @@ export { structureFactors, SfCalculator, amplitudes, mergeReflections, rFactors,
 export { caseFromCif, caseFromShelx, evaluateCase, agreementFromFc, dataRules, type RefinementCase, type Evaluation } from './refine.js';
 export { fourierMap, findPeaks, mapValue, fft1d, type DensityMap, type Peak } from './maps.js';
 export { bondsByCovalentRadii, type Bond } from './connect.js';
-export { heightRankBaseline, assignElements, ElementAssigner, simulatePeaks, peakFeatures, countsForPeaks, decode, type PeakSet, type Decoder } from './assign.js';
+export { heightRankBaseline, assignElements, ElementAssigner, RankShiftAssigner, simulatePeaks, peakFeatures, countsForPeaks, decode, type PeakSet, type Decoder } from './assign.js';
 export { hfixCode, valenceRuleCount, heavyAtomContexts, HydrogenCounter, ridingHydrogens } from './hydrogens.js';
 export { r1SwapTest, alternativesFor, countParameters, f1Quantile, normalQuantile, type SwapResult, type SwapTestReport, type SwapTestOptions } from './validate.js';
 export { refineLeastSquares } from './lsq.js';

@@ -6,7 +6,7 @@ import { fft1d, fourierMap, findPeaks } from '../../src/crystal/maps.js';
 import { SfCalculator, structureFactors } from '../../src/crystal/sf.js';
 import { bondsByCovalentRadii } from '../../src/crystal/connect.js';
 import { hungarian } from '../../src/crystal/learn.js';
-import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, simulatePeaks } from '../../src/crystal/assign.js';
+import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, RankShiftAssigner, simulatePeaks } from '../../src/crystal/assign.js';
 import { hfixCode, valenceRuleCount, heavyAtomContexts, ridingHydrogens, HydrogenCounter } from '../../src/crystal/hydrogens.js';
 import { f1Quantile, normalQuantile, r1SwapTest } from '../../src/crystal/validate.js';
 import { dispersion, DISPERSION_HENKE, DISPERSION_ITC } from '../../src/crystal/dispersion.js';
@@ -96,6 +96,20 @@ test('simulated peaks: Cl is the strongest peak; the assigner trains and decodes
   const out = model.predict(ps, 'counts').elements;
   const count = (xs: readonly string[], e: string) => xs.filter((x) => x === e).length;
   for (const e of Object.keys(ps.counts)) assert.equal(count(out, e), ps.counts[e]);
+});
+
+test('rank-shift assigner: learns shifts from the height-rank baseline, decodes to the formula counts', () => {
+  const c = builtInCase(rng(0, 'peaks'), 0.9);
+  const train = [1, 2, 3].map((k) => simulatePeaks(c, rng(k, 'sim')));
+  const ps = simulatePeaks(c, rng(4, 'sim'));
+  const m = new RankShiftAssigner({ epochs: 100 }).fit(train);
+  const out = m.predict(ps);
+  const count = (xs: readonly string[], e: string) => xs.filter((x) => x === e).length;
+  for (const e of Object.keys(ps.counts)) assert.equal(count(out, e), ps.counts[e]);
+  // Cl is the strongest peak in every set: the shift model keeps it where the baseline puts it
+  assert.equal(out[ps.truth!.indexOf('Cl')], 'Cl');
+  assert.equal(m.describe().kind, 'rank-shift-assigner');
+  assert.throws(() => new RankShiftAssigner().fit([{ ...ps, truth: undefined }]), InputError);
 });
 
 test('hydrogens: HFIX codes, valence rule, riding H geometry, learned counts', () => {
