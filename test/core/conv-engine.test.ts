@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
-import { contiguousBlock, engineKernels, reduceMiddle, useEngineKernels, engineKernelsEnabled } from '../../src/core/kernels/engine.js';
+import { contiguousBlock, engineGradients, engineKernels, reduceMiddle, useEngineKernels, engineKernelsEnabled } from '../../src/core/kernels/engine.js';
 import { Rng } from '../../src/core/rng.js';
 
 await initTf();
@@ -23,6 +23,7 @@ function both<T>(fn: () => T): { ours: T; stock: T } {
 
 test('the replacements are the registered wasm kernels', () => {
   for (const k of engineKernels) assert.equal(tf.getKernel(k.kernelName, 'wasm'), k, k.kernelName);
+  for (const g of engineGradients) assert.equal(tf.getGradient(g.kernelName), g, `${g.kernelName} gradient`);
 });
 
 test('contiguousBlock: [outer, reduce, inner] for contiguous axes, null otherwise', () => {
@@ -66,6 +67,24 @@ test('Sum and Mean equal the stock kernels over every axis pattern, with keepDim
   const { ours } = both(() => tf.tidy(() => { const t = tf.sum(xi, 0); return { dtype: t.dtype, data: Array.from(t.dataSync()) }; }));
   assert.deepEqual(ours, { dtype: 'int32', data: [3, 6, 9, 12] });
   x.dispose(); xi.dispose();
+});
+
+test('Sum and Mean gradients equal the stock gradients', () => {
+  const rng = new Rng(3, 'grad');
+  const x = tf.tensor4d(rng.fillNormal(new Float32Array(2 * 3 * 4 * 5)), [2, 3, 4, 5]);
+  const patterns: (number | number[] | undefined)[] = [undefined, [0, 1, 2], [1, 2], 0, -1, [0, 3]];
+  for (const axis of patterns) for (const keepDims of [false, true]) for (const op of ['sum', 'mean'] as const) {
+    const { ours, stock } = both(() => tf.tidy(() => {
+      const f = (a: tf.Tensor): tf.Tensor => {
+        const r = op === 'sum' ? tf.sum(a, axis, keepDims) : tf.mean(a, axis, keepDims);
+        return tf.sum(tf.mul(r, tf.sin(tf.range(0, r.size).reshape(r.shape))));
+      };
+      return Array.from(tf.grad(f)(x).dataSync());
+    }));
+    assert.equal(ours.length, x.size);
+    for (let i = 0; i < ours.length; i++) assert.ok(Math.abs(ours[i]! - stock[i]!) < 1e-6, `${op} ${JSON.stringify(axis)} keepDims=${keepDims} [${i}]`);
+  }
+  x.dispose();
 });
 
 test('Identity and same-dtype Cast share data; other casts convert; disposal is reference-counted', () => {

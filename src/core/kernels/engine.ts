@@ -5,6 +5,9 @@
 //     pass over the heap in [outer, reduced, inner] order with float64 accumulators. The stock
 //     kernel first transposes the reduced axes innermost (a full strided copy). Other axis patterns
 //     and dtypes go to the stock kernel.
+//   Sum and Mean gradients: the stock ones multiply dy by a full-size tf.ones(x.shape), built in
+//     JS and uploaded on every backward pass; these use the wasm Fill kernel instead (and scale the
+//     small dy, not the full-size product, for Mean). Same values.
 //   Identity, and Cast to the same dtype: share the input's data (reference count) instead of
 //     copying it, as tfjs's cpu backend does; tensor data is immutable, so sharing is safe.
 // `installEngineKernels()` runs before setBackend('wasm') (initTf); each replacement keeps the stock
@@ -131,6 +134,49 @@ function aliasKernel(name: string, copyUnlessSameDtype: boolean): { config: Kern
   };
 }
 
+/** dy broadcast back over the reduced axes of x, times `scale`: reshape, then multiply by a wasm Fill of ones. */
+function spread(dy: tf.Tensor, x: tf.Tensor, axis: number | number[] | null, scale: number): tf.Tensor {
+  const axes = tf.util.parseAxisParam(axis ?? null as unknown as number[], x.shape);
+  const expanded = x.shape.slice();
+  for (const a of axes) expanded[a] = 1;
+  const d = tf.reshape(dy, expanded);
+  return tf.mul(scale === 1 ? d : tf.div(d, 1 / scale), tf.fill(x.shape, 1, 'float32'));
+}
+
+function gradientOverride(name: string, isMean: boolean): { config: tf.GradConfig; install(): void } {
+  let stock: tf.GradConfig | null = null;
+  const config: tf.GradConfig = {
+    kernelName: name,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      if (!enabled) return stock!.gradFunc(dy, saved, attrs);
+      const [x] = saved as [tf.Tensor];
+      const axis = attrs['axis'] as number | number[] | null;
+      const d = (Array.isArray(dy) ? dy[0] : dy) as tf.Tensor;
+      if (!isMean) return { x: () => spread(d, x, axis, 1) };
+      const axes = tf.util.parseAxisParam(axis ?? null as unknown as number[], x.shape);
+      const reduceSize = axes.reduce((p, a) => p * x.shape[a]!, 1);
+      return { x: () => spread(d, x, axis, 1 / reduceSize) };
+    },
+  };
+  return {
+    config,
+    install(): void {
+      const current = tf.getGradient(name);
+      if (current === config) return;
+      if (!current) throw new Error(`${name}: no stock gradient registered`);
+      stock = current;
+      tf.unregisterGradient(name);
+      tf.registerGradient(config);
+    },
+  };
+}
+
+const gradients = [gradientOverride(tf.Sum, false), gradientOverride(tf.Mean, true)];
+
+/** The gradient configs perennial puts in place of the stock ones (for tests). */
+export const engineGradients: readonly tf.GradConfig[] = gradients.map((g) => g.config);
+
 const replacements = [
   reductionKernel(tf.Sum, false),
   reductionKernel(tf.Mean, true),
@@ -144,4 +190,5 @@ export const engineKernels: readonly KernelConfig[] = replacements.map((r) => r.
 /** Swap in the replacements (idempotent). Call before setBackend('wasm'). */
 export function installEngineKernels(): void {
   for (const r of replacements) r.install();
+  for (const g of gradients) g.install();
 }
