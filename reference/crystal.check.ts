@@ -243,7 +243,7 @@ function swapRun(c: RefinementCase, name: string, swaps: [string, string][], t: 
   for (const a of r.atoms) {
     const isSwap = labels.has(a.label.toUpperCase());
     if (isSwap) { t.injected++; if (a.flagged) t.hits++; else t.missed.push(`${name}:${a.label}->${a.element}`); } else { t.correctAtoms++; if (a.flagged) t.falseAlarms++; }
-    if (isSwap || a.flagged) show.push(`${a.label}${isSwap ? '*' : ''}->${a.best_alternative} F ${a.f_stat.toFixed(1)} dR1 ${a.delta_r1.toFixed(4)}${a.flagged ? ' FLAGGED' : ''}`);
+    if (isSwap || a.flagged) show.push(`${a.label}${isSwap ? '*' : ''}->${a.best_alternative} F ${a.f_stat.toFixed(1)} dR1 ${a.delta_r1.toFixed(4)}${a.flagged ? ' FLAGGED' : ''}${a.joint_with ? ` (pair with ${a.joint_with}, F2 > ${r.pair_threshold.toFixed(1)})` : ''}`);
   }
   const maxCorrect = Math.max(...r.atoms.filter((a) => !labels.has(a.label.toUpperCase())).map((a) => a.f_stat));
   console.log(`swap ${name.padEnd(14)} ${swaps.map(([l, e]) => `${l}->${e}`).join(', ').padEnd(18)} threshold F > ${r.threshold.toFixed(1)} (${r.comparisons} comparisons); ${show.join('; ')}; largest F of a correct atom ${maxCorrect.toFixed(1)}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

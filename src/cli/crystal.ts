@@ -170,7 +170,7 @@ function register(program: Command): void {
       p.done();
       const flagged = r.atoms.filter((a) => a.flagged);
       process.stdout.write(`${c.name}: R1 ${r.r1.toFixed(4)}; ${flagged.length} of ${r.atoms.length} atoms flagged${flagged.length ? ': ' + flagged.map((a) => `${a.label}->${a.best_alternative}`).join(', ') : ''}\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, atoms: r.atoms }));
+      if (o.json) writeRecord(o.json, rec.finish({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: Number.isFinite(r.pair_threshold) ? r.pair_threshold : null, atoms: r.atoms }));
       await report(o.html, `crystal validate: ${c.name}`, [validationSection(c, r)]);
     });
 
@@ -201,7 +201,8 @@ function validationSection(c: X.RefinementCase, r: X.SwapTestReport, sites?: rea
   return new SectionBuilder(`crystal: R1-swap validation of ${c.name}`)
     .text(`R1 ${r.r1.toFixed(4)}. For each atom and each plausible alternative element, the scale and that atom's U are re-refined. ` +
       `An atom is flagged when its best alternative lowers the weighted residual S significantly: Hamilton's F = (S_current − S_alt)/(S_alt/(n − p)) above ${r.threshold.toFixed(1)}, ` +
-      `the F(1, n − p) quantile at α = ${r.alpha} divided by the ${r.comparisons} comparisons (Bonferroni). The most significant swap is accepted and the rest re-tested (step-down).`)
+      `the F(1, n − p) quantile at α = ${r.alpha} divided by the ${r.comparisons} comparisons (Bonferroni). The most significant swap is accepted and the rest re-tested (step-down); ` +
+      `when no single swap is significant, pairs of atoms heavier than Ne are changed jointly (F(2, n − p) threshold ${Number.isFinite(r.pair_threshold) ? r.pair_threshold.toFixed(1) : 'n/a'} over ${r.pair_comparisons} pair comparisons).`)
     .html(X.structureView(c.structure, { sites, flagged: r.atoms.filter((a) => a.flagged).map((a) => a.label) }))
     .table(['atom', 'element', 'best alternative', 'ΔR1', 'ΔwR2', 'F', 'flagged'], r.atoms.map((a) => [a.label, a.element, a.best_alternative, +a.delta_r1.toFixed(4), +a.delta_wr2.toFixed(4), +a.f_stat.toFixed(1), a.flagged ? 'YES' : '']))
     .build();

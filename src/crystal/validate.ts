@@ -3,6 +3,10 @@
 // the least-squares residual S = sum w (Fo^2/k - Fc^2)^2 significantly: Hamilton's R-factor ratio
 // test with one degree of freedom, Bonferroni-corrected over every comparison made in the
 // structure. S (the quantity wR2 and the refinement are built on) decides; R1 is reported.
+// Step-down: the most significant swap is accepted and the rest re-tested. When no single swap is
+// significant, pairs of atoms heavier than Ne are tried jointly (two wrong heavy atoms can
+// compensate through the scale so that each single swap fits worse), with a 2-degree-of-freedom
+// test Bonferroni-corrected over the pair comparisons.
 //
 // Occupancies are kept: refining the occupancy of the swapped site would trade occupancy against
 // scattering power and make the elements indistinguishable. Positions are kept: an element change
@@ -39,6 +43,11 @@ export interface SwapResult {
    * alternative fits better. Compared with `threshold`.
    */
   readonly f_stat: number;
+  /**
+   * For a swap found by the pair stage: the other atom of the pair (both changed together; f_stat
+   * is then the pair's statistic, compared with `pair_threshold`). Null for single swaps.
+   */
+  readonly joint_with: string | null;
 }
 
 export interface SwapTestReport {
@@ -50,6 +59,9 @@ export interface SwapTestReport {
   readonly threshold: number;
   readonly alpha: number;
   readonly nParams: number;
+  /** Pair stage: number of joint (pair, alternative, alternative) comparisons among atoms heavier than Ne, and its threshold. */
+  readonly pair_comparisons: number;
+  readonly pair_threshold: number;
   readonly atoms: SwapResult[];
 }
 
@@ -100,6 +112,12 @@ export function f1Quantile(p: number, nu: number): number {
   return t * t;
 }
 
+/** Upper quantile of F(2, nu) at tail probability p (closed form: nu/2 (p^(-2/nu) - 1)). */
+export function f2Quantile(p: number, nu: number): number {
+  if (!(p > 0 && p < 1)) throw new InputError(`f2Quantile: p must be in (0, 1), got ${p}`);
+  return (nu / 2) * (Math.pow(p, -2 / nu) - 1);
+}
+
 /** Refined parameters of a SHELX-like model: scale, and x, y, z plus 1 or 6 U per non-H site. */
 export function countParameters(sites: readonly Site[]): number {
   return 1 + sites.filter((s) => s.element !== 'H').reduce((n, s) => n + 3 + (s.uani ? 6 : 1), 0);
@@ -129,6 +147,12 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
   const work = sites.map((s) => ({ ...s }));
   const rows = new Map<number, SwapResult>();
   const accepted = new Set<number>();
+  // Pair stage candidates: atoms heavier than Ne carry a large share of the scattering, so two
+  // wrong ones can compensate through the scale (each single swap then fits worse).
+  const heavyRow = heavyIdx.filter((i) => atomicNumber(sites[i]!.element) > 10);
+  let pairComparisons = 0;
+  for (let a = 0; a < heavyRow.length; a++) for (let b = a + 1; b < heavyRow.length; b++) pairComparisons += alternativesFor(sites[heavyRow[a]!]!.element).length * alternativesFor(sites[heavyRow[b]!]!.element).length;
+  const pairThreshold = pairComparisons ? f2Quantile(alpha / pairComparisons, dof) : Infinity;
   let done = 0;
   const total = heavyIdx.length;
   for (;;) {
@@ -137,12 +161,95 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
     for (const [i, r] of round) rows.set(i, r);
     let pick: number | null = null;
     for (const [i, r] of round) if (r.flagged && (pick === null || r.f_stat > round.get(pick)!.f_stat)) pick = i;
-    if (pick === null) break;
-    accepted.add(pick);
-    work[pick] = { ...work[pick]!, element: round.get(pick)!.best_alternative! };
+    if (pick !== null) {
+      accepted.add(pick);
+      work[pick] = { ...work[pick]!, element: round.get(pick)!.best_alternative! };
+      continue;
+    }
+    const pair = testPairs(calc, c, work, heavyRow.filter((i) => !accepted.has(i)), dof, pairThreshold);
+    if (!pair) break;
+    for (const [i, j, el] of [[pair.i, pair.j, pair.elI], [pair.j, pair.i, pair.elJ]] as const) {
+      accepted.add(i);
+      rows.set(i, { label: work[i]!.label, element: work[i]!.element, flagged: true, best_alternative: el, delta_r1: pair.dR1, delta_wr2: pair.dWr2, f_stat: pair.f, joint_with: work[j]!.label });
+    }
+    work[pair.i] = { ...work[pair.i]!, element: pair.elI };
+    work[pair.j] = { ...work[pair.j]!, element: pair.elJ };
   }
   for (const i of heavyIdx) if (!accepted.has(i)) rows.set(i, { ...rows.get(i)!, flagged: false });
-  return { r1: base.r1, wr2: base.wr2, comparisons, threshold, alpha, nParams, atoms: heavyIdx.map((i) => rows.get(i)!) };
+  return { r1: base.r1, wr2: base.wr2, comparisons, threshold, alpha, nParams, pair_comparisons: pairComparisons, pair_threshold: pairThreshold, atoms: heavyIdx.map((i) => rows.get(i)!) };
+}
+
+/** A site's contribution divided by its own scattering factor: own = (f0 + f' + i f'') * q. */
+interface SiteFactor { readonly own: ComplexArray; readonly qr: Float64Array; readonly qi: Float64Array }
+
+function siteFactor(calc: SfCalculator, s: Site): SiteFactor {
+  const n = calc.n;
+  const own: ComplexArray = { re: new Float64Array(n), im: new Float64Array(n) };
+  calc.addSite(s, own);
+  // q holds occupancy, displacement and the phase sum: dividing the scattering factor out once
+  // lets each trial element and U shift cost one pass over the reflections.
+  const f0 = calc.formFactors(s.element), [fp, fpp] = calc.dispersionOf(s.element);
+  const qr = new Float64Array(n), qi = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const ar = f0[j]! + fp, d = ar * ar + fpp * fpp;
+    qr[j] = (own.re[j]! * ar + own.im[j]! * fpp) / d;
+    qi[j] = (own.im[j]! * ar - own.re[j]! * fpp) / d;
+  }
+  return { own, qr, qi };
+}
+
+/** Add (f_el + f' + i f'') exp(-8 pi^2 du s^2) q into re, im. */
+function addTrial(calc: SfCalculator, q: SiteFactor, el: string, du: number, re: Float64Array, im: Float64Array): void {
+  const g0 = calc.formFactors(el), [gp, gpp] = calc.dispersionOf(el);
+  const s2 = calc.s2, B = 8 * Math.PI * Math.PI * du;
+  for (let j = 0; j < re.length; j++) {
+    const t = Math.exp(-B * s2[j]!), fr = (g0[j]! + gp) * t, fi = gpp * t;
+    re[j]! += fr * q.qr[j]! - fi * q.qi[j]!;
+    im[j]! += fr * q.qi[j]! + fi * q.qr[j]!;
+  }
+}
+
+/**
+ * Pair stage: for each pair of candidate atoms and each pair of alternatives, refit the scale and
+ * both U shifts (two passes of coordinate descent) and compare with the current pair refitted the
+ * same way; Hamilton's test with two degrees of freedom, Bonferroni over all pair comparisons.
+ * Returns the most significant pair above the threshold, or null.
+ */
+function testPairs(calc: SfCalculator, c: RefinementCase, sites: readonly Site[], cand: readonly number[], dof: number, threshold: number) {
+  if (cand.length < 2) return null;
+  const n = calc.n;
+  const total = calc.compute(sites);
+  const fac = new Map(cand.map((i) => [i, siteFactor(calc, sites[i]!)]));
+  const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
+  let best: { i: number; j: number; elI: string; elJ: string; f: number; dR1: number; dWr2: number } | null = null;
+  for (let a = 0; a < cand.length; a++) for (let b = a + 1; b < cand.length; b++) {
+    const i = cand[a]!, j = cand[b]!;
+    const qi = fac.get(i)!, qj = fac.get(j)!;
+    const restRe = total.re.map((v, k) => v - qi.own.re[k]! - qj.own.re[k]!), restIm = total.im.map((v, k) => v - qi.own.im[k]! - qj.own.im[k]!);
+    const ui = sites[i]!.uiso, uj = sites[j]!.uiso;
+    const trial = (ei: string, ej: string) => {
+      const ev = (di: number, dj: number) => {
+        re.set(restRe); im.set(restIm);
+        addTrial(calc, qi, ei, di, re, im); addTrial(calc, qj, ej, dj, re, im);
+        for (let k = 0; k < n; k++) fc[k] = Math.sqrt(re[k]! * re[k]! + im[k]! * im[k]!);
+        const e = agreementFromFc(c, fc);
+        return { r1: e.r1, wr2: e.wr2, S: e.goof * e.goof * e.n };
+      };
+      let di = 0, dj = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        di = golden((x) => ev(x, dj).S, Math.max(-0.8 * ui, 0.001 - ui), Math.max(0.05, ui), 1e-4);
+        dj = golden((x) => ev(di, x).S, Math.max(-0.8 * uj, 0.001 - uj), Math.max(0.05, uj), 1e-4);
+      }
+      return ev(di, dj);
+    };
+    const self = trial(sites[i]!.element, sites[j]!.element);
+    for (const ei of alternativesFor(sites[i]!.element)) for (const ej of alternativesFor(sites[j]!.element)) {
+      const t = trial(ei, ej);
+      const f = ((self.S - t.S) / 2) / (t.S / dof);
+      if (f > threshold && (!best || f > best.f)) best = { i, j, elI: ei, elJ: ej, f, dR1: t.r1 - self.r1, dWr2: t.wr2 - self.wr2 };
+    }
+  }
+  return best;
 }
 
 /** One round: for each listed atom, refit scale and its U for the current and each alternative element. */
@@ -153,34 +260,19 @@ function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
   for (const i of which) {
     tick();
     const s = sites[i]!;
-    const own: ComplexArray = { re: new Float64Array(n), im: new Float64Array(n) };
-    calc.addSite(s, own);
-    const rest: ComplexArray = { re: total.re.map((v, j) => v - own.re[j]!), im: total.im.map((v, j) => v - own.im[j]!) };
-    // own = (f0 + f' + i f'') * q, with q the occupancy, displacement and phase sum: dividing out
-    // the scattering factor once lets each trial element and U shift cost one pass over n.
-    const f0 = calc.formFactors(s.element), [fp, fpp] = calc.dispersionOf(s.element);
-    const qr = new Float64Array(n), qi = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      const ar = f0[j]! + fp, d = ar * ar + fpp * fpp;
-      qr[j] = (own.re[j]! * ar + own.im[j]! * fpp) / d;
-      qi[j] = (own.im[j]! * ar - own.re[j]! * fpp) / d;
-    }
-    const s2 = calc.s2;
+    const q = siteFactor(calc, s);
+    const restRe = total.re.map((v, j) => v - q.own.re[j]!), restIm = total.im.map((v, j) => v - q.own.im[j]!);
+    const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
     const u0 = s.uiso;
     const lo = Math.max(-0.8 * u0, 0.001 - u0);
-    const fc = new Float64Array(n);
     // Local refit: the scale (inside agreementFromFc) and one isotropic U shift of this atom,
     // minimising S (GooF^2 * n with no parameters counted). A U tolerance of 1e-4 A^2 changes S
     // by far less than the significance threshold.
     const trial = (el: string) => {
-      const g0 = calc.formFactors(el), [gp, gpp] = calc.dispersionOf(el);
       const evalU = (du: number) => {
-        const B = 8 * Math.PI * Math.PI * du;
-        for (let j = 0; j < n; j++) {
-          const t = Math.exp(-B * s2[j]!), fr = (g0[j]! + gp) * t, fi = gpp * t;
-          const re = rest.re[j]! + fr * qr[j]! - fi * qi[j]!, im = rest.im[j]! + fr * qi[j]! + fi * qr[j]!;
-          fc[j] = Math.sqrt(re * re + im * im);
-        }
+        re.set(restRe); im.set(restIm);
+        addTrial(calc, q, el, du, re, im);
+        for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j]! * re[j]! + im[j]! * im[j]!);
         const e = agreementFromFc(c, fc);
         return { r1: e.r1, wr2: e.wr2, S: e.goof * e.goof * e.n };
       };
@@ -193,7 +285,7 @@ function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
       if (!best || a.S < best.S) best = { el: alt, r1: a.r1, wr2: a.wr2, S: a.S };
     }
     const fStat = best ? (self.S - best.S) / (best.S / dof) : 0;
-    out.set(i, { label: s.label, element: s.element, flagged: !!best && fStat > threshold, best_alternative: best?.el ?? null, delta_r1: best ? best.r1 - self.r1 : 0, delta_wr2: best ? best.wr2 - self.wr2 : 0, f_stat: fStat });
+    out.set(i, { label: s.label, element: s.element, flagged: !!best && fStat > threshold, best_alternative: best?.el ?? null, delta_r1: best ? best.r1 - self.r1 : 0, delta_wr2: best ? best.wr2 - self.wr2 : 0, f_stat: fStat, joint_with: null });
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { bondsByCovalentRadii } from '../../src/crystal/connect.js';
 import { hungarian } from '../../src/crystal/learn.js';
 import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, RankShiftAssigner, simulatePeaks } from '../../src/crystal/assign.js';
 import { hfixCode, valenceRuleCount, heavyAtomContexts, ridingHydrogens, HydrogenCounter } from '../../src/crystal/hydrogens.js';
-import { f1Quantile, normalQuantile, r1SwapTest } from '../../src/crystal/validate.js';
+import { f1Quantile, f2Quantile, normalQuantile, r1SwapTest } from '../../src/crystal/validate.js';
 import { dispersion, DISPERSION_HENKE, DISPERSION_ITC } from '../../src/crystal/dispersion.js';
 import { InputError } from '../../src/core/errors.js';
 import { evaluateCase } from '../../src/crystal/refine.js';
@@ -173,6 +173,10 @@ test('Bonferroni threshold: normal and F(1, nu) quantiles match tabulated values
   assert.ok(Math.abs(f1Quantile(0.05, 1e9) - 3.8415) < 1e-3);
   // upper 0.1 % point of F(1, 60) = 11.973
   assert.ok(Math.abs(f1Quantile(0.001, 60) - 11.973) < 0.05);
+  // F(2, nu) upper 5 % points: nu = 10 -> 4.1028, nu = 60 -> 3.1504, nu -> infinity: chi2(2)/2 = 2.9957
+  assert.ok(Math.abs(f2Quantile(0.05, 10) - 4.1028) < 1e-3);
+  assert.ok(Math.abs(f2Quantile(0.05, 60) - 3.1504) < 1e-3);
+  assert.ok(Math.abs(f2Quantile(0.05, 1e8) - 2.9957) < 1e-3);
 });
 
 test('dispersion: ITC values first, Henke (cctbx) for the rest, null off Mo/Cu Kα', () => {
