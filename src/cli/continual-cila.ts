@@ -85,7 +85,7 @@ export interface Co2lCli {
  * seeds 100-104 so that distillation matters (lambda 1 vs 0); the reported seeds are 0-9.
  */
 export const ROTATED_DEFAULTS = Object.freeze({
-  tasks: 10, perClassTrain: 50, perClassVal: 10, perClassTest: 100, maxAngle: 180,
+  tasks: 10, perClassTrain: 50, perClassVal: 10, perClassTest: 50, maxAngle: 180,
   options: { encoder: 'mlp' as const, mlpHidden: [256], featureDim: 128, bufferSize: 50, epochsFirst: 10, epochsLater: 10, batchSize: 128 },
 });
 

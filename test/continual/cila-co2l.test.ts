@@ -42,8 +42,15 @@ test('runCo2l: record shape of `cil run` plus lambda_per_task and loss_ratio_per
   const r = new Rng(11, 'co2l-test');
   const train = imagePatterns({ classes: 6, perClass: 34, size: 12, noise: 0.1 }, r, 'train');
   const test = imagePatterns({ classes: 6, perClass: 15, size: 12, noise: 0.1 }, r, 'test');
-  const res = await runCo2l({ train, test, dataset: 'patterns', split: 'B2Inc2', seeds: [1], methods: ['co2l', 'cila-pure'], options: opts, perClassTrain: 24, perClassVal: 10, numClasses: 6 });
-  assert.deepEqual(Object.keys(res.summary).sort(), ['cila-pure', 'co2l']);
+  const res = await runCo2l({ train, test, dataset: 'patterns', split: 'B2Inc2', seeds: [1], methods: ['cila-pure', 'cila-max1-c0.5', 'co2l'], options: opts, perClassTrain: 24, perClassVal: 10, numClasses: 6 });
+  assert.deepEqual(Object.keys(res.summary).sort(), ['cila-max1-c0.5', 'cila-pure', 'co2l']);
+  // The binding clamp is detected from Co2L's logged losses: the entry is Co2L's run (first test: bit-identical), not retrained.
+  const bound = res.runs.find((e) => e.method === 'cila-max1-c0.5')!, base = res.runs.find((e) => e.method === 'co2l')!;
+  assert.equal(bound.derived_from, 'co2l');
+  assert.deepEqual(bound.acc_matrix, base.acc_matrix);
+  assert.deepEqual(bound.lambda_per_task, [0, 1, 1]);
+  assert.ok(bound.loss_ratio_per_task[2]! > 0 && 0.5 * bound.loss_ratio_per_task[2]! < 1);
+  assert.equal(res.runs.find((e) => e.method === 'cila-pure')!.derived_from, undefined);
   for (const e of res.runs) {
     assert.equal(e.acc_matrix.length, 3);
     assert.equal(e.lambda_per_task.length, 3);

@@ -490,7 +490,7 @@ function concatRows(a: Dataset, b: Dataset): Dataset {
  * `cila[-pure|-min1|-max1][-c<c>][-unscaled]`, e.g. cila-pure, cila-c0.5, cila-pure-unscaled.
  */
 /** The fixed-lambda grid behind `co2l-val` (lambda chosen per seed on the final validation accuracy). */
-export const LAMBDA_GRID: readonly number[] = [0, 0.25, 0.5, 1, 2, 4];
+export const LAMBDA_GRID: readonly number[] = [0, 0.25, 1, 4];
 export const SWEEP_METHOD = 'co2l-val';
 const gridMethod = (l: number): string => (l === 1 ? 'co2l' : `co2l-l${l}`);
 
@@ -532,6 +532,8 @@ export type Co2lRunEntry = CilRunEntry & {
   readonly trainable_params: number;
   /** `co2l-val` only: the grid lambda chosen on validation for this seed. */
   readonly chosen_lambda?: number;
+  /** Set when the entry is another method's run (a CILA clamp that bound at every task: Co2L's run). */
+  readonly derived_from?: string;
 };
 
 export interface Co2lRunResult {
@@ -565,6 +567,21 @@ export interface Co2lRunArgs {
   readonly onEpoch?: (method: string, seed: number, task: number, epoch: number, epochs: number) => void;
 }
 
+/**
+ * A CILA schedule whose lambda would be 1 at every task given Co2L's (lambda = 1) logged losses trains
+ * exactly as Co2L does (its losses then are Co2L's at every step); returns that entry relabelled, else null.
+ */
+export function clampBindsLikeCo2l(method: string, s: LambdaSchedule, co2l: Co2lRunEntry | undefined): Co2lRunEntry | null {
+  if (!co2l || s.kind !== 'cila') return null;
+  const lambdas: number[] = [], ratios: (number | null)[] = [];
+  for (let t = 0; t < co2l.losses_per_task.length; t++) {
+    const { lambda, ratio } = lambdaForTask(s, t, co2l.losses_per_task);
+    if (lambda !== co2l.lambda_per_task[t]) return null;
+    lambdas.push(lambda); ratios.push(ratio);
+  }
+  return { ...co2l, method, lambda_per_task: lambdas, loss_ratio_per_task: ratios, derived_from: 'co2l' };
+}
+
 /** Check method names; `co2l-val` pulls in the grid's fixed-lambda runs. Returns the runs to train. */
 export function expandMethods(methods: readonly string[]): string[] {
   const out: string[] = [];
@@ -578,7 +595,8 @@ export function expandMethods(methods: readonly string[]): string[] {
 
 export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
   const schedules: Record<string, LambdaSchedule> = {};
-  const trained = expandMethods(a.methods);
+  // Co2L (lambda 1) first, so CILA runs whose clamp binds can reuse it.
+  const trained = expandMethods(a.methods).sort((x, y) => (y === 'co2l' ? 1 : 0) - (x === 'co2l' ? 1 : 0));
   for (const m of trained) schedules[m] = methodSchedule(m);
   const rotated = a.rotated ?? null;
   const { base, increment } = rotated ? { base: 10, increment: 10 } : parseSplit(a.split);
@@ -593,6 +611,14 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
       if (file && a.resume && existsSync(file)) {
         const saved = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; entry: Co2lRunEntry };
         if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
+      }
+      const same = clampBindsLikeCo2l(m, schedules[m]!, runs.find((e) => e.seed === seed && e.method === 'co2l'));
+      if (same) {
+        // max(1, c x ratio) stayed at 1 over Co2L's own losses: the run is Co2L's, bit for bit (unit-tested), so it is not retrained.
+        if (file) writeJsonAtomic(file, { hash, entry: same });
+        runs.push(same);
+        a.onDone?.(m, seed, same);
+        continue;
       }
       data ??= rotated ? rotatedSeedData(a.train, a.test, seed, rotated)
         : co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
