@@ -13,7 +13,7 @@ export { fourierMap, findPeaks, mapValue, fft1d, type DensityMap, type Peak } fr
 export { bondsByCovalentRadii, type Bond } from './connect.js';
 export { heightRankBaseline, assignElements, ElementAssigner, RankShiftAssigner, simulatePeaks, peakFeatures, countsForPeaks, decode, type PeakSet, type Decoder } from './assign.js';
 export { hfixCode, valenceRuleCount, heavyAtomContexts, HydrogenCounter, ridingHydrogens } from './hydrogens.js';
-export { r1SwapTest, alternativesFor, countParameters, f1Quantile, f2Quantile, normalQuantile, type SwapResult, type SwapTestReport, type SwapTestOptions } from './validate.js';
+export { r1SwapTest, swapStatistic, alternativesFor, countParameters, f1Quantile, f2Quantile, normalQuantile, type SwapResult, type SwapTestReport, type SwapTestOptions } from './validate.js';
 export { refineLeastSquares } from './lsq.js';
 export { loadCases, evaluateLoso, type EvalResult } from './evaluate.js';
 export { builtInStructure, builtInCase } from './builtin.js';

@@ -69,7 +69,8 @@ export function caseFromShelx(name: string, resText: string, hklText: string, pu
   const hkl = parseHklf4(hklText, { file: files.hkl ?? `${name}.hkl`, scale: model.hklfScale, lineOffset: files.hklLine ?? 0 });
   if (hkl.h.length === 0) throw new InputError(`${files.hkl ?? name}: no reflections`);
   const rules = dataRules(model);
-  const merged = applyRules(structure, mergeReflections(hkl, structure.sg), rules);
+  // SHELXL's own merging (weights and sigma rule), so R1/wR2 are those of SHELXL's definition
+  const merged = applyRules(structure, mergeReflections(hkl, structure.sg, { algorithm: 'shelxl' }), rules);
   return { name, structure, model, merged, rules, published };
 }
 
@@ -84,7 +85,7 @@ export function caseFromCif(path: string, opts: { hkl?: string; block?: string; 
   const structure = structureFromCif(block, path);
   const hkl = parseHklf4(hklText, { file: opts.hkl ?? path });
   const rules: DataRules = { twoThetaMax: null, shel: null, omitHkl: [], exti: 0, wght: [0.1, 0] };
-  return { name: block.name, structure, model: null, merged: mergeReflections(hkl, structure.sg), rules, published: publishedAgreement(block) };
+  return { name: block.name, structure, model: null, merged: mergeReflections(hkl, structure.sg, { algorithm: 'shelxl' }), rules, published: publishedAgreement(block) };
 }
 
 export function pickBlock(blocks: readonly CifBlock[], name: string | undefined, file: string): CifBlock {

@@ -221,13 +221,22 @@ export interface MergeOptions {
    * the standard error from the scatter of the equivalents (default 'weights').
    */
   readonly sigma?: 'weights' | 'spread';
+  /**
+   * 'inverse-variance' (default): the 1/sigma^2-weighted mean, sigma as above. 'shelxl': SHELXL's
+   * merging as cctbx's `merge_equivalents_shelx` documents it (from the SHELXL code): weights
+   * I/sigma^2 when I > 3 sigma, else 3/sigma; sigma = the larger of 1/sqrt(sum 1/sigma^2) and
+   * sum |I - mean| / (n sqrt(n - 1)). The `sigma` option is ignored then.
+   */
+  readonly algorithm?: 'inverse-variance' | 'shelxl';
 }
 
-/** Merge symmetry equivalents by the 1/sigma^2-weighted mean. */
+/** Merge symmetry equivalents (by default the 1/sigma^2-weighted mean; see MergeOptions.algorithm). */
 export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptions = {}): MergedReflections {
   const friedel = opts.friedel ?? sg.centrosymmetric;
   const dropAbsent = opts.dropAbsent ?? true;
-  const groups = new Map<string, { h: number; k: number; l: number; sw: number; swi: number; n: number; si: number; si2: number }>();
+  const algorithm = opts.algorithm ?? 'inverse-variance';
+  if (algorithm !== 'inverse-variance' && algorithm !== 'shelxl') throw new InputError(`mergeReflections: unknown algorithm ${String(algorithm)}; known: inverse-variance, shelxl`);
+  const groups = new Map<string, { h: number; k: number; l: number; obs: number[] }>();
   for (let i = 0; i < data.h.length; i++) {
     const h = data.h[i]!, k = data.k[i]!, l = data.l[i]!;
     if (h === 0 && k === 0 && l === 0) continue;
@@ -235,27 +244,47 @@ export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptio
     const c = sg.canonicalIndex(h, k, l, friedel);
     const key = `${c[0]},${c[1]},${c[2]}`;
     let g = groups.get(key);
-    if (!g) { g = { h: c[0], k: c[1], l: c[2], sw: 0, swi: 0, n: 0, si: 0, si2: 0 }; groups.set(key, g); }
-    const s = Math.max(data.sigma[i]!, 1e-6);
-    const w = 1 / (s * s);
-    g.sw += w; g.swi += w * data.fo2[i]!; g.n++; g.si += data.fo2[i]!; g.si2 += data.fo2[i]! * data.fo2[i]!;
+    if (!g) { g = { h: c[0], k: c[1], l: c[2], obs: [] }; groups.set(key, g); }
+    g.obs.push(i);
   }
   const list = [...groups.values()].sort((a, b) => a.h - b.h || a.k - b.k || a.l - b.l);
   const out = {
     h: new Int32Array(list.length), k: new Int32Array(list.length), l: new Int32Array(list.length),
     fo2: new Float64Array(list.length), sigma: new Float64Array(list.length), count: new Int32Array(list.length),
   };
-  list.forEach((g, i) => {
-    out.h[i] = g.h; out.k[i] = g.k; out.l[i] = g.l;
-    out.fo2[i] = g.swi / g.sw;
-    let sg2 = 1 / g.sw;
-    if (opts.sigma === 'spread' && g.n > 1) {
-      const mean = g.si / g.n;
-      const v = Math.max(0, (g.si2 - g.n * mean * mean) / (g.n * (g.n - 1)));
-      sg2 = Math.max(sg2, v);
+  list.forEach((g, r) => {
+    out.h[r] = g.h; out.k[r] = g.k; out.l[r] = g.l;
+    const n = g.obs.length;
+    let sInv = 0, sw = 0, swi = 0, si = 0, si2 = 0;
+    if (algorithm === 'shelxl') {
+      for (const i of g.obs) {
+        const s = data.sigma[i]! === 0 ? 1e-3 : data.sigma[i]!, v = data.fo2[i]!;
+        const w = v > 3 * s ? v / (s * s) : 3 / s;
+        sInv += 1 / (s * s); sw += w; swi += w * v;
+      }
+      const mean = swi / sw;
+      let sig = Math.sqrt(1 / sInv);
+      if (n > 1) {
+        let sd = 0;
+        for (const i of g.obs) sd += Math.abs(data.fo2[i]! - mean);
+        sig = Math.max(sig, sd / (n * Math.sqrt(n - 1)));
+      }
+      out.fo2[r] = mean; out.sigma[r] = sig;
+    } else {
+      for (const i of g.obs) {
+        const s = Math.max(data.sigma[i]!, 1e-6), v = data.fo2[i]!;
+        const w = 1 / (s * s);
+        sw += w; swi += w * v; si += v; si2 += v * v;
+      }
+      out.fo2[r] = swi / sw;
+      let sg2 = 1 / sw;
+      if (opts.sigma === 'spread' && n > 1) {
+        const mean = si / n;
+        sg2 = Math.max(sg2, Math.max(0, (si2 - n * mean * mean) / (n * (n - 1))));
+      }
+      out.sigma[r] = Math.sqrt(sg2);
     }
-    out.sigma[i] = Math.sqrt(sg2);
-    out.count[i] = g.n;
+    out.count[r] = n;
   });
   return out;
 }

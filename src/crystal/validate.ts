@@ -179,6 +179,39 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
   return { r1: base.r1, wr2: base.wr2, comparisons, threshold, alpha, nParams, pair_comparisons: pairComparisons, pair_threshold: pairThreshold, atoms: heavyIdx.map((i) => rows.get(i)!) };
 }
 
+/**
+ * Hamilton's statistic for one element change at one site, with the same local refit (scale and
+ * that atom's U shift) as the swap test: (S_current - S_alt) / (S_alt / (n - p)), positive when
+ * `alt` fits better. Used to ask whether the data can tell two elements apart at a site at all.
+ */
+export function swapStatistic(c: RefinementCase, sites: readonly Site[], label: string, alt: string, opts: { anomalous?: boolean } = {}): { f: number; threshold: number } {
+  const i = sites.findIndex((s) => s.label.toUpperCase() === label.toUpperCase());
+  if (i < 0) throw new InputError(`swapStatistic: no site ${label}`);
+  const st = c.structure;
+  const calc = new SfCalculator(st.cell, st.sg, c.merged, st.wavelength, { anomalous: opts.anomalous ?? true });
+  const dof = Math.max(1, calc.n - countParameters(sites));
+  const heavy = sites.filter((s) => s.element !== 'H');
+  const comparisons = heavy.reduce((m, s) => m + alternativesFor(s.element).length, 0);
+  const n = calc.n;
+  const total = calc.compute(sites);
+  const s = sites[i]!;
+  const q = siteFactor(calc, s);
+  const restRe = total.re.map((v, j) => v - q.own.re[j]!), restIm = total.im.map((v, j) => v - q.own.im[j]!);
+  const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
+  const fit = (el: string) => {
+    const ev = (du: number) => {
+      re.set(restRe); im.set(restIm);
+      addTrial(calc, q, el, du, re, im);
+      for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j]! * re[j]! + im[j]! * im[j]!);
+      const e = agreementFromFc(c, fc);
+      return e.goof * e.goof * e.n;
+    };
+    return ev(golden(ev, Math.max(-0.8 * s.uiso, 0.001 - s.uiso), Math.max(0.05, s.uiso), 1e-4));
+  };
+  const self = fit(s.element), other = fit(alt);
+  return { f: (self - other) / (other / dof), threshold: f1Quantile(0.05 / Math.max(1, comparisons), dof) };
+}
+
 /** A site's contribution divided by its own scattering factor: own = (f0 + f' + i f'') * q. */
 interface SiteFactor { readonly own: ComplexArray; readonly qr: Float64Array; readonly qi: Float64Array }
 
