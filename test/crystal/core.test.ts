@@ -131,3 +131,21 @@ test('merging: weighted means, absences dropped, Friedel mates apart in a non-ce
   assert.ok(Math.abs(small - (50 * 1 + 60 * 0.25) / 1.25) < 1e-9);
   assert.equal(mergeReflections(data, p21, { friedel: true }).h.length, 1);
 });
+
+test("merging, SHELXL's rule: weights I/sigma^2 above 3 sigma else 3/sigma; sigma from the spread when larger", () => {
+  const p1bar = SpaceGroup.fromSymops(['x,y,z', '-x,-y,-z']);
+  const data = { h: Int32Array.from([1, -1, 1, 2]), k: Int32Array.from([2, -2, 2, 0]), l: Int32Array.from([3, -3, 3, 0]),
+    fo2: Float64Array.from([100, 110, 2, 40]), sigma: Float64Array.from([5, 5, 2, 4]), batch: new Int32Array(4) };
+  const m = mergeReflections(data, p1bar, { algorithm: 'shelxl' });
+  assert.equal(m.h.length, 2);
+  const g = [...m.count].indexOf(3);
+  // weights 100/25 = 4, 110/25 = 4.4, and 3/2 = 1.5 for the weak one (2 < 3 sigma)
+  const mean = (4 * 100 + 4.4 * 110 + 1.5 * 2) / (4 + 4.4 + 1.5);
+  assert.ok(Math.abs(m.fo2[g]! - mean) < 1e-9);
+  const spread = (Math.abs(100 - mean) + Math.abs(110 - mean) + Math.abs(2 - mean)) / (3 * Math.sqrt(2));
+  assert.ok(spread > 1 / Math.sqrt(1 / 25 + 1 / 25 + 1 / 4));
+  assert.ok(Math.abs(m.sigma[g]! - spread) < 1e-9);
+  // a single observation keeps its own sigma
+  assert.equal(m.sigma[1 - g], 4);
+  assert.throws(() => mergeReflections(data, p1bar, { algorithm: 'median' as never }), /known: inverse-variance, shelxl/);
+});
