@@ -88,11 +88,14 @@ test('Sum and Mean gradients equal the stock gradients', () => {
 });
 
 test('Identity and same-dtype Cast share data; other casts convert; disposal is reference-counted', () => {
+  const ids0 = tf.engine().backend.numDataIds();
   const a = tf.tensor1d([1.5, -2, 3]);
   const before = tf.memory().numDataBuffers;
   const c = tf.clone(a), f = tf.cast(a, 'float32');
   assert.equal(tf.memory().numDataBuffers, before, 'no new buffers');
-  const i = tf.cast(a, 'int32'), b = tf.cast(tf.tensor1d([0, 1, 0]), 'bool');
+  const z = tf.tensor1d([0, 1, 0]);
+  const i = tf.cast(a, 'int32'), b = tf.cast(z, 'bool');
+  z.dispose();
   assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3]);
   assert.deepEqual(Array.from(b.dataSync()), [0, 1, 0]);
   a.dispose();
@@ -100,6 +103,7 @@ test('Identity and same-dtype Cast share data; other casts convert; disposal is 
   f.dispose();
   assert.deepEqual(Array.from(c.dataSync()), [1.5, -2, 3]);
   c.dispose(); i.dispose(); b.dispose();
+  assert.equal(tf.engine().backend.numDataIds(), ids0, 'every buffer freed once its last tensor is gone');
 });
 
 test('a variable updated by an optimizer does not change its clones', () => {
