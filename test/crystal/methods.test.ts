@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rng } from '../../src/core/rng.js';
 import { builtInCase, builtInStructure } from '../../src/crystal/builtin.js';
 import { fft1d, fourierMap, findPeaks } from '../../src/crystal/maps.js';
-import { SfCalculator, structureFactors } from '../../src/crystal/sf.js';
+import { mergeReflections, SfCalculator, structureFactors } from '../../src/crystal/sf.js';
 import { bondsByCovalentRadii } from '../../src/crystal/connect.js';
 import { hungarian } from '../../src/crystal/learn.js';
 import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, RankShiftAssigner, simulatePeaks } from '../../src/crystal/assign.js';
@@ -161,6 +161,31 @@ test('R1-swap test: the correct model raises no flag; two swaps at once (Cl->S, 
   const flagged = r.atoms.filter((a) => a.flagged).map((a) => `${a.label}->${a.best_alternative}`).sort();
   assert.deepEqual(flagged, ['Cl1->Cl', 'O1->O']);
   assert.throws(() => r1SwapTest(c, c.structure.sites, { minDelta: 1 } as never), (e: unknown) => e instanceof InputError && /known: alpha/.test(e.message));
+});
+
+test('R1-swap test: two compensating heavy-atom swaps (Cl->S, S->P) are found by the pair stage, no other atom flagged', () => {
+  // the built-in molecule with C7 made a sulfur, data simulated from that model
+  const st0 = builtInStructure();
+  const st = { ...st0, sites: st0.sites.map((s) => (s.label === 'C7' ? { ...s, element: 'S', uiso: 0.02 } : s)) };
+  const r0 = rng(5, 'pair');
+  const H: number[] = [], K: number[] = [], L: number[] = [];
+  for (let h = -16; h <= 16; h++) for (let k = 0; k <= 9; k++) for (let l = -14; l <= 14; l++) {
+    if ((h || k || l) === 0 || st.cell.dSpacing(h, k, l) < 0.9) continue;
+    H.push(h); K.push(k); L.push(l);
+  }
+  const merged0 = mergeReflections({ h: Int32Array.from(H), k: Int32Array.from(K), l: Int32Array.from(L), fo2: new Float64Array(H.length), sigma: new Float64Array(H.length).fill(1), batch: new Int32Array(H.length) }, st.sg);
+  const F = structureFactors(st, merged0, { anomalous: true });
+  const fo2 = new Float64Array(merged0.h.length), sigma = new Float64Array(merged0.h.length);
+  for (let i = 0; i < fo2.length; i++) { const i0 = 2 * (F.re[i]! ** 2 + F.im[i]! ** 2); sigma[i] = 0.02 * i0 + 1; fo2[i] = i0 + sigma[i]! * r0.normal(); }
+  const c = { name: 'pair', structure: st, model: null, merged: { ...merged0, fo2, sigma }, rules: { twoThetaMax: null, shel: null, omitHkl: [], exti: 0, wght: [0.03, 0] }, published: { r1: null, wr2: null, goof: null, r1All: null } };
+  const swapped: Site[] = st.sites.map((s) => (s.label === 'Cl1' ? { ...s, element: 'S' } : s.label === 'C7' ? { ...s, element: 'P' } : s));
+  const r = r1SwapTest({ ...c, structure: { ...st, sites: swapped } }, swapped);
+  assert.deepEqual(r.atoms.filter((a) => a.flagged).map((a) => `${a.label}->${a.best_alternative}`).sort(), ['C7->S', 'Cl1->Cl']);
+  assert.ok(r.pair_comparisons === 4 && Number.isFinite(r.pair_threshold));
+  // each single swap back fits worse (the two compensate through the scale): only the pair stage finds them
+  const cl = r.atoms.find((a) => a.label === 'Cl1')!, c7 = r.atoms.find((a) => a.label === 'C7')!;
+  assert.equal(cl.joint_with, 'C7'); assert.equal(c7.joint_with, 'Cl1');
+  assert.ok(cl.f_stat > r.pair_threshold);
 });
 
 test('Bonferroni threshold: normal and F(1, nu) quantiles match tabulated values', () => {
