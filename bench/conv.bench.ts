@@ -6,9 +6,11 @@
 //              28x28x1 (batch 256 x 2 views; augmentation excluded on both sides).
 //   safe_step: one SSF step of SAFE: frozen 16-32-64 CNN (strides 1-2-2, BN in eval mode), SSF
 //              scale/shift after each block, cosine head, SGD; batch 48 and 256.
-// Each step is timed three ways in the same process: `legacy` (the earlier conv: tf.conv2d inside
-// tf.customGrad, the stride-2 input gradient as a conv over a dilated dy; stock Sum/Mean/Identity/Cast),
-// `im2col` (perennial's conv kernels, stock reductions) and `perennial` (conv kernels + engine kernels).
+// Each step is timed three ways in the same process, the three taking turns step by step:
+// `legacy` (the earlier conv: tf.conv2d inside tf.customGrad, the stride-2 input gradient as a conv
+// over a dilated dy; stock Sum/Mean/Identity/Cast and their gradients), `im2col` (perennial's conv
+// kernels, stock engine) and `perennial` (conv kernels + kernels/engine.ts). Wall and CPU seconds
+// (all threads) per step are both reported; CPU time is the steadier one on a loaded machine.
 // ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
 // repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
 import { RunRecorder, writeRecord } from '../src/core/record.js';
@@ -34,14 +36,39 @@ await initTf();
 const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps }, 0);
 const rng = new Rng(0, 'bench/conv');
 
-/** Median wall seconds and mean CPU seconds (all threads) per call; CPU time is the steadier number on a shared machine. */
-function timeIt(f: () => void, n: number): { wall: number; cpu: number } {
-  f();
-  const ts: number[] = [];
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) { const t = performance.now(); f(); ts.push((performance.now() - t) / 1000); }
-  const c = process.cpuUsage(c0);
-  return { wall: median(ts), cpu: (c.user + c.system) / 1e6 / n };
+type Config = { conv: 'im2col' | 'tfjs'; engine: boolean };
+const CONFIGS: Record<'legacy' | 'im2col' | 'perennial', Config> = {
+  legacy: { conv: 'tfjs', engine: false }, im2col: { conv: 'im2col', engine: false }, perennial: { conv: 'im2col', engine: true },
+};
+
+function withConfig<T>(c: Config, f: () => T): T {
+  setConvMode(c.conv);
+  useEngineKernels(c.engine);
+  try {
+    return f();
+  } finally {
+    setConvMode('im2col');
+    useEngineKernels(true);
+  }
+}
+
+/**
+ * The three configurations take turns, one step each per round, so that load changes on a shared
+ * machine hit them alike. Median wall seconds and median CPU seconds (all threads) per step.
+ */
+function timeRounds(f: () => void, rounds: number): Record<keyof typeof CONFIGS, { wall: number; cpu: number }> {
+  const names = Object.keys(CONFIGS) as (keyof typeof CONFIGS)[];
+  for (const k of names) withConfig(CONFIGS[k], f); // warm-up
+  const wall: Record<string, number[]> = {}, cpu: Record<string, number[]> = {};
+  for (const k of names) { wall[k] = []; cpu[k] = []; }
+  for (let r = 0; r < rounds; r++) for (const k of names) {
+    const c0 = process.cpuUsage(), t = performance.now();
+    withConfig(CONFIGS[k], f);
+    const c = process.cpuUsage(c0);
+    wall[k]!.push((performance.now() - t) / 1000);
+    cpu[k]!.push((c.user + c.system) / 1e6);
+  }
+  return Object.fromEntries(names.map((k) => [k, { wall: median(wall[k]!), cpu: median(cpu[k]!) }])) as Record<keyof typeof CONFIGS, { wall: number; cpu: number }>;
 }
 
 // ---- Co2L step ----
@@ -84,22 +111,12 @@ const safe48 = safeStep(48), safe256 = safeStep(256);
 
 type T = { wall: number; cpu: number };
 type Times = { co2l: T; safe48: T; safe256: T };
-const measure = (conv: 'im2col' | 'tfjs', engine: boolean): Times => {
-  setConvMode(conv);
-  useEngineKernels(engine);
-  try {
-    return { co2l: timeIt(co2lStep, co2lReps), safe48: timeIt(safe48, safeReps), safe256: timeIt(safe256, Math.ceil(safeReps / 2)) };
-  } finally {
-    setConvMode('im2col');
-    useEngineKernels(true);
-  }
-};
-const legacy = measure('tfjs', false);
-process.stdout.write(`legacy:    ${JSON.stringify(legacy)}\n`);
-const im2colOnly = measure('im2col', false);
-process.stdout.write(`im2col:    ${JSON.stringify(im2colOnly)}\n`);
-const ours = measure('im2col', true);
-process.stdout.write(`perennial: ${JSON.stringify(ours)}\n`);
+const co2lT = timeRounds(co2lStep, co2lReps);
+const safe48T = timeRounds(safe48, safeReps);
+const safe256T = timeRounds(safe256, Math.ceil(safeReps / 2));
+const pick = (k: keyof typeof CONFIGS): Times => ({ co2l: co2lT[k], safe48: safe48T[k], safe256: safe256T[k] });
+const legacy = pick('legacy'), im2colOnly = pick('im2col'), ours = pick('perennial');
+process.stdout.write(`legacy:    ${JSON.stringify(legacy)}\nim2col:    ${JSON.stringify(im2colOnly)}\nperennial: ${JSON.stringify(ours)}\n`);
 
 const PEER = `
 import sys, json, time, numpy as np
@@ -110,11 +127,11 @@ except ImportError:
     print(json.dumps({'co2l': None, 'safe48': None, 'safe256': None})); sys.exit(0)
 torch.set_num_threads(2); torch.manual_seed(0)
 def med(f, n):
-    f(); ts = []
-    c = time.process_time()
+    f(); ts = []; cs = []
     for _ in range(n):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return {'wall': float(np.median(ts)), 'cpu': (time.process_time() - c) / n}
+        c = time.process_time(); t = time.perf_counter(); f()
+        ts.append(time.perf_counter() - t); cs.append(time.process_time() - c)
+    return {'wall': float(np.median(ts)), 'cpu': float(np.median(cs))}
 # Co2L
 enc = nn.Sequential(nn.Conv2d(1, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
                     nn.Conv2d(32, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
