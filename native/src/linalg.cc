@@ -2,10 +2,14 @@
 //
 // makeLinalg() returns { name: 'openblas', gemm, syrk, eigh, cholesky, choleskySolve } working on
 // row-major matrices { rows, cols, data: Float32Array | Float64Array }. Inputs are read in place
-// (zero copy); LAPACK routines that overwrite their input work on a copy. LAPACK is column-major:
-// a row-major symmetric matrix read as column-major is its transpose, i.e. the same matrix, and its
-// lower triangle is the column-major upper triangle ('U'). Cholesky uses that directly; eigh copies
-// the lower triangle transposed and uses 'L'. Results are converted back explicitly.
+// (zero copy); LAPACK routines that overwrite their input work on a copy (a per-thread scratch
+// buffer that is reused, so a call allocates nothing but its result). LAPACK is column-major: a
+// row-major symmetric matrix read as column-major is its transpose, i.e. the same matrix. eigh
+// copies the lower triangle transposed and uses 'L'; so does Cholesky (see "Cholesky layout").
+// The *Into / *InPlace entries (gemmInto, syrkInto, choleskyInPlace, choleskySolveInPlace) write
+// into caller-owned typed arrays and allocate nothing: for loops of small problems, where
+// allocating and zeroing p x p results costs as much as the BLAS call itself. Results are converted
+// back to row-major explicitly.
 //
 // sgemmBatch(...) multiplies batches of float32 matrices given as typed-array views (for example
 // views of the tfjs wasm heap) with element strides, stride 0 meaning "broadcast this operand".
@@ -21,6 +25,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -178,10 +183,33 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return MakeMatrix(env, m, n, c);
 }
 
+// Copies the upper triangle onto the lower one, in square tiles so both the rows read and the
+// columns written stay in cache.
 template <typename T>
 void MirrorUpper(T* c, int d) {
-  for (int i = 0; i < d; i++)
-    for (int j = i + 1; j < d; j++) c[static_cast<size_t>(j) * d + i] = c[static_cast<size_t>(i) * d + j];
+  constexpr int kTile = 32;
+  for (int i0 = 0; i0 < d; i0 += kTile) {
+    const int i1 = std::min(d, i0 + kTile);
+    for (int j0 = i0; j0 < d; j0 += kTile) {
+      const int j1 = std::min(d, j0 + kTile);
+      for (int i = i0; i < i1; i++) {
+        const T* row = c + static_cast<size_t>(i) * d;
+        for (int j = std::max(j0, i + 1); j < j1; j++) c[static_cast<size_t>(j) * d + i] = row[j];
+      }
+    }
+  }
+}
+
+// A per-thread scratch buffer of doubles that only grows: LAPACK's working copies come from here
+// instead of a fresh (zeroed) allocation per call. Worker threads each get their own.
+double* Scratch(size_t count) {
+  thread_local std::unique_ptr<double[]> buf;
+  thread_local size_t cap = 0;
+  if (count > cap) {
+    buf.reset(new double[count]);
+    cap = count;
+  }
+  return buf.get();
 }
 
 // C = A^T A, both triangles.
@@ -270,15 +298,38 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Factor a copy of the row-major matrix in place: on success its lower triangle holds L.
-bool Factor(Napi::Env env, const Mat& a, double* l, const char* what) {
-  const int n = a.rows;
-  const size_t nn = static_cast<size_t>(n) * static_cast<size_t>(n);
-  std::memcpy(l, a.data, nn * sizeof(double));
+// Cholesky layout. LAPACK is column-major; a row-major buffer read column-major is the transpose.
+// perennial's contract reads the row-major lower triangle of A (as the TypeScript backend does) and
+// returns the row-major lower L. Reading the row-major lower triangle directly means dpotrf 'U',
+// which in OpenBLAS 0.3.21 is about 1.5x slower at n = 200 than 'L' (the path scipy takes). So the
+// lower triangle is first transposed into the upper one (the row-major upper triangle is the
+// column-major lower one), dpotrf/dpotrs run 'L', and the factor, which then sits transposed in the
+// row-major upper triangle, is transposed back when L itself is wanted.
+
+// dst's upper triangle (with the diagonal) <- the transpose of src's lower triangle. src == dst is
+// allowed (only src's lower triangle is read, only dst's upper triangle is written). Tiled.
+void LowerToUpper(const double* src, double* dst, int n) {
+  constexpr int kTile = 32;
+  for (int j0 = 0; j0 < n; j0 += kTile) {
+    const int j1 = std::min(n, j0 + kTile);
+    for (int i0 = 0; i0 <= j0; i0 += kTile) {
+      const int i1 = std::min(n, i0 + kTile);
+      for (int j = j0; j < j1; j++) {
+        const double* row = src + static_cast<size_t>(j) * n;
+        const int iend = std::min(i1, j + 1);
+        for (int i = i0; i < iend; i++) dst[static_cast<size_t>(i) * n + j] = row[i];
+      }
+    }
+  }
+}
+
+// Factor in place the matrix whose row-major upper triangle holds A (see above): on success that
+// triangle holds L^T.
+bool FactorUpper(Napi::Env env, int n, double* u, const char* what) {
   if (n == 0) return true;
-  const char uplo = 'U';  // column-major U with A = U^T U is the row-major lower L with A = L L^T
+  const char uplo = 'L';
   int info_ = 0;
-  dpotrf_(&uplo, &n, l, &n, &info_);
+  dpotrf_(&uplo, &n, u, &n, &info_);
   if (info_ > 0) {
     Throw(env, std::string(what) + ": matrix is not positive definite (leading minor " + std::to_string(info_) + ")");
     return false;
@@ -290,6 +341,42 @@ bool Factor(Napi::Env env, const Mat& a, double* l, const char* what) {
   return true;
 }
 
+void ZeroStrictUpper(double* l, int n) {
+  for (int i = 0; i + 1 < n; i++) std::fill(l + static_cast<size_t>(i) * n + i + 1, l + static_cast<size_t>(i + 1) * n, 0.0);
+}
+
+// After FactorUpper: row-major lower L, zeros above the diagonal.
+void UpperFactorToLower(double* u, int n) {
+  MirrorUpper(u, n);
+  ZeroStrictUpper(u, n);
+}
+
+// Solves L L^T X = B in place for the factor left by FactorUpper at u and the row-major
+// n x k right-hand side at b. LAPACK wants B column-major: k == 1 needs no transpose, otherwise it
+// goes through scratch (after the factor, which may itself live in scratch: offset `skip`).
+bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, size_t skip, const char* what) {
+  const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
+  if (nk == 0) return true;
+  double* work = b;
+  if (k != 1) {
+    work = Scratch(skip + nk) + skip;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < k; j++) work[static_cast<size_t>(j) * n + i] = b[static_cast<size_t>(i) * k + j];
+  }
+  const char uplo = 'L';
+  int info_ = 0;
+  dpotrs_(&uplo, &n, &k, u, &n, work, &n, &info_);
+  if (info_ != 0) {
+    Throw(env, std::string(what) + ": dpotrs failed (info " + std::to_string(info_) + ")");
+    return false;
+  }
+  if (k != 1) {
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < k; j++) b[static_cast<size_t>(i) * k + j] = work[static_cast<size_t>(j) * n + i];
+  }
+  return true;
+}
+
 Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mat a;
@@ -297,13 +384,13 @@ Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   const int n = a.rows;
   Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * n);
   double* l = out.Data();
-  if (!Factor(env, a, l, "cholesky")) return env.Undefined();
-  for (int i = 0; i < n; i++)
-    for (int j = i + 1; j < n; j++) l[static_cast<size_t>(i) * n + j] = 0.0;
+  LowerToUpper(static_cast<const double*>(a.data), l, n);
+  if (!FactorUpper(env, n, l, "cholesky")) return env.Undefined();
+  UpperFactorToLower(l, n);
   return MakeMatrix(env, n, n, out);
 }
 
-// X with A X = B (dpotrf + dpotrs); B is n x k row-major.
+// X with A X = B (dpotrf + dpotrs); B is n x k row-major. A is factored in scratch.
 Napi::Value CholeskySolve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mat a, b;
@@ -314,33 +401,127 @@ Napi::Value CholeskySolve(const Napi::CallbackInfo& info) {
   if (b.rows != n)
     return Throw(env, "choleskySolve: right-hand side has " + std::to_string(b.rows) + " rows, expected " +
                           std::to_string(n));
-  std::vector<double> l(static_cast<size_t>(n) * n);
-  if (!Factor(env, a, l.data(), "choleskySolve")) return env.Undefined();
+  const size_t nn = static_cast<size_t>(n) * n;
   const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
+  // One scratch request for the factor and (k > 1) the column-major right-hand side after it.
+  double* u = Scratch(nn + (k != 1 ? nk : 0));
+  LowerToUpper(static_cast<const double*>(a.data), u, n);
+  if (!FactorUpper(env, n, u, "choleskySolve")) return env.Undefined();
   Napi::Float64Array x = Napi::Float64Array::New(env, nk);
   if (nk == 0) return MakeMatrix(env, n, k, x);
-  const double* bd = static_cast<const double*>(b.data);
-  double* xd = x.Data();
-  // LAPACK wants B column-major (n x k, leading dimension n): transpose unless k == 1.
-  std::vector<double> bc;
-  double* work = xd;
-  if (k == 1) {
-    std::memcpy(xd, bd, nk * sizeof(double));
-  } else {
-    bc.resize(nk);
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < k; j++) bc[static_cast<size_t>(j) * n + i] = bd[static_cast<size_t>(i) * k + j];
-    work = bc.data();
-  }
-  const char uplo = 'U';
-  int info_ = 0;
-  dpotrs_(&uplo, &n, &k, l.data(), &n, work, &n, &info_);
-  if (info_ != 0) return Throw(env, "choleskySolve: dpotrs failed (info " + std::to_string(info_) + ")");
-  if (k != 1) {
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < k; j++) xd[static_cast<size_t>(i) * k + j] = bc[static_cast<size_t>(j) * n + i];
-  }
+  std::memcpy(x.Data(), b.data, nk * sizeof(double));
+  if (!SolveFactored(env, n, k, u, x.Data(), nn, "choleskySolve")) return env.Undefined();
   return MakeMatrix(env, n, k, x);
+}
+
+// choleskyInPlace(A): A <- L (lower triangle, strict upper zeroed). Returns nothing.
+Napi::Value CholeskyInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a;
+  if (!ReadSquare64(env, info[0], "choleskyInPlace", &a)) return env.Undefined();
+  double* l = static_cast<double*>(a.data);
+  LowerToUpper(l, l, a.rows);
+  if (!FactorUpper(env, a.rows, l, "choleskyInPlace")) return env.Undefined();
+  UpperFactorToLower(l, a.rows);
+  return env.Undefined();
+}
+
+// choleskySolveInPlace(A, B): A <- L (as choleskyInPlace), B <- A^{-1} B. Returns nothing.
+Napi::Value CholeskySolveInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a, b;
+  if (!ReadSquare64(env, info[0], "choleskySolveInPlace", &a) || !ReadMat(env, info[1], "choleskySolveInPlace B", &b))
+    return env.Undefined();
+  if (b.dtype != DType::F64) return Throw(env, "choleskySolveInPlace: right-hand side must be a Float64Array matrix");
+  if (b.rows != a.rows)
+    return Throw(env, "choleskySolveInPlace: right-hand side has " + std::to_string(b.rows) + " rows, expected " +
+                          std::to_string(a.rows));
+  double* l = static_cast<double*>(a.data);
+  LowerToUpper(l, l, a.rows);
+  if (!FactorUpper(env, a.rows, l, "choleskySolveInPlace")) return env.Undefined();
+  if (!SolveFactored(env, a.rows, b.cols, l, static_cast<double*>(b.data), 0, "choleskySolveInPlace"))
+    return env.Undefined();
+  UpperFactorToLower(l, a.rows);
+  return env.Undefined();
+}
+
+// gemmInto(A, B, C, {transA, transB, alpha, beta}): C <- alpha op(A) op(B) + beta C, C already sized
+// m x n with A's dtype. Shapes and aliasing are checked by the caller (native.ts) and again here.
+Napi::Value GemmInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a, b, c;
+  if (!ReadMat(env, info[0], "gemmInto A", &a) || !ReadMat(env, info[1], "gemmInto B", &b) ||
+      !ReadMat(env, info[2], "gemmInto C", &c))
+    return env.Undefined();
+  if (a.dtype != b.dtype || a.dtype != c.dtype) return Throw(env, "gemmInto: A, B and C must have the same dtype");
+  const bool ta = OptBool(info[3], "transA", false);
+  const bool tb = OptBool(info[3], "transB", false);
+  const double alpha = OptNumber(info[3], "alpha", 1.0);
+  const double beta = OptNumber(info[3], "beta", 0.0);
+  const int m = ta ? a.cols : a.rows;
+  const int k = ta ? a.rows : a.cols;
+  const int kb = tb ? b.cols : b.rows;
+  const int n = tb ? b.rows : b.cols;
+  if (k != kb || c.rows != m || c.cols != n) return Throw(env, "gemmInto: shapes do not agree");
+  if (m == 0 || n == 0) return env.Undefined();
+  const CBLAS_TRANSPOSE opA = ta ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE opB = tb ? CblasTrans : CblasNoTrans;
+  const int lda = std::max(1, a.cols), ldb = std::max(1, b.cols), ldc = std::max(1, n);
+  if (a.dtype == DType::F32) {
+    float* cd = static_cast<float*>(c.data);
+    if (k == 0) {
+      for (size_t i = 0; i < static_cast<size_t>(m) * n; i++) cd[i] = beta == 0.0 ? 0.0f : static_cast<float>(beta) * cd[i];
+    } else {
+      cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
+                  static_cast<const float*>(b.data), ldb, static_cast<float>(beta), cd, ldc);
+    }
+    return env.Undefined();
+  }
+  double* cd = static_cast<double*>(c.data);
+  if (k == 0) {
+    for (size_t i = 0; i < static_cast<size_t>(m) * n; i++) cd[i] = beta == 0.0 ? 0.0 : beta * cd[i];
+  } else {
+    cblas_dgemm(CblasRowMajor, opA, opB, m, n, k, alpha, static_cast<const double*>(a.data), lda,
+                static_cast<const double*>(b.data), ldb, beta, cd, ldc);
+  }
+  return env.Undefined();
+}
+
+// syrkInto(A, C, {outer, alpha, beta}): C <- alpha A^T A + beta C (outer: alpha A A^T + beta C), both
+// triangles. With beta != 0 only C's upper triangle is read (C is meant to be symmetric).
+Napi::Value SyrkInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Mat a, c;
+  if (!ReadMat(env, info[0], "syrkInto A", &a) || !ReadMat(env, info[1], "syrkInto C", &c)) return env.Undefined();
+  if (a.dtype != c.dtype) return Throw(env, "syrkInto: A and C must have the same dtype");
+  const bool outer = OptBool(info[2], "outer", false);
+  const double alpha = OptNumber(info[2], "alpha", 1.0);
+  const double beta = OptNumber(info[2], "beta", 0.0);
+  const int d = outer ? a.rows : a.cols;  // result size
+  const int k = outer ? a.cols : a.rows;  // summed over
+  if (c.rows != d || c.cols != d) return Throw(env, "syrkInto: C has the wrong shape");
+  if (d == 0) return env.Undefined();
+  const CBLAS_TRANSPOSE op = outer ? CblasNoTrans : CblasTrans;
+  const int lda = std::max(1, a.cols), ldc = std::max(1, d);
+  if (a.dtype == DType::F32) {
+    float* cd = static_cast<float*>(c.data);
+    if (k == 0) {
+      for (size_t i = 0; i < static_cast<size_t>(d) * d; i++) cd[i] = beta == 0.0 ? 0.0f : static_cast<float>(beta) * cd[i];
+    } else {
+      cblas_ssyrk(CblasRowMajor, CblasUpper, op, d, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
+                  static_cast<float>(beta), cd, ldc);
+    }
+    MirrorUpper(cd, d);
+    return env.Undefined();
+  }
+  double* cd = static_cast<double*>(c.data);
+  if (k == 0) {
+    for (size_t i = 0; i < static_cast<size_t>(d) * d; i++) cd[i] = beta == 0.0 ? 0.0 : beta * cd[i];
+  } else {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, op, d, k, alpha, static_cast<const double*>(a.data), lda, beta, cd, ldc);
+  }
+  MirrorUpper(cd, d);
+  return env.Undefined();
 }
 
 bool ArgInt(const Napi::CallbackInfo& info, size_t i, long long* out) {
@@ -413,6 +594,10 @@ Napi::Value MakeLinalg(const Napi::CallbackInfo& info) {
   o.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
   o.Set("cholesky", Napi::Function::New(env, Cholesky, "cholesky"));
   o.Set("choleskySolve", Napi::Function::New(env, CholeskySolve, "choleskySolve"));
+  o.Set("gemmInto", Napi::Function::New(env, GemmInto, "gemmInto"));
+  o.Set("syrkInto", Napi::Function::New(env, SyrkInto, "syrkInto"));
+  o.Set("choleskyInPlace", Napi::Function::New(env, CholeskyInPlace, "choleskyInPlace"));
+  o.Set("choleskySolveInPlace", Napi::Function::New(env, CholeskySolveInPlace, "choleskySolveInPlace"));
   return o;
 }
 
