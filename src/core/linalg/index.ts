@@ -1,20 +1,42 @@
 // The one place that picks the linear-algebra backend. Everything else calls `linalg()`.
 import { warn } from '../errors.js';
 import { loadNativeLinalg, type NativeAddon } from './native.js';
-import { typescriptLinalg } from './ts.js';
-import type { Linalg, LinalgBackendName, Matrix64 } from './types.js';
-import { addDiagonal } from './matrix.js';
+import { typescriptLinalg as typescriptCore, gemmTsInto, choleskyTs, choleskySolveFactor } from './ts.js';
+import type { BufferedLinalg, GemmIntoOptions, Linalg, LinalgBackendName, Matrix, Matrix64 } from './types.js';
+import { addDiagonal, checkCholeskyInPlace, checkGemmInto, withBufferDefaults } from './matrix.js';
 
 export * from './types.js';
 export * from './matrix.js';
-export { typescriptLinalg, gemmTsInto } from './ts.js';
+export { gemmTsInto } from './ts.js';
 
-let active: Linalg | null = null;
+/**
+ * The pure-TypeScript backend with the buffer variants: built from ts.ts's routines, with gemmInto
+ * writing straight into `out` when beta = 0 and choleskySolveInPlace factoring once.
+ */
+const tsDefaults = withBufferDefaults(typescriptCore);
+export const typescriptLinalg: BufferedLinalg = {
+  ...tsDefaults,
+  gemmInto<T extends Float32Array | Float64Array>(a: Matrix<T>, b: Matrix<T>, out: Matrix<T>, opts: GemmIntoOptions = {}): Matrix<T> {
+    if ((opts.beta ?? 0) !== 0) return tsDefaults.gemmInto(a, b, out, opts);
+    checkGemmInto(a, b, out, opts);
+    gemmTsInto(a, b, out.data, { transA: opts.transA ?? false, transB: opts.transB ?? false, alpha: opts.alpha ?? 1 });
+    return out;
+  },
+  choleskySolveInPlace(a: Matrix64, b: Matrix64): Matrix64 {
+    checkCholeskyInPlace(a, b, 'choleskySolveInPlace');
+    const L = choleskyTs(a);
+    b.data.set(choleskySolveFactor(L, b).data);
+    a.data.set(L.data);
+    return b;
+  },
+};
+
+let active: BufferedLinalg | null = null;
 let nativeReason = '';
-let nativeCache: Linalg | null | undefined;
+let nativeCache: BufferedLinalg | null | undefined;
 let addonCache: NativeAddon | null = null;
 
-function native(): Linalg | null {
+function native(): BufferedLinalg | null {
   if (nativeCache === undefined) {
     const load = loadNativeLinalg();
     nativeCache = load.linalg;
@@ -35,7 +57,7 @@ export function nativeAddon(): NativeAddon | null {
 export type { NativeAddon } from './native.js';
 
 /** The active backend: the OpenBLAS addon when it loads, else pure TypeScript (warned once). */
-export function linalg(): Linalg {
+export function linalg(): BufferedLinalg {
   if (active) return active;
   const n = native();
   if (n) active = n;
@@ -47,7 +69,7 @@ export function linalg(): Linalg {
 }
 
 /** Every backend available here (for tests and benchmarks that compare them). */
-export function linalgBackends(): Linalg[] {
+export function linalgBackends(): BufferedLinalg[] {
   const n = native();
   return n ? [n, typescriptLinalg] : [typescriptLinalg];
 }
@@ -63,7 +85,7 @@ export function nativeStatus(): string {
 }
 
 /** Force a backend (tests, benchmarks, `--linalg`). */
-export function useLinalg(name: LinalgBackendName): Linalg {
+export function useLinalg(name: LinalgBackendName): BufferedLinalg {
   const pick = name === 'typescript' ? typescriptLinalg : native();
   if (!pick) throw new Error(`linalg backend ${name} is not available: ${nativeReason}`);
   active = pick;

@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { InputError, NumericalError } from '../errors.js';
-import type { EighResult, GemmOptions, Linalg, Matrix, Matrix64 } from './types.js';
+import { InputError, NumericalError, warn } from '../errors.js';
+import type { BufferedLinalg, EighResult, GemmIntoOptions, GemmOptions, Linalg, Matrix, Matrix64, SyrkIntoOptions } from './types.js';
+import { checkCholeskyInPlace, checkGemmInto, checkSyrkInto, withBufferDefaults } from './matrix.js';
 
 /** Where the built addon lives, relative to this package's root. */
 export function addonPath(): string {
@@ -43,10 +44,15 @@ interface RawLinalg {
   eigh(a: Matrix64, opts?: { vectors?: boolean }): EighResult;
   cholesky(a: Matrix64): Matrix64;
   choleskySolve(a: Matrix64, b: Matrix64): Matrix64;
+  // The buffer entries; absent from addons built before they existed.
+  gemmInto?(a: Matrix, b: Matrix, c: Matrix, opts: GemmIntoOptions): void;
+  syrkInto?(a: Matrix, c: Matrix, opts: SyrkIntoOptions): void;
+  choleskyInPlace?(a: Matrix64): void;
+  choleskySolveInPlace?(a: Matrix64, b: Matrix64): void;
 }
 
 export interface NativeLoad {
-  readonly linalg: Linalg | null;
+  readonly linalg: BufferedLinalg | null;
   readonly reason: string;
   readonly addon: NativeAddon | null;
 }
@@ -78,7 +84,39 @@ function numerical<T>(fn: () => T): T {
   }
 }
 
-function wrap(raw: RawLinalg): Linalg {
+function wrap(raw: RawLinalg): BufferedLinalg {
+  const base = wrapBase(raw);
+  const { gemmInto, syrkInto, choleskyInPlace, choleskySolveInPlace } = raw;
+  if (!gemmInto || !syrkInto || !choleskyInPlace || !choleskySolveInPlace) {
+    warn('linalg-addon-stale', 'the OpenBLAS addon predates gemmInto/syrkInto/choleskyInPlace/choleskySolveInPlace: they copy results from the allocating routines (rebuild it with `npm run build:native`)', { once: true });
+    return withBufferDefaults(base);
+  }
+  return {
+    ...base,
+    gemmInto<T extends F>(a: Matrix<T>, b: Matrix<T>, out: Matrix<T>, opts: GemmIntoOptions = {}): Matrix<T> {
+      checkGemmInto(a, b, out, opts);
+      numerical(() => gemmInto.call(raw, a, b, out, opts));
+      return out;
+    },
+    syrkInto<T extends F>(a: Matrix<T>, out: Matrix<T>, opts: SyrkIntoOptions = {}): Matrix<T> {
+      checkSyrkInto(a, out, opts);
+      numerical(() => syrkInto.call(raw, a, out, opts));
+      return out;
+    },
+    choleskyInPlace(a: Matrix64): Matrix64 {
+      checkCholeskyInPlace(a, null, 'choleskyInPlace');
+      numerical(() => choleskyInPlace.call(raw, a));
+      return a;
+    },
+    choleskySolveInPlace(a: Matrix64, b: Matrix64): Matrix64 {
+      checkCholeskyInPlace(a, b, 'choleskySolveInPlace');
+      numerical(() => choleskySolveInPlace.call(raw, a, b));
+      return b;
+    },
+  };
+}
+
+function wrapBase(raw: RawLinalg): Linalg {
   return {
     name: 'openblas',
     gemm<T extends F>(a: Matrix<T>, b: Matrix<T>, opts: GemmOptions = {}): Matrix<T> {
