@@ -1,28 +1,43 @@
-// `npm run bench -- theory [--quick]` (or `node --import tsx bench/theory.bench.ts --json F [--quick]`):
-// one continual-regression task update (p = 200, n_t = 150 by default) with perennial and with
-// numpy/scipy doing the same on the same data in the same run:
+// `npm run bench -- theory [--quick]` (or `node --import tsx bench/theory.bench.ts --json F [--quick] [--samples N]`):
+// one continual-regression task update (p = 200, n_t = 150) with perennial and with numpy/scipy
+// doing the same on the same data in the same run:
 //   gl2_primal: G = X^T X, A = G + n H, w = w0 + chol_solve(A, X^T (y - X w0))   (oracle / GL2 / CRR with n >= p)
 //   mn_dual:    K = X X^T, w = w0 + X^T chol_solve(K, y - X w0)                   (MN / CRR with n < p)
-//   solve:      the p x p Cholesky solve alone (A given)
-// ratio = numpy seconds / perennial seconds (>= 1: perennial at least as fast). Timings are medians
-// of repeated runs on a shared machine, so expect noise.
+//   solve:      the p x p Cholesky solve alone (A given, left intact)
+// How it is measured (the machine is shared and loaded, so wall time says little):
+//   - OpenBLAS runs single-threaded on both sides (OPENBLAS_NUM_THREADS=1 unless already set).
+//   - numpy runs in a worker process driven line by line; each sample times `calls` back-to-back
+//     calls of one op on one side by process CPU time (process.cpuUsage / time.process_time, all
+//     threads of the process, so V8's GC threads count against perennial), and the two sides
+//     alternate sample by sample, op by op, so both see the same load.
+//   - per op: the median over samples of CPU time per call on each side; ratio = numpy / perennial
+//     (>= 1: perennial at least as fast); also the median of the per-sample ratios.
+// A fresh estimator per call, so no Gram is cached: numpy recomputes it too.
+if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../src/core/data/npy.js';
 import { RunRecorder, writeRecord } from '../src/core/record.js';
-import { linalg, linalgBackendName, type Matrix64 } from '../src/core/linalg/index.js';
+import { linalg, linalgBackendName, nativeAddon, type Matrix64 } from '../src/core/linalg/index.js';
+import { progress } from '../src/core/progress.js';
 import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
 import { ContinualLinearRegression } from '../src/theory/index.js';
-import { ensurePythonModule, runPythonJson } from '../src/core/bench/python.js';
+import { ensurePythonModule, PythonWorker } from '../src/core/bench/python.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const ji = args.indexOf('--json');
-const json = ji >= 0 ? args[ji + 1] : undefined;
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const json = flag('--json');
 const p = 200, n = 150;
-const reps = quick ? 30 : 200;
+const samples = Number(flag('--samples') ?? (quick ? 15 : 100));
+const calls = 20;
+if (!Number.isInteger(samples) || samples < 1) throw new Error(`--samples must be a positive integer, got ${flag('--samples')}`);
 
 const rng = new Rng(0, 'bench/theory');
 const X: Matrix64 = { rows: n, cols: p, data: rng.fillNormal(new Float64Array(n * p)) };
@@ -33,87 +48,125 @@ const la = linalg();
 const H = la.syrk(Z);
 for (let i = 0; i < H.data.length; i++) H.data[i] /= 2 * p;
 const tasks = [{ X, y, cov: new Float64Array(p).fill(1) }];
-
-interface Timing { median: number; min: number }
-function timeIt(f: () => unknown): Timing {
-  for (let i = 0; i < 5; i++) f();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    f();
-    ts.push((performance.now() - t) / 1000);
-  }
-  return { median: median(ts), min: Math.min(...ts) };
-}
 const A = la.syrk(X);
 for (let i = 0; i < A.data.length; i++) A.data[i] += n * H.data[i]!;
 const rhs: Matrix64 = { rows: p, cols: 1, data: rng.fillNormal(new Float64Array(p)) };
 
-// A fresh estimator per call so the cached Grams are recomputed, as numpy does.
-const ours: Record<Op, Timing> = {
-  solve: timeIt(() => la.choleskySolve(A, rhs)),
-  gl2_primal: timeIt(() => new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'full', H })),
-  mn_dual: timeIt(() => new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'zero' })),
+type Op = 'solve' | 'gl2_primal' | 'mn_dual';
+const OPS: readonly Op[] = ['solve', 'gl2_primal', 'mn_dual'];
+const ours: Record<Op, () => unknown> = {
+  solve: () => la.choleskySolve(A, rhs),
+  gl2_primal: () => new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'full', H }),
+  mn_dual: () => new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'zero' }),
 };
-const wOurs = new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'full', H });
 
-const PEER = `
+/** CPU seconds per call over `k` back-to-back calls (all threads of this process). */
+function cpuPerCall(f: () => unknown, k: number): number {
+  const c = process.cpuUsage();
+  for (let i = 0; i < k; i++) f();
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1e6 / k;
+}
+
+const PEER = String.raw`
 import json, sys, time
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
-d = json.load(sys.stdin)
+d = json.loads(sys.stdin.readline())
 X = np.load(d['dir'] + '/X.npy'); y = np.load(d['dir'] + '/y.npy'); w0 = np.load(d['dir'] + '/w0.npy'); H = np.load(d['dir'] + '/H.npy')
+b = np.load(d['dir'] + '/b.npy')
 n = X.shape[0]
 A = X.T @ X + n * H
-b = np.load(d['dir'] + '/b.npy')
 def solve():
     return cho_solve(cho_factor(A, lower=True), b)
+def solve_nocheck():
+    return cho_solve(cho_factor(A, lower=True, check_finite=False), b, check_finite=False)
 def gl2():
     A = X.T @ X + n * H
     return w0 + cho_solve(cho_factor(A, lower=True), X.T @ (y - X @ w0))
 def mn():
     K = X @ X.T
     return w0 + X.T @ cho_solve(cho_factor(K, lower=True), y - X @ w0)
-def t(f):
-    for _ in range(5): f()
-    ts = []
-    for _ in range(d['reps']):
-        s = time.perf_counter(); f(); ts.append(time.perf_counter() - s)
-    return {'median': float(np.median(ts)), 'min': float(np.min(ts))}
-print(json.dumps({'solve': t(solve), 'gl2_primal': t(gl2), 'mn_dual': t(mn), 'w': gl2().tolist(), 'numpy': np.__version__}))
+ops = {'solve': solve, 'solve_nocheck': solve_nocheck, 'gl2_primal': gl2, 'mn_dual': mn}
+for f in ops.values():
+    for _ in range(20): f()
+print(json.dumps({'ready': True, 'numpy': np.__version__, 'w': gl2().tolist()}), flush=True)
+for line in sys.stdin:
+    c = json.loads(line)
+    f = ops[c['op']]; k = c['calls']
+    t = time.process_time()
+    for _ in range(k): f()
+    print(json.dumps({'cpu': (time.process_time() - t) / k}), flush=True)
 `;
 
-type Op = 'solve' | 'gl2_primal' | 'mn_dual';
-let peer: (Record<Op, Timing> & { w: number[]; numpy: string }) | null = null;
-let peerNote = 'numpy + scipy (Debian python3)';
+let worker: PythonWorker | null = null;
+let numpyVersion: string | null = null;
+let wPeer: number[] | null = null;
+let peerNote = 'numpy + scipy (Debian python3), scipy defaults (check_finite=True); solve_nocheck: check_finite=False';
+let dir: string | null = null;
 if (ensurePythonModule('numpy', 'python3-numpy') && ensurePythonModule('scipy', 'python3-scipy')) {
-  const dir = mkdtempSync(join(tmpdir(), 'perennial-theory-bench-'));
-  try {
-    writeNpy(join(dir, 'X.npy'), X.data, [n, p]);
-    writeNpy(join(dir, 'y.npy'), y, [n]);
-    writeNpy(join(dir, 'w0.npy'), w0, [p]);
-    writeNpy(join(dir, 'H.npy'), H.data, [p, p]);
-    writeNpy(join(dir, 'b.npy'), rhs.data, [p]);
-    peer = runPythonJson(PEER, { dir, reps });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  dir = mkdtempSync(join(tmpdir(), 'perennial-theory-bench-'));
+  writeNpy(join(dir, 'X.npy'), X.data, [n, p]);
+  writeNpy(join(dir, 'y.npy'), y, [n]);
+  writeNpy(join(dir, 'w0.npy'), w0, [p]);
+  writeNpy(join(dir, 'H.npy'), H.data, [p, p]);
+  writeNpy(join(dir, 'b.npy'), rhs.data, [p]);
+  worker = new PythonWorker(PEER);
 } else peerNote = 'numpy/scipy unavailable: no peer timings';
 
-const agree = peer ? Math.max(...peer.w.map((v, i) => Math.abs(v - wOurs[i]!))) : null;
-const rows = (['solve', 'gl2_primal', 'mn_dual'] as const).map((op) => ({
-  op, p, n,
-  perennial_s: ours[op].median, numpy_s: peer ? peer[op].median : null, ratio: peer ? peer[op].median / ours[op].median : null,
-  perennial_min_s: ours[op].min, numpy_min_s: peer ? peer[op].min : null, ratio_min: peer ? peer[op].min / ours[op].min : null,
-}));
-const rec = new RunRecorder('bench theory', { quick, p, n, reps }, 0);
-const metrics = { backend: linalgBackendName(), peer: peerNote, numpy: peer?.numpy ?? null, max_abs_diff_vs_numpy: agree, results: rows };
-for (const r of rows) {
-  const ms = (x: number | null): string => (x === null ? 'n/a' : `${(x * 1e3).toFixed(3)} ms`);
-  const rt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2));
-  process.stdout.write(`${r.op.padEnd(11)} p=${p} n=${n}  median: perennial ${ms(r.perennial_s)} numpy ${ms(r.numpy_s)} ratio ${rt(r.ratio)}  |  min: perennial ${ms(r.perennial_min_s)} numpy ${ms(r.numpy_min_s)} ratio ${rt(r.ratio_min)}\n`);
+const mine: Record<Op, number[]> = { solve: [], gl2_primal: [], mn_dual: [] };
+const theirs: Record<Op | 'solve_nocheck', number[]> = { solve: [], solve_nocheck: [], gl2_primal: [], mn_dual: [] };
+try {
+  if (worker) {
+    const ready = await worker.request({ dir }); // the first line carries the data directory; the answer is the ready line
+    numpyVersion = String(ready.numpy);
+    wPeer = ready.w as number[];
+  }
+  for (const op of OPS) for (let i = 0; i < 20; i++) ours[op]();
+  const bar = progress('bench theory', samples);
+  for (let s = 0; s < samples; s++) {
+    // Rotate the op order each sample so no op always runs right after the same one.
+    for (let j = 0; j < OPS.length; j++) {
+      const op = OPS[(s + j) % OPS.length]!;
+      mine[op].push(cpuPerCall(ours[op], calls));
+      if (worker) theirs[op].push(Number((await worker.request({ op, calls })).cpu));
+    }
+    if (worker) theirs.solve_nocheck.push(Number((await worker.request({ op: 'solve_nocheck', calls })).cpu));
+    bar.tick();
+  }
+  bar.done();
+} finally {
+  worker?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
-process.stdout.write(`backend ${metrics.backend}; max |w_perennial - w_numpy| = ${agree === null ? 'n/a' : agree.toExponential(2)} (${peerNote})\n`);
+
+const wOurs = new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'full', H });
+const agree = wPeer ? Math.max(...wPeer.map((v, i) => Math.abs(v - wOurs[i]!))) : null;
+const rows = OPS.map((op) => {
+  const m = median(mine[op]);
+  const t = worker ? median(theirs[op]) : null;
+  const paired = worker ? median(mine[op].map((v, i) => theirs[op][i]! / v)) : null;
+  const row = {
+    op, p, n, samples, calls_per_sample: calls,
+    perennial_cpu_s: m, numpy_cpu_s: t, ratio: t === null ? null : t / m, ratio_paired_median: paired,
+  };
+  if (op !== 'solve' || !worker) return row;
+  const nc = median(theirs.solve_nocheck);
+  return { ...row, numpy_nocheck_cpu_s: nc, ratio_vs_nocheck: nc / m };
+});
+const threads = nativeAddon()?.threads() ?? null;
+const rec = new RunRecorder('bench theory', { quick, p, n, samples, calls }, 0);
+const metrics = {
+  backend: linalgBackendName(), openblas_threads: threads, timing: 'process CPU time, interleaved with numpy sample by sample, median',
+  peer: peerNote, numpy: numpyVersion, max_abs_diff_vs_numpy: agree, results: rows,
+};
+const us = (x: number | null): string => (x === null ? 'n/a' : `${(x * 1e6).toFixed(1)} us`);
+const rt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2));
+for (const r of rows) {
+  const extra = 'ratio_vs_nocheck' in r ? `  (numpy check_finite=False ${us(r.numpy_nocheck_cpu_s)}, ratio ${rt(r.ratio_vs_nocheck)})` : '';
+  process.stdout.write(`${r.op.padEnd(11)} p=${p} n=${n}  CPU per call: perennial ${us(r.perennial_cpu_s)} numpy ${us(r.numpy_cpu_s)} ratio ${rt(r.ratio)} (paired ${rt(r.ratio_paired_median)})${extra}\n`);
+}
+process.stdout.write(`backend ${metrics.backend}, OpenBLAS threads ${threads ?? 'n/a'}; max |w_perennial - w_numpy| = ${agree === null ? 'n/a' : agree.toExponential(2)} (${peerNote})\n`);
 if (json) writeRecord(json, rec.finish(metrics));
 if (agree !== null && agree > 1e-8) {
   process.stderr.write('perennial and numpy disagree on the GL2 step\n');

@@ -352,17 +352,21 @@ void UpperFactorToLower(double* u, int n) {
 }
 
 // Solves L L^T X = B in place for the factor left by FactorUpper at u and the row-major
-// n x k right-hand side at b. LAPACK wants B column-major: k == 1 needs no transpose, otherwise it
-// goes through scratch (after the factor, which may itself live in scratch: offset `skip`).
+// n x k right-hand side at b. LAPACK wants B column-major: k == 1 needs no transpose (and goes
+// through dtrsv), otherwise it goes through scratch (after the factor, which may itself live in
+// scratch: offset `skip`).
 bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, size_t skip, const char* what) {
   const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
   if (nk == 0) return true;
-  double* work = b;
-  if (k != 1) {
-    work = Scratch(skip + nk) + skip;
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < k; j++) work[static_cast<size_t>(j) * n + i] = b[static_cast<size_t>(i) * k + j];
+  if (k == 1) {
+    // One right-hand side: two triangular solves (dtrsv) cost less than dpotrs's dtrsm calls.
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, n, u, n, b, 1);
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, n, u, n, b, 1);
+    return true;
   }
+  double* work = Scratch(skip + nk) + skip;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < k; j++) work[static_cast<size_t>(j) * n + i] = b[static_cast<size_t>(i) * k + j];
   const char uplo = 'L';
   int info_ = 0;
   dpotrs_(&uplo, &n, &k, u, &n, work, &n, &info_);
@@ -370,10 +374,8 @@ bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, size
     Throw(env, std::string(what) + ": dpotrs failed (info " + std::to_string(info_) + ")");
     return false;
   }
-  if (k != 1) {
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < k; j++) b[static_cast<size_t>(i) * k + j] = work[static_cast<size_t>(j) * n + i];
-  }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < k; j++) b[static_cast<size_t>(i) * k + j] = work[static_cast<size_t>(j) * n + i];
   return true;
 }
 

@@ -9,10 +9,18 @@
 // When n_t < p and H is diagonal (incl. 0 and lambda I) the n_t x n_t dual form is used:
 //   delta = D^{-1} X^T (X D^{-1} X^T + n_t I)^{-1} r    (D = H; MN: X^T (X X^T)^{-1} r).
 // All solves are Cholesky in float64 through core/linalg.
+//
+// Allocation: at p in the hundreds, allocating and zeroing a fresh p x p Float64Array costs about as
+// much as the BLAS call that fills it. So each step builds its system matrix in one scratch buffer
+// shared by all estimators (grown, never shrunk, never handed out), with the buffer variants of
+// core/linalg (syrkInto, gemmInto, choleskySolveInPlace). A task's Gram X^T X (and X X^T) is computed
+// straight into that buffer the first time a step needs it and cached from the second time on, so a
+// single pass over a stream keeps no p x p matrix per task, while running several estimators over
+// the same stream computes each Gram at most twice.
 import { InputError, NumericalError, warn } from '../core/errors.js';
-import { linalg, type Linalg, type Matrix64 } from '../core/linalg/index.js';
+import { linalg, type BufferedLinalg, type Matrix64 } from '../core/linalg/index.js';
 import type { Rng } from '../core/rng.js';
-import { add, checkKeys, col, matVec, nonNegative, plusDiag, positiveInt, scaleCols, sub, vstack, concat } from './util.js';
+import { add, checkKeys, col, matVec, nonNegative, positiveInt, scaleCols, sub, vstack, concat } from './util.js';
 
 /** One task: design rows X (n_t x p), responses y, and the rows' population covariance. */
 export interface RegressionTask {
@@ -103,19 +111,38 @@ export interface EarlyStoppingOptions {
   readonly etaScale?: number;
 }
 
+// The step's scratch: slot 0 holds the system matrix, slot 1 a scaled copy of X (dual form, diagonal H).
+const scratchBufs: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
+function scratch(slot: 0 | 1, rows: number, cols: number): Matrix64 {
+  const size = rows * cols;
+  if (scratchBufs[slot]!.length < size) scratchBufs[slot] = new Float64Array(size);
+  return { rows, cols, data: scratchBufs[slot]!.subarray(0, size) };
+}
+
+function addToDiagonal(a: Matrix64, d: number | Float64Array, scale: number): void {
+  const n = a.rows, x = a.data;
+  if (typeof d === 'number') for (let i = 0; i < n; i++) x[i * n + i] += scale * d;
+  else for (let i = 0; i < n; i++) x[i * n + i] += scale * d[i]!;
+}
+
 function toSpec(h: number | Float64Array | Matrix64): HSpec {
   if (typeof h === 'number') return h === 0 ? { kind: 'zero' } : { kind: 'scalar', lambda: nonNegative(h, 'lambda') };
   if (h instanceof Float64Array) return h.every((v) => v === 0) ? { kind: 'zero' } : { kind: 'diag', d: h };
   return { kind: 'full', H: h };
 }
 
-/** Estimators over one task stream. Grams are computed once per task and shared by all methods. */
+/**
+ * Estimators over one task stream. A task's Grams are cached once a second step asks for them and
+ * then shared by all methods (see the note at the top about allocation).
+ */
 export class ContinualLinearRegression {
   readonly p: number;
   private readonly outer = new Map<number, Matrix64>();
   private readonly inner = new Map<number, Matrix64>();
+  private readonly outerSeen = new Set<number>();
+  private readonly innerSeen = new Set<number>();
 
-  constructor(readonly tasks: readonly RegressionTask[], private readonly la: Linalg = linalg()) {
+  constructor(readonly tasks: readonly RegressionTask[], private readonly la: BufferedLinalg = linalg()) {
     if (tasks.length === 0) throw new InputError('ContinualLinearRegression needs at least one task');
     this.p = tasks[0]!.X.cols;
     tasks.forEach((t, i) => {
@@ -134,8 +161,32 @@ export class ContinualLinearRegression {
   /** X_t X_t^T (n_t x n_t), cached. */
   private kernel(t: number): Matrix64 {
     let k = this.inner.get(t);
-    if (!k) { const X = this.tasks[t]!.X; k = this.la.gemm(X, X, { transB: true }); this.inner.set(t, k); }
+    if (!k) {
+      const X = this.tasks[t]!.X;
+      k = this.la.syrkInto(X, { rows: X.rows, cols: X.rows, data: new Float64Array(X.rows * X.rows) }, { outer: true });
+      this.inner.set(t, k);
+    }
     return k;
+  }
+
+  /** out = X_t^T X_t + beta * out: from the cache, or computed into `out` the first time. */
+  private gramInto(t: number, out: Matrix64, beta: number): void {
+    if (!this.outer.has(t) && !this.outerSeen.has(t)) {
+      this.outerSeen.add(t);
+      this.la.syrkInto(this.tasks[t]!.X, out, { beta });
+      return;
+    }
+    combine(this.gram(t), out, beta);
+  }
+
+  /** out = X_t X_t^T, likewise. */
+  private kernelInto(t: number, out: Matrix64): void {
+    if (!this.inner.has(t) && !this.innerSeen.has(t)) {
+      this.innerSeen.add(t);
+      this.la.syrkInto(this.tasks[t]!.X, out, { outer: true });
+      return;
+    }
+    out.data.set(this.kernel(t).data);
   }
 
   private solve(a: Matrix64, b: Float64Array, what: string): Float64Array {
@@ -147,39 +198,51 @@ export class ContinualLinearRegression {
     }
   }
 
+  /** Solves a x = b, overwriting `a` (a scratch system) and `b`, which is returned as x. */
+  private solveInPlace(a: Matrix64, b: Float64Array, what: string): Float64Array {
+    try {
+      return this.la.choleskySolveInPlace(a, col(b)).data;
+    } catch (e) {
+      if (e instanceof NumericalError) throw new NumericalError(`${what}: ${e.message}`);
+      throw e;
+    }
+  }
+
   /** One GL2 update from wPrev on task t (0-based). */
   step(t: number, wPrev: Float64Array, h: HSpec): Float64Array {
     const { X, y } = this.tasks[t]!;
-    const n = X.rows;
+    const n = X.rows, p = this.p;
     const r = sub(y, matVec(this.la, X, wPrev));
     const what = `task ${t + 1}`;
-    if (n < this.p && h.kind !== 'full' && !(h.kind === 'diag' && h.d.some((v) => !(v > 0)))) {
+    if (n < p && h.kind !== 'full' && !(h.kind === 'diag' && h.d.some((v) => !(v > 0)))) {
       // Dual form: an n x n system.
-      let K: Matrix64, dinv: Float64Array | null = null;
-      if (h.kind === 'zero') K = this.kernel(t);
-      else if (h.kind === 'scalar') K = plusDiag(this.kernel(t), n * h.lambda);
+      const K = scratch(0, n, n);
+      let dinv: Float64Array | null = null;
+      if (h.kind === 'zero') this.kernelInto(t, K);
+      else if (h.kind === 'scalar') { this.kernelInto(t, K); addToDiagonal(K, h.lambda, n); }
       else {
         dinv = h.d.map((v) => 1 / v);
-        K = plusDiag(this.la.gemm(scaleCols(X, dinv), X, { transB: true }), n);
+        const Xd = scratch(1, n, p);
+        for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xd.data[i * p + j] = X.data[i * p + j]! * dinv[j]!;
+        this.la.gemmInto(Xd, X, K, { transB: true });
+        addToDiagonal(K, 1, n);
       }
-      const alpha = this.solve(K, r, `${what} (dual)`);
+      const alpha = this.solveInPlace(K, r, `${what} (dual)`);
       const delta = matVec(this.la, X, alpha, true);
       if (dinv) for (let j = 0; j < delta.length; j++) delta[j] *= dinv[j]!;
       return add(wPrev, delta);
     }
     // Primal form: (X^T X + n H) delta = X^T r.
-    const G = this.gram(t);
-    let A: Matrix64;
-    if (h.kind === 'zero') A = G;
-    else if (h.kind === 'scalar') A = plusDiag(G, h.lambda, n);
-    else if (h.kind === 'diag') A = plusDiag(G, h.d, n);
+    if (h.kind === 'full' && (h.H.rows !== p || h.H.cols !== p)) throw new InputError(`H for ${what} is ${h.H.rows}x${h.H.cols}, expected ${p}x${p}`);
+    const A = scratch(0, p, p);
+    if (h.kind === 'full') { A.data.set(h.H.data); this.gramInto(t, A, n); }
     else {
-      if (h.H.rows !== this.p || h.H.cols !== this.p) throw new InputError(`H for ${what} is ${h.H.rows}x${h.H.cols}, expected ${this.p}x${this.p}`);
-      const data = new Float64Array(G.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = G.data[i]! + n * h.H.data[i]!;
-      A = { rows: this.p, cols: this.p, data };
+      this.gramInto(t, A, 0);
+      if (h.kind === 'scalar') addToDiagonal(A, h.lambda, n);
+      else if (h.kind === 'diag') addToDiagonal(A, h.d, n);
     }
-    return add(wPrev, this.solve(A, matVec(this.la, X, r, true), `${what} (primal; H_t + Sigma_hat_t must be positive definite)`));
+    const delta = this.solveInPlace(A, matVec(this.la, X, r, true), `${what} (primal; H_t + Sigma_hat_t must be positive definite)`);
+    return add(wPrev, delta);
   }
 
   private run(hAt: (t: number) => HSpec): Float64Array[] {
@@ -249,11 +312,12 @@ export class ContinualLinearRegression {
       if (t === 0) w = this.step(t, w, { kind: 'zero' });
       else if (N >= this.p) {
         // (Sigma_hat_t + H_t) delta = X^T r / n_t with H_t = S_{t-1} / n_t.
-        const G = this.gram(t);
-        const A: Matrix64 = { rows: this.p, cols: this.p, data: G.data.map((v, i) => (v + S.data[i]!) / n) };
+        const G = this.gram(t), A = scratch(0, this.p, this.p);
+        for (let i = 0; i < A.data.length; i++) A.data[i] = (G.data[i]! + S.data[i]!) / n;
         const r = sub(y, matVec(this.la, X, w));
-        const rhs = matVec(this.la, X, r, true).map((v) => v / n);
-        w = add(w, this.solve(A, rhs, `task ${t + 1} (gl2 empirical)`));
+        const rhs = matVec(this.la, X, r, true);
+        for (let j = 0; j < rhs.length; j++) rhs[j] /= n;
+        w = add(w, this.solveInPlace(A, rhs, `task ${t + 1} (gl2 empirical)`));
       } else {
         // Singular pooled Gram F^T F (F = rows so far): the minimum-norm delta is F^T K^{-2} F X^T r, K = F F^T.
         const F = vstack(this.tasks.slice(0, t + 1).map((k) => k.X));
@@ -282,7 +346,11 @@ export class ContinualLinearRegression {
       const g = this.gram(t);
       for (let i = 0; i < G.data.length; i++) G.data[i] += g.data[i]!;
       b = add(b, matVec(this.la, X, y, true));
-      if (N >= this.p) path.push(this.solve(G, b, `oracle at task ${t + 1}`));
+      if (N >= this.p) {
+        const A = scratch(0, this.p, this.p);
+        A.data.set(G.data);
+        path.push(this.solveInPlace(A, Float64Array.from(b), `oracle at task ${t + 1}`));
+      }
       else {
         const F = vstack(this.tasks.slice(0, t + 1).map((k) => k.X));
         const yy = concat(this.tasks.slice(0, t + 1).map((k) => k.y));
@@ -331,6 +399,13 @@ export class ContinualLinearRegression {
     }
     return s;
   }
+}
+
+/** out = g + beta * out (same shapes). */
+function combine(g: Matrix64, out: Matrix64, beta: number): void {
+  const a = g.data, o = out.data;
+  if (beta === 0) o.set(a);
+  else for (let i = 0; i < o.length; i++) o[i] = a[i]! + beta * o[i]!;
 }
 
 export function diagMatrix(d: Float64Array): Matrix64 {
