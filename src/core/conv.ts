@@ -2,10 +2,15 @@
 // (tfjs layout), symmetric zero padding (PyTorch's `padding=p`), equal strides. Forward, input
 // gradient and kernel gradient are each one im2col/col2im pass plus one GEMM through perennial's
 // BatchMatMul path (OpenBLAS sgemm on the wasm heap when the addon is loaded; the stock wasm kernel
-// otherwise). See kernels/conv2d.ts.
+// otherwise). Two routes (kernels/conv2d.ts), chosen by the values per patch K = kh * kw * cin:
+//   K <= 192: one kernel whose forward is the stock wasm Conv2D (faster for few channels) and whose
+//             registered gradient runs col2im + GEMM (input) and im2col + GEMM (kernel);
+//   K > 192:  an im2col op (gradient col2im) followed by tf.matMul, so the tape keeps the im2col
+//             rows for the kernel gradient.
+// Either way tfjs calls each input's gradient only when it is needed.
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
-import { CONV2D, convGeometry, installConvKernels } from './kernels/conv2d.js';
+import { CONV2D, IM2COL, STOCK_FORWARD_MAX_K, ZERO_GRAD, convGeometry, installConvKernels } from './kernels/conv2d.js';
 
 export { im2col, col2im, convGeometry, type ConvGeometry } from './kernels/conv2d.js';
 
@@ -58,7 +63,19 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {})
     return conv3x3Tfjs(x, w, stride, kernelGrad);
   }
   installConvKernels();
-  return tf.engine().runKernel(CONV2D, { x, filter: w }, { stride, pad, kernelGrad }) as tf.Tensor4D;
+  const [kh, kw, cin, cout] = w.shape;
+  if (kh * kw * cin <= STOCK_FORWARD_MAX_K) {
+    // Few values per patch: one kernel (stock wasm forward; im2col recomputed for the kernel gradient).
+    return tf.engine().runKernel(CONV2D, { x, filter: w }, { stride, pad, kernelGrad }) as tf.Tensor4D;
+  }
+  // im2col as its own op (gradient: col2im) and one matMul: the tape keeps the im2col rows for the
+  // kernel gradient (im2col^T dy) instead of building them again.
+  const g = convGeometry(x.shape, w.shape, stride, pad);
+  return tf.tidy(() => {
+    const col = tf.engine().runKernel(IM2COL, { x }, { kh, kw, stride, pad }) as tf.Tensor2D;
+    const wk = kernelGrad ? w : tf.engine().runKernel(ZERO_GRAD, { x: w }) as tf.Tensor4D;
+    return tf.matMul(col, tf.reshape(wk, [kh * kw * cin, cout])).reshape([g.n, g.ho, g.wo, cout]) as tf.Tensor4D;
+  });
 }
 
 function conv3x3Tfjs(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, kernelGrad: boolean): tf.Tensor4D {

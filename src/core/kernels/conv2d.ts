@@ -20,6 +20,9 @@ import { batchMatMulImpl } from './batchMatMul.js';
 export const CONV2D = 'PerennialConv2D';
 export const CONV2D_BACKPROP_INPUT = 'PerennialConv2DBackpropInput';
 export const CONV2D_BACKPROP_FILTER = 'PerennialConv2DBackpropFilter';
+export const IM2COL = 'PerennialIm2col';
+export const COL2IM = 'PerennialCol2im';
+export const ZERO_GRAD = 'PerennialZeroGrad';
 const BACKEND = 'wasm';
 
 /**
@@ -201,11 +204,65 @@ const backpropFilter = ((args: { inputs: { x: TensorInfo; dy: TensorInfo }; back
   }
 }) as unknown as KernelFunc;
 
+type PatchAttrs = { kh: number; kw: number; stride: number; pad: number };
+function patchGeometry(xShape: number[], a: NamedAttrMap): ConvGeometry {
+  const { kh, kw, stride, pad } = a as unknown as PatchAttrs;
+  return convGeometry(xShape, [kh, kw, xShape[3]!, 1], stride, pad);
+}
+
+/** x [n, h, w, cin] -> im2col rows [n*ho*wo, kh*kw*cin] (attrs kh, kw, stride, pad). */
+const im2colKernel = ((args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  const { x } = args.inputs;
+  checkFloat(x);
+  return colOnHeap(x, patchGeometry(x.shape, args.attrs), args.backend);
+}) as unknown as KernelFunc;
+
+/** The adjoint: rows [n*ho*wo, kh*kw*cin] -> [n, h, w, cin] (attrs kh, kw, stride, pad, xShape). */
+const col2imKernel = ((args: { inputs: { col: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
+  const { col } = args.inputs, backend = args.backend;
+  checkFloat(col);
+  const xShape = args.attrs['xShape'] as number[];
+  const g = patchGeometry(xShape, args.attrs);
+  if (col.shape.join() !== [g.n * g.ho * g.wo, g.kh * g.kw * g.cin].join()) throw new Error(`col2im: rows of shape [${col.shape}] do not fit x [${xShape}]`);
+  const dx = backend.makeOutput(xShape, 'float32');
+  col2im(backend.typedArrayFromHeap(col) as Float32Array, g, backend.typedArrayFromHeap(dx) as Float32Array);
+  return dx;
+}) as unknown as KernelFunc;
+
+/** Identity whose gradient is zero (frozen kernels on the im2col + matMul path). */
+const zeroGradKernel = ((args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo => {
+  const { x } = args.inputs;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}) as unknown as KernelFunc;
+
 export const conv2dKernels: KernelConfig[] = [
   { kernelName: CONV2D, backendName: BACKEND, kernelFunc: forward },
   { kernelName: CONV2D_BACKPROP_INPUT, backendName: BACKEND, kernelFunc: backpropInput },
   { kernelName: CONV2D_BACKPROP_FILTER, backendName: BACKEND, kernelFunc: backpropFilter },
+  { kernelName: IM2COL, backendName: BACKEND, kernelFunc: im2colKernel },
+  { kernelName: COL2IM, backendName: BACKEND, kernelFunc: col2imKernel },
+  { kernelName: ZERO_GRAD, backendName: BACKEND, kernelFunc: zeroGradKernel },
 ];
+
+const im2colGrad: tf.GradConfig = {
+  kernelName: IM2COL,
+  inputsToSave: ['x'],
+  gradFunc: (dcol, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    const d = (Array.isArray(dcol) ? dcol[0] : dcol) as tf.Tensor;
+    return { x: () => tf.engine().runKernel(COL2IM, { col: d }, { ...attrs, xShape: x.shape }) as tf.Tensor };
+  },
+};
+
+const zeroGradGrad: tf.GradConfig = {
+  kernelName: ZERO_GRAD,
+  inputsToSave: ['x'],
+  gradFunc: (_dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    return { x: () => tf.zerosLike(x) };
+  },
+};
 
 const conv2dGrad: tf.GradConfig = {
   kernelName: CONV2D,
@@ -223,14 +280,14 @@ const conv2dGrad: tf.GradConfig = {
   },
 };
 
-/** Register the three kernels and the gradient (idempotent). */
+/** Register the kernels and their gradients (idempotent). */
 export function installConvKernels(): void {
   for (const k of conv2dKernels) if (tf.getKernel(k.kernelName, k.backendName) !== k) {
     if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
     tf.registerKernel(k);
   }
-  if (tf.getGradient(CONV2D) !== conv2dGrad) {
-    if (tf.getGradient(CONV2D)) tf.unregisterGradient(CONV2D);
-    tf.registerGradient(conv2dGrad);
+  for (const g of [conv2dGrad, im2colGrad, zeroGradGrad]) if (tf.getGradient(g.kernelName) !== g) {
+    if (tf.getGradient(g.kernelName)) tf.unregisterGradient(g.kernelName);
+    tf.registerGradient(g);
   }
 }
