@@ -11,7 +11,8 @@
 //     threads of the process, so V8's GC threads count against perennial), and the two sides
 //     alternate sample by sample, op by op, so both see the same load.
 //   - per op: the median over samples of CPU time per call on each side; ratio = numpy / perennial
-//     (>= 1: perennial at least as fast); also the median of the per-sample ratios.
+//     (>= 1: perennial at least as fast); also the median of the per-sample ratios, and the ratio of
+//     wall-time medians (same samples) for reference.
 // A fresh estimator per call, so no Gram is cached: numpy recomputes it too.
 if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
 
@@ -60,12 +61,14 @@ const ours: Record<Op, () => unknown> = {
   mn_dual: () => new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'zero' }),
 };
 
-/** CPU seconds per call over `k` back-to-back calls (all threads of this process). */
-function cpuPerCall(f: () => unknown, k: number): number {
+/** CPU seconds (all threads of this process) and wall seconds per call over `k` back-to-back calls. */
+function perCall(f: () => unknown, k: number): { cpu: number; wall: number } {
   const c = process.cpuUsage();
+  const t = performance.now();
   for (let i = 0; i < k; i++) f();
+  const wall = (performance.now() - t) / 1e3 / k;
   const d = process.cpuUsage(c);
-  return (d.user + d.system) / 1e6 / k;
+  return { cpu: (d.user + d.system) / 1e6 / k, wall };
 }
 
 const PEER = String.raw`
@@ -94,9 +97,10 @@ print(json.dumps({'ready': True, 'numpy': np.__version__, 'w': gl2().tolist()}),
 for line in sys.stdin:
     c = json.loads(line)
     f = ops[c['op']]; k = c['calls']
-    t = time.process_time()
+    t = time.process_time(); w = time.perf_counter()
     for _ in range(k): f()
-    print(json.dumps({'cpu': (time.process_time() - t) / k}), flush=True)
+    w = time.perf_counter() - w
+    print(json.dumps({'cpu': (time.process_time() - t) / k, 'wall': w / k}), flush=True)
 `;
 
 let worker: PythonWorker | null = null;
@@ -114,8 +118,10 @@ if (ensurePythonModule('numpy', 'python3-numpy') && ensurePythonModule('scipy', 
   worker = new PythonWorker(PEER);
 } else peerNote = 'numpy/scipy unavailable: no peer timings';
 
-const mine: Record<Op, number[]> = { solve: [], gl2_primal: [], mn_dual: [] };
-const theirs: Record<Op | 'solve_nocheck', number[]> = { solve: [], solve_nocheck: [], gl2_primal: [], mn_dual: [] };
+type Sample = { cpu: number; wall: number };
+const mine: Record<Op, Sample[]> = { solve: [], gl2_primal: [], mn_dual: [] };
+const theirs: Record<Op | 'solve_nocheck', Sample[]> = { solve: [], solve_nocheck: [], gl2_primal: [], mn_dual: [] };
+const peerSample = (r: Record<string, unknown>): Sample => ({ cpu: Number(r.cpu), wall: Number(r.wall) });
 try {
   if (worker) {
     const ready = await worker.request({ dir }); // the first line carries the data directory; the answer is the ready line
@@ -128,10 +134,10 @@ try {
     // Rotate the op order each sample so no op always runs right after the same one.
     for (let j = 0; j < OPS.length; j++) {
       const op = OPS[(s + j) % OPS.length]!;
-      mine[op].push(cpuPerCall(ours[op], calls));
-      if (worker) theirs[op].push(Number((await worker.request({ op, calls })).cpu));
+      mine[op].push(perCall(ours[op], calls));
+      if (worker) theirs[op].push(peerSample(await worker.request({ op, calls })));
     }
-    if (worker) theirs.solve_nocheck.push(Number((await worker.request({ op: 'solve_nocheck', calls })).cpu));
+    if (worker) theirs.solve_nocheck.push(peerSample(await worker.request({ op: 'solve_nocheck', calls })));
     bar.tick();
   }
   bar.done();
@@ -142,16 +148,19 @@ try {
 
 const wOurs = new ContinualLinearRegression(tasks, la).step(0, w0, { kind: 'full', H });
 const agree = wPeer ? Math.max(...wPeer.map((v, i) => Math.abs(v - wOurs[i]!))) : null;
+const med = (xs: Sample[], key: keyof Sample): number => median(xs.map((x) => x[key]));
 const rows = OPS.map((op) => {
-  const m = median(mine[op]);
-  const t = worker ? median(theirs[op]) : null;
-  const paired = worker ? median(mine[op].map((v, i) => theirs[op][i]! / v)) : null;
+  const m = med(mine[op], 'cpu');
+  const t = worker ? med(theirs[op], 'cpu') : null;
+  const paired = worker ? median(mine[op].map((v, i) => theirs[op][i]!.cpu / v.cpu)) : null;
+  const mw = med(mine[op], 'wall'), tw = worker ? med(theirs[op], 'wall') : null;
   const row = {
     op, p, n, samples, calls_per_sample: calls,
     perennial_cpu_s: m, numpy_cpu_s: t, ratio: t === null ? null : t / m, ratio_paired_median: paired,
+    perennial_wall_s: mw, numpy_wall_s: tw, ratio_wall: tw === null ? null : tw / mw,
   };
   if (op !== 'solve' || !worker) return row;
-  const nc = median(theirs.solve_nocheck);
+  const nc = med(theirs.solve_nocheck, 'cpu');
   return { ...row, numpy_nocheck_cpu_s: nc, ratio_vs_nocheck: nc / m };
 });
 const threads = nativeAddon()?.threads() ?? null;
@@ -164,7 +173,7 @@ const us = (x: number | null): string => (x === null ? 'n/a' : `${(x * 1e6).toFi
 const rt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2));
 for (const r of rows) {
   const extra = 'ratio_vs_nocheck' in r ? `  (numpy check_finite=False ${us(r.numpy_nocheck_cpu_s)}, ratio ${rt(r.ratio_vs_nocheck)})` : '';
-  process.stdout.write(`${r.op.padEnd(11)} p=${p} n=${n}  CPU per call: perennial ${us(r.perennial_cpu_s)} numpy ${us(r.numpy_cpu_s)} ratio ${rt(r.ratio)} (paired ${rt(r.ratio_paired_median)})${extra}\n`);
+  process.stdout.write(`${r.op.padEnd(11)} p=${p} n=${n}  CPU per call: perennial ${us(r.perennial_cpu_s)} numpy ${us(r.numpy_cpu_s)} ratio ${rt(r.ratio)} (paired ${rt(r.ratio_paired_median)}; wall ratio ${rt(r.ratio_wall)})${extra}\n`);
 }
 process.stdout.write(`backend ${metrics.backend}, OpenBLAS threads ${threads ?? 'n/a'}; max |w_perennial - w_numpy| = ${agree === null ? 'n/a' : agree.toExponential(2)} (${peerNote})\n`);
 if (json) writeRecord(json, rec.finish(metrics));
