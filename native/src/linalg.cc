@@ -345,6 +345,23 @@ void ZeroStrictUpper(double* l, int n) {
   for (int i = 0; i + 1 < n; i++) std::fill(l + static_cast<size_t>(i) * n + i + 1, l + static_cast<size_t>(i + 1) * n, 0.0);
 }
 
+// dst's lower triangle (with the diagonal) <- the transpose of src's upper triangle; dst's strict
+// upper triangle is left alone. src != dst. Tiled.
+void UpperToLowerInto(const double* src, double* dst, int n) {
+  constexpr int kTile = 32;
+  for (int i0 = 0; i0 < n; i0 += kTile) {
+    const int i1 = std::min(n, i0 + kTile);
+    for (int j0 = 0; j0 <= i0; j0 += kTile) {
+      const int j1 = std::min(n, j0 + kTile);
+      for (int i = i0; i < i1; i++) {
+        double* row = dst + static_cast<size_t>(i) * n;
+        const int jend = std::min(j1, i + 1);
+        for (int j = j0; j < jend; j++) row[j] = src[static_cast<size_t>(j) * n + i];
+      }
+    }
+  }
+}
+
 // After FactorUpper: row-major lower L, zeros above the diagonal.
 void UpperFactorToLower(double* u, int n) {
   MirrorUpper(u, n);
@@ -385,10 +402,11 @@ Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   if (!ReadSquare64(env, info[0], "cholesky", &a)) return env.Undefined();
   const int n = a.rows;
   Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * n);
-  double* l = out.Data();
-  LowerToUpper(static_cast<const double*>(a.data), l, n);
-  if (!FactorUpper(env, n, l, "cholesky")) return env.Undefined();
-  UpperFactorToLower(l, n);
+  // Factor in scratch, then one transposing pass into the (zeroed) result's lower triangle.
+  double* u = Scratch(static_cast<size_t>(n) * n);
+  LowerToUpper(static_cast<const double*>(a.data), u, n);
+  if (!FactorUpper(env, n, u, "cholesky")) return env.Undefined();
+  UpperToLowerInto(u, out.Data(), n);
   return MakeMatrix(env, n, n, out);
 }
 
