@@ -2,8 +2,8 @@
 //
 // makeLinalg() returns { name: 'openblas', gemm, syrk, eigh, cholesky, choleskySolve } working on
 // row-major matrices { rows, cols, data: Float32Array | Float64Array }. Inputs are read in place
-// (zero copy); LAPACK routines that overwrite their input work on a copy (a per-thread scratch
-// buffer that is reused, so a call allocates nothing but its result). LAPACK is column-major: a
+// (zero copy); LAPACK routines that overwrite their input work on a copy (up to 8 MiB in a
+// per-thread buffer that is reused, so a small call allocates nothing but its result). LAPACK is column-major: a
 // row-major symmetric matrix read as column-major is its transpose, i.e. the same matrix. eigh
 // copies the lower triangle transposed and uses 'L'; so does Cholesky (see "Cholesky layout").
 // The *Into / *InPlace entries (gemmInto, syrkInto, choleskyInPlace, choleskySolveInPlace) write
@@ -200,17 +200,34 @@ void MirrorUpper(T* c, int d) {
   }
 }
 
-// A per-thread scratch buffer of doubles that only grows: LAPACK's working copies come from here
-// instead of a fresh (zeroed) allocation per call. Worker threads each get their own.
-double* Scratch(size_t count) {
-  thread_local std::unique_ptr<double[]> buf;
-  thread_local size_t cap = 0;
-  if (count > cap) {
-    buf.reset(new double[count]);
-    cap = count;
+// Working memory for LAPACK's copies. Up to kKeep doubles (8 MiB, a 1024 x 1024 factor) it is a
+// per-thread buffer that grows and is kept, so small repeated calls allocate nothing; larger requests
+// get their own allocation, freed with the Work (their O(n^3) cost dwarfs the allocation, and a
+// kept buffer would hold that memory for the life of the thread). Not zeroed.
+constexpr size_t kKeep = size_t(1) << 20;
+
+class Work {
+ public:
+  explicit Work(size_t count) {
+    if (count > kKeep) {
+      own_.reset(new double[count]);
+      p_ = own_.get();
+      return;
+    }
+    thread_local std::unique_ptr<double[]> buf;
+    thread_local size_t cap = 0;
+    if (count > cap) {
+      buf.reset(new double[count]);
+      cap = count;
+    }
+    p_ = buf.get();
   }
-  return buf.get();
-}
+  double* get() const { return p_; }
+
+ private:
+  std::unique_ptr<double[]> own_;
+  double* p_ = nullptr;
+};
 
 // C = A^T A, both triangles.
 Napi::Value Syrk(const Napi::CallbackInfo& info) {
@@ -370,9 +387,8 @@ void UpperFactorToLower(double* u, int n) {
 
 // Solves L L^T X = B in place for the factor left by FactorUpper at u and the row-major
 // n x k right-hand side at b. LAPACK wants B column-major: k == 1 needs no transpose (and goes
-// through dtrsv), otherwise it goes through scratch (after the factor, which may itself live in
-// scratch: offset `skip`).
-bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, size_t skip, const char* what) {
+// through dtrsv), otherwise it goes through `work` (n * k doubles from the caller).
+bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, double* work, const char* what) {
   const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
   if (nk == 0) return true;
   if (k == 1) {
@@ -381,7 +397,6 @@ bool SolveFactored(Napi::Env env, int n, int k, const double* u, double* b, size
     cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, n, u, n, b, 1);
     return true;
   }
-  double* work = Scratch(skip + nk) + skip;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < k; j++) work[static_cast<size_t>(j) * n + i] = b[static_cast<size_t>(i) * k + j];
   const char uplo = 'L';
@@ -402,15 +417,16 @@ Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   if (!ReadSquare64(env, info[0], "cholesky", &a)) return env.Undefined();
   const int n = a.rows;
   Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(n) * n);
-  // Factor in scratch, then one transposing pass into the (zeroed) result's lower triangle.
-  double* u = Scratch(static_cast<size_t>(n) * n);
+  // Factor in working memory, then one transposing pass into the (zeroed) result's lower triangle.
+  Work w(static_cast<size_t>(n) * n);
+  double* u = w.get();
   LowerToUpper(static_cast<const double*>(a.data), u, n);
   if (!FactorUpper(env, n, u, "cholesky")) return env.Undefined();
   UpperToLowerInto(u, out.Data(), n);
   return MakeMatrix(env, n, n, out);
 }
 
-// X with A X = B (dpotrf + dpotrs); B is n x k row-major. A is factored in scratch.
+// X with A X = B (dpotrf + dpotrs); B is n x k row-major. A is factored in working memory (Work).
 Napi::Value CholeskySolve(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Mat a, b;
@@ -423,14 +439,15 @@ Napi::Value CholeskySolve(const Napi::CallbackInfo& info) {
                           std::to_string(n));
   const size_t nn = static_cast<size_t>(n) * n;
   const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
-  // One scratch request for the factor and (k > 1) the column-major right-hand side after it.
-  double* u = Scratch(nn + (k != 1 ? nk : 0));
+  // One request for the factor and (k > 1) the column-major right-hand side after it.
+  Work w(nn + (k != 1 ? nk : 0));
+  double* u = w.get();
   LowerToUpper(static_cast<const double*>(a.data), u, n);
   if (!FactorUpper(env, n, u, "choleskySolve")) return env.Undefined();
   Napi::Float64Array x = Napi::Float64Array::New(env, nk);
   if (nk == 0) return MakeMatrix(env, n, k, x);
   std::memcpy(x.Data(), b.data, nk * sizeof(double));
-  if (!SolveFactored(env, n, k, u, x.Data(), nn, "choleskySolve")) return env.Undefined();
+  if (!SolveFactored(env, n, k, u, x.Data(), u + nn, "choleskySolve")) return env.Undefined();
   return MakeMatrix(env, n, k, x);
 }
 
@@ -459,7 +476,8 @@ Napi::Value CholeskySolveInPlace(const Napi::CallbackInfo& info) {
   double* l = static_cast<double*>(a.data);
   LowerToUpper(l, l, a.rows);
   if (!FactorUpper(env, a.rows, l, "choleskySolveInPlace")) return env.Undefined();
-  if (!SolveFactored(env, a.rows, b.cols, l, static_cast<double*>(b.data), 0, "choleskySolveInPlace"))
+  Work w(b.cols != 1 ? static_cast<size_t>(a.rows) * static_cast<size_t>(b.cols) : 0);
+  if (!SolveFactored(env, a.rows, b.cols, l, static_cast<double*>(b.data), w.get(), "choleskySolveInPlace"))
     return env.Undefined();
   UpperFactorToLower(l, a.rows);
   return env.Undefined();
