@@ -178,3 +178,22 @@ test('buffer variants agree across backends on random inputs', () => {
     assert.ok(maxAbsDiff(p.a, q.a) < 1e-10 && maxAbsDiff(p.bw, q.bw) < 1e-10);
   }
 });
+
+test('cholesky, choleskyInPlace and choleskySolve agree across backends on both sides of the addon\'s n = 512 layout switch', () => {
+  const bs = linalgBackends();
+  for (const n of [500, 530]) {
+    const { full, lowerOnly } = spdLowerOnly(n, new Rng(27 + n));
+    const b = randn(n, 1, new Rng(n));
+    const got = bs.map((la) => {
+      const a = { rows: n, cols: n, data: lowerOnly.data.slice() };
+      la.choleskyInPlace(a);
+      return { L: la.cholesky(lowerOnly), Lip: a, x: la.choleskySolve(lowerOnly, b) };
+    });
+    for (const g of got) {
+      assert.ok(maxAbsDiff(g.L, g.Lip) < 1e-9, `n=${n}: cholesky = choleskyInPlace`);
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (g.L.data[i * n + j] !== 0) assert.fail(`n=${n}: nonzero above the diagonal`);
+      assert.ok(maxAbsDiff(naive(full, g.x), b) < 1e-8, `n=${n}: A x = b`);
+    }
+    for (let i = 1; i < got.length; i++) assert.ok(maxAbsDiff(got[0]!.L, got[i]!.L) < 1e-9 && maxAbsDiff(got[0]!.x, got[i]!.x) < 1e-10, `n=${n}: backends agree`);
+  }
+});
