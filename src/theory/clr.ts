@@ -212,7 +212,8 @@ export class ContinualLinearRegression {
   step(t: number, wPrev: Float64Array, h: HSpec): Float64Array {
     const { X, y } = this.tasks[t]!;
     const n = X.rows, p = this.p;
-    const r = sub(y, matVec(this.la, X, wPrev));
+    // r = y - X wPrev in one BLAS call on a copy of y.
+    const r = this.la.gemmInto(X, col(wPrev), col(y.slice()), { alpha: -1, beta: 1 }).data;
     const what = `task ${t + 1}`;
     if (n < p && h.kind !== 'full' && !(h.kind === 'diag' && h.d.some((v) => !(v > 0)))) {
       // Dual form: an n x n system.
@@ -228,8 +229,9 @@ export class ContinualLinearRegression {
         addToDiagonal(K, 1, n);
       }
       const alpha = this.solveInPlace(K, r, `${what} (dual)`);
+      if (!dinv) return this.la.gemmInto(X, col(alpha), col(wPrev.slice()), { transA: true, beta: 1 }).data; // wPrev + X^T alpha
       const delta = matVec(this.la, X, alpha, true);
-      if (dinv) for (let j = 0; j < delta.length; j++) delta[j] *= dinv[j]!;
+      for (let j = 0; j < delta.length; j++) delta[j] *= dinv[j]!;
       return add(wPrev, delta);
     }
     // Primal form: (X^T X + n H) delta = X^T r.
@@ -241,8 +243,9 @@ export class ContinualLinearRegression {
       if (h.kind === 'scalar') addToDiagonal(A, h.lambda, n);
       else if (h.kind === 'diag') addToDiagonal(A, h.d, n);
     }
-    const delta = this.solveInPlace(A, matVec(this.la, X, r, true), `${what} (primal; H_t + Sigma_hat_t must be positive definite)`);
-    return add(wPrev, delta);
+    const w = this.solveInPlace(A, matVec(this.la, X, r, true), `${what} (primal; H_t + Sigma_hat_t must be positive definite)`);
+    for (let j = 0; j < p; j++) w[j] += wPrev[j]!; // w was delta, a fresh vector
+    return w;
   }
 
   private run(hAt: (t: number) => HSpec): Float64Array[] {
