@@ -9,6 +9,7 @@ import { progress } from '../core/progress.js';
 import type { Backbone } from './backbones/types.js';
 import { Sgd, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from './nn.js';
 import type { FeatureRows } from './heads.js';
+import { assignValues, tidyVariables } from './backbones/tidy.js';
 
 export interface TrainOptions {
   readonly epochs: number;
@@ -38,14 +39,14 @@ export interface CosineHead {
 }
 
 export function createCosineHead(numClasses: number, dim: number, scaleInit = 10): CosineHead {
-  return {
+  return tidyVariables(() => ({
     weight: variable('cosine.weight', [numClasses, dim], new Float32Array(numClasses * dim)),
     scale: variable('cosine.scale', [], new Float32Array([scaleInit])),
-  };
+  }));
 }
 
 export function cloneCosineHead(h: CosineHead): CosineHead {
-  return { weight: tf.variable(h.weight.clone()), scale: tf.variable(h.scale.clone()) };
+  return tidyVariables(() => ({ weight: tf.variable(h.weight.clone()), scale: tf.variable(h.scale.clone()) }));
 }
 
 export function disposeCosineHead(h: CosineHead): void {
@@ -77,7 +78,7 @@ export function initRowsFromMeans(head: CosineHead, feats: FeatureRows, y: Int32
     const inv = 1 / Math.max(Math.sqrt(nn), 1e-12);
     for (let k = 0; k < d; k++) w[c * d + k] = m[k]! * inv;
   }
-  head.weight.assign(tf.tensor(w, head.weight.shape));
+  assignValues(head.weight, w);
 }
 
 export interface BatchContext {

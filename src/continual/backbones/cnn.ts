@@ -11,6 +11,7 @@ import { conv2d } from '../../core/conv.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, normalInit, variable, type Params } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
+import { tidyParams } from './tidy.js';
 
 export interface CnnConfig {
   readonly imageSize: number;
@@ -83,7 +84,11 @@ export class SmallCnn implements Backbone {
     });
   }
 
-  createPet(opts: PetOptions, _rng: Rng): Params {
+  createPet(opts: PetOptions, rng: Rng): Params {
+    return tidyParams(() => this.makePet(opts, rng));
+  }
+
+  private makePet(opts: PetOptions, _rng: Rng): Params {
     const pet: Params = new Map();
     if (opts.adapter || opts.vpt) throw new InputError('the CNN backbone supports only SSF as its PET module');
     if (opts.ssf) {

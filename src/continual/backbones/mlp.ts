@@ -5,6 +5,7 @@ import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, linear, normalInit, variable, type Params } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
+import { tidyParams } from './tidy.js';
 
 export interface MlpConfig {
   readonly inputDim: number;
@@ -31,7 +32,11 @@ export class SmallMlp implements Backbone {
     });
   }
 
-  createPet(opts: PetOptions, _rng: Rng): Params {
+  createPet(opts: PetOptions, rng: Rng): Params {
+    return tidyParams(() => this.makePet(opts, rng));
+  }
+
+  private makePet(opts: PetOptions, _rng: Rng): Params {
     if (opts.adapter || opts.vpt) throw new InputError('the MLP backbone supports only SSF as its PET module');
     const pet: Params = new Map();
     if (opts.ssf) {

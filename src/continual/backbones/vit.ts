@@ -13,6 +13,7 @@ import {
   type Params, type WeightTensor,
 } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
+import { tidyParams } from './tidy.js';
 
 export interface VitConfig {
   readonly imageSize: number;
@@ -93,6 +94,10 @@ export class VisionTransformer implements Backbone {
   }
 
   createPet(opts: PetOptions, rng: Rng): Params {
+    return tidyParams(() => this.makePet(opts, rng));
+  }
+
+  private makePet(opts: PetOptions, rng: Rng): Params {
     const { dim, depth } = this.config;
     const pet: Params = new Map();
     const ssf = (name: string, n: number): void => {

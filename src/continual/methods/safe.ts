@@ -23,6 +23,7 @@ import {
   l2normalize, trainPet, type BatchContext, type CosineHead, type TrainOptions,
 } from '../pet-train.js';
 import { RidgeBranch } from './ridge-branch.js';
+import { assignValues, tidyParams, tidyVariables } from '../backbones/tidy.js';
 import { checkKnown } from './ranpac.js';
 import { ClassMoments, accumulateFromMoments, fitDriftMap } from './drift.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
@@ -155,7 +156,7 @@ export class Safe implements ContinualLearner {
         rng: this.ctx.rng.split('slow'), label: 'safe slow learner',
         extraLoss: useTransfer ? (b: BatchContext) => transferLoss(b.f, backbone.forward(b.x, { pet: null }), o) : undefined,
       });
-      this.fastPet = cloneParams(this.slowPet);
+      this.fastPet = tidyParams(() => cloneParams(this.slowPet));
       this.fastHead = cloneCosineHead(this.slowHead);
     }
     const preF = t > 0 ? extractFeatures(backbone, s.train, this.fastPet) : null;
@@ -375,15 +376,22 @@ export class Safe implements ContinualLearner {
       for (const [k, v] of c.arrays) if (k.startsWith(prefix + '.')) m.set(k.slice(prefix.length + 1), { shape: v.shape, data: Float32Array.from(v.data) });
       return m;
     };
-    setParams(this.slowPet, take('slowPet'));
+    tidyVariables(() => setParams(this.slowPet, take('slowPet')));
     const fast = take('fastPet');
-    if (fast.size) { this.fastPet = cloneParams(this.slowPet); setParams(this.fastPet, fast); }
+    if (fast.size) {
+      if (this.fastPet) disposeParams(this.fastPet);
+      const p = tidyParams(() => cloneParams(this.slowPet));
+      tidyVariables(() => setParams(p, fast));
+      this.fastPet = p;
+    }
     for (const name of ['slowHead', 'fastHead'] as const) {
       const w = c.arrays.get(`${name}.weight`);
       if (!w) continue;
       const h = createCosineHead(this.ctx.numClasses, this.ctx.backbone.featureDim);
-      h.weight.assign(tf.tensor(Float32Array.from(w.data), w.shape));
-      h.scale.assign(tf.scalar(c.arrays.get(`${name}.scale`)!.data[0]!));
+      assignValues(h.weight, Float32Array.from(w.data), w.shape);
+      assignValues(h.scale, Float32Array.from(c.arrays.get(`${name}.scale`)!.data.subarray(0, 1)), []);
+      const old = name === 'slowHead' ? this.slowHead : this.fastHead;
+      if (old) disposeCosineHead(old);
       if (name === 'slowHead') this.slowHead = h; else this.fastHead = h;
     }
     const m = c.meta as { slow: Record<string, unknown>; fast: Record<string, unknown> | null; agg: { gamma: number; logitScale: number }; valsel: Valsel; diag: Record<string, unknown>[]; firstSessionClasses: number; sessionIndex: number };
