@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -98,32 +99,25 @@ bool ReadMat(Napi::Env env, const Napi::Value& v, const char* what, Mat* m) {
   return true;
 }
 
-// Large results go to 2 MiB-aligned memory advised for transparent huge pages (as numpy does for
-// its arrays), wrapped as an external ArrayBuffer that frees it when collected. Fewer TLB misses
-// when BLAS writes the result and when it is read again. Small results use V8's allocator.
+// Results live in V8-owned ArrayBuffers. An external buffer with a finalizer would be freed only
+// when the event loop turns (Node defers addon finalizers), so a synchronous loop of calls kept
+// every large result alive until it yielded. For large results the 2 MiB-aligned interior of the
+// buffer is advised for transparent huge pages (as numpy does for its arrays): the allocator's
+// large blocks are fresh, untouched mappings, so the advice takes effect on first write and BLAS
+// sees fewer TLB misses writing the result and reading it again.
 constexpr size_t kHugeMin = size_t(1) << 21;
-
-void FreeHuge(Napi::Env env, void* data, size_t* bytes) {
-  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*bytes));
-  delete bytes;
-  std::free(data);
-}
 
 template <typename TA, typename T>
 TA NewArray(Napi::Env env, size_t count) {
+  TA arr = TA::New(env, count);
   const size_t bytes = count * sizeof(T);
-  if (bytes >= kHugeMin) {
-    const size_t rounded = (bytes + kHugeMin - 1) & ~(kHugeMin - 1);
-    void* p = std::aligned_alloc(kHugeMin, rounded);
-    if (p != nullptr) {
-      madvise(p, rounded, MADV_HUGEPAGE);
-      std::memset(p, 0, bytes);
-      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(rounded));
-      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, p, bytes, FreeHuge, new size_t(rounded));
-      return TA::New(env, count, ab, 0);
-    }
+  if (bytes >= 2 * kHugeMin) {
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(arr.Data());
+    const uintptr_t first = (begin + kHugeMin - 1) & ~(kHugeMin - 1);
+    const uintptr_t last = (begin + bytes) & ~(kHugeMin - 1);
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
   }
-  return TA::New(env, count);
+  return arr;
 }
 
 Napi::Object MakeMatrix(Napi::Env env, int rows, int cols, Napi::Value data) {

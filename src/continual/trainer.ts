@@ -168,17 +168,6 @@ export function exportMiniature(mini: Miniature, split: string, seeds: readonly 
   });
 }
 
-/**
- * Let the event loop turn once. The OpenBLAS addon returns large results (>= 2 MiB: Gram matrices,
- * random projections) in external buffers whose release Node runs on the event loop (a
- * setImmediate-style task), never inside a synchronous stretch of work; a run whose sessions and
- * seeds only await already-settled promises would keep every such buffer until it ends (measured:
- * hundreds of MB of resident memory per seed). Called after each learner's session and each seed.
- */
-export function releaseNativeBuffers(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOptions): Promise<CilRunResult> {
   if (opts.methods.length === 0) throw new InputError('no methods given');
   const config = { dataset: mini.name, split: opts.split, methods: opts.methods, methodOptions: opts.methodOptions ?? {}, data: mini.description };
@@ -207,7 +196,6 @@ export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOp
       continue;
     }
     const r = await runSeed(mini, backbone, opts, seed, seedDir);
-    await releaseNativeBuffers();
     runs.push(...r.runs);
     diagnostics[`seed-${seed}`] = r.diagnostics;
     if (seedDir && donePath) {
@@ -258,8 +246,7 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
           for (let i = 0; i < test.n; i++) { const g = test.y[i]! < hi ? groupOf(test.y[i]!) : -1; if (g >= 0) { s[g]! += w[i]!; n[g]!++; } }
           (state.wFast[l.name] ??= []).push(s.map((v, j) => v / Math.max(1, n[j]!)));
         }
-        await releaseNativeBuffers();
-      }
+          }
       state.completed = t + 1;
       if (seedDir && statePath) {
         mkdirSync(seedDir, { recursive: true });
