@@ -14,10 +14,32 @@ export interface WeightTensor {
   readonly data: Float32Array;
 }
 
+// tf.variable(t) and v.assign(t) share t's data but leave t itself alive as a tracked tensor, so
+// every helper here disposes the tensor it made the variable from: otherwise each parameter store,
+// clone or restored checkpoint leaks one tensor per weight (wasm memory that never comes back).
+
 export function variable(name: string, shape: readonly number[], data: Float32Array, trainable = true): tf.Variable {
-  return tf.variable(tf.tensor(data, shape as number[], 'float32'), trainable, `${name}_${uid++}`);
+  const t = tf.tensor(data, shape as number[], 'float32');
+  const v = tf.variable(t, trainable, `${name}_${uid++}`);
+  t.dispose();
+  return v;
 }
 let uid = 0;
+
+/** A new trainable variable holding a copy of `v`'s values. */
+export function cloneVariable(v: tf.Variable, name = v.name): tf.Variable {
+  const t = v.clone();
+  const out = tf.variable(t, true, `${name}_${uid++}`);
+  t.dispose();
+  return out;
+}
+
+/** v <- data (shape defaults to v's own). */
+export function assignValues(v: tf.Variable, data: Float32Array, shape: readonly number[] = v.shape): void {
+  const t = tf.tensor(data, shape as number[], 'float32');
+  v.assign(t);
+  t.dispose();
+}
 
 export function normalInit(rng: Rng, n: number, std: number): Float32Array {
   const out = new Float32Array(n);
@@ -44,7 +66,7 @@ export function setParams(p: Params, map: ReadonlyMap<string, WeightTensor>, opt
       throw new InputError(`weight ${name}: expected shape [${v.shape.join(', ')}], found [${w.shape.join(', ')}]`);
     }
     if (w.data.length !== v.size) throw new InputError(`weight ${name}: ${w.data.length} values for shape [${w.shape.join(', ')}]`);
-    v.assign(tf.tensor(w.data, v.shape, 'float32'));
+    assignValues(v, w.data);
   }
   const allow = new Set(opts.allowMissing ?? []);
   const missing = [...p.keys()].filter((k) => !map.has(k) && !allow.has(k));
@@ -61,7 +83,7 @@ export function getParamValues(p: Params): Map<string, WeightTensor> {
 /** Independent copy of a parameter store (new variables). */
 export function cloneParams(p: Params): Params {
   const out: Params = new Map();
-  for (const [name, v] of p) out.set(name, tf.variable(v.clone(), true, `${name}_${uid++}`));
+  for (const [name, v] of p) out.set(name, cloneVariable(v, name));
   return out;
 }
 

@@ -7,9 +7,8 @@ import type { Rng } from '../core/rng.js';
 import type { Dataset } from '../core/data/dataset.js';
 import { progress } from '../core/progress.js';
 import type { Backbone } from './backbones/types.js';
-import { Sgd, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from './nn.js';
+import { Sgd, assignValues, cloneVariable, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from './nn.js';
 import type { FeatureRows } from './heads.js';
-import { assignValues, tidyVariables } from './backbones/tidy.js';
 
 export interface TrainOptions {
   readonly epochs: number;
@@ -39,14 +38,14 @@ export interface CosineHead {
 }
 
 export function createCosineHead(numClasses: number, dim: number, scaleInit = 10): CosineHead {
-  return tidyVariables(() => ({
+  return {
     weight: variable('cosine.weight', [numClasses, dim], new Float32Array(numClasses * dim)),
     scale: variable('cosine.scale', [], new Float32Array([scaleInit])),
-  }));
+  };
 }
 
 export function cloneCosineHead(h: CosineHead): CosineHead {
-  return tidyVariables(() => ({ weight: tf.variable(h.weight.clone()), scale: tf.variable(h.scale.clone()) }));
+  return { weight: cloneVariable(h.weight), scale: cloneVariable(h.scale) };
 }
 
 export function disposeCosineHead(h: CosineHead): void {

@@ -6,12 +6,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, ParseError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { tf } from '../core/tensor.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
 import { filterClasses } from '../core/data/dataset.js';
 import { makeBackbone, type Backbone, type BackboneSpec } from './backbones/index.js';
 import type { Miniature } from './data.js';
 import { checkTrainOptions, createCosineHead, disposeCosineHead, trainPet, type TrainOptions } from './pet-train.js';
+import { assignValues } from './nn.js';
 
 export interface PretrainOptions {
   readonly seed: number;
@@ -45,7 +45,7 @@ export function pretrainBackbone(mini: Miniature, opts: PretrainOptions): { back
   const w = new Float32Array(numClasses * backbone.featureDim);
   const headRng = rng.split('head');
   for (let i = 0; i < w.length; i++) w[i] = headRng.normal();
-  head.weight.assign(tf.tensor(w, head.weight.shape));
+  assignValues(head.weight, w);
   const losses = trainPet({ backbone, pet: new Map(), head, trainBackbone: true, data, seen: numClasses, options: train, rng: rng.split('batches'), label: 'pretrain backbone' });
   disposeCosineHead(head);
   return {
@@ -96,11 +96,7 @@ export function loadBackbone(dir: string): { backbone: Backbone; manifest: Backb
     if (!v) throw new ParseError(mPath, 1, `a tensor of the ${manifest.spec.kind} backbone`, t.name, -1, 'tensors');
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== v.size) throw new ParseError(mPath, 1, `${v.size} values for ${t.name}`, String(n), -1, 'tensors');
-    v.assign(tfTensor(all.subarray(t.offset, t.offset + n), v.shape));
+    assignValues(v, all.slice(t.offset, t.offset + n));
   }
   return { backbone, manifest };
-}
-
-function tfTensor(d: Float32Array, shape: number[]): tf.Tensor {
-  return tf.tensor(d.slice(), shape, 'float32');
 }

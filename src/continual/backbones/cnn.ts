@@ -11,7 +11,6 @@ import { conv2d } from '../../core/conv.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, normalInit, variable, type Params } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
-import { tidyParams } from './tidy.js';
 
 export interface CnnConfig {
   readonly imageSize: number;
@@ -85,7 +84,7 @@ export class SmallCnn implements Backbone {
   }
 
   createPet(opts: PetOptions, rng: Rng): Params {
-    return tidyParams(() => this.makePet(opts, rng));
+    return this.makePet(opts, rng);
   }
 
   private makePet(opts: PetOptions, _rng: Rng): Params {

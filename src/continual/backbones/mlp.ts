@@ -5,7 +5,6 @@ import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, linear, normalInit, variable, type Params } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
-import { tidyParams } from './tidy.js';
 
 export interface MlpConfig {
   readonly inputDim: number;
@@ -33,7 +32,7 @@ export class SmallMlp implements Backbone {
   }
 
   createPet(opts: PetOptions, rng: Rng): Params {
-    return tidyParams(() => this.makePet(opts, rng));
+    return this.makePet(opts, rng);
   }
 
   private makePet(opts: PetOptions, _rng: Rng): Params {

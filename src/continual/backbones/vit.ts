@@ -13,7 +13,6 @@ import {
   type Params, type WeightTensor,
 } from '../nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
-import { tidyParams } from './tidy.js';
 
 export interface VitConfig {
   readonly imageSize: number;
@@ -94,7 +93,7 @@ export class VisionTransformer implements Backbone {
   }
 
   createPet(opts: PetOptions, rng: Rng): Params {
-    return tidyParams(() => this.makePet(opts, rng));
+    return this.makePet(opts, rng);
   }
 
   private makePet(opts: PetOptions, rng: Rng): Params {

@@ -9,7 +9,6 @@ import { hash32 } from '../../core/rng.js';
 import type { PetOptions } from '../backbones/types.js';
 import { frozenFeatures } from '../feature-cache.js';
 import { getParamValues, setParams, disposeParams, type Params } from '../nn.js';
-import { tidyVariables } from '../backbones/tidy.js';
 import { checkTrainOptions, createCosineHead, disposeCosineHead, initRowsFromMeans, trainPet, type TrainOptions } from '../pet-train.js';
 import { RidgeBranch } from './ridge-branch.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
@@ -97,7 +96,7 @@ export class Ranpac implements ContinualLearner {
   restore(c: LearnerCheckpoint): void {
     const pet = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [k, v] of c.arrays) if (k.startsWith('pet.')) pet.set(k.slice(4), { shape: v.shape, data: Float32Array.from(v.data) });
-    tidyVariables(() => setParams(this.pet, pet));
+    setParams(this.pet, pet);
     const metas = c.meta.branches as Record<string, Record<string, unknown>>;
     for (const [name, b] of this.branches) b.restore(`branch.${name}`, metas[name]!, c.arrays);
     this.diag.splice(0, this.diag.length, ...(c.meta.diag as Record<string, unknown>[]));

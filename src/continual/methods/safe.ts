@@ -17,13 +17,12 @@ import { tf } from '../../core/tensor.js';
 import type { PetOptions } from '../backbones/types.js';
 import { frozenFeatures } from '../feature-cache.js';
 import { AnalyticRidgeHead, argmaxRows, entropyAggregate, type FeatureRows } from '../heads.js';
-import { cloneParams, disposeParams, getParamValues, setParams, type Params } from '../nn.js';
+import { assignValues, cloneParams, disposeParams, getParamValues, setParams, type Params } from '../nn.js';
 import {
   checkTrainOptions, cloneCosineHead, cosineLogits, createCosineHead, disposeCosineHead, extractFeatures, initRowsFromMeans,
   l2normalize, trainPet, type BatchContext, type CosineHead, type TrainOptions,
 } from '../pet-train.js';
 import { RidgeBranch } from './ridge-branch.js';
-import { assignValues, tidyParams, tidyVariables } from '../backbones/tidy.js';
 import { checkKnown } from './ranpac.js';
 import { ClassMoments, accumulateFromMoments, fitDriftMap } from './drift.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
@@ -156,7 +155,7 @@ export class Safe implements ContinualLearner {
         rng: this.ctx.rng.split('slow'), label: 'safe slow learner',
         extraLoss: useTransfer ? (b: BatchContext) => transferLoss(b.f, backbone.forward(b.x, { pet: null }), o) : undefined,
       });
-      this.fastPet = tidyParams(() => cloneParams(this.slowPet));
+      this.fastPet = cloneParams(this.slowPet);
       this.fastHead = cloneCosineHead(this.slowHead);
     }
     const preF = t > 0 ? extractFeatures(backbone, s.train, this.fastPet) : null;
@@ -376,12 +375,12 @@ export class Safe implements ContinualLearner {
       for (const [k, v] of c.arrays) if (k.startsWith(prefix + '.')) m.set(k.slice(prefix.length + 1), { shape: v.shape, data: Float32Array.from(v.data) });
       return m;
     };
-    tidyVariables(() => setParams(this.slowPet, take('slowPet')));
+    setParams(this.slowPet, take('slowPet'));
     const fast = take('fastPet');
     if (fast.size) {
       if (this.fastPet) disposeParams(this.fastPet);
-      const p = tidyParams(() => cloneParams(this.slowPet));
-      tidyVariables(() => setParams(p, fast));
+      const p = cloneParams(this.slowPet);
+      setParams(p, fast);
       this.fastPet = p;
     }
     for (const name of ['slowHead', 'fastHead'] as const) {
