@@ -5,23 +5,8 @@ import assert from 'node:assert/strict';
 import { linalgBackends, nativeAddon, transpose, maxAbsDiff, fromRows, type Matrix, type Matrix64, type Matrix32 } from '../../src/core/linalg/index.js';
 import { InputError, NumericalError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
+import { naive, randn, to32 } from './linalg-helpers.js';
 
-function randn(rows: number, cols: number, rng: Rng): Matrix64 {
-  return { rows, cols, data: rng.fillNormal(new Float64Array(rows * cols)) };
-}
-function to32(m: Matrix64): Matrix32 {
-  return { rows: m.rows, cols: m.cols, data: Float32Array.from(m.data) };
-}
-/** Reference product in float64 whatever the input dtype. */
-function naive(a: Matrix, b: Matrix, alpha = 1): Matrix64 {
-  const out = new Float64Array(a.rows * b.cols);
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.cols; j++) {
-    let s = 0;
-    for (let k = 0; k < a.cols; k++) s += a.data[i * a.cols + k]! * b.data[k * b.cols + j]!;
-    out[i * b.cols + j] = alpha * s;
-  }
-  return { rows: a.rows, cols: b.cols, data: out };
-}
 function relErr(got: Matrix, want: Matrix64): number {
   let scale = 0;
   for (const v of want.data) scale = Math.max(scale, Math.abs(v));
