@@ -197,11 +197,11 @@ test('a synchronous loop of large addon results does not hold their memory until
   // 120 results of 4 MiB each: if they were only freed when the event loop turns (as addon
   // finalizers are), resident memory would grow by about 480 MiB before this loop ends.
   const n = 1024;
-  const a = { rows: n, cols: 8, data: new Float32Array(n * 8).fill(0.5) };
-  const b = { rows: 8, cols: n, data: new Float32Array(8 * n).fill(0.25) };
+  const a: Matrix32 = { rows: n, cols: 8, data: new Float32Array(n * 8).fill(0.5) };
+  const b: Matrix32 = { rows: 8, cols: n, data: new Float32Array(8 * n).fill(0.25) };
   const before = process.memoryUsage().rss;
   for (let i = 0; i < 120; i++) {
-    const c = addon.gemm(a, b);
+    const c: Matrix = addon.gemm(a, b);
     assert.equal(c.data[i], 1);
   }
   const grownMiB = (process.memoryUsage().rss - before) / 2 ** 20;
