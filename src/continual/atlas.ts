@@ -18,6 +18,7 @@ import { tf } from '../core/tensor.js';
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
+import { variable } from './nn.js';
 
 export interface AtlasOptions {
   readonly latentDim: number;
@@ -240,9 +241,9 @@ export class AtlasModel {
     const { hiddenDim: H, bottleneck: r } = this.o;
     this.bank.push({
       task,
-      D: tf.variable(tf.tensor2d(rng.split('D').fillNormal(new Float32Array(r * H), 1 / Math.sqrt(H)), [r, H])),
-      U: tf.variable(tf.tensor2d(rng.split('U').fillNormal(new Float32Array(H * r), 0.01 / Math.sqrt(r)), [H, r])),
-      key: tf.variable(tf.tensor1d(rng.split('key').fillNormal(new Float32Array(H), 1 / Math.sqrt(H)))),
+      D: variable(`atlas.${task}.D`, [r, H], rng.split('D').fillNormal(new Float32Array(r * H), 1 / Math.sqrt(H))),
+      U: variable(`atlas.${task}.U`, [H, r], rng.split('U').fillNormal(new Float32Array(H * r), 0.01 / Math.sqrt(r))),
+      key: variable(`atlas.${task}.key`, [H], rng.split('key').fillNormal(new Float32Array(H), 1 / Math.sqrt(H))),
     });
     return this.bank.length - 1;
   }
@@ -309,11 +310,11 @@ function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: Atlas
 }
 
 function newHead(outputs: number, H: number): { W: tf.Variable; b: tf.Variable } {
-  return { W: tf.variable(tf.zeros([outputs, H])), b: tf.variable(tf.zeros([outputs])) };
+  return { W: variable('atlas.head.W', [outputs, H], new Float32Array(outputs * H)), b: variable('atlas.head.b', [outputs], new Float32Array(outputs)) };
 }
 
 function newQueries(n: number, H: number, rng: Rng): tf.Variable {
-  return tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(n * H), 1 / Math.sqrt(H)), [n, H]));
+  return variable('atlas.queries', [n, H], rng.fillNormal(new Float32Array(n * H), 1 / Math.sqrt(H)));
 }
 
 /** Train one task with a variant; the task's own adapter (scratch, atlas) joins the bank. */
@@ -323,7 +324,7 @@ function trainTask(model: AtlasModel, spec: TaskSpec, data: TaskData, variant: A
   const head = newHead(data.outputs, H);
   const upstream = model.bank.map((_, k) => k);
   if (variant === 'full_ft') {
-    const bb = { W1: tf.variable(tf.tensor2d(model.world.backbone.W1, [H, 2 * o.modalityDim])), b1: tf.variable(tf.tensor1d(model.world.backbone.b1)) };
+    const bb = { W1: variable('atlas.W1', [H, 2 * o.modalityDim], model.world.backbone.W1), b1: variable('atlas.b1', [H], model.world.backbone.b1) };
     const m: AtlasTaskModel = { task: spec, uses: [], queries: null, own: null, ownQuery: null, head, backbone: bb, plainAdapter: false };
     const vars = [bb.W1, bb.b1, head.W, head.b];
     fit(model, m, data, vars, [], steps, o, rng.split('fit'), null);
