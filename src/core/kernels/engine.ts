@@ -79,24 +79,15 @@ export function reduceMiddle(x: Float32Array, outer: number, reduce: number, inn
   }
 }
 
-function reductionKernel(name: string, isMean: boolean): { config: KernelConfig; install(): void } {
+type Replacement = { config: KernelConfig; install(): void };
+
+/**
+ * Put `body` in place of the stock wasm kernel `name`. `body` gets the stock kernel function to fall
+ * back on; the stock kernel's setup is kept so that fallback stays callable. Installing twice is a no-op.
+ */
+function replaceKernel(name: string, body: (args: Args, stock: KernelFunc) => TensorInfo): Replacement {
   let stock: KernelConfig | null = null;
-  const kernelFunc = ((args: Args): TensorInfo => {
-    const { x } = args.inputs, backend = args.backend;
-    const axis = args.attrs['axis'] as number | number[] | null;
-    const keepDims = Boolean(args.attrs['keepDims']);
-    const block = x.dtype === 'float32' ? contiguousBlock(x.shape, axis) : null;
-    // Innermost reductions (inner === 1) need no transpose in the stock kernel either.
-    if (!enabled || !block || block.inner === 1 || block.reduce === 0) return stock!.kernelFunc(args as never) as TensorInfo;
-    const outShape = keepDims
-      ? x.shape.map((d, k) => (k >= block.lo && k < block.hi ? 1 : d))
-      : x.shape.filter((_d, k) => k < block.lo || k >= block.hi);
-    const out = backend.makeOutput(outShape, 'float32');
-    // Views after makeOutput: allocating may grow (and so replace) the wasm heap.
-    reduceMiddle(backend.typedArrayFromHeap(x) as Float32Array, block.outer, block.reduce, block.inner,
-      isMean ? 1 / block.reduce : 1, backend.typedArrayFromHeap(out) as Float32Array);
-    return out;
-  }) as unknown as KernelFunc;
+  const kernelFunc = ((args: Args): TensorInfo => body(args, stock!.kernelFunc)) as unknown as KernelFunc;
   const config: KernelConfig = { kernelName: name, backendName: BACKEND, setupFunc: (b) => stock?.setupFunc?.(b), kernelFunc };
   return {
     config,
@@ -111,27 +102,33 @@ function reductionKernel(name: string, isMean: boolean): { config: KernelConfig;
   };
 }
 
-function aliasKernel(name: string, copyUnlessSameDtype: boolean): { config: KernelConfig; install(): void } {
-  let stock: KernelConfig | null = null;
-  const kernelFunc = ((args: Args): TensorInfo => {
+function reductionKernel(name: string, isMean: boolean): Replacement {
+  return replaceKernel(name, (args, stock) => {
+    const { x } = args.inputs, backend = args.backend;
+    const axis = args.attrs['axis'] as number | number[] | null;
+    const keepDims = Boolean(args.attrs['keepDims']);
+    const block = x.dtype === 'float32' ? contiguousBlock(x.shape, axis) : null;
+    // Innermost reductions (inner === 1) need no transpose in the stock kernel either.
+    if (!enabled || !block || block.inner === 1 || block.reduce === 0) return stock(args as never) as TensorInfo;
+    const outShape = keepDims
+      ? x.shape.map((d, k) => (k >= block.lo && k < block.hi ? 1 : d))
+      : x.shape.filter((_d, k) => k < block.lo || k >= block.hi);
+    const out = backend.makeOutput(outShape, 'float32');
+    // Views after makeOutput: allocating may grow (and so replace) the wasm heap.
+    reduceMiddle(backend.typedArrayFromHeap(x) as Float32Array, block.outer, block.reduce, block.inner,
+      isMean ? 1 / block.reduce : 1, backend.typedArrayFromHeap(out) as Float32Array);
+    return out;
+  });
+}
+
+function aliasKernel(name: string, copyUnlessSameDtype: boolean): Replacement {
+  return replaceKernel(name, (args, stock) => {
     const { x } = args.inputs;
     const dtype = copyUnlessSameDtype ? (args.attrs['dtype'] as string) : x.dtype;
-    if (!enabled || x.dtype === 'string' || dtype !== x.dtype) return stock!.kernelFunc(args as never) as TensorInfo;
+    if (!enabled || x.dtype === 'string' || dtype !== x.dtype) return stock(args as never) as TensorInfo;
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  }) as unknown as KernelFunc;
-  const config: KernelConfig = { kernelName: name, backendName: BACKEND, setupFunc: (b) => stock?.setupFunc?.(b), kernelFunc };
-  return {
-    config,
-    install(): void {
-      const current = tf.getKernel(name, BACKEND);
-      if (current === config) return;
-      if (!current) throw new Error(`${name}: the stock wasm kernel is not registered`);
-      stock = current;
-      tf.unregisterKernel(name, BACKEND);
-      tf.registerKernel(config);
-    },
-  };
+  });
 }
 
 /** dy broadcast back over the reduced axes of x, times `scale`: reshape, then multiply by a wasm Fill of ones. */
