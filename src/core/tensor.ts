@@ -12,7 +12,7 @@ import { installEngineKernels } from './kernels/engine.js';
 import { installConvKernels } from './kernels/conv2d.js';
 
 export { tf };
-export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, type BatchMatMulMode } from './kernels/batchMatMul.js';
+export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, withBatchMatMulMode, type BatchMatMulMode } from './kernels/batchMatMul.js';
 export { useEngineKernels, engineKernelsEnabled } from './kernels/engine.js';
 
 let ready: Promise<string> | null = null;

@@ -4,7 +4,7 @@
 // kernels; bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, tf, setBatchMatMulMode, batchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
+import { initTf, tf, withBatchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
 import { conv2d, im2col, col2im, convGeometry, setConvMode } from '../../src/core/conv.js';
 import { STOCK_FORWARD_MAX_K } from '../../src/core/kernels/conv2d.js';
 import { InputError } from '../../src/core/errors.js';
@@ -14,15 +14,7 @@ import { Rng } from '../../src/core/rng.js';
 await initTf();
 const modes: BatchMatMulMode[] = nativeAddon() ? ['wasm', 'addon'] : ['wasm'];
 
-function withMode<T>(m: BatchMatMulMode, fn: () => T): T {
-  const before = batchMatMulMode();
-  setBatchMatMulMode(m);
-  try {
-    return fn();
-  } finally {
-    setBatchMatMulMode(before);
-  }
-}
+const withMode = withBatchMatMulMode;
 
 interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; stride: number; pad: number }
 const CASES: Case[] = [

@@ -3,7 +3,7 @@
 // model trained with each giving the same weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initTf, tf, setBatchMatMulMode, batchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
+import { initTf, tf, setBatchMatMulMode, batchMatMulMode, withBatchMatMulMode, type BatchMatMulMode } from '../../src/core/tensor.js';
 import { batchMatMulKernel } from '../../src/core/kernels/batchMatMul.js';
 import { fusedMatMulKernel } from '../../src/core/kernels/fusedMatMul.js';
 import { nativeAddon } from '../../src/core/linalg/index.js';
@@ -16,15 +16,7 @@ function randT(shape: number[], rng: Rng): tf.Tensor {
   return tf.tensor(rng.fillNormal(new Float32Array(size)), shape, 'float32');
 }
 
-function withMode<T>(m: BatchMatMulMode, fn: () => T): T {
-  const before = batchMatMulMode();
-  setBatchMatMulMode(m);
-  try {
-    return fn();
-  } finally {
-    setBatchMatMulMode(before);
-  }
-}
+const withMode = withBatchMatMulMode;
 
 function maxDiff(x: tf.Tensor, y: tf.Tensor): number {
   assert.deepEqual(x.shape, y.shape);

@@ -36,6 +36,17 @@ export function setBatchMatMulMode(m: BatchMatMulMode): void {
   mode = m;
 }
 
+/** Run `fn` with the kernel on path `m`, then restore the previous path (even if `fn` throws). */
+export function withBatchMatMulMode<T>(m: BatchMatMulMode, fn: () => T): T {
+  const before = mode;
+  setBatchMatMulMode(m);
+  try {
+    return fn();
+  } finally {
+    mode = before;
+  }
+}
+
 /** The stock wasm kernel that ours replaced (for parity tests); null before installKernels(). */
 export function stockBatchMatMul(): KernelConfig | null {
   return stock;
