@@ -12,7 +12,7 @@ import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
 import { initTf, tf } from '../src/core/tensor.js';
 import { linalgBackendName } from '../src/core/linalg/index.js';
-import { ensurePythonModule, runPythonJson } from '../src/core/bench/python.js';
+import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
 import { RidgeBranch } from '../src/continual/methods/ridge-branch.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
@@ -111,28 +111,9 @@ try:
 except ImportError:
     print(json.dumps({'torch': None})); sys.exit(0)
 torch.set_num_threads(2); torch.manual_seed(0)
-class Net(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.convs = nn.ModuleList([nn.Conv2d(a, b, 3, st, 1, bias=False) for a, b, st in [(1,16,1),(16,32,2),(32,64,2)]])
-        s.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in (16,32,64)])
-        s.scale = nn.ParameterList([nn.Parameter(torch.ones(c)) for c in (16,32,64)])
-        s.shift = nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in (16,32,64)])
-    def forward(s, x):
-        for c, b, sc, sh in zip(s.convs, s.bns, s.scale, s.shift):
-            x = Fn.relu(b(c(x))) * sc.view(1,-1,1,1) + sh.view(1,-1,1,1)
-        return x.mean((2,3))
-net = Net().eval()
-for m in list(net.convs) + list(net.bns):
-    for p in m.parameters(): p.requires_grad_(False)
-W = nn.Parameter(torch.randn(2, 64)); sigma = nn.Parameter(torch.tensor(10.0))
-opt = torch.optim.SGD(list(net.scale) + list(net.shift) + [W, sigma], lr=0.01, momentum=0.9, weight_decay=5e-4)
-x = torch.rand(48, 1, 28, 28); y = torch.arange(48) % 2
-def step():
-    f = net(x)
-    logits = sigma * Fn.normalize(f, dim=1) @ Fn.normalize(W, dim=1).T
-    loss = Fn.cross_entropy(logits, y)
-    opt.zero_grad(); loss.backward(); opt.step()
+sys.path.insert(0, d['peer_dir'])
+from torch_ssf import frozen_ssf_net, make_ssf_step
+step = make_ssf_step(frozen_ssf_net(), 48)
 step(); ts = []
 for _ in range(d['reps']):
     t = time.perf_counter(); step(); ts.append(time.perf_counter() - t)
@@ -141,7 +122,7 @@ print(json.dumps({'torch': float(np.median(ts))}))
 
 const haveTorch = ensurePythonModule('torch', 'python3-torch');
 const peerRidge = runPythonJson<{ numpy: number; torch: number | null }>(PEER_RIDGE, { rows, M, reps });
-const peerStep = haveTorch ? runPythonJson<{ torch: number | null }>(PEER_STEP, { reps: stepReps }) : { torch: null };
+const peerStep = haveTorch ? runPythonJson<{ torch: number | null }>(PEER_STEP, { reps: stepReps, peer_dir: PEER_DIR }) : { torch: null };
 
 const ratio = (peer: number | null, ours: number): number | null => (peer === null ? null : peer / ours);
 const results = {

@@ -19,7 +19,7 @@ import { median } from '../src/core/stats.js';
 import { initTf, tf, useEngineKernels } from '../src/core/tensor.js';
 import { setConvMode } from '../src/core/conv.js';
 import { linalgBackendName } from '../src/core/linalg/index.js';
-import { ensurePythonModule, runPythonJson } from '../src/core/bench/python.js';
+import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { Co2lNet, co2lOptions } from '../src/continual/methods/co2l.js';
 import { asymSupCon } from '../src/continual/contrastive.js';
@@ -152,36 +152,18 @@ def co2l_step():
     opt.zero_grad(); loss.backward(); opt.step()
 out = {'co2l': med(co2l_step, d['co2l_reps'])}
 # SAFE SSF step
-class Net(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.convs = nn.ModuleList([nn.Conv2d(a, b, 3, st, 1, bias=False) for a, b, st in [(1,16,1),(16,32,2),(32,64,2)]])
-        s.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in (16,32,64)])
-        s.scale = nn.ParameterList([nn.Parameter(torch.ones(c)) for c in (16,32,64)])
-        s.shift = nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in (16,32,64)])
-    def forward(s, x):
-        for c, b, sc, sh in zip(s.convs, s.bns, s.scale, s.shift):
-            x = Fn.relu(b(c(x))) * sc.view(1,-1,1,1) + sh.view(1,-1,1,1)
-        return x.mean((2,3))
-net = Net().eval()
-for m in list(net.convs) + list(net.bns):
-    for p in m.parameters(): p.requires_grad_(False)
+sys.path.insert(0, d['peer_dir'])
+from torch_ssf import frozen_ssf_net, make_ssf_step
+net = frozen_ssf_net()
 for batch, reps in ((48, d['safe_reps']), (256, (d['safe_reps'] + 1) // 2)):
-    W = nn.Parameter(torch.randn(2, 64)); sigma = nn.Parameter(torch.tensor(10.0))
-    sopt = torch.optim.SGD(list(net.scale) + list(net.shift) + [W, sigma], lr=0.01, momentum=0.9, weight_decay=5e-4)
-    xb = torch.rand(batch, 1, 28, 28); yb = torch.arange(batch) % 2
-    def step():
-        f = net(xb)
-        logits = sigma * Fn.normalize(f, dim=1) @ Fn.normalize(W, dim=1).T
-        loss = Fn.cross_entropy(logits, yb)
-        sopt.zero_grad(); loss.backward(); sopt.step()
+    step = make_ssf_step(net, batch)
     out['safe%d' % batch] = med(step, reps)
 print(json.dumps(out))
 `;
 
 const haveTorch = ensurePythonModule('torch', 'python3-torch');
 const peer = haveTorch
-  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps })
+  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps, peer_dir: PEER_DIR })
   : { co2l: null, safe48: null, safe256: null };
 const ratio = (p: number | null, o: number): number | null => (p === null ? null : p / o);
 const row = (k: keyof Times) => ({

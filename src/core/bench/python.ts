@@ -3,9 +3,13 @@
 // numpy and the addon both use the system OpenBLAS with its default threads.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Debian's interpreter (the apt packages live there), not a pyenv or venv one. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Python modules shared by the benchmarks' peer scripts (`bench/peers/`); scripts add it to sys.path. */
+export const PEER_DIR = fileURLToPath(new URL('../../../bench/peers/', import.meta.url));
 
 export function pythonHas(module: string): boolean {
   return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
