@@ -5,16 +5,47 @@ import assert from 'node:assert/strict';
 import { initTf } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
 import { imagePatterns } from '../../src/core/data/synthetic.js';
-import { co2lOptions, co2lSeedData, runCo2l, runCo2lSeed, methodSchedule } from '../../src/continual/methods/co2l.js';
+import { co2lOptions, co2lSeedData, co2lSeedIndices, runCo2l, runCo2lSeed, methodSchedule } from '../../src/continual/methods/co2l.js';
+import { subset } from '../../src/core/data/dataset.js';
+import { remapDataset } from '../../src/continual/scenario.js';
 
 const opts = co2lOptions({ channels: [4, 8], featureDim: 16, projHidden: 16, projDim: 8, batchSize: 32, epochsFirst: 4, epochsLater: 1, bufferSize: 12, probeEpochs: 8, probeLr: 1e-2, lr: 1e-2 });
 
-function data(seed: number) {
+const SPLIT = { perClassTrain: 24, perClassVal: 10, numClasses: 6, base: 2, increment: 2 };
+
+function raw() {
   const r = new Rng(11, 'co2l-test');
   const train = imagePatterns({ classes: 6, perClass: 34, size: 12, noise: 0.1 }, r, 'train');
   const test = imagePatterns({ classes: 6, perClass: 15, size: 12, noise: 0.1 }, r, 'test');
-  return co2lSeedData(train, test, seed, { perClassTrain: 24, perClassVal: 10, numClasses: 6, base: 2, increment: 2 });
+  return { train, test };
 }
+
+function data(seed: number) {
+  const { train, test } = raw();
+  return co2lSeedData(train, test, seed, SPLIT);
+}
+
+test('co2lSeedIndices names exactly the rows and class order of co2lSeedData (what the PyTorch port reads)', () => {
+  const { train, test } = raw();
+  for (const seed of [0, 3]) {
+    const d = co2lSeedData(train, test, seed, SPLIT);
+    const ix = co2lSeedIndices(train, seed, SPLIT);
+    assert.deepEqual(ix.classOrder, [...d.scenario.classOrder]);
+    assert.equal(ix.train.length, 6 * 24);
+    assert.equal(ix.val.length, 6 * 10);
+    assert.equal(new Set([...ix.train, ...ix.val]).size, ix.train.length + ix.val.length, 'training and validation rows are disjoint');
+    for (const [part, idx] of [[d.train, ix.train], [d.val, ix.val]] as const) {
+      const mine = remapDataset(subset(train, idx), ix.classOrder);
+      assert.deepEqual(Array.from(mine.y), Array.from(part.y));
+      assert.deepEqual(Array.from(mine.x), Array.from(part.x));
+    }
+  }
+  // Another seed draws other training rows (here 20 of the 24 left per class) from the same validation split.
+  const fewer = { ...SPLIT, perClassTrain: 20 };
+  const a = co2lSeedIndices(train, 0, fewer), b = co2lSeedIndices(train, 3, fewer);
+  assert.deepEqual(a.val, b.val);
+  assert.notDeepEqual(a.train, b.train);
+});
 
 test('CILA max(1, c ratio) with a binding clamp reproduces Co2L lambda = 1 exactly; the pure ratio does not', async () => {
   await initTf();

@@ -512,6 +512,25 @@ export function methodSchedule(name: string): LambdaSchedule {
 export const VAL_SPLIT_SEED = 1993;
 
 export function co2lSeedData(train: Dataset, test: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): Co2lSeedData {
+  const { val, train: tr, scenario } = co2lSeedDataRows(train, seed, o);
+  return { scenario, train: remapDataset(tr, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(test, scenario.classOrder) };
+}
+
+/**
+ * The rows behind `co2lSeedData` as indices into `train` (validation, training; ascending) and the
+ * class order, so that a peer implementation can run on exactly the same data. The splits depend on
+ * the labels and the seeds only, so they are replayed on a dataset of row numbers.
+ */
+export function co2lSeedIndices(train: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): { val: number[]; train: number[]; classOrder: number[] } {
+  const { shape: _shape, ...rest } = train;
+  const rows: Dataset = { ...rest, x: Float32Array.from({ length: train.n }, (_, i) => i), d: 1 };
+  const d = co2lSeedDataRows(rows, seed, o);
+  const ids = (ds: Dataset): number[] => Array.from(ds.x, (v) => Math.round(v));
+  return { val: ids(d.val), train: ids(d.train), classOrder: [...d.scenario.classOrder] };
+}
+
+/** The splits of `co2lSeedData` before the class order is applied. */
+function co2lSeedDataRows(train: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): { val: Dataset; train: Dataset; scenario: Scenario } {
   const byClass = new Map<number, number>();
   for (let i = 0; i < train.n; i++) byClass.set(train.y[i]!, (byClass.get(train.y[i]!) ?? 0) + 1);
   const minCount = Math.min(...byClass.values());
@@ -519,7 +538,7 @@ export function co2lSeedData(train: Dataset, test: Dataset, seed: number, o: { p
   const [val, pool] = stratifiedSplit(train, [o.perClassVal, minCount - o.perClassVal], new Rng(VAL_SPLIT_SEED, 'co2l-val')) as [Dataset, Dataset];
   const [tr] = stratifiedSplit(pool, [o.perClassTrain], new Rng(seed, 'co2l-train')) as [Dataset];
   const scenario = makeClassIncremental({ numClasses: o.numClasses, base: o.base, increment: o.increment, classOrderSeed: seed });
-  return { scenario, train: remapDataset(tr, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(test, scenario.classOrder) };
+  return { val, train: tr, scenario };
 }
 
 export type Co2lRunEntry = CilRunEntry & {
