@@ -691,10 +691,14 @@ export function rotateImage(src: Float32Array, h: number, w: number, deg: number
       const dy = y - cy, dx = x - cx;
       const sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
       const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
+      // The four bilinear corners in a fixed order (no per-pixel allocation).
+      const y1 = y0 + 1, x1 = x0 + 1;
+      const inY0 = y0 >= 0 && y0 < h, inY1 = y1 >= 0 && y1 < h, inX0 = x0 >= 0 && x0 < w, inX1 = x1 >= 0 && x1 < w;
       let v = 0;
-      for (const [yy, xx, wt] of [[y0, x0, (1 - fy) * (1 - fx)], [y0, x0 + 1, (1 - fy) * fx], [y0 + 1, x0, fy * (1 - fx)], [y0 + 1, x0 + 1, fy * fx]] as const) {
-        if (yy >= 0 && yy < h && xx >= 0 && xx < w) v += wt * src[yy * w + xx]!;
-      }
+      if (inY0 && inX0) v += (1 - fy) * (1 - fx) * src[y0 * w + x0]!;
+      if (inY0 && inX1) v += (1 - fy) * fx * src[y0 * w + x1]!;
+      if (inY1 && inX0) v += fy * (1 - fx) * src[y1 * w + x0]!;
+      if (inY1 && inX1) v += fy * fx * src[y1 * w + x1]!;
       out[y * w + x] = v;
     }
   }
