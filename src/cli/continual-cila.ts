@@ -14,7 +14,8 @@ import { loadFashionMnist, findFashionMnist } from '../core/data/idx.js';
 import { imagePatterns } from '../core/data/synthetic.js';
 import { Rng } from '../core/rng.js';
 import { CO2L_DEFAULTS, SWEEP_METHOD, co2lOptions, expandMethods, runCo2l, type Co2lOptions, type Co2lRunResult, type RotatedOptions } from '../continual/methods/co2l.js';
-import { atlasOptions, runAtlas, ATLAS_STAND_IN, type AtlasResult } from '../continual/atlas.js';
+import { atlasOptions, runAtlas, ATLAS_STAND_IN } from '../continual/atlas.js';
+import { atlasSections, ATLAS_QUICK } from '../continual/atlas-report.js';
 import type { Dataset } from '../core/data/dataset.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseStringList } from './util.js';
@@ -63,21 +64,40 @@ export function co2lSections(r: Co2lRunResult, title: string, note: string): Sec
   return [b.build()];
 }
 
-export function atlasSections(r: AtlasResult, title: string): Section[] {
-  const b = new SectionBuilder(title).text(`Stand-in: ${r.stand_in}. Upstream accuracy before/after the downstream tasks: ${r.upstream_acc_before.map(f1).join(', ')} / ${r.upstream_acc_after.map(f1).join(', ')} (logits bit-identical: ${r.upstream_identical}).`);
-  b.table(['order', 'task', 'variant', 'acc (mean +- std)', 'seeds', 'trainable params'],
-    r.summary.map((s) => [s.order, s.task, s.variant, `${f1(s.acc_mean)} +- ${f1(s.acc_std)}`, s.n, s.trainable_params]), 'Low-shot downstream test accuracy (%).');
-  const abl = new Map<string, number[]>();
-  for (const a of r.ortho_ablation) abl.set(`${a.task} ortho=${a.ortho}`, [...(abl.get(`${a.task} ortho=${a.ortho}`) ?? []), a.acc]);
-  if (abl.size) b.table(['task / ortho weight', 'ATLAS acc (mean +- std)'], [...abl].map(([k, v]) => [k, `${f1(mean(v))} +- ${f1(v.length > 1 ? std(v) : 0)}`]));
-  b.plot(barChart(r.summary.filter((s) => s.order === r.orders[0]).map((s) => ({ task: s.task, variant: s.variant, acc: s.acc_mean })), { x: 'task', y: 'acc', series: 'variant', yTitle: 'downstream accuracy (%)' }));
-  return [b.build()];
-}
-
 export interface Co2lCli {
   methods: string[]; seeds: number[]; json: string; html?: string; dataset: string; quick?: boolean; resume?: boolean;
   perClass?: number; epochsFirst?: number; epochsLater?: number; buffer?: number; checkpoints?: string;
   scenario?: string; tasks?: number; encoder?: string; mlpHidden?: number[]; maxAngle?: number; perClassTest?: number;
+  preset?: string;
+}
+
+/** The `cil co2l` options a preset may fill in (explicit options override them). */
+export type Co2lPresetValues = Partial<Pick<Co2lCli, 'scenario' | 'perClass' | 'epochsFirst' | 'epochsLater' | 'buffer' | 'tasks' | 'encoder' | 'mlpHidden' | 'maxAngle' | 'perClassTest'>>;
+
+export interface Co2lPreset {
+  readonly description: string;
+  readonly values: Co2lPresetValues;
+}
+
+/**
+ * Named regimes of `cil co2l` (`--preset`). They only fill in options left unset, so every earlier
+ * default (the reference miniature, `--scenario rotated`) stays as it was.
+ */
+export const CO2L_PRESETS: Readonly<Record<string, Co2lPreset>> = Object.freeze({
+  'lambda-regime': {
+    description: 'the lambda-regime study: split Fashion-MNIST B2Inc2 (class-incremental), MLP encoder 784-256-128, 500 training images per class, buffer 20, 20 epochs per task',
+    values: { scenario: 'split', encoder: 'mlp', mlpHidden: [256], perClass: 500, buffer: 20, epochsFirst: 20, epochsLater: 20 },
+  },
+});
+
+/** Fill the options left unset from the named preset (no preset: unchanged). */
+export function applyCo2lPreset(o: Co2lCli): Co2lCli {
+  if (o.preset === undefined) return o;
+  const p = CO2L_PRESETS[o.preset];
+  if (!p) throw new InputError(`--preset ${o.preset}: known: ${Object.keys(CO2L_PRESETS).join(', ')}`);
+  const out: Record<string, unknown> = { ...o };
+  for (const [k, v] of Object.entries(p.values)) if (out[k] === undefined) out[k] = v;
+  return out as unknown as Co2lCli;
 }
 
 /**
@@ -103,7 +123,8 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 }
 
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
-export async function co2lCommand(o: Co2lCli): Promise<void> {
+export async function co2lCommand(given: Co2lCli): Promise<void> {
+  const o = applyCo2lPreset(given);
   expandMethods(o.methods);
   const scenario = o.scenario ?? 'split';
   if (scenario !== 'split' && scenario !== 'rotated') throw new InputError(`--scenario ${scenario}: known: split, rotated`);
@@ -126,7 +147,7 @@ export async function co2lCommand(o: Co2lCli): Promise<void> {
     ...(o.buffer !== undefined ? { bufferSize: o.buffer } : {}),
   });
   const json = resolve(o.json);
-  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options };
+  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, ...(o.preset !== undefined ? { preset: o.preset } : {}), rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options };
   const rec = new RunRecorder('cil co2l', config, o.seeds);
   const total = (expandMethods(o.methods).length + (o.methods.includes(SWEEP_METHOD) ? 1 : 0)) * o.seeds.length;
   const bar = progress('cil co2l', total);
@@ -149,23 +170,26 @@ export async function co2lCommand(o: Co2lCli): Promise<void> {
   }
 }
 
-interface AtlasCli { seeds: number[]; json: string; html?: string; quick?: boolean; shots?: number; ortho?: number; order?: string }
+interface AtlasCli { seeds?: number[]; json: string; html?: string; quick?: boolean; shots?: number; ortho?: number; order?: string }
 
-async function atlasCommand(o: AtlasCli): Promise<void> {
+async function atlasCommand(given: AtlasCli): Promise<void> {
+  const o = { ...given, seeds: given.seeds ?? (given.quick ? [0, 1] : [0, 1, 2, 3, 4]) };
   await initTf();
   const orders = o.order === undefined || o.order === 'both' ? ['multimodal-first', 'unimodal-first'] as const
     : o.order === 'multimodal-first' || o.order === 'unimodal-first' ? [o.order] as const
     : (() => { throw new InputError(`--order ${o.order}: known: both, multimodal-first, unimodal-first`); })();
-  const opts = atlasOptions({ ...(o.quick ? { upstreamPerClass: 60, upstreamEpochs: 15, downstreamSteps: 60 } : {}), ...(o.shots !== undefined ? { shots: o.shots } : {}), ...(o.ortho !== undefined ? { orthoWeight: o.ortho } : {}) });
+  const opts = atlasOptions({ ...(o.quick ? ATLAS_QUICK : {}), ...(o.shots !== undefined ? { shots: o.shots } : {}), ...(o.ortho !== undefined ? { orthoWeight: o.ortho } : {}) });
   const json = resolve(o.json);
   const rec = new RunRecorder('cil atlas', { seeds: o.seeds, orders, options: opts }, o.seeds);
   const bar = progress('cil atlas', o.seeds.length * orders.length);
-  const result = await rec.time('run', async () => runAtlas(opts, o.seeds, { orders: [...orders], onSeed: (s, ord) => bar.tick(1, `seed ${s} ${ord}`) }));
+  const result = await rec.time('run', async () => runAtlas(opts, o.seeds, { orders: [...orders], orthoAblation: !o.quick, onSeed: (s, ord) => bar.tick(1, `seed ${s} ${ord}`) }));
   bar.done();
   writeRecord(json, rec.finish(result));
   process.stdout.write(`record: ${json}\n`);
   for (const s of result.summary) process.stdout.write(`${s.order.padEnd(17)} ${s.task.padEnd(11)} ${s.variant.padEnd(10)} ${f1(s.acc_mean)} +- ${f1(s.acc_std)}  params ${s.trainable_params}\n`);
   process.stdout.write(`upstream before ${result.upstream_acc_before.map(f1).join(' ')} after ${result.upstream_acc_after.map(f1).join(' ')} identical ${result.upstream_identical}\n`);
+  for (const p of result.paired_vs_scratch) if (p.variant === 'atlas') process.stdout.write(`${p.order.padEnd(17)} ${p.task.padEnd(13)} atlas - scratch ${f1(p.diff_mean)} +- ${f1(p.diff_std)} (${p.wins}/${p.n} wins)\n`);
+  for (const g of result.gate) if (g.variant === 'experience') process.stdout.write(`${g.order.padEnd(17)} ${g.task.padEnd(13)} w ${Object.entries(g.weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; related ${g.related} largest in ${g.related_largest}/${g.n}\n`);
   if (o.html) {
     const html = resolve(o.html);
     assertNotInput(html, [json]);
@@ -191,7 +215,8 @@ export const continualCilaCli: AreaCli = {
       .option('--epochs-first <n>', `epochs on task 1 (default ${CO2L_DEFAULTS.epochsFirst})`, parseIntOption('epochs-first'))
       .option('--epochs-later <n>', `epochs on later tasks (default ${CO2L_DEFAULTS.epochsLater})`, parseIntOption('epochs-later'))
       .option('--buffer <n>', `replay buffer size (default ${CO2L_DEFAULTS.bufferSize})`, parseIntOption('buffer'))
-      .option('--scenario <name>', 'split (Seq-Fashion-MNIST B2Inc2) | rotated (domain-incremental rotated Fashion-MNIST, MLP encoder)', 'split')
+      .option('--scenario <name>', 'split (Seq-Fashion-MNIST B2Inc2; the default) | rotated (domain-incremental rotated Fashion-MNIST, MLP encoder)')
+      .option('--preset <name>', `a named regime that fills in the options left unset: ${Object.entries(CO2L_PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`)
       .option('--tasks <n>', `rotated: number of tasks (default ${ROTATED_DEFAULTS.tasks})`, parseIntOption('tasks'))
       .option('--max-angle <deg>', `rotated: angles uniform in [0, deg) (default ${ROTATED_DEFAULTS.maxAngle})`, parseFloatOption('max-angle'))
       .option('--per-class-test <n>', `rotated: test rows per class and task (default ${ROTATED_DEFAULTS.perClassTest})`, parseIntOption('per-class-test'))
@@ -202,10 +227,10 @@ export const continualCilaCli: AreaCli = {
       .action(co2lCommand);
     cil.command('atlas')
       .description('ATLAS (adapters, experience-based learning + novel knowledge expansion) on a multimodal feature stand-in: low-shot downstream accuracy and trainable parameters per variant')
-      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list', parseSeeds, [0, 1, 2, 3, 4])
+      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list (default 5, 2 with --quick)', parseSeeds)
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
-      .option('--quick', 'less upstream data and fewer steps (the demo setting)')
+      .option('--quick', 'less upstream data, fewer steps, 2 seeds, no orthogonality ablation (the demo setting)')
       .option('--shots <n>', 'downstream rows per class (match tasks: twice this)', parseIntOption('shots'))
       .option('--ortho <w>', 'orthogonality penalty weight (default 0.1)', parseFloatOption('ortho'))
       .option('--order <name>', 'upstream order: both | multimodal-first | unimodal-first', 'both')
@@ -217,7 +242,7 @@ export const continualCilaCli: AreaCli = {
     const syn = syntheticImages(ctx.seed, 150);
     const opts = co2lOptions({ channels: [16, 32], featureDim: 64, projHidden: 64, projDim: 32, batchSize: 64, epochsFirst: ctx.quick ? 6 : 12, epochsLater: ctx.quick ? 3 : 6, bufferSize: 100, probeEpochs: 20, lr: 1e-2, probeLr: 1e-2 });
     const co2l = await runCo2l({ train: syn.train, test: syn.test, dataset: 'synthetic-patterns', split: 'B2Inc2', seeds, methods: ['co2l', 'co2l-l0', 'cila', 'cila-pure'], options: opts, perClassTrain: 120, perClassVal: 30, numClasses: 10 });
-    const atlas = runAtlas(atlasOptions(ctx.quick ? { upstreamPerClass: 60, upstreamEpochs: 15, downstreamSteps: 60 } : {}), seeds, { orders: ['multimodal-first'], orthoAblation: false });
+    const atlas = runAtlas(atlasOptions(ctx.quick ? ATLAS_QUICK : {}), seeds, { orders: ['multimodal-first'], orthoAblation: false });
     const sections = [
       ...co2lSections(co2l, 'Continual learning: Co2L and CILA (synthetic 12x12 patterns)', `Quick miniature on synthetic image patterns (the Fashion-MNIST reference runs with \`perennial cil co2l\`): ${seeds.length} seeds, encoder channels ${opts.channels.join('-')}, buffer ${opts.bufferSize}.`),
       ...atlasSections(atlas, 'Continual learning: ATLAS (multimodal stand-in)'),

@@ -35,3 +35,47 @@ test('rotateImage equals the plain bilinear rule bit for bit (square and non-squ
     }
   }
 });
+
+test('cil co2l --preset fills in only the options left unset; unknown presets are named with the known ones', async () => {
+  const { applyCo2lPreset, CO2L_PRESETS } = await import('../../src/cli/continual-cila.js');
+  const names = Object.keys(CO2L_PRESETS);
+  assert.ok(names.includes('lambda-regime'));
+  const base = { methods: ['co2l'], seeds: [0], json: 'x.json', dataset: 'synthetic' };
+  assert.deepEqual(applyCo2lPreset(base), base);
+  const p = CO2L_PRESETS['lambda-regime']!.values;
+  const filled = applyCo2lPreset({ ...base, preset: 'lambda-regime' });
+  for (const [k, v] of Object.entries(p)) assert.deepEqual((filled as unknown as Record<string, unknown>)[k], v, k);
+  const over = applyCo2lPreset({ ...base, preset: 'lambda-regime', buffer: 7, epochsLater: 1 });
+  assert.equal(over.buffer, 7);
+  assert.equal(over.epochsLater, 1);
+  assert.equal(over.epochsFirst, p.epochsFirst);
+  assert.throws(() => applyCo2lPreset({ ...base, preset: 'nope' }), /--preset nope: known: .*lambda-regime/);
+});
+
+test('cil co2l --preset lambda-regime runs end to end (synthetic rows, shortened) and records the preset and its options', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Command } = await import('commander');
+  const { continualCilaCli, CO2L_PRESETS } = await import('../../src/cli/continual-cila.js');
+  const dir = mkdtempSync(join(tmpdir(), 'cila-regime-'));
+  try {
+    const p = new Command();
+    p.exitOverride();
+    continualCilaCli.register(p);
+    const json = join(dir, 'r.json');
+    await p.parseAsync(['cil', 'co2l', '--preset', 'lambda-regime', '--dataset', 'synthetic', '--per-class', '30', '--epochs-first', '1', '--epochs-later', '1',
+      '--methods', 'co2l', '--json', json], { from: 'user' });
+    const r = JSON.parse(readFileSync(json, 'utf8')) as { runs: { acc_matrix: number[][] }[]; run: { config: { preset: string; scenario: string; options: { encoder: string; mlpHidden: number[]; bufferSize: number; epochsFirst: number } } } };
+    const v = CO2L_PRESETS['lambda-regime']!.values;
+    assert.equal(r.run.config.preset, 'lambda-regime');
+    assert.equal(r.run.config.scenario, v.scenario);
+    assert.equal(r.run.config.options.encoder, v.encoder);
+    assert.deepEqual(r.run.config.options.mlpHidden, v.mlpHidden);
+    assert.equal(r.run.config.options.bufferSize, v.buffer);
+    assert.equal(r.run.config.options.epochsFirst, 1);
+    assert.equal(r.runs[0]!.acc_matrix.length, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
