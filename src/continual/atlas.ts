@@ -10,10 +10,16 @@
 //   - stage 2, novel knowledge expansion: a new adapter with its own query and key joins the mix; it,
 //     its query/key and the head train with the task loss + orthoWeight * mean((Q Q^T - I)^2) / (n d)
 //     over the stacked queries and keys.
-// Stand-ins (the paper uses ViLT on image-text data): modality A = "image" features from a fixed
-// random map of a class latent; modality B = a "caption" vector, a fixed random embedding of the class
-// (or, for mismatched pairs, of another class). Multimodal tasks (match / mismatch, like visual
-// entailment) need both; unimodal tasks see one modality with the other zeroed.
+// Stand-in (the paper uses ViLT on image-text data; everything here is synthetic): a latent vector z
+// (standard normal) defines binary attributes: "quadratic" ones q_j = [(u_j . z)(v_j . z) > 0] (an
+// XOR of two half-spaces: a small nonlinear detector, not linearly readable) and "linear" ones
+// s_j = [w_j . z > 0]. Modality A = "image" features, a fixed random tanh map of z plus noise;
+// modality B = a "caption" that names attribute values (a fixed random word vector per attribute
+// value, summed, tanh, plus noise). Classes are attribute combinations, so tasks share structure
+// only where they share attributes: each downstream task is built to be related to exactly one
+// upstream task and unrelated to the other two (see DOWNSTREAM). Match and entailment tasks (does
+// the caption describe the image? which named attribute is wrong? like visual entailment) need
+// both modalities; image tasks see the image with the caption zeroed.
 import { tf } from '../core/tensor.js';
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
@@ -25,10 +31,10 @@ export interface AtlasOptions {
   readonly modalityDim: number;
   readonly hiddenDim: number;
   readonly bottleneck: number;
-  readonly classes: number;
+  /** Upstream training rows per class (per label for match tasks). */
   readonly upstreamPerClass: number;
   readonly testPerClass: number;
-  /** Low-shot downstream rows per class (16-32 in the method note). */
+  /** Low-shot downstream rows per class (16-32 in the method note; per label for match tasks). */
   readonly shots: number;
   readonly lr: number;
   /** Learning-rate multiplier of the queries (the paper uses x100 over its adapter rate). */
@@ -42,10 +48,10 @@ export interface AtlasOptions {
 }
 
 export const ATLAS_DEFAULTS: AtlasOptions = Object.freeze({
-  latentDim: 16, modalityDim: 32, hiddenDim: 64, bottleneck: 16, classes: 20,
-  upstreamPerClass: 100, testPerClass: 100, shots: 16,
-  lr: 3e-3, queryLrScale: 10, upstreamEpochs: 20, downstreamSteps: 100, batchSize: 128,
-  orthoWeight: 0.1, imageNoise: 1.2, captionNoise: 0.6,
+  latentDim: 8, modalityDim: 32, hiddenDim: 64, bottleneck: 16,
+  upstreamPerClass: 200, testPerClass: 100, shots: 16,
+  lr: 1e-2, queryLrScale: 10, upstreamEpochs: 60, downstreamSteps: 100, batchSize: 128,
+  orthoWeight: 0.1, imageNoise: 0.1, captionNoise: 0.3,
 });
 
 export function atlasOptions(o: Partial<AtlasOptions> = {}): AtlasOptions {
@@ -54,17 +60,27 @@ export function atlasOptions(o: Partial<AtlasOptions> = {}): AtlasOptions {
   if (bad.length) throw new InputError(`unknown ATLAS option(s) ${bad.join(', ')}; known: ${[...known].join(', ')}`);
   const r = { ...ATLAS_DEFAULTS, ...o };
   for (const [k, v] of Object.entries(r)) if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new InputError(`ATLAS option ${k} must be a finite number >= 0, got ${v}`);
-  if (r.classes < 20) throw new InputError(`ATLAS needs at least 20 classes (10 upstream, 10 downstream), got ${r.classes}`);
+  for (const k of ['latentDim', 'modalityDim', 'hiddenDim', 'bottleneck', 'upstreamPerClass', 'testPerClass', 'shots', 'batchSize'] as const) {
+    if (!Number.isInteger(r[k]) || r[k] < 1) throw new InputError(`ATLAS option ${k} must be an integer >= 1, got ${r[k]}`);
+  }
+  if (r.latentDim < 2) throw new InputError(`ATLAS option latentDim must be >= 2, got ${r.latentDim}`);
   return Object.freeze(r);
 }
 
-/** Task kinds: classify from the image only, from the caption only, from both, or decide match/mismatch. */
-export type TaskKind = 'image-cls' | 'caption-cls' | 'mm-cls' | 'match';
+/**
+ * Task kinds: classify attribute combinations from the image; decide whether the caption matches the
+ * image (match / mismatch); or say which named attribute the caption gets wrong, if any ("entail":
+ * class 0 = caption right, class 1 + i = attribute i wrong; a 3-way entailment-like label).
+ */
+export type TaskKind = 'image-cls' | 'match' | 'entail';
 
 export interface TaskSpec {
   readonly name: string;
   readonly kind: TaskKind;
-  readonly classes: readonly number[];
+  /** Attributes: `q<j>` (quadratic) or `s<j>` (linear). image-cls: one class per value combination; match: the attributes the caption names. */
+  readonly attrs: readonly string[];
+  /** Downstream tasks: the upstream task built to be related. */
+  readonly related?: string;
 }
 
 export interface TaskData {
@@ -74,87 +90,130 @@ export interface TaskData {
   readonly outputs: number;
 }
 
-/** Multimodal-first and unimodal-first upstream orders over the same three tasks; downstream tasks on unseen classes. */
+const UP_IMAGE_A: TaskSpec = { name: 'up-image-A', kind: 'image-cls', attrs: ['q0', 'q1'] };
+const UP_IMAGE_B: TaskSpec = { name: 'up-image-B', kind: 'image-cls', attrs: ['q2', 'q3'] };
+const UP_MATCH_C: TaskSpec = { name: 'up-entail-C', kind: 'entail', attrs: ['q4', 's3'] };
+
+/** Multimodal-first and unimodal-first upstream orders over the same three tasks. */
 export const UPSTREAM: Record<'multimodal-first' | 'unimodal-first', readonly TaskSpec[]> = {
-  'multimodal-first': [
-    { name: 'up-match', kind: 'match', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
-    { name: 'up-image-a', kind: 'image-cls', classes: [0, 1, 2, 3, 4] },
-    { name: 'up-image-b', kind: 'image-cls', classes: [5, 6, 7, 8, 9] },
-  ],
-  'unimodal-first': [
-    { name: 'up-image-a', kind: 'image-cls', classes: [0, 1, 2, 3, 4] },
-    { name: 'up-image-b', kind: 'image-cls', classes: [5, 6, 7, 8, 9] },
-    { name: 'up-match', kind: 'match', classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
-  ],
+  'multimodal-first': [UP_MATCH_C, UP_IMAGE_A, UP_IMAGE_B],
+  'unimodal-first': [UP_IMAGE_A, UP_IMAGE_B, UP_MATCH_C],
 };
 
+/**
+ * Each downstream task is built to be related to one upstream task: the image tasks reuse one
+ * quadratic attribute of it and add a new linear one; the match task asks the binary question
+ * (caption right or not) about the attribute pair of the 3-way upstream entailment task.
+ */
 export const DOWNSTREAM: readonly TaskSpec[] = [
-  { name: 'down-image', kind: 'image-cls', classes: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
-  { name: 'down-match', kind: 'match', classes: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
-  { name: 'down-mm', kind: 'mm-cls', classes: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
+  { name: 'down-image-A', kind: 'image-cls', attrs: ['q0', 's0'], related: 'up-image-A' },
+  { name: 'down-image-B', kind: 'image-cls', attrs: ['q3', 's1'], related: 'up-image-B' },
+  { name: 'down-match-C', kind: 'match', attrs: ['q4', 's3'], related: 'up-entail-C' },
 ];
 
-/** The stand-in world: class latents, the two fixed modality maps and the frozen fusion backbone. */
+function parseAttr(a: string): { quad: boolean; j: number } {
+  const m = /^([qs])(\d+)$/.exec(a);
+  if (!m) throw new InputError(`ATLAS attribute ${JSON.stringify(a)}: expected q<j> or s<j>`);
+  return { quad: m[1] === 'q', j: Number(m[2]) };
+}
+
+/** The stand-in world: attribute directions, the two fixed modality maps and the frozen fusion backbone. */
 export class AtlasWorld {
-  readonly proto: Float32Array;
-  readonly captionEmb: Float32Array;
+  private readonly U: Float32Array;
+  private readonly V: Float32Array;
+  private readonly Wl: Float32Array;
   private readonly Ma: Float32Array;
-  private readonly Mb: Float32Array;
+  /** Caption word vectors: attribute (quadratic first, then linear) x value (0/1) x modalityDim. */
+  private readonly words: Float32Array;
   readonly backbone: { W1: Float32Array; b1: Float32Array };
+  static readonly QUAD = 8;
+  static readonly LIN = 4;
 
   constructor(readonly o: AtlasOptions, seed: number) {
     const r = new Rng(seed, 'atlas-world');
-    const L = o.latentDim, M = o.modalityDim;
-    this.proto = r.split('proto').fillNormal(new Float32Array(o.classes * L), 1);
-    this.captionEmb = r.split('caption').fillNormal(new Float32Array(o.classes * L), 1);
-    // The caption of a class is a fixed function of its latent (so "matching" is a generic skill).
-    for (let c = 0; c < o.classes; c++) for (let k = 0; k < L; k++) this.captionEmb[c * L + k] = 0.7 * this.proto[c * L + k]! + 0.3 * this.captionEmb[c * L + k]!;
+    const L = o.latentDim, M = o.modalityDim, Q = AtlasWorld.QUAD, S = AtlasWorld.LIN;
+    this.U = r.split('U').fillNormal(new Float32Array(Q * L), 1);
+    this.V = r.split('V').fillNormal(new Float32Array(Q * L), 1);
+    this.Wl = r.split('Wl').fillNormal(new Float32Array(S * L), 1);
     this.Ma = r.split('Ma').fillNormal(new Float32Array(M * L), 1 / Math.sqrt(L));
-    this.Mb = r.split('Mb').fillNormal(new Float32Array(M * L), 1 / Math.sqrt(L));
+    this.words = r.split('words').fillNormal(new Float32Array((Q + S) * 2 * M), 1);
     this.backbone = {
       W1: r.split('W1').fillNormal(new Float32Array(o.hiddenDim * 2 * M), 1 / Math.sqrt(2 * M)),
       b1: r.split('b1').fillNormal(new Float32Array(o.hiddenDim), 0.1),
     };
   }
 
-  private image(c: number, rng: Rng, out: Float32Array, at: number): void {
-    const { latentDim: L, modalityDim: M } = this.o;
-    const z = new Float32Array(L);
-    for (let k = 0; k < L; k++) z[k] = this.proto[c * L + k]! + this.o.imageNoise * rng.normal();
-    for (let i = 0; i < M; i++) { let s = 0; for (let k = 0; k < L; k++) s += this.Ma[i * L + k]! * z[k]!; out[at + i] = Math.tanh(s); }
+  /** Value (0/1) of attribute `a` at latent z. */
+  attr(a: string, z: Float32Array): number {
+    const { quad, j } = parseAttr(a);
+    const L = this.o.latentDim;
+    if (quad) {
+      if (j >= AtlasWorld.QUAD) throw new InputError(`ATLAS attribute ${a}: at most ${AtlasWorld.QUAD} quadratic attributes`);
+      let u = 0, v = 0;
+      for (let k = 0; k < L; k++) { u += this.U[j * L + k]! * z[k]!; v += this.V[j * L + k]! * z[k]!; }
+      return u * v > 0 ? 1 : 0;
+    }
+    if (j >= AtlasWorld.LIN) throw new InputError(`ATLAS attribute ${a}: at most ${AtlasWorld.LIN} linear attributes`);
+    let s = 0;
+    for (let k = 0; k < L; k++) s += this.Wl[j * L + k]! * z[k]!;
+    return s > 0 ? 1 : 0;
   }
 
-  private caption(c: number, rng: Rng, out: Float32Array, at: number): void {
+  private image(z: Float32Array, rng: Rng, out: Float32Array, at: number): void {
     const { latentDim: L, modalityDim: M } = this.o;
     for (let i = 0; i < M; i++) {
       let s = 0;
-      for (let k = 0; k < L; k++) s += this.Mb[i * L + k]! * this.captionEmb[c * L + k]!;
-      out[at + i] = Math.tanh(s) + this.o.captionNoise * rng.normal();
+      for (let k = 0; k < L; k++) s += this.Ma[i * L + k]! * z[k]!;
+      out[at + i] = Math.tanh(s) + this.o.imageNoise * rng.normal();
     }
   }
 
-  /** `perClass` rows per class of a task: [image; caption] inputs (2 * modalityDim), zeros for an absent modality. */
+  private caption(attrs: readonly string[], bits: readonly number[], rng: Rng, out: Float32Array, at: number): void {
+    const M = this.o.modalityDim;
+    const rows = attrs.map((a, i) => { const p = parseAttr(a); return ((p.quad ? p.j : AtlasWorld.QUAD + p.j) * 2 + bits[i]!) * M; });
+    const scale = 1 / Math.sqrt(attrs.length);
+    for (let i = 0; i < M; i++) {
+      let s = 0;
+      for (const r of rows) s += this.words[r + i]!;
+      out[at + i] = Math.tanh(s * scale) + this.o.captionNoise * rng.normal();
+    }
+  }
+
+  /**
+   * `perClass` rows per class of a task ([image; caption], 2 * modalityDim; zeros for an absent
+   * modality). image-cls: class = attribute bits read as a binary number, rows drawn by rejection;
+   * match: half the rows name the image's own attribute values (label 1), half flip one (label 0);
+   * entail: class 0 names the image's own values, class 1 + i flips attribute i.
+   */
   sample(task: TaskSpec, perClass: number, rng: Rng): TaskData {
-    const M = this.o.modalityDim, d = 2 * M;
-    const K = task.classes.length;
-    const n = perClass * K;
+    const { latentDim: L, modalityDim: M } = this.o;
+    const d = 2 * M, k = task.attrs.length;
+    const outputs = task.kind === 'match' ? 2 : task.kind === 'entail' ? 1 + k : 1 << k;
+    const n = perClass * outputs;
     const x = new Float32Array(n * d), y = new Int32Array(n);
+    const z = new Float32Array(L);
+    const draw = (): number[] => { for (let i = 0; i < L; i++) z[i] = rng.normal(); return task.attrs.map((a) => this.attr(a, z)); };
     let r = 0;
-    for (let ci = 0; ci < K; ci++) {
-      const c = task.classes[ci]!;
+    for (let c = 0; c < outputs; c++) {
       for (let s = 0; s < perClass; s++, r++) {
-        if (task.kind === 'image-cls') { this.image(c, rng, x, r * d); y[r] = ci; }
-        else if (task.kind === 'caption-cls') { this.caption(c, rng, x, r * d + M); y[r] = ci; }
-        else if (task.kind === 'mm-cls') { this.image(c, rng, x, r * d); this.caption(c, rng, x, r * d + M); y[r] = ci; }
-        else {
-          // match: half the rows pair the image with its own caption (1), half with another class's (0).
-          const match = s % 2 === 0;
-          const other = match ? c : task.classes[(ci + 1 + rng.int(K - 1)) % K]!;
-          this.image(c, rng, x, r * d); this.caption(other, rng, x, r * d + M); y[r] = match ? 1 : 0;
+        if (task.kind === 'image-cls') {
+          let bits = draw();
+          for (let tries = 0; bits.reduce((v, b) => 2 * v + b, 0) !== c; tries++) {
+            if (tries > 10000) throw new InputError(`ATLAS task ${task.name}: class ${c} too rare to sample`);
+            bits = draw();
+          }
+          this.image(z, rng, x, r * d);
+        } else {
+          const bits = draw();
+          if (task.kind === 'match' && c === 0) { const f = rng.int(k); bits[f] = 1 - bits[f]!; }
+          if (task.kind === 'entail' && c > 0) bits[c - 1] = 1 - bits[c - 1]!;
+          this.image(z, rng, x, r * d);
+          this.caption(task.attrs, bits, rng, x, r * d + M);
         }
+        y[r] = c;
       }
     }
-    return { x, y, n, outputs: task.kind === 'match' ? 2 : K };
+    return { x, y, n, outputs };
   }
 }
 
@@ -299,13 +358,16 @@ function fit(model: AtlasModel, m: AtlasTaskModel, data: TaskData, vars: tf.Vari
   }
 }
 
-function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: AtlasOptions): { acc: number; logits: Float32Array; meanWeights: number[] } {
+function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: AtlasOptions): { acc: number; logits: Float32Array; meanWeights: number[]; rowStdWeights: number[] } {
   return tf.tidy(() => {
     const { logits, weights } = model.forward(m, tf.tensor2d(data.x, [data.n, 2 * o.modalityDim]));
     const pred = tf.argMax(logits, 1).dataSync();
     let c = 0;
     for (let i = 0; i < data.n; i++) if (pred[i] === data.y[i]) c++;
-    return { acc: (100 * c) / data.n, logits: logits.dataSync() as Float32Array, meanWeights: weights.map((w) => tf.mean(w).dataSync()[0]!) };
+    return {
+      acc: (100 * c) / data.n, logits: logits.dataSync() as Float32Array, meanWeights: weights.map((w) => tf.mean(w).dataSync()[0]!),
+      rowStdWeights: weights.map((w) => Math.sqrt(tf.moments(w).variance.dataSync()[0]!)),
+    };
   });
 }
 
@@ -366,8 +428,14 @@ export interface AtlasRunEntry {
   readonly acc: number;
   readonly trainable_params: number;
   readonly order: string;
-  /** Mean mixing weight per upstream adapter (experience / atlas), in bank order. */
+  /** Mean mixing weight (over test rows) per upstream adapter (experience / atlas), in bank order. */
   readonly mix_weights?: number[];
+  /** Spread of each weight over the test rows (0: the gate ignores the input, a learned constant). */
+  readonly mix_weights_row_std?: number[];
+  /** The upstream adapters `mix_weights` refers to, by task name (bank order). */
+  readonly mix_adapters?: string[];
+  /** The upstream task this downstream task was built to be related to. */
+  readonly related?: string;
 }
 
 export interface AtlasResult {
@@ -382,11 +450,19 @@ export interface AtlasResult {
   readonly orders: string[];
   readonly ortho_ablation: { seed: number; order: string; task: string; ortho: number; acc: number }[];
   readonly summary: { order: string; task: string; variant: AtlasVariant; acc_mean: number; acc_std: number; n: number; trainable_params: number }[];
+  /** Paired over seeds, per order and downstream task: variant accuracy minus scratch accuracy. */
+  readonly paired_vs_scratch: { order: string; task: string; variant: AtlasVariant; diff_mean: number; diff_std: number; wins: number; n: number }[];
+  /**
+   * Stage-1 mixing weights per order, downstream task and variant (experience / atlas): mean over seeds
+   * of each upstream adapter's mean weight, the adapter built to be related, and in how many seeds
+   * the related adapter had the largest weight.
+   */
+  readonly gate: { order: string; task: string; variant: AtlasVariant; related: string | null; weights: Record<string, number>; related_largest: number; n: number }[];
   readonly options: AtlasOptions;
   readonly stand_in: string;
 }
 
-export const ATLAS_STAND_IN = 'feature-level stand-in: image = fixed random map of a class latent + noise; caption = fixed random embedding of the class (a function of its latent) + noise; backbone = fixed random tanh fusion MLP over [image; caption] (not pretrained); no ViLT, no real image-text data';
+export const ATLAS_STAND_IN = 'synthetic feature-level stand-in: a latent z defines binary attributes (quadratic: XOR of two half-spaces; linear: one half-space); image = fixed random tanh map of z + noise; caption = sum of fixed random word vectors naming attribute values, tanh, + noise; classes = attribute combinations; each downstream task shares one quadratic attribute with one upstream task (built to be related) and adds a new linear one; backbone = fixed random tanh fusion MLP over [image; caption] (not pretrained); no ViLT, no real image-text data';
 
 /** One seed and order: upstream tasks with ATLAS, then each downstream task with every variant. */
 export function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof UPSTREAM, variants: readonly AtlasVariant[], withOrthoAblation: boolean):
@@ -411,7 +487,7 @@ export function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof 
     }
     const upBank = model.bank.length;
     for (const spec of DOWNSTREAM) {
-      const tr = world.sample(spec, spec.kind === 'match' ? 2 * o.shots : o.shots, rng.split(`${spec.name}-train`));
+      const tr = world.sample(spec, o.shots, rng.split(`${spec.name}-train`));
       const te = world.sample(spec, o.testPerClass, new Rng(seed, `atlas-test-${spec.name}`));
       for (const variant of variants) {
         // Every variant sees the same upstream bank: adapters added by other downstream runs are set
@@ -420,7 +496,11 @@ export function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof 
         const r = trainTask(model, spec, tr, variant, o.downstreamSteps, o, rng.split(`${spec.name}-${variant}`), o.orthoWeight);
         const ev = accuracy(model, r.model, te, o);
         model.bank.push(...extra);
-        runs.push({ seed, task: spec.name, variant, acc: ev.acc, trainable_params: r.trainable, order, ...(variant === 'experience' || variant === 'atlas' ? { mix_weights: ev.meanWeights.slice(0, upBank) } : {}) });
+        runs.push({
+          seed, task: spec.name, variant, acc: ev.acc, trainable_params: r.trainable, order,
+          ...(variant === 'experience' || variant === 'atlas' ? { mix_weights: ev.meanWeights.slice(0, upBank), mix_weights_row_std: ev.rowStdWeights.slice(0, upBank), mix_adapters: model.bank.slice(0, upBank).map((a) => a.task) } : {}),
+          ...(spec.related ? { related: spec.related } : {}),
+        });
         keep.push(...r.disposables);
       }
       if (withOrthoAblation) {
@@ -475,6 +555,50 @@ export function runAtlas(o: AtlasOptions, seeds: readonly number[], opts: { orde
   const colMean = (m: number[][]): number[] => m[0]!.map((_, j) => mean(m.map((r) => r[j]!)));
   return {
     runs, upstream_acc_before: colMean(before), upstream_acc_after: colMean(after), upstream_tasks: UPSTREAM[orders[0]!].map((t) => t.name),
-    upstream_identical: identical, orders: [...orders], ortho_ablation: ablation, summary, options: o, stand_in: ATLAS_STAND_IN,
+    upstream_identical: identical, orders: [...orders], ortho_ablation: ablation, summary,
+    paired_vs_scratch: pairedVsScratch(runs), gate: gateSummary(runs), options: o, stand_in: ATLAS_STAND_IN,
   };
+}
+
+/** Paired differences to the scratch adapter (same seed, order and task). */
+export function pairedVsScratch(runs: readonly AtlasRunEntry[]): AtlasResult['paired_vs_scratch'] {
+  const out: AtlasResult['paired_vs_scratch'] = [];
+  const keys = [...new Set(runs.map((r) => `${r.order}\u0000${r.task}`))];
+  for (const key of keys) {
+    const [order, task] = key.split('\u0000') as [string, string];
+    for (const variant of ['experience', 'atlas', 'full_ft'] as const) {
+      const d: number[] = [];
+      for (const r of runs) {
+        if (r.order !== order || r.task !== task || r.variant !== variant) continue;
+        const base = runs.find((b) => b.order === order && b.task === task && b.seed === r.seed && b.variant === 'scratch');
+        if (base) d.push(r.acc - base.acc);
+      }
+      if (d.length) out.push({ order, task, variant, diff_mean: mean(d), diff_std: d.length > 1 ? std(d) : 0, wins: d.filter((v) => v > 0).length, n: d.length });
+    }
+  }
+  return out;
+}
+
+/** Mean stage-1 weight per upstream adapter and how often the related adapter got the largest weight. */
+export function gateSummary(runs: readonly AtlasRunEntry[]): AtlasResult['gate'] {
+  const out: AtlasResult['gate'] = [];
+  const groups = new Map<string, AtlasRunEntry[]>();
+  for (const r of runs) {
+    if (!r.mix_weights || !r.mix_adapters) continue;
+    const k = `${r.order}\u0000${r.task}\u0000${r.variant}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  for (const rs of groups.values()) {
+    const first = rs[0]!;
+    const weights: Record<string, number> = {};
+    for (const name of first.mix_adapters!) weights[name] = mean(rs.map((r) => r.mix_weights![r.mix_adapters!.indexOf(name)]!));
+    const related = first.related ?? null;
+    const largest = rs.filter((r) => {
+      if (!related) return false;
+      const i = r.mix_adapters!.indexOf(related);
+      return i >= 0 && r.mix_weights!.every((w, k) => k === i || w < r.mix_weights![i]!);
+    }).length;
+    out.push({ order: first.order, task: first.task, variant: first.variant, related, weights, related_largest: largest, n: rs.length });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 // ATLAS: orthogonality penalty, mixing weights, upstream predictions unchanged by later tasks,
-// trainable-parameter ordering of the variants.
+// trainable-parameter ordering of the variants, the record's summaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
@@ -40,5 +40,11 @@ test('runAtlas: every variant per downstream task, upstream logits bit-identical
     assert.ok(mw.every((v) => v >= 0 && v <= 1));
   }
   assert.equal(r.ortho_ablation.length, 2 * DOWNSTREAM.length);
+  assert.equal(r.paired_vs_scratch.length, 3 * DOWNSTREAM.length);
+  assert.equal(r.gate.length, 2 * DOWNSTREAM.length);
+  for (const g of r.gate) {
+    assert.ok(g.related !== null && g.related in g.weights, `${g.task}: related adapter among the weights`);
+    assert.ok(g.related_largest >= 0 && g.related_largest <= g.n);
+  }
   assert.throws(() => atlasOptions({ foo: 1 } as never), /unknown ATLAS option\(s\) foo; known:/);
 });
