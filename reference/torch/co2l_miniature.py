@@ -9,6 +9,12 @@ standardised frozen features of (task data + buffer), Adam with cosine decay, ep
 fixed validation split of 100 rows per class, never on test. Writes a JSON with per-seed accuracy
 after each task and the wall time per seed.
 
+With --split FILE (a JSON {seed: {"val": [...], "train": [...], "classOrder": [...]}} of row indices
+into the Fashion-MNIST training set, as written by perennial's `co2lSeedIndices`), the validation
+rows, training rows and class order are perennial's for that seed; otherwise the port draws its own.
+Also records the accuracy matrix (accuracy on each task's test classes after each task) and the
+process CPU time per run.
+
 Run: /usr/bin/python3 reference/torch/co2l_miniature.py --seeds 0,1 --lambdas 1,0 --json out.json
 """
 import argparse, gzip, json, os, struct, time
@@ -130,24 +136,28 @@ def probe(ftr, ytr, fva, yva, fte, classes, epochs, lr, bs, gen):
         return lin(fte).argmax(1), best[1], best[0]
 
 
-def run_seed(data, seed, lam, a):
+def run_seed(data, seed, lam, a, split=None):
     xtr, ytr, xte, yte = data
     torch.manual_seed(seed); gen = torch.Generator().manual_seed(seed)
-    rs_val = np.random.RandomState(1993)
-    val_idx, pool_idx = [], []
-    for c in range(10):
-        rows = rs_val.permutation(np.nonzero(ytr == c)[0])
-        val_idx.extend(rows[:100]); pool_idx.append(rows[100:])
-    rs = np.random.RandomState(seed)
-    tr_idx = np.concatenate([rs.permutation(p)[:a.per_class] for p in pool_idx])
-    order = rs.permutation(10)
+    if split is not None:
+        val_idx = np.array(split['val'], dtype=np.int64); tr_idx = np.array(split['train'], dtype=np.int64)
+        order = np.array(split['classOrder'], dtype=np.int64)
+    else:
+        rs_val = np.random.RandomState(1993)
+        val_idx, pool_idx = [], []
+        for c in range(10):
+            rows = rs_val.permutation(np.nonzero(ytr == c)[0])
+            val_idx.extend(rows[:100]); pool_idx.append(rows[100:])
+        rs = np.random.RandomState(seed)
+        tr_idx = np.concatenate([rs.permutation(p)[:a.per_class] for p in pool_idx])
+        order = rs.permutation(10)
     remap = np.argsort(order)  # original label -> position
     X = torch.from_numpy(xtr[tr_idx]).unsqueeze(1); Y = torch.from_numpy(remap[ytr[tr_idx]])
     Xv = torch.from_numpy(xtr[np.array(val_idx)]).unsqueeze(1); Yv = torch.from_numpy(remap[ytr[np.array(val_idx)]])
     Xt = torch.from_numpy(xte).unsqueeze(1); Yt = torch.from_numpy(remap[yte])
     net = Net(); opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     teacher = None; bx = by = None
-    accs = []; t0 = time.time()
+    accs = []; matrix = []; probe_log = []; losses = []; t0 = time.time(); c0 = time.process_time()
     for t in range(5):
         lo, hi = 2 * t, 2 * t + 2
         m = (Y >= lo) & (Y < hi)
@@ -155,6 +165,7 @@ def run_seed(data, seed, lam, a):
         sx, sy = (torch.cat([bx, tx]), torch.cat([by, ty])) if bx is not None else (tx, ty)
         epochs = a.epochs_first if t == 0 else a.epochs_later
         net.train()
+        sum_con = sum_dis = 0.0; steps = 0
         for ep in range(epochs):
             perm = torch.randperm(len(sy), generator=gen)
             for s in range(0, len(sy), a.batch):
@@ -162,21 +173,30 @@ def run_seed(data, seed, lam, a):
                 xb = torch.cat([augment(sx[idx], gen), augment(sx[idx], gen)])
                 yb = torch.cat([sy[idx], sy[idx]])
                 z = net(xb)
-                loss = asym_supcon(z, yb, (yb >= lo) & (yb < hi))
+                loss = con = asym_supcon(z, yb, (yb >= lo) & (yb < hi))
                 if teacher is not None and lam > 0:
                     with torch.no_grad():
                         zp = teacher(xb)
-                    loss = loss + lam * ird(z, zp)
+                    dis = ird(z, zp)
+                    loss = loss + lam * dis
+                    sum_dis += dis.item()
+                sum_con += con.item(); steps += 1
                 opt.zero_grad(); loss.backward(); opt.step()
         ftr = feats(net, sx); mv = Yv < hi; fva = feats(net, Xv[mv]); mt = Yt < hi; fte = feats(net, Xt[mt])
         pred, pep, pva = probe(ftr, sy, fva, Yv[mv], fte, hi, a.probe_epochs, a.probe_lr, 256, gen)
         accs.append(100.0 * (pred == Yt[mt]).float().mean().item())
+        probe_log.append({'epoch': pep, 'val_acc': 100.0 * pva})
+        losses.append({'con': sum_con / max(1, steps), 'dis': sum_dis / max(1, steps)})
+        yt = Yt[mt]
+        matrix.append([100.0 * (pred[(yt >= 2 * j) & (yt < 2 * j + 2)] == yt[(yt >= 2 * j) & (yt < 2 * j + 2)]).float().mean().item() for j in range(t + 1)])
         rsb = np.random.RandomState(seed * 100 + t)
         keep = balanced_buffer(sy.numpy(), 200, rsb)
         bx, by = sx[keep], sy[keep]
         teacher = Net(); teacher.load_state_dict(net.state_dict()); teacher.eval()
         for p in teacher.parameters(): p.requires_grad_(False)
-    return {'seed': seed, 'lambda': lam, 'acc_per_task': accs, 'last_acc': accs[-1], 'time_s': time.time() - t0}
+    return {'seed': seed, 'lambda': lam, 'acc_per_task': accs, 'acc_matrix': matrix, 'last_acc': accs[-1],
+            'probe_per_task': probe_log, 'losses_per_task': losses, 'class_order': [int(c) for c in order], 'shared_split': split is not None,
+            'time_s': time.time() - t0, 'cpu_s': time.process_time() - c0}
 
 
 def main():
@@ -190,14 +210,16 @@ def main():
     ap.add_argument('--probe-lr', type=float, default=1e-2, dest='probe_lr')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
+    ap.add_argument('--split', default=None, help='JSON of perennial row indices and class order per seed')
     ap.add_argument('--json', required=True)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     data = load_fmnist(a.data)
+    splits = json.load(open(a.split)) if a.split else None
     runs = []
     for seed in [int(s) for s in a.seeds.split(',')]:
         for lam in [float(l) for l in a.lambdas.split(',')]:
-            r = run_seed(data, seed, lam, a)
+            r = run_seed(data, seed, lam, a, splits[str(seed)] if splits else None)
             print(json.dumps(r), flush=True)
             runs.append(r)
             with open(a.json + '.tmp', 'w') as f:
