@@ -1,0 +1,30 @@
+// Batch normalisation followed by ReLU over the last (channel) axis, fused into one wasm kernel
+// forward and one backward (kernels/batchnorm.ts): y = max(0, (x - mu) / sqrt(var + eps) * gamma + beta).
+// Same values as the composed tfjs ops up to float rounding; differentiable in x, gamma and beta.
+import { tf } from './tensor.js';
+import { InputError } from './errors.js';
+import { BN_RELU_EVAL, BN_RELU_TRAIN, installBatchNormKernels } from './kernels/batchnorm.js';
+
+function check(name: string, x: tf.Tensor, perChannel: tf.Tensor[]): void {
+  if (tf.getBackend() !== 'wasm') throw new InputError(`${name} runs on the wasm backend (call initTf()), the active one is ${tf.getBackend()}`);
+  const C = x.shape[x.rank - 1];
+  if (x.rank < 1 || x.dtype !== 'float32') throw new InputError(`${name}: x must be a float32 tensor with a channel axis, got ${x.dtype} [${x.shape}]`);
+  for (const t of perChannel) if (t.rank !== 1 || t.shape[0] !== C || t.dtype !== 'float32') throw new InputError(`${name}: per-channel tensors must be float32 [${C}], got ${t.dtype} [${t.shape}]`);
+  installBatchNormKernels();
+}
+
+/**
+ * Training mode: normalise with this batch's per-channel mean and biased variance (over all axes
+ * but the last), which are returned for running averages (they carry no gradient).
+ */
+export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): { y: T; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  check('batchNormReluTrain', x, [gamma, beta]);
+  const [y, mean, variance] = tf.engine().runKernel(BN_RELU_TRAIN, { x, gamma, beta }, { eps }) as unknown as [T, tf.Tensor1D, tf.Tensor1D];
+  return { y, mean, variance };
+}
+
+/** Evaluation mode: normalise with given (running) statistics. */
+export function batchNormReluEval<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps = 1e-5): T {
+  check('batchNormReluEval', x, [gamma, beta, mean, variance]);
+  return tf.engine().runKernel(BN_RELU_EVAL, { x, gamma, beta, mean, variance }, { eps }) as T;
+}
