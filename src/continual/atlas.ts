@@ -1,11 +1,12 @@
 // ATLAS (Adapter-Based Multi-Modal Continual Learning with a Two-Stage Learning Strategy, arXiv
 // 2410.10923; official code lihong2303/ATLAS) on a feature-level stand-in, task-incremental:
 //   - a frozen backbone (a fixed random fusion MLP over [image features; caption features]);
-//   - one bottleneck adapter A_k(h) = U_k SiLU(D_k h) per upstream task, frozen after its task, plus a
+//   - one bottleneck adapter A_k(h) = U_k SiLU(D_k h) (its residual part) per upstream task, frozen after its task, plus a
 //     key per adapter; each task has its own head;
 //   - stage 1, experience-based learning: learned queries q_k (one per earlier adapter) weight the
-//     frozen adapters: c_k = attention of q_k over the tokens [q_k; A_k(h)] (no projections),
-//     w_k = (cos(c_k, key_k) + 1) / 2, out = h + sum_k w_k A_k(h) (the skip path appears once, explicitly);
+//     frozen adapters: c_k = attention of q_k over the tokens [q_k; h + A_k(h)] (no projections; the
+//     adapter's full output, skip included, as in the official code), w_k = (cos(c_k, key_k) + 1) / 2,
+//     out = h + sum_k w_k A_k(h) (the skip path appears once, explicitly);
 //     only the queries and the head train;
 //   - stage 2, novel knowledge expansion: a new adapter with its own query and key joins the mix; it,
 //     its query/key and the head train with the task loss + orthoWeight * mean((Q Q^T - I)^2) / (n d)
@@ -260,7 +261,12 @@ export class AtlasModel {
     return tf.matMul(u.mul(tf.sigmoid(u)), a.U as unknown as tf.Tensor2D, false, true) as tf.Tensor2D;
   }
 
-  /** w = (cos(c, key) + 1) / 2 with c the attention of q over [q; a] (per row). */
+  /**
+   * w = (cos(c, key) + 1) / 2 with c the attention of q over the tokens [q; a] (per row). `a` is the
+   * adapter's full output A(h) = h + U SiLU(D h), as in the method note and the official code (its
+   * Adapter returns x + input, and that is what the query attends over); only the weighted sum makes
+   * the skip path explicit.
+   */
   static mixWeight(q: tf.Tensor1D, a: tf.Tensor2D, key: tf.Tensor): tf.Tensor1D {
     const d = q.shape[0];
     const n = a.shape[0];
@@ -279,7 +285,7 @@ export class AtlasModel {
     const weights: tf.Tensor1D[] = [];
     m.uses.forEach((k, i) => {
       const a = AtlasModel.adapterOut(h, this.bank[k]!);
-      const w = AtlasModel.mixWeight(m.queries!.slice([i, 0], [1, this.o.hiddenDim]).reshape([this.o.hiddenDim]) as tf.Tensor1D, a, this.bank[k]!.key);
+      const w = AtlasModel.mixWeight(m.queries!.slice([i, 0], [1, this.o.hiddenDim]).reshape([this.o.hiddenDim]) as tf.Tensor1D, h.add(a), this.bank[k]!.key);
       weights.push(w);
       out = out.add(a.mul(w.reshape([-1, 1]))) as tf.Tensor2D;
     });
@@ -288,7 +294,7 @@ export class AtlasModel {
       const a = AtlasModel.adapterOut(h, ad);
       if (m.plainAdapter) out = out.add(a) as tf.Tensor2D;
       else {
-        const w = AtlasModel.mixWeight(m.ownQuery!.reshape([this.o.hiddenDim]) as tf.Tensor1D, a, ad.key);
+        const w = AtlasModel.mixWeight(m.ownQuery!.reshape([this.o.hiddenDim]) as tf.Tensor1D, h.add(a), ad.key);
         weights.push(w);
         out = out.add(a.mul(w.reshape([-1, 1]))) as tf.Tensor2D;
       }

@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
-import { AtlasModel, atlasOptions, orthoPenalty, runAtlas, DOWNSTREAM } from '../../src/continual/atlas.js';
+import { AtlasModel, AtlasWorld, atlasOptions, orthoPenalty, runAtlas, DOWNSTREAM, type AtlasTaskModel } from '../../src/continual/atlas.js';
+import { variable } from '../../src/continual/nn.js';
+import { Rng } from '../../src/core/rng.js';
 
 test('orthogonality penalty: 0 on orthonormal rows, the written formula otherwise', async () => {
   await initTf();
@@ -47,4 +49,37 @@ test('runAtlas: every variant per downstream task, upstream logits bit-identical
     assert.ok(g.related_largest >= 0 && g.related_largest <= g.n);
   }
   assert.throws(() => atlasOptions({ foo: 1 } as never), /unknown ATLAS option\(s\) foo; known:/);
+});
+
+test('stage-1 gate: the query attends over the full adapter output h + A(h); the skip path enters the sum once', async () => {
+  await initTf();
+  const o = atlasOptions();
+  const H = o.hiddenDim, d = 2 * o.modalityDim, n = 6;
+  const world = new AtlasWorld(o, 1);
+  const model = new AtlasModel(world, o);
+  const k = model.newAdapter('up', new Rng(1, 'adapter'));
+  const r = new Rng(2, 'gate-test');
+  const queries = variable('q', [1, H], r.split('q').fillNormal(new Float32Array(H), 1 / Math.sqrt(H)));
+  const head = { W: variable('W', [2, H], r.split('W').fillNormal(new Float32Array(2 * H), 0.1)), b: variable('b', [2], new Float32Array(2)) };
+  const m: AtlasTaskModel = { task: DOWNSTREAM[0]!, uses: [k], queries, own: null, ownQuery: null, head, backbone: null, plainAdapter: false };
+  try {
+    tf.tidy(() => {
+      const x = tf.tensor2d(r.split('x').fillNormal(new Float32Array(n * d), 1), [n, d]);
+      const { logits, weights } = model.forward(m, x);
+      const h = model.hidden(x, null);
+      const a = AtlasModel.adapterOut(h, model.bank[k]!);
+      const q = queries.reshape([H]) as tf.Tensor1D;
+      const full = AtlasModel.mixWeight(q, h.add(a) as tf.Tensor2D, model.bank[k]!.key).dataSync();
+      const residualOnly = AtlasModel.mixWeight(q, a, model.bank[k]!.key).dataSync();
+      const got = weights[0]!.dataSync();
+      for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i]! - full[i]!) < 1e-6, `row ${i}: ${got[i]} vs ${full[i]}`);
+      assert.ok(got.some((v, i) => Math.abs(v - residualOnly[i]!) > 1e-3), 'the gate must not see the residual part alone');
+      // logits = (h + w A(h)) W^T + b: h once, not scaled by the weight.
+      const want = tf.matMul(h.add(a.mul(weights[0]!.reshape([-1, 1]))), head.W, false, true).add(head.b).dataSync();
+      const lg = logits.dataSync();
+      for (let i = 0; i < lg.length; i++) assert.ok(Math.abs(lg[i]! - want[i]!) < 1e-5);
+    });
+  } finally {
+    queries.dispose(); head.W.dispose(); head.b.dispose(); model.dispose();
+  }
 });
