@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tensor.js';
+import { batchNormReluEval, batchNormReluTrain } from '../../core/bn.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
@@ -144,18 +145,16 @@ export class Co2lNet {
       this.opts.channels.forEach((_c, i) => {
         const n = `enc.${i}`;
         const wt = getParam(this.params, `${n}.conv.weight`) as unknown as tf.Tensor4D;
-        if (training) x = conv3x3Trainable(x, wt, 2);
-        else x = tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), wt, 2, 'valid');
-        let mean: tf.Tensor, variance: tf.Tensor;
+        // The teacher and evaluation also use perennial's convolution (kernelGrad off: nothing is taped there).
+        x = conv3x3Trainable(x, wt, 2, training);
+        // Batch norm + ReLU as one fused kernel (core/bn): same values as the composed ops up to rounding.
+        const gamma = getParam(this.params, `${n}.bn.weight`), beta = getParam(this.params, `${n}.bn.bias`);
         if (training) {
-          ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+          const r = batchNormReluTrain(x, gamma, beta, BN_EPS);
           const count = x.shape[0] * x.shape[1] * x.shape[2];
-          this.pending.push({ name: n, mean: tf.keep(mean.clone()), variance: tf.keep(variance.mul(count / Math.max(1, count - 1))) });
-        } else {
-          mean = getParam(this.params, `${n}.bn.running_mean`);
-          variance = getParam(this.params, `${n}.bn.running_var`);
-        }
-        x = tf.relu(x.sub(mean).mul(tf.rsqrt(variance.add(BN_EPS))).mul(getParam(this.params, `${n}.bn.weight`)).add(getParam(this.params, `${n}.bn.bias`))) as tf.Tensor4D;
+          this.pending.push({ name: n, mean: tf.keep(r.mean), variance: tf.keep(r.variance.mul(count / Math.max(1, count - 1))) });
+          x = r.y;
+        } else x = batchNormReluEval(x, gamma, beta, getParam(this.params, `${n}.bn.running_mean`), getParam(this.params, `${n}.bn.running_var`), BN_EPS);
       });
       const g = tf.mean(x, [1, 2]);
       return tf.relu(linear(g, getParam(this.params, 'enc.fc.weight'), getParam(this.params, 'enc.fc.bias'))) as tf.Tensor2D;
