@@ -6,7 +6,7 @@ import { mean, std } from '../core/stats.js';
 import type { AtlasOptions, AtlasResult } from './atlas.js';
 
 /** The demo / `--quick` setting: less upstream data, fewer downstream steps (seconds per seed). */
-export const ATLAS_QUICK: Partial<AtlasOptions> = Object.freeze({ upstreamPerClass: 100, upstreamEpochs: 40, downstreamSteps: 60, testPerClass: 60 });
+export const ATLAS_QUICK: Partial<AtlasOptions> = Object.freeze({ upstreamPerClass: 100, upstreamEpochs: 30, downstreamSteps: 40, testPerClass: 50 });
 
 const f1 = (v: number): string => v.toFixed(1);
 const pm = (m: number, s: number): string => `${f1(m)} +- ${f1(s)}`;
