@@ -150,15 +150,29 @@ bool ReadGeometry(const Napi::CallbackInfo& info, Geometry* g) {
   return g->stride >= 1;
 }
 
+// Arguments of im2col and col2im: (image-side array, geometry, column-side array) with sizes checked.
+// The array that is written is named last in `usage`.
+bool PatchArgs(const Napi::CallbackInfo& info, const char* usage, float** image, float** cols, Geometry* g) {
+  size_t ni, nc;
+  const bool imageFirst = std::strncmp(usage, "im2col", 6) == 0;
+  if (info.Length() < 12 || !F32(info[imageFirst ? 0 : 11], image, &ni) || !ReadGeometry(info, g) || !F32(info[imageFirst ? 11 : 0], cols, &nc)) {
+    Fail(info.Env(), usage);
+    return false;
+  }
+  if (static_cast<long long>(ni) != g->n * g->h * g->w * g->cin || static_cast<long long>(nc) != g->n * g->ho * g->wo * g->kh * g->kw * g->cin) {
+    Fail(info.Env(), std::string(usage, 6) + ": array sizes do not fit the geometry");
+    return false;
+  }
+  return true;
+}
+
 // im2col(x, n, h, w, cin, kh, kw, stride, pad, ho, wo, col):
 //   col[(b, oy, ox), (ky, kx, c)] = x[b, oy*s+ky-p, ox*s+kx-p, c], zero outside the image.
 Napi::Value Im2col(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  float *x, *col; size_t nx, nc; Geometry g;
-  if (info.Length() < 12 || !F32(info[0], &x, &nx) || !ReadGeometry(info, &g) || !F32(info[11], &col, &nc))
-    return Fail(env, "im2col(x: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, col: Float32Array)");
+  float *x, *col; Geometry g;
+  if (!PatchArgs(info, "im2col(x: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, col: Float32Array)", &x, &col, &g)) return env.Undefined();
   const long long K = g.kh * g.kw * g.cin, rowW = g.kw * g.cin;
-  if (static_cast<long long>(nx) != g.n * g.h * g.w * g.cin || static_cast<long long>(nc) != g.n * g.ho * g.wo * K) return Fail(env, "im2col: array sizes do not fit the geometry");
   float* out = col;
   for (long long b = 0; b < g.n; b++) {
     const float* xb = x + b * g.h * g.w * g.cin;
@@ -188,11 +202,10 @@ Napi::Value Im2col(const Napi::CallbackInfo& info) {
 // col2im(col, n, h, w, cin, kh, kw, stride, pad, ho, wo, dx): the adjoint of im2col; dx is overwritten.
 Napi::Value Col2im(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  float *col, *dx; size_t nc, nx; Geometry g;
-  if (info.Length() < 12 || !F32(info[0], &col, &nc) || !ReadGeometry(info, &g) || !F32(info[11], &dx, &nx))
-    return Fail(env, "col2im(col: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, dx: Float32Array)");
+  float *col, *dx; Geometry g;
+  if (!PatchArgs(info, "col2im(col: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, dx: Float32Array)", &dx, &col, &g)) return env.Undefined();
   const long long K = g.kh * g.kw * g.cin, rowW = g.kw * g.cin;
-  if (static_cast<long long>(nx) != g.n * g.h * g.w * g.cin || static_cast<long long>(nc) != g.n * g.ho * g.wo * K) return Fail(env, "col2im: array sizes do not fit the geometry");
+  const size_t nx = static_cast<size_t>(g.n * g.h * g.w * g.cin);
   std::memset(dx, 0, sizeof(float) * nx);
   const float* in = col;
   for (long long b = 0; b < g.n; b++) {

@@ -68,3 +68,10 @@ test('batch norm + ReLU: compiled and TypeScript loops agree (forward, statistic
     assert.ok(d <= 1e-6 * Math.max(1, ...ts[i]!.map(Math.abs)), `output ${i} differs by ${d}`);
   });
 });
+
+test('the compiled loops reject arrays that do not fit the geometry or the channel count', { skip }, () => {
+  const L = compiledLoops()!;
+  assert.throws(() => L.im2col(new Float32Array(10), 1, 3, 3, 1, 3, 3, 1, 1, 3, 3, new Float32Array(81)), /im2col: array sizes do not fit the geometry/);
+  assert.throws(() => L.col2im(new Float32Array(80), 1, 3, 3, 1, 3, 3, 1, 1, 3, 3, new Float32Array(9)), /col2im: array sizes do not fit the geometry/);
+  assert.throws(() => L.bnAffineRelu(new Float32Array(10), 3, new Float64Array(3), new Float64Array(3), new Float32Array(10)), /sizes do not fit C/);
+});

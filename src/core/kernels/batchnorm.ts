@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerOwnKernels } from './register.js';
 import { compiledLoops } from './loops.js';
 
 export const BN_RELU_TRAIN = 'PerennialBnReluTrain';
@@ -209,12 +210,5 @@ const evalGrad: tf.GradConfig = {
 
 /** Register the kernels and their gradients (idempotent). */
 export function installBatchNormKernels(): void {
-  for (const k of batchNormKernels) if (tf.getKernel(k.kernelName, k.backendName) !== k) {
-    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
-    tf.registerKernel(k);
-  }
-  for (const g of [trainGrad, evalGrad]) if (tf.getGradient(g.kernelName) !== g) {
-    if (tf.getGradient(g.kernelName)) tf.unregisterGradient(g.kernelName);
-    tf.registerGradient(g);
-  }
+  registerOwnKernels(batchNormKernels, [trainGrad, evalGrad]);
 }

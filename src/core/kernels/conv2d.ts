@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerOwnKernels } from './register.js';
 import { batchMatMulImpl } from './batchMatMul.js';
 import { compiledLoops } from './loops.js';
 
@@ -300,12 +301,5 @@ const conv2dGrad: tf.GradConfig = {
 
 /** Register the kernels and their gradients (idempotent). */
 export function installConvKernels(): void {
-  for (const k of conv2dKernels) if (tf.getKernel(k.kernelName, k.backendName) !== k) {
-    if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
-    tf.registerKernel(k);
-  }
-  for (const g of [conv2dGrad, im2colGrad, zeroGradGrad]) if (tf.getGradient(g.kernelName) !== g) {
-    if (tf.getGradient(g.kernelName)) tf.unregisterGradient(g.kernelName);
-    tf.registerGradient(g);
-  }
+  registerOwnKernels(conv2dKernels, [conv2dGrad, im2colGrad, zeroGradGrad]);
 }
