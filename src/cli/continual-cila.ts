@@ -164,7 +164,7 @@ export async function co2lCommand(given: Co2lCli): Promise<void> {
   if (o.html) {
     const html = resolve(o.html);
     assertNotInput(html, [json]);
-    const what = rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`;
+    const what = (rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`) + (o.preset !== undefined ? ` (preset ${o.preset})` : '');
     await writeReport(html, `perennial cil co2l: ${data.name}`, co2lSections(result, `Co2L / CILA: ${what}`, `${data.perClassTrain} training rows per class${rot ? ' and task' : ''}, ${options.encoder} encoder, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`));
     process.stdout.write(`report: ${html}\n`);
   }
