@@ -18,16 +18,7 @@ import { atlasOptions, runAtlas, ATLAS_STAND_IN } from '../continual/atlas.js';
 import { atlasSections, ATLAS_QUICK } from '../continual/atlas-report.js';
 import type { Dataset } from '../core/data/dataset.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
-import { parseFloatOption, parseIntOption, parseStringList } from './util.js';
-
-function parseSeeds(v: string): number[] {
-  if (/^\d+$/.test(v.trim())) {
-    const n = Number(v);
-    if (n < 1) throw new InputError(`--seeds ${v}: need at least one seed`);
-    return Array.from({ length: n }, (_, i) => i);
-  }
-  return v.split(',').map((s) => parseIntOption('seeds')(s.trim()));
-}
+import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 
 const f1 = (v: number): string => v.toFixed(1);
 
@@ -206,7 +197,7 @@ export const continualCilaCli: AreaCli = {
     cil.command('co2l')
       .description('Co2L and CILA (contrastive replay with relation distillation) on Seq-Fashion-MNIST B2Inc2; same record shape as `cil run` plus lambda_per_task and loss_ratio_per_task')
       .option('--methods <list>', 'co2l, co2l-l<lambda> (e.g. co2l-l0, co2l-l4), co2l-val (lambda grid chosen on validation), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]', parseStringList, ['co2l', 'co2l-l0', 'cila'])
-      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list', parseSeeds, [0])
+      .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list', parseSeeds, [0])
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
@@ -227,7 +218,7 @@ export const continualCilaCli: AreaCli = {
       .action(co2lCommand);
     cil.command('atlas')
       .description('ATLAS (adapters, experience-based learning + novel knowledge expansion) on a multimodal feature stand-in: low-shot downstream accuracy and trainable parameters per variant')
-      .option('--seeds <n|list>', 'number of seeds (0..n-1) or a comma list (default 5, 2 with --quick)', parseSeeds)
+      .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 5, 2 with --quick)', parseSeeds)
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
       .option('--quick', 'less upstream data, fewer steps, 2 seeds, no orthogonality ablation (the demo setting)')

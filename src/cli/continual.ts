@@ -14,25 +14,12 @@ import { cilSections } from '../continual/report.js';
 import { LEARNERS } from '../continual/registry.js';
 import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
-import { parseFloatOption, parseIntOption, parseStringList } from './util.js';
+import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 import { loadFeatureRun } from '../continual/features.js';
 import { co2lCommand } from './continual-cila.js';
 
 /** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
-export function parseSeeds(v: string): number[] {
-  const range = /^(\d+)\.\.(\d+)$/.exec(v.trim());
-  if (range) {
-    const lo = Number(range[1]), hi = Number(range[2]);
-    if (hi < lo) throw new InputError(`--seeds ${v}: empty range`);
-    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
-  }
-  if (/^\d+$/.test(v.trim())) {
-    const n = Number(v);
-    if (n < 1) throw new InputError(`--seeds ${v}: need at least one seed`);
-    return Array.from({ length: n }, (_, i) => i);
-  }
-  return v.split(',').map((s) => parseIntOption('seeds')(s.trim()));
-}
+export { parseSeeds } from './util.js';
 
 function backboneDirFor(base: string, mini: Miniature, quick: boolean): string {
   return join(base, `cil-backbone-${mini.name}${quick ? '-quick' : ''}`);

@@ -38,3 +38,22 @@ export function parseRangeOrList(name: string, steps = 24) {
     return [...out].sort((a, b) => a - b);
   };
 }
+
+/** `--seeds`: a count n (seeds 0..n-1), a range a..b (inclusive), or a comma list. */
+export function parseSeeds(v: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(v.trim());
+  if (range) {
+    const lo = Number(range[1]), hi = Number(range[2]);
+    if (hi < lo) throw new InputError(`--seeds ${v}: empty range`);
+    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  }
+  if (/^\d+$/.test(v.trim())) {
+    const n = Number(v);
+    if (n < 1) throw new InputError(`--seeds ${v}: need at least one seed`);
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  const seeds = v.split(',').map((s) => parseIntOption('seeds')(s.trim()));
+  const twice = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (twice !== undefined) throw new InputError(`--seeds ${v}: seed ${twice} is listed twice (one seed k alone: --seeds k..k)`);
+  return seeds;
+}

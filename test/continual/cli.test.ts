@@ -10,6 +10,8 @@ test('seed lists: count, range, list; bad input is an error', () => {
   assert.throws(() => parseSeeds('0'), /at least one seed/);
   assert.throws(() => parseSeeds('5..2'), /empty range/);
   assert.throws(() => parseSeeds('a'), /integer/);
+  assert.deepEqual(parseSeeds('3..3'), [3]);
+  assert.throws(() => parseSeeds('3,3'), /seed 3 is listed twice/);
 });
 
 test('the cil command group has pretrain, run and merge; --m sets both projection sizes', () => {
