@@ -17,9 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RunRecorder, writeRecord } from '../src/core/record.js';
 import { findFashionMnist, loadFashionMnist } from '../src/core/data/index.js';
-import { writeJsonAtomic } from '../src/core/fsx.js';
 import { mean } from '../src/core/stats.js';
-import { ensurePythonModule, PYTHON } from '../src/core/bench/python.js';
+import { PYTHON, skipUnlessFashionMnistAndTorch } from '../src/core/bench/python.js';
 import { co2lSeedIndices } from '../src/continual/methods/co2l.js';
 
 const args = process.argv.slice(2);
@@ -35,19 +34,7 @@ const repo = resolve(here, '..');
 const script = resolve(repo, 'reference/torch/co2l_miniature.py');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
-function done(out: Record<string, unknown>): void {
-  if (json) writeJsonAtomic(json, out);
-  process.stdout.write(JSON.stringify(out, null, 1).slice(0, 3000) + '\n');
-}
-
-if (!findFashionMnist()) {
-  done({ skipped: 'Fashion-MNIST not found (Debian dataset-fashion-mnist)' });
-  process.exit(0);
-}
-if (!ensurePythonModule('torch', 'python3-torch')) {
-  done({ skipped: 'PyTorch (python3-torch) not available' });
-  process.exit(0);
-}
+skipUnlessFashionMnistAndTorch(json, findFashionMnist() !== null);
 
 interface Timed { wall: number; cpu: number | null; acc: number }
 

@@ -23,7 +23,7 @@ import { initTf } from '../src/core/tensor.js';
 import { findFashionMnist } from '../src/core/data/idx.js';
 import { writeJsonAtomic } from '../src/core/fsx.js';
 import { mean, std } from '../src/core/stats.js';
-import { ensurePythonModule, PYTHON } from '../src/core/bench/python.js';
+import { PYTHON, skipUnlessFashionMnistAndTorch } from '../src/core/bench/python.js';
 import { loadMiniature, shrinkMiniature } from '../src/continual/data.js';
 import { loadBackbone, pretrainBackbone } from '../src/continual/pretrain.js';
 import { exportMiniature, runCil, summarise, type CilRunEntry } from '../src/continual/trainer.js';
@@ -45,14 +45,7 @@ function done(out: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(out, null, 1).slice(0, 4000) + '\n');
 }
 
-if (!findFashionMnist()) {
-  done({ skipped: 'Fashion-MNIST not found (Debian dataset-fashion-mnist)' });
-  process.exit(0);
-}
-if (!ensurePythonModule('torch', 'python3-torch')) {
-  done({ skipped: 'PyTorch (python3-torch) not available' });
-  process.exit(0);
-}
+skipUnlessFashionMnistAndTorch(json, findFashionMnist() !== null);
 
 await initTf();
 const split = 'B2Inc2';

@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { writeJsonAtomic } from '../fsx.js';
 
 /** Debian's interpreter (the apt packages live there), not a pyenv or venv one. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -111,4 +112,17 @@ export class PythonWorker {
     this.proc.stdin.end();
     this.proc.kill();
   }
+}
+
+/**
+ * For benchmarks on real data against PyTorch: when Fashion-MNIST or torch is missing, write
+ * `{skipped: reason}` to `json` (when given) and exit 0, so `npm run bench` goes on.
+ */
+export function skipUnlessFashionMnistAndTorch(json: string | undefined, haveFashionMnist: boolean): void {
+  const reason = !haveFashionMnist ? 'Fashion-MNIST not found (Debian dataset-fashion-mnist)'
+    : !ensurePythonModule('torch', 'python3-torch') ? 'PyTorch (python3-torch) not available' : null;
+  if (!reason) return;
+  if (json) writeJsonAtomic(json, { skipped: reason });
+  process.stdout.write(`skipped: ${reason}\n`);
+  process.exit(0);
 }
