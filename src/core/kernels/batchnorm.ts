@@ -106,6 +106,14 @@ const evalKernel = ((args: Args<{ x: TensorInfo; gamma: TensorInfo; beta: Tensor
  * channel; PerennialBnReluGrad gives dx = gamma / s (r - dbeta / R - xh dgamma / R) when mu and var
  * came from the batch (attr batchStats), dx = gamma / s r when they were given.
  */
+/** Per-channel mean and 1 / sqrt(var + eps) in float64, as both gradient kernels use them. */
+function centring(backend: BackendWasm, mean: TensorInfo, variance: TensorInfo, eps: number): { mu: Float64Array; inv: Float64Array } {
+  const mu = Float64Array.from(heap(backend, mean)), va = heap(backend, variance);
+  const inv = new Float64Array(mu.length);
+  for (let c = 0; c < mu.length; c++) inv[c] = 1 / Math.sqrt(va[c]! + eps);
+  return { mu, inv };
+}
+
 const gradStats = ((args: Args<{ dy: TensorInfo; x: TensorInfo; y: TensorInfo; mean: TensorInfo; variance: TensorInfo }>): TensorInfo[] => {
   const { dy, x, y, mean, variance } = args.inputs, backend = args.backend;
   const { C } = channels(x, mean, variance);
@@ -113,9 +121,7 @@ const gradStats = ((args: Args<{ dy: TensorInfo; x: TensorInfo; y: TensorInfo; m
   const dgamma = backend.makeOutput([C], 'float32');
   const dbeta = backend.makeOutput([C], 'float32');
   const dyv = heap(backend, dy), xv = heap(backend, x), yv = heap(backend, y);
-  const mu32 = heap(backend, mean), va = heap(backend, variance);
-  const mu = Float64Array.from(mu32), inv = new Float64Array(C);
-  for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(va[c]! + eps);
+  const { mu, inv } = centring(backend, mean, variance, eps);
   const sr = new Float64Array(C), srx = new Float64Array(C);
   const L = compiledLoops();
   if (L) L.bnReluGradStats(dyv, xv, yv, C, mu, inv, sr, srx);
@@ -137,11 +143,10 @@ const grad = ((args: Args<{ dy: TensorInfo; x: TensorInfo; y: TensorInfo; gamma:
   const eps = args.attrs['eps'] as number, batchStats = args.attrs['batchStats'] === true;
   const dx = backend.makeOutput([...x.shape], 'float32');
   const dyv = heap(backend, dy), xv = heap(backend, x), yv = heap(backend, y), dxv = heap(backend, dx);
-  const g = heap(backend, gamma), mu = Float64Array.from(heap(backend, mean)), va = heap(backend, variance);
-  const sg = heap(backend, dgamma), sb = heap(backend, dbeta);
-  const inv = new Float64Array(C), k = new Float64Array(C), m1 = new Float64Array(C), m2 = new Float64Array(C);
+  const g = heap(backend, gamma), sg = heap(backend, dgamma), sb = heap(backend, dbeta);
+  const { mu, inv } = centring(backend, mean, variance, eps);
+  const k = new Float64Array(C), m1 = new Float64Array(C), m2 = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    inv[c] = 1 / Math.sqrt(va[c]! + eps);
     k[c] = g[c]! * inv[c]!;
     m1[c] = sb[c]! / R;
     m2[c] = sg[c]! / R;
