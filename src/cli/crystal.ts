@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { assertNotInput, writeFileAtomic, writeJsonAtomic } from '../core/fsx.js';
+import { outputGuard, writeFileAtomic, writeJsonAtomic, type OutputGuard } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, writeReport, type Section } from '../core/report.js';
@@ -19,6 +19,18 @@ function nParamsOf(cifPath: string): number {
     return cifNumber(doc.blocks.find((b) => b.items.has('_cell_length_a')) ?? doc.blocks[0]!, '_refine_ls_number_parameters') ?? 0;
   } catch { return 0; }
 }
+
+/**
+ * The guard with a structure's files registered as inputs: the file itself and, for a .res/.ins,
+ * the reflections it is read with (--hkl, else the .hkl found beside it).
+ */
+function structureInputs(opt: string, file: string, hkl: string | undefined): OutputGuard {
+  const g = outputGuard().input(file, opt).input(hkl, '--hkl');
+  if (!hkl && /\.(res|ins)$/i.test(file)) g.input(file.replace(/\.(res|ins)$/i, '.hkl'), `the .hkl beside ${opt}`);
+  return g;
+}
+
+const STRUCTURE_FILES = /\.(cif|res|ins|hkl)$/i;
 
 function caseFromRes(res: string, hkl?: string): X.RefinementCase {
   const h = hkl ?? res.replace(/\.(res|ins)$/i, '.hkl');
@@ -56,7 +68,7 @@ function register(program: Command): void {
     .option('--lenient', 'read a malformed CIF leniently (unterminated quotes closed at line end)')
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
     .action(async (o: { cif: string; hkl?: string; lenient?: boolean; json?: string; html?: string }) => {
-      for (const out of [o.json, o.html]) if (out) assertNotInput(out, [o.cif, ...(o.hkl ? [o.hkl] : [])]);
+      structureInputs('--cif', o.cif, o.hkl).output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('crystal sf', o, null);
       const c = await rec.time('load', () => (/\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl) : X.caseFromCif(o.cif, { hkl: o.hkl, strict: !o.lenient })));
       const p = progress('crystal sf', 1);
@@ -81,7 +93,7 @@ function register(program: Command): void {
     .option('--json <file>', 'per-atom probabilities and the run record')
     .action(async (o: { res: string; out: string; hkl?: string; train?: string; decoder: string; json?: string }) => {
       if (!['argmax', 'counts'].includes(o.decoder)) throw new InputError(`--decoder must be argmax or counts, got ${o.decoder}`);
-      assertNotInput(o.out, [o.res, ...(o.hkl ? [o.hkl] : [])]);
+      structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
       const rec = new RunRecorder('crystal assign', o, 0);
       const c = caseFromRes(o.res, o.hkl);
       const m = c.model!;
@@ -117,7 +129,7 @@ function register(program: Command): void {
     .option('--train <dir>', 'folder of structures to train the H-count classifier on (default: valence rule)')
     .option('--json <file>', 'per-atom counts and the run record')
     .action(async (o: { res: string; out: string; hkl?: string; train?: string; json?: string }) => {
-      assertNotInput(o.out, [o.res]);
+      structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
       const rec = new RunRecorder('crystal hydrogens', o, null);
       const m = X.parseShelxIns(readFileSync(o.res, 'utf8'), { file: o.res });
       const noH = { ...m, atoms: m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H') };
@@ -161,7 +173,7 @@ function register(program: Command): void {
     .option('--hkl <file>', 'HKLF 4 file').option('--alpha <p>', 'family-wise false-alarm probability per structure (Bonferroni over all comparisons)', '0.05')
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
     .action(async (o: { cif: string; hkl?: string; alpha: string; json?: string; html?: string }) => {
-      for (const out of [o.json, o.html]) if (out) assertNotInput(out, [o.cif]);
+      structureInputs('--cif', o.cif, o.hkl).output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('crystal validate', o, null);
       const c = /\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl) : X.caseFromCif(o.cif, { hkl: o.hkl });
       const nHeavy = c.structure.sites.filter((s) => s.element !== 'H').length;
@@ -181,6 +193,7 @@ function register(program: Command): void {
     .action(async (o: { data: string; seeds: string[]; json?: string; html?: string }) => {
       const seeds = o.seeds.map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new InputError(`--seeds expects integers, got ${o.seeds.join(',')}`);
+      outputGuard().inputFolder(o.data, '--data', STRUCTURE_FILES).output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('crystal eval', o, seeds);
       const cases = await rec.time('load', () => X.loadCases(o.data));
       if (cases.length < 3) throw new InputError(`${o.data}: need at least 3 structures with reflections, found ${cases.length}`);
