@@ -1,8 +1,8 @@
 // File writes that never leave a half-written file under a final name, and never follow a
 // symlink out of the folder the user asked for.
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join, resolve, relative, isAbsolute, sep } from 'node:path';
-import { InputError, ParseError } from './errors.js';
+import { InputError } from './errors.js';
 
 let counter = 0;
 const swept = new Set<string>();
@@ -119,20 +119,6 @@ export function resolveInside(root: string, child: string): string {
   const rel = relative(r, p);
   if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(`path ${child} escapes ${root}`);
   return p;
-}
-
-/** Read and parse a JSON file; a torn or malformed file is a ParseError naming the file and line. */
-export function readJsonFile<T = unknown>(path: string, expected = 'JSON'): T {
-  const text = readFileSync(path, 'utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const at = pos ? Number(pos[1]) : text.length;
-    const line = text.slice(0, at).split('\n').length;
-    throw new ParseError(path, line, expected, text.trim() === '' ? '(empty file)' : `${msg}`);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
