@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, ParseError } from '../core/errors.js';
-import { assertNotInput, writeJsonAtomic } from '../core/fsx.js';
+import { outputGuard, writeJsonAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder } from '../core/report.js';
 import { mean, meanStd, std } from '../core/stats.js';
@@ -50,6 +50,11 @@ function parseThresholds(v: string): Record<string, number> {
   return out;
 }
 
+/** The model file of a `gguf:PATH` spec (an input every command that loads it must not overwrite). */
+function ggufPath(spec: string): string | undefined {
+  return spec.startsWith('gguf:') ? spec.slice(5) : undefined;
+}
+
 async function withProvider<T>(p: LlmProvider, fn: (p: LlmProvider) => Promise<T>): Promise<T> {
   try {
     return await fn(p);
@@ -70,7 +75,7 @@ function register(program: Command): void {
     .option('--context-length <n>', 'context length in the metadata', parseIntOption('context-length'), 1024)
     .action((o: { out: string; corpus?: string; kind: string; seed: number; contextLength: number }) => {
       if (o.kind !== 'bigram' && o.kind !== 'random') throw new InputError(`--kind must be bigram or random, got ${o.kind}`);
-      if (o.corpus) assertNotInput(o.out, [o.corpus]);
+      outputGuard().input(o.corpus, '--corpus').output(o.out, '--out').check();
       const corpus = o.corpus ? readFileSync(o.corpus, 'utf8') : undefined;
       const m = writeTinyGguf(o.out, { kind: o.kind, corpus, seed: o.seed, contextLength: o.contextLength });
       process.stdout.write(`wrote ${resolve(o.out)}: ${m.bytes.length} bytes, vocabulary ${m.vocab.tokens.length}, embedding ${m.embedding}, sha256 ${m.sha256}\n`);
@@ -81,6 +86,7 @@ function register(program: Command): void {
     .argument('<file>', '.gguf file')
     .option('--json <file>', 'write the summary as JSON')
     .action((file: string, o: { json?: string }) => {
+      outputGuard().input(file, '<file>').output(o.json, '--json').check();
       const h = readGgufHeader(file);
       const meta: Record<string, unknown> = {};
       for (const [k, v] of h.metadata) meta[k] = Array.isArray(v) ? `[${v.length} items]` : typeof v === 'bigint' ? v.toString() : v;
@@ -103,6 +109,7 @@ function register(program: Command): void {
     .option('--schema <file>', 'JSON schema file: constrain the output')
     .option('--json <file>', 'write the response as JSON'))
     .action(async (o: ProviderFlags & { model: string; prompt: string; system?: string; temperature: number; topP?: number; seed: number; maxTokens: number; stop?: string[]; schema?: string; json?: string }) => {
+      outputGuard().input(o.schema, '--schema').input(ggufPath(o.model), '--model').output(o.json, '--json').check();
       let jsonSchema: JsonSchema | undefined;
       if (o.schema) {
         try { jsonSchema = JSON.parse(readFileSync(o.schema, 'utf8')) as JsonSchema; } catch (e) { throw new ParseError(o.schema, 1, 'a JSON schema', (e as Error).message); }
@@ -165,6 +172,8 @@ function register(program: Command): void {
       if (!['fresh', 'withGeneration', 'withNoise'].includes(o.contextMode)) throw new InputError(`--context-mode must be fresh, withGeneration or withNoise, got ${o.contextMode}`);
       if (o.split !== 'dev' && o.split !== 'test') throw new InputError(`--split must be dev or test, got ${o.split}`);
       const cachePath = typeof o.cache === 'string' ? o.cache : o.cache === false ? null : o.json ? `${o.json}.cache.jsonl` : null;
+      outputGuard().input(ggufPath(o.model), '--model').cache(cachePath, typeof o.cache === 'string' ? '--cache' : 'the cache beside --json')
+        .output(o.exportFinetune, '--export-finetune').output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('llm selfknow', { ...o }, o.seed);
       let served: unknown = null;
       const r = await withProvider(parseModelSpec(o.model, settings(o)), (p) => rec.time('evaluate', async () => {
