@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { InputError } from '../core/errors.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import { AREAS } from './areas.js';
@@ -14,8 +15,11 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'output folder', 'perennial-demo')
     .option('--seed <n>', 'seed', parseIntOption('seed'), 0)
     .option('--full', 'full-size runs instead of the quick ones')
-    .option('--only <areas>', 'comma-separated areas to run', parseStringList)
+    .option('--only <areas>', `comma-separated areas to run (${AREAS.filter((a) => a.demo).map((a) => a.name).join(', ')})`, parseStringList)
     .action(async (opts: { out: string; seed: number; full?: boolean; only?: string[] }) => {
+      const demoAreas = AREAS.filter((a) => a.demo).map((a) => a.name);
+      const unknown = (opts.only ?? []).filter((n) => !demoAreas.includes(n));
+      if (unknown.length > 0) throw new InputError(`--only: unknown area${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid: ${demoAreas.join(', ')}`);
       const outDir = resolve(opts.out);
       mkdirSync(outDir, { recursive: true });
       const rec = new RunRecorder('demo', opts, opts.seed);

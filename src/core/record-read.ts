@@ -3,25 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { InputError, ParseError } from './errors.js';
 import type { RunMeta, RunRecord } from './record.js';
-
-/** Line (1-based) of character offset `pos` in `text`. */
-function lineOf(text: string, pos: number): number {
-  let line = 1;
-  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
+import { lineOfOffset as lineOf, parseJsonText } from './json.js';
 
 /** Parse the text of a run record; checks the `run` metadata that every record carries. */
 export function parseRecord(text: string, file = '<record>'): RunRecord<Record<string, unknown>> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : text.length;
-    throw new ParseError(file, lineOf(text, pos), 'a JSON run record', msg, -1, 'json');
-  }
+  const value = parseJsonText(text, file, 'a JSON run record');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ParseError(file, 1, 'a JSON object', Array.isArray(value) ? 'an array' : String(value), -1, 'record');
   }
