@@ -1,8 +1,8 @@
-// `perennial cil ...`: backbone pretraining and class-incremental runs (SimpleCIL, RanPAC, SAFE).
-import { existsSync, readFileSync } from 'node:fs';
+// `perennial cil ...`: backbone pretraining and class-incremental runs (every method in the registry, Co2L/CILA and ATLAS).
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InputError, ParseError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { initTf } from '../core/tensor.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
@@ -17,6 +17,7 @@ import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 import { loadFeatureRun } from '../continual/features.js';
 import { co2lCommand } from './continual-cila.js';
+import { readJsonFile } from '../core/json.js';
 
 /** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
 export { parseSeeds } from './util.js';
@@ -112,7 +113,7 @@ async function runCommand(o: RunCliOptions): Promise<void> {
 export const continualCli: AreaCli = {
   name: 'continual',
   register(program: Command): void {
-    const cil = program.command('cil').description('class-incremental learning on pretrained backbones: SimpleCIL, RanPAC, SAFE');
+    const cil = program.command('cil').description(`class-incremental learning. Frozen-backbone methods (cil run): ${[...LEARNERS.keys()].join(', ')}; contrastive replay trained end to end (cil co2l, or cil run --methods co2l,...): co2l, co2l-l<lambda>, co2l-val, cila[-variant]; adapters on a multimodal stand-in (cil atlas): atlas`);
     cil.command('pretrain')
       .description('pretrain the miniature backbone on data disjoint from the CIL sessions; saves weights + manifest (architecture, data, seed, sha256)')
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
@@ -159,7 +160,7 @@ export const continualCli: AreaCli = {
       .option('--html <file>', 'HTML report')
       .action(async (files: string[], o: { json: string; html?: string }) => {
         const recs = files.map((f) => {
-          try { return JSON.parse(readFileSync(f, 'utf8')) as CilRunResult & { backbone?: { sha256: string } }; } catch (e) { throw new ParseError(f, 1, 'a cil run JSON record', (e as Error).message); }
+          return readJsonFile(f, 'a cil run JSON record') as CilRunResult & { backbone?: { sha256: string } };
         });
         const first = recs[0]!;
         recs.forEach((r, i) => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InputError, ParseError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { outputGuard, writeJsonAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder } from '../core/report.js';
@@ -13,6 +13,7 @@ import {
 } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption } from './util.js';
+import { readJsonFile } from '../core/json.js';
 
 interface ProviderFlags {
   threads?: number;
@@ -112,7 +113,7 @@ function register(program: Command): void {
       outputGuard().input(o.schema, '--schema').input(ggufPath(o.model), '--model').output(o.json, '--json').check();
       let jsonSchema: JsonSchema | undefined;
       if (o.schema) {
-        try { jsonSchema = JSON.parse(readFileSync(o.schema, 'utf8')) as JsonSchema; } catch (e) { throw new ParseError(o.schema, 1, 'a JSON schema', (e as Error).message); }
+        jsonSchema = readJsonFile(o.schema, 'a JSON schema') as JsonSchema;
       }
       await withProvider(parseModelSpec(o.model, settings(o)), async (p) => {
         const messages = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: o.prompt }];

@@ -26,6 +26,7 @@ import type { Miniature } from './data.js';
 import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
 import { VitFeatureBackbone } from './vit-weights.js';
 import { defaultNormalize, imageBatches, listingHash, type ImageList, type Normalize } from './images.js';
+import { readJsonFile } from '../core/json.js';
 
 export interface BackboneOptions {
   /** ONNX: feature output name. */
@@ -133,7 +134,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
   let rows = 0;
   if (existsSync(statePath) && opts.resume !== false) {
     let st: PartialState;
-    try { st = JSON.parse(readFileSync(statePath, 'utf8')) as PartialState; } catch (e) { throw new ParseError(statePath, 1, 'the JSON state of a partial feature cache', String((e as Error).message)); }
+    st = readJsonFile(statePath, 'the JSON state of a partial feature cache') as PartialState;
     for (const k of Object.keys(state0) as (keyof typeof state0)[]) {
       if (st[k] !== state0[k]) throw new InputError(`${statePath}: partial cache was made with ${k} = ${JSON.stringify(st[k])}, this run has ${JSON.stringify(state0[k])}; rerun with --restart to start over`);
     }

@@ -12,6 +12,7 @@ import { makeBackbone, type Backbone, type BackboneSpec } from './backbones/inde
 import type { Miniature } from './data.js';
 import { checkTrainOptions, createCosineHead, disposeCosineHead, trainPet, type TrainOptions } from './pet-train.js';
 import { assignValues } from './nn.js';
+import { readJsonFile } from '../core/json.js';
 
 export interface PretrainOptions {
   readonly seed: number;
@@ -84,7 +85,7 @@ export function loadBackbone(dir: string): { backbone: Backbone; manifest: Backb
   const mPath = join(dir, 'manifest.json'), wPath = join(dir, 'weights.bin');
   if (!existsSync(mPath) || !existsSync(wPath)) throw new InputError(`${dir}: not a backbone checkpoint (needs manifest.json and weights.bin; make one with \`perennial cil pretrain\`)`);
   let manifest: BackboneManifest;
-  try { manifest = JSON.parse(readFileSync(mPath, 'utf8')) as BackboneManifest; } catch (e) { throw new ParseError(mPath, 1, 'JSON', (e as Error).message); }
+  manifest = readJsonFile(mPath, 'a backbone manifest (JSON)') as BackboneManifest;
   if (manifest.format !== 'perennial-backbone/1') throw new ParseError(mPath, 1, 'format "perennial-backbone/1"', String(manifest.format), -1, 'format');
   const buf = readFileSync(wPath);
   const sha = createHash('sha256').update(buf).digest('hex');
