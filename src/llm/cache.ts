@@ -71,38 +71,38 @@ interface Line {
   readonly value: CachedResponse;
 }
 
-export class ResponseCache {
-  private readonly map = new Map<string, CachedResponse>();
+/**
+ * An append-only JSONL file that survives a kill: on open every complete line is read (`onLine`
+ * may throw a ParseError for a bad one) and a torn last line, the trace of a write cut short, is
+ * cut off before anything is appended, so the next entry starts on a line of its own. Each append
+ * is one write of one whole line followed by fsync. Shared by the response cache and the samples
+ * log, so both recover the same way.
+ */
+export class JsonlAppendLog {
   private fd: number | null = null;
-  readonly path: string | null;
-  hits = 0;
-  misses = 0;
-  /** Lines dropped on open (torn tail from a killed run). */
+  readonly path: string;
+  /** Torn tails cut off on open (0 or 1). */
   readonly repaired: number = 0;
 
-  /** `path` null: memory only. */
-  constructor(path: string | null) {
-    this.path = path ? resolve(path) : null;
-    if (!this.path) return;
+  constructor(path: string, onLine: (value: unknown, line: number, text: string) => void) {
+    this.path = resolve(path);
     mkdirSync(dirname(this.path), { recursive: true });
-    // The cache is appended to in place: never through a symbolic link planted at its name.
+    // The log is appended to in place: never through a symbolic link planted at its name.
     refuseSymlink(this.path);
     if (existsSync(this.path)) {
       const text = readFileSync(this.path, 'utf8');
       const lines = text.split('\n');
-      // Everything after the last newline is a torn write: cut it off before appending.
-      const complete = text.endsWith('\n') ? lines.slice(0, -1) : lines.slice(0, -1);
-      const tail = text.endsWith('\n') ? '' : lines[lines.length - 1]!;
-      complete.forEach((l, i) => {
+      // Everything after the last newline is a torn write.
+      const tail = lines.pop()!;
+      lines.forEach((l, i) => {
         if (l.trim() === '') return;
-        let parsed: Line;
+        let parsed: unknown;
         try {
-          parsed = JSON.parse(l) as Line;
+          parsed = JSON.parse(l);
         } catch {
-          throw new ParseError(this.path!, i + 1, 'a JSON cache line', l);
+          throw new ParseError(this.path, i + 1, 'a JSON line', l);
         }
-        if (typeof parsed?.key !== 'string' || typeof parsed.value?.text !== 'string') throw new ParseError(this.path!, i + 1, 'an object with key and value.text', l, -1, 'key');
-        this.map.set(parsed.key, parsed.value);
+        onLine(parsed, i + 1, l);
       });
       if (tail.length > 0) {
         const fd = openSync(this.path, 'r+');
@@ -116,6 +116,42 @@ export class ResponseCache {
       }
     }
     this.fd = openSync(this.path, 'a');
+  }
+
+  append(value: unknown): void {
+    if (this.fd === null) throw new Error(`${this.path} is closed`);
+    const buf = Buffer.from(JSON.stringify(value) + '\n', 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export class ResponseCache {
+  private readonly map = new Map<string, CachedResponse>();
+  private readonly log: JsonlAppendLog | null = null;
+  readonly path: string | null;
+  hits = 0;
+  misses = 0;
+  /** Lines dropped on open (torn tail from a killed run). */
+  readonly repaired: number = 0;
+
+  /** `path` null: memory only. */
+  constructor(path: string | null) {
+    this.path = path ? resolve(path) : null;
+    if (!this.path) return;
+    const file = this.path;
+    this.log = new JsonlAppendLog(file, (v, line, text) => {
+      const parsed = v as Line | null;
+      if (typeof parsed?.key !== 'string' || typeof parsed.value?.text !== 'string') throw new ParseError(file, line, 'an object with key and value.text', text, -1, 'key');
+      this.map.set(parsed.key, parsed.value);
+    });
+    this.repaired = this.log.repaired;
   }
 
   get size(): number {
@@ -139,14 +175,10 @@ export class ResponseCache {
     if (this.map.has(key)) return;
     const value: CachedResponse = { text: r.text, usage: r.usage, latencyMs: r.latencyMs };
     this.map.set(key, value);
-    if (this.fd !== null) {
-      writeSync(this.fd, JSON.stringify({ key, value }) + '\n');
-      fsyncSync(this.fd);
-    }
+    this.log?.append({ key, value });
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.log?.close();
   }
 }

@@ -5,13 +5,15 @@ export type { ChatMessage, CompletionRequest, CompletionResponse, JsonSchema, Ll
 export { LlamaCppProvider, defaultThreads, renderPlain, sha256File, type LlamaCppOptions } from './llamacpp.js';
 export { OpenAICompatibleProvider, parseRetryAfter, type OpenAICompatibleOptions } from './openai.js';
 export { EchoProvider, ScriptedProvider, type ScriptStep } from './testing.js';
+export { ReplicatedProvider, replicatedProvider, MAX_REPLICAS, type ReplicaOptions, type EndpointStats, type EndpointState } from './replicas.js';
 export { parseModelSpec, parseSpec, MODEL_SPEC_KINDS, type ModelSpec, type ProviderSettings } from './spec.js';
 export { serveProvider, requestFromBody, type RunningServer, type ServeOptions } from './server.js';
 export { encodeGguf, writeGguf, readGgufHeader, parseGgufHeader, GgufType, kv, type GgufHeader, type GgufTensorInfo, type GgufTensorIn, type GgufValue } from './gguf.js';
 export { buildTinyGguf, writeTinyGguf, buildVocab, tinyTokenize, DEFAULT_CORPUS, type TinyGgufOptions, type TinyModel } from './tiny.js';
-export { canonicalJson, cacheKey, sha256Hex, ResponseCache, type CacheKeyParts, type CachedResponse } from './cache.js';
+export { canonicalJson, cacheKey, sha256Hex, ResponseCache, JsonlAppendLog, type CacheKeyParts, type CachedResponse } from './cache.js';
+export { evaluate, SampleLog, MAX_EVAL_CONCURRENCY, MAX_EVAL_REPEATS, type EvalCase, type CallLog, type CallOptions, type CallResult, type PredictContext, type SampleFields, type Predictor, type Outcome, type EvaluateOptions, type EvaluationRun } from './harness.js';
 export { parseStrictJson, validateSchema, type FailureKind, type StrictResult } from './strict.js';
-export { passAtK, passHatK, wilson } from './stats.js';
+export { passAtK, passHatK, wilson, rate, share, pairedDifference, Z95, type Rate, type PairedDifference } from './stats.js';
 export * as checks from './checks.js';
 export { ALL_TASKS, selectTasks, wordCountTask, arithmeticTask, theoremTask, sentenceCountTask, charCountTask, jsonStructureTask, codeOutputTask, qaTask, type SelfKnowledgeTask, type Creation, type Checked } from './tasks.js';
-export { runSelfKnowledge, selfKnowledgeSection, reportRecord, finetuneJsonl, writeFinetune, type SelfKnowOptions, type SelfKnowledgeReport, type TaskSummary, type RunOutcome, type ContextMode } from './selfknow.js';
+export { runSelfKnowledge, selfKnowledgeCases, selfKnowledgePredictor, selfKnowledgeSection, reportRecord, finetuneJsonl, writeFinetune, type SelfKnowConfig, type SelfKnowInput, type SelfKnowOptions, type SelfKnowledgeReport, type TaskSummary, type RunOutcome, type ContextMode } from './selfknow.js';

@@ -4,16 +4,15 @@
 // repeats, strict answer parsing with failure kinds, a modal-answer baseline, and a resumable
 // response cache. Provider errors are per-run data: the run goes on and reports them.
 import { hash32, Rng } from '../core/rng.js';
-import { progress } from '../core/progress.js';
 import { writeFileAtomic } from '../core/fsx.js';
 import { InputError } from '../core/errors.js';
 import { barChart, escapeHtml, SectionBuilder, type Section } from '../core/report.js';
-import { versions } from '../core/record.js';
-import { cacheKey, ResponseCache } from './cache.js';
-import type { ChatMessage, CompletionRequest, CompletionResponse, LlmProvider, ProviderErrorKind } from './provider.js';
+import { ResponseCache } from './cache.js';
+import { evaluate, type EvalCase, type Predictor, type SampleLog } from './harness.js';
+import type { ChatMessage, CompletionRequest, LlmProvider, ProviderErrorKind } from './provider.js';
 import { parseStrictJson, type FailureKind } from './strict.js';
 import type { Creation, SelfKnowledgeTask } from './tasks.js';
-import { passAtK, passHatK, wilson } from './stats.js';
+import { passAtK, passHatK, rate } from './stats.js';
 
 export type ContextMode = 'fresh' | 'withGeneration' | 'withNoise';
 
@@ -43,10 +42,13 @@ export interface SelfKnowOptions {
   readonly concurrency?: number;
   /** Response cache (JSONL path, or a ResponseCache); default in memory only. */
   readonly cache?: string | ResponseCache | null;
+  /** Samples log (one line per item and repeat), see SampleLog. */
+  readonly samples?: SampleLog | null;
+  readonly signal?: AbortSignal;
   readonly quiet?: boolean;
 }
 
-const KNOWN = ['items', 'repeats', 'seed', 'passK', 'temperature', 'topP', 'topK', 'maxTokensGeneration', 'maxTokensVerification', 'contextMode', 'split', 'independentRepeats', 'constrained', 'thresholds', 'concurrency', 'cache', 'quiet'];
+const KNOWN = ['items', 'repeats', 'seed', 'passK', 'temperature', 'topP', 'topK', 'maxTokensGeneration', 'maxTokensVerification', 'contextMode', 'split', 'independentRepeats', 'constrained', 'thresholds', 'concurrency', 'cache', 'samples', 'signal', 'quiet'];
 
 type Stage = 'generation' | 'verification';
 
@@ -71,12 +73,6 @@ export interface RunOutcome {
   readonly error: { readonly stage: Stage; readonly kind: ProviderErrorKind; readonly message: string } | null;
 }
 
-export interface Rate {
-  readonly value: number | null;
-  readonly successes: number;
-  readonly trials: number;
-  readonly ci95: readonly [number, number] | null;
-}
 
 export interface TaskSummary {
   readonly origin: string;
@@ -110,7 +106,7 @@ export interface TaskSummary {
 export interface SelfKnowledgeReport {
   readonly model: string;
   readonly model_fingerprint: string;
-  readonly config: Readonly<Record<string, unknown>>;
+  readonly config: SelfKnowConfig;
   readonly tasks: Readonly<Record<string, TaskSummary>>;
   readonly overall: Omit<TaskSummary, 'origin' | 'threshold' | 'items_at_threshold' | 'baseline_modal_self_consistency' | 'k'>;
   readonly examples: Readonly<Record<string, readonly Pick<RunOutcome, 'item' | 'repeat' | 'content' | 'claim' | 'answer' | 'truth'>[]>>;
@@ -129,9 +125,6 @@ const NOISE = [
   ['What do bees make?', 'Bees make honey.'],
 ] as const;
 
-function rate(successes: number, trials: number): Rate {
-  return { value: trials ? successes / trials : null, successes, trials, ci95: trials ? wilson(successes, trials) : null };
-}
 
 function inc(m: Record<string, number>, k: string): void {
   m[k] = (m[k] ?? 0) + 1;
@@ -160,115 +153,21 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
   }
   const ownCache = typeof opts.cache === 'string' || !opts.cache;
   const cache = opts.cache instanceof ResponseCache ? opts.cache : new ResponseCache(typeof opts.cache === 'string' ? opts.cache : null);
-  const fingerprint = provider.fingerprint ? await provider.fingerprint() : provider.id();
-  const libs = { 'node-llama-cpp': versions()['node-llama-cpp'] ?? 'missing' };
-  const config = {
+  const config: SelfKnowConfig = {
     tasks: tasks.map((t) => t.id), items, repeats, seed, passK, temperature: opts.temperature ?? 0.7, topP: opts.topP ?? null, topK: opts.topK ?? null,
     maxTokensGeneration: opts.maxTokensGeneration ?? 160, maxTokensVerification: opts.maxTokensVerification ?? 24, contextMode, split,
     independentRepeats: opts.independentRepeats ?? true, constrained, thresholds: opts.thresholds ?? {},
   };
 
-  let calls = 0;
-  const call = async (req: CompletionRequest, repeat: number): Promise<CompletionResponse> => {
-    const key = cacheKey(req, { providerId: provider.id(), fingerprint, repeatIndex: repeat, extra: libs });
-    const hit = cache.get(key);
-    if (hit) return { text: hit.text, usage: hit.usage, latencyMs: hit.latencyMs, cached: true };
-    calls++;
-    const r = await provider.complete(req);
-    cache.put(key, r);
-    return r;
-  };
-
-  interface Job { task: SelfKnowledgeTask; item: number; repeat: number; params: unknown; itemSeed: number }
-  const jobs: Job[] = [];
-  const root = new Rng(seed, `selfknow/${split}`);
-  for (const task of tasks) {
-    const trng = root.split(task.id);
-    for (let i = 0; i < items; i++) {
-      const irng = trng.split(`item${i}`);
-      const params = task.sampleParams(irng.split('params'));
-      const itemSeed = irng.split('seed').nextU32();
-      for (let r = 0; r < repeats; r++) jobs.push({ task, item: i, repeat: r, params, itemSeed });
-    }
-  }
-
-  const runOne = async (job: Job): Promise<RunOutcome> => {
-    const { task, params } = job;
-    const sampleSeed = (stage: string): number => hash32(`${stage}:${config.independentRepeats ? job.repeat : 0}`, job.itemSeed);
-    const genPrompt = task.generationPrompt(params);
-    const base = { task: task.id, item: job.item, repeat: job.repeat, params, generationPrompt: genPrompt };
-    const sampling = { temperature: config.temperature, topP: opts.topP, topK: opts.topK };
-    const genReq: CompletionRequest = { messages: [{ role: 'user', content: genPrompt }], ...sampling, maxTokens: config.maxTokensGeneration, seed: sampleSeed('gen'), jsonSchema: constrained ? task.generationSchema : undefined };
-    const empty = { verificationPrompt: null, verificationText: null, content: null, claim: null, answer: null, truth: null };
-    const gen = await call(genReq, job.repeat);
-    if (gen.error) {
-      return { ...base, ...empty, generationText: '', consistent: null, generationCorrect: null, verificationCorrect: null, failure: null, error: { stage: 'generation', kind: gen.error.kind, message: gen.error.message } };
-    }
-    const hasTruth = Boolean(task.check || task.creationValid);
-    const parsedGen = parseStrictJson(gen.text, task.generationSchema);
-    let creation: Creation<unknown> | string = parsedGen.ok ? task.parseClaim(parsedGen.value, params) : parsedGen.message;
-    if (!parsedGen.ok || typeof creation === 'string') {
-      const kind: FailureKind = parsedGen.ok ? 'schema' : parsedGen.kind;
-      return { ...base, ...empty, generationText: gen.text, consistent: false, generationCorrect: hasTruth ? false : null, verificationCorrect: null, failure: { stage: 'generation', kind, message: String(creation) }, error: null };
-    }
-    creation = creation as Creation<unknown>;
-    let truth: { ok: true; value: unknown } | { ok: false; reason: string } | null = null;
-    let generationCorrect: boolean | null = null;
-    if (task.check) {
-      truth = task.check(creation, params);
-      generationCorrect = truth.ok ? task.equals(truth.value, creation.claim) : false;
-    } else if (task.creationValid) generationCorrect = task.creationValid(creation, params);
-
-    const verPrompt = task.verificationPrompt(creation.content);
-    const messages: ChatMessage[] = [];
-    if (contextMode === 'withNoise') {
-      const [q, a] = NOISE[job.itemSeed % NOISE.length]!;
-      messages.push({ role: 'user', content: q }, { role: 'assistant', content: a });
-    }
-    if (contextMode !== 'fresh') messages.push({ role: 'user', content: genPrompt }, { role: 'assistant', content: gen.text });
-    messages.push({ role: 'user', content: verPrompt });
-    const verReq: CompletionRequest = { messages, ...sampling, maxTokens: config.maxTokensVerification, seed: sampleSeed('ver'), jsonSchema: constrained ? task.answerSchema : undefined };
-    const ver = await call(verReq, job.repeat);
-    const shown = {
-      verificationPrompt: verPrompt, content: creation.content, claim: task.show(creation.claim),
-      truth: truth && truth.ok ? task.show(truth.value) : null,
-    };
-    if (ver.error) {
-      return { ...base, ...shown, generationText: gen.text, verificationText: null, answer: null, consistent: null, generationCorrect: null, verificationCorrect: null, failure: null, error: { stage: 'verification', kind: ver.error.kind, message: ver.error.message } };
-    }
-    const parsedVer = parseStrictJson(ver.text, task.answerSchema);
-    const answer = parsedVer.ok ? task.parseAnswer(parsedVer.value) : parsedVer.message;
-    const truthDefined = truth !== null && truth.ok;
-    if (!parsedVer.ok) {
-      return { ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: null, consistent: false, generationCorrect, verificationCorrect: truthDefined ? false : null, failure: { stage: 'verification', kind: parsedVer.kind, message: parsedVer.message }, error: null };
-    }
-    return {
-      ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: task.show(answer),
-      consistent: task.equals(answer, creation.claim),
-      generationCorrect,
-      verificationCorrect: truthDefined ? task.equals(answer, (truth as { value: unknown }).value) : null,
-      failure: null, error: null,
-    };
-  };
-
-  const t0 = performance.now();
-  const outcomes: RunOutcome[] = new Array(jobs.length);
-  const bar = progress('selfknow', jobs.length, { quiet: opts.quiet });
-  let next = 0;
-  try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, async () => {
-      for (;;) {
-        const j = next++;
-        if (j >= jobs.length) return;
-        outcomes[j] = await runOne(jobs[j]!);
-        bar.tick(1, jobs[j]!.task.id);
-      }
-    }));
-  } finally {
-    bar.done();
-    if (ownCache) cache.close();
-  }
-  const wall = (performance.now() - t0) / 1000;
+  const cases = selfKnowledgeCases(tasks, { items, seed, split });
+  const predictor = selfKnowledgePredictor(tasks, config);
+  const run = await evaluate(cases, predictor, {
+    provider, repeats, concurrency, cache, label: 'selfknow', quiet: opts.quiet ?? false, ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.samples ? { samples: opts.samples } : {}), runKey: { selfknow: config },
+  }).finally(() => { if (ownCache) cache.close(); });
+  const outcomes = run.outcomes.map((o) => o.output);
+  const calls = run.calls;
+  const wall = run.wall_s;
 
   const summaries: Record<string, TaskSummary> = {};
   const examples: Record<string, Pick<RunOutcome, 'item' | 'repeat' | 'content' | 'claim' | 'answer' | 'truth'>[]> = {};
@@ -284,7 +183,7 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
   const pairs = outcomes.filter((o) => o.verificationText !== null).length;
   return {
     model: provider.id(),
-    model_fingerprint: fingerprint,
+    model_fingerprint: run.fingerprint ?? provider.id(),
     config,
     tasks: summaries,
     overall: { ...overall, n: items * tasks.length },
@@ -294,8 +193,124 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
       const o = outcomes.find((x) => x.task === t.id && x.verificationPrompt !== null) ?? outcomes.find((x) => x.task === t.id)!;
       return [t.id, { generation: o.generationPrompt, verification: o.verificationPrompt }];
     })),
-    throughput: { pairs, calls, cache_hits: cache.hits, wall_s: wall, pairs_per_minute: wall > 0 ? (pairs / wall) * 60 : 0 },
+    throughput: { pairs, calls, cache_hits: run.cache_hits, wall_s: wall, pairs_per_minute: wall > 0 ? (pairs / wall) * 60 : 0 },
     outcomes,
+  };
+}
+
+/** The resolved configuration of a run (part of the record and of the samples key). */
+export interface SelfKnowConfig {
+  readonly tasks: readonly string[];
+  readonly items: number;
+  readonly repeats: number;
+  readonly seed: number;
+  readonly passK: number;
+  readonly temperature: number;
+  readonly topP: number | null;
+  readonly topK: number | null;
+  readonly maxTokensGeneration: number;
+  readonly maxTokensVerification: number;
+  readonly contextMode: ContextMode;
+  readonly split: 'dev' | 'test';
+  readonly independentRepeats: boolean;
+  readonly constrained: boolean;
+  readonly thresholds: Readonly<Record<string, number>>;
+}
+
+export interface SelfKnowInput {
+  readonly params: unknown;
+  /** Per-item seed: sampling seeds and the noise context derive from it. */
+  readonly itemSeed: number;
+}
+
+/**
+ * A task family's items as harness cases: parameters and item seeds from the run seed and split,
+ * one stream per task and item, so adding a task or an item changes no other item.
+ */
+export function selfKnowledgeCases(tasks: readonly SelfKnowledgeTask[], o: { items: number; seed: number; split: 'dev' | 'test' }): EvalCase<SelfKnowInput>[] {
+  const cases: EvalCase<SelfKnowInput>[] = [];
+  const root = new Rng(o.seed, `selfknow/${o.split}`);
+  for (const task of tasks) {
+    const trng = root.split(task.id);
+    for (let i = 0; i < o.items; i++) {
+      const irng = trng.split(`item${i}`);
+      const params = task.sampleParams(irng.split('params'));
+      cases.push({ task: task.id, item: i, input: { params, itemSeed: irng.split('seed').nextU32() } });
+    }
+  }
+  return cases;
+}
+
+/** The two-call predictor: generate content with a claim, then ask about it in a second prompt. */
+export function selfKnowledgePredictor(tasks: readonly SelfKnowledgeTask[], config: SelfKnowConfig): Predictor<SelfKnowInput, RunOutcome> {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  return {
+    name: 'selfknow',
+    predict: async (c, ctx) => {
+      const task = byId.get(c.task)!;
+      const { params, itemSeed } = c.input;
+      const repeat = ctx.repeat;
+      const sampleSeed = (stage: string): number => hash32(`${stage}:${config.independentRepeats ? repeat : 0}`, itemSeed);
+      const genPrompt = task.generationPrompt(params);
+      const base = { task: task.id, item: c.item, repeat, params, generationPrompt: genPrompt };
+      const sampling = { temperature: config.temperature, topP: config.topP ?? undefined, topK: config.topK ?? undefined };
+      const genReq: CompletionRequest = { messages: [{ role: 'user', content: genPrompt }], ...sampling, maxTokens: config.maxTokensGeneration, seed: sampleSeed('gen'), jsonSchema: config.constrained ? task.generationSchema : undefined };
+      const empty = { verificationPrompt: null, verificationText: null, content: null, claim: null, answer: null, truth: null };
+      const gen = await ctx.call('generation', genReq);
+      if (gen.error) {
+        return { ...base, ...empty, generationText: '', consistent: null, generationCorrect: null, verificationCorrect: null, failure: null, error: { stage: 'generation', kind: gen.error.kind, message: gen.error.message } };
+      }
+      const hasTruth = Boolean(task.check || task.creationValid);
+      const parsedGen = parseStrictJson(gen.text, task.generationSchema);
+      let creation: Creation<unknown> | string = parsedGen.ok ? task.parseClaim(parsedGen.value, params) : parsedGen.message;
+      if (!parsedGen.ok || typeof creation === 'string') {
+        const kind: FailureKind = parsedGen.ok ? 'schema' : parsedGen.kind;
+        return { ...base, ...empty, generationText: gen.text, consistent: false, generationCorrect: hasTruth ? false : null, verificationCorrect: null, failure: { stage: 'generation', kind, message: String(creation) }, error: null };
+      }
+      creation = creation as Creation<unknown>;
+      let truth: { ok: true; value: unknown } | { ok: false; reason: string } | null = null;
+      let generationCorrect: boolean | null = null;
+      if (task.check) {
+        truth = task.check(creation, params);
+        generationCorrect = truth.ok ? task.equals(truth.value, creation.claim) : false;
+      } else if (task.creationValid) generationCorrect = task.creationValid(creation, params);
+
+      const verPrompt = task.verificationPrompt(creation.content);
+      const messages: ChatMessage[] = [];
+      if (config.contextMode === 'withNoise') {
+        const [q, a] = NOISE[itemSeed % NOISE.length]!;
+        messages.push({ role: 'user', content: q }, { role: 'assistant', content: a });
+      }
+      if (config.contextMode !== 'fresh') messages.push({ role: 'user', content: genPrompt }, { role: 'assistant', content: gen.text });
+      messages.push({ role: 'user', content: verPrompt });
+      const verReq: CompletionRequest = { messages, ...sampling, maxTokens: config.maxTokensVerification, seed: sampleSeed('ver'), jsonSchema: config.constrained ? task.answerSchema : undefined };
+      const ver = await ctx.call('verification', verReq);
+      const shown = {
+        verificationPrompt: verPrompt, content: creation.content, claim: task.show(creation.claim),
+        truth: truth && truth.ok ? task.show(truth.value) : null,
+      };
+      if (ver.error) {
+        return { ...base, ...shown, generationText: gen.text, verificationText: null, answer: null, consistent: null, generationCorrect: null, verificationCorrect: null, failure: null, error: { stage: 'verification', kind: ver.error.kind, message: ver.error.message } };
+      }
+      const parsedVer = parseStrictJson(ver.text, task.answerSchema);
+      const answer = parsedVer.ok ? task.parseAnswer(parsedVer.value) : parsedVer.message;
+      const truthDefined = truth !== null && truth.ok;
+      if (!parsedVer.ok) {
+        return { ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: null, consistent: false, generationCorrect, verificationCorrect: truthDefined ? false : null, failure: { stage: 'verification', kind: parsedVer.kind, message: parsedVer.message }, error: null };
+      }
+      return {
+        ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: task.show(answer),
+        consistent: task.equals(answer, creation.claim),
+        generationCorrect,
+        verificationCorrect: truthDefined ? task.equals(answer, (truth as { value: unknown }).value) : null,
+        failure: null, error: null,
+      };
+    },
+    sample: (_c, o) => ({
+      parsed: { content: o.content, claim: o.claim, answer: o.answer, truth: o.truth },
+      verdicts: { S: o.consistent, G: o.generationCorrect, V: o.verificationCorrect },
+      error_kind: o.error ? `${o.error.stage}:${o.error.kind}` : o.failure ? `${o.failure.stage}:${o.failure.kind}` : null,
+    }),
   };
 }
 
