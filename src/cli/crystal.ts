@@ -62,6 +62,16 @@ async function report(path: string | undefined, title: string, sections: Section
 function register(program: Command): void {
   const cmd = program.command('crystal').description('crystal structures: structure factors, R factors, element assignment, hydrogens, validation');
 
+  cmd.command('example').description('write the built-in example structure (made up, simulated data) as <name>.cif (res+hkl embedded), <name>.res and <name>.hkl')
+    .requiredOption('--out <dir>', 'folder to write into (created when missing)')
+    .option('--variants <n>', `how many structures (1-${X.MAX_EXAMPLE_VARIANTS}: chloro-, bromo-, fluorobenzamide; crystal eval needs 3)`, '1')
+    .option('--seed <n>', 'seed of the simulated noise', '0')
+    .action((o: { out: string; variants: string; seed: string }) => {
+      const seed = Number(o.seed);
+      if (!Number.isInteger(seed)) throw new InputError(`--seed must be an integer, got ${o.seed}`);
+      for (const p of X.writeExampleFiles(o.out, { variants: Number(o.variants), seed })) process.stdout.write(`${p}\n`);
+    });
+
   cmd.command('sf').description('Fc and R1/wR2/GooF for a CIF with embedded res+hkl (or --hkl)')
     .requiredOption('--cif <file>', 'CIF (SHELXL, with _shelx_res_file/_shelx_hkl_file) or .res/.ins')
     .option('--hkl <file>', 'HKLF 4 file (when not embedded)')

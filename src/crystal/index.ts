@@ -19,3 +19,4 @@ export { loadCases, evaluateLoso, type EvalResult } from './evaluate.js';
 export { builtInStructure, builtInCase } from './builtin.js';
 export { structureView } from './view.js';
 export { LogisticRegression, hungarian } from './learn.js';
+export { exampleStructure, exampleTexts, writeExampleFiles, MAX_EXAMPLE_VARIANTS, type ExampleTexts } from './example.js';
