@@ -8,6 +8,7 @@ import { continualCli } from './continual.js';
 import { continualFeaturesCli } from './continual-features.js';
 import { crystalCli } from './crystal.js';
 import { continualCilaCli } from './continual-cila.js';
+import { runsCli } from './runs.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -19,5 +20,6 @@ export const AREAS: readonly AreaCli[] = [
   continualFeaturesCli,
   crystalCli,
   continualCilaCli,
+  runsCli,
   // @area-list
 ];

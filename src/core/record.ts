@@ -8,6 +8,7 @@ import os from 'node:os';
 import { collectedWarnings, type Warning } from './errors.js';
 import { writeJsonAtomic } from './fsx.js';
 import { linalgBackendName } from './linalg/index.js';
+import { indexWrittenRecord } from './store/hook.js';
 
 /** What every record carries besides its metrics, under the key `run`. */
 export interface RunMeta {
@@ -103,4 +104,6 @@ export class RunRecorder {
 
 export function writeRecord(path: string, record: RunRecord<object>): void {
   writeJsonAtomic(path, record);
+  // The run store indexes it too (runs/perennial.db, --store, PERENNIAL_STORE; off: PERENNIAL_STORE=off).
+  indexWrittenRecord(path, record);
 }
