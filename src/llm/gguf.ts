@@ -132,6 +132,8 @@ export interface GgufTensorInfo {
 export interface GgufHeader {
   readonly version: number;
   readonly metadata: ReadonlyMap<string, GgufScalar | readonly GgufScalar[]>;
+  /** Byte offset of each metadata value's type field (for errors that name a field). */
+  readonly metadataOffsets: ReadonlyMap<string, number>;
   readonly tensors: readonly GgufTensorInfo[];
   readonly alignment: number;
   /** Absolute byte offset where tensor data starts. */
@@ -148,8 +150,18 @@ export interface ReadGgufOptions {
   readonly maxHeaderBytes?: number;
 }
 
-/** Minimal bytes per element of each ggml tensor type that this reader knows the size of (f32, f16, bf16...). */
-const GGML_TYPE_BYTES: Record<number, number> = { 0: 4, 1: 2, 24: 1, 25: 2, 26: 4, 27: 8, 28: 8, 30: 2 };
+/**
+ * [elements per block, bytes per block] of every ggml tensor type the pinned llama.cpp knows
+ * (read from its own type table; 4, 5, 31-33 and 36-38 are retired and absent). A type missing
+ * here is refused: the size of its data cannot be checked, and llama.cpp would reject it later.
+ */
+export const GGML_TYPE_SIZES: Readonly<Record<number, readonly [number, number]>> = {
+  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
+  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
+  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110], 22: [256, 82], 23: [256, 136],
+  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66],
+  39: [32, 17], 40: [64, 36], 41: [128, 18], 42: [64, 18],
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -272,11 +284,13 @@ function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGguf
   const nTensors = c.u64('tensor_count', Math.floor(fileSize / 32));
   const nKv = c.u64('kv_count', Math.floor(fileSize / 13));
   const metadata = new Map<string, GgufScalar | readonly GgufScalar[]>();
+  const metadataOffsets = new Map<string, number>();
   for (let i = 0; i < nKv; i++) {
     const key = c.str(`kv[${i}].key`, 65536);
     const at = c.pos;
     const t = c.u32(`${key}.type`);
     if (metadata.has(key)) throw new ParseError(file, 0, 'unique metadata keys', key, at, key);
+    metadataOffsets.set(key, at);
     if (t === GgufType.ARRAY) {
       const it = c.u32(`${key}.item_type`);
       if (it === GgufType.ARRAY || it > 12) throw new ParseError(file, 0, 'array item type 0..12 (not nested arrays)', String(it), c.pos - 4, key);
@@ -312,12 +326,14 @@ function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGguf
       dims.push(v);
       elems *= v;
     }
+    const atType = c.pos;
     const type = c.u32(`${name}.type`);
+    const size = GGML_TYPE_SIZES[type];
+    if (!size) throw new ParseError(file, 0, 'a ggml tensor type known to llama.cpp', String(type), atType, `${name}.type`);
+    if (dims[0]! % size[0] !== 0) throw new ParseError(file, 0, `first dimension a multiple of ${size[0]} (block size of type ${type})`, String(dims[0]), atDims, `${name}.dims[0]`);
     const off = c.u64(`${name}.offset`, fileSize);
     if (off % alignment !== 0) throw new ParseError(file, 0, `offset aligned to ${alignment}`, String(off), c.pos - 8, `${name}.offset`);
-    const per = GGML_TYPE_BYTES[type];
-    // Quantised types pack below one byte per element; the cap uses a conservative 1/8 byte.
-    const minBytes = per !== undefined ? elems * per : elems / 8;
+    const minBytes = (elems / size[0]) * size[1];
     if (off + minBytes > fileSize) {
       throw new ParseError(file, 0, `tensor ${name} (${dims.join('x')}) inside the file (${fileSize} bytes)`, `offset ${off} + ${minBytes} bytes`, atDims, name);
     }
@@ -325,11 +341,155 @@ function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGguf
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
   for (const t of tensors) {
-    const per = GGML_TYPE_BYTES[t.type];
-    const bytes = per !== undefined ? t.dims.reduce((a, b) => a * b, 1) * per : 0;
+    const [block, per] = GGML_TYPE_SIZES[t.type]!;
+    const bytes = (t.dims.reduce((a, b) => a * b, 1) / block) * per;
     if (dataOffset + t.offset + bytes > fileSize) {
       throw new ParseError(file, 0, `tensor ${t.name} data inside the file (${fileSize} bytes)`, `ends at ${dataOffset + t.offset + bytes}`, -1, t.name);
     }
   }
-  return { version, metadata, tensors, alignment, dataOffset, fileSize };
+  return { version, metadata, metadataOffsets, tensors, alignment, dataOffset, fileSize };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model hyperparameters: values llama.cpp trusts. It GGML_ASSERTs (aborting the whole process,
+// a server included) or divides by them, so a file that is well-formed byte for byte but claims
+// head_count = 0 or 1000 blocks must be refused here, with the field named.
+
+/** llama.cpp's LLAMA_MAX_LAYERS and LLAMA_MAX_EXPERTS. */
+export const MAX_BLOCK_COUNT = 512;
+export const MAX_EXPERT_COUNT = 512;
+/** Largest context length accepted from a file or an option (2^24 tokens; the longest published models claim about 10M). */
+export const MAX_CONTEXT_LENGTH = 1 << 24;
+const MAX_EMBEDDING = 1 << 20;
+
+/**
+ * Pure-attention architectures: every block has heads, so head counts must be >= 1 and divide
+ * what they split. Recurrent and hybrid models (mamba, rwkv, jamba...) legitimately carry zeros,
+ * so for them only the checks that hold for every architecture apply.
+ */
+const ATTENTION_ARCHS = new Set([
+  'llama', 'llama4', 'mistral3', 'qwen', 'qwen2', 'qwen2moe', 'qwen3', 'qwen3moe', 'gemma', 'gemma2', 'gemma3', 'phi2', 'phi3', 'phimoe',
+  'falcon', 'gpt2', 'gptj', 'gptneox', 'starcoder', 'starcoder2', 'baichuan', 'internlm2', 'deepseek', 'deepseek2', 'command-r', 'cohere2',
+  'olmo', 'olmo2', 'olmoe', 'stablelm', 'granite', 'granitemoe', 'exaone', 'chatglm', 'glm4', 'bloom', 'mpt', 'refact', 'orion', 'minicpm',
+  'minicpm3', 'arctic', 'dbrx', 'nemotron', 'gpt-oss', 'smollm3', 'plamo', 'codeshell', 'xverse', 'bitnet', 'ernie4_5', 'hunyuan-moe',
+]);
+
+export interface ModelProblem {
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}
+
+function intValues(v: GgufScalar | readonly GgufScalar[] | undefined): number[] | null | 'bad' {
+  if (v === undefined) return null;
+  const items = Array.isArray(v) ? v : [v as GgufScalar];
+  const out: number[] = [];
+  for (const x of items) {
+    const n = typeof x === 'bigint' ? Number(x) : x;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return 'bad';
+    out.push(n);
+  }
+  return out;
+}
+
+/** Every hyperparameter problem of a header (empty when llama.cpp can be handed the file). */
+export function modelProblems(h: GgufHeader): ModelProblem[] {
+  const out: ModelProblem[] = [];
+  const add = (field: string, expected: string, found: unknown): void => { out.push({ field, expected, found: String(found) }); };
+  const arch = h.metadata.get('general.architecture');
+  if (typeof arch !== 'string' || arch === '') {
+    add('general.architecture', 'a string in the metadata', arch ?? 'none');
+    return out;
+  }
+  const attention = ATTENTION_ARCHS.has(arch);
+  const k = (name: string): string => `${arch}.${name}`;
+  const get = (name: string, opts: { required?: boolean; min?: number; max?: number; array?: boolean } = {}): number[] | null => {
+    const key = k(name);
+    const v = intValues(h.metadata.get(key));
+    if (v === 'bad') { add(key, 'a non-negative integer', JSON.stringify(h.metadata.get(key), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))); return null; }
+    if (v === null) { if (opts.required) add(key, 'present in the metadata', 'none'); return null; }
+    if (v.length !== 1 && !opts.array) { add(key, 'a single value', `an array of ${v.length}`); return null; }
+    if (v.length === 0) { add(key, 'at least one value', 'an empty array'); return null; }
+    const lo = opts.min ?? 0, hi = opts.max ?? Number.MAX_SAFE_INTEGER;
+    const bad = v.find((x) => x < lo || x > hi);
+    if (bad !== undefined) { add(key, `a value in [${lo}, ${hi}]`, bad); return null; }
+    return v;
+  };
+  const blocks = get('block_count', { required: attention, min: 1, max: MAX_BLOCK_COUNT })?.[0];
+  get('context_length', { required: attention, min: 1, max: MAX_CONTEXT_LENGTH });
+  const embd = get('embedding_length', { required: attention, min: 1, max: MAX_EMBEDDING })?.[0];
+  get('feed_forward_length', { array: true, max: 1 << 24 });
+  // Per-layer arrays must have one value per block.
+  const perLayer = (name: string, v: number[] | null): number[] | null => {
+    if (v && v.length > 1 && blocks !== undefined && v.length !== blocks) { add(k(name), `one value per block (${blocks})`, `${v.length} values`); return null; }
+    return v;
+  };
+  const heads = perLayer('attention.head_count', get('attention.head_count', { required: attention, array: true, min: attention ? 1 : 0, max: MAX_EMBEDDING }));
+  const headsKv = perLayer('attention.head_count_kv', get('attention.head_count_kv', { array: true, min: attention ? 1 : 0, max: MAX_EMBEDDING }));
+  const keyLength = get('attention.key_length', { min: 1, max: MAX_EMBEDDING })?.[0];
+  get('attention.value_length', { min: 1, max: MAX_EMBEDDING });
+  if (attention && heads && embd !== undefined) {
+    const at = (v: readonly number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+    const n = Math.max(heads.length, headsKv?.length ?? 1);
+    for (let i = 0; i < n; i++) {
+      const hc = at(heads, i);
+      if (keyLength === undefined && embd % hc !== 0) { add(k('attention.head_count'), `a divisor of embedding_length ${embd}`, hc); break; }
+      if (headsKv) {
+        const kvc = at(headsKv, i);
+        if (kvc > hc || hc % kvc !== 0) { add(k('attention.head_count_kv'), `a divisor of head_count ${hc}`, kvc); break; }
+      }
+    }
+    const headDim = keyLength ?? embd / heads[0]!;
+    get('rope.dimension_count', { min: 1, max: Number.isInteger(headDim) ? headDim : MAX_EMBEDDING });
+  }
+  const experts = get('expert_count', { max: MAX_EXPERT_COUNT })?.[0];
+  const used = get('expert_used_count', { max: MAX_EXPERT_COUNT })?.[0];
+  if (used !== undefined && used > (experts ?? 0)) add(k('expert_used_count'), `at most expert_count (${experts ?? 0})`, used);
+  if (experts !== undefined && experts > 0 && !used) add(k('expert_used_count'), 'at least 1 when expert_count > 0', used ?? 'none');
+  const eps = h.metadata.get(k('attention.layer_norm_rms_epsilon')) ?? h.metadata.get(k('attention.layer_norm_epsilon'));
+  if (eps !== undefined && !(typeof eps === 'number' && Number.isFinite(eps) && eps >= 0)) add(k('attention.layer_norm_rms_epsilon'), 'a finite number >= 0', eps);
+
+  // Blocks claimed versus blocks present: llama.cpp indexes blk.N tensors up to block_count.
+  let maxBlock = -1;
+  for (const t of h.tensors) {
+    const m = /^blk\.(\d+)\./.exec(t.name);
+    if (m) maxBlock = Math.max(maxBlock, Number(m[1]));
+  }
+  if (blocks !== undefined && (maxBlock >= 0 || attention) && maxBlock + 1 !== blocks) {
+    add(k('block_count'), maxBlock < 0 ? 'blk.N tensors for each block (the file has none)' : `${maxBlock + 1} (the file has tensors for blocks 0..${maxBlock})`, blocks);
+  }
+
+  // Vocabulary: token ids index these arrays.
+  const tokens = h.metadata.get('tokenizer.ggml.tokens');
+  if (tokens !== undefined) {
+    if (!Array.isArray(tokens) || tokens.length === 0) add('tokenizer.ggml.tokens', 'a non-empty array', Array.isArray(tokens) ? 'an empty array' : typeof tokens);
+    else {
+      const nv = tokens.length;
+      for (const key of ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
+        const a = h.metadata.get(key);
+        if (a !== undefined && (!Array.isArray(a) || a.length !== nv)) add(key, `an array of ${nv} (one per token)`, Array.isArray(a) ? `${a.length} items` : typeof a);
+      }
+      for (const id of ['bos', 'eos', 'unknown', 'padding', 'separator', 'eot', 'eom']) {
+        const key = `tokenizer.ggml.${id}_token_id`;
+        const raw = h.metadata.get(key);
+        // -1 (or 0xffffffff as u32) means "none" to llama.cpp.
+        if (raw === -1 || raw === -1n) continue;
+        const v = intValues(raw);
+        if (v === 'bad' || (v && v[0] !== 0xffffffff && v[0]! >= nv)) add(key, `a token id below the vocabulary size ${nv}`, h.metadata.get(key));
+      }
+      const vs = get('vocab_size');
+      if (vs && vs[0] !== nv) add(k('vocab_size'), `the number of tokens (${nv})`, vs[0]);
+      const embdT = h.tensors.find((t) => t.name === 'token_embd.weight');
+      if (embdT && embdT.dims.length >= 2 && (embdT.dims[1] !== nv || (embd !== undefined && embdT.dims[0] !== embd))) {
+        add('token_embd.weight', `dims [${embd ?? '?'}, ${nv}] (embedding_length, tokens)`, `[${embdT.dims.join(', ')}]`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Throw a ParseError naming the first hyperparameter llama.cpp would crash or misread on. */
+export function checkModelHyperparameters(h: GgufHeader, file: string): void {
+  const p = modelProblems(h)[0];
+  if (p) throw new ParseError(file, 0, p.expected, p.found, h.metadataOffsets.get(p.field) ?? -1, p.field);
 }

@@ -2,13 +2,14 @@
 // OpenAI-compatible server, test stubs), the project's tiny GGUF models, and the self-knowledge
 // evaluation (generate -> verify).
 export type { ChatMessage, CompletionRequest, CompletionResponse, JsonSchema, LlmProvider, ProviderError, ProviderErrorKind } from './provider.js';
+export { samplingProblem, MAX_TOKENS_CAP } from './provider.js';
 export { LlamaCppProvider, defaultThreads, renderPlain, sha256File, type LlamaCppOptions } from './llamacpp.js';
 export { OpenAICompatibleProvider, parseRetryAfter, type OpenAICompatibleOptions } from './openai.js';
 export { EchoProvider, ScriptedProvider, type ScriptStep } from './testing.js';
 export { ReplicatedProvider, replicatedProvider, MAX_REPLICAS, type ReplicaOptions, type EndpointStats, type EndpointState } from './replicas.js';
 export { parseModelSpec, parseSpec, MODEL_SPEC_KINDS, type ModelSpec, type ProviderSettings } from './spec.js';
 export { serveProvider, requestFromBody, type RunningServer, type ServeOptions } from './server.js';
-export { encodeGguf, writeGguf, readGgufHeader, parseGgufHeader, GgufType, kv, type GgufHeader, type GgufTensorInfo, type GgufTensorIn, type GgufValue } from './gguf.js';
+export { encodeGguf, writeGguf, readGgufHeader, parseGgufHeader, GgufType, kv, modelProblems, checkModelHyperparameters, GGML_TYPE_SIZES, MAX_BLOCK_COUNT, MAX_CONTEXT_LENGTH, type ModelProblem, type GgufHeader, type GgufTensorInfo, type GgufTensorIn, type GgufValue } from './gguf.js';
 export { buildTinyGguf, writeTinyGguf, buildVocab, tinyTokenize, DEFAULT_CORPUS, type TinyGgufOptions, type TinyModel } from './tiny.js';
 export { canonicalJson, cacheKey, sha256Hex, ResponseCache, JsonlAppendLog, type CacheKeyParts, type CachedResponse } from './cache.js';
 export { evaluate, SampleLog, MAX_EVAL_CONCURRENCY, MAX_EVAL_REPEATS, type EvalCase, type CallLog, type CallOptions, type CallResult, type PredictContext, type SampleFields, type Predictor, type Outcome, type EvaluateOptions, type EvaluationRun } from './harness.js';

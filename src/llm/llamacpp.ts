@@ -9,9 +9,9 @@ import os from 'node:os';
 import { resolve } from 'node:path';
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { InputError, ParseError } from '../core/errors.js';
-import { readGgufHeader } from './gguf.js';
+import { checkModelHyperparameters, MAX_CONTEXT_LENGTH, readGgufHeader } from './gguf.js';
 import { canonicalJson } from './cache.js';
-import type { ChatMessage, CompletionRequest, CompletionResponse, LlmProvider } from './provider.js';
+import { samplingProblem, type ChatMessage, type CompletionRequest, type CompletionResponse, type LlmProvider } from './provider.js';
 
 export interface LlamaCppOptions {
   readonly modelPath: string;
@@ -70,12 +70,14 @@ export class LlamaCppProvider implements LlmProvider {
     const threads = opts.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be a positive integer, got ${threads}`);
     const contextSize = opts.contextSize ?? 1024;
-    if (!Number.isInteger(contextSize) || contextSize < 16) throw new InputError(`contextSize must be an integer >= 16, got ${contextSize}`);
+    if (!Number.isInteger(contextSize) || contextSize < 16 || contextSize > MAX_CONTEXT_LENGTH) throw new InputError(`contextSize must be an integer in [16, ${MAX_CONTEXT_LENGTH}], got ${contextSize}`);
     const chatTemplate = opts.chatTemplate ?? 'auto';
     if (!['auto', 'plain', 'model'].includes(chatTemplate)) throw new InputError(`chatTemplate must be auto, plain or model, got ${chatTemplate}`);
     // node-llama-cpp's own reader can hang on a corrupt file: check the header here first (ParseError).
     const header = readGgufHeader(modelPath);
     if (typeof header.metadata.get('general.architecture') !== 'string') throw new ParseError(modelPath, 0, 'general.architecture in the metadata', 'none', -1, 'general.architecture');
+    // llama.cpp aborts the process (GGML_ASSERT) on some hyperparameters: refuse them here, by name.
+    checkModelHyperparameters(header, modelPath);
     this.options = Object.freeze({ modelPath, threads, contextSize, chatTemplate });
   }
 
@@ -94,7 +96,13 @@ export class LlamaCppProvider implements LlmProvider {
       const { getLlama, LlamaLogLevel, resolveChatWrapper } = await import('node-llama-cpp');
       const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
       try {
-        const model = await llama.loadModel({ modelPath: this.options.modelPath });
+        let model: LlamaModel;
+        try {
+          model = await llama.loadModel({ modelPath: this.options.modelPath });
+        } catch (e) {
+          // node-llama-cpp says only "Failed to load model": name the file.
+          throw new InputError(`cannot load GGUF model ${this.options.modelPath}: ${(e as Error).message}`);
+        }
         const trained = model.trainContextSize;
         const context = await model.createContext({ contextSize: Math.min(this.options.contextSize, trained), threads: this.options.threads, sequences: 1 });
         const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === 'string';
@@ -133,11 +141,26 @@ export class LlamaCppProvider implements LlmProvider {
     const t0 = performance.now();
     try {
       if (signal?.aborted) return { text: '', error: { kind: 'aborted', message: 'aborted before start' }, latencyMs: 0 };
+      const bad = samplingProblem(req);
+      if (bad) return { text: '', error: { kind: 'bad_request', message: bad }, latencyMs: 0, attempts: 1 };
       const l = await this.load();
+      // The prompt is counted before anything runs: a prompt or max_tokens over the context is a
+      // refusal naming both counts, never a silent truncation (context shift) or an endless run.
+      const ctx = l.context.contextSize;
+      const history = req.messages.map((m) => (m.role === 'assistant' ? { type: 'model' as const, response: [m.content] } : { type: m.role, text: m.content }));
+      const prompt = l.template === 'plain' ? renderPlain(req.messages) : '';
+      const promptTokens = l.template === 'plain' || !l.chatWrapper
+        ? l.model.tokenize(l.template === 'plain' ? prompt : renderPlain(req.messages)).length + 1
+        : l.chatWrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] }).contextText.tokenize(l.model.tokenizer).length;
+      const left = ctx - promptTokens;
+      if (left < 1) return { text: '', error: { kind: 'bad_request', message: `prompt is ${promptTokens} tokens; the context holds ${ctx}` }, latencyMs: performance.now() - t0, attempts: 1 };
+      if (req.maxTokens !== undefined && req.maxTokens > left) {
+        return { text: '', error: { kind: 'bad_request', message: `max_tokens ${req.maxTokens} exceeds the ${left} tokens left in the context (${ctx}) after the ${promptTokens}-token prompt` }, latencyMs: performance.now() - t0, attempts: 1 };
+      }
       await l.sequence.clearHistory();
       const grammar = req.jsonSchema ? await this.grammar(l, req.jsonSchema) : undefined;
       const common = {
-        maxTokens: req.maxTokens ?? 256,
+        maxTokens: req.maxTokens ?? Math.min(256, left),
         temperature: req.temperature ?? 0,
         topP: req.topP,
         topK: req.topK,
@@ -148,32 +171,30 @@ export class LlamaCppProvider implements LlmProvider {
         signal,
       };
       let text: string;
-      let promptTokens: number;
+      let usedPrompt = promptTokens;
       if (l.template === 'plain') {
         const { LlamaCompletion } = await import('node-llama-cpp');
-        const prompt = renderPlain(req.messages);
-        promptTokens = l.model.tokenize(prompt).length + 1;
         const comp = new LlamaCompletion({ contextSequence: l.sequence });
-        const r = await comp.generateCompletionWithMeta(prompt, common);
+        const r = await comp.generateCompletionWithMeta(prompt, { ...common, disableContextShift: true });
         text = r.response;
       } else {
         const { LlamaChat } = await import('node-llama-cpp');
         const chat = new LlamaChat({ contextSequence: l.sequence, chatWrapper: l.chatWrapper ?? 'auto', autoDisposeSequence: false });
         const usedBefore = l.sequence.tokenMeter.usedInputTokens;
         try {
-          const history = req.messages.map((m) => (m.role === 'assistant' ? { type: 'model' as const, response: [m.content] } : { type: m.role, text: m.content }));
           history.push({ type: 'model', response: [] });
           const r = await chat.generateResponse(history, { ...common, customStopTriggers: common.customStopTriggers });
           text = r.response;
-          promptTokens = l.sequence.tokenMeter.usedInputTokens - usedBefore;
+          usedPrompt = l.sequence.tokenMeter.usedInputTokens - usedBefore;
         } finally {
           chat.dispose({ disposeSequence: false });
         }
       }
       const completionTokens = l.model.tokenize(text).length;
-      return { text, usage: { promptTokens, completionTokens }, latencyMs: performance.now() - t0, attempts: 1 };
+      return { text, usage: { promptTokens: usedPrompt, completionTokens }, latencyMs: performance.now() - t0, attempts: 1 };
     } catch (e) {
       const aborted = signal?.aborted || (e as Error).name === 'AbortError';
+      if (e instanceof InputError) return { text: '', error: { kind: 'internal', message: e.message }, latencyMs: performance.now() - t0, attempts: 1 };
       return { text: '', error: { kind: aborted ? 'aborted' : 'internal', message: (e as Error).message }, latencyMs: performance.now() - t0, attempts: 1 };
     }
   }

@@ -1,8 +1,9 @@
 // OpenAI-compatible HTTP provider (`/v1/chat/completions`: vLLM, llama.cpp's server, Ollama,
 // hosted APIs, `perennial llm serve`). Node's fetch, no client library. Per-call faults come back
 // as data: refused connections, timeouts, malformed bodies and HTTP errors each have a kind.
-// 429 and 5xx (and connection failures) are retried a bounded number of times with jittered
-// exponential backoff, honouring Retry-After; a semaphore bounds concurrent requests.
+// 429, 5xx, timeouts and connection failures are retried a bounded number of times with jittered
+// exponential backoff, honouring Retry-After; a semaphore bounds concurrent requests. Response
+// bodies are streamed with a byte cap, so a server cannot make the client hold an unbounded body.
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { canonicalJson } from './cache.js';
@@ -18,7 +19,7 @@ export interface OpenAICompatibleOptions {
   readonly concurrency?: number;
   /** Per attempt, in ms (default 60000). */
   readonly timeoutMs?: number;
-  /** Retries after the first attempt for 429/5xx/connection failures (default 3). */
+  /** Retries after the first attempt for 429/5xx/timeouts/connection failures (default 3). */
   readonly maxRetries?: number;
   /** First backoff in ms, doubled per retry, with +-50 % jitter (default 500). */
   readonly backoffMs?: number;
@@ -28,9 +29,11 @@ export interface OpenAICompatibleOptions {
   readonly jsonSchemaFormat?: boolean;
   /** Seed of the backoff jitter. */
   readonly seed?: number;
+  /** Largest response body read, in bytes (default 16 MiB); a longer one is cut off and reported. */
+  readonly maxResponseBytes?: number;
 }
 
-const KNOWN = ['baseURL', 'model', 'apiKey', 'concurrency', 'timeoutMs', 'maxRetries', 'backoffMs', 'maxBackoffMs', 'jsonSchemaFormat', 'seed'];
+const KNOWN = ['baseURL', 'model', 'apiKey', 'concurrency', 'timeoutMs', 'maxRetries', 'backoffMs', 'maxBackoffMs', 'jsonSchemaFormat', 'seed', 'maxResponseBytes'];
 
 class Semaphore {
   private active = 0;
@@ -61,6 +64,32 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolveP(); }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+class BodyTooLarge extends Error {}
+
+/** The body as text, read chunk by chunk and abandoned (the stream cancelled) past `cap` bytes. */
+async function readCapped(res: Response, cap: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > cap) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new BodyTooLarge(`response body of ${declared} bytes is over maxResponseBytes ${cap}`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLarge(`response body over maxResponseBytes ${cap} (stopped reading at ${total} bytes)`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Retry-After as seconds or an HTTP date -> ms (null when absent or unreadable). */
@@ -106,6 +135,7 @@ export class OpenAICompatibleProvider implements LlmProvider {
       maxBackoffMs: pos('maxBackoffMs', opts.maxBackoffMs ?? 30_000, 0),
       jsonSchemaFormat: opts.jsonSchemaFormat ?? true,
       seed: opts.seed ?? 0,
+      maxResponseBytes: pos('maxResponseBytes', opts.maxResponseBytes ?? 16 << 20, 1),
     });
     this.apiKey = opts.apiKey ?? process.env.OPENAI_API_KEY;
     this.sem = new Semaphore(this.options.concurrency);
@@ -143,7 +173,8 @@ export class OpenAICompatibleProvider implements LlmProvider {
     for (;;) {
       attempts++;
       const r = await this.attempt(req, signal);
-      const retryable = r.error && (r.error.kind === 'rate_limit' || r.error.kind === 'connection' || (r.error.kind === 'http' && (r.error.status ?? 0) >= 500));
+      const k = r.error?.kind;
+      const retryable = r.error && (k === 'rate_limit' || k === 'connection' || k === 'timeout' || (k === 'http' && (r.error.status ?? 0) >= 500));
       if (!r.error || !retryable || attempts > this.options.maxRetries || signal?.aborted) {
         return { ...r.response, latencyMs: performance.now() - t0, attempts };
       }
@@ -164,8 +195,9 @@ export class OpenAICompatibleProvider implements LlmProvider {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
       res = await fetch(`${this.options.baseURL}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(this.body(req)), signal: combined });
-      raw = await res.text();
+      raw = await readCapped(res, this.options.maxResponseBytes);
     } catch (e) {
+      if (e instanceof BodyTooLarge) return fail({ kind: 'malformed', message: e.message, status: res!.status });
       if (signal?.aborted) return fail({ kind: 'aborted', message: 'aborted by caller' });
       if (timeout.aborted) return fail({ kind: 'timeout', message: `no complete response within ${this.options.timeoutMs} ms` });
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;

@@ -23,7 +23,8 @@ export interface CompletionRequest {
   readonly jsonSchema?: JsonSchema;
 }
 
-export type ProviderErrorKind = 'timeout' | 'connection' | 'http' | 'rate_limit' | 'malformed' | 'aborted' | 'internal';
+/** `bad_request`: the request itself cannot be served (sampling values out of range, prompt or max_tokens over the context). */
+export type ProviderErrorKind = 'timeout' | 'connection' | 'http' | 'rate_limit' | 'malformed' | 'aborted' | 'internal' | 'bad_request';
 
 export interface ProviderError {
   readonly kind: ProviderErrorKind;
@@ -53,4 +54,23 @@ export interface LlmProvider {
   fingerprint?(): Promise<string>;
   /** Release models, sockets, workers. */
   close?(): Promise<void>;
+}
+
+/** Largest `maxTokens` any request may ask for, whatever the context (a guard, not a default). */
+export const MAX_TOKENS_CAP = 1 << 20;
+
+/**
+ * What is wrong with the sampling values of a request, or null. Shared by the server (400), the CLI
+ * (one-line error) and the in-process provider, so every path refuses the same values.
+ * Ranges are OpenAI's: temperature in [0, 2], top_p in (0, 1]; max_tokens a positive integer
+ * (0 means "no limit" to llama.cpp, which let one request generate forever).
+ */
+export function samplingProblem(req: Pick<CompletionRequest, 'temperature' | 'topP' | 'topK' | 'maxTokens' | 'seed'>): string | null {
+  const { temperature: t, topP, topK, maxTokens: m, seed } = req;
+  if (t !== undefined && !(Number.isFinite(t) && t >= 0 && t <= 2)) return `temperature must be in [0, 2], got ${t}`;
+  if (topP !== undefined && !(Number.isFinite(topP) && topP > 0 && topP <= 1)) return `top_p must be in (0, 1], got ${topP}`;
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0 && topK <= MAX_TOKENS_CAP)) return `top_k must be an integer >= 0, got ${topK}`;
+  if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m <= MAX_TOKENS_CAP)) return `max_tokens must be an integer in [1, ${MAX_TOKENS_CAP}], got ${m}`;
+  if (seed !== undefined && !Number.isSafeInteger(seed)) return `seed must be an integer, got ${seed}`;
+  return null;
 }

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { encodeGguf, kv, type GgufTensorIn, type GgufValue } from './gguf.js';
+import { encodeGguf, kv, MAX_CONTEXT_LENGTH, type GgufTensorIn, type GgufValue } from './gguf.js';
 import { writeFileAtomic } from '../core/fsx.js';
 
 export const TOKEN_UNK = 0, TOKEN_BOS = 1, TOKEN_EOS = 2;
@@ -104,6 +104,9 @@ export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
   if (corpus.trim().length === 0) throw new InputError('tiny-model corpus is empty');
   const smoothing = opts.smoothing ?? 0.01;
   if (!(smoothing > 0)) throw new InputError(`smoothing must be > 0, got ${smoothing}`);
+  const contextLength = opts.contextLength ?? 1024;
+  // Written as a u32 and read by llama.cpp as the trained context: capped like any file's claim.
+  if (!Number.isInteger(contextLength) || contextLength < 16 || contextLength > MAX_CONTEXT_LENGTH) throw new InputError(`context length must be an integer in [16, ${MAX_CONTEXT_LENGTH}], got ${contextLength}`);
   const vocab = buildVocab(corpus);
   const V = vocab.tokens.length;
   const E = Math.ceil(V / 64) * 64;
@@ -163,7 +166,7 @@ export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
     ['general.architecture', kv.str('llama')],
     ['general.name', kv.str(opts.name ?? `perennial-tiny-${kind}`)],
     ['general.file_type', kv.u32(0)],
-    ['llama.context_length', kv.u32(opts.contextLength ?? 1024)],
+    ['llama.context_length', kv.u32(contextLength)],
     ['llama.embedding_length', kv.u32(E)],
     ['llama.block_count', kv.u32(1)],
     ['llama.feed_forward_length', kv.u32(F)],

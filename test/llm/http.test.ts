@@ -56,7 +56,7 @@ test('HTTP provider against `llm serve` gives the same answers as in-process', a
     assert.equal(JSON.stringify(viaHttp.outcomes), JSON.stringify(inProc.outcomes));
     assert.equal(JSON.stringify(viaHttp.tasks), JSON.stringify(inProc.tasks));
     // Bad requests are 400s with an OpenAI-style error body.
-    const bad = await fetch(`${s.url}/chat/completions`, { method: 'POST', body: '{"messages": "nope"}' });
+    const bad = await fetch(`${s.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages": "nope"}' });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /messages/);
     assert.equal((await fetch(`${s.url}/nothing`)).status, 404);
