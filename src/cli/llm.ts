@@ -9,7 +9,7 @@ import { writeReport, SectionBuilder } from '../core/report.js';
 import { mean, meanStd, std } from '../core/stats.js';
 import {
   EchoProvider, LlamaCppProvider, OpenAICompatibleProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
-  writeFinetune, writeTinyGguf, type LlmProvider, type ProviderSettings, type ContextMode, type JsonSchema, type SelfKnowledgeReport,
+  writeFinetune, writeTinyGguf, modelProblems, samplingProblem, type LlmProvider, type ProviderSettings, type ContextMode, type JsonSchema, type SelfKnowledgeReport,
 } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption } from './util.js';
@@ -94,7 +94,11 @@ function register(program: Command): void {
       const summary = { version: h.version, file_size: h.fileSize, alignment: h.alignment, data_offset: h.dataOffset, metadata: meta, tensors: h.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, offset: t.offset })) };
       for (const [k, v] of Object.entries(meta)) process.stdout.write(`${k}: ${String(v)}\n`);
       for (const t of h.tensors) process.stdout.write(`tensor ${t.name} [${t.dims.join(', ')}] type ${t.type} @${t.offset}\n`);
-      if (o.json) writeJsonAtomic(o.json, summary);
+      // A header can be well-formed and still carry values llama.cpp would abort on: say so, exit 2.
+      const problems = modelProblems(h);
+      for (const pr of problems) process.stderr.write(`perennial: ${file} (${pr.field}): expected ${pr.expected}, found ${pr.found}; the model would be refused\n`);
+      if (problems.length) process.exitCode = 2;
+      if (o.json) writeJsonAtomic(o.json, { ...summary, problems });
     });
 
   providerOptions(llm.command('complete')
@@ -111,6 +115,8 @@ function register(program: Command): void {
     .option('--json <file>', 'write the response as JSON'))
     .action(async (o: ProviderFlags & { model: string; prompt: string; system?: string; temperature: number; topP?: number; seed: number; maxTokens: number; stop?: string[]; schema?: string; json?: string }) => {
       outputGuard().input(o.schema, '--schema').input(ggufPath(o.model), '--model').output(o.json, '--json').check();
+      const bad = samplingProblem({ temperature: o.temperature, topP: o.topP, maxTokens: o.maxTokens });
+      if (bad) throw new InputError(bad.replace(/^(max_tokens|top_p|temperature)/, (m) => `--${m.replace('_', '-')}`));
       let jsonSchema: JsonSchema | undefined;
       if (o.schema) {
         jsonSchema = readJsonFile(o.schema, 'a JSON schema') as JsonSchema;
@@ -129,12 +135,26 @@ function register(program: Command): void {
     .requiredOption('--model <spec>', 'gguf:PATH (or any model spec)')
     .option('--port <n>', 'port (0 = any free port)', parseIntOption('port'), 8080)
     .option('--host <h>', 'address to bind', '127.0.0.1')
-    .option('--name <name>', 'model name reported by /v1/models (default: the GGUF file name)'))
-    .action(async (o: ProviderFlags & { model: string; port: number; host: string; name?: string }) => {
+    .option('--name <name>', 'model name reported by /v1/models (default: the GGUF file name)')
+    .option('--api-key <key>', 'require Authorization: Bearer <key> (default: $PERENNIAL_SERVE_API_KEY if set, else none)')
+    .option('--max-tokens-cap <n>', 'largest max_tokens a request may ask for (default 4096)', parseIntOption('max-tokens-cap'))
+    .option('--request-timeout-ms <n>', 'wall-clock limit of one request, waiting included (default 120000; 504 past it)', parseIntOption('request-timeout-ms'))
+    .option('--max-pending <n>', 'requests running or waiting at once (default 8; 429 beyond)', parseIntOption('max-pending')))
+    .action(async (o: ProviderFlags & { model: string; port: number; host: string; name?: string; apiKey?: string; maxTokensCap?: number; requestTimeoutMs?: number; maxPending?: number }) => {
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new InputError(`--port must be in [0, 65535], got ${o.port}`);
       const provider = parseModelSpec(o.model, settings(o));
       // Report the file name, not the full path, unless a name is given.
       const modelName = o.name ?? (o.model.startsWith('gguf:') ? basename(o.model.slice(5)).replace(/\.gguf$/i, '') : o.model);
-      const s = await serveProvider(provider, { port: o.port, host: o.host, modelName, onRequest: (i) => process.stderr.write(`${i.method} ${i.path} ${i.status} ${i.ms.toFixed(0)} ms\n`) });
+      let s: Awaited<ReturnType<typeof serveProvider>>;
+      try {
+        s = await serveProvider(provider, {
+          port: o.port, host: o.host, modelName, apiKey: o.apiKey ?? process.env.PERENNIAL_SERVE_API_KEY, maxTokensCap: o.maxTokensCap, requestTimeoutMs: o.requestTimeoutMs, maxPending: o.maxPending,
+          onRequest: (i) => process.stderr.write(`${i.method} ${i.path} ${i.status} ${i.ms.toFixed(0)} ms\n`),
+        });
+      } catch (e) {
+        await provider.close?.();
+        throw e;
+      }
       process.stdout.write(`serving ${provider.id()} at ${s.url}\n`);
       await new Promise<void>((resolveP) => {
         const stop = (): void => { void s.close().then(() => provider.close?.()).then(() => resolveP()); };
@@ -172,6 +192,8 @@ function register(program: Command): void {
       const tasks = selectTasks(o.tasks);
       if (!['fresh', 'withGeneration', 'withNoise'].includes(o.contextMode)) throw new InputError(`--context-mode must be fresh, withGeneration or withNoise, got ${o.contextMode}`);
       if (o.split !== 'dev' && o.split !== 'test') throw new InputError(`--split must be dev or test, got ${o.split}`);
+      const badSampling = samplingProblem({ temperature: o.temperature, topP: o.topP });
+      if (badSampling) throw new InputError(`--${badSampling.replace('_', '-')}`);
       const cachePath = typeof o.cache === 'string' ? o.cache : o.cache === false ? null : o.json ? `${o.json}.cache.jsonl` : null;
       outputGuard().input(ggufPath(o.model), '--model').cache(cachePath, typeof o.cache === 'string' ? '--cache' : 'the cache beside --json')
         .output(o.exportFinetune, '--export-finetune').output(o.json, '--json').output(o.html, '--html').check();
@@ -192,6 +214,11 @@ function register(program: Command): void {
       }
       process.stdout.write(`overall         S ${r.overall.self_consistency?.toFixed(3) ?? 'n/a'}; ${r.throughput.pairs} runs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.cache_hits} cache hits)\n`);
       if (r.errors.length) process.stderr.write(`perennial: ${r.errors.length} runs hit provider errors (first: ${r.errors[0]!.kind}: ${r.errors[0]!.message}); rerun to retry them from the cache\n`);
+      // Nothing measured is not a result: the record is still written, the exit code says so.
+      if (r.outcomes.length > 0 && r.errors.length >= r.outcomes.length) {
+        process.stderr.write(`perennial: every one of the ${r.outcomes.length} runs failed; no rate was measured\n`);
+        process.exitCode = 1;
+      }
       if (o.exportFinetune) {
         const n = writeFinetune(o.exportFinetune, r, { requireChecked: o.exportRequireChecked });
         process.stdout.write(`finetune export: ${n} lines -> ${o.exportFinetune}\n`);
