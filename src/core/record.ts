@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
-import { collectedWarnings, type Warning } from './errors.js';
+import { collectedWarnings, warn, type Warning } from './errors.js';
 import { writeJsonAtomic } from './fsx.js';
 import { linalgBackendName } from './linalg/index.js';
 import { indexWrittenRecord } from './store/hook.js';
@@ -102,8 +102,101 @@ export class RunRecorder {
   }
 }
 
+/** A record held NaN or Infinity with no reason beside it: a bug in the command that built it. */
+export class RecordError extends Error {
+  override readonly name = 'RecordError';
+}
+
+/** Where a bare non-finite number sits: the path to the object holding the metric, and its key. */
+export interface BareNonFinite {
+  readonly path: readonly (string | number)[];
+  readonly key: string;
+  readonly value: number;
+}
+
+function hasReason(obj: Record<string, unknown>, key: string): boolean {
+  const direct = obj[`${key}_reason`];
+  if (typeof direct === 'string' && direct.length > 0) return true;
+  const map = obj.reasons;
+  if (map && typeof map === 'object' && !Array.isArray(map)) {
+    const r = (map as Record<string, unknown>)[key];
+    return typeof r === 'string' && r.length > 0;
+  }
+  return false;
+}
+
+/**
+ * The NaN/Infinity values of a record that come without a reason. A metric that cannot be
+ * computed is written as null (JSON has no NaN) with why beside it: `<key>_reason` or
+ * `reasons[key]` in the same object. A non-finite number anywhere inside an array (of numbers or
+ * nested arrays) belongs to the array's key; an object inside an array starts its own scope.
+ */
+export function findBareNonFinite(record: unknown): BareNonFinite[] {
+  const out: BareNonFinite[] = [];
+  const seen = new Set<object>();
+  // holder: the object whose property `key` holds v (possibly through arrays); path: holder's path.
+  const visit = (v: unknown, holder: Record<string, unknown> | null, path: (string | number)[], key: string | null): void => {
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v) && !(holder && key !== null && hasReason(holder, key))) out.push({ path, key: key ?? '', value: v });
+      return;
+    }
+    if (v === null || typeof v !== 'object' || seen.has(v)) return;
+    seen.add(v);
+    const inner = key === null ? path : [...path, key];
+    if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+      const arr = v as unknown as ArrayLike<unknown>;
+      for (let i = 0; i < arr.length; i++) {
+        const x = arr[i];
+        if (x !== null && typeof x === 'object' && !Array.isArray(x) && !ArrayBuffer.isView(x)) visit(x, null, [...inner, i], null);
+        else visit(x, holder, path, key);
+      }
+      return;
+    }
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+    const obj = v as Record<string, unknown>;
+    for (const [k, x] of Object.entries(obj)) visit(x, obj, inner, k);
+  };
+  visit(record, null, [], null);
+  return out;
+}
+
+/** Tests and PERENNIAL_STRICT_RECORDS=1 make a bare NaN an error; elsewhere the run's results are kept. */
+function strictRecords(): boolean {
+  const env = process.env.PERENNIAL_STRICT_RECORDS;
+  return env === '1' || (env !== '0' && process.env.NODE_TEST_CONTEXT !== undefined);
+}
+
+/**
+ * A NaN or Infinity without a reason throws RecordError under the test runner (and with
+ * PERENNIAL_STRICT_RECORDS=1); otherwise it is written as null with a generated reason and a
+ * warning, so a long run is not thrown away for one metric. Returns what is to be written.
+ */
+export function checkRecord<R extends object>(path: string, record: R): R {
+  const bare = findBareNonFinite(record);
+  if (bare.length === 0) return record;
+  const where = (b: BareNonFinite): string => [...b.path, b.key].join('.');
+  const msg = `record ${path}: ${bare.length} NaN/Infinity value${bare.length === 1 ? '' : 's'} without a reason (${bare.slice(0, 5).map((b) => `${where(b)} = ${b.value}`).join(', ')}${bare.length > 5 ? ', ...' : ''})`;
+  if (strictRecords()) throw new RecordError(msg);
+  warn('record-bare-nonfinite', msg);
+  const copy = JSON.parse(JSON.stringify(record)) as Record<string, unknown>;
+  for (const b of bare) {
+    let o: unknown = copy;
+    for (const seg of b.path) o = (o as Record<string | number, unknown> | undefined)?.[seg];
+    if (!o || typeof o !== 'object' || Array.isArray(o)) continue;
+    const holder = o as Record<string, unknown>;
+    const why = `${b.value} with no reason given by the command (written as null)`;
+    if (holder.reasons === undefined) holder.reasons = {};
+    if (holder.reasons && typeof holder.reasons === 'object' && !Array.isArray(holder.reasons)) (holder.reasons as Record<string, string>)[b.key] ??= why;
+    else holder[`${b.key}_reason`] ??= why;
+  }
+  const run = copy.run as { warnings?: Warning[] } | undefined;
+  if (run && Array.isArray(run.warnings)) run.warnings.push({ code: 'record-bare-nonfinite', message: msg });
+  return copy as R;
+}
+
 export function writeRecord(path: string, record: RunRecord<object>): void {
-  writeJsonAtomic(path, record);
+  const checked = checkRecord(path, record);
+  writeJsonAtomic(path, checked);
   // The run store indexes it too (runs/perennial.db, --store, PERENNIAL_STORE; off: PERENNIAL_STORE=off).
-  indexWrittenRecord(path, record);
+  indexWrittenRecord(path, checked);
 }
