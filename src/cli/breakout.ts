@@ -1,9 +1,9 @@
 // `perennial breakout ...`: synth, label, eval, export, candles, ranges; and the breakout demo section.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
-import { assertNotInput, writeFileAtomic } from '../core/fsx.js';
+import { outputGuard, writeFileAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import {
@@ -86,11 +86,11 @@ function register(program: Command): void {
         ...(o.nearShare !== undefined ? { nearShare: o.nearShare } : {}), ...(o.hardShare !== undefined ? { hardShare: o.hardShare } : {}),
         ...(o.tieShare !== undefined ? { tieShare: o.tieShare } : {}), ...(o.noneShare !== undefined ? { noDirectionShare: o.noneShare } : {}),
       };
+      outputGuard().output(o.out, '--out').output(o.text, '--text').check();
       const gen = generateFootprintSet(o.seed, o.n, footprintSpec(spec));
       const recs = gen.map((g) => recordFromGenerated(g));
       writeWindowsJsonl(o.out, recs);
       if (o.text) {
-        assertNotInput(o.text, [o.out]);
         writeFileAtomic(o.text, recs.map((r) => `# ${r.window.id}\n${renderFootprintText(r.window)}`).join('\n\n') + '\n');
       }
       const kinds: Record<string, number> = {};
@@ -107,7 +107,7 @@ function register(program: Command): void {
     .option('--json <file>', 'write the summary as JSON')
     .action((file: string, o: { aggregation: string; tick?: number; out?: string; json?: string }) => {
       const agg = aggregationOf(o.aggregation);
-      for (const out of [o.out, o.json]) if (out) assertNotInput(out, [file]);
+      outputGuard().input(file, '<file>').output(o.out, '--out').output(o.json, '--json').check();
       const items = readWindowsAny(file, o.tick);
       const rec = new RunRecorder('breakout label', { file, ...o }, null);
       const counts: Record<string, number> = {};
@@ -164,13 +164,14 @@ function register(program: Command): void {
   evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; repeats?: number; seeds: number; trainN: number; trainSeed: number }) => {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
-    for (const out of [o.json, o.html, o.cache]) if (out) assertNotInput(out, [o.data]);
     const needsModel = pipeline === 'multi' || pipeline === 'single';
     if (needsModel && !o.model) throw new InputError(`--pipeline ${pipeline} needs --model gguf:PATH or openai:BASE_URL#MODEL`);
     if (!existsSync(o.data)) throw new InputError(`no such file: ${o.data}`);
     let items = readWindowsAny(o.data, undefined);
     if (o.limit !== undefined) items = items.slice(0, o.limit);
     const cachePath = o.cache ?? (o.json ? `${o.json}.cache.jsonl` : null);
+    outputGuard().input(o.data, '--data').input(o.model?.startsWith('gguf:') ? o.model.slice(5) : undefined, '--model')
+      .cache(cachePath, o.cache ? '--cache' : 'the cache beside --json').output(o.json, '--json').output(o.html, '--html').check();
     const rec = new RunRecorder('breakout eval', { ...o, cache: cachePath }, pipeline === 'learned' ? o.trainSeed : null);
     const provider = needsModel ? providerFrom(o) : undefined;
     try {
@@ -197,6 +198,11 @@ function register(program: Command): void {
     .option('--split-seed <n>', 'split hash seed', parseIntOption('split-seed'), 0)
     .option('--aggregation <a>', 'volume | count', 'volume')
     .action((o: { data: string; outDir: string; trainFraction: number; splitSeed: number; aggregation: string }) => {
+      if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new InputError(`--out-dir ${o.outDir} is a file, not a folder`);
+      // The files writeChatExport writes: <multi|report|single>.<train|test>.jsonl and meta.json.
+      const g = outputGuard().input(o.data, '--data').output(join(o.outDir, 'meta.json'), '--out-dir');
+      for (const m of ['multi', 'report', 'single']) for (const s of ['train', 'test']) g.output(join(o.outDir, `${m}.${s}.jsonl`), '--out-dir');
+      g.check();
       const items = readWindowsJsonl(o.data);
       const bad = items.filter((i) => !i.record);
       for (const b of bad) process.stderr.write(`perennial: skipping ${b.error}\n`);
@@ -213,9 +219,10 @@ function register(program: Command): void {
     .requiredOption('--out <file>', 'output CSV')
     .option('--planted <file>', 'also write the planted breakouts (intended labels) as JSON')
     .action((o: { n: number; seed: number; trueShare?: number; out: string; planted?: string }) => {
+      outputGuard().output(o.out, '--out').output(o.planted, '--planted').check();
       const { candles, planted } = generateOhlcv(o.seed, { n: o.n, ...(o.trueShare !== undefined ? { trueShare: o.trueShare } : {}) });
       writeFileAtomic(o.out, candlesToCsv(candles));
-      if (o.planted) { assertNotInput(o.planted, [o.out]); writeFileAtomic(o.planted, JSON.stringify(planted) + '\n'); }
+      if (o.planted) writeFileAtomic(o.planted, JSON.stringify(planted) + '\n');
       process.stdout.write(`wrote ${candles.n} candles to ${resolve(o.out)} with ${planted.length} planted breakouts\n`);
     });
 
@@ -239,7 +246,7 @@ function register(program: Command): void {
     .option('--hold-bars <k>', 'hold mode: closes beyond the level needed (default 3)', parseIntOption('hold-bars'))
     .option('--max-events <n>', 'events listed in the JSON (default 100000)', parseIntOption('max-events'), 100000)
     .action(async (o: Record<string, unknown> & { csv: string; json?: string; html?: string; maxEvents: number }) => {
-      for (const out of [o.json, o.html]) if (out) assertNotInput(out, [o.csv]);
+      outputGuard().input(o.csv, '--csv').output(o.json, '--json').output(o.html, '--html').check();
       const opts = rangeFlags(o);
       const rec = new RunRecorder('breakout ranges', { ...o }, null);
       const candles = await rec.time('load', () => loadOhlcvCsv(o.csv));

@@ -7,7 +7,7 @@ import { InputError } from '../core/errors.js';
 import { initTf } from '../core/tensor.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, barChart, writeReport, type Section } from '../core/report.js';
-import { assertNotInput } from '../core/fsx.js';
+import { outputGuard } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { mean, std } from '../core/stats.js';
 import { loadFashionMnist, findFashionMnist } from '../core/data/idx.js';
@@ -116,6 +116,7 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
 export async function co2lCommand(given: Co2lCli): Promise<void> {
   const o = applyCo2lPreset(given);
+  outputGuard().inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /-seed-\d+\.json$/).output(o.json, '--json').output(o.html, '--html').check();
   expandMethods(o.methods);
   const scenario = o.scenario ?? 'split';
   if (scenario !== 'split' && scenario !== 'rotated') throw new InputError(`--scenario ${scenario}: known: split, rotated`);
@@ -154,7 +155,6 @@ export async function co2lCommand(given: Co2lCli): Promise<void> {
   for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(22)} last ${f1(s.last_acc_mean)} +- ${f1(s.last_acc_std)}  avg-inc ${f1(s.avg_inc_acc_mean)}  ${f1(s.time_per_seed_s)} s/seed\n`);
   if (o.html) {
     const html = resolve(o.html);
-    assertNotInput(html, [json]);
     const what = (rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`) + (o.preset !== undefined ? ` (preset ${o.preset})` : '');
     await writeReport(html, `perennial cil co2l: ${data.name}`, co2lSections(result, `Co2L / CILA: ${what}`, `${data.perClassTrain} training rows per class${rot ? ' and task' : ''}, ${options.encoder} encoder, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`));
     process.stdout.write(`report: ${html}\n`);
@@ -165,6 +165,7 @@ interface AtlasCli { seeds?: number[]; json: string; html?: string; quick?: bool
 
 async function atlasCommand(given: AtlasCli): Promise<void> {
   const o = { ...given, seeds: given.seeds ?? (given.quick ? [0, 1] : [0, 1, 2, 3, 4]) };
+  outputGuard().output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
   const orders = o.order === undefined || o.order === 'both' ? ['multimodal-first', 'unimodal-first'] as const
     : o.order === 'multimodal-first' || o.order === 'unimodal-first' ? [o.order] as const
@@ -183,7 +184,6 @@ async function atlasCommand(given: AtlasCli): Promise<void> {
   for (const g of result.gate) if (g.variant === 'experience') process.stdout.write(`${g.order.padEnd(17)} ${g.task.padEnd(13)} w ${Object.entries(g.weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; related ${g.related} largest in ${g.related_largest}/${g.n}\n`);
   if (o.html) {
     const html = resolve(o.html);
-    assertNotInput(html, [json]);
     await writeReport(html, 'perennial cil atlas', atlasSections(result, 'ATLAS: low-shot downstream tasks'));
     process.stdout.write(`report: ${html}\n`);
   }

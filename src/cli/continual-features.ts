@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import { InputError } from '../core/errors.js';
+import { outputGuard } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder } from '../core/report.js';
 import { Rng } from '../core/rng.js';
@@ -45,6 +46,9 @@ function parseEp(v: string): ExecutionProvider {
 
 /** The command's work, callable from code and tests: returns the run record. */
 export async function runFeaturesCommand(o: FeaturesCommandOptions): Promise<Record<string, unknown>> {
+  // --out and --labels are read back when an extraction resumes: caches, not plain outputs.
+  outputGuard().input(o.backbone, '--backbone').inputFolder(o.images, '--images', /\.(png|jpe?g|bmp|gif|webp|tiff?|txt)$/i).inputFolder(o.root, '--root', /\.(png|jpe?g|bmp|gif|webp|tiff?)$/i)
+    .cache(o.out, '--out').cache(o.labels, '--labels').output(o.json, '--json').check();
   const rec = new RunRecorder('cil features', o, null);
   const list = await rec.time('list', () => listImages(o.images, o.root));
   const backbone = await rec.time('load', () => loadFeatureBackbone(o.backbone, { output: o.output, threads: o.threads, executionProvider: o.ep === 'cpu' ? undefined : o.ep, imageSize: o.imageSize, heads: o.heads }));

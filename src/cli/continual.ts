@@ -6,7 +6,7 @@ import { InputError } from '../core/errors.js';
 import { initTf } from '../core/tensor.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
-import { assertNotInput } from '../core/fsx.js';
+import { outputGuard } from '../core/fsx.js';
 import { checkDatasetName, loadMiniature, type Miniature } from '../continual/data.js';
 import { loadBackbone, pretrainBackbone, saveBackbone, type BackboneManifest } from '../continual/pretrain.js';
 import { runCil, summarise, type CilRunResult } from '../continual/trainer.js';
@@ -85,6 +85,9 @@ async function runCommand(o: RunCliOptions): Promise<void> {
   }
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
   if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
+  outputGuard().input(o.features, '--features').input(o.labels, '--labels').input(o.testFeatures, '--test-features').input(o.testLabels, '--test-labels')
+    .inputFolder(o.backbone, '--backbone').inputFolder(o.oracle ? null : o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /^(config\.json|seed-\d+(\/.*)?)$/)
+    .output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
   const json = resolve(o.json);
   if (o.oracle && !o.checkpoints) process.stderr.write('cil: --oracle keeps past training data; checkpoints are off for this run\n');
@@ -104,7 +107,6 @@ async function runCommand(o: RunCliOptions): Promise<void> {
   for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed\n`);
   if (o.html) {
     const html = resolve(o.html);
-    assertNotInput(html, [json]);
     await writeReport(html, `perennial cil run: ${mini.name} ${split}`, cilSections(result, `CIL: ${mini.name} ${split}`, note));
     process.stdout.write(`report: ${html}\n`);
   }
@@ -123,6 +125,7 @@ export const continualCli: AreaCli = {
       .option('--quick', 'a quarter of the data and 3 epochs')
       .option('--json <file>', 'run record')
       .action(async (o: { dataset: string; out: string; seed: number; epochs?: number; quick?: boolean; json?: string }) => {
+        outputGuard().output(o.out, '--out').output(o.json, '--json').check();
         await initTf();
         const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
         const dir = resolve(o.out);
@@ -159,6 +162,7 @@ export const continualCli: AreaCli = {
       .requiredOption('--json <file>', 'merged record')
       .option('--html <file>', 'HTML report')
       .action(async (files: string[], o: { json: string; html?: string }) => {
+        outputGuard().inputs(files, '<records>').output(o.json, '--json').output(o.html, '--html').check();
         const recs = files.map((f) => {
           return readJsonFile(f, 'a cil run JSON record') as CilRunResult & { backbone?: { sha256: string } };
         });
@@ -168,7 +172,6 @@ export const continualCli: AreaCli = {
           if (r.backbone?.sha256 !== first.backbone?.sha256) throw new InputError(`${files[i]}: another backbone checkpoint (${r.backbone?.sha256})`);
         });
         const json = resolve(o.json);
-        assertNotInput(json, files.map((f) => resolve(f)));
         const runs = recs.flatMap((r) => r.runs);
         const seeds = recs.flatMap((r) => r.seeds);
         if (new Set(seeds).size !== seeds.length) throw new InputError(`seeds repeat across the records: ${seeds.join(', ')}`);
@@ -182,7 +185,6 @@ export const continualCli: AreaCli = {
         for (const [m, s] of Object.entries(merged.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed  (n=${s.n})\n`);
         if (o.html) {
           const html = resolve(o.html);
-          assertNotInput(html, [json, ...files.map((f) => resolve(f))]);
           await writeReport(html, `perennial cil: ${first.dataset} ${first.split}`, cilSections(merged, `CIL: ${first.dataset} ${first.split}`));
           process.stdout.write(`report: ${html}\n`);
         }

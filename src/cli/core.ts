@@ -7,7 +7,7 @@ import { linalgBackendName, nativeAddon, nativeStatus, type LinalgBackendName } 
 import { InputError } from '../core/errors.js';
 import { benchLinalg, benchTrain } from '../core/bench/index.js';
 import { versions } from '../core/record.js';
-import { writeJsonAtomic } from '../core/fsx.js';
+import { outputGuard, writeJsonAtomic } from '../core/fsx.js';
 import { initTf, tf, batchMatMulMode } from '../core/tensor.js';
 
 function cpuFlags(): string[] {
@@ -45,6 +45,7 @@ export function registerCore(program: Command): void {
     .description('print the active backends, versions, threads and CPU flags')
     .option('--json <file>', 'also write them as JSON')
     .action(async (opts: { json?: string }) => {
+      outputGuard().output(opts.json, '--json').check();
       const r = await doctorReport();
       for (const [k, v] of Object.entries(r)) process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
       if (opts.json) writeJsonAtomic(opts.json, r);
@@ -62,6 +63,7 @@ export function registerCore(program: Command): void {
       if (opts.backend !== undefined && opts.backend !== 'openblas' && opts.backend !== 'typescript') {
         throw new InputError(`--backend must be openblas or typescript, got ${JSON.stringify(opts.backend)}`);
       }
+      outputGuard().output(opts.json, '--json').check();
       await benchLinalg({ quick: opts.quick ?? false, backend: opts.backend as LinalgBackendName | undefined, noPeer: !opts.peer, json: opts.json });
       if (opts.json) process.stdout.write(`record: ${opts.json}\n`);
     });
@@ -73,6 +75,7 @@ export function registerCore(program: Command): void {
     .option('--stock', 'also time the stock wasm BatchMatMul kernel')
     .option('--no-peer', 'skip PyTorch')
     .action(async (opts: { json?: string; quick?: boolean; stock?: boolean; peer: boolean }) => {
+      outputGuard().output(opts.json, '--json').check();
       await benchTrain({ quick: opts.quick ?? false, stock: opts.stock, noPeer: !opts.peer, json: opts.json });
       if (opts.json) process.stdout.write(`record: ${opts.json}\n`);
     });

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, ParseError } from '../core/errors.js';
-import { assertNotInput } from '../core/fsx.js';
+import { outputGuard } from '../core/fsx.js';
 import { readMatrixNpy } from '../core/data/index.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, writeReport, type Section } from '../core/report.js';
@@ -18,6 +18,11 @@ import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
 
 interface Common { json?: string; html?: string; seed: number; quick?: boolean }
+
+/** Before any work: the record (default `<defaultName>.json`) and the report must be two files. */
+function guardCommon(opts: Common, defaultName: string): void {
+  outputGuard().output(opts.json ?? `${defaultName}.json`, '--json').output(opts.html, '--html').check();
+}
 
 async function finish(rec: RunRecorder, metrics: object, opts: Common, defaultName: string, sections: Section[], title: string): Promise<void> {
   const record = rec.finish(metrics);
@@ -65,7 +70,7 @@ export const infoCli: AreaCli = {
       .option('--json <file>', 'record path', 'info-measure.json')
       .action(async (opts: { x: string; y?: string; alpha: number; center?: boolean; json: string }) => {
         const rec = new RunRecorder('info measure', opts, null);
-        assertNotInput(opts.json, [opts.x, ...(opts.y ? [opts.y] : [])]);
+        outputGuard().input(opts.x, '--x').input(opts.y, '--y').output(opts.json, '--json').check();
         const X = readNpyMatrix(opts.x, 'x');
         const Y = opts.y ? readNpyMatrix(opts.y, 'y') : undefined;
         if (Y && Y.rows !== X.rows) throw new InputError(`--x has ${X.rows} rows and --y has ${Y.rows}: they must hold the same samples`);
@@ -88,6 +93,7 @@ export const infoCli: AreaCli = {
       .option('--json <file>', 'record path')
       .option('--html <file>', 'HTML report path')
       .action(async (opts: Common & { classes: number; dim: number; perClass: number; noise?: number[]; seeds: number }) => {
+        guardCommon(opts, 'info-nc');
         const rec = new RunRecorder('info nc', opts, opts.seed);
         const r = await rec.time('sweep', () => collapseSweep({ classes: opts.classes, dim: opts.dim, perClass: opts.perClass, seeds: opts.seeds, seed: opts.seed, ...(opts.noise ? { noise: opts.noise } : {}) }));
         process.stdout.write(`MIR at sigma=0: ${r.mir.at(-1)} (collapse ${r.mir_collapse}); HDR ${r.hdr.at(-1)}\n`);
@@ -108,6 +114,7 @@ export const infoCli: AreaCli = {
       .option('--json <file>', 'record path')
       .option('--html <file>', 'HTML report path')
       .action(async (opts: Common & { p?: number; trainFraction?: number; lr?: number; weightDecay?: number; maxEpochs?: number; every?: number; seeds: number }) => {
+        guardCommon(opts, 'info-grokking');
         const rec = new RunRecorder('info grokking', opts, opts.seed);
         const o: Partial<GrokkingOptions> = { ...(opts.quick ? GROKKING_QUICK : {}) };
         const set = <K extends keyof GrokkingOptions>(k: K, v: GrokkingOptions[K] | undefined): void => { if (v !== undefined) (o as Record<string, unknown>)[k] = v; };
@@ -136,6 +143,7 @@ export const infoCli: AreaCli = {
       .option('--lambda-mi <l>', 'MI weight of the +info variant', parseFloatOption('lambda-mi'))
       .option('--lambda-hd <l>', 'entropy-difference weight of the +info variant', parseFloatOption('lambda-hd'))
       .action(async (opts: SupOpts & { lambdaMi?: number; lambdaHd?: number }) => {
+        guardCommon(opts, 'info-dynamics');
         const rec = new RunRecorder('info dynamics', opts, opts.seed);
         const r = await rec.time('train', () => runDynamics({ ...supPartial(opts), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }));
         for (const v of r.variants) process.stdout.write(`${v.name}: final acc ${v.test_acc.mean.at(-1)!.toFixed(4)} ± ${v.test_acc.std.at(-1)!.toFixed(4)}, MIR ${v.mir.mean.at(-1)!.toFixed(4)}, HDR ${v.hdr.mean.at(-1)!.toFixed(4)}\n`);
@@ -144,6 +152,7 @@ export const infoCli: AreaCli = {
 
     supervised('label-smoothing', 'label smoothing ε ∈ {0, 0.1, 0.2}: accuracy, MIR, HDR with paired differences')
       .action(async (opts: SupOpts) => {
+        guardCommon(opts, 'info-label-smoothing');
         const rec = new RunRecorder('info label-smoothing', opts, opts.seed);
         const r = await rec.time('train', () => runLabelSmoothing(supPartial(opts)));
         for (const d of r.diffs) process.stdout.write(`eps ${d.eps}: Δacc ${d.acc.mean.toFixed(4)}, ΔMIR ${d.mir.mean.toFixed(4)}, ΔHDR ${d.hdr.mean.toFixed(4)}\n`);
@@ -152,6 +161,7 @@ export const infoCli: AreaCli = {
 
     supervised('pruning', 'magnitude pruning to 50/70/90% + fine-tuning; MIR between features before and after')
       .action(async (opts: SupOpts) => {
+        guardCommon(opts, 'info-pruning');
         const rec = new RunRecorder('info pruning', opts, opts.seed);
         const r = await rec.time('train', () => runPruning(supPartial(opts)));
         r.sparsity.forEach((s, i) => process.stdout.write(`sparsity ${s}: acc ${r.acc[i]!.mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i]!.mean.toFixed(4)}\n`));
@@ -169,6 +179,7 @@ export const infoCli: AreaCli = {
       .option('--json <file>', 'record path')
       .option('--html <file>', 'HTML report path')
       .action(async (opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean }) => {
+        guardCommon(opts, 'info-align');
         const rec = new RunRecorder('info align', opts, opts.seed);
         const r = await rec.time('train', () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}) }));
         for (const v of r.variants) process.stdout.write(`${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}\n`);
@@ -186,6 +197,7 @@ export const infoCli: AreaCli = {
       .option('--json <file>', 'record path')
       .option('--html <file>', 'HTML report path')
       .action(async (opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean }) => {
+        guardCommon(opts, 'info-semisup');
         const rec = new RunRecorder('info semisup', opts, opts.seed);
         const r = await rec.time('train', () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}) }));
         for (const v of r.variants) process.stdout.write(`${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}\n`);

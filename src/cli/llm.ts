@@ -8,38 +8,16 @@ import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder } from '../core/report.js';
 import { mean, meanStd, std } from '../core/stats.js';
 import {
-  EchoProvider, LlamaCppProvider, OpenAICompatibleProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
-  writeFinetune, writeTinyGguf, modelProblems, samplingProblem, type LlmProvider, type ProviderSettings, type ContextMode, type JsonSchema, type SelfKnowledgeReport,
+  addProviderOptions, providerSettings, type ProviderFlags, EchoProvider, LlamaCppProvider, OpenAICompatibleProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
+  writeFinetune, writeTinyGguf, modelProblems, samplingProblem, type LlmProvider, type ContextMode, type JsonSchema, type SelfKnowledgeReport,
 } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption } from './util.js';
 import { readJsonFile } from '../core/json.js';
 
-interface ProviderFlags {
-  threads?: number;
-  contextSize?: number;
-  chatTemplate?: 'auto' | 'plain' | 'model';
-  concurrency?: number;
-  timeoutMs?: number;
-  retries?: number;
-}
-
-function settings(o: ProviderFlags): ProviderSettings {
-  return {
-    gguf: { threads: o.threads, contextSize: o.contextSize, chatTemplate: o.chatTemplate },
-    openai: { concurrency: o.concurrency, timeoutMs: o.timeoutMs, maxRetries: o.retries },
-  };
-}
-
-function providerOptions(cmd: Command): Command {
-  return cmd
-    .option('--threads <n>', 'llama.cpp threads (default 1 on <= 2 cores)', parseIntOption('threads'))
-    .option('--context-size <n>', 'llama.cpp context size in tokens (default 1024)', parseIntOption('context-size'))
-    .option('--chat-template <t>', 'auto | plain | model (how messages become a prompt for GGUF models)')
-    .option('--concurrency <n>', 'HTTP requests in flight (openai models, default 4)', parseIntOption('concurrency'))
-    .option('--timeout-ms <n>', 'HTTP timeout per attempt (default 60000)', parseIntOption('timeout-ms'))
-    .option('--retries <n>', 'HTTP retries on 429/5xx/connection failures (default 3)', parseIntOption('retries'));
-}
+// One set of provider flags for every command that takes --model (shared with breakout).
+const settings = providerSettings;
+const providerOptions = (cmd: Command): Command => addProviderOptions(cmd, parseIntOption);
 
 function parseThresholds(v: string): Record<string, number> {
   const out: Record<string, number> = {};

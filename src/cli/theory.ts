@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
+import { outputGuard } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
@@ -28,6 +29,7 @@ function positive(name: string, v: number): number {
 }
 
 export async function regressionCommand(f: RegressionFlags): Promise<void> {
+  outputGuard().output(f.json, '--json').output(f.html, '--html').check();
   const o: RegressionExperimentOptions = {
     tasks: positive('tasks', f.tasks), n: positive('n', f.n), p: positive('p', f.p), sigma2: f.sigma2, shift: f.shift as ShiftKind[],
     repeats: positive('repeats', f.repeats), lambdas: f.lambdas, seed: f.seed,
@@ -47,6 +49,7 @@ export async function regressionCommand(f: RegressionFlags): Promise<void> {
 }
 
 export async function hmmCommand(f: HmmFlags): Promise<void> {
+  outputGuard().output(f.json, '--json').output(f.html, '--html').check();
   const o: HmmExperimentOptions = {
     n: positive('n', f.n), p: f.p ?? defaultHeadSizes(f.n), repeats: positive('repeats', f.repeats), sigmaU: f.sigmaU, d: positive('d', f.d), rho: f.rho, L: positive('L', f.L), seed: f.seed, cutoff: f.cutoff,
   };

@@ -194,7 +194,10 @@ export class OutputGuard {
   inputs(paths: readonly string[] | undefined, what: string): this { for (const p of paths ?? []) this.add('input', p, what); return this; }
   output(path: string | null | undefined | false, what: string): this { return this.add('output', path, what); }
   cache(path: string | null | undefined | false, what: string): this { return this.add('cache', path, what); }
-  /** A folder the command reads files from (recursively); `match` limits which names it reads (default: all). */
+  /**
+   * A folder the command reads files from (recursively). `match` limits which files it reads
+   * (tested on the path inside the folder, '/'-separated); default: all of them.
+   */
   inputFolder(path: string | null | undefined | false, what: string, match?: RegExp): this { return this.add('input-folder', path, what, match); }
 
   /** Throws InputError for the first clash: output = input, output = output, output inside a read folder. */
@@ -222,10 +225,14 @@ export class OutputGuard {
 function inside(out: GuardEntry, folder: GuardEntry): boolean {
   const roots = folder.keys.filter((k) => k.startsWith('p:')).map((k) => k.slice(2));
   const paths = out.keys.filter((k) => k.startsWith('p:')).map((k) => k.slice(2));
-  const under = paths.some((p) => roots.some((r) => p === r || p.startsWith(r.endsWith(sep) ? r : r + sep)));
-  if (!under) return false;
-  if (!folder.match) return true;
-  return folder.match.test(basename(out.path));
+  for (const r of roots) {
+    for (const p of paths) {
+      if (p !== r && !p.startsWith(r.endsWith(sep) ? r : r + sep)) continue;
+      // `match` sees the path inside the folder with '/' separators ('seed-2/state.json').
+      if (!folder.match || p === r || folder.match.test(relative(r, p).split(sep).join('/'))) return true;
+    }
+  }
+  return false;
 }
 
 export function outputGuard(): OutputGuard {

@@ -7,7 +7,7 @@ export { LlamaCppProvider, defaultThreads, renderPlain, sha256File, type LlamaCp
 export { OpenAICompatibleProvider, parseRetryAfter, type OpenAICompatibleOptions } from './openai.js';
 export { EchoProvider, ScriptedProvider, type ScriptStep } from './testing.js';
 export { ReplicatedProvider, replicatedProvider, MAX_REPLICAS, type ReplicaOptions, type EndpointStats, type EndpointState } from './replicas.js';
-export { parseModelSpec, parseSpec, MODEL_SPEC_KINDS, type ModelSpec, type ProviderSettings } from './spec.js';
+export { parseModelSpec, parseSpec, addProviderOptions, providerSettings, MODEL_SPEC_KINDS, DEFAULT_CONTEXT_SIZE, type ModelSpec, type ProviderFlags, type ProviderSettings } from './spec.js';
 export { serveProvider, requestFromBody, type RunningServer, type ServeOptions } from './server.js';
 export { encodeGguf, writeGguf, readGgufHeader, parseGgufHeader, GgufType, kv, modelProblems, checkModelHyperparameters, GGML_TYPE_SIZES, MAX_BLOCK_COUNT, MAX_CONTEXT_LENGTH, type ModelProblem, type GgufHeader, type GgufTensorInfo, type GgufTensorIn, type GgufValue } from './gguf.js';
 export { buildTinyGguf, writeTinyGguf, buildVocab, tinyTokenize, DEFAULT_CORPUS, type TinyGgufOptions, type TinyModel } from './tiny.js';

@@ -46,3 +46,40 @@ export function parseModelSpec(spec: string, settings: ProviderSettings = {}): L
     case 'echo': return new EchoProvider(s.mode);
   }
 }
+
+/** The provider flags every command that takes `--model` accepts (one set, one set of defaults). */
+export interface ProviderFlags {
+  threads?: number;
+  contextSize?: number;
+  chatTemplate?: 'auto' | 'plain' | 'model';
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+/** llama.cpp context size when the command line names none (capped by the model's trained context). */
+export const DEFAULT_CONTEXT_SIZE = 8192;
+
+/**
+ * Add the shared provider flags to a commander command. Commander is only a type here, so the llm
+ * library does not depend on it at run time.
+ */
+export function addProviderOptions<C extends { option(flags: string, description: string, parse?: (v: string, prev: unknown) => unknown): C }>(cmd: C, parseInt: (name: string) => (v: string) => number): C {
+  return cmd
+    .option('--threads <n>', 'llama.cpp threads (default 1 on <= 2 cores)', parseInt('threads'))
+    .option('--context-size <n>', `llama.cpp context size in tokens (default ${DEFAULT_CONTEXT_SIZE}, capped by the model)`, parseInt('context-size'))
+    .option('--chat-template <t>', 'auto | plain | model (how messages become a prompt for GGUF models)')
+    .option('--concurrency <n>', 'HTTP requests in flight per model (openai models, default 4)', parseInt('concurrency'))
+    .option('--timeout-ms <n>', 'HTTP timeout per attempt (default 60000)', parseInt('timeout-ms'))
+    .option('--retries <n>', 'HTTP retries on 429/5xx/connection failures (default 3)', parseInt('retries'));
+}
+
+/** Provider settings from the shared flags (undefined members keep each provider's own default). */
+export function providerSettings(o: ProviderFlags): ProviderSettings {
+  if (o.chatTemplate !== undefined && !['auto', 'plain', 'model'].includes(o.chatTemplate)) throw new InputError(`--chat-template must be auto, plain or model, got ${JSON.stringify(o.chatTemplate)}`);
+  const def = <T>(k: string, v: T | undefined): Record<string, T> => (v === undefined ? {} : { [k]: v });
+  return {
+    gguf: { ...def('threads', o.threads), contextSize: o.contextSize ?? DEFAULT_CONTEXT_SIZE, ...def('chatTemplate', o.chatTemplate) },
+    openai: { ...def('concurrency', o.concurrency), ...def('timeoutMs', o.timeoutMs), ...def('maxRetries', o.retries) },
+  };
+}
