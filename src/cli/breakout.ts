@@ -7,12 +7,12 @@ import { outputGuard, writeFileAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import {
-  CompletionCache, candlesToCsv, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
+  candlesToCsv, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
   labelFootprint, loadOhlcvCsv, renderFootprintText, ohlcvBaselines, parseFootprintTextFile, parseWindowsJsonl, rangesSection, readWindowsJsonl,
   recordFromGenerated, recordToJson, goldFromLabel, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
   type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowRecord,
 } from '../breakout/index.js';
-import { parseModelSpec, writeTinyGguf, type LlmProvider, type ProviderSettings } from '../llm/index.js';
+import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
 
@@ -37,15 +37,10 @@ function readWindowsAny(path: string, tick: number | undefined): WindowItem[] {
   return readWindowsJsonl(path);
 }
 
-interface ModelFlags { model?: string; threads?: number; contextSize?: number; chatTemplate?: 'auto' | 'plain' | 'model'; timeoutMs?: number; retries?: number; concurrency?: number }
+interface ModelFlags extends ProviderFlags { model?: string; evalConcurrency?: number }
 
 function providerFrom(o: ModelFlags): LlmProvider | undefined {
-  if (!o.model) return undefined;
-  const settings: ProviderSettings = {
-    gguf: { ...(o.threads ? { threads: o.threads } : {}), contextSize: o.contextSize ?? 8192, ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}) },
-    openai: { ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}), ...(o.retries !== undefined ? { maxRetries: o.retries } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) },
-  };
-  return parseModelSpec(o.model, settings);
+  return o.model ? parseModelSpec(o.model, providerSettings(o)) : undefined;
 }
 
 function rangeFlags(o: Record<string, unknown>): Partial<RangeOptions> {
@@ -156,11 +151,8 @@ function register(program: Command): void {
     .option('--seeds <n>', 'learned: training seeds', parseIntOption('seeds'), 5)
     .option('--train-n <n>', 'learned: training windows per seed', parseIntOption('train-n'), 2000)
     .option('--train-seed <n>', 'learned: first training seed (disjoint from the data seeds)', parseIntOption('train-seed'), 1_000_000)
-    .option('--threads <n>', 'llama.cpp threads', parseIntOption('threads'))
-    .option('--context-size <n>', 'llama.cpp context size (default 8192, capped by the model)', parseIntOption('context-size'))
-    .option('--chat-template <t>', 'auto | plain | model')
-    .option('--timeout-ms <n>', 'HTTP timeout per attempt (openai)', parseIntOption('timeout-ms'))
-    .option('--retries <n>', 'HTTP retries (openai)', parseIntOption('retries'));
+    .option('--eval-concurrency <n>', 'windows evaluated at once (raise for HTTP servers)', parseIntOption('eval-concurrency'), 1);
+  addProviderOptions(evalCmd, parseIntOption);
   evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; repeats?: number; seeds: number; trainN: number; trainSeed: number }) => {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
@@ -175,9 +167,8 @@ function register(program: Command): void {
     const rec = new RunRecorder('breakout eval', { ...o, cache: cachePath }, pipeline === 'learned' ? o.trainSeed : null);
     const provider = needsModel ? providerFrom(o) : undefined;
     try {
-      const cache = new CompletionCache(cachePath);
       const { summary } = await rec.time('evaluate', () => evaluateWindows(items, pipeline, {
-        ...(provider ? { provider } : {}), cache, aggregation: aggregationOf(o.aggregation),
+        ...(provider ? { provider } : {}), cache: cachePath, concurrency: o.evalConcurrency ?? 1, aggregation: aggregationOf(o.aggregation),
         seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
         ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
@@ -287,7 +278,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   const provider = parseModelSpec(`gguf:${gguf}`, { gguf: { threads: 1, contextSize: 8192 } });
   const llmItems = items.slice(0, nLlm);
   try {
-    const cache = new CompletionCache(join(ctx.outDir, 'llm-cache.jsonl'));
+    const cache = new ResponseCache(join(ctx.outDir, 'llm-cache.jsonl'));
     summaries.push((await evaluateWindows(llmItems, 'single', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
     summaries.push((await evaluateWindows(llmItems, 'multi', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
   } finally {

@@ -22,8 +22,8 @@ const TIMEOUT_MS = 400;
 const PERSISTENT_KIND: Record<Fault, string | null> = {
   ok: null, reset: 'connection', '429': 'rate_limit', '500': 'http', slow: 'timeout', malformed: 'malformed', truncated: 'malformed', html: 'malformed', 'json-as-text': null,
 };
-/** Faults the provider retries (the rest fail on the first attempt). */
-const RETRIED = new Set<Fault>(['reset', '429', '500']);
+/** Faults the provider retries (the rest fail on the first attempt). A timeout is retried like a 5xx (issue 17). */
+const RETRIED = new Set<Fault>(['reset', '429', '500', 'slow']);
 
 const okBody = (content: string): string => JSON.stringify({ model: 'fault', choices: [{ message: { role: 'assistant', content } }], usage: { prompt_tokens: 1, completion_tokens: 1 } });
 
