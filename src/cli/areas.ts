@@ -9,6 +9,7 @@ import { continualFeaturesCli } from './continual-features.js';
 import { crystalCli } from './crystal.js';
 import { continualCilaCli } from './continual-cila.js';
 import { runsCli } from './runs.js';
+import { sweepCli } from './sweep.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -21,5 +22,6 @@ export const AREAS: readonly AreaCli[] = [
   crystalCli,
   continualCilaCli,
   runsCli,
+  sweepCli,
   // @area-list
 ];
