@@ -1,18 +1,21 @@
 // Evaluation of every pipeline on the same windows: per-stage accuracy (gold-fed), verdict
 // accuracy (chained), rationale consistency (the facts stated in the rationale agree with gold),
 // counted errors per window, Wilson 95 % intervals, the verdict confusion table and accuracy per
-// difficulty kind. Gold answers always come from the rule labeller at evaluation time.
+// difficulty kind. Gold answers always come from the rule labeller at evaluation time. Each
+// pipeline is a predictor over llm's evaluation harness (one cache, one samples log, one set of
+// statistics for every model evaluation in the project).
 import { InputError } from '../core/errors.js';
-import { progress } from '../core/progress.js';
 import { mean, std } from '../core/stats.js';
-import type { LlmProvider } from '../llm/provider.js';
-import { CompletionCache } from './cache.js';
+import type { ResponseCache } from '../llm/cache.js';
+import { evaluate, type EvalCase, type Predictor, type SampleFields, type SampleLog } from '../llm/harness.js';
+import type { CompletionRequest, LlmProvider } from '../llm/provider.js';
+import { wilson } from '../llm/stats.js';
 import { goldFromLabel, recordFromGenerated, type GoldLabel, type WindowItem, type WindowRecord } from './dataset.js';
 import { priceToTicks, type FootprintWindow } from './footprint.js';
 import { generateFootprintSet, type FootprintSpec } from './generate.js';
 import { isComplete, labelFootprint, type Aggregation, RULE_VERSION } from './label.js';
 import { footprintFeatures, LogisticRegression, type LogisticOptions } from './learned.js';
-import { runMultiStage, runSingleStage, type StageError } from './pipeline.js';
+import { runMultiStage, runSingleStage, type PipelineOptions, type StageError, type StageName } from './pipeline.js';
 
 export type PipelineName = 'multi' | 'single' | 'rules' | 'learned';
 export const PIPELINES: readonly PipelineName[] = ['multi', 'single', 'rules', 'learned'];
@@ -105,7 +108,8 @@ export interface EvalSummary {
 
 export interface EvalOptions {
   readonly provider?: LlmProvider;
-  readonly cache?: CompletionCache;
+  /** The response cache (the one of llm/): a ResponseCache, a JSONL path, or null for memory only. */
+  readonly cache?: ResponseCache | string | null;
   readonly aggregation?: Aggregation;
   /** learned: number of training seeds (default 5), training windows per seed (default 2000), first training seed. */
   readonly seeds?: number;
@@ -121,25 +125,22 @@ export interface EvalOptions {
   readonly reasonMaxLength?: number;
   /** LLM pipelines: repeats with request seeds 0..k-1, summarised as pass^k (all right) and pass@k (any right). Default 1. */
   readonly repeats?: number;
+  /** Windows in flight at once (default 1; raise it for HTTP servers). */
+  readonly concurrency?: number;
+  /** Samples log: one line per window and repeat with every stage's messages, answers and verdicts. */
+  readonly samples?: SampleLog | null;
 }
 
-const EVAL_KEYS = ['repeats', 'provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens', 'temperature', 'reasonMaxLength'];
-
-/** Wilson score interval for k successes of n. */
-export function wilson(k: number, n: number, z = 1.96): [number, number] {
-  if (n === 0) return [0, 1];
-  const p = k / n, d = 1 + (z * z) / n;
-  const c = (p + (z * z) / (2 * n)) / d, h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return [Math.max(0, c - h), Math.min(1, c + h)];
-}
+const EVAL_KEYS = ['repeats', 'provider', 'cache', 'aggregation', 'seeds', 'trainN', 'trainSeed', 'trainSpec', 'logistic', 'signal', 'quiet', 'maxTokens', 'temperature', 'reasonMaxLength', 'concurrency', 'samples'];
 
 function abortIfNeeded(signal?: AbortSignal): void {
   if (signal?.aborted) throw Object.assign(new Error('evaluation aborted'), { name: 'AbortError' });
 }
 
-interface Prepared { item: WindowItem; record: WindowRecord | null; gold: GoldLabel | null; kind: string }
+/** A window prepared for evaluation: its record (null when the line was malformed) and gold label. */
+export interface PreparedWindow { readonly item: WindowItem; readonly record: WindowRecord | null; readonly gold: GoldLabel | null; readonly kind: string }
 
-function prepare(items: readonly WindowItem[], aggregation: Aggregation): Prepared[] {
+function prepare(items: readonly WindowItem[], aggregation: Aggregation): PreparedWindow[] {
   return items.map((item) => {
     if (!item.record) return { item, record: null, gold: null, kind: 'malformed' };
     const l = labelFootprint(item.record.window, { aggregation });
@@ -147,22 +148,143 @@ function prepare(items: readonly WindowItem[], aggregation: Aggregation): Prepar
   });
 }
 
-/** Evaluate one pipeline over parsed JSONL items. */
+/** Harness cases of prepared windows (task = the pipeline, item = the line's position). */
+export function windowCases(prepared: readonly PreparedWindow[], pipeline: PipelineName): EvalCase<PreparedWindow>[] {
+  return prepared.map((p, i) => ({ task: pipeline, item: i, input: p }));
+}
+
+type Base = Omit<WindowOutcome, 'stageCorrect' | 'verdict' | 'verdictCorrect' | 'rationaleConsistent' | 'errors'>;
+const baseOf = (p: PreparedWindow): Base => ({ id: p.item.id, line: p.item.line, kind: p.kind, gold: p.gold, excluded: p.record !== null && p.gold === null });
+const NONE = { direction: null, level: null, side: null };
+
+/** Malformed and excluded windows: the same outcome in every pipeline, with no model call. */
+function unscored(p: PreparedWindow): WindowOutcome | null {
+  if (!p.record) return { ...baseOf(p), stageCorrect: NONE, verdict: null, verdictCorrect: null, rationaleConsistent: null, errors: [{ stage: 'input', kind: 'malformed', message: p.item.error ?? '' }] };
+  if (!p.gold) return { ...baseOf(p), stageCorrect: NONE, verdict: null, verdictCorrect: null, rationaleConsistent: null, errors: [] };
+  return null;
+}
+
+/** What the samples log says about a window outcome: the stage verdicts and answers. */
+function windowSample(_c: EvalCase<PreparedWindow>, o: WindowOutcome): SampleFields {
+  return {
+    parsed: { verdict: o.verdict, stage_answers: o.stageAnswers ?? null },
+    verdicts: { direction: o.stageCorrect.direction, level: o.stageCorrect.level, side: o.stageCorrect.side, verdict: o.verdictCorrect, rationale: o.rationaleConsistent, ...(o.reportGoldCorrect !== undefined ? { report_gold_fed: o.reportGoldCorrect } : {}) },
+    error_kind: o.errors[0] ? `${o.errors[0].stage}:${o.errors[0].kind}` : null,
+  };
+}
+
+/** The rule labeller as a predictor (exact by construction on generated windows). */
+export function rulesPredictor(aggregation: Aggregation): Predictor<PreparedWindow, WindowOutcome> {
+  return {
+    name: 'rules', sample: windowSample,
+    predict: async (c) => {
+      const p = c.input;
+      const u = unscored(p);
+      if (u) return u;
+      const w = p.record!.window, g = p.gold!;
+      const l = labelFootprint(w, { aggregation });
+      return {
+        ...baseOf(p), stageCorrect: { direction: l.direction === g.direction, level: l.levelTicks === g.levelTicks, side: l.strongerSide === g.side },
+        stageAnswers: { direction: l.direction, side: l.strongerSide },
+        verdict: l.verdict, verdictCorrect: l.verdict === g.verdict, rationaleConsistent: rationaleConsistent(l.rationale, g, w.tick), errors: [],
+      };
+    },
+  };
+}
+
+/** Per-window verdicts of an already trained model (the learned baseline's first seed). */
+export function learnedPredictor(verdicts: ReadonlyMap<PreparedWindow, boolean>): Predictor<PreparedWindow, WindowOutcome> {
+  return {
+    name: 'learned', sample: windowSample,
+    predict: async (c) => {
+      const p = c.input;
+      const u = unscored(p);
+      if (u) return u;
+      const v = verdicts.get(p)!;
+      return { ...baseOf(p), stageCorrect: NONE, verdict: v, verdictCorrect: v === p.gold!.verdict, rationaleConsistent: null, errors: [] };
+    },
+  };
+}
+
+type CallOpts = Pick<PipelineOptions, 'signal' | 'maxTokens' | 'temperature' | 'reasonMaxLength'>;
+
+/**
+ * The single-stage baseline as a predictor: repeat k asks with request seed k. Every repeat's
+ * outcome is complete; `evaluateWindows` keeps repeat 0's and the correctness of the others.
+ */
+export function singlePredictor(provider: LlmProvider, o: CallOpts = {}): Predictor<PreparedWindow, WindowOutcome> {
+  return {
+    name: 'single', sample: windowSample,
+    predict: async (c, ctx) => {
+      const p = c.input;
+      const u = unscored(p);
+      if (u) return u;
+      const w = p.record!.window, g = p.gold!;
+      // The seed tells repeats apart in the request, so the cache key needs no repeat index.
+      const r = await runSingleStage(provider, w, { ...o, seed: ctx.repeat, call: (stage, req) => ctx.call(stage, req, { repeatIndex: 0 }) });
+      return {
+        ...baseOf(p), stageCorrect: NONE, verdict: r.verdict.answer, verdictCorrect: r.verdict.answer === g.verdict,
+        rationaleConsistent: rationaleConsistent(r.verdict.reason, g, w.tick), errors: r.errors,
+      };
+    },
+  };
+}
+
+/**
+ * The multi-stage pipeline as a predictor. Repeat 0 runs it gold-fed (per-stage accuracy) and
+ * chained (the verdict) with request seed 0; repeat k > 0 runs it chained with seed k and only
+ * its verdict correctness is kept.
+ */
+export function multiPredictor(provider: LlmProvider, o: CallOpts = {}): Predictor<PreparedWindow, WindowOutcome> {
+  return {
+    name: 'multi', sample: windowSample,
+    predict: async (c, ctx) => {
+      const p = c.input;
+      const u = unscored(p);
+      if (u) return u;
+      const w = p.record!.window, g = p.gold!;
+      const po = { gold: g, ...o, call: (stage: StageName, req: CompletionRequest) => ctx.call(stage, req, { repeatIndex: 0 }) };
+      if (ctx.repeat > 0) {
+        const ch = await runMultiStage(provider, w, { ...po, mode: 'chained', seed: ctx.repeat });
+        return { ...baseOf(p), stageCorrect: NONE, verdict: ch.report.answer, verdictCorrect: ch.report.answer === g.verdict, rationaleConsistent: rationaleConsistent(ch.report.reason, g, w.tick), errors: ch.errors };
+      }
+      const gf = await runMultiStage(provider, w, { ...po, mode: 'gold', seed: 0 });
+      const ch = await runMultiStage(provider, w, { ...po, mode: 'chained', seed: 0 });
+      // Errors of the gold-fed run count too, but a stage shared by both runs counts once.
+      const seen = new Set<string>();
+      const errors: StageError[] = [];
+      for (const e of [...gf.errors, ...ch.errors]) {
+        const k = `${e.stage}|${e.kind}|${e.message}`;
+        if (!seen.has(k)) { seen.add(k); errors.push(e); }
+      }
+      return {
+        ...baseOf(p),
+        stageCorrect: { direction: gf.direction.answer === g.direction, level: gf.level.levelTicks === g.levelTicks, side: gf.side.answer === g.side },
+        stageAnswers: { direction: gf.direction.answer, side: gf.side.answer },
+        verdict: ch.report.answer, verdictCorrect: ch.report.answer === g.verdict,
+        rationaleConsistent: rationaleConsistent(ch.report.reason, g, w.tick),
+        errors, reportGoldCorrect: gf.report.answer === g.verdict,
+      };
+    },
+  };
+}
+
+/** Evaluate one pipeline over parsed JSONL items (through the llm harness). */
 export async function evaluateWindows(items: readonly WindowItem[], pipeline: PipelineName, opts: EvalOptions = {}): Promise<{ summary: EvalSummary; outcomes: WindowOutcome[] }> {
   for (const k of Object.keys(opts)) if (!EVAL_KEYS.includes(k)) throw new InputError(`unknown eval option ${JSON.stringify(k)}; known: ${EVAL_KEYS.join(', ')}`);
   if (!PIPELINES.includes(pipeline)) throw new InputError(`unknown pipeline ${JSON.stringify(pipeline)}; known: ${PIPELINES.join(', ')}`);
-  if ((pipeline === 'multi' || pipeline === 'single') && !opts.provider) throw new InputError(`pipeline ${pipeline} needs a model provider (--model)`);
+  const llm = pipeline === 'multi' || pipeline === 'single';
+  if (llm && !opts.provider) throw new InputError(`pipeline ${pipeline} needs a model provider (--model)`);
   const aggregation = opts.aggregation ?? 'volume';
+  const repeats = llm ? (opts.repeats ?? 1) : 1;
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new InputError(`repeats must be a positive integer, got ${repeats}`);
   const prepared = prepare(items, aggregation);
-  const cache = opts.cache ?? new CompletionCache(null);
-  const outcomes: WindowOutcome[] = [];
   let learned: EvalSummary['learned'];
-  const bar = progress(`breakout eval ${pipeline}`, prepared.length, opts.quiet ? { quiet: true } : {});
-
-  const base = (p: Prepared): Omit<WindowOutcome, 'stageCorrect' | 'verdict' | 'verdictCorrect' | 'rationaleConsistent' | 'errors'> =>
-    ({ id: p.item.id, line: p.item.line, kind: p.kind, gold: p.gold, excluded: p.record !== null && p.gold === null });
-  const none = { direction: null, level: null, side: null };
-
+  let predictor: Predictor<PreparedWindow, WindowOutcome>;
+  const callOpts: CallOpts = {
+    ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+    ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}), ...(opts.reasonMaxLength !== undefined ? { reasonMaxLength: opts.reasonMaxLength } : {}),
+  };
   if (pipeline === 'learned') {
     const nSeeds = opts.seeds ?? 5, trainN = opts.trainN ?? 2000, seed0 = opts.trainSeed ?? 1_000_000;
     const dataSeeds = new Set(prepared.map((p) => p.record?.meta?.seed).filter((s): s is number => typeof s === 'number'));
@@ -184,77 +306,25 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
     }
     learned = { seeds, train_n: trainN, verdict_acc_per_seed: perSeed, verdict_acc_mean: mean(perSeed), verdict_acc_std: std(perSeed), model };
     // Per-window outcome: the first seed's model (the confusion table is that of seed 0).
-    let ti = 0;
-    for (const p of prepared) {
-      const errors = p.record ? [] : [{ stage: 'input', kind: 'malformed', message: p.item.error ?? '' }];
-      if (!p.gold) { outcomes.push({ ...base(p), stageCorrect: none, verdict: null, verdictCorrect: null, rationaleConsistent: null, errors }); bar.tick(); continue; }
-      const v = votes[ti++]![0]!;
-      outcomes.push({ ...base(p), stageCorrect: none, verdict: v, verdictCorrect: v === p.gold.verdict, rationaleConsistent: null, errors });
-      bar.tick();
-    }
-  } else {
-    const callOpts = {
-      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
-      ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}), ...(opts.reasonMaxLength !== undefined ? { reasonMaxLength: opts.reasonMaxLength } : {}),
-    };
-    const repeats = opts.repeats ?? 1;
-    if (!(Number.isInteger(repeats) && repeats >= 1)) throw new InputError(`repeats must be a positive integer, got ${repeats}`);
-    for (const p of prepared) {
-      abortIfNeeded(opts.signal);
-      if (!p.record) {
-        outcomes.push({ ...base(p), stageCorrect: none, verdict: null, verdictCorrect: null, rationaleConsistent: null, errors: [{ stage: 'input', kind: 'malformed', message: p.item.error ?? '' }] });
-        bar.tick();
-        continue;
-      }
-      if (!p.gold) { outcomes.push({ ...base(p), stageCorrect: none, verdict: null, verdictCorrect: null, rationaleConsistent: null, errors: [] }); bar.tick(); continue; }
-      const w: FootprintWindow = p.record.window, g = p.gold;
-      if (pipeline === 'rules') {
-        const l = labelFootprint(w, { aggregation });
-        outcomes.push({
-          ...base(p), stageCorrect: { direction: l.direction === g.direction, level: l.levelTicks === g.levelTicks, side: l.strongerSide === g.side },
-          stageAnswers: { direction: l.direction, side: l.strongerSide },
-          verdict: l.verdict, verdictCorrect: l.verdict === g.verdict, rationaleConsistent: rationaleConsistent(l.rationale, g, w.tick), errors: [],
-        });
-      } else if (pipeline === 'single') {
-        const runs = [];
-        for (let k = 0; k < repeats; k++) runs.push(await runSingleStage(opts.provider!, w, { cache, ...callOpts, seed: k }));
-        const r = runs[0]!;
-        outcomes.push({
-          ...base(p), stageCorrect: none, verdict: r.verdict.answer, verdictCorrect: r.verdict.answer === g.verdict,
-          rationaleConsistent: rationaleConsistent(r.verdict.reason, g, w.tick), errors: r.errors,
-          ...(repeats > 1 ? { repeatCorrect: runs.map((x) => x.verdict.answer === g.verdict) } : {}),
-        });
-      } else {
-        const po = { cache, gold: g, ...callOpts };
-        const gf = await runMultiStage(opts.provider!, w, { ...po, mode: 'gold', seed: 0 });
-        const ch = await runMultiStage(opts.provider!, w, { ...po, mode: 'chained', seed: 0 });
-        const repeatCorrect = [ch.report.answer === g.verdict];
-        for (let k = 1; k < repeats; k++) repeatCorrect.push((await runMultiStage(opts.provider!, w, { ...po, mode: 'chained', seed: k })).report.answer === g.verdict);
-        // Errors of the gold-fed run count too, but a stage shared by both runs counts once.
-        const seen = new Set<string>();
-        const errors: StageError[] = [];
-        for (const e of [...gf.errors, ...ch.errors]) {
-          const k = `${e.stage}|${e.kind}|${e.message}`;
-          if (!seen.has(k)) { seen.add(k); errors.push(e); }
-        }
-        outcomes.push({
-          ...base(p),
-          stageCorrect: { direction: gf.direction.answer === g.direction, level: gf.level.levelTicks === g.levelTicks, side: gf.side.answer === g.side },
-          stageAnswers: { direction: gf.direction.answer, side: gf.side.answer },
-          verdict: ch.report.answer, verdictCorrect: ch.report.answer === g.verdict,
-          rationaleConsistent: rationaleConsistent(ch.report.reason, g, w.tick),
-          errors, reportGoldCorrect: gf.report.answer === g.verdict,
-          ...(repeats > 1 ? { repeatCorrect } : {}),
-        });
-      }
-      bar.tick();
-    }
+    predictor = learnedPredictor(new Map(test.map((p, i) => [p, votes[i]![0]!])));
+  } else if (pipeline === 'rules') predictor = rulesPredictor(aggregation);
+  else predictor = pipeline === 'single' ? singlePredictor(opts.provider!, callOpts) : multiPredictor(opts.provider!, callOpts);
+  const run = await evaluate(windowCases(prepared, pipeline), predictor, {
+    ...(llm ? { provider: opts.provider! } : {}), repeats, concurrency: opts.concurrency ?? 1, cache: opts.cache ?? null,
+    ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.samples ? { samples: opts.samples } : {}),
+    runKey: { breakout: pipeline, aggregation, repeats, ...callOpts, signal: undefined }, label: `breakout eval ${pipeline}`, quiet: opts.quiet ?? false,
+  });
+  // One outcome per window: repeat 0's, with every repeat's verdict correctness when k > 1.
+  const outcomes: WindowOutcome[] = [];
+  for (let i = 0; i < prepared.length; i++) {
+    const rs = run.outcomes.slice(i * repeats, (i + 1) * repeats).map((o) => o.output);
+    const first = rs[0]!;
+    outcomes.push(repeats > 1 && first.gold !== null ? { ...first, repeatCorrect: rs.map((x) => x.verdictCorrect === true) } : first);
   }
-  bar.done();
-  return { summary: summarise(outcomes, pipeline, aggregation, opts, cache, learned), outcomes };
+  return { summary: summarise(outcomes, pipeline, aggregation, opts, llm ? { hits: run.cache_hits, misses: run.cache_misses } : null, learned), outcomes };
 }
 
-function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, aggregation: Aggregation, opts: EvalOptions, cache: CompletionCache, learned: EvalSummary['learned']): EvalSummary {
+function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, aggregation: Aggregation, opts: EvalOptions, cache: { hits: number; misses: number } | null, learned: EvalSummary['learned']): EvalSummary {
   const scored = outcomes.filter((o) => o.gold !== null);
   const n = scored.length;
   const frac = (xs: readonly (boolean | null)[]): number | null => (xs.length && xs.every((x) => x !== null) ? xs.filter(Boolean).length / xs.length : null);
@@ -311,7 +381,7 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     rule_version: RULE_VERSION,
     aggregation,
     ...(learned ? { learned } : {}),
-    ...(pipeline === 'multi' || pipeline === 'single' ? { cache: { hits: cache.hits, misses: cache.misses } } : {}),
+    ...(cache ? { cache } : {}),
     ...(repeats ? { repeats } : {}),
   };
 }

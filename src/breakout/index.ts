@@ -1,6 +1,6 @@
 // perennial's breakout area: footprint windows and their text tables, the rule labeller (gold
 // answers), a seeded window generator, the multi-stage LLM pipeline and the single-stage baseline,
-// a logistic-regression baseline, evaluation with a resumable cache, fine-tuning export, and
+// a logistic-regression baseline, evaluation over llm's harness (resumable cache and samples), fine-tuning export, and
 // OHLCV trading ranges with follow-through labels.
 export {
   type FootprintRow, type FootprintTable, type FootprintWindow, type ParseFootprintOptions,
@@ -18,15 +18,14 @@ export {
   type GoldLabel, type WindowMeta, type WindowRecord, type WindowItem,
   goldFromLabel, recordFromGenerated, recordToJson, windowsToJsonl, writeWindowsJsonl, parseWindowsJsonl, readWindowsJsonl,
 } from './dataset.js';
-export { CompletionCache, cacheKey, canonicalJson } from './cache.js';
 export {
   type StageName, type StageErrorKind, type StageError, type StageAnswer, type MultiStageResult, type SingleStageResult, type PipelineOptions,
   STAGE_SCHEMAS, runMultiStage, runSingleStage, parseStageAnswer, directionPrompt, levelPrompt, sidePrompt, reportPrompt, singlePrompt,
 } from './pipeline.js';
 export { FEATURE_NAMES, footprintFeatures, LogisticRegression, type LogisticOptions } from './learned.js';
 export {
-  type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts,
-  PIPELINES, evaluateWindows, rationaleFacts, rationaleConsistent, wilson,
+  type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts, type PreparedWindow,
+  PIPELINES, evaluateWindows, windowCases, rulesPredictor, learnedPredictor, singlePredictor, multiPredictor, rationaleFacts, rationaleConsistent,
 } from './evaluate.js';
 export { type ChatExample, type ChatExportOptions, type ModelFile, toChatExamples, toChatJsonl, writeChatExport, splitOf } from './finetune.js';
 export {

@@ -3,9 +3,9 @@
 // JSON `{ "reason": string, "answer": ... }` under a JSON schema (reason first, so generation still
 // reasons before answering) and the answer is parsed strictly. Every fault (provider error, text
 // that is not JSON, JSON that breaks the schema, a stage that could not run) is returned as data
-// on the stage, never thrown.
-import type { CompletionRequest, JsonSchema, LlmProvider } from '../llm/provider.js';
-import { CompletionCache } from './cache.js';
+// on the stage, never thrown. Calls go through `call` when given (the evaluation harness passes
+// its cached call there), else straight to the provider.
+import type { CompletionRequest, CompletionResponse, JsonSchema, LlmProvider } from '../llm/provider.js';
 import { formatPrice, priceToTicks, renderFootprintText, type FootprintWindow } from './footprint.js';
 import type { GoldLabel } from './dataset.js';
 
@@ -45,7 +45,8 @@ export interface PipelineOptions {
   readonly mode?: 'gold' | 'chained';
   /** Required in gold mode. */
   readonly gold?: GoldLabel;
-  readonly cache?: CompletionCache;
+  /** How a stage's request reaches the model (the harness's cached call); default: provider.complete. */
+  readonly call?: (stage: StageName, request: CompletionRequest) => Promise<CompletionResponse>;
   readonly temperature?: number;
   readonly maxTokens?: number;
   readonly seed?: number;
@@ -158,12 +159,20 @@ async function ask<T>(provider: LlmProvider, stage: StageName, user: string, che
     seed: o.seed ?? 0,
     jsonSchema: stageSchemas(o.reasonMaxLength ?? DEFAULT_REASON_MAX_LENGTH)[stage],
   };
-  const cache = o.cache ?? new CompletionCache(null);
-  const resp = await cache.complete(provider, request, o.signal);
+  const resp = o.call ? await o.call(stage, request) : await direct(provider, request, o.signal);
   if (resp.error) return { answer: null, reason: null, error: { stage, kind: 'provider', message: `${resp.error.kind}: ${resp.error.message}` } };
   const p = parseStageAnswer(resp.text, check, expected);
   if (!p.ok) return { answer: null, reason: null, error: { stage, kind: p.kind, message: p.message }, ...(resp.cached ? { cached: true } : {}) };
   return { answer: p.answer, reason: p.reason, ...(resp.cached ? { cached: true } : {}) };
+}
+
+async function direct(provider: LlmProvider, request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResponse> {
+  try {
+    return await provider.complete(request, signal ? { signal } : undefined);
+  } catch (e) {
+    // A provider that throws per call is reported as data, like any per-call fault.
+    return { text: '', error: { kind: 'internal', message: (e as Error).message }, latencyMs: 0 };
+  }
 }
 
 function missing<T>(stage: StageName, why: string): StageAnswer<T> {

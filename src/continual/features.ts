@@ -14,6 +14,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, r
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError, ParseError, warn } from '../core/errors.js';
+import { MAX_CLASSES, assertAllocatable } from '../core/limits.js';
 import { assertNotInput, refuseSymlink, writeJsonAtomic } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { parseNpy, writeNpy, type NpyArray } from '../core/data/npy.js';
@@ -236,6 +237,10 @@ function writeAll(fd: number, b: Uint8Array): void {
  */
 function readNpyFile(path: string): NpyArray {
   let buf: Buffer;
+  let size: number;
+  try { size = statSync(path).size; } catch (e) { throw new InputError(`cannot read ${path}: ${(e as Error).message}`); }
+  // Read whole and copied once by parseNpy: refuse a file that cannot be held twice.
+  assertAllocatable(2 * size, `reading ${path}`);
   try { buf = readFileSync(path); } catch (e) { throw new InputError(`cannot read ${path}: ${(e as Error).message}`); }
   return parseNpy(new Uint8Array(buf), path);
 }
@@ -245,6 +250,7 @@ export function readFeatureCache(featsPath: string, labelsPath: string, classNam
   if (f.shape.length !== 2) throw new ParseError(featsPath, 0, 'a 2-D feature array [n, d]', `shape (${f.shape.join(', ')})`, 8, 'shape');
   if (f.dtype !== 'float32' && f.dtype !== 'float64') throw new ParseError(featsPath, 0, 'float32 or float64 features', f.dtype, 8, 'descr');
   const [n, d] = f.shape as [number, number];
+  if (n === 0 || d === 0) throw new ParseError(featsPath, 0, 'at least one row and one feature', `shape (${n}, ${d})`, 8, 'shape');
   const l = readNpyFile(labelsPath);
   if (l.shape.length !== 1) throw new ParseError(labelsPath, 0, 'a 1-D label array [n]', `shape (${l.shape.join(', ')})`, 8, 'shape');
   if (l.shape[0] !== n) throw new InputError(`${labelsPath} has ${l.shape[0]} labels, ${featsPath} has ${n} rows`);
@@ -255,6 +261,8 @@ export function readFeatureCache(featsPath: string, labelsPath: string, classNam
   for (let i = 0; i < n; i++) {
     const v = Number(l.data[i]!);
     if (!Number.isInteger(v) || v < 0) throw new ParseError(labelsPath, 0, 'non-negative integer labels', `${v} at row ${i}`, -1, 'data');
+    // Arrays are sized by the largest label, so a stray huge one is refused, not allocated for.
+    if (v >= MAX_CLASSES) throw new ParseError(labelsPath, 0, `class indices 0..C-1 with C at most ${MAX_CLASSES} (remap sparse labels to 0..C-1)`, `${v} at row ${i}`, -1, 'data');
     y[i] = v;
   }
   return makeDataset({ x, y, d, classNames, source: `features:${resolve(featsPath)}` });

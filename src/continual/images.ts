@@ -7,6 +7,7 @@ import { dirname, extname, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import sharp, { type OutputInfo } from 'sharp';
 import { InputError, ParseError } from '../core/errors.js';
+import { MAX_CLASSES } from '../core/limits.js';
 import type { BackboneInput } from './onnx.js';
 
 export type Normalize = 'unit' | 'half' | 'imagenet';
@@ -92,6 +93,7 @@ export function readSplitFile(file: string, root?: string): ImageList {
     const rel = relative(base, p);
     if (rel.startsWith('..')) throw new ParseError(file, i + 1, `a path inside ${base}`, m[1]!, -1, 'path');
     const l = Number(label);
+    if (l >= MAX_CLASSES) throw new ParseError(file, i + 1, `a class index below ${MAX_CLASSES} (labels are 0..C-1; remap sparse labels)`, label, -1, 'label');
     if (l > maxLabel) maxLabel = l;
     items.push({ path: p, label: l });
   });

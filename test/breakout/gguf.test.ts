@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompletionCache, evaluateWindows, generateFootprintSet, parseWindowsJsonl, recordFromGenerated, recordToJson } from '../../src/breakout/index.js';
+import { evaluateWindows, generateFootprintSet, parseWindowsJsonl, recordFromGenerated, recordToJson } from '../../src/breakout/index.js';
 import { parseModelSpec, writeTinyGguf } from '../../src/llm/index.js';
 
 test('multi- and single-stage pipelines run end to end on the tiny GGUF and resume from the cache', async () => {
@@ -21,7 +21,7 @@ test('multi- and single-stage pipelines run end to end on the tiny GGUF and resu
   const cachePath = join(dir, 'cache.jsonl');
   const opts = { provider, quiet: true, maxTokens: 80, reasonMaxLength: 24 };
   try {
-    const multi = (await evaluateWindows(items, 'multi', { ...opts, cache: new CompletionCache(cachePath) })).summary;
+    const multi = (await evaluateWindows(items, 'multi', { ...opts, cache: cachePath })).summary;
     assert.equal(multi.n, 2);
     assert.equal(multi.model, `gguf:${path}`);
     for (const v of [multi.stage_acc.direction, multi.stage_acc.level, multi.stage_acc.side, multi.verdict_acc, multi.rationale_consistency]) {
@@ -29,10 +29,10 @@ test('multi- and single-stage pipelines run end to end on the tiny GGUF and resu
     }
     // With the reason capped, constrained decoding closes the JSON: answers parse.
     assert.equal(multi.error_kinds.parse ?? 0, 0, JSON.stringify(multi.error_kinds));
-    const single = (await evaluateWindows(items, 'single', { ...opts, cache: new CompletionCache(cachePath) })).summary;
+    const single = (await evaluateWindows(items, 'single', { ...opts, cache: cachePath })).summary;
     assert.equal(single.n, 2);
     assert.equal(single.confusion.tp + single.confusion.fp + single.confusion.tn + single.confusion.fn, 2);
-    const again = (await evaluateWindows(items, 'multi', { ...opts, cache: new CompletionCache(cachePath) })).summary;
+    const again = (await evaluateWindows(items, 'multi', { ...opts, cache: cachePath })).summary;
     assert.equal(again.cache!.misses, 0);
     assert.deepEqual({ ...again, cache: null }, { ...multi, cache: null });
   } finally {

@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CompletionCache, evaluateWindows, generateFootprintSet, parseStageAnswer, parseWindowsJsonl, recordFromGenerated, recordToJson,
+  evaluateWindows, generateFootprintSet, parseStageAnswer, parseWindowsJsonl, recordFromGenerated, recordToJson,
   runMultiStage, runSingleStage, goldFromLabel, labelFootprint, rationaleFacts, toChatExamples, writeChatExport, STAGE_SCHEMAS, type WindowItem,
 } from '../../src/breakout/index.js';
 import { FakeProvider, oracleAnswer } from './helpers.js';
+import { ResponseCache } from '../../src/llm/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-'));
 
@@ -97,14 +98,14 @@ test('evaluation resumes from its cache after an abort, with no duplicate calls'
   const its = items(6, 12);
   const path = join(dir, 'resume.cache.jsonl');
   const clean = new FakeProvider('oracle', (req) => oracleAnswer(req));
-  const ref = await evaluateWindows(its, 'multi', { provider: clean, cache: new CompletionCache(null), quiet: true });
+  const ref = await evaluateWindows(its, 'multi', { provider: clean, cache: null, quiet: true });
   const p = new FakeProvider('oracle', (req) => oracleAnswer(req));
   const ac = new AbortController();
   const killer = { id: () => p.id(), complete: async (req: Parameters<typeof p.complete>[0]) => { const r = await p.complete(req); if (p.calls === 17) ac.abort(); return r; } };
-  await assert.rejects(evaluateWindows(its, 'multi', { provider: killer, cache: new CompletionCache(path), signal: ac.signal, quiet: true }), /aborted/);
+  await assert.rejects(evaluateWindows(its, 'multi', { provider: killer, cache: path, signal: ac.signal, quiet: true }), /aborted/);
   const killedAt = p.calls;
   assert.ok(killedAt >= 17 && killedAt < clean.calls, `stopped at the next window boundary (${killedAt} of ${clean.calls} calls)`);
-  const resumed = await evaluateWindows(its, 'multi', { provider: p, cache: new CompletionCache(path), quiet: true });
+  const resumed = await evaluateWindows(its, 'multi', { provider: p, cache: path, quiet: true });
   assert.equal(p.calls, clean.calls, 'total calls over both runs equal one clean run');
   const keys = readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
   assert.equal(new Set(keys).size, keys.length);
@@ -113,14 +114,37 @@ test('evaluation resumes from its cache after an abort, with no duplicate calls'
   // Provider errors are not cached: a retry asks again.
   const errPath = join(dir, 'err.cache.jsonl');
   const flaky = new FakeProvider('flaky', (req, call) => (call === 0 ? { error: { kind: 'connection', message: 'reset' } } : oracleAnswer(req)));
-  await runSingleStage(flaky, its[0]!.record!.window, { cache: new CompletionCache(errPath) });
-  assert.ok(!existsSync(errPath));
-  const r = await runSingleStage(flaky, its[0]!.record!.window, { cache: new CompletionCache(errPath) });
-  assert.equal(r.errors.length, 0);
-  // A torn last line (killed mid-write) is skipped; the complete lines are kept.
-  const tornPath = join(dir, 'torn.cache.jsonl');
-  writeFileSync(tornPath, readFileSync(path, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"key":"ab');
-  assert.equal(new CompletionCache(tornPath).size, 3);
+  const one = its.slice(0, 1);
+  assert.equal((await evaluateWindows(one, 'single', { provider: flaky, cache: errPath, quiet: true })).summary.error_kinds.provider, 1);
+  assert.ok(!existsSync(errPath) || readFileSync(errPath, 'utf8') === '');
+  const r = await evaluateWindows(one, 'single', { provider: flaky, cache: errPath, quiet: true });
+  assert.equal(r.summary.errors, 0);
+});
+
+test('a torn-tail breakout cache (killed during a write) loses no completed entry, and the next entry lands on a line of its own', async () => {
+  const its = items(8, 6);
+  const path = join(dir, 'torn.cache.jsonl');
+  const p = new FakeProvider('oracle', (req) => oracleAnswer(req));
+  const ref = await evaluateWindows(its, 'multi', { provider: p, cache: path, quiet: true });
+  const full = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  assert.equal(full.length, p.calls);
+  // A kill during the last write leaves the first half of that line and no newline.
+  const last = full[full.length - 1]!;
+  writeFileSync(path, full.slice(0, -1).join('\n') + '\n' + last.slice(0, Math.floor(last.length / 2)));
+  const reopened = new ResponseCache(path);
+  assert.equal(reopened.size, full.length - 1, 'every complete line is kept');
+  assert.equal(reopened.repaired, 1);
+  reopened.close();
+  const q = new FakeProvider('oracle', (req) => oracleAnswer(req));
+  const again = await evaluateWindows(its, 'multi', { provider: q, cache: path, quiet: true });
+  assert.equal(q.calls, 1, 'only the torn entry is asked again');
+  assert.deepEqual({ ...again.summary, cache: null }, { ...ref.summary, cache: null });
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  for (const l of lines) JSON.parse(l);
+  assert.deepEqual(new Set(lines), new Set(full), 'the file holds exactly the complete entries again');
+  const r = new FakeProvider('oracle', (req) => oracleAnswer(req));
+  await evaluateWindows(its, 'multi', { provider: r, cache: path, quiet: true });
+  assert.equal(r.calls, 0, 'the entry written after the repair is read back');
 });
 
 test('rules pipeline is exact; the learned baseline trains on disjoint seeds and beats always-true', async () => {

@@ -23,7 +23,6 @@ import { builtInStructure } from '../../src/crystal/builtin.js';
 import { RunRecorder } from '../../src/core/record.js';
 import { parseRecord } from '../../src/core/record-read.js';
 import { ResponseCache } from '../../src/llm/cache.js';
-import { CompletionCache } from '../../src/breakout/cache.js';
 
 export interface FuzzTarget {
   readonly name: string;
@@ -255,10 +254,6 @@ function llmCacheSeeds(): Uint8Array[] {
   return [utf8(`${line('a'.repeat(64), 'hello')}\n${line('b'.repeat(64), '{"answer": 3}')}\n`), utf8(`${line('c', 'x')}\n{"key":"d","val`)];
 }
 
-function breakoutCacheSeeds(): Uint8Array[] {
-  return [utf8(`${JSON.stringify({ key: 'k1', text: '{"stage":1}' })}\n${JSON.stringify({ key: 'k2', text: 'x', usage: { promptTokens: 1, completionTokens: 2 } })}\n`)];
-}
-
 /** Caches are read from a path: each input goes through a scratch file. */
 let scratch: string | null = null;
 function viaFile(bytes: Uint8Array, file: string, read: (path: string) => unknown): unknown {
@@ -294,7 +289,6 @@ export const TARGETS: readonly FuzzTarget[] = [
   { name: 'hklf4', text: true, seeds: hklSeeds, parse: (b, f) => parseHklf4(dec.decode(b), { file: f }) },
   { name: 'record', text: true, seeds: recordSeeds, parse: (b, f) => parseRecord(dec.decode(b), f) },
   { name: 'llm-cache', text: true, seeds: llmCacheSeeds, parse: (b, f) => viaFile(b, f, (p) => { const c = new ResponseCache(p); c.close(); return c.size; }) },
-  { name: 'breakout-cache', text: true, seeds: breakoutCacheSeeds, parse: (b, f) => viaFile(b, f, (p) => new CompletionCache(p).size) },
 ];
 
 export function target(name: string): FuzzTarget {

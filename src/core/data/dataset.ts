@@ -1,5 +1,6 @@
 // The Dataset type shared by every area: float32 features (or flattened images) with int labels.
 import { InputError } from '../errors.js';
+import { MAX_CLASSES } from '../limits.js';
 import type { Rng } from '../rng.js';
 
 export interface Dataset {
@@ -26,6 +27,8 @@ export function makeDataset(args: {
   for (let i = 0; i < n; i++) {
     const v = args.y[i]!;
     if (v < 0) throw new InputError(`dataset ${args.source}: negative label ${v} at row ${i}`);
+    // Learners size arrays by the largest label: one stray 2^31 - 1 would ask for gigabytes.
+    if (v >= MAX_CLASSES) throw new InputError(`dataset ${args.source}: label ${v} at row ${i} is above the limit of ${MAX_CLASSES - 1} (labels are class indices 0..C-1; remap sparse labels first)`);
     if (v > maxLabel) maxLabel = v;
   }
   const classNames = args.classNames ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));

@@ -1,9 +1,10 @@
 // IDX files (the MNIST family), optionally gzip-compressed. Fashion-MNIST is found automatically
 // where Debian's dataset-fashion-mnist put it, or in any folder given.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { InputError, ParseError } from '../errors.js';
+import { MAX_CLASSES, MAX_TYPED_ARRAY_LENGTH, assertAllocatable, memoryBudget } from '../limits.js';
 import { makeDataset, type Dataset } from './dataset.js';
 
 export interface IdxArray {
@@ -19,7 +20,13 @@ const TYPES: Record<number, { name: string; size: number }> = {
 export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
   let buf = input;
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try { buf = gunzipSync(buf); } catch (e) { throw new ParseError(file, 0, 'a valid gzip stream', (e as Error).message, 0, 'gzip'); }
+    // A few kilobytes of gzip can inflate to gigabytes: stop at what the machine may hold.
+    const max = Math.min(memoryBudget().bytes, MAX_TYPED_ARRAY_LENGTH);
+    try { buf = gunzipSync(buf, { maxOutputLength: max }); } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ParseError(file, 0, `a gzip stream inflating to at most ${max} bytes (PERENNIAL_MAX_BYTES)`, 'more', 0, 'gzip');
+      throw new ParseError(file, 0, 'a valid gzip stream', (e as Error).message, 0, 'gzip');
+    }
   }
   const fail = (offset: number, expected: string, found: string, field?: string): never => {
     throw new ParseError(file, 0, expected, found, offset, field);
@@ -36,6 +43,8 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
   for (let i = 0; i < ndim; i++) shape.push(dv.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * ndim;
+  // Dimension sizes a reader would size buffers by, even when another one is 0.
+  if (shape.some((s) => s === 0)) fail(4, 'non-zero dimension sizes (an empty IDX array)', shape.join('x'), 'dims');
   const bytes = count * type!.size;
   if (start + bytes !== buf.length) fail(start, `${bytes} data bytes for shape ${shape.join('x')}`, `${buf.length - start} bytes`, 'data');
   let data: IdxArray['data'];
@@ -58,6 +67,7 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
 }
 
 export function readIdx(path: string): IdxArray {
+  assertAllocatable(2 * statSync(path).size, `reading ${path}`);
   return parseIdx(readFileSync(path), path);
 }
 
@@ -93,6 +103,10 @@ export function loadIdxFolder(dir: string, split: 'train' | 'test', classNames?:
   if (img.shape.length !== 3) throw new ParseError(imgPath, 0, '3 dimensions (n, h, w)', `${img.shape.length}`, 3, 'ndim');
   if (lbl.shape.length !== 1 || lbl.shape[0] !== img.shape[0]) throw new ParseError(lblPath, 0, `${img.shape[0]} labels`, `shape ${lbl.shape.join('x')}`, 4, 'dims');
   const [n, h, w] = img.shape as [number, number, number];
+  for (let i = 0; i < n; i++) {
+    const v = lbl.data[i]!;
+    if (!(v >= 0 && v < MAX_CLASSES)) throw new ParseError(lblPath, 0, `class indices 0..${MAX_CLASSES - 1}`, `${v} at item ${i}`, 8, 'label');
+  }
   const x = new Float32Array(n * h * w);
   for (let i = 0; i < x.length; i++) x[i] = img.data[i]! / 255;
   const y = Int32Array.from(lbl.data as ArrayLike<number>);

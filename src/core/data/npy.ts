@@ -1,8 +1,9 @@
 // NumPy .npy format, version 1.0-3.0, C order. Read: float32, float64, int32, int64 (as numbers),
 // uint8, int8, bool; little-endian only. Write: float32, float64, int32.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ParseError } from '../errors.js';
 import { writeFileAtomic } from '../fsx.js';
+import { MAX_TYPED_ARRAY_LENGTH, assertAllocatable } from '../limits.js';
 
 export type NpyDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
 export type NpyData = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array;
@@ -47,6 +48,9 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
   if (fortran === 'True') fail(headerStart, 'C order (fortran_order False)', 'True', 'fortran_order');
   const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map((s) => {
     if (!/^\d+$/.test(s)) fail(headerStart, 'non-negative integer dimensions', s, 'shape');
+    // A dimension no array can have is refused even when another is 0 (nothing to allocate yet,
+    // but a reader would size buffers by it).
+    if (Number(s) > MAX_TYPED_ARRAY_LENGTH) fail(headerStart, `dimensions of at most ${MAX_TYPED_ARRAY_LENGTH}`, s, 'shape');
     return Number(s);
   });
   const count = shape.reduce((a, b) => a * b, 1);
@@ -76,6 +80,8 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
 }
 
 export function readNpy(path: string): NpyArray {
+  // The whole file is read and then copied once: refuse one that cannot be held twice.
+  assertAllocatable(2 * statSync(path).size, `reading ${path}`);
   return parseNpy(readFileSync(path), path);
 }
 
