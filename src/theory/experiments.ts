@@ -2,9 +2,10 @@
 // settings, JSON metrics (the documented shapes) and report sections.
 import { InputError, warn } from '../core/errors.js';
 import { lineChart, SectionBuilder, type Section } from '../core/report.js';
-import { DEFAULT_LAMBDAS, lambdaKey, simulateCLR, type SimulationResult } from './simulate.js';
+import { MAX_REPEATS, capSize } from '../core/limits.js';
+import { DEFAULT_LAMBDAS, MAX_TASKS, checkSimulationSize, lambdaKey, simulateCLR, type SimulationResult } from './simulate.js';
 import { SHIFT_KINDS, type ShiftKind } from './clr.js';
-import { riskCurve, type RiskCurve } from './hmm.js';
+import { checkRiskCurveSize, riskCurve, type RiskCurve } from './hmm.js';
 import { checkKeys } from './util.js';
 
 export interface RegressionExperimentOptions {
@@ -46,6 +47,12 @@ export function checkRegressionOptions(o: RegressionExperimentOptions): void {
   checkKeys(o, Object.keys(REGRESSION_DEFAULTS), 'theory regression');
   for (const s of o.shift) if (!SHIFT_KINDS.includes(s)) throw new InputError(`--shift: unknown setting ${JSON.stringify(s)} (known: ${SHIFT_KINDS.join(', ')})`);
   if (o.sigma2.length === 0 || o.shift.length === 0) throw new InputError('--sigma2 and --shift need at least one value each');
+  // Sizes first: a p of 1e9 must be refused here, not after minutes of allocation.
+  capSize('--tasks', o.tasks, MAX_TASKS, 'theory regression');
+  capSize('--repeats', o.repeats, MAX_REPEATS, 'theory regression');
+  if (Number.isInteger(o.n) && o.n >= 1 && Number.isInteger(o.p) && o.p >= 1 && o.tasks >= 1 && o.repeats >= 1) {
+    checkSimulationSize(o.p, Array.from({ length: o.tasks }, () => o.n), o.repeats, o.lambdas.length, 'theory regression (--p, --n, --tasks, --repeats)');
+  }
 }
 
 export function runRegression(o: RegressionExperimentOptions, onRepeat?: () => void): RegressionMetrics {
@@ -146,6 +153,7 @@ export type HmmMetrics = Omit<RiskCurve, 'risks'> & {
 
 export function runHmm(o: HmmExperimentOptions, onRepeat?: () => void): HmmMetrics {
   checkKeys(o, Object.keys(HMM_DEFAULTS), 'theory hmm');
+  checkRiskCurveSize(o.n, o.p, o.repeats, o.d, o.L, 'theory hmm (--n, --p, --repeats, --d, --L)');
   // The mean risk is infinite for n-1 <= p <= n+1: those grid points are dropped.
   const dropped = o.p.filter((p) => Math.abs(p - o.n) <= 1);
   const ps = [...new Set(o.p.filter((p) => Math.abs(p - o.n) > 1))].sort((a, b) => a - b);

@@ -8,6 +8,7 @@
 //   R(B) = tr(B^T Sx B) - 2 tr(B^T Sxy) + tr(Syy),  Sx = W^T W + sigma_u^2 I, Sxy = W^T A, Syy = I.
 import { InputError, NumericalError, warn } from '../core/errors.js';
 import { linalg, type Linalg, type Matrix64 } from '../core/linalg/index.js';
+import { MAX_REPEATS, assertAllocatable, assertArrayFits, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { mean, quantile, std } from '../core/stats.js';
 import { checkKeys, firstCols, frobDot, nonNegative, plusDiag, positiveInt, trace } from './util.js';
@@ -241,6 +242,33 @@ export interface RiskCurve {
   readonly risks: number[][];
 }
 
+/** Most head sizes one curve may have, and the deepest chain position: both bound time only. */
+export const MAX_HEAD_SIZES = 10_000;
+export const MAX_CHAIN_POSITION = 100_000;
+
+/**
+ * Bytes riskCurve holds at its peak: W (d x P), the features with their noise and one column
+ * slice (n x P each), the smaller Gram with its eigenvectors, pseudo-inverse and scaled copy
+ * (m x m, m = min(n, P)), the head and W_p B (P x d), the chain states, and the per-repeat risks.
+ */
+export function riskCurveBytes(n: number, P: number, nPs: number, repeats: number, d: number): number {
+  const m = Math.min(n, P);
+  return 8 * (d * P + 4 * n * P + 4 * m * m + 3 * P * d + 4 * n * d + 3 * d * d) + 16 * repeats * nPs;
+}
+
+/** Refuse sizes that would not fit (or not finish) before anything is allocated. */
+export function checkRiskCurveSize(n: number, ps: readonly number[], repeats: number, d: number, L: number, where: string): void {
+  capSize('repeats', repeats, MAX_REPEATS, where);
+  capSize('head sizes (p values)', ps.length, MAX_HEAD_SIZES, where);
+  capSize('L', L, MAX_CHAIN_POSITION, where);
+  if (!ps.length || !ps.every((p) => Number.isInteger(p) && p >= 1) || !(n >= 1) || !(d >= 1)) return; // the callers' own checks name these
+  const P = Math.max(...ps);
+  assertArrayFits(n * P, 8, `the n x p features (n = ${n}, largest p = ${P})`, where);
+  assertArrayFits(d * P, 8, `the d x p feature map (d = ${d}, largest p = ${P})`, where);
+  assertArrayFits(d * d, 8, `the d x d transition (d = ${d})`, where);
+  assertAllocatable(riskCurveBytes(n, P, ps.length, repeats, d), `n = ${n}, largest p = ${P}, d = ${d}, ${repeats} repeats`, where);
+}
+
 /**
  * Risk against p for a fixed n. The chain (A) and the feature map (W, nested columns) are drawn
  * once from the seed; each repeat draws a fresh training set (latent chains and feature noise,
@@ -252,6 +280,7 @@ export function riskCurve(opts: RiskCurveOptions, la: Linalg = linalg()): RiskCu
   const repeats = positiveInt(opts.repeats, 'repeats');
   if (opts.ps.length === 0) throw new InputError('riskCurve: no p values');
   opts.ps.forEach((p, i) => positiveInt(p, `ps[${i}]`));
+  checkRiskCurveSize(n, opts.ps, repeats, opts.d ?? 20, opts.L ?? 8, 'riskCurve');
   const seed = opts.seed ?? 0;
   const hmm = new LinearGaussianHMM({ d: opts.d, rho: opts.rho, L: opts.L, seed }, la);
   const P = Math.max(...opts.ps);

@@ -1,6 +1,7 @@
 // The continual-regression miniature: per-task errors of every estimator, averaged over paired
 // repeats (same w*, designs and noise for every method), with standard errors and theory beside.
 import { InputError } from '../core/errors.js';
+import { MAX_REPEATS, assertAllocatable, assertArrayFits, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { ContinualLinearRegression, pathErrors, taskSizes, taskStream, type ShiftKind } from './clr.js';
@@ -57,6 +58,34 @@ export function lambdaKey(l: number): string {
   return String(l);
 }
 
+/** Most tasks a stream may have: each task is a step of every method, so this bounds time. */
+export const MAX_TASKS = 100_000;
+
+/**
+ * Bytes one repeat of simulateCLR holds at its peak, from the allocations in clr.ts: the p x p
+ * matrices (the oracle's pooled Gram, the GL2 accumulators, the solve scratch and one cached Gram
+ * per task), the designs (with the shifted copy), the n_t x n_t kernels, the stacked rows of the
+ * min-norm branch and their Gram, plus the per-repeat result rows kept for the standard errors.
+ */
+export function simulationBytes(p: number, sizes: readonly number[], repeats: number, lambdas: number): number {
+  const T = sizes.length;
+  const N = sizes.reduce((a, b) => a + b, 0);
+  const n2 = sizes.reduce((a, b) => a + b * b, 0);
+  const Nf = Math.min(N, p);
+  const doubles = (T + 4) * p * p + 3 * N * p + n2 + Nf * p + 2 * Nf * Nf;
+  return 8 * doubles + 16 * repeats * T * (5 + lambdas);
+}
+
+/** Refuse sizes whose run would not fit (or would not finish) before anything is allocated. */
+export function checkSimulationSize(p: number, sizes: readonly number[], repeats: number, lambdas: number, where = 'theory regression'): void {
+  capSize('tasks', sizes.length, MAX_TASKS, where);
+  capSize('repeats', repeats, MAX_REPEATS, where);
+  const nMax = Math.max(...sizes);
+  assertArrayFits(p * p, 8, `a p x p matrix (p = ${p})`, where);
+  assertArrayFits(nMax * p, 8, `one task's design (n = ${nMax}, p = ${p})`, where);
+  assertAllocatable(simulationBytes(p, sizes, repeats, lambdas), `p = ${p}, ${sizes.length} tasks of up to ${nMax} rows, ${repeats} repeats`, where);
+}
+
 export function simulateCLR(opts: SimulateOptions): SimulationResult {
   checkKeys(opts, SIM_KEYS, 'simulateCLR');
   const p = positiveInt(opts.p, 'p');
@@ -66,7 +95,9 @@ export function simulateCLR(opts: SimulateOptions): SimulationResult {
   const lambdas = opts.lambdas ?? DEFAULT_LAMBDAS;
   if (lambdas.length === 0) throw new InputError('simulateCLR: lambdas is empty');
   lambdas.forEach((l) => { if (!(l > 0)) throw new InputError(`ridge lambda must be > 0, got ${l}`); });
+  capSize('tasks', T, MAX_TASKS, 'simulateCLR');
   const sizes = taskSizes(opts.n, T);
+  checkSimulationSize(p, sizes, repeats, lambdas.length, 'simulateCLR');
   const root = new Rng(opts.seed, 'theory/regression');
   type Runs = MethodCurves<number[][]>;
   const runs: Runs = { oracle: [], min_norm: [], ridge: Object.fromEntries(lambdas.map((l) => [lambdaKey(l), []])), gl2_population: [], gl2_empirical: [] };
