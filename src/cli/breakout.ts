@@ -1,5 +1,5 @@
 // `perennial breakout ...`: synth, label, eval, export, candles, ranges; and the breakout demo section.
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
@@ -189,9 +189,8 @@ function register(program: Command): void {
     .option('--split-seed <n>', 'split hash seed', parseIntOption('split-seed'), 0)
     .option('--aggregation <a>', 'volume | count', 'volume')
     .action((o: { data: string; outDir: string; trainFraction: number; splitSeed: number; aggregation: string }) => {
-      if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new InputError(`--out-dir ${o.outDir} is a file, not a folder`);
       // The files writeChatExport writes: <multi|report|single>.<train|test>.jsonl and meta.json.
-      const g = outputGuard().input(o.data, '--data').output(join(o.outDir, 'meta.json'), '--out-dir');
+      const g = outputGuard().input(o.data, '--data').outputFolder(o.outDir, '--out-dir').output(join(o.outDir, 'meta.json'), '--out-dir');
       for (const m of ['multi', 'report', 'single']) for (const s of ['train', 'test']) g.output(join(o.outDir, `${m}.${s}.jsonl`), '--out-dir');
       g.check();
       const items = readWindowsJsonl(o.data);

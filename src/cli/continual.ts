@@ -125,7 +125,7 @@ export const continualCli: AreaCli = {
       .option('--quick', 'a quarter of the data and 3 epochs')
       .option('--json <file>', 'run record')
       .action(async (o: { dataset: string; out: string; seed: number; epochs?: number; quick?: boolean; json?: string }) => {
-        outputGuard().output(o.out, '--out').output(o.json, '--json').check();
+        outputGuard().outputFolder(o.out, '--out').output(o.json, '--json').check();
         await initTf();
         const mini = loadMiniature(checkDatasetName(o.dataset), { quick: o.quick });
         const dir = resolve(o.out);

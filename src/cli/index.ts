@@ -2,11 +2,20 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, NumericalError, ParseError } from '../core/errors.js';
 import { versions } from '../core/record.js';
+import { registerImplicitFile } from '../core/fsx.js';
+import { indexingOff, resolveStorePath } from '../core/store/db.js';
 import { AREAS } from './areas.js';
 import { registerDemo } from './demo.js';
 import { registerCore } from './core.js';
 
+let storeGuarded = false;
+
 export function buildProgram(): Command {
+  // Every record is also indexed in the run store, so no output may be the store's file.
+  if (!storeGuarded) {
+    storeGuarded = true;
+    registerImplicitFile(() => (indexingOff() ? null : { path: resolveStorePath(), what: 'the run store (PERENNIAL_STORE, default runs/perennial.db)' }));
+  }
   const program = new Command();
   program.name('perennial').description('continual learning, matrix information, theory, LLM evaluation, breakout detection and crystallography').version(versions().perennial ?? '0.0.0');
   program.option('--debug', 'print the stack trace of a failure (otherwise one line)');

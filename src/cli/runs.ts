@@ -1,6 +1,7 @@
 // `perennial runs import|list|show|compare`: the run store from the command line.
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
+import { outputGuard } from '../core/fsx.js';
 import { compareRuns } from '../core/store/compare.js';
 import { RunStore, type RunRow } from '../core/store/runs.js';
 import type { AreaCli } from './types.js';
@@ -40,6 +41,7 @@ function register(program: Command): void {
     .argument('<dir>', 'folder of records')
     .option('--store <path>', STORE_HELP)
     .action((dir: string, o: { store?: string }) => {
+      outputGuard().inputFolder(dir, '<dir>', /\.json$/i).cache(o.store, '--store').check();
       const r = withStore(o.store, false, (s) => s.importDir(dir, (f, why) => process.stderr.write(`perennial: skipped ${f}: ${why}\n`)));
       process.stdout.write(`indexed ${r.indexed} record(s), skipped ${r.skipped}\n`);
     });

@@ -157,7 +157,7 @@ function realOfPossiblyMissing(abs: string): string {
   }
 }
 
-type Role = 'input' | 'output' | 'cache' | 'input-folder';
+type Role = 'input' | 'output' | 'output-folder' | 'cache' | 'input-folder';
 
 interface GuardEntry {
   readonly role: Role;
@@ -167,10 +167,23 @@ interface GuardEntry {
   readonly keys: readonly string[];
   /** input-folder: the files of the folder the command reads. */
   readonly match?: RegExp;
+  /** A file every command reads and writes without an option naming it (the run store). */
+  readonly implicit?: boolean;
 }
 
-const writes = (r: Role): boolean => r === 'output' || r === 'cache';
-const reads = (r: Role): boolean => r !== 'output';
+const implicitFiles: (() => { path: string; what: string } | null)[] = [];
+
+/**
+ * A file that commands read and write without naming it (the run store that every record is
+ * indexed in): every guard's check refuses an output that is that file. `f` is called at check
+ * time (the path may come from the environment) and returns null when there is none.
+ */
+export function registerImplicitFile(f: () => { path: string; what: string } | null): void {
+  implicitFiles.push(f);
+}
+
+const writes = (r: Role): boolean => r === 'output' || r === 'output-folder' || r === 'cache';
+const reads = (r: Role): boolean => r === 'input' || r === 'cache' || r === 'input-folder';
 
 /**
  * One check per command, before anything is read or written: register every file the command
@@ -194,6 +207,8 @@ export class OutputGuard {
   inputs(paths: readonly string[] | undefined, what: string): this { for (const p of paths ?? []) this.add('input', p, what); return this; }
   output(path: string | null | undefined | false, what: string): this { return this.add('output', path, what); }
   cache(path: string | null | undefined | false, what: string): this { return this.add('cache', path, what); }
+  /** A folder the command writes files into (created when missing). */
+  outputFolder(path: string | null | undefined | false, what: string): this { return this.add('output-folder', path, what); }
   /**
    * A folder the command reads files from (recursively). `match` limits which files it reads
    * (tested on the path inside the folder, '/'-separated); default: all of them.
@@ -202,12 +217,19 @@ export class OutputGuard {
 
   /** Throws InputError for the first clash: output = input, output = output, output inside a read folder. */
   check(): void {
-    const es = this.entries;
+    for (const e of this.entries) if (writes(e.role)) checkWritable(e);
+    const es = [...this.entries];
+    for (const f of implicitFiles) {
+      const x = f();
+      if (x) es.push({ role: 'cache', what: x.what, path: x.path, keys: fileIdentity(x.path), implicit: true });
+    }
     for (let i = 0; i < es.length; i++) {
       for (let j = 0; j < es.length; j++) {
         if (i === j) continue;
         const a = es[i]!, b = es[j]!;
-        if (!writes(a.role)) continue;
+        if (!writes(a.role) || a.implicit) continue;
+        // A command may name the store itself (`--store`); only a plain output must not be it.
+        if (b.implicit && a.role !== 'output') continue;
         if (b.role === 'input-folder') {
           if (inside(a, b)) throw new InputError(`${a.what} ${a.path} is inside ${b.what} ${b.path}, whose files the command reads: write it elsewhere`);
           continue;
@@ -219,6 +241,20 @@ export class OutputGuard {
       }
     }
   }
+}
+
+/** A file output that is a folder, a folder output that is a file, or a parent that is a file: refused before any work. */
+function checkWritable(e: GuardEntry): void {
+  const abs = resolve(e.path);
+  let st;
+  try { st = statSync(abs); } catch { st = null; }
+  if (st) {
+    if (e.role === 'output-folder' && !st.isDirectory()) throw new InputError(`${e.what} ${e.path} is a file, not a folder`);
+    if (e.role !== 'output-folder' && st.isDirectory()) throw new InputError(`${e.what} ${e.path} is a folder, not a file`);
+    return;
+  }
+  const f = fileAncestor(dirname(abs));
+  if (f) throw new InputError(`cannot write ${e.what} ${e.path}: ${f} is a file, not a folder`);
 }
 
 /** An output lies in a folder the command reads, and is (or would be) one of the files it reads. */
