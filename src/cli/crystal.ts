@@ -1,23 +1,31 @@
 // `perennial crystal sf|assign|hydrogens|validate|eval` and the crystal demo section.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../core/errors.js';
+import { InputError, warn } from '../core/errors.js';
 import { outputGuard, writeFileAtomic, writeJsonAtomic, type OutputGuard } from '../core/fsx.js';
 import { progress } from '../core/progress.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, writeReport, type Section } from '../core/report.js';
 import { rng } from '../core/rng.js';
 import * as X from '../crystal/index.js';
-import { cifNumber } from '../crystal/cif.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseStringList } from './util.js';
 
-function nParamsOf(cifPath: string): number {
-  try {
-    const doc = X.parseCif(readFileSync(cifPath, 'utf8'), { file: cifPath, strict: false });
-    return cifNumber(doc.blocks.find((b) => b.items.has('_cell_length_a')) ?? doc.blocks[0]!, '_refine_ls_number_parameters') ?? 0;
-  } catch { return 0; }
+/** The model's parameter count for GooF: the CIF's _refine_ls_number_parameters, else an estimate (with a warning). */
+function paramsFor(c: X.RefinementCase, file: string): { n: number; source: 'cif' | 'estimated' } {
+  if (typeof c.nParams === 'number') return { n: c.nParams, source: 'cif' };
+  const n = X.countParameters(c.structure.sites);
+  warn('crystal-nparams-estimated', `${file}: no _refine_ls_number_parameters; GooF uses an estimate of ${n} (scale, x y z and U per non-H atom)`);
+  return { n, source: 'estimated' };
+}
+
+interface RadiationOpts { wavelength?: number; dispersion: X.DispersionMode }
+
+/** --wavelength and --dispersion, shared by sf, assign and validate. */
+function radiationOptions(c: Command): Command {
+  return c.option('--wavelength <angstrom>', "wavelength in Å, replacing the file's (default: the file's; a CIF without one: Mo Kα 0.71073 Å, with a warning)", X.parseWavelengthOption)
+    .option('--dispersion <mode>', `${X.DISPERSION_MODES.join(' | ')}: auto adds f' and f'' for Mo or Cu Kα (other wavelengths: f0 only, with a warning); none uses f0 only (IT92 form factors)`, X.parseDispersionMode, 'auto');
 }
 
 /**
@@ -32,20 +40,10 @@ function structureInputs(opt: string, file: string, hkl: string | undefined): Ou
 
 const STRUCTURE_FILES = /\.(cif|res|ins|hkl)$/i;
 
-function caseFromRes(res: string, hkl?: string): X.RefinementCase {
+function caseFromRes(res: string, hkl?: string, opts: X.CaseOptions = {}): X.RefinementCase {
   const h = hkl ?? res.replace(/\.(res|ins)$/i, '.hkl');
   if (!existsSync(h)) throw new InputError(`${res}: no reflections (${h} not found); pass --hkl`);
-  return X.caseFromShelx(res.replace(/^.*\//, '').replace(/\.(res|ins)$/i, ''), readFileSync(res, 'utf8'), readFileSync(h, 'utf8'), { r1: null, wr2: null, goof: null, r1All: null }, { res, hkl: h });
-}
-
-function heightsFromMap(c: X.RefinementCase, sites: readonly X.Site[]): number[] {
-  const st = c.structure;
-  const calc = new X.SfCalculator(st.cell, st.sg, c.merged, st.wavelength);
-  const F = calc.compute(sites);
-  const amp = Array.from(c.merged.fo2, (v) => Math.sqrt(Math.max(v, 0)));
-  const ph = Array.from(F.re, (v, i) => Math.atan2(F.im[i]!, v));
-  const map = X.fourierMap(st, c.merged, amp, ph);
-  return sites.map((s) => X.mapValue(map, s.frac));
+  return X.caseFromShelx(res.replace(/^.*\//, '').replace(/\.(res|ins)$/i, ''), X.readTextFile(res), X.readTextFile(h), { r1: null, wr2: null, goof: null, r1All: null }, { res, hkl: h, ...opts });
 }
 
 function formulaOf(m: X.ShelxModel): Record<string, number> {
@@ -72,43 +70,49 @@ function register(program: Command): void {
       for (const p of X.writeExampleFiles(o.out, { variants: Number(o.variants), seed })) process.stdout.write(`${p}\n`);
     });
 
-  cmd.command('sf').description('Fc and R1/wR2/GooF for a CIF with embedded res+hkl (or --hkl)')
+  radiationOptions(cmd.command('sf').description('Fc and R1/wR2/GooF for a CIF with embedded res+hkl (or --hkl)')
     .requiredOption('--cif <file>', 'CIF (SHELXL, with _shelx_res_file/_shelx_hkl_file) or .res/.ins')
     .option('--hkl <file>', 'HKLF 4 file (when not embedded)')
-    .option('--lenient', 'read a malformed CIF leniently (unterminated quotes closed at line end)')
+    .option('--block <name>', 'CIF data block (default: the first with a model and reflections)')
+    .option('--lenient', 'read a malformed CIF leniently (unterminated quotes closed at line end)'))
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
-    .action(async (o: { cif: string; hkl?: string; lenient?: boolean; json?: string; html?: string }) => {
+    .action(async (o: { cif: string; hkl?: string; block?: string; lenient?: boolean; json?: string; html?: string } & RadiationOpts) => {
       structureInputs('--cif', o.cif, o.hkl).output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('crystal sf', o, null);
-      const c = await rec.time('load', () => (/\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl) : X.caseFromCif(o.cif, { hkl: o.hkl, strict: !o.lenient })));
+      const c = await rec.time('load', () => (/\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl, { wavelength: o.wavelength }) : X.caseFromCif(o.cif, { hkl: o.hkl, block: o.block, strict: !o.lenient, wavelength: o.wavelength })));
+      const rad = X.resolveRadiation(c.structure, o.dispersion, o.cif);
+      const params = paramsFor(c, o.cif);
       const p = progress('crystal sf', 1);
-      const f0 = await rec.time('fc', () => X.amplitudes(X.structureFactors(c.structure, c.merged)));
-      const ev = await rec.time('agreement', () => X.evaluateCase(c, { anomalous: true, scale: c.model ? 'fvar' : 'refit', nParams: nParamsOf(o.cif) }));
+      const fcAmp = await rec.time('fc', () => X.amplitudes(X.structureFactors(c.structure, c.merged, { anomalous: rad.anomalous })));
+      const ev = await rec.time('agreement', () => X.evaluateCase(c, { anomalous: rad.anomalous, scale: c.model ? 'fvar' : 'refit', nParams: params.n }));
       p.tick(); p.done();
       const fc: [number, number, number, number][] = [];
-      for (let i = 0; i < f0.length; i++) fc.push([c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!, +f0[i]!.toFixed(5)]);
-      const metrics = { n_reflections: ev.n, r1: ev.r1, r1_all: ev.r1All, wr2: ev.wr2, goof: ev.goof, n_gt: ev.nGt, scale: ev.scale, published: c.published, dispersion_in_r: true, fc };
-      process.stdout.write(`${c.name}: ${ev.n} unique reflections, R1 ${ev.r1.toFixed(4)} (${ev.nGt} Fo>4sig), R1(all) ${ev.r1All.toFixed(4)}, wR2 ${ev.wr2.toFixed(4)}, GooF ${ev.goof.toFixed(3)}` +
-        (c.published.r1 !== null ? `; published R1 ${c.published.r1}, wR2 ${c.published.wr2}` : '') + '\n');
+      for (let i = 0; i < fcAmp.length; i++) fc.push([c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!, +fcAmp[i]!.toPrecision(9)]);
+      const metrics = X.finiteMetrics({ n_reflections: ev.n, r1: ev.r1, r1_all: ev.r1All, wr2: ev.wr2, goof: ev.goof, n_gt: ev.nGt, scale: ev.scale, n_params: params.n, n_params_source: params.source, published: c.published, ...rad, fc }, X.agreementReasons(ev, params.n));
+      process.stdout.write(`${c.name}: ${ev.n} unique reflections, R1 ${X.fmt(metrics.r1, 4)} (${ev.nGt} Fo>4sig), R1(all) ${X.fmt(metrics.r1_all, 4)}, wR2 ${X.fmt(metrics.wr2, 4)}, GooF ${X.fmt(metrics.goof, 3)}` +
+        (c.published.r1 !== null ? `; published R1 ${c.published.r1}, wR2 ${c.published.wr2}` : '') + `; ${rad.wavelength} Å (${rad.wavelength_source}), dispersion ${rad.anomalous ? `f', f'' (${rad.line} Kα)` : 'none (f0 only)'}\n`);
+      for (const [k, why] of Object.entries(metrics.reasons ?? {})) process.stdout.write(`  ${k}: n/a (${why})\n`);
       if (o.json) writeRecord(o.json, rec.finish(metrics));
-      await report(o.html, `crystal sf: ${c.name}`, [new SectionBuilder(`${c.name}: agreement`).table(['', 'ours', 'published'], [['R1', ev.r1, c.published.r1], ['wR2', ev.wr2, c.published.wr2], ['GooF', ev.goof, c.published.goof]]).html(X.structureView(c.structure)).build()]);
+      await report(o.html, `crystal sf: ${c.name}`, [new SectionBuilder(`${c.name}: agreement`).table(['', 'ours', 'published'], [['R1', metrics.r1, c.published.r1], ['wR2', metrics.wr2, c.published.wr2], ['GooF', metrics.goof, c.published.goof]]).html(X.structureView(c.structure)).build()]);
     });
 
-  cmd.command('assign').description('assign elements to the atoms/peaks of a .res (heavy stage)')
-    .requiredOption('--res <file>', 'SHELXT-like .res (peaks labelled, SFAC/UNIT)')
+  radiationOptions(cmd.command('assign').description('assign elements to the atoms/peaks of a .res (heavy stage)')
+    .requiredOption('--res <file>', 'SHELXT-like .res (peaks labelled, SFAC/UNIT)'))
     .requiredOption('--out <file>', 'output .ins with relabelled atoms')
     .option('--hkl <file>', 'HKLF 4 for peak heights (default: beside the .res)')
     .option('--train <dir>', 'folder of structures to train the per-peak classifier on (default: height-rank baseline)')
     .option('--decoder <d>', 'argmax | counts', 'counts')
     .option('--json <file>', 'per-atom probabilities and the run record')
-    .action(async (o: { res: string; out: string; hkl?: string; train?: string; decoder: string; json?: string }) => {
+    .action(async (o: { res: string; out: string; hkl?: string; train?: string; decoder: string; json?: string } & RadiationOpts) => {
       if (!['argmax', 'counts'].includes(o.decoder)) throw new InputError(`--decoder must be argmax or counts, got ${o.decoder}`);
       structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
       const rec = new RunRecorder('crystal assign', o, 0);
-      const c = caseFromRes(o.res, o.hkl);
+      const c = caseFromRes(o.res, o.hkl, { wavelength: o.wavelength });
+      const rad = X.resolveRadiation(c.structure, o.dispersion, o.res);
       const m = c.model!;
       const heavy = c.structure.sites.filter((s) => s.element !== 'H');
-      const heights = heightsFromMap(c, heavy);
+      if (heavy.length === 0) throw new InputError(`${o.res}: no non-H atoms to assign`);
+      const heights = X.peakHeightsFromMap(c, heavy, { anomalous: rad.anomalous });
       const formula = formulaOf(m);
       const ps: X.PeakSet = { structure: c.structure, frac: heavy.map((s) => s.frac), heights, sfac: Object.keys(formula), counts: X.countsForPeaks(formula, heavy.length), labels: heavy.map((s) => s.label) };
       let elements: string[];
@@ -130,7 +134,7 @@ function register(program: Command): void {
       writeFileAtomic(o.out, X.writeShelxIns({ ...m, atoms, qpeaks: [], extra: [...m.extra.filter((e) => !/^ANIS/i.test(e)), 'ANIS'] }));
       const changed = ps.labels.filter((l, i) => X.elementFromLabel(l) !== elements[i]).length;
       process.stdout.write(`${o.out}: ${heavy.length} atoms assigned (${o.train ? 'classifier' : 'height-rank baseline'}), ${changed} relabelled\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], top5: top[i]?.top ?? null })) }));
+      if (o.json) writeRecord(o.json, rec.finish(X.finiteMetrics({ ...rad, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i]!, top5: top[i]?.top ?? null })) })));
     });
 
   cmd.command('hydrogens').description('predict H counts per heavy atom and write HFIX instructions (hydro stage)')
@@ -141,7 +145,7 @@ function register(program: Command): void {
     .action(async (o: { res: string; out: string; hkl?: string; train?: string; json?: string }) => {
       structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
       const rec = new RunRecorder('crystal hydrogens', o, null);
-      const m = X.parseShelxIns(readFileSync(o.res, 'utf8'), { file: o.res });
+      const m = X.parseShelxIns(X.readTextFile(o.res), { file: o.res });
       const noH = { ...m, atoms: m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H') };
       const st = X.structureFromShelx(noH);
       const ctx = X.heavyAtomContexts(st);
@@ -178,21 +182,26 @@ function register(program: Command): void {
       if (o.json) writeRecord(o.json, rec.finish({ atoms: rows, riding_h: riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })), r1 }));
     });
 
-  cmd.command('validate').description('R1-swap test: flag atoms whose plausible alternative element fits better')
+  radiationOptions(cmd.command('validate').description('R1-swap test: flag atoms whose plausible alternative element fits better')
     .requiredOption('--cif <file>', 'CIF with embedded res+hkl (or .res with .hkl beside it)')
-    .option('--hkl <file>', 'HKLF 4 file').option('--alpha <p>', 'family-wise false-alarm probability per structure (Bonferroni over all comparisons)', '0.05')
+    .option('--hkl <file>', 'HKLF 4 file').option('--block <name>', 'CIF data block (default: the first with a model and reflections)'))
+    .option('--alpha <p>', 'family-wise false-alarm probability per structure (Bonferroni over all comparisons)', '0.05')
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
-    .action(async (o: { cif: string; hkl?: string; alpha: string; json?: string; html?: string }) => {
+    .action(async (o: { cif: string; hkl?: string; block?: string; alpha: string; json?: string; html?: string } & RadiationOpts) => {
       structureInputs('--cif', o.cif, o.hkl).output(o.json, '--json').output(o.html, '--html').check();
       const rec = new RunRecorder('crystal validate', o, null);
-      const c = /\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl) : X.caseFromCif(o.cif, { hkl: o.hkl });
+      const alpha = Number(o.alpha);
+      if (!(alpha > 0 && alpha < 1)) throw new InputError(`--alpha must be a probability between 0 and 1 (exclusive), got ${JSON.stringify(o.alpha)}`);
+      const c = /\.(res|ins)$/i.test(o.cif) ? caseFromRes(o.cif, o.hkl, { wavelength: o.wavelength }) : X.caseFromCif(o.cif, { hkl: o.hkl, block: o.block, wavelength: o.wavelength });
+      const rad = X.resolveRadiation(c.structure, o.dispersion, o.cif);
       const nHeavy = c.structure.sites.filter((s) => s.element !== 'H').length;
       const p = progress('crystal validate', nHeavy);
-      const r = await rec.time('swap-test', () => X.r1SwapTest(c, c.structure.sites, { alpha: Number(o.alpha), onAtom: () => p.tick() }));
+      const r = await rec.time('swap-test', () => X.r1SwapTest(c, c.structure.sites, { alpha, anomalous: rad.anomalous, onAtom: () => p.tick() }));
       p.done();
       const flagged = r.atoms.filter((a) => a.flagged);
-      process.stdout.write(`${c.name}: R1 ${r.r1.toFixed(4)}; ${flagged.length} of ${r.atoms.length} atoms flagged${flagged.length ? ': ' + flagged.map((a) => `${a.label}->${a.best_alternative}`).join(', ') : ''}\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: Number.isFinite(r.pair_threshold) ? r.pair_threshold : null, atoms: r.atoms }));
+      process.stdout.write(`${c.name}: R1 ${X.fmt(r.r1, 4)}; ${flagged.length} of ${r.atoms.length} atoms flagged${flagged.length ? ': ' + flagged.map((a) => `${a.label}->${a.best_alternative}`).join(', ') : ''}\n`);
+      const pairWhy: Record<string, string> = Number.isFinite(r.pair_threshold) ? {} : { pair_threshold: 'no pair comparisons (fewer than two atoms heavier than Ne)' };
+      if (o.json) writeRecord(o.json, rec.finish(X.finiteMetrics({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: r.pair_threshold, ...rad, atoms: r.atoms }, pairWhy)));
       await report(o.html, `crystal validate: ${c.name}`, [validationSection(c, r)]);
     });
 

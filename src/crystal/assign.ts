@@ -216,3 +216,17 @@ export class RankShiftAssigner {
     return hungarian(cost).map((j) => slots[j]!);
   }
 }
+
+/**
+ * Density at each site in an |Fo| synthesis phased by the model's own Fc (the heights the assigner
+ * ranks). The grid follows the data's resolution (maps.fourierGrid), capped before allocation.
+ */
+export function peakHeightsFromMap(c: RefinementCase, sites: readonly Site[], opts: { anomalous?: boolean } = {}): number[] {
+  const st = c.structure;
+  const calc = new SfCalculator(st.cell, st.sg, c.merged, st.wavelength, { anomalous: opts.anomalous ?? false });
+  const F = calc.compute(sites);
+  const amp = Array.from(c.merged.fo2, (v) => Math.sqrt(Math.max(v, 0)));
+  const ph = Array.from(F.re, (v, i) => Math.atan2(F.im[i]!, v));
+  const map = fourierMap(st, c.merged, amp, ph);
+  return sites.map((s) => mapValue(map, s.frac));
+}

@@ -1,5 +1,6 @@
 // Unit cell: metric tensors, volume, reciprocal lengths, orthogonalisation, d-spacings.
 import { InputError } from '../core/errors.js';
+import { LIMITS } from './limits.js';
 
 export type Vec3 = readonly [number, number, number];
 export type Mat3 = readonly [number, number, number, number, number, number, number, number, number];
@@ -30,6 +31,9 @@ export class UnitCell implements CellParams {
     for (const k of ['a', 'b', 'c', 'alpha', 'beta', 'gamma'] as const) {
       if (!(Number.isFinite(p[k]) && p[k] > 0)) throw new InputError(`cell ${k} must be a positive number, got ${p[k]}`);
     }
+    const [lo, hi] = LIMITS.cellLength;
+    for (const k of ['a', 'b', 'c'] as const) if (p[k] < lo || p[k] > hi) throw new InputError(`cell ${k} = ${p[k]} Å is outside ${lo}-${hi} Å`);
+    for (const k of ['alpha', 'beta', 'gamma'] as const) if (p[k] >= 180) throw new InputError(`cell ${k} = ${p[k]}° must be below 180°`);
     this.a = p.a; this.b = p.b; this.c = p.c; this.alpha = p.alpha; this.beta = p.beta; this.gamma = p.gamma;
     const ca = Math.cos(p.alpha * RAD), cb = Math.cos(p.beta * RAD), cg = Math.cos(p.gamma * RAD), sg = Math.sin(p.gamma * RAD);
     const { a, b, c } = p;

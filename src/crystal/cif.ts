@@ -3,6 +3,7 @@
 // are rejected. The single leniency is `strict: false`, which closes an unterminated quote at the
 // end of its line (needed by FinalCif's test-data/twin4.cif, line 32).
 import { ParseError } from '../core/errors.js';
+import { stripBom } from './limits.js';
 
 export interface CifValue {
   /** The raw text of the value (quotes stripped; text fields without the delimiting ';' lines). */
@@ -126,7 +127,10 @@ function mkValue(t: Token): CifValue {
 export function parseCif(src: string, opts: CifOptions = {}): CifDocument {
   const file = opts.file ?? '<cif>';
   const strict = opts.strict ?? true;
+  // A UTF-8 byte-order mark is not part of the text (editors on Windows write one).
+  src = stripBom(src);
   const blocks: CifBlock[] = [];
+  const blockLines = new Map<string, number>();
   let cur: { name: string; line: number; items: Map<string, CifValue>; loops: CifLoop[]; seen: Set<string> } | null = null;
   const toks = tokenize(src, file, strict);
   let pending: Token | null = null;
@@ -140,6 +144,9 @@ export function parseCif(src: string, opts: CifOptions = {}): CifDocument {
     if (t.kind === 'data') {
       finish();
       if (t.text === '') throw new ParseError(file, t.line, 'a block name after data_', 'data_');
+      const first = blockLines.get(t.text.toLowerCase());
+      if (first !== undefined) throw new ParseError(file, t.line, `a block name not used before (data_${t.text} is already at line ${first})`, `data_${t.text}`, -1, 'data_');
+      blockLines.set(t.text.toLowerCase(), t.line);
       cur = { name: t.text, line: t.line, items: new Map(), loops: [], seen: new Set() };
       continue;
     }
@@ -168,6 +175,7 @@ export function parseCif(src: string, opts: CifOptions = {}): CifDocument {
       const vals: CifValue[] = [];
       while (u && u.kind === 'value') { vals.push(mkValue(u)); u = next(); }
       pending = u;
+      if (vals.length === 0) throw new ParseError(file, u?.line ?? t.line, `values for the loop of ${tags[0]} (a loop needs at least one row)`, u ? u.text : 'end of file', -1, tags[0]);
       if (vals.length % tags.length !== 0) {
         throw new ParseError(file, vals[vals.length - 1]?.line ?? t.line, `a multiple of ${tags.length} values in the loop of ${tags[0]}`, `${vals.length} values`, -1, tags[0]);
       }
@@ -217,4 +225,19 @@ export function cifLoop(block: CifBlock, tag: string): { loop: CifLoop; col: (t:
   const loop = block.loops.find((l) => l.tags.includes(low));
   if (!loop) return null;
   return { loop, col: (t: string) => loop.tags.indexOf(t.toLowerCase()) };
+}
+
+/**
+ * SHELXL's checksum of a file it embeds in a CIF (`_shelx_res_checksum`, `_shelx_hkl_checksum`):
+ * s = the sum of the codes of all characters above space, then ((s mod 714025) * 1366 + 150889)
+ * mod 714025 mod 100000 (the algorithm as FinalCif implements it; "hello world" gives 3583). Only
+ * ASCII characters are summed: the codes of others depend on the file's encoding.
+ */
+export function shelxChecksum(text: string): number {
+  let s = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 32 && c < 128) s += c;
+  }
+  return (((s % 714025) * 1366 + 150889) % 714025) % 100000;
 }

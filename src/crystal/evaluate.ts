@@ -1,5 +1,5 @@
 // Leave-one-structure-out evaluation of element assignment and H counts on a folder of structures.
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { warn } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
@@ -7,7 +7,8 @@ import { mean as meanOf, std as stdOf } from '../core/stats.js';
 import { ElementAssigner, heightRankBaseline, RankShiftAssigner, simulatePeaks, type PeakSet } from './assign.js';
 import { parseCif } from './cif.js';
 import { heavyAtomContexts, HydrogenCounter, valenceRuleCount, type HeavyAtomContext } from './hydrogens.js';
-import { caseFromShelx, type RefinementCase } from './refine.js';
+import { readTextFile } from './limits.js';
+import { caseFromShelx, checkEmbeddedChecksums, type RefinementCase } from './refine.js';
 import { embeddedShelx, publishedAgreement } from './structure.js';
 
 function walk(dir: string): string[] {
@@ -27,13 +28,15 @@ export function loadCases(dir: string): RefinementCase[] {
     try {
       if (p.endsWith('.cif')) {
         let doc;
-        try { doc = parseCif(readFileSync(p, 'utf8'), { file: p }); } catch {
-          warn('crystal-lenient-cif', `${p}: not strict CIF 1.1; read leniently`);
-          doc = parseCif(readFileSync(p, 'utf8'), { file: p, strict: false });
+        const text = readTextFile(p);
+        try { doc = parseCif(text, { file: p }); } catch (e) {
+          warn('crystal-lenient-cif', `${p}: not strict CIF 1.1 (${(e as Error).message}); read leniently`);
+          doc = parseCif(text, { file: p, strict: false });
         }
         for (const b of doc.blocks) {
           const e = embeddedShelx(b);
           if (!e.res || !e.hkl) continue;
+          checkEmbeddedChecksums(b, p);
           const c = caseFromShelx(`${basename(p, '.cif')}${doc.blocks.length > 1 ? ':' + b.name : ''}`, e.res, e.hkl, publishedAgreement(b), { res: p, hkl: p, resLine: e.resLine, hklLine: e.hklLine });
           const key = `${c.structure.cell.a.toFixed(3)},${c.structure.cell.b.toFixed(3)},${c.structure.sites.length}`;
           if (seen.has(key)) continue;
@@ -42,7 +45,7 @@ export function loadCases(dir: string): RefinementCase[] {
       } else if (/\.(res|ins)$/.test(p)) {
         const hkl = p.replace(/\.(res|ins)$/, '.hkl');
         if (!existsSync(hkl)) continue;
-        const c = caseFromShelx(basename(p).replace(/\.(res|ins)$/, ''), readFileSync(p, 'utf8'), readFileSync(hkl, 'utf8'), { r1: null, wr2: null, goof: null, r1All: null }, { res: p, hkl });
+        const c = caseFromShelx(basename(p).replace(/\.(res|ins)$/, ''), readTextFile(p), readTextFile(hkl), { r1: null, wr2: null, goof: null, r1All: null }, { res: p, hkl });
         const key = `${c.structure.cell.a.toFixed(3)},${c.structure.cell.b.toFixed(3)},${c.structure.sites.length}`;
         if (seen.has(key)) continue;
         seen.add(key); cases.push(c);

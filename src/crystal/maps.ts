@@ -1,6 +1,7 @@
 // Fourier maps by FFT after expansion to P1, and peak search (Q-peaks).
 import { InputError } from '../core/errors.js';
-import type { Vec3 } from './cell.js';
+import type { UnitCell, Vec3 } from './cell.js';
+import { LIMITS } from './limits.js';
 import type { Structure } from './structure.js';
 
 /** In-place radix-2 complex FFT of length n (power of 2), sign -1 forward. */
@@ -36,17 +37,43 @@ export interface DensityMap {
   readonly rms: number;
 }
 
-function pow2AtLeast(x: number): number { let n = 4; while (n < x) n <<= 1; return n; }
+function pow2AtLeast(x: number): number { let n = 4; while (n < x) n *= 2; return n; }
+
+type Hkl = { h: ArrayLike<number>; k: ArrayLike<number>; l: ArrayLike<number> };
+
+/**
+ * FFT grid for a map of these reflections: a spacing of d_min/3 (or `spacing`), powers of 2, never
+ * below the Nyquist limit 2|h|max + 1. When the d_min/3 grid exceeds `maxPoints` the Nyquist grid
+ * is used; when even that does, an InputError names the cell, d_min and the sizes (nothing allocated).
+ */
+export function fourierGrid(cell: UnitCell, idx: Hkl, opts: { spacing?: number; maxPoints?: number } = {}): [number, number, number] {
+  const n = idx.h.length;
+  if (n === 0) throw new InputError('Fourier map: no reflections');
+  let hm = 0, km = 0, lm = 0, s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const h = idx.h[i]!, k = idx.k[i]!, l = idx.l[i]!;
+    hm = Math.max(hm, Math.abs(h)); km = Math.max(km, Math.abs(k)); lm = Math.max(lm, Math.abs(l));
+    s2 = Math.max(s2, cell.invD2(h, k, l));
+  }
+  const dmin = 1 / Math.sqrt(s2);
+  const maxPoints = opts.maxPoints ?? LIMITS.gridPoints;
+  if (opts.spacing !== undefined && !(opts.spacing > 0)) throw new InputError(`Fourier map: spacing must be positive, got ${opts.spacing}`);
+  const sp = opts.spacing ?? dmin / 3;
+  const nyquist: [number, number, number] = [pow2AtLeast(2 * hm + 1), pow2AtLeast(2 * km + 1), pow2AtLeast(2 * lm + 1)];
+  const fine: [number, number, number] = [pow2AtLeast(Math.max(2 * hm + 1, cell.a / sp)), pow2AtLeast(Math.max(2 * km + 1, cell.b / sp)), pow2AtLeast(Math.max(2 * lm + 1, cell.c / sp))];
+  const size = (d: readonly number[]) => d[0]! * d[1]! * d[2]!;
+  if (size(fine) <= maxPoints) return fine;
+  if (opts.spacing === undefined && size(nyquist) <= maxPoints) return nyquist;
+  const d = opts.spacing === undefined ? nyquist : fine;
+  throw new InputError(`Fourier map: a ${d.join(' x ')} grid (${size(d).toExponential(2)} points) for a ${cell.a} x ${cell.b} x ${cell.c} Å cell with data to d_min = ${dmin.toPrecision(3)} Å is over the limit of ${maxPoints} points`);
+}
 
 /**
  * rho(x) = (1/V) sum_h |F| e^{i phi} e^{-2 pi i h.x}, with coefficients for the unique reflections
  * expanded to P1 (F(hR) = F(h) e^{-2 pi i h.t}, F(-h) = F(h)*).
  */
-export function fourierMap(st: Structure, idx: { h: ArrayLike<number>; k: ArrayLike<number>; l: ArrayLike<number> }, amp: ArrayLike<number>, phase: ArrayLike<number>, opts: { spacing?: number } = {}): DensityMap {
-  let hm = 0, km = 0, lm = 0;
-  for (let i = 0; i < idx.h.length; i++) { hm = Math.max(hm, Math.abs(idx.h[i]!)); km = Math.max(km, Math.abs(idx.k[i]!)); lm = Math.max(lm, Math.abs(idx.l[i]!)); }
-  const sp = opts.spacing ?? 0.3;
-  const dims: [number, number, number] = [pow2AtLeast(Math.max(2 * hm + 1, st.cell.a / sp)), pow2AtLeast(Math.max(2 * km + 1, st.cell.b / sp)), pow2AtLeast(Math.max(2 * lm + 1, st.cell.c / sp))];
+export function fourierMap(st: Structure, idx: Hkl, amp: ArrayLike<number>, phase: ArrayLike<number>, opts: { spacing?: number; maxPoints?: number } = {}): DensityMap {
+  const dims = fourierGrid(st.cell, idx, opts);
   const [nu, nv, nw] = dims;
   const N = nu * nv * nw;
   const re = new Float64Array(N), im = new Float64Array(N);

@@ -1,11 +1,11 @@
 // Data preparation (merge, OMIT, SHEL, extinction) and agreement of a model with its reflections,
 // plus a small Gauss-Newton least-squares refinement of scale, positions and Uiso.
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { InputError, ParseError } from '../core/errors.js';
-import { parseCif, type CifBlock } from './cif.js';
-import { parseHklf4, parseShelxIns, type ShelxModel } from './shelx.js';
-import { embeddedShelx, publishedAgreement, structureFromCif, structureFromShelx, type Site, type Structure } from './structure.js';
+import { InputError, ParseError, warn } from '../core/errors.js';
+import { cifItem, cifLoop, parseCif, parseCifNumber, shelxChecksum, type CifBlock } from './cif.js';
+import { checkWavelength, readTextFile } from './limits.js';
+import { parseHklf4, parseShelxIns, type HklData, type ShelxModel } from './shelx.js';
+import { DEFAULT_WAVELENGTH, embeddedShelx, publishedAgreement, structureFromCif, structureFromShelx, type Site, type Structure } from './structure.js';
 import { amplitudes, fitScale, mergeReflections, rFactors, SfCalculator, type Agreement, type MergedReflections } from './sf.js';
 
 export interface DataRules {
@@ -42,6 +42,37 @@ export interface RefinementCase {
   readonly merged: MergedReflections;
   readonly rules: DataRules;
   readonly published: { r1: number | null; wr2: number | null; goof: number | null; r1All: number | null };
+  /** `_refine_ls_number_parameters` of the CIF block, when given (for GooF). */
+  readonly nParams?: number | null;
+}
+
+/** How a case is loaded: a wavelength that replaces the file's (or the assumed one). */
+export interface CaseOptions {
+  readonly wavelength?: number;
+}
+
+/** The structure with the wavelength of an option, or a warning when the file gave none and Mo Kα is assumed. */
+function withWavelength(st: Structure, file: string, opts: CaseOptions): Structure {
+  if (opts.wavelength !== undefined) return { ...st, wavelength: checkWavelength(opts.wavelength, '--wavelength'), wavelengthSource: 'option' };
+  if (st.wavelengthSource === 'assumed') {
+    warn('crystal-wavelength-assumed', `${file}: block ${st.name} gives no _diffrn_radiation_wavelength; assuming ${DEFAULT_WAVELENGTH} Å (Mo Kα) for dispersion and extinction (set it with --wavelength)`);
+  }
+  return st;
+}
+
+/** Every reflection must lie inside the limiting sphere (d >= lambda/2): others cannot be measured at that wavelength. */
+function checkLimitingSphere(st: Structure, hkl: HklData, file: string): void {
+  const lam = st.wavelength;
+  for (let i = 0; i < hkl.h.length; i++) {
+    const h = hkl.h[i]!, k = hkl.k[i]!, l = hkl.l[i]!;
+    if (lam * st.cell.stol(h, k, l) <= 1) continue;
+    const src = st.wavelengthSource === 'assumed' ? ' (assumed: set it with --wavelength)' : st.wavelengthSource === 'option' ? ' (from --wavelength)' : '';
+    throw new ParseError(hkl.file ?? file, hkl.line?.[i] ?? 0, `a reflection with d >= lambda/2 = ${(lam / 2).toPrecision(4)} Å at lambda = ${lam} Å${src}`, `${h} ${k} ${l} with d = ${st.cell.dSpacing(h, k, l).toPrecision(4)} Å`, -1, 'hkl');
+  }
+}
+
+function needAtoms(st: Structure, file: string, what: string): void {
+  if (st.sites.length === 0) throw new InputError(`${file}: ${what} has no atoms: there is nothing to compute Fc from`);
 }
 
 function applyRules(st: Structure, merged: MergedReflections, rules: DataRules): MergedReflections {
@@ -63,29 +94,84 @@ function applyRules(st: Structure, merged: MergedReflections, rules: DataRules):
 }
 
 /** A model with its reflections from SHELX texts. */
-export function caseFromShelx(name: string, resText: string, hklText: string, published: RefinementCase['published'], files: { res?: string; hkl?: string; resLine?: number; hklLine?: number } = {}): RefinementCase {
-  const model = parseShelxIns(resText, { file: files.res ?? `${name}.res`, lineOffset: files.resLine ?? 0 });
-  const structure = structureFromShelx(model, name);
+export function caseFromShelx(name: string, resText: string, hklText: string, published: RefinementCase['published'], files: { res?: string; hkl?: string; resLine?: number; hklLine?: number } & CaseOptions = {}): RefinementCase {
+  const resFile = files.res ?? `${name}.res`;
+  const model = parseShelxIns(resText, { file: resFile, lineOffset: files.resLine ?? 0 });
+  const structure = withWavelength({ ...structureFromShelx(model, name), wavelengthSource: 'file' }, resFile, files);
+  needAtoms(structure, resFile, `the model (${model.qpeaks.length} Q-peaks, which are not atoms)`);
   const hkl = parseHklf4(hklText, { file: files.hkl ?? `${name}.hkl`, scale: model.hklfScale, lineOffset: files.hklLine ?? 0 });
   if (hkl.h.length === 0) throw new InputError(`${files.hkl ?? name}: no reflections`);
+  checkLimitingSphere(structure, hkl, files.hkl ?? `${name}.hkl`);
   const rules = dataRules(model);
   // SHELXL's own merging (weights and sigma rule), so R1/wR2 are those of SHELXL's definition
   const merged = applyRules(structure, mergeReflections(hkl, structure.sg, { algorithm: 'shelxl' }), rules);
   return { name, structure, model, merged, rules, published };
 }
 
-/** The first block of a CIF with embedded res+hkl, or with a separate HKLF 4 file. */
-export function caseFromCif(path: string, opts: { hkl?: string; block?: string; strict?: boolean } = {}): RefinementCase {
-  const doc = parseCif(readFileSync(path, 'utf8'), { file: path, strict: opts.strict ?? true });
-  const block = pickBlock(doc.blocks, opts.block, path);
+/** What a block holds, for messages: cell, atoms, embedded res and hkl. */
+function blockContents(b: CifBlock): { model: boolean; hkl: boolean; summary: string } {
+  const e = embeddedShelx(b);
+  const cell = b.items.has('_cell_length_a');
+  const atoms = cifLoop(b, '_atom_site_fract_x') !== null;
+  const model = !!e.res || (cell && atoms);
+  const parts = [cell ? 'cell' : 'no cell', atoms ? 'atoms' : 'no atoms', e.res ? 'embedded .res' : 'no .res', e.hkl ? 'embedded .hkl' : 'no reflections'];
+  return { model, hkl: !!e.hkl, summary: `${b.name} (line ${b.line}: ${parts.join(', ')})` };
+}
+
+/**
+ * The block to use: the named one; else, with a separate .hkl, the first block with a model; else
+ * the first block with a model and embedded reflections. Several candidates: the first, with a warning.
+ */
+function chooseBlock(blocks: readonly CifBlock[], path: string, opts: { hkl?: string; block?: string }): CifBlock {
+  if (blocks.length === 0) throw new ParseError(path, 0, 'a data_ block', 'none');
+  if (opts.block) return pickBlock(blocks, opts.block, path);
+  const info = blocks.map((b) => ({ b, ...blockContents(b) }));
+  const usable = info.filter((x) => x.model && (opts.hkl ? true : x.hkl));
+  if (usable.length === 0) {
+    const need = opts.hkl ? 'a model (cell and atoms, or an embedded .res)' : 'a model with reflections (_shelx_hkl_file; otherwise pass --hkl)';
+    throw new InputError(`${path}: no block has ${need}; blocks seen: ${info.map((x) => x.summary).join('; ')}`);
+  }
+  if (usable.length > 1) warn('crystal-several-blocks', `${path}: ${usable.length} blocks qualify (${usable.map((x) => x.b.name).join(', ')}); using ${usable[0]!.b.name} (choose with --block)`);
+  return usable[0]!.b;
+}
+
+/** Compare `_shelx_res_checksum` / `_shelx_hkl_checksum` with the embedded texts; a mismatch means they were edited after SHELXL wrote them. */
+export function checkEmbeddedChecksums(block: CifBlock, file: string): string[] {
+  const out: string[] = [];
+  for (const [fileTag, sumTag] of [['_shelx_res_file', '_shelx_res_checksum'], ['_shelx_hkl_file', '_shelx_hkl_checksum']] as const) {
+    const text = cifItem(block, fileTag), sum = cifItem(block, sumTag);
+    if (!text || text.missing || !sum || sum.missing) continue;
+    const want = parseCifNumber(sum.text);
+    if (!want || !Number.isInteger(want.value)) throw new ParseError(file, sum.line, 'an integer checksum', sum.text, -1, sumTag);
+    const got = shelxChecksum(text.text);
+    if (got === want.value) continue;
+    const nonAscii = /[^\x00-\x7f]/.test(text.text) ? ' (the text has non-ASCII characters, whose codes depend on the encoding)' : '';
+    out.push(`${file}:${sum.line}: ${sumTag} is ${want.value} but the embedded ${fileTag.slice(7, 10)} text (line ${text.line}) sums to ${got}: it was changed after SHELXL wrote it${nonAscii}`);
+  }
+  for (const m of out) warn('crystal-checksum', m);
+  return out;
+}
+
+/** A block of a CIF with embedded res+hkl, or with a separate HKLF 4 file (see chooseBlock for which block). */
+export function caseFromCif(path: string, opts: { hkl?: string; block?: string; strict?: boolean } & CaseOptions = {}): RefinementCase {
+  const doc = parseCif(readTextFile(path), { file: path, strict: opts.strict ?? true });
+  const block = chooseBlock(doc.blocks, path, opts);
+  checkEmbeddedChecksums(block, path);
   const emb = embeddedShelx(block);
-  const hklText = opts.hkl ? readFileSync(opts.hkl, 'utf8') : emb.hkl;
-  if (emb.res && hklText) return caseFromShelx(basename(path).replace(/\.cif$/, ''), emb.res, hklText, publishedAgreement(block), { res: path, hkl: opts.hkl ?? path, resLine: emb.resLine, hklLine: opts.hkl ? 0 : emb.hklLine });
+  const hklText = opts.hkl ? readTextFile(opts.hkl) : emb.hkl;
+  const np = cifItem(block, '_refine_ls_number_parameters');
+  const npv = np && !np.missing ? parseCifNumber(np.text) : null;
+  if (np && !np.missing && (!npv || !Number.isInteger(npv.value) || npv.value < 0)) throw new ParseError(path, np.line, 'a count of parameters', np.text, -1, '_refine_ls_number_parameters');
+  const nParams = npv?.value ?? null;
+  if (emb.res && hklText) return { ...caseFromShelx(basename(path).replace(/\.cif$/, ''), emb.res, hklText, publishedAgreement(block), { res: path, hkl: opts.hkl ?? path, resLine: emb.resLine, hklLine: opts.hkl ? 0 : emb.hklLine, wavelength: opts.wavelength }), nParams };
   if (!hklText) throw new InputError(`${path}: block ${block.name} has no embedded _shelx_hkl_file; pass --hkl`);
-  const structure = structureFromCif(block, path);
+  const structure = withWavelength(structureFromCif(block, path), path, opts);
+  needAtoms(structure, path, `block ${block.name}`);
   const hkl = parseHklf4(hklText, { file: opts.hkl ?? path });
+  if (hkl.h.length === 0) throw new InputError(`${opts.hkl ?? path}: no reflections`);
+  checkLimitingSphere(structure, hkl, opts.hkl ?? path);
   const rules: DataRules = { twoThetaMax: null, shel: null, omitHkl: [], exti: 0, wght: [0.1, 0] };
-  return { name: block.name, structure, model: null, merged: mergeReflections(hkl, structure.sg, { algorithm: 'shelxl' }), rules, published: publishedAgreement(block) };
+  return { name: block.name, structure, model: null, merged: mergeReflections(hkl, structure.sg, { algorithm: 'shelxl' }), rules, published: publishedAgreement(block), nParams };
 }
 
 export function pickBlock(blocks: readonly CifBlock[], name: string | undefined, file: string): CifBlock {

@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.js';
 import type { UnitCell } from './cell.js';
 import { dispersion } from './dispersion.js';
 import { formFactor } from './elements.js';
+import { LIMITS } from './limits.js';
 import type { HklData } from './shelx.js';
 import type { Site, Structure } from './structure.js';
 import type { SpaceGroup, SymOp } from './symmetry.js';
@@ -56,6 +57,7 @@ function representativeOps(sg: SpaceGroup): { ops: SymOp[]; paired: boolean } {
 function opTable(ops: readonly SymOp[], idx: Indices): OpTable {
   const nOps = ops.length;
   const n = idx.h.length;
+  if (n * nOps > LIMITS.reflectionOps) throw new InputError(`${n} reflections x ${nOps} symmetry operations is over the limit of ${LIMITS.reflectionOps} for one structure-factor table`);
   const hr = new Float64Array(n * nOps * 3);
   const tc = new Float64Array(n * nOps), ts = new Float64Array(n * nOps);
   let M = 0;

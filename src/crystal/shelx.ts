@@ -1,6 +1,8 @@
 // SHELX .ins/.res reader and writer, and the HKLF 4 reflection reader.
 import { ParseError } from '../core/errors.js';
-import type { CellParams } from './cell.js';
+import { UnitCell, type CellParams } from './cell.js';
+import { checkWavelength, LIMITS, stripBom } from './limits.js';
+import { parseTriplet } from './symmetry.js';
 
 export interface ShelxAtom {
   readonly name: string;
@@ -42,6 +44,9 @@ export interface ShelxModel {
   readonly extra: readonly string[];
   readonly hklf: number | null;
   readonly hklfScale: number;
+  /** The file it was read from, and the lines of CELL, LATT, each SYMM and each SFAC entry, for errors found later. */
+  readonly file?: string;
+  readonly lines?: { readonly cell: number; readonly latt: number; readonly symm: readonly number[]; readonly sfac: readonly number[] };
 }
 
 const KEYWORDS = new Set(('TITL CELL ZERR LATT SYMM SFAC DISP UNIT LAUE REM MORE TIME END HKLF OMIT SHEL BASF TWIN EXTI SWAT HOPE MERG ' +
@@ -62,15 +67,19 @@ export function decodeFreeVariable(v: number, fvar: readonly number[]): number {
 
 interface Card { readonly text: string; readonly line: number }
 
-function joinContinuations(src: string, off: number): Card[] {
+function joinContinuations(src: string, off: number, file: string): Card[] {
   const raw = src.split(/\r?\n/);
+  // Index of the last line with content: a '=' continuation at or after it means the file was cut off.
+  let last = raw.length - 1;
+  while (last >= 0 && raw[last]!.trim() === '') last--;
   const out: Card[] = [];
   for (let i = 0; i < raw.length; i++) {
     const start = i;
     let text = raw[i]!;
     const up = text.trimStart().slice(0, 4).toUpperCase();
     if (up !== 'REM ' && up !== 'TITL' && !text.trimStart().toUpperCase().startsWith('REM')) {
-      while (/=\s*$/.test(text) && i + 1 < raw.length) {
+      while (/=\s*$/.test(text)) {
+        if (i >= last) throw new ParseError(file, i + 1 + off, "a continuation line after '=' (the file ends here: cut off?)", raw[i]!.trim(), -1, text.trim().split(/\s+/)[0]);
         text = text.replace(/=\s*$/, ' ') + raw[++i]!;
       }
     }
@@ -89,6 +98,9 @@ function num(file: string, card: Card, tok: string | undefined, field: string): 
 export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: number } = {}): ShelxModel {
   const file = opts.file ?? '<res>';
   const off = opts.lineOffset ?? 0;
+  src = stripBom(src);
+  const lines = { cell: 0, latt: 0, symm: [] as number[], sfac: [] as number[] };
+  let lastCard: Card | null = null;
   let title = '';
   let wavelength = NaN;
   let cell: CellParams | null = null;
@@ -108,9 +120,10 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
   let part = 0;
   let ended = false;
   let seenAtoms = false;
-  for (const card of joinContinuations(src, off)) {
+  for (const card of joinContinuations(src, off, file)) {
     const t = card.text.trim();
     if (t === '' || t.startsWith('!')) continue;
+    lastCard = card;
     const toks = t.split(/\s+/);
     const kw = toks[0]!.toUpperCase();
     const k4 = kw.slice(0, 4);
@@ -127,19 +140,27 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
         case 'CELL': {
           if (toks.length < 8) throw new ParseError(file, card.line, 'CELL lambda a b c alpha beta gamma', t, -1, 'CELL');
           const v = toks.slice(1, 8).map((s, i) => num(file, card, s, `CELL ${['lambda', 'a', 'b', 'c', 'alpha', 'beta', 'gamma'][i]}`));
-          wavelength = v[0]!;
+          try { wavelength = checkWavelength(v[0]!, 'CELL'); } catch { throw new ParseError(file, card.line, `a wavelength of ${LIMITS.wavelength[0]}-${LIMITS.wavelength[1]} Å (the first CELL number)`, toks[1]!, -1, 'CELL lambda'); }
           cell = { a: v[1]!, b: v[2]!, c: v[3]!, alpha: v[4]!, beta: v[5]!, gamma: v[6]! };
+          try { new UnitCell(cell); } catch (e) { throw new ParseError(file, card.line, 'a valid cell', (e as Error).message, -1, 'CELL'); }
+          lines.cell = card.line;
           break;
         }
         case 'ZERR': z = num(file, card, toks[1], 'ZERR Z'); break;
-        case 'LATT': latt = num(file, card, toks[1], 'LATT'); if (!Number.isInteger(latt) || latt === 0 || Math.abs(latt) > 7) throw new ParseError(file, card.line, 'LATT n with 1 <= |n| <= 7', t, -1, 'LATT'); break;
-        case 'SYMM': symm.push(t.slice(4).trim()); break;
+        case 'LATT': latt = num(file, card, toks[1], 'LATT'); if (!Number.isInteger(latt) || latt === 0 || Math.abs(latt) > 7) throw new ParseError(file, card.line, 'LATT n with 1 <= |n| <= 7', t, -1, 'LATT'); lines.latt = card.line; break;
+        case 'SYMM': {
+          const op = t.slice(4).trim();
+          try { parseTriplet(op); } catch (e) { throw new ParseError(file, card.line, `a symmetry operator such as -x, y+1/2, -z (${(e as Error).message})`, op, -1, 'SYMM'); }
+          symm.push(op); lines.symm.push(card.line);
+          break;
+        }
         case 'SFAC': {
           const rest = toks.slice(1);
-          if (rest.length > 1 && rest.slice(1).every((s) => Number.isFinite(Number(s)))) sfac.push(rest[0]!);
+          if (rest.length > 1 && rest.slice(1).every((s) => Number.isFinite(Number(s)))) { sfac.push(rest[0]!); lines.sfac.push(card.line); }
           else for (const s of rest) {
             if (!/^[A-Za-z]{1,2}$/.test(s)) throw new ParseError(file, card.line, 'an element symbol', s, -1, 'SFAC');
             sfac.push(s[0]!.toUpperCase() + s.slice(1).toLowerCase());
+            lines.sfac.push(card.line);
           }
           break;
         }
@@ -158,11 +179,14 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
     // on indented lines after TITL (FinalCif test-data/DK_Zucker2_0m.cif).
     if (!cell) continue;
     // Anything else must be an atom line: name sfac x y z [sof [U...]].
+    if (pending.length >= LIMITS.atoms) throw new ParseError(file, card.line, `at most ${LIMITS.atoms} atoms`, t, -1, toks[0]);
     pending.push({ card, toks, afix, part, afterEnd: false });
     seenAtoms = true;
   }
   if (!cell) throw new ParseError(file, 0, 'a CELL instruction', 'none');
   if (sfac.length === 0) throw new ParseError(file, 0, 'an SFAC instruction', 'none');
+  // SHELX files end with END; without it the text was cut off and later atoms or U values are lost.
+  if (!ended) throw new ParseError(file, lastCard?.line ?? 0, 'END as the last instruction (the file ends without it: cut off?)', lastCard?.text.trim() ?? 'end of file', -1, 'END');
   const atoms: ShelxAtom[] = [];
   const qpeaks: ShelxAtom[] = [];
   for (const p of pending) {
@@ -177,6 +201,10 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
     const sof = decodeFreeVariable(sofCode, fvar);
     if (!Number.isFinite(sof) || xyz.some((v) => !Number.isFinite(v))) throw new ParseError(file, card.line, 'free variables defined by FVAR', card.text.trim(), -1, name);
     const isQ = p.afterEnd || /^Q\d+$/i.test(name);
+    const nv = toks.length - 2;
+    if (!isQ && nv !== 3 && nv !== 4 && nv !== 5 && nv !== 10) {
+      throw new ParseError(file, card.line, 'an atom with x y z [sof [Uiso]] or x y z sof U11 U22 U33 U23 U13 U12', `${nv} numbers after the SFAC number`, -1, name);
+    }
     let uiso: number | null = null;
     let uani: ShelxAtom['uani'] = null;
     let peakHeight: number | null = null;
@@ -187,11 +215,14 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
       uani = raw.slice(4, 10).map((v) => decodeFreeVariable(v, fvar)) as unknown as ShelxAtom['uani'];
     } else {
       uiso = raw[4] === undefined ? 0.05 : raw[4] < -5 || raw[4] > 5 ? decodeFreeVariable(raw[4], fvar) : raw[4];
+      // Negative values from -5 to -0.5 ride on the previous atom's Ueq (SHELXL); anything else below 0 is not a U.
+      const riding = raw[4] !== undefined && raw[4] >= -5 && raw[4] <= -0.5;
+      if (!Number.isFinite(uiso) || (uiso < 0 && !riding)) throw new ParseError(file, card.line, 'a Uiso >= 0, or a riding factor from -5 to -0.5', String(raw[4]), -1, `${name} Uiso`);
     }
     const atom: ShelxAtom = { name, sfac: sf, xyz, sof, sofCode, uiso, uani, afix: p.afix, part: p.part, line: card.line, peakHeight };
     (isQ ? qpeaks : atoms).push(atom);
   }
-  return { title, wavelength, cell, z, latt, symm, sfac, unit, fvar, wght, atoms, qpeaks, hfix, extra, hklf, hklfScale };
+  return { title, wavelength, cell, z, latt, symm, sfac, unit, fvar, wght, atoms, qpeaks, hfix, extra, hklf, hklfScale, file, lines };
 }
 
 function f(v: number, d = 5): string {
@@ -235,6 +266,9 @@ export interface HklData {
   readonly h: Int32Array; readonly k: Int32Array; readonly l: Int32Array;
   readonly fo2: Float64Array; readonly sigma: Float64Array;
   readonly batch: Int32Array;
+  /** Line of each record (1-based, with the reader's line offset), for errors found after reading. */
+  readonly line?: Int32Array;
+  readonly file?: string;
 }
 
 /**
@@ -245,8 +279,8 @@ export function parseHklf4(src: string, opts: { file?: string; scale?: number; l
   const off = opts.lineOffset ?? 0;
   const file = opts.file ?? '<hkl>';
   const scale = opts.scale ?? 1;
-  const H: number[] = [], K: number[] = [], Lh: number[] = [], F: number[] = [], S: number[] = [], B: number[] = [];
-  const lines = src.split('\n');
+  const H: number[] = [], K: number[] = [], Lh: number[] = [], F: number[] = [], S: number[] = [], B: number[] = [], N: number[] = [];
+  const lines = stripBom(src).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
     if (line.trim() === '') continue;
@@ -262,7 +296,8 @@ export function parseHklf4(src: string, opts: { file?: string; scale?: number; l
     const bs = line.slice(28, 32).trim();
     const batch = bs === '' ? 0 : Number(bs);
     if (!Number.isInteger(batch)) throw new ParseError(file, i + 1 + off, 'batch number in columns 29-32', bs, -1, 'batch');
-    H.push(v[0]!); K.push(v[1]!); Lh.push(v[2]!); F.push(v[3]! * scale); S.push(v[4]! * scale); B.push(batch);
+    if (H.length >= LIMITS.reflections) throw new ParseError(file, i + 1 + off, `at most ${LIMITS.reflections} reflections`, line, -1, 'hkl');
+    H.push(v[0]!); K.push(v[1]!); Lh.push(v[2]!); F.push(v[3]! * scale); S.push(v[4]! * scale); B.push(batch); N.push(i + 1 + off);
   }
-  return { h: Int32Array.from(H), k: Int32Array.from(K), l: Int32Array.from(Lh), fo2: Float64Array.from(F), sigma: Float64Array.from(S), batch: Int32Array.from(B) };
+  return { h: Int32Array.from(H), k: Int32Array.from(K), l: Int32Array.from(Lh), fo2: Float64Array.from(F), sigma: Float64Array.from(S), batch: Int32Array.from(B), line: Int32Array.from(N), file };
 }

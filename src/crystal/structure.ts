@@ -1,8 +1,9 @@
 // A crystal structure model (cell, space group, sites) built from SHELX or CIF input.
-import { InputError, ParseError, warn } from '../core/errors.js';
+import { ParseError, warn } from '../core/errors.js';
 import { UnitCell, type Vec3 } from './cell.js';
 import { cifItem, cifLoop, cifNumber, parseCifNumber, type CifBlock } from './cif.js';
 import { elementFromLabel, isElement, normalizeElement } from './elements.js';
+import { checkWavelength, LIMITS } from './limits.js';
 import type { ShelxModel } from './shelx.js';
 import { SpaceGroup } from './symmetry.js';
 
@@ -25,8 +26,13 @@ export interface Structure {
   readonly cell: UnitCell;
   readonly sg: SpaceGroup;
   readonly wavelength: number;
+  /** Where the wavelength came from: the file, an option, or assumed (Mo Kα) because the file gives none. Absent: the file. */
+  readonly wavelengthSource?: 'file' | 'option' | 'assumed';
   readonly sites: readonly Site[];
 }
+
+/** The wavelength assumed when a CIF gives none: Mo Kα, the most common laboratory source. */
+export const DEFAULT_WAVELENGTH = 0.71073;
 
 /** Ueq = (1/3) sum_ij U^ij a*_i a*_j a_i.a_j. */
 export function ueq(cell: UnitCell, u: Uani): number {
@@ -45,13 +51,18 @@ export function siteU(cell: UnitCell, s: Site): number {
 
 /** Build a structure from a SHELX model. Riding U (negative Uiso) resolves against the previous non-H atom's Ueq. */
 export function structureFromShelx(m: ShelxModel, name = 'shelx'): Structure {
-  const cell = new UnitCell(m.cell);
-  const sg = SpaceGroup.fromShelx(m.latt, m.symm);
+  const file = m.file ?? name;
+  let cell: UnitCell;
+  try { cell = new UnitCell(m.cell); } catch (e) { throw new ParseError(file, m.lines?.cell ?? 0, 'a valid cell', (e as Error).message, -1, 'CELL'); }
+  let sg: SpaceGroup;
+  try { sg = SpaceGroup.fromShelx(m.latt, m.symm); } catch (e) {
+    throw new ParseError(file, m.lines?.symm[0] ?? m.lines?.latt ?? 0, 'LATT and SYMM cards that form a space group', (e as Error).message, -1, 'SYMM');
+  }
   const sites: Site[] = [];
   let parentU = 0.05;
   for (const a of m.atoms) {
     const el = normalizeElement(m.sfac[a.sfac - 1]!);
-    if (!isElement(el)) throw new InputError(`${a.name}: SFAC element ${JSON.stringify(el)} has no form factor`);
+    if (!isElement(el)) throw new ParseError(file, m.lines?.sfac[a.sfac - 1] ?? a.line, `an element with X-ray form factors (SFAC entry ${a.sfac}, used by ${a.name} on line ${a.line})`, el, -1, 'SFAC');
     let uiso = a.uiso ?? 0;
     if (a.uani) uiso = ueq(cell, a.uani);
     else if (uiso < 0) uiso = -uiso * parentU;
@@ -59,6 +70,21 @@ export function structureFromShelx(m: ShelxModel, name = 'shelx'): Structure {
     sites.push({ label: a.name, element: el, frac: a.xyz, occ: a.sof, uiso, uani: a.uani, part: a.part });
   }
   return { name, cell, sg, wavelength: m.wavelength, sites };
+}
+
+/** The block's wavelength: `_diffrn_radiation_wavelength` as an item or a one-row loop; null when absent. */
+export function cifWavelength(block: CifBlock, file: string): number | null {
+  const tag = '_diffrn_radiation_wavelength';
+  let v = cifItem(block, tag);
+  if (!v) {
+    const lp = cifLoop(block, tag);
+    if (lp && lp.loop.rows.length === 1) v = lp.loop.rows[0]![lp.col(tag)];
+    else if (lp) throw new ParseError(file, lp.loop.line, 'one wavelength (this reader handles single-wavelength data)', `${lp.loop.rows.length} rows`, -1, tag);
+  }
+  if (!v || v.missing) return null;
+  const n = parseCifNumber(v.text);
+  if (!n) throw new ParseError(file, v.line, 'a number', v.text, -1, tag);
+  try { return checkWavelength(n.value, tag); } catch (e) { throw new ParseError(file, v.line, `a wavelength of ${LIMITS.wavelength[0]}-${LIMITS.wavelength[1]} Å`, v.text, -1, tag); }
 }
 
 function need(block: CifBlock, tag: string, file: string): number {
@@ -69,10 +95,18 @@ function need(block: CifBlock, tag: string, file: string): number {
 
 /** Build a structure from a CIF block (cell, symops, atom_site loops). Occupancies become crystallographic. */
 export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
-  const cell = new UnitCell({
+  const cp = {
     a: need(block, '_cell_length_a', file), b: need(block, '_cell_length_b', file), c: need(block, '_cell_length_c', file),
     alpha: need(block, '_cell_angle_alpha', file), beta: need(block, '_cell_angle_beta', file), gamma: need(block, '_cell_angle_gamma', file),
-  });
+  };
+  let cell: UnitCell;
+  try { cell = new UnitCell(cp); } catch (e) {
+    const msg = (e as Error).message;
+    // Name the tag the message is about (a length or an angle); a cell whose angles cannot close points at alpha.
+    const key = (['alpha', 'beta', 'gamma', 'a', 'b', 'c'] as const).find((k) => new RegExp(`^cell ${k}\\b`).test(msg));
+    const tag = key ? (key.length === 1 ? `_cell_length_${key}` : `_cell_angle_${key}`) : '_cell_angle_alpha';
+    throw new ParseError(file, cifItem(block, tag)?.line ?? block.line, 'a valid cell', msg, -1, tag);
+  }
   const sym = cifLoop(block, '_space_group_symop_operation_xyz') ?? cifLoop(block, '_symmetry_equiv_pos_as_xyz');
   if (!sym) throw new ParseError(file, block.line, 'a symmetry operator loop (_space_group_symop_operation_xyz)', 'none', -1, '_space_group_symop_operation_xyz');
   const ci = Math.max(sym.col('_space_group_symop_operation_xyz'), sym.col('_symmetry_equiv_pos_as_xyz'));
@@ -82,7 +116,8 @@ export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
   } catch (e) {
     throw new ParseError(file, sym.loop.line, 'valid symmetry operators', (e as Error).message, -1, '_space_group_symop_operation_xyz');
   }
-  const wl = cifNumber(block, '_diffrn_radiation_wavelength', file) ?? 0.71073;
+  const given = cifWavelength(block, file);
+  const wl = given ?? DEFAULT_WAVELENGTH;
   const at = cifLoop(block, '_atom_site_fract_x');
   if (!at) throw new ParseError(file, block.line, 'an _atom_site loop', 'none', -1, '_atom_site_fract_x');
   const col = at.col;
@@ -100,6 +135,7 @@ export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
       anisoMap.set(r[c('_atom_site_aniso_label')]!.text, [g('_atom_site_aniso_u_11'), g('_atom_site_aniso_u_22'), g('_atom_site_aniso_u_33'), g('_atom_site_aniso_u_23'), g('_atom_site_aniso_u_13'), g('_atom_site_aniso_u_12')]);
     }
   }
+  if (at.loop.rows.length > LIMITS.atoms) throw new ParseError(file, at.loop.line, `at most ${LIMITS.atoms} atom sites`, `${at.loop.rows.length} rows`, -1, '_atom_site_label');
   const sites: Site[] = [];
   for (const r of at.loop.rows) {
     const cell0 = (t: string) => (col(t) >= 0 ? r[col(t)] : undefined);
@@ -122,13 +158,14 @@ export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
     const chemOcc = num('_atom_site_occupancy', 1);
     const uani = anisoMap.get(label) ?? null;
     const uiso = uani ? ueq(cell, uani) : num('_atom_site_u_iso_or_equiv', 0.05);
+    if (!uani && uiso < 0) throw new ParseError(file, cell0('_atom_site_u_iso_or_equiv')!.line, 'a Uiso >= 0', cell0('_atom_site_u_iso_or_equiv')!.text, -1, `_atom_site_U_iso_or_equiv of ${label}`);
     const m = sg.siteMultiplicity(cell, frac);
     const partText = cell0('_atom_site_disorder_group')?.text;
     const part = partText && /^-?\d+$/.test(partText) ? Number(partText) : 0;
     sites.push({ label, element, frac, occ: chemOcc / m, uiso, uani, part });
   }
   if (sites.length === 0) warn('crystal-no-atoms', `${file}: block ${block.name} has no atoms`);
-  return { name: block.name, cell, sg, wavelength: wl, sites };
+  return { name: block.name, cell, sg, wavelength: wl, wavelengthSource: given === null ? 'assumed' : 'file', sites };
 }
 
 /** The SHELX .res and .hkl texts embedded in a SHELXL CIF block, when present. */
