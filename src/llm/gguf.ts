@@ -418,7 +418,9 @@ export function modelProblems(h: GgufHeader): ModelProblem[] {
   const blocks = get('block_count', { required: attention, min: 1, max: MAX_BLOCK_COUNT })?.[0];
   get('context_length', { required: attention, min: 1, max: MAX_CONTEXT_LENGTH });
   const embd = get('embedding_length', { required: attention, min: 1, max: MAX_EMBEDDING })?.[0];
-  get('feed_forward_length', { array: true, max: 1 << 24 });
+  // Tensor shapes follow from these values; a zero dimension is a GGML_ASSERT in the loader.
+  const ff = get('feed_forward_length', { array: true, max: 1 << 24 });
+  if (attention && ff && ff.length === 1 && ff[0] === 0) add(k('feed_forward_length'), 'at least 1', 0);
   // Per-layer arrays must have one value per block.
   const perLayer = (name: string, v: number[] | null): number[] | null => {
     if (v && v.length > 1 && blocks !== undefined && v.length !== blocks) { add(k(name), `one value per block (${blocks})`, `${v.length} values`); return null; }

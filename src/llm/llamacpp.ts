@@ -86,8 +86,9 @@ export class LlamaCppProvider implements LlmProvider {
   }
 
   async fingerprint(): Promise<string> {
-    this.sha ??= sha256File(this.options.modelPath);
+    // Load first: a model that fails to load must not leave a file hash running behind the error.
     const l = await this.load();
+    this.sha ??= sha256File(this.options.modelPath);
     return canonicalJson({ sha256: await this.sha, template: l.template === 'plain' ? 'plain-v1' : 'model', threads: this.options.threads, contextSize: l.context.contextSize });
   }
 
