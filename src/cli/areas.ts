@@ -10,6 +10,7 @@ import { crystalCli } from './crystal.js';
 import { continualCilaCli } from './continual-cila.js';
 import { runsCli } from './runs.js';
 import { sweepCli } from './sweep.js';
+import { serveCli } from './serve.js';
 // @area-imports
 
 export const AREAS: readonly AreaCli[] = [
@@ -23,5 +24,6 @@ export const AREAS: readonly AreaCli[] = [
   continualCilaCli,
   runsCli,
   sweepCli,
+  serveCli,
   // @area-list
 ];
