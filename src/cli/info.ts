@@ -75,9 +75,15 @@ export const infoCli: AreaCli = {
         const Y = opts.y ? readNpyMatrix(opts.y, 'y') : undefined;
         if (Y && Y.rows !== X.rows) throw new InputError(`--x has ${X.rows} rows and --y has ${Y.rows}: they must hold the same samples`);
         const m = await rec.time('measure', () => measureFeatures(X, Y, { alpha: opts.alpha, center: opts.center ?? false }));
-        const out: Record<string, number | boolean> = { n: m.n, entropy_x: m.entropy_x, alpha: m.alpha, center: opts.center ?? false };
+        const out: Record<string, number | boolean | null | Record<string, string>> = { n: m.n, entropy_x: m.entropy_x, alpha: m.alpha, center: opts.center ?? false };
         if (Y) Object.assign(out, { entropy_y: m.entropy_y!, mi: m.mi!, mir: m.mir!, hdr: m.hdr! });
-        for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${String(v)}\n`);
+        // An undefined ratio is null in the record, with the reason beside it (never a bare NaN).
+        const reasons: Record<string, string> = { ...(m.reasons ?? {}) };
+        for (const [k, v] of Object.entries(out)) {
+          if (typeof v === 'number' && !Number.isFinite(v)) { out[k] = null; reasons[k] ??= `${k} is ${v}`; }
+        }
+        for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${String(v)}${reasons[k] ? ` (${reasons[k]})` : ''}\n`);
+        if (Object.keys(reasons).length) out.reasons = reasons;
         const record = rec.finish(out);
         writeRecord(resolve(opts.json), record);
       });

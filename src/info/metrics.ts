@@ -45,24 +45,45 @@ function logBase(base: LogBase | undefined): number {
   return Math.log(base);
 }
 
+/**
+ * Multiplies a[from..to) by 2^-e, e the exponent of the largest |value|, when that is far from 1:
+ * exact (powers of two round nothing), and afterwards squares neither underflow (1e-300) nor
+ * overflow (1e300). Two steps, as 2^-e alone is not a double for subnormal maxima.
+ */
+function rescaleExact(a: Float64Array, from: number, to: number, maxAbs: number): void {
+  if (!(maxAbs > 0) || (maxAbs > 2 ** -200 && maxAbs < 2 ** 200)) return;
+  const e = Math.ceil(Math.log2(maxAbs));
+  const g1 = 2 ** Math.trunc(-e / 2), g2 = 2 ** (-e - Math.trunc(-e / 2));
+  for (let i = from; i < to; i++) a[i] = a[i]! * g1 * g2;
+}
+
 /** Row-normalised (and optionally centred) copy of Z in float64; zero rows are an error. */
 export function normalizeRows(Z: Matrix, opts: { center?: boolean } = {}): Matrix64 {
   const { rows: n, cols: d } = Z;
   if (n === 0 || d === 0) throw new InputError(`feature matrix is empty (${n}x${d})`);
   const out = Float64Array.from(Z.data);
+  let maxAll = 0;
   for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i]!)) throw new InputError(`feature matrix has a non-finite value at row ${Math.floor(i / d)}, column ${i % d}`);
+    const v = out[i]!;
+    if (!Number.isFinite(v)) throw new InputError(`feature matrix has a non-finite value at row ${Math.floor(i / d)}, column ${i % d}`);
+    if (Math.abs(v) > maxAll) maxAll = Math.abs(v);
   }
   if (opts.center) {
+    // Cosines do not depend on a common scale; scaling first keeps the column sums finite.
+    rescaleExact(out, 0, out.length, maxAll);
     const mu = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += out[i * d + j]!;
     for (let j = 0; j < d; j++) mu[j] /= n;
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] -= mu[j]!;
   }
   for (let i = 0; i < n; i++) {
+    let m = 0;
+    for (let j = 0; j < d; j++) m = Math.max(m, Math.abs(out[i * d + j]!));
+    if (!(m > 0)) throw new InputError(`row ${i} has zero norm${opts.center ? ' after centring' : ''}; the cosine Gram is undefined`);
+    // Per row, so a row of 1e-300 beside rows of 1 is normalised too.
+    rescaleExact(out, i * d, (i + 1) * d, m);
     let s = 0;
     for (let j = 0; j < d; j++) s += out[i * d + j]! ** 2;
-    if (!(s > 0)) throw new InputError(`row ${i} has zero norm${opts.center ? ' after centring' : ''}; the cosine Gram is undefined`);
     const inv = 1 / Math.sqrt(s);
     for (let j = 0; j < d; j++) out[i * d + j] *= inv;
   }
@@ -112,8 +133,13 @@ export function normalizedSpectrum(K: Matrix, la: Linalg = linalg()): Float64Arr
     S[i * n + j] = v;
   }
   const M: Matrix64 = { rows: n, cols: n, data: S };
+  // Entries of 1e-300 or 1e300 would make the trace 0 or Infinity: bring them near 1 exactly first.
+  let maxAbs = 0;
+  for (let i = 0; i < S.length; i++) maxAbs = Math.max(maxAbs, Math.abs(S[i]!));
+  const tr0 = trace(M);
+  rescaleExact(S, 0, S.length, maxAbs);
   const tr = trace(M);
-  if (!(tr > 0)) throw new InputError(`matrix trace is ${tr}; entropy needs a PSD matrix with positive trace`);
+  if (!(tr > 0)) throw new InputError(`matrix trace is ${tr0}; entropy needs a PSD matrix with positive trace`);
   for (let i = 0; i < S.length; i++) S[i] /= tr;
   return clipRenormalize(la.eigh(M).values);
 }
@@ -155,12 +181,20 @@ export function spectrumEntropy(mu: ArrayLike<number>, opts: EntropyOptions = {}
       if (m > eps) h -= m * Math.log(m);
     }
   } else {
+    // log sum_i mu_i^alpha by log-sum-exp: for large alpha every mu_i^alpha underflows (alpha =
+    // 1000 gave log 0 = -Infinity), for small alpha nothing is lost either.
+    let top = -Infinity;
+    for (let i = 0; i < mu.length; i++) {
+      const m = mu[i]!;
+      if (m > eps) top = Math.max(top, alpha * Math.log(m));
+    }
+    if (top === -Infinity) throw new InputError('spectrum has no eigenvalue above eps');
     let s = 0;
     for (let i = 0; i < mu.length; i++) {
       const m = mu[i]!;
-      if (m > eps) s += Math.exp(alpha * Math.log(m));
+      if (m > eps) s += Math.exp(alpha * Math.log(m) - top);
     }
-    h = Math.log(s) / (1 - alpha);
+    h = (top + Math.log(s)) / (1 - alpha);
   }
   // Roundoff can leave -1e-16 for a rank-one matrix; entropy is nonnegative.
   return Math.max(0, h) / lb;
@@ -287,6 +321,20 @@ export function ratios(h1: number, h2: number, hJoint: number): { mi: number; mi
   };
 }
 
+/**
+ * Why MIR or HDR is undefined (NaN) for these entropies, keyed by metric; empty when both are
+ * defined. Records carry this beside the null, so a reader knows it is 0/0 and not a failure.
+ */
+export function ratioReasons(h1: number, h2: number, names: readonly [string, string] = ['X', 'Y']): Record<string, string> {
+  const out: Record<string, string> = {};
+  const zeros = [h1, h2].map((h, i) => (h > ZERO_ENTROPY ? null : names[i]!)).filter((x): x is string => x !== null);
+  if (zeros.length === 0) return out;
+  const which = `H(${zeros.join(') = H(')}) = 0: every row of ${zeros.join(' and of ')} points the same way (duplicate or parallel rows, or a single row)`;
+  out.mir = `${which}; MIR = MI / min(H(${names[0]}), H(${names[1]})) is 0/0`;
+  if (zeros.length === 2) out.hdr = `${which}; HDR = |H(${names[0]}) - H(${names[1]})| / max(H(${names[0]}), H(${names[1]})) is 0/0`;
+  return out;
+}
+
 export interface InfoMeasure {
   readonly n: number;
   readonly alpha: number;
@@ -296,6 +344,8 @@ export interface InfoMeasure {
   readonly mi?: number;
   readonly mir?: number;
   readonly hdr?: number;
+  /** Why a ratio is NaN (see ratioReasons); only when Y is given and a ratio is undefined. */
+  readonly reasons?: Record<string, string>;
 }
 
 /** All quantities for two Gram matrices. */
@@ -306,7 +356,7 @@ export function measureGrams(K1: Matrix, K2: Matrix, opts: EntropyOptions & { li
   const h1 = matrixEntropy(K1, { ...eo, linalg: la });
   const h2 = matrixEntropy(K2, { ...eo, linalg: la });
   const hj = matrixEntropy(hadamard(K1, K2), { ...eo, linalg: la });
-  return { n: K1.rows, alpha: eo.alpha ?? 1, entropy_x: h1, entropy_y: h2, entropy_joint: hj, ...ratios(h1, h2, hj) };
+  return { n: K1.rows, alpha: eo.alpha ?? 1, entropy_x: h1, entropy_y: h2, entropy_joint: hj, ...ratios(h1, h2, hj), reasons: ratioReasons(h1, h2) };
 }
 
 /**
@@ -325,7 +375,8 @@ export function measureFeatures(X: Matrix, Y?: Matrix, opts: FeatureOptions & { 
   const B = normalizeRows(Y, opts);
   const hy = spectrumEntropy(featureSpectrum(B, opts.route, la), eo);
   const hj = jointEntropyNormalized(A, B, { ...opts, linalg: la });
-  return { n: X.rows, alpha, entropy_x: hx, entropy_y: hy, entropy_joint: hj, ...ratios(hx, hy, hj) };
+  const reasons = ratioReasons(hx, hy);
+  return { n: X.rows, alpha, entropy_x: hx, entropy_y: hy, entropy_joint: hj, ...ratios(hx, hy, hj), ...(Object.keys(reasons).length ? { reasons } : {}) };
 }
 
 /** MIR and HDR between features and the label-selected rows of a head W (C x d): the papers' measurement. */
