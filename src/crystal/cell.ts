@@ -40,7 +40,8 @@ export class UnitCell implements CellParams {
     const G: Mat3 = [a * a, a * b * cg, a * c * cb, a * b * cg, b * b, b * c * ca, a * c * cb, b * c * ca, c * c];
     this.metric = G;
     const det = det3(G);
-    if (!(det > 0)) throw new InputError('cell angles do not form a valid cell');
+    // det(G) / (abc)^2 = 1 - sum cos^2 + 2 prod cos: zero or below, the angles cannot close a cell.
+    if (!(det > 1e-10 * (a * b * c) ** 2)) throw new InputError(`cell angles ${p.alpha}, ${p.beta}, ${p.gamma} do not form a cell`);
     this.volume = Math.sqrt(det);
     this.reciprocalMetric = inv3(G);
     const Gs = this.reciprocalMetric;

@@ -9,10 +9,12 @@ import { InputError } from '../core/errors.js';
 import { barChart, escapeHtml, SectionBuilder, type Section } from '../core/report.js';
 import { ResponseCache } from './cache.js';
 import { evaluate, type EvalCase, type Predictor, type SampleLog } from './harness.js';
+import { judgeAnswer, summariseJudge, type JudgeSummary, type JudgeVerdict } from './judge.js';
 import type { ChatMessage, CompletionRequest, LlmProvider, ProviderErrorKind } from './provider.js';
 import { parseStrictJson, type FailureKind } from './strict.js';
 import type { Creation, SelfKnowledgeTask } from './tasks.js';
-import { passAtK, passHatK, rate } from './stats.js';
+import { pairedDifference, passAtK, passHatK, rate, type PairedDifference } from './stats.js';
+import type { UserTaskReport } from './taskfile.js';
 
 export type ContextMode = 'fresh' | 'withGeneration' | 'withNoise';
 
@@ -44,11 +46,13 @@ export interface SelfKnowOptions {
   readonly cache?: string | ResponseCache | null;
   /** Samples log (one line per item and repeat), see SampleLog. */
   readonly samples?: SampleLog | null;
+  /** Judge model for open answers (the qa family): graded apart from the mechanical checks. */
+  readonly judge?: LlmProvider | null;
   readonly signal?: AbortSignal;
   readonly quiet?: boolean;
 }
 
-const KNOWN = ['items', 'repeats', 'seed', 'passK', 'temperature', 'topP', 'topK', 'maxTokensGeneration', 'maxTokensVerification', 'contextMode', 'split', 'independentRepeats', 'constrained', 'thresholds', 'concurrency', 'cache', 'samples', 'signal', 'quiet'];
+const KNOWN = ['items', 'repeats', 'seed', 'passK', 'temperature', 'topP', 'topK', 'maxTokensGeneration', 'maxTokensVerification', 'contextMode', 'split', 'independentRepeats', 'constrained', 'thresholds', 'concurrency', 'cache', 'samples', 'judge', 'signal', 'quiet'];
 
 type Stage = 'generation' | 'verification';
 
@@ -71,6 +75,8 @@ export interface RunOutcome {
   readonly verificationCorrect: boolean | null;
   readonly failure: { readonly stage: Stage; readonly kind: FailureKind; readonly message: string } | null;
   readonly error: { readonly stage: Stage; readonly kind: ProviderErrorKind; readonly message: string } | null;
+  /** With a judge, on open-answer tasks: its verdicts on the claim and on the verifier's answer. */
+  readonly judge?: { readonly claim: JudgeVerdict | null; readonly answer: JudgeVerdict | null };
 }
 
 
@@ -101,6 +107,11 @@ export interface TaskSummary {
   readonly threshold: number;
   /** Share of items whose self-consistency over repeats is >= threshold. */
   readonly items_at_threshold: number | null;
+  /**
+   * With --judge on open-answer tasks, apart from the mechanical numbers: the judge on the claim
+   * (agreement with the mechanical G where it is defined) and on the verifier's answer (V by judge).
+   */
+  readonly judge?: { readonly claim: JudgeSummary; readonly answer: JudgeSummary };
 }
 
 export interface SelfKnowledgeReport {
@@ -160,10 +171,10 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
   };
 
   const cases = selfKnowledgeCases(tasks, { items, seed, split });
-  const predictor = selfKnowledgePredictor(tasks, config);
+  const predictor = selfKnowledgePredictor(tasks, config, opts.judge ?? null);
   const run = await evaluate(cases, predictor, {
     provider, repeats, concurrency, cache, label: 'selfknow', quiet: opts.quiet ?? false, ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.samples ? { samples: opts.samples } : {}), runKey: { selfknow: config },
+    ...(opts.samples ? { samples: opts.samples } : {}), runKey: { selfknow: config, judge: opts.judge?.id() ?? null },
   }).finally(() => { if (ownCache) cache.close(); });
   const outcomes = run.outcomes.map((o) => o.output);
   const calls = run.calls;
@@ -173,7 +184,14 @@ export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], prov
   const examples: Record<string, Pick<RunOutcome, 'item' | 'repeat' | 'content' | 'claim' | 'answer' | 'truth'>[]> = {};
   for (const task of tasks) {
     const mine = outcomes.filter((o) => o.task === task.id);
-    summaries[task.id] = summarise(mine, passK, task.origin, opts.thresholds?.[task.id] ?? 0.5);
+    const s = summarise(mine, passK, task.origin, opts.thresholds?.[task.id] ?? 0.5);
+    const judged = mine.filter((o) => o.judge);
+    summaries[task.id] = judged.length && opts.judge ? {
+      ...s, judge: {
+        claim: summariseJudge(opts.judge.id(), judged.filter((o) => o.judge!.claim).map((o) => ({ verdict: o.judge!.claim!, mechanical: o.generationCorrect }))),
+        answer: summariseJudge(opts.judge.id(), judged.filter((o) => o.judge!.answer).map((o) => ({ verdict: o.judge!.answer!, mechanical: o.verificationCorrect }))),
+      },
+    } : s;
     examples[task.id] = mine.filter((o) => o.consistent === false && o.failure === null).slice(0, 3)
       .map((o) => ({ item: o.item, repeat: o.repeat, content: clip(o.content), claim: o.claim, answer: o.answer, truth: o.truth }));
   }
@@ -242,7 +260,7 @@ export function selfKnowledgeCases(tasks: readonly SelfKnowledgeTask[], o: { ite
 }
 
 /** The two-call predictor: generate content with a claim, then ask about it in a second prompt. */
-export function selfKnowledgePredictor(tasks: readonly SelfKnowledgeTask[], config: SelfKnowConfig): Predictor<SelfKnowInput, RunOutcome> {
+export function selfKnowledgePredictor(tasks: readonly SelfKnowledgeTask[], config: SelfKnowConfig, judge: LlmProvider | null = null): Predictor<SelfKnowInput, RunOutcome> {
   const byId = new Map(tasks.map((t) => [t.id, t]));
   return {
     name: 'selfknow',
@@ -298,17 +316,23 @@ export function selfKnowledgePredictor(tasks: readonly SelfKnowledgeTask[], conf
       if (!parsedVer.ok) {
         return { ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: null, consistent: false, generationCorrect, verificationCorrect: truthDefined ? false : null, failure: { stage: 'verification', kind: parsedVer.kind, message: parsedVer.message }, error: null };
       }
-      return {
+      const out: RunOutcome = {
         ...base, ...shown, generationText: gen.text, verificationText: ver.text, answer: task.show(answer),
         consistent: task.equals(answer, creation.claim),
         generationCorrect,
         verificationCorrect: truthDefined ? task.equals(answer, (truth as { value: unknown }).value) : null,
         failure: null, error: null,
       };
+      // Open answers (no checker gives a true value): the judge grades the claim and the verifier's answer.
+      if (judge && !task.check) {
+        const ask = (a: string): ReturnType<typeof judgeAnswer> => judgeAnswer(ctx, judge, { question: `${creation.content}\nAnswer the question from the passage.`, answer: a });
+        return { ...out, judge: { claim: await ask(task.show(creation.claim)), answer: await ask(task.show(answer)) } };
+      }
+      return out;
     },
     sample: (_c, o) => ({
       parsed: { content: o.content, claim: o.claim, answer: o.answer, truth: o.truth },
-      verdicts: { S: o.consistent, G: o.generationCorrect, V: o.verificationCorrect },
+      verdicts: { S: o.consistent, G: o.generationCorrect, V: o.verificationCorrect, ...(o.judge ? { judge_claim: o.judge.claim?.ok ? o.judge.claim.correct : null, judge_answer: o.judge.answer?.ok ? o.judge.answer.correct : null } : {}) },
       error_kind: o.error ? `${o.error.stage}:${o.error.kind}` : o.failure ? `${o.failure.stage}:${o.failure.kind}` : null,
     }),
   };
@@ -450,6 +474,122 @@ export function selfKnowledgeSection(r: SelfKnowledgeReport, title = 'LLM self-k
     for (const e of r.errors) inc(kinds, `${e.stage}:${e.kind}`);
     b.table(['error', 'runs'], Object.entries(kinds).map(([k, v]) => [k, v]), `Provider errors (${r.errors.length} runs; first: ${r.errors[0]!.message.slice(0, 120)})`);
   }
+  const judged = Object.entries(r.tasks).filter(([, t]) => t.judge);
+  if (judged.length) {
+    b.table(['task', 'judge', 'claim judged correct', 'agreement with G', 'verifier answer judged correct', 'judge failures'], judged.map(([id, t]) => [
+      id, t.judge!.claim.judge, `${pct(t.judge!.claim.rate)} ${ci(t.judge!.claim.ci95)}`, t.judge!.claim.agreement.n ? `${pct(t.judge!.claim.agreement.rate)} of ${t.judge!.claim.agreement.n}` : 'n/a',
+      `${pct(t.judge!.answer.rate)} ${ci(t.judge!.answer.ci95)}`, t.judge!.claim.failures + t.judge!.answer.failures,
+    ]), `Judge (${judged[0]![1].judge!.claim.rubric}), apart from the mechanical checks: open answers graded by a model`);
+  }
   b.text(`Throughput: ${r.throughput.pairs} prompt-answer pairs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.pairs_per_minute.toFixed(0)} per minute; ${r.throughput.cache_hits} cache hits, ${r.throughput.calls} provider calls).`);
+  return b.build();
+}
+
+/** One model's results in a run with several models. */
+export interface ModelResults {
+  readonly model: string;
+  readonly selfknow: SelfKnowledgeReport | null;
+  readonly user: UserTaskReport | null;
+}
+
+export interface PairedRow extends PairedDifference {
+  readonly task: string;
+  readonly metric: string;
+  /** The model compared with the first one (difference = model - baseline). */
+  readonly model: string;
+  readonly baseline: string;
+}
+
+export interface ModelComparison {
+  readonly models: readonly string[];
+  /** task -> model -> metric -> rate (null where undefined). */
+  readonly matrix: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, number | null>>>>>>;
+  readonly paired: readonly PairedRow[];
+}
+
+/** Per-item scores of one metric: the share of an item's scored runs that passed. */
+function itemScores<T>(runs: readonly T[], item: (r: T) => number, verdict: (r: T) => boolean | null): Map<string, number> {
+  const acc = new Map<string, { s: number; n: number }>();
+  for (const r of runs) {
+    const v = verdict(r);
+    if (v === null) continue;
+    const k = String(item(r));
+    const a = acc.get(k) ?? { s: 0, n: 0 };
+    a.s += v ? 1 : 0;
+    a.n++;
+    acc.set(k, a);
+  }
+  return new Map([...acc].map(([k, a]) => [k, a.s / a.n]));
+}
+
+/**
+ * The model x task matrix and, for every later model, its paired difference from the first on
+ * each task and metric: the same items (same seed, same task file) scored by both.
+ */
+export function compareModels(results: readonly ModelResults[], seed = 0): ModelComparison {
+  const models = results.map((r) => r.model);
+  const matrix: Record<string, Record<string, Record<string, number | null>>> = {};
+  const scores = new Map<string, Map<string, Map<string, number>>>(); // task|metric -> model -> item scores
+  const put = (task: string, metric: string, model: string, m: Map<string, number>): void => {
+    const k = `${task}\u0000${metric}`;
+    if (!scores.has(k)) scores.set(k, new Map());
+    scores.get(k)!.set(model, m);
+  };
+  for (const r of results) {
+    if (r.selfknow) for (const [id, t] of Object.entries(r.selfknow.tasks)) {
+      (matrix[id] ??= {})[r.model] = { S: t.self_consistency, G: t.generation_correct, V: t.verification_correct };
+      const mine = r.selfknow.outcomes.filter((o) => o.task === id && o.error === null);
+      put(id, 'S', r.model, itemScores(mine, (o) => o.item, (o) => o.consistent));
+      put(id, 'G', r.model, itemScores(mine, (o) => o.item, (o) => o.generationCorrect));
+      put(id, 'V', r.model, itemScores(mine, (o) => o.item, (o) => o.verificationCorrect));
+    }
+    if (r.user) for (const [id, t] of Object.entries(r.user.tasks)) {
+      (matrix[id] ??= {})[r.model] = { pass: t.pass?.value ?? null, ...(t.judge ? { judge: t.judge.rate } : {}) };
+      const mine = r.user.outcomes.filter((o) => o.task === id && o.error === null);
+      put(id, 'pass', r.model, itemScores(mine, (o) => o.item, (o) => o.pass));
+      put(id, 'judge', r.model, itemScores(mine, (o) => o.item, (o) => (o.judge?.ok ? o.judge.correct : null)));
+    }
+  }
+  const paired: PairedRow[] = [];
+  for (const [k, byModel] of scores) {
+    const [task, metric] = k.split('\u0000') as [string, string];
+    const base = byModel.get(models[0]!);
+    if (!base || base.size === 0) continue;
+    for (const m of models.slice(1)) {
+      const other = byModel.get(m);
+      if (!other || other.size === 0) continue;
+      paired.push({ task, metric, model: m, baseline: models[0]!, ...pairedDifference(base, other, seed) });
+    }
+  }
+  return { models, matrix, paired };
+}
+
+/** The HTML part of a run with several models: the model x task matrix and the paired differences. */
+export function comparisonSection(c: ModelComparison, title = 'Models compared'): Section {
+  const b = new SectionBuilder(title);
+  const metrics = (task: string): string[] => [...new Set(Object.values(c.matrix[task] ?? {}).flatMap((x) => Object.keys(x)))];
+  const rows = Object.keys(c.matrix).map((task) => [task, ...c.models.map((m) => {
+    const cell = c.matrix[task]![m];
+    return cell ? metrics(task).map((k) => `${k} ${pct(cell[k] ?? null)}`).join(', ') : '—';
+  })] as (string | number)[]);
+  b.table(['task', ...c.models], rows, 'Model x task (S, G, V for self-knowledge families; pass and judge for task-file entries)');
+  const f = (x: number | null): string => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`);
+  b.table(['task', 'metric', 'model', 'vs', 'items', 'difference (points)', '95 % interval', 'wins / losses / ties'],
+    c.paired.map((p) => [p.task, p.metric, p.model, p.baseline, p.n, f(p.mean), p.ci95 ? `[${f(p.ci95[0])}, ${f(p.ci95[1])}]` : (p.reason ?? ''), `${p.wins} / ${p.losses} / ${p.ties}`]),
+    'Paired differences on the same items (per-item share of passing repeats; interval: items resampled, 2000 bootstrap draws)');
+  return b.build();
+}
+
+/** A report section for task-file entries on one model. */
+export function userTasksSection(r: UserTaskReport, title = 'Task file'): Section {
+  const b = new SectionBuilder(title);
+  b.text(`Model ${r.model}. Mechanical checkers (exact, regex, numeric, JSON schema) and the judge are reported apart; agreement is over answers both scored.`);
+  const rows = Object.entries(r.tasks).map(([id, t]) => [
+    id, t.n, t.evaluated, t.errors, t.unreadable, t.pass ? `${pct(t.pass.value)} ${ci(t.pass.ci95)}` : 'n/a',
+    Object.entries(t.checks).map(([k, v]) => `${k} ${pct(v.value)}`).join(', '),
+    t.judge ? `${pct(t.judge.rate)} ${ci(t.judge.ci95)}` : 'n/a', t.judge && t.judge.agreement.n ? `${pct(t.judge.agreement.rate)} of ${t.judge.agreement.n}` : 'n/a',
+  ] as (string | number)[]);
+  b.table(['task', 'items', 'runs ok', 'errors', 'unreadable', 'all checks pass', 'per checker', 'judge: correct', 'judge agrees with checks'], rows, 'Per task');
+  if (r.warnings.length) b.text(`Warnings: ${r.warnings.join('; ')}`);
   return b.build();
 }

@@ -196,14 +196,16 @@ export const ALL_TASKS: readonly SelfKnowledgeTask[] = [
   wordCountTask, arithmeticTask, theoremTask, sentenceCountTask, charCountTask, jsonStructureTask, codeOutputTask, qaTask,
 ] as unknown as readonly SelfKnowledgeTask[];
 
-/** `all` or a comma list of task ids -> tasks (unknown ids raise an error listing the known ones). */
+/** `all`, `none` or a comma list of task ids -> tasks (unknown ids raise an error listing the known ones). */
 export function selectTasks(spec: string | readonly string[]): SelfKnowledgeTask[] {
   const ids = typeof spec === 'string' ? spec.split(',').map((s) => s.trim()).filter(Boolean) : [...spec];
   if (ids.length === 0 || ids.includes('all')) return [...ALL_TASKS];
+  // `none`: only the entries of a task file.
+  if (ids.length === 1 && ids[0] === 'none') return [];
   const byId = new Map(ALL_TASKS.map((t) => [t.id, t]));
   return ids.map((id) => {
     const t = byId.get(id);
-    if (!t) throw new InputError(`unknown task ${JSON.stringify(id)}; known: all, ${[...byId.keys()].join(', ')}`);
+    if (!t) throw new InputError(`unknown task ${JSON.stringify(id)}; known: all, none, ${[...byId.keys()].join(', ')}`);
     return t;
   });
 }
