@@ -116,7 +116,9 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
   };
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    fail(issue.path.map((p) => (typeof p === 'number' ? p : String(p))), issue.message);
+    // zod's messages read "Invalid input: expected string, received number"; the error line says "expected ...".
+    const msg = issue.message.replace(/^Invalid (?:input|discriminator value|option)[:.]?\s*(?:expected\s+)?/i, '') || issue.message;
+    fail(issue.path.map((p) => (typeof p === 'number' ? p : String(p))), msg);
   }
   const tasks = r.data!.tasks;
   const seen = new Set<string>();
