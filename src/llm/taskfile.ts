@@ -117,8 +117,10 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     // zod's messages read "Invalid input: expected string, received number"; the error line says "expected ...".
+    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
+    if (issue.code === 'unrecognized_keys') fail([...path, issue.keys[0]!], `no key ${JSON.stringify(issue.keys[0])} here (a typo, or a key this format does not have)`);
     const msg = issue.message.replace(/^Invalid (?:input|discriminator value|option)[:.]?\s*(?:expected\s+)?/i, '') || issue.message;
-    fail(issue.path.map((p) => (typeof p === 'number' ? p : String(p))), msg);
+    fail(path, msg);
   }
   const tasks = r.data!.tasks;
   const seen = new Set<string>();
