@@ -1,23 +1,30 @@
-// Reference checks for crystal/: Fc against gemmi (Debian python3-gemmi) on every structure of the
-// shared data folder, and R1/wR2 recomputed from the embedded res+hkl against the published values.
+// Reference checks for crystal/: `crystal sf --dispersion none` against gemmi (Debian python3-gemmi)
+// on random structures in common and high-symmetry space groups (needs no data); then Fc against
+// gemmi on every structure of the shared data folder, R1/wR2 recomputed from the embedded res+hkl
+// against the published values, f'/f'' tables, SHELX checksums and the swap test.
+// `node --import tsx reference/crystal.check.ts --only random` runs the random-structure check alone.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { ensurePython, runPython } from './peers.js';
+import { rng as makeRng, type Rng } from '../src/core/rng.js';
+import { crystalCli } from '../src/cli/crystal.js';
+import { UnitCell } from '../src/crystal/cell.js';
+import { cifItem, shelxChecksum } from '../src/crystal/cif.js';
+import { SpaceGroup, apply as applyOp } from '../src/crystal/symmetry.js';
+import type { Site } from '../src/crystal/structure.js';
 import { cifLoop, cifNumber, parseCif } from '../src/crystal/cif.js';
 import { dispersion, DISPERSION_HENKE, DISPERSION_ITC, dispersionLine } from '../src/crystal/dispersion.js';
 import { structureToCif } from '../src/crystal/cifwrite.js';
 import { caseFromCif, caseFromShelx, evaluateCase, pickBlock, type RefinementCase } from '../src/crystal/refine.js';
 import { amplitudes, mergeReflections, structureFactors, type Indices } from '../src/crystal/sf.js';
 import { parseHklf4, parseShelxIns } from '../src/crystal/shelx.js';
-import { structureFromCif, structureFromShelx, type Structure } from '../src/crystal/structure.js';
+import { structureFromCif, structureFromShelx, ueq, type Structure } from '../src/crystal/structure.js';
 import { r1SwapTest, swapStatistic } from '../src/crystal/validate.js';
 
-const DATA = join(process.env.PERENNIAL_SHARED_DATA ?? '/work/shared/data', 'crystal');
-if (!existsSync(DATA)) {
-  console.log(`FAIL crystal data folder ${DATA} not found (npm run reference -- --data PATH/TO/shared/data)`);
-  process.exit(1);
-}
+const only = (() => { const i = process.argv.indexOf('--only'); return i >= 0 ? process.argv[i + 1] ?? '' : null; })();
+if (only !== null && only !== 'random') { console.log(`FAIL --only ${only}: the only section that runs alone is "random"`); process.exit(1); }
 const tmp = mkdtempSync(join(tmpdir(), 'perennial-crystal-'));
 let failures = 0;
 const fail = (msg: string) => { failures++; console.log(`FAIL ${msg}`); };
@@ -89,6 +96,115 @@ function fromShelxFiles(name: string, resPath: string, hklPath: string | null): 
 }
 
 if (!ensurePython('gemmi', 'python3-gemmi')) { console.log('FAIL gemmi not available'); process.exit(1); }
+
+// 0. `crystal sf --dispersion none` against gemmi (IT92, no dispersion) on random structures: the
+// CLI reads a CIF written here plus an HKLF 4 file, and its record's |Fc| are compared with gemmi's
+// at the same (merged) indices. Groups are built from gemmi's own operator lists, so a wrong
+// operator set on either side shows up as a disagreement.
+{
+  const GROUPS: { hm: string; kind: 'common' | 'high'; system: 'tric' | 'mono' | 'ortho' | 'tetra' | 'hex' | 'cubic' }[] = [
+    { hm: 'P -1', kind: 'common', system: 'tric' }, { hm: 'P 1 21/c 1', kind: 'common', system: 'mono' }, { hm: 'C 1 2/c 1', kind: 'common', system: 'mono' },
+    { hm: 'P 21 21 21', kind: 'common', system: 'ortho' }, { hm: 'P b c a', kind: 'common', system: 'ortho' },
+    { hm: 'F m -3 m', kind: 'high', system: 'cubic' }, { hm: 'P 63/m m c', kind: 'high', system: 'hex' }, { hm: 'I 41/a m d:1', kind: 'high', system: 'tetra' },
+    { hm: 'I a -3 d', kind: 'high', system: 'cubic' }, { hm: 'R -3 c:H', kind: 'high', system: 'hex' },
+  ];
+  const OPS_PY = `
+import sys, json, gemmi
+json.dump({n: [op.triplet() for op in gemmi.SpaceGroup(n).operations()] for n in json.load(sys.stdin)}, sys.stdout)
+`;
+  const opsOf = JSON.parse(runPython(OPS_PY, [], JSON.stringify(GROUPS.map((g) => g.hm)))) as Record<string, string[]>;
+  const ELEMENTS = ['H', 'C', 'N', 'O', 'F', 'Na', 'Mg', 'Al', 'Si', 'P', 'S', 'Cl', 'K', 'Ca', 'Ti', 'Fe', 'Cu', 'Zn', 'Br', 'Mo', 'Ag', 'I', 'Ba', 'Pt', 'Au', 'Pb', 'U'];
+  const SEED = 20261207, PER_GROUP = 3, DMIN = 0.7;
+  const r = makeRng(SEED, 'crystal-gemmi-random');
+  const cellFor = (sys: string, g: Rng): UnitCell => {
+    const u = (lo: number, hi: number) => g.uniform(lo, hi);
+    switch (sys) {
+      case 'tric': return new UnitCell({ a: u(5, 10), b: u(5, 10), c: u(5, 10), alpha: u(80, 100), beta: u(95, 110), gamma: u(80, 100) });
+      case 'mono': return new UnitCell({ a: u(5, 12), b: u(5, 12), c: u(5, 12), alpha: 90, beta: u(95, 115), gamma: 90 });
+      case 'ortho': return new UnitCell({ a: u(5, 12), b: u(5, 12), c: u(5, 12), alpha: 90, beta: 90, gamma: 90 });
+      case 'tetra': { const a = u(5, 9); return new UnitCell({ a, b: a, c: u(6, 14), alpha: 90, beta: 90, gamma: 90 }); }
+      case 'hex': { const a = u(5, 9); return new UnitCell({ a, b: a, c: u(6, 14), alpha: 90, beta: 90, gamma: 120 }); }
+      default: { const a = u(6, 11); return new UnitCell({ a, b: a, c: a, alpha: 90, beta: 90, gamma: 90 }); }
+    }
+  };
+  // Special positions to draw from in the high-symmetry groups (their multiplicity is found, not assumed).
+  const SPECIAL: [number, number, number][] = [[0, 0, 0], [0.5, 0.5, 0.5], [0.25, 0.25, 0.25], [0, 0, 0.5], [0, 0.5, 0], [1 / 3, 2 / 3, 0.25], [0, 0, 0.25], [0.125, 0.125, 0.125]];
+  const rows: { group: string; kind: string; structures: number; reflections: number; worst: number }[] = [];
+  for (const g of GROUPS) {
+    const ops = opsOf[g.hm];
+    if (!ops?.length) { fail(`gemmi gave no operators for ${g.hm}`); continue; }
+    const sg = SpaceGroup.fromSymops(ops);
+    if (sg.ops.length !== ops.length) fail(`${g.hm}: our closure has ${sg.ops.length} operations, gemmi lists ${ops.length}`);
+    let worst = 0, nRefl = 0, nSpecial = 0, nAniso = 0;
+    for (let t = 0; t < PER_GROUP; t++) {
+      const gr = r.split(`${g.hm}:${t}`);
+      const cell = cellFor(g.system, gr);
+      const sites: Site[] = [];
+      const nAtoms = 3 + gr.int(8);
+      for (let i = 0; i < nAtoms; i++) {
+        const el = ELEMENTS[gr.int(ELEMENTS.length)]!;
+        let frac: [number, number, number];
+        const special = g.kind === 'high' && gr.uniform(0, 1) < 0.3;
+        if (special) frac = SPECIAL[gr.int(SPECIAL.length)]!;
+        else {
+          // A general position: no symmetry image within 0.5 Å (else the occupancy convention decides the answer).
+          for (;;) {
+            frac = [gr.uniform(0, 1), gr.uniform(0, 1), gr.uniform(0, 1)];
+            const f = frac;
+            if (sg.ops.slice(1).every((o) => cell.distanceModLattice(f, applyOp(o, f)) > 0.5)) break;
+          }
+        }
+        const m = sg.siteMultiplicity(cell, frac);
+        if (m > 1) nSpecial++;
+        const chemOcc = gr.uniform(0.3, 1);
+        const aniso = m === 1 && gr.uniform(0, 1) < 0.5;
+        const uii = [gr.uniform(0.01, 0.05), gr.uniform(0.01, 0.05), gr.uniform(0.01, 0.05)];
+        const cor = () => gr.uniform(-0.2, 0.2);
+        if (aniso) nAniso++;
+        const uani = aniso ? [uii[0]!, uii[1]!, uii[2]!, cor() * Math.sqrt(uii[1]! * uii[2]!), cor() * Math.sqrt(uii[0]! * uii[2]!), cor() * Math.sqrt(uii[0]! * uii[1]!)] as const : null;
+        const st0 = { name: 'x', cell, sg, wavelength: 0.71073, sites: [] };
+        const uiso = uani ? ueq(st0.cell, uani) : gr.uniform(0.005, 0.06);
+        sites.push({ label: `${el}${i + 1}`, element: el, frac, occ: chemOcc / m, uiso, uani, part: 0 });
+      }
+      const st = { name: `rand_${g.hm.replace(/[^A-Za-z0-9]+/g, '_')}_${t}`, cell, sg, wavelength: 0.71073, sites };
+      const cif = join(tmp, `${st.name}.cif`), hkl = join(tmp, `${st.name}.hkl`), out = join(tmp, `${st.name}.json`);
+      writeFileSync(cif, structureToCif(st));
+      const idx = allIndices(st, DMIN);
+      const i4 = (v: number) => String(v).padStart(4);
+      writeFileSync(hkl, Array.from(idx.h, (h, i) => `${i4(h)}${i4(idx.k[i]!)}${i4(idx.l[i]!)}  100.00    1.00`).join('\n') + '\n   0   0   0    0.00    0.00\n');
+      const p = new Command();
+      p.exitOverride();
+      crystalCli.register(p);
+      // The command's one-line summary per structure is not needed here.
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = (() => true) as typeof process.stdout.write;
+      try { await p.parseAsync(['crystal', 'sf', '--cif', cif, '--hkl', hkl, '--dispersion', 'none', '--json', out], { from: 'user' }); } finally { process.stdout.write = write; }
+      const rec = JSON.parse(readFileSync(out, 'utf8')) as { fc: [number, number, number, number][]; anomalous: boolean };
+      if (rec.anomalous) fail(`${st.name}: --dispersion none still added f', f''`);
+      const at = { h: rec.fc.map((x) => x[0]), k: rec.fc.map((x) => x[1]), l: rec.fc.map((x) => x[2]) };
+      const theirs = gemmiF(cif, '', at);
+      const fmax = Math.max(...theirs);
+      for (let i = 0; i < theirs.length; i++) worst = Math.max(worst, Math.abs(rec.fc[i]![3] - theirs[i]!) / Math.max(theirs[i]!, 1e-3 * fmax));
+      nRefl += theirs.length;
+    }
+    rows.push({ group: g.hm, kind: g.kind, structures: PER_GROUP, reflections: nRefl, worst });
+    const ok = worst < 1e-5;
+    console.log(`sf --dispersion none vs gemmi ${g.hm.padEnd(13)} ${g.kind.padEnd(6)} ${String(sg.ops.length).padStart(3)} ops, ${PER_GROUP} random structures (${nSpecial} sites on special positions, ${nAniso} anisotropic), ${String(nRefl).padStart(6)} refl: max rel diff ${worst.toExponential(2)} ${ok ? 'ok' : ''}`);
+    if (!ok) fail(`${g.hm}: crystal sf --dispersion none differs from gemmi by ${worst.toExponential(2)} (target 1e-5)`);
+  }
+  console.log(`random-structure check: seed ${SEED}, d_min ${DMIN} Å, relative difference = |ours - gemmi| / max(|F_gemmi|, 1e-3 max |F|); worst over all groups ${Math.max(...rows.map((x) => x.worst)).toExponential(2)}`);
+  if (only === 'random') {
+    rmSync(tmp, { recursive: true, force: true });
+    console.log(failures ? `${failures} check(s) failed` : 'crystal random-structure check passed');
+    process.exit(failures ? 1 : 0);
+  }
+}
+
+const DATA = join(process.env.PERENNIAL_SHARED_DATA ?? '/work/shared/data', 'crystal');
+if (!existsSync(DATA)) {
+  console.log(`FAIL crystal data folder ${DATA} not found (npm run reference -- --data PATH/TO/shared/data)`);
+  process.exit(1);
+}
 
 // 1. Fc against gemmi on every structure.
 const CIFS = ['DK_Zucker2_0m', '1979688', 'p21c', 'p31c', 'SH2185_Cu', 'alert_example', 'twin4'];
@@ -217,6 +333,25 @@ json.dump(out, sys.stdout)
     }
     console.log(`f'/f'' vs the data's CIFs: ${nCif} (element, wavelength) entries agree (${nImOff} with f'' set to 0 by their refinement: f' only)`);
   }
+}
+
+// 3b. SHELX checksums: every embedded .res/.hkl of the data's CIFs must give the checksum SHELXL
+// wrote beside it (the data are byte-identical copies, so a mismatch is our definition's fault).
+{
+  let n = 0;
+  for (const f of ['DK_Zucker2_0m', '1979688', 'p21c', 'p31c', 'SH2185_Cu', 'alert_example', 'twin4', '1000007-multi']) {
+    const path = join(DATA, 'finalcif', `${f}.cif`);
+    for (const b of parseCif(readFileSync(path, 'utf8'), { file: path, strict: f !== 'twin4' }).blocks) {
+      for (const [ft, st] of [['_shelx_res_file', '_shelx_res_checksum'], ['_shelx_hkl_file', '_shelx_hkl_checksum']] as const) {
+        const text = cifItem(b, ft), sum = cifItem(b, st);
+        if (!text || !sum) continue;
+        n++;
+        const got = shelxChecksum(text.text);
+        if (got !== Number(sum.text)) fail(`${f}:${b.name} ${st}: ours ${got}, the CIF has ${sum.text}`);
+      }
+    }
+  }
+  console.log(`SHELX checksums: ${n} embedded files of the data's CIFs checked against _shelx_res_checksum/_shelx_hkl_checksum`);
 }
 
 // 4. R1-swap validation: deliberate swaps injected into correct structures. The target protocol

@@ -1,7 +1,7 @@
 // Radiation options shared by the crystal commands (--wavelength, --dispersion), and the step that
 // keeps non-finite numbers out of run records (each null gets a reason beside it).
 import { InputError, warn } from '../core/errors.js';
-import { dispersionLine } from './dispersion.js';
+import { dispersion, dispersionLine } from './dispersion.js';
 import { checkWavelength } from './limits.js';
 import type { Evaluation } from './refine.js';
 import type { Structure } from './structure.js';
@@ -36,6 +36,9 @@ export function resolveRadiation(st: Structure, mode: DispersionMode, file: stri
   const line = dispersionLine(st.wavelength);
   if (mode === 'auto' && !line) {
     warn('crystal-no-dispersion-table', `${file}: no f'/f'' table for ${st.wavelength} Å (tabulated: Mo Kα 0.71073 Å, Cu Kα 1.54184 Å); Fc uses f0 only`);
+  } else if (mode === 'auto') {
+    const missing = [...new Set(st.sites.map((s) => s.element))].filter((el) => dispersion(el, st.wavelength) === null);
+    if (missing.length) warn('crystal-no-dispersion-table', `${file}: no f'/f'' for ${missing.join(', ')} at ${st.wavelength} Å; those atoms scatter with f0 only`);
   }
   return { wavelength: st.wavelength, wavelength_source: st.wavelengthSource ?? 'file', dispersion: mode, anomalous: mode === 'auto' && line !== null, line };
 }

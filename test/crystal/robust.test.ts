@@ -345,3 +345,40 @@ test('multi-block CIF: the block with data is found past blocks without; none ha
   writeFileSync(q, `${first}data_other\n_x 1\n`);
   assert.throws(() => caseFromCif(q), (e: unknown) => e instanceof InputError && /nohkl \(line 1: cell, atoms, no \.res, no reflections\)/.test(e.message) && /other/.test(e.message));
 });
+
+/** Run `fn` with some LIMITS lowered (the object is shared, so the commands see the same caps). */
+async function withLimits(over: Partial<Record<keyof typeof LIMITS, number>>, fn: () => Promise<void> | void): Promise<void> {
+  const lim = LIMITS as unknown as Record<string, unknown>;
+  const old = Object.fromEntries(Object.keys(over).map((k) => [k, lim[k]]));
+  Object.assign(lim, over);
+  try { await fn(); } finally { Object.assign(lim, old); }
+}
+
+test('caps reach the commands: a grid or reflection count over the cap is a one-line error before allocation', async () => {
+  const res = writeRes('caps', writeShelxIns(model()));
+  const out = join(dir, 'caps.ins');
+  await withLimits({ gridPoints: 4096 }, async () => {
+    await assert.rejects(run(['assign', '--res', res, '--out', out]), (e: unknown) => e instanceof InputError && /Fourier map/.test(e.message) && /over the limit of 4096 points/.test(e.message));
+  });
+  await withLimits({ reflections: 50 }, async () => {
+    for (const cmd of [['sf', '--cif', res], ['validate', '--cif', res], ['assign', '--res', res, '--out', out]]) {
+      await assert.rejects(run(cmd), (e: unknown) => e instanceof ParseError && e.file === res.replace(/\.res$/, '.hkl') && e.line === 51 && /at most 50 reflections/.test(e.message), cmd[0]);
+    }
+  });
+  await withLimits({ atoms: 5 }, async () => {
+    const { cif, hkl } = writeCifNoWavelength('capcif');
+    await assert.rejects(run(['sf', '--cif', cif, '--hkl', hkl]), (e: unknown) => e instanceof ParseError && e.file === cif && /at most 5 atom sites/.test(e.message));
+  });
+  // And with the real caps the same files run.
+  await run(['assign', '--res', res, '--out', out]);
+  assert.match(readFileSync(out, 'utf8'), /^END$/m);
+});
+
+test('auto dispersion warns for elements without an f\'/f\'\' entry at the wavelength', async () => {
+  const before = countWarnings('crystal-no-dispersion-table');
+  const st: Structure = { ...ST, sites: [...ST.sites, { ...ST.sites[0]!, label: 'Cf1', element: 'Cf', frac: [0.9, 0.1, 0.4] }] };
+  const { cif, hkl } = writeCifNoWavelength('cf', st);
+  await run(['sf', '--cif', cif, '--hkl', hkl, '--wavelength', '0.71073']);
+  const w = collectedWarnings().filter((x) => x.code === 'crystal-no-dispersion-table').slice(before);
+  assert.ok(w.some((x) => /Cf/.test(x.message)), JSON.stringify(w));
+});
