@@ -12,7 +12,7 @@ import {
   recordFromGenerated, recordToJson, goldFromLabel, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
   type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowRecord,
 } from '../breakout/index.js';
-import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
+import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, SampleLog, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
 
@@ -151,9 +151,10 @@ function register(program: Command): void {
     .option('--seeds <n>', 'learned: training seeds', parseIntOption('seeds'), 5)
     .option('--train-n <n>', 'learned: training windows per seed', parseIntOption('train-n'), 2000)
     .option('--train-seed <n>', 'learned: first training seed (disjoint from the data seeds)', parseIntOption('train-seed'), 1_000_000)
-    .option('--eval-concurrency <n>', 'windows evaluated at once (raise for HTTP servers)', parseIntOption('eval-concurrency'), 1);
+    .option('--eval-concurrency <n>', 'windows evaluated at once (raise for HTTP servers)', parseIntOption('eval-concurrency'), 1)
+    .option('--samples <file>', 'JSONL log, one line per window and repeat (stage messages, raw answers, parsed answers, per-stage verdicts, latency, tokens, cache hit, error kind); resumable');
   addProviderOptions(evalCmd, parseIntOption);
-  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; repeats?: number; seeds: number; trainN: number; trainSeed: number }) => {
+  evalCmd.action(async (o: ModelFlags & { data: string; pipeline: string; json?: string; html?: string; cache?: string; aggregation: string; limit?: number; maxTokens?: number; reasonMaxChars?: number; temperature?: number; repeats?: number; seeds: number; trainN: number; trainSeed: number; samples?: string }) => {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
     const needsModel = pipeline === 'multi' || pipeline === 'single';
@@ -163,12 +164,13 @@ function register(program: Command): void {
     if (o.limit !== undefined) items = items.slice(0, o.limit);
     const cachePath = o.cache ?? (o.json ? `${o.json}.cache.jsonl` : null);
     outputGuard().input(o.data, '--data').input(o.model?.startsWith('gguf:') ? o.model.slice(5) : undefined, '--model')
-      .cache(cachePath, o.cache ? '--cache' : 'the cache beside --json').output(o.json, '--json').output(o.html, '--html').check();
+      .cache(cachePath, o.cache ? '--cache' : 'the cache beside --json').cache(o.samples, '--samples').output(o.json, '--json').output(o.html, '--html').check();
+    const samples = o.samples ? new SampleLog(o.samples) : null;
     const rec = new RunRecorder('breakout eval', { ...o, cache: cachePath }, pipeline === 'learned' ? o.trainSeed : null);
     const provider = needsModel ? providerFrom(o) : undefined;
     try {
       const { summary } = await rec.time('evaluate', () => evaluateWindows(items, pipeline, {
-        ...(provider ? { provider } : {}), cache: cachePath, concurrency: o.evalConcurrency ?? 1, aggregation: aggregationOf(o.aggregation),
+        ...(provider ? { provider } : {}), cache: cachePath, concurrency: o.evalConcurrency ?? 1, samples, aggregation: aggregationOf(o.aggregation),
         seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
         ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
@@ -177,6 +179,7 @@ function register(program: Command): void {
       if (o.json) writeRecord(o.json, rec.finish(summary));
       if (o.html) await writeReport(o.html, 'perennial breakout eval', [evalSection(`${pipeline} on ${o.data}`, [summary])]);
     } finally {
+      samples?.close();
       await provider?.close?.();
     }
   });
@@ -276,11 +279,12 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   writeTinyGguf(gguf, { contextLength: 8192 });
   const provider = parseModelSpec(`gguf:${gguf}`, { gguf: { threads: 1, contextSize: 8192 } });
   const llmItems = items.slice(0, nLlm);
+  const cache = new ResponseCache(join(ctx.outDir, 'llm-cache.jsonl'));
   try {
-    const cache = new ResponseCache(join(ctx.outDir, 'llm-cache.jsonl'));
     summaries.push((await evaluateWindows(llmItems, 'single', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
     summaries.push((await evaluateWindows(llmItems, 'multi', { provider, cache, quiet: true, maxTokens: 120, reasonMaxLength: 60 })).summary);
   } finally {
+    cache.close();
     await provider.close?.();
   }
   const learned = summaries[1]!.learned!;
