@@ -9,7 +9,7 @@ import { mean, std } from '../core/stats.js';
 import type { ResponseCache } from '../llm/cache.js';
 import { evaluate, type EvalCase, type Predictor, type SampleFields, type SampleLog } from '../llm/harness.js';
 import type { CompletionRequest, LlmProvider } from '../llm/provider.js';
-import { wilson } from '../llm/stats.js';
+import { pairedDifference, wilson, type PairedDifference } from '../llm/stats.js';
 import { goldFromLabel, recordFromGenerated, type GoldLabel, type WindowItem, type WindowRecord } from './dataset.js';
 import { priceToTicks, type FootprintWindow } from './footprint.js';
 import { generateFootprintSet, type FootprintSpec } from './generate.js';
@@ -384,4 +384,40 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     ...(cache ? { cache } : {}),
     ...(repeats ? { repeats } : {}),
   };
+}
+
+/** One model's breakout evaluation in a run with several models. */
+export interface WindowModelResult {
+  readonly model: string;
+  readonly summary: EvalSummary;
+  readonly outcomes: readonly WindowOutcome[];
+}
+
+/**
+ * Paired differences of every later model from the first on the same windows: verdict (the share
+ * of repeats right when repeats > 1) and, where the pipeline has them, the gold-fed stages.
+ */
+export function compareWindowModels(results: readonly WindowModelResult[], seed = 0): { models: string[]; verdict_acc: Record<string, number | null>; paired: (PairedDifference & { metric: string; model: string; baseline: string })[] } {
+  const scores = (r: WindowModelResult, metric: string): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const o of r.outcomes) {
+      if (o.gold === null) continue;
+      const v = metric === 'verdict'
+        ? (o.repeatCorrect ? o.repeatCorrect.filter(Boolean).length / o.repeatCorrect.length : o.verdictCorrect === null ? null : Number(o.verdictCorrect))
+        : o.stageCorrect[metric as 'direction' | 'level' | 'side'] === null ? null : Number(o.stageCorrect[metric as 'direction' | 'level' | 'side']);
+      if (v !== null) m.set(`${o.line}`, v);
+    }
+    return m;
+  };
+  const paired: (PairedDifference & { metric: string; model: string; baseline: string })[] = [];
+  const base = results[0]!;
+  for (const metric of ['verdict', 'direction', 'level', 'side']) {
+    const a = scores(base, metric);
+    if (a.size === 0) continue;
+    for (const r of results.slice(1)) {
+      const b = scores(r, metric);
+      if (b.size) paired.push({ metric, model: r.model, baseline: base.model, ...pairedDifference(a, b, seed) });
+    }
+  }
+  return { models: results.map((r) => r.model), verdict_acc: Object.fromEntries(results.map((r) => [r.model, r.summary.verdict_acc])), paired };
 }

@@ -73,7 +73,7 @@ function register(program: Command): void {
     });
   program
     .command('worker')
-    .description('take sweep jobs from Redis and run them until the queue has been empty for --idle-s seconds')
+    .description('take sweep jobs from Redis and run them until the queue has been empty for --idle-s seconds (at least 120 s before the first job)')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'queue name on Redis', 'perennial')
     .option('--concurrency <n>', 'jobs at once in this worker', parseIntOption('concurrency'), 1)

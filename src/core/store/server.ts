@@ -66,7 +66,7 @@ export class Dashboard {
   }
 
   listen(o: ServeOptions = {}): Promise<{ host: string; port: number }> {
-    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => this.handle(req, res));
+    const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5_000;
     server.maxConnections = 128;
     this.server = server;

@@ -11,6 +11,7 @@ import { runJob } from './runner.js';
 import type { RunStore } from './runs.js';
 
 export const MAX_RETURNED_RECORD = 1024 * 1024;
+export const FIRST_JOB_WAIT_S = 120;
 
 export interface WorkerOptions {
   readonly redis: string;
@@ -67,16 +68,20 @@ export async function runWorker(store: RunStore, o: WorkerOptions): Promise<{ do
   process.once('SIGINT', onSignal);
   try {
     let idleSince = Date.now();
+    // A worker may start before the sweep has enqueued anything: until it has seen a job it
+    // waits at least FIRST_JOB_WAIT_S before calling the queue empty.
+    let seenWork = false;
     while (!stopping) {
       await sleep(500);
       try {
         const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         const pending = Object.values(c).reduce((a, b) => a + b, 0);
-        if (pending > 0 || busy > 0) idleSince = Date.now();
+        if (pending > 0 || busy > 0) { idleSince = Date.now(); seenWork = true; }
       } catch {
         idleSince = Date.now(); // Redis away: not idle, waiting for it
       }
-      if (o.idleSeconds > 0 && Date.now() - idleSince >= o.idleSeconds * 1000) break;
+      const limit = seenWork ? o.idleSeconds : Math.max(o.idleSeconds, FIRST_JOB_WAIT_S);
+      if (o.idleSeconds > 0 && Date.now() - idleSince >= limit * 1000) break;
     }
   } finally {
     process.off('SIGTERM', onSignal);
