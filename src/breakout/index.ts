@@ -24,8 +24,8 @@ export {
 } from './pipeline.js';
 export { FEATURE_NAMES, footprintFeatures, LogisticRegression, type LogisticOptions } from './learned.js';
 export {
-  type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts, type PreparedWindow,
-  PIPELINES, evaluateWindows, windowCases, rulesPredictor, learnedPredictor, singlePredictor, multiPredictor, rationaleFacts, rationaleConsistent,
+  type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts, type PreparedWindow, type WindowModelResult,
+  PIPELINES, evaluateWindows, compareWindowModels, windowCases, rulesPredictor, learnedPredictor, singlePredictor, multiPredictor, rationaleFacts, rationaleConsistent,
 } from './evaluate.js';
 export { type ChatExample, type ChatExportOptions, type ModelFile, toChatExamples, toChatJsonl, writeChatExport, splitOf } from './finetune.js';
 export {
