@@ -7,10 +7,10 @@ import { outputGuard, writeFileAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import {
-  candlesToCsv, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
+  candlesToCsv, compareWindowModels, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
   labelFootprint, loadOhlcvCsv, renderFootprintText, ohlcvBaselines, parseFootprintTextFile, parseWindowsJsonl, rangesSection, readWindowsJsonl,
   recordFromGenerated, recordToJson, goldFromLabel, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
-  type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowRecord,
+  type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowModelResult, type WindowRecord,
 } from '../breakout/index.js';
 import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, SampleLog, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
@@ -37,11 +37,7 @@ function readWindowsAny(path: string, tick: number | undefined): WindowItem[] {
   return readWindowsJsonl(path);
 }
 
-interface ModelFlags extends ProviderFlags { model?: string; evalConcurrency?: number }
-
-function providerFrom(o: ModelFlags): LlmProvider | undefined {
-  return o.model ? parseModelSpec(o.model, providerSettings(o)) : undefined;
-}
+interface ModelFlags extends ProviderFlags { model: string[]; evalConcurrency?: number }
 
 function rangeFlags(o: Record<string, unknown>): Partial<RangeOptions> {
   const map: Record<string, keyof RangeOptions> = {
@@ -138,7 +134,7 @@ function register(program: Command): void {
     .description('evaluate a pipeline (multi | single | rules | learned) on labelled windows; resumes from its cache')
     .requiredOption('--data <file>', 'windows: JSONL (from breakout synth) or .txt text tables')
     .option('--pipeline <p>', `one of ${PIPELINES.join(', ')}`, 'multi')
-    .option('--model <spec>', 'gguf:PATH | openai:BASE_URL#MODEL (multi and single)')
+    .option('--model <spec>', 'gguf:PATH | openai:BASE_URL#MODEL (multi and single; repeat to compare several models on the same windows)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json <file>', 'write the result record here')
     .option('--html <file>', 'write an HTML report here')
     .option('--cache <file>', 'completion cache (default: <json>.cache.jsonl when --json is given)')
@@ -158,29 +154,67 @@ function register(program: Command): void {
     if (!PIPELINES.includes(o.pipeline as PipelineName)) throw new InputError(`--pipeline must be one of ${PIPELINES.join(', ')}, got ${JSON.stringify(o.pipeline)}`);
     const pipeline = o.pipeline as PipelineName;
     const needsModel = pipeline === 'multi' || pipeline === 'single';
-    if (needsModel && !o.model) throw new InputError(`--pipeline ${pipeline} needs --model gguf:PATH or openai:BASE_URL#MODEL`);
+    if (needsModel && o.model.length === 0) throw new InputError(`--pipeline ${pipeline} needs --model gguf:PATH or openai:BASE_URL#MODEL`);
+    if (!needsModel && o.model.length > 0) throw new InputError(`--pipeline ${pipeline} uses no model; drop --model`);
+    const dupModel = o.model.find((m, i) => o.model.indexOf(m) !== i);
+    if (dupModel) throw new InputError(`--model ${dupModel} is given twice`);
     if (!existsSync(o.data)) throw new InputError(`no such file: ${o.data}`);
     let items = readWindowsAny(o.data, undefined);
     if (o.limit !== undefined) items = items.slice(0, o.limit);
     const cachePath = o.cache ?? (o.json ? `${o.json}.cache.jsonl` : null);
-    outputGuard().input(o.data, '--data').input(o.model?.startsWith('gguf:') ? o.model.slice(5) : undefined, '--model')
-      .cache(cachePath, o.cache ? '--cache' : 'the cache beside --json').cache(o.samples, '--samples').output(o.json, '--json').output(o.html, '--html').check();
+    const guard = outputGuard().input(o.data, '--data');
+    for (const m of o.model) guard.input(m.startsWith('gguf:') ? m.slice(5) : undefined, '--model');
+    guard.cache(cachePath, o.cache ? '--cache' : 'the cache beside --json').cache(o.samples, '--samples').output(o.json, '--json').output(o.html, '--html').check();
     const samples = o.samples ? new SampleLog(o.samples) : null;
     const rec = new RunRecorder('breakout eval', { ...o, cache: cachePath }, pipeline === 'learned' ? o.trainSeed : null);
-    const provider = needsModel ? providerFrom(o) : undefined;
+    const results: WindowModelResult[] = [];
+    // One cache and one samples log for every model: their keys name the model.
+    const cache = new ResponseCache(cachePath);
     try {
-      const { summary } = await rec.time('evaluate', () => evaluateWindows(items, pipeline, {
-        ...(provider ? { provider } : {}), cache: cachePath, concurrency: o.evalConcurrency ?? 1, samples, aggregation: aggregationOf(o.aggregation),
-        seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
-        ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-        ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
-      }));
-      printSummary(summary);
-      if (o.json) writeRecord(o.json, rec.finish(summary));
-      if (o.html) await writeReport(o.html, 'perennial breakout eval', [evalSection(`${pipeline} on ${o.data}`, [summary])]);
+      for (const spec of needsModel ? o.model : [null]) {
+        const provider: LlmProvider | undefined = spec ? parseModelSpec(spec, providerSettings(o)) : undefined;
+        try {
+          const r = await rec.time(spec ? `evaluate ${spec}` : 'evaluate', () => evaluateWindows(items, pipeline, {
+            ...(provider ? { provider } : {}), cache, concurrency: o.evalConcurrency ?? 1, samples, aggregation: aggregationOf(o.aggregation),
+            seeds: o.seeds, trainN: o.trainN, trainSeed: o.trainSeed, ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+            ...(o.reasonMaxChars ? { reasonMaxLength: o.reasonMaxChars } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+            ...(o.repeats !== undefined ? { repeats: o.repeats } : {}),
+          }));
+          results.push({ model: provider?.id() ?? pipeline, summary: r.summary, outcomes: r.outcomes });
+        } finally {
+          await provider?.close?.();
+        }
+      }
     } finally {
+      cache.close();
       samples?.close();
-      await provider?.close?.();
+    }
+    for (const { summary } of results) printSummary(summary);
+    const comparison = results.length > 1 ? compareWindowModels(results) : null;
+    if (comparison) {
+      for (const p of comparison.paired.filter((x) => x.metric === 'verdict')) {
+        process.stdout.write(`${p.model} - ${p.baseline}: verdict ${p.mean === null ? 'n/a' : p.mean.toFixed(3)} ${p.ci95 ? `[${p.ci95[0].toFixed(3)}, ${p.ci95[1].toFixed(3)}]` : ''} over ${p.n} windows\n`);
+      }
+    }
+    const summaries = results.map((r) => r.summary);
+    if (o.json) writeRecord(o.json, rec.finish(comparison ? { models: summaries, comparison } : summaries[0]!));
+    if (o.html) {
+      const sections = [evalSection(`${pipeline} on ${o.data}`, summaries)];
+      if (comparison) {
+        const f = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(3));
+        sections.push(new SectionBuilder('Models compared on the same windows')
+          .table(['metric', 'model', 'vs', 'windows', 'difference', '95 % interval', 'wins / losses / ties'],
+            comparison.paired.map((p) => [p.metric, p.model, p.baseline, p.n, f(p.mean), p.ci95 ? `[${f(p.ci95[0])}, ${f(p.ci95[1])}]` : (p.reason ?? ''), `${p.wins} / ${p.losses} / ${p.ties}`]),
+            'Paired differences (per window; interval: windows resampled, 2000 bootstrap draws)').build());
+      }
+      await writeReport(o.html, 'perennial breakout eval', sections);
+    }
+    // Nothing succeeded: the record says why, and the exit status must not say "done".
+    for (const { summary } of results) {
+      if (summary.n > 0 && summary.n_answered === 0) {
+        process.stderr.write(`perennial: breakout eval${summary.model ? ` (${summary.model})` : ''}: ${summary.reasons?.verdict_acc ?? 'every scored window errored'}\n`);
+        process.exitCode = 1;
+      }
     }
   });
 
