@@ -1,9 +1,11 @@
 // Model specs on the command line and in configs: `gguf:PATH` (in-process llama.cpp),
-// `openai:BASE_URL#MODEL` (any OpenAI-compatible server), `echo` / `echo:numbers` (test stubs).
+// `openai:BASE_URL#MODEL` (any OpenAI-compatible server; `openai:URL1,URL2,...#MODEL` spreads
+// requests over replicas of one model, see replicas.ts), `echo` / `echo:numbers` (test stubs).
 import { InputError } from '../core/errors.js';
 import { EchoProvider } from './testing.js';
 import { LlamaCppProvider, type LlamaCppOptions } from './llamacpp.js';
 import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './openai.js';
+import { replicatedProvider } from './replicas.js';
 import type { LlmProvider } from './provider.js';
 
 export const MODEL_SPEC_KINDS = ['gguf:PATH', 'openai:BASE_URL#MODEL', 'echo', 'echo:numbers'] as const;
@@ -42,7 +44,7 @@ export function parseModelSpec(spec: string, settings: ProviderSettings = {}): L
   const s = parseSpec(spec);
   switch (s.kind) {
     case 'gguf': return new LlamaCppProvider({ ...settings.gguf, modelPath: s.path });
-    case 'openai': return new OpenAICompatibleProvider({ ...settings.openai, baseURL: s.baseURL, model: s.model });
+    case 'openai': return s.baseURL.includes(',') ? replicatedProvider(s.baseURL.split(','), s.model, settings.openai) : new OpenAICompatibleProvider({ ...settings.openai, baseURL: s.baseURL, model: s.model });
     case 'echo': return new EchoProvider(s.mode);
   }
 }
