@@ -479,6 +479,14 @@ export function modelProblems(h: GgufHeader): ModelProblem[] {
         const v = intValues(raw);
         if (v === 'bad' || (v && v[0] !== 0xffffffff && v[0]! >= nv)) add(key, `a token id below the vocabulary size ${nv}`, h.metadata.get(key));
       }
+      // A SentencePiece vocabulary falls back to byte tokens for any character it lacks, and
+      // llama.cpp looks them up with a throwing map access: without all 256 '<0xXX>' tokens a
+      // model load (or any prompt) ends the process (std::out_of_range, uncaught).
+      if (h.metadata.get('tokenizer.ggml.model') === 'llama') {
+        const have = new Set(tokens.filter((x): x is string => typeof x === 'string' && x.length === 6 && x.startsWith('<0x')));
+        const missing = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`).filter((x) => !have.has(x));
+        if (missing.length) add('tokenizer.ggml.tokens', "all 256 byte tokens '<0x00>'..'<0xFF>' (SentencePiece byte fallback)", `${missing.length} missing, first ${missing[0]}`);
+      }
       const vs = get('vocab_size');
       if (vs && vs[0] !== nv) add(k('vocab_size'), `the number of tokens (${nv})`, vs[0]);
       const embdT = h.tensors.find((t) => t.name === 'token_embd.weight');

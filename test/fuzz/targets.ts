@@ -13,7 +13,7 @@ import { encodeNpy, parseNpy } from '../../src/core/data/npy.js';
 import { parseIdx } from '../../src/core/data/idx.js';
 import { parseCsv, toCsv } from '../../src/core/data/csv.js';
 import { SafeTensors, encodeSafetensors } from '../../src/continual/safetensors.js';
-import { encodeGguf, parseGgufHeader, kv, type GgufValue } from '../../src/llm/gguf.js';
+import { checkModelHyperparameters, encodeGguf, parseGgufHeader, kv, type GgufValue } from '../../src/llm/gguf.js';
 import { parseFootprintTextFile, renderFootprintText, type FootprintWindow } from '../../src/breakout/footprint.js';
 import { parseCif } from '../../src/crystal/cif.js';
 import { structureFromCif, structureFromShelx } from '../../src/crystal/structure.js';
@@ -32,6 +32,8 @@ export interface FuzzTarget {
   seeds(rng: Rng): Uint8Array[];
   /** The reader, on bytes, reporting errors against `file`. */
   parse(bytes: Uint8Array, file: string): unknown;
+  /** Format-aware mutations (a field's value inside an otherwise valid file), mixed with the byte-level ones. */
+  readonly mutators?: readonly ((rng: Rng, src: Uint8Array) => Uint8Array)[];
 }
 
 const enc = new TextEncoder();
@@ -161,6 +163,74 @@ function ggufSeeds(rng: Rng): Uint8Array[] {
   ];
 }
 
+const BYTE_TOKENS = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+
+/** A llama-shaped model small enough to fuzz (E = 32, one head, one block, 263 tokens): one llama.cpp loads, so mutations probe semantics. */
+function ggufModelSeeds(rng: Rng): Uint8Array[] {
+  const E = 32, F = 16, V = 3 + 256 + 4;
+  const t = (name: string, dims: number[]): { name: string; dims: number[]; data: Float32Array } =>
+    ({ name, dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.02) });
+  const meta = (heads: number, kvHeads: number): Map<string, GgufValue> => new Map<string, GgufValue>([
+    ['general.architecture', kv.str('llama')],
+    ['llama.context_length', kv.u32(64)],
+    ['llama.embedding_length', kv.u32(E)],
+    ['llama.block_count', kv.u32(1)],
+    ['llama.feed_forward_length', kv.u32(F)],
+    ['llama.attention.head_count', kv.u32(heads)],
+    ['llama.attention.head_count_kv', kv.u32(kvHeads)],
+    ['llama.attention.layer_norm_rms_epsilon', kv.f32(1e-5)],
+    ['llama.rope.dimension_count', kv.u32(E / heads)],
+    ['tokenizer.ggml.model', kv.str('llama')],
+    ['tokenizer.ggml.tokens', kv.strs(['<unk>', '<s>', '</s>', ...BYTE_TOKENS, 'a', 'b', '\u2581', 'c'])],
+    ['tokenizer.ggml.scores', kv.f32s(Array(V).fill(0))],
+    ['tokenizer.ggml.token_type', kv.i32s([2, 3, 3, ...BYTE_TOKENS.map(() => 6), 1, 1, 1, 1])],
+    ['tokenizer.ggml.bos_token_id', kv.u32(1)],
+    ['tokenizer.ggml.eos_token_id', kv.u32(2)],
+  ]);
+  const tensors = (kvDim: number) => [
+    t('token_embd.weight', [E, V]), t('output_norm.weight', [E]), t('output.weight', [E, V]), t('blk.0.attn_norm.weight', [E]),
+    t('blk.0.attn_q.weight', [E, E]), t('blk.0.attn_k.weight', [E, kvDim]), t('blk.0.attn_v.weight', [E, kvDim]), t('blk.0.attn_output.weight', [E, E]),
+    t('blk.0.ffn_norm.weight', [E]), t('blk.0.ffn_gate.weight', [E, F]), t('blk.0.ffn_up.weight', [E, F]), t('blk.0.ffn_down.weight', [F, E]),
+  ];
+  return [new Uint8Array(encodeGguf(meta(1, 1), tensors(E))), new Uint8Array(encodeGguf(meta(2, 1), tensors(E / 2)))];
+}
+
+const FIELD_VALUES = [0, 1, 2, 3, 7, 31, 32, 33, 63, 64, 65, 512, 513, 1000, 1 << 24, (1 << 24) + 1, 0x7fffffff, 0x80000000, 0xffffffff];
+
+/** Set one numeric metadata value, or one tensor's dimension, type or offset, to an interesting value (a size claim inside a valid file). */
+function mutateGgufField(rng: Rng, src: Uint8Array): Uint8Array {
+  const b = Buffer.from(src);
+  let h;
+  try { h = parseGgufHeader(b, 'seed.gguf'); } catch { return src.slice(); }
+  const v = FIELD_VALUES[rng.int(FIELD_VALUES.length)]!;
+  const numeric = [...h.metadataOffsets].filter(([k]) => ['number', 'bigint'].includes(typeof h.metadata.get(k)));
+  if (numeric.length > 0 && (rng.next() < 0.6 || h.tensors.length === 0)) {
+    const [, at] = numeric[rng.int(numeric.length)]!;
+    const type = b.readUInt32LE(at);
+    const p = at + 4;
+    if (type <= 1 || type === 7) b.writeUInt8(v & 0xff, p);
+    else if (type <= 3) b.writeUInt16LE(v & 0xffff, p);
+    else if (type === 4 || type === 5) b.writeUInt32LE(v >>> 0, p);
+    else if (type === 6) b.writeFloatLE(rng.next() < 0.5 ? v : [NaN, Infinity, -1, 1e-45][rng.int(4)]!, p);
+    else if (type === 12) b.writeDoubleLE(v, p);
+    else b.writeBigUInt64LE(rng.next() < 0.8 ? BigInt(v >>> 0) : (1n << 63n) + BigInt(rng.int(9)), p);
+    return new Uint8Array(b);
+  }
+  if (h.tensors.length === 0) return src.slice();
+  const ti = h.tensors[rng.int(h.tensors.length)]!;
+  const name = Buffer.from(ti.name, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(name.length));
+  const at = b.indexOf(Buffer.concat([len, name]), 24);
+  if (at < 0) return src.slice();
+  const dimsAt = at + 8 + name.length + 4;
+  const field = rng.int(3);
+  if (field === 0) b.writeBigUInt64LE(BigInt(v >>> 0), dimsAt + 8 * rng.int(ti.dims.length));
+  else if (field === 1) b.writeUInt32LE([1, 2, 8, 12, 30, 4, 31, 39, 42, 43, 999][rng.int(11)]!, dimsAt + 8 * ti.dims.length);
+  else b.writeBigUInt64LE(BigInt(v >>> 0) * 32n, dimsAt + 8 * ti.dims.length + 4);
+  return new Uint8Array(b);
+}
+
 /** A footprint window with random rows (prices strictly descending on the tick grid). */
 export function randomWindow(rng: Rng, tick = 0.25): FootprintWindow {
   const nTables = 2 + rng.int(4);
@@ -279,6 +349,11 @@ export const TARGETS: readonly FuzzTarget[] = [
   { name: 'csv', text: true, seeds: csvSeeds, parse: (b, f) => parseCsv(dec.decode(b), f) },
   { name: 'safetensors', text: false, seeds: safetensorsSeeds, parse: (b, f) => SafeTensors.parse(b, f).toFloat32Map() },
   { name: 'gguf', text: false, seeds: ggufSeeds, parse: (b, f) => parseGgufHeader(Buffer.from(b.buffer, b.byteOffset, b.byteLength), f) },
+  {
+    // The header, then the hyperparameters llama.cpp would trust (head counts, blocks, vocabulary).
+    name: 'gguf-model', text: false, seeds: ggufModelSeeds, mutators: [mutateGgufField],
+    parse: (b, f) => { const h = parseGgufHeader(Buffer.from(b.buffer, b.byteOffset, b.byteLength), f); checkModelHyperparameters(h, f); return h.tensors.length; },
+  },
   { name: 'footprint', text: true, seeds: footprintSeeds, parse: (b, f) => parseFootprintTextFile(dec.decode(b), { file: f }) },
   {
     name: 'cif', text: true, seeds: cifSeeds,
@@ -417,6 +492,8 @@ export function generate(rng: Rng, t: FuzzTarget, corpus: readonly Uint8Array[])
   if (r < 0.05) return randBytes(rng, rng.int(64));
   if (r < 0.08 && t.text) return utf8(Array.from({ length: 1 + rng.int(20) }, () => TOKENS[rng.int(TOKENS.length)]!).join(rng.next() < 0.5 ? ' ' : '\n'));
   let b = corpus[rng.int(corpus.length)]!;
-  for (let k = 1 + rng.int(4); k > 0; k--) b = mutate(rng, b, t.text, corpus);
+  for (let k = 1 + rng.int(4); k > 0; k--) {
+    b = t.mutators && rng.next() < 0.5 ? t.mutators[rng.int(t.mutators.length)]!(rng, b) : mutate(rng, b, t.text, corpus);
+  }
   return b;
 }

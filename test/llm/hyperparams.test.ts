@@ -117,14 +117,11 @@ test('unknown tensor types (999) and blocks that do not fit the type are refused
   let codeHeads: number;
   const heads = join(dir, 'inspect-heads0.gguf');
   writeFileSync(heads, withU32('llama.attention.head_count', 0));
-  const out = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
   try {
     code = await main(['llm', 'inspect', path, '--json', join(dir, 'inspect.json')]);
     codeHeads = await main(['llm', 'inspect', heads, '--json', join(dir, 'inspect-heads.json')]);
   } finally {
     process.stderr.write = orig;
-    process.stdout.write = out;
     process.exitCode = undefined;
   }
   assert.equal(code, 2);
