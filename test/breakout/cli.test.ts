@@ -116,3 +116,31 @@ test('breakout eval killed with SIGKILL mid-run resumes from its cache without r
     await server.close();
   }
 });
+
+test('breakout eval with two --model: one record with both summaries and their paired differences on the same windows', async () => {
+  const { serveProvider } = await import('../../src/llm/index.js');
+  const { FakeProvider, oracleAnswer } = await import('./helpers.js');
+  const a = await serveProvider(new FakeProvider('oracle', (req) => oracleAnswer(req)), { port: 0, modelName: 'oracle' });
+  const b = await serveProvider(new FakeProvider('flip', (req) => oracleAnswer(req, { flipDirection: true })), { port: 0, modelName: 'flip' });
+  try {
+    await quietly(['breakout', 'synth', '--n', '12', '--seed', '9', '--out', f('two.jsonl')]);
+    const out = f('two-models.json');
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('two.jsonl'), '--pipeline', 'multi', '--model', `openai:${a.url}#oracle`, '--model', `openai:${b.url}#flip`,
+      '--json', out, '--html', f('two-models.html'), '--samples', f('two-samples.jsonl'), '--retries', '0']), 0);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as { models: { model: string; n: number; verdict_acc: number; stage_acc: { direction: number } }[]; comparison: { paired: { metric: string; n: number; mean: number; losses: number }[] } };
+    assert.equal(r.models.length, 2);
+    assert.deepEqual(r.models.map((m) => m.stage_acc.direction), [1, 0]);
+    const dir = r.comparison.paired.find((p) => p.metric === 'direction')!;
+    assert.equal(dir.n, r.models[0]!.n);
+    assert.equal(dir.mean, -1, 'the flipping model loses every window on S1');
+    assert.equal(dir.losses, dir.n);
+    const v = r.comparison.paired.find((p) => p.metric === 'verdict')!;
+    assert.ok(Math.abs(v.mean - (r.models[1]!.verdict_acc - r.models[0]!.verdict_acc)) < 1e-12);
+    assert.equal(readFileSync(f('two-samples.jsonl'), 'utf8').trim().split('\n').length, 2 * 12);
+    assert.match(readFileSync(f('two-models.html'), 'utf8'), /Models compared on the same windows/);
+    assert.equal(await quietly(['breakout', 'eval', '--data', f('two.jsonl'), '--pipeline', 'rules', '--model', `openai:${a.url}#oracle`]), 2);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
