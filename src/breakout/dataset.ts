@@ -86,7 +86,21 @@ export function parseWindowsJsonl(text: string, file = '<jsonl>'): WindowItem[] 
       out.push({ line, id, error: (e as Error).message });
     }
   }
+  assertUniqueWindowIds(out, file);
   return out;
+}
+
+/**
+ * Window ids key the completion cache, the resume state and per-window comparisons, so two
+ * windows with one id are an error naming both lines.
+ */
+export function assertUniqueWindowIds(items: readonly WindowItem[], file: string, unit: 'line' | 'window' = 'line'): void {
+  const first = new Map<string, number>();
+  for (const it of items) {
+    const prev = first.get(it.id);
+    if (prev !== undefined) throw new ParseError(file, unit === 'line' ? it.line : 0, `a window id not used before (${JSON.stringify(it.id)} is the id at ${unit} ${prev})`, it.id, -1, 'id');
+    first.set(it.id, it.line);
+  }
 }
 
 export function readWindowsJsonl(path: string): WindowItem[] {

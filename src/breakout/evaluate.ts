@@ -5,6 +5,7 @@
 // pipeline is a predictor over llm's evaluation harness (one cache, one samples log, one set of
 // statistics for every model evaluation in the project).
 import { InputError } from '../core/errors.js';
+import { MAX_REPEATS, capSize } from '../core/limits.js';
 import { mean, std } from '../core/stats.js';
 import type { ResponseCache } from '../llm/cache.js';
 import { evaluate, type EvalCase, type Predictor, type SampleFields, type SampleLog } from '../llm/harness.js';
@@ -104,6 +105,10 @@ export interface EvalSummary {
   readonly cache?: { readonly hits: number; readonly misses: number };
   /** LLM pipelines run k times with request seeds 0..k-1 (meaningful with temperature > 0). */
   readonly repeats?: { readonly k: number; readonly seeds: readonly number[]; readonly verdict_acc_per_repeat: readonly number[]; readonly pass_hat_k: number; readonly pass_at_k: number };
+  /** Scored windows that produced an answer or ran without error; 0 with n > 0 means every one errored. */
+  readonly n_answered: number;
+  /** Why a rate is null: it would be over no windows (none scored, or every scored window errored). */
+  readonly reasons?: Record<string, string>;
 }
 
 export interface EvalOptions {
@@ -278,6 +283,8 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
   const aggregation = opts.aggregation ?? 'volume';
   const repeats = llm ? (opts.repeats ?? 1) : 1;
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new InputError(`repeats must be a positive integer, got ${repeats}`);
+  capSize('repeats', repeats, MAX_REPEATS, 'breakout eval');
+  if (pipeline === 'learned') capSize('seeds', opts.seeds ?? 5, MAX_REPEATS, 'breakout eval (learned)');
   const prepared = prepare(items, aggregation);
   let learned: EvalSummary['learned'];
   let predictor: Predictor<PreparedWindow, WindowOutcome>;
@@ -295,7 +302,8 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
     const perSeed: number[] = [];
     const votes = test.map(() => [] as boolean[]);
     let model: Record<string, unknown> = {};
-    for (const s of seeds) {
+    // No scored window: nothing to test on, so no model is trained (the rates are null with why).
+    for (const s of test.length ? seeds : []) {
       abortIfNeeded(opts.signal);
       const train = generateFootprintSet(s, trainN, opts.trainSpec ?? {}).map((g) => recordFromGenerated(g, aggregation)).filter((r) => r.gold!.verdict !== null);
       const lr = new LogisticRegression(opts.logistic ?? {}).fit(train.map((r) => footprintFeatures(r.window)), train.map((r) => (r.gold!.verdict ? 1 : 0)));
@@ -304,7 +312,7 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
       xTest.forEach((x, i) => { const v = lr.predict(x); votes[i]!.push(v); if (v === test[i]!.gold!.verdict) ok++; });
       perSeed.push(test.length ? ok / test.length : NaN);
     }
-    learned = { seeds, train_n: trainN, verdict_acc_per_seed: perSeed, verdict_acc_mean: mean(perSeed), verdict_acc_std: std(perSeed), model };
+    if (test.length) learned = { seeds, train_n: trainN, verdict_acc_per_seed: perSeed, verdict_acc_mean: mean(perSeed), verdict_acc_std: std(perSeed), model };
     // Per-window outcome: the first seed's model (the confusion table is that of seed 0).
     predictor = learnedPredictor(new Map(test.map((p, i) => [p, votes[i]![0]!])));
   } else if (pipeline === 'rules') predictor = rulesPredictor(aggregation);
@@ -337,13 +345,21 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     if (o.verdict === null) { if (g) confusion.fn++; else confusion.fp++; continue; } // no answer counts as wrong
     if (o.verdict && g) confusion.tp++; else if (o.verdict && !g) confusion.fp++; else if (!o.verdict && !g) confusion.tn++; else confusion.fn++;
   }
-  const per_kind: Record<string, { n: number; verdict_acc: number | null }> = {};
+  // Rates over no items are null with the reason, never 0.000 for "every window errored".
+  const answered = scored.filter((o) => o.verdict !== null || o.errors.length === 0).length;
+  const malformedLines = outcomes.filter((o) => o.gold === null && !o.excluded).length;
+  const errorKinds = [...new Set(scored.flatMap((o) => o.errors.map((e) => `${e.stage}:${e.kind}`)))].slice(0, 5).join(', ');
+  const noRate = n === 0
+    ? `no window could be scored (${outcomes.length} lines: ${outcomes.filter((o) => o.excluded).length} excluded as ties or without direction, ${malformedLines} malformed)`
+    : answered === 0 ? `every one of the ${n} scored windows errored (${errorKinds || 'no answer'}), so there is no answer to score` : null;
+  const per_kind: Record<string, { n: number; verdict_acc: number | null; verdict_acc_reason?: string }> = {};
   for (const o of scored) {
     const e = (per_kind[o.kind] ??= { n: 0, verdict_acc: 0 });
     e.n++;
     e.verdict_acc = (e.verdict_acc ?? 0) + (o.verdictCorrect ? 1 : 0);
   }
   for (const e of Object.values(per_kind)) e.verdict_acc = e.n ? (e.verdict_acc ?? 0) / e.n : null;
+  if (noRate) for (const e of Object.values(per_kind)) { e.verdict_acc = null; e.verdict_acc_reason = noRate; }
   const error_kinds: Record<string, number> = {};
   for (const o of outcomes) for (const e of o.errors) error_kinds[e.kind] = (error_kinds[e.kind] ?? 0) + 1;
   const rc = scored.map((o) => o.repeatCorrect).filter((x): x is readonly boolean[] => x !== undefined);
@@ -365,24 +381,30 @@ function summarise(outcomes: readonly WindowOutcome[], pipeline: PipelineName, a
     stage_confusion = { direction, side };
   }
   const rg = scored.map((o) => o.reportGoldCorrect).filter((x): x is boolean => x !== undefined);
+  const rated = noRate === null;
+  const reasons: Record<string, string> = noRate
+    ? Object.fromEntries(['verdict_acc', 'verdict_ci95', 'stage_acc', 'rationale_consistency', 'report_acc_gold_fed'].map((k) => [k, noRate]))
+    : {};
   return {
     n, pipeline,
-    stage_acc: { direction: stage('direction'), level: stage('level'), side: stage('side') },
-    verdict_acc: pipeline === 'learned' ? (learned?.verdict_acc_mean ?? null) : n ? vk / n : null,
-    rationale_consistency: frac(scored.map((o) => o.rationaleConsistent)),
+    stage_acc: rated ? { direction: stage('direction'), level: stage('level'), side: stage('side') } : { direction: null, level: null, side: null },
+    verdict_acc: !rated ? null : pipeline === 'learned' ? (learned?.verdict_acc_mean ?? null) : vk / n,
+    rationale_consistency: rated ? frac(scored.map((o) => o.rationaleConsistent)) : null,
     errors: outcomes.filter((o) => o.errors.length > 0).length,
     error_kinds,
     n_lines: outcomes.length,
     excluded: outcomes.filter((o) => o.excluded).length,
-    verdict_ci95: n ? wilson(vk, n) : null,
+    verdict_ci95: rated ? wilson(vk, n) : null,
     confusion, stage_confusion, per_kind,
-    report_acc_gold_fed: rg.length ? rg.filter(Boolean).length / rg.length : null,
+    report_acc_gold_fed: rated && rg.length ? rg.filter(Boolean).length / rg.length : null,
     model: opts.provider?.id() ?? null,
     rule_version: RULE_VERSION,
     aggregation,
     ...(learned ? { learned } : {}),
     ...(cache ? { cache } : {}),
-    ...(repeats ? { repeats } : {}),
+    ...(repeats && rated ? { repeats } : {}),
+    n_answered: answered,
+    ...(noRate ? { reasons } : {}),
   };
 }
 

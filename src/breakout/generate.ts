@@ -5,6 +5,7 @@
 // windows with no direction. Every window carries its intended label, which the rule labeller
 // must reproduce exactly.
 import { InputError } from '../core/errors.js';
+import { assertAllocatable, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import type { FootprintRow, FootprintTable, FootprintWindow } from './footprint.js';
 import type { Direction, Side } from './label.js';
@@ -58,6 +59,11 @@ export function footprintSpec(opts: Partial<FootprintSpec> = {}): FootprintSpec 
   chk(s.volume >= 1 && s.noise >= 0, 'volume/noise', [s.volume, s.noise]);
   const shares = s.nearShare + s.hardShare + s.tieShare + s.noDirectionShare;
   chk([s.nearShare, s.hardShare, s.tieShare, s.noDirectionShare].every((x) => x >= 0) && shares <= 1, 'shares', shares);
+  // Table sizes bound the rows of every window (and the prompt built from it).
+  capSize('rangeBars', s.rangeBars, MAX_SPEC_TICKS, 'footprint spec');
+  for (const [name, v] of [['bandTicks', s.bandTicks[1]], ['breakoutTicks', s.breakoutTicks[1]]] as const) {
+    if (!(v <= MAX_SPEC_TICKS)) throw new InputError(`footprint spec: ${name} ${v} is above the limit of ${MAX_SPEC_TICKS}`);
+  }
   return Object.freeze(s);
 }
 
@@ -224,9 +230,21 @@ export function generateFootprintWindow(seed: number, index: number, specIn: Par
   };
 }
 
+/** Most bars or ticks a generated table may span. */
+export const MAX_SPEC_TICKS = 10_000;
+/** Most windows one call generates (a count, so a typo such as 1e12 is refused at once). */
+export const MAX_WINDOWS = 10_000_000;
+
+/** A generous estimate of the bytes one generated window holds (row objects of every table). */
+export function windowBytes(s: FootprintSpec): number {
+  return 160 * (s.rangeBars + 1) * (s.bandTicks[1] + 2 * s.breakoutTicks[1] + 4);
+}
+
 /** `n` windows from `seed` (indices `offset` .. offset+n-1). */
 export function generateFootprintSet(seed: number, n: number, spec: Partial<FootprintSpec> = {}, offset = 0): GeneratedWindow[] {
   const s = footprintSpec(spec);
+  capSize('window count', n, MAX_WINDOWS, 'footprint windows');
+  assertAllocatable(n * windowBytes(s), `${n} footprint windows`, 'footprint windows');
   const out: GeneratedWindow[] = [];
   for (let i = 0; i < n; i++) out.push(generateFootprintWindow(seed, offset + i, s));
   return out;

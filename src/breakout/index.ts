@@ -16,7 +16,7 @@ export {
 } from './generate.js';
 export {
   type GoldLabel, type WindowMeta, type WindowRecord, type WindowItem,
-  goldFromLabel, recordFromGenerated, recordToJson, windowsToJsonl, writeWindowsJsonl, parseWindowsJsonl, readWindowsJsonl,
+  assertUniqueWindowIds, goldFromLabel, recordFromGenerated, recordToJson, windowsToJsonl, writeWindowsJsonl, parseWindowsJsonl, readWindowsJsonl,
 } from './dataset.js';
 export {
   type StageName, type StageErrorKind, type StageError, type StageAnswer, type MultiStageResult, type SingleStageResult, type PipelineOptions,

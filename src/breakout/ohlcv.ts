@@ -5,6 +5,7 @@
 // of them load and scan in a few seconds.
 import { readFileSync } from 'node:fs';
 import { InputError, ParseError, warn } from '../core/errors.js';
+import { assertAllocatable, assertArrayFits } from '../core/limits.js';
 import { parseCsv } from '../core/data/csv.js';
 import type { VegaLiteSpec } from '../core/report.js';
 import { Rng } from '../core/rng.js';
@@ -175,6 +176,8 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
       lineNos[count++] = li + 1;
     }
   } else count = rows.length;
+  // A header with no rows is a mistake (a failed download, the wrong file), not an empty market.
+  if (count === 0) throw new ParseError(file, 2, 'at least one candle row after the header', '', -1, 'row');
   const c = allocCandles(count, cm.volume !== null);
   const lineNoOf = (i: number): number => (rows ? rows[i]!.line : lineNos![i]!);
   const num = (s: string | undefined, i: number, col: number): number => {
@@ -382,6 +385,13 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
   const events: BreakoutEvent[] = [];
   const n = c.n;
   const H = c.high, L = c.low, C = c.close, V = c.volume;
+  // All-zero volume is a placeholder column, not volume: 0 >= factor * 0 would confirm every
+  // breakout. It counts as no volume; keeping only confirmed breakouts then cannot be done.
+  let anyVolume = false;
+  if (c.hasVolume) for (let i = 0; i < n && !anyVolume; i++) anyVolume = V[i]! > 0;
+  const useVolume = c.hasVolume && anyVolume;
+  if (c.hasVolume && !anyVolume && n > 0) warn('ohlcv-volume-all-zero', `every volume in the candles is 0: volume confirmation is not computed (volumeConfirmed null)`, { once: true });
+  if (o.requireVolume && !useVolume) throw new InputError(`--require-volume: ${c.hasVolume ? 'the volume column is 0 on every bar' : 'the candles have no volume column'}, so no breakout can be volume-confirmed`);
   // Monotonic deques of indices (ring buffers of size n are simplest: each index enters once).
   const dqMax = new Int32Array(n), dqMin = new Int32Array(n);
   let hMax = 0, tMax = 0, hMin = 0, tMin = 0;
@@ -404,10 +414,11 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
         const dir = up ? 'up' : 'down';
         const level = up ? res : sup;
         let vc: boolean | null = null;
-        if (c.hasVolume) {
+        if (useVolume) {
           let vs = 0;
           for (let k = rs; k <= re; k++) vs += V[k]!;
-          vc = V[i]! >= o.volumeFactor * (vs / (re - rs + 1));
+          // A range with no volume confirms only a breakout bar that has some.
+          vc = vs > 0 ? V[i]! >= o.volumeFactor * (vs / (re - rs + 1)) : V[i]! > 0;
         }
         if (!o.requireVolume || vc === true) {
           const lab = labelFollowThrough(c, i, dir, level, ar, o);
@@ -509,6 +520,9 @@ export function generateOhlcv(seed: number, specIn: Partial<OhlcvSpec> = {}): { 
   for (const k of Object.keys(specIn)) if (!known.includes(k)) throw new InputError(`unknown OHLCV spec option ${JSON.stringify(k)}; known: ${known.join(', ')}`);
   const spec = { ...DEFAULT_OHLCV_SPEC, ...specIn };
   if (!(Number.isInteger(spec.n) && spec.n >= 1)) throw new InputError(`OHLCV spec n must be a positive integer, got ${spec.n}`);
+  // Six float64 columns plus about 100 bytes of CSV text per candle.
+  assertArrayFits(spec.n, 8, `${spec.n} candles`, 'OHLCV spec n');
+  assertAllocatable(spec.n * 160, `${spec.n} candles`, 'OHLCV spec n');
   const rng = new Rng(seed, 'ohlcv');
   const c = allocCandles(spec.n, true);
   const u = spec.unit;

@@ -8,7 +8,7 @@ import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import {
   candlesToCsv, compareWindowModels, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
-  labelFootprint, loadOhlcvCsv, renderFootprintText, ohlcvBaselines, parseFootprintTextFile, parseWindowsJsonl, rangesSection, readWindowsJsonl,
+  assertUniqueWindowIds, labelFootprint, loadOhlcvCsv, renderFootprintText, ohlcvBaselines, parseFootprintTextFile, parseWindowsJsonl, rangesSection, readWindowsJsonl,
   recordFromGenerated, recordToJson, goldFromLabel, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
   type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowModelResult, type WindowRecord,
 } from '../breakout/index.js';
@@ -30,11 +30,15 @@ function pair(name: string, v: number[] | undefined): readonly [number, number] 
 
 /** Windows from a JSONL file (fixture format) or a text file of tables (`.txt`). */
 function readWindowsAny(path: string, tick: number | undefined): WindowItem[] {
+  let items: WindowItem[];
   if (path.endsWith('.txt')) {
     const ws = parseFootprintTextFile(readFileSync(path, 'utf8'), { file: path, ...(tick ? { tick } : {}) });
-    return ws.map((w, i) => ({ line: i + 1, id: w.id ?? `w${i}`, record: { window: { ...w, id: w.id ?? `w${i}` } } }));
-  }
-  return readWindowsJsonl(path);
+    items = ws.map((w, i) => ({ line: i + 1, id: w.id ?? `w${i}`, record: { window: { ...w, id: w.id ?? `w${i}` } } }));
+    assertUniqueWindowIds(items, path, 'window');
+  } else items = readWindowsJsonl(path);
+  // An empty file is a mistake (wrong path, a failed export), not a run over zero windows.
+  if (items.length === 0) throw new InputError(`${path}: no windows in the file`);
+  return items;
 }
 
 interface ModelFlags extends ProviderFlags { model: string[]; evalConcurrency?: number }
@@ -160,7 +164,10 @@ function register(program: Command): void {
     if (dupModel) throw new InputError(`--model ${dupModel} is given twice`);
     if (!existsSync(o.data)) throw new InputError(`no such file: ${o.data}`);
     let items = readWindowsAny(o.data, undefined);
-    if (o.limit !== undefined) items = items.slice(0, o.limit);
+    if (o.limit !== undefined) {
+      if (o.limit < 1) throw new InputError(`--limit must be >= 1, got ${o.limit}`);
+      items = items.slice(0, o.limit);
+    }
     const cachePath = o.cache ?? (o.json ? `${o.json}.cache.jsonl` : null);
     const guard = outputGuard().input(o.data, '--data');
     for (const m of o.model) guard.input(m.startsWith('gguf:') ? m.slice(5) : undefined, '--model');
@@ -230,7 +237,7 @@ function register(program: Command): void {
       const g = outputGuard().input(o.data, '--data').outputFolder(o.outDir, '--out-dir').output(join(o.outDir, 'meta.json'), '--out-dir');
       for (const m of ['multi', 'report', 'single']) for (const s of ['train', 'test']) g.output(join(o.outDir, `${m}.${s}.jsonl`), '--out-dir');
       g.check();
-      const items = readWindowsJsonl(o.data);
+      const items = readWindowsAny(o.data, undefined);
       const bad = items.filter((i) => !i.record);
       for (const b of bad) process.stderr.write(`perennial: skipping ${b.error}\n`);
       const r = writeChatExport(o.outDir, items.filter((i) => i.record).map((i) => i.record!), { trainFraction: o.trainFraction, splitSeed: o.splitSeed, aggregation: aggregationOf(o.aggregation) });
@@ -296,6 +303,7 @@ function printSummary(s: EvalSummary): void {
   const p = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
   process.stdout.write(`${s.pipeline}: n ${s.n}, stage acc direction ${p(s.stage_acc.direction)} level ${p(s.stage_acc.level)} side ${p(s.stage_acc.side)}, verdict acc ${p(s.verdict_acc)}`
     + `${s.learned ? ` ± ${s.learned.verdict_acc_std.toFixed(3)} over ${s.learned.seeds.length} seeds` : ''}, rationale consistency ${p(s.rationale_consistency)}, windows with errors ${s.errors}, excluded ${s.excluded}\n`);
+  if (s.reasons?.verdict_acc) process.stdout.write(`rates are n/a: ${s.reasons.verdict_acc}\n`);
 }
 
 async function demo(ctx: DemoContext): Promise<DemoResult> {

@@ -72,7 +72,10 @@ test('garbage, schema-breaking and failing models: errors counted per window, ne
   assert.equal(g.errors, g.n + 1, 'every scored window and the malformed line');
   assert.equal(g.error_kinds.malformed, 1);
   assert.ok(g.error_kinds.parse! > 0 && g.error_kinds.missing! > 0);
-  assert.equal(g.verdict_acc, 0);
+  // Every scored window errored: no rate (issue 17), with the reason, instead of 0.000.
+  assert.equal(g.verdict_acc, null);
+  assert.equal(g.n_answered, 0);
+  assert.match(g.reasons!.verdict_acc!, /every one of the \d+ scored windows errored \(direction:parse/);
   const schema = new FakeProvider('schema', () => '{"reason": "x", "answer": "maybe"}');
   const s = (await evaluateWindows(its, 'single', { provider: schema, quiet: true })).summary;
   assert.equal(s.error_kinds.schema, s.n);
