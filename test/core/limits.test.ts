@@ -63,12 +63,19 @@ test('NPY: a header claiming more data than the file holds, or a dimension no ar
   }
 });
 
-test('IDX: dimension sizes of 0, and gzip streams inflating past the budget, are refused', () => {
-  const head = new Uint8Array(4 + 8);
-  head[2] = 0x08; head[3] = 2;
-  new DataView(head.buffer).setUint32(4, 0, false);
-  new DataView(head.buffer).setUint32(8, 4_000_000_000, false);
-  assert.throws(() => parseIdx(head, 'empty.idx'), (e: unknown) => e instanceof ParseError && e.field === 'dims');
+test('IDX: an empty image array (a 0 dimension beside huge claimed ones), and gzip streams inflating past the budget, are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'perennial-limits-idx-'));
+  try {
+    const head = new Uint8Array(4 + 12);
+    head[2] = 0x08; head[3] = 3;
+    new DataView(head.buffer).setUint32(8, 4_000_000_000, false);
+    new DataView(head.buffer).setUint32(12, 4_000_000_000, false);
+    assert.deepEqual(parseIdx(head, 'empty.idx').shape, [0, 4_000_000_000, 4_000_000_000]);
+    writeFileSync(join(dir, 'train-images-idx3-ubyte'), head);
+    const lbl = new Uint8Array(8); lbl[2] = 0x08; lbl[3] = 1;
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), lbl);
+    assert.throws(() => loadIdxFolder(dir, 'train'), (e: unknown) => e instanceof ParseError && e.field === 'dims');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
   // 4 MiB of zeros in a few KiB of gzip, against a 1 MiB budget.
   const big = new Uint8Array(4 + 4 + 4 * 2 ** 20);
   big[2] = 0x08; big[3] = 1;

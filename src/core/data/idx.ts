@@ -43,8 +43,6 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
   for (let i = 0; i < ndim; i++) shape.push(dv.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * ndim;
-  // Dimension sizes a reader would size buffers by, even when another one is 0.
-  if (shape.some((s) => s === 0)) fail(4, 'non-zero dimension sizes (an empty IDX array)', shape.join('x'), 'dims');
   const bytes = count * type!.size;
   if (start + bytes !== buf.length) fail(start, `${bytes} data bytes for shape ${shape.join('x')}`, `${buf.length - start} bytes`, 'data');
   let data: IdxArray['data'];
@@ -103,6 +101,8 @@ export function loadIdxFolder(dir: string, split: 'train' | 'test', classNames?:
   if (img.shape.length !== 3) throw new ParseError(imgPath, 0, '3 dimensions (n, h, w)', `${img.shape.length}`, 3, 'ndim');
   if (lbl.shape.length !== 1 || lbl.shape[0] !== img.shape[0]) throw new ParseError(lblPath, 0, `${img.shape[0]} labels`, `shape ${lbl.shape.join('x')}`, 4, 'dims');
   const [n, h, w] = img.shape as [number, number, number];
+  // An empty array's other dimensions are unchecked claims (nothing backs them): refuse it.
+  if (n === 0 || h === 0 || w === 0) throw new ParseError(imgPath, 0, 'at least one image of at least 1x1 pixels', `shape ${img.shape.join('x')}`, 4, 'dims');
   for (let i = 0; i < n; i++) {
     const v = lbl.data[i]!;
     if (!(v >= 0 && v < MAX_CLASSES)) throw new ParseError(lblPath, 0, `class indices 0..${MAX_CLASSES - 1}`, `${v} at item ${i}`, 8, 'label');
