@@ -5,7 +5,8 @@ import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { median, quantile } from '../core/stats.js';
 import type { Matrix64 } from '../core/linalg/index.js';
-import { checkKeys, featureHeadInfo } from './metrics.js';
+import { checkKeys, featureHeadInfo, measureBytes } from './metrics.js';
+import { MAX_REPEATS, assertAllocatable, capSize } from '../core/limits.js';
 import { etfHead, mirNeuralCollapse } from './nc.js';
 
 export interface CollapseSweepOptions {
@@ -55,6 +56,10 @@ export function collapseSweep(partial: Partial<CollapseSweepOptions> = {}): Coll
   if (o.dim < o.classes) throw new InputError(`nc sweep: dim (${o.dim}) must be >= classes (${o.classes})`);
   if (o.noise.some((s) => !(s >= 0))) throw new InputError('nc sweep: noise levels must be >= 0');
   const C = o.classes;
+  // The unbalanced batch has C^2 rows; each batch's joint entropy may take an n x n Gram.
+  const nMax = Math.max(C * o.perClass, C * C);
+  capSize('seeds', o.seeds, MAX_REPEATS, 'nc sweep');
+  assertAllocatable(measureBytes(nMax, o.dim, o.dim) + 8 * C * o.dim, `batches of up to ${nMax} rows of dimension ${o.dim}`, 'nc sweep (--classes, --dim, --per-class)');
   const balanced = Array<number>(C).fill(o.perClass);
   const unbalanced = Array.from({ length: C }, (_, c) => 1 + 2 * c);
   const small = Array.from({ length: C }, (_, c) => (c < Math.max(2, Math.floor(C / 2)) ? 1 : 0));

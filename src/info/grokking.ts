@@ -2,6 +2,7 @@
 // AdamW-style decoupled weight decay; MIR and HDR between answer features and unembedding rows
 // are tracked on a fixed, class-balanced held-out batch.
 import { InputError } from '../core/errors.js';
+import { assertAllocatable, assertArrayFits } from '../core/limits.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
@@ -66,6 +67,11 @@ export function grokkingOptions(partial: Partial<GrokkingOptions> = {}): Grokkin
   if (!(Number.isInteger(o.p) && o.p >= 5)) throw new InputError(`grokking: p must be an integer >= 5, got ${o.p}`);
   if (!(o.trainFraction > 0 && o.trainFraction < 1)) throw new InputError(`grokking: trainFraction must be in (0, 1), got ${o.trainFraction}`);
   if (!(o.every >= 1 && o.maxEpochs >= o.every)) throw new InputError('grokking: need 1 <= every <= maxEpochs');
+  // Full batch over p^2 pairs: embeddings, hidden activations and p logits per pair, with their
+  // gradients and Adam's moments (float32), about three copies of each.
+  const P = o.p;
+  assertArrayFits(P * P * P, 4, `the p^2 x p logits (p = ${P})`, 'grokking (--p)');
+  assertAllocatable(12 * P * P * (2 * o.embed + 2 * o.hidden + 2 * P), `full-batch training on p^2 = ${P * P} pairs`, 'grokking (--p)');
   return Object.freeze(o);
 }
 

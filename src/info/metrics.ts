@@ -3,6 +3,7 @@
 // Eigenvalues come from core/linalg; the d < n covariance route and the Khatri-Rao route for
 // Hadamard products are picked by cost (they share the nonzero spectrum of the direct route).
 import { InputError } from '../core/errors.js';
+import { assertAllocatable } from '../core/limits.js';
 import { linalg, type Linalg, type Matrix, type Matrix64 } from '../core/linalg/index.js';
 
 export type LogBase = 'e' | 2 | 10 | number;
@@ -360,11 +361,28 @@ export function measureGrams(K1: Matrix, K2: Matrix, opts: EntropyOptions & { li
 }
 
 /**
+ * Bytes measureFeatures holds at its peak for n rows of dimensions dx (and dy, 0 for X alone):
+ * the normalised copies, each side's Gram or covariance (with eigh's workspace) and the joint
+ * route's matrix (Khatri-Rao rows and their covariance, or two n x n Grams).
+ */
+export function measureBytes(n: number, dx: number, dy: number): number {
+  const side = (d: number): number => (d === 0 ? 0 : 2 * n * d + 3 * Math.min(n, d) ** 2);
+  let joint = 0;
+  if (dy > 0) {
+    const k = dx * dy;
+    joint = jointRoute(n, dx, dy) === 'khatri-rao' ? n * k + 3 * k * k : 4 * n * n;
+  }
+  return 8 * (side(dx) + side(dy) + joint);
+}
+
+/**
  * Entropies, MI, MIR and HDR of the cosine Grams of X (and Y when given), from features; every
  * step takes the cheapest route with the same spectrum. This is what `perennial info measure` runs.
  */
 export function measureFeatures(X: Matrix, Y?: Matrix, opts: FeatureOptions & { joint?: 'auto' | 'khatri-rao' | 'gram' } = {}): InfoMeasure {
   checkKeys(opts, [...FEATURE_KEYS, 'joint'], 'measureFeatures');
+  // An n x n Gram of 10^5 rows is 80 GB: refuse before the eigensolver runs out of memory.
+  assertAllocatable(measureBytes(X.rows, X.cols, Y ? Y.cols : 0), `the Grams of ${X.rows} rows (dimensions ${X.cols}${Y ? ` and ${Y.cols}` : ''})`, 'info measure');
   const la = opts.linalg ?? linalg();
   const eo = pickEntropy(opts);
   const A = normalizeRows(X, opts);
