@@ -13,6 +13,7 @@ import {
   type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowModelResult, type WindowRecord,
 } from '../breakout/index.js';
 import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, SampleLog, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
+import { backtest, backtestOptions, backtestSection, readSignalsFile, type Signal } from '../breakout/backtest.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
 
@@ -296,6 +297,41 @@ function register(program: Command): void {
       process.stdout.write(`${candles.n} candles: ${r.ranges.length} ranges, ${r.events.length} breakouts (true ${summary.labels.true}, false ${summary.labels.false}, undetermined ${summary.labels.undetermined})\n`);
       if (o.json) writeRecord(o.json, rec.finish(summary));
       if (o.html) await writeReport(o.html, 'perennial breakout ranges', [rangesSection(`ranges in ${o.csv}`, candles, r, base)]);
+    });
+
+  bo.command('backtest')
+    .description('trade breakout signals: enter at the next open (long up, short down), exit at the close --hold bars later, with slippage and commission')
+    .requiredOption('--csv <file>', 'OHLCV CSV')
+    .option('--signals <s>', 'ranges (every detected breakout) | rules (breakouts the volume rule calls true) | FILE (.json or .csv with index/time and direction)', 'ranges')
+    .option('--hold <n>', 'bars from entry to exit (default 5)', parseIntOption('hold'), 5)
+    .option('--commission <c>', 'commission per side, as a fraction (default 0)', parseFloatOption('commission'), 0)
+    .option('--slippage <s>', 'slippage per fill, as a fraction of the price (default 0)', parseFloatOption('slippage'), 0)
+    .option('--long-only', 'skip downward (short) signals')
+    .option('--json <file>', 'write the result record here')
+    .option('--html <file>', 'write an HTML report with the equity curve')
+    .option('--atr <n>', 'ranges/rules: ATR period', parseIntOption('atr'))
+    .option('--lookback <n>', 'ranges/rules: range lookback W in bars', parseIntOption('lookback'))
+    .option('--kappa <k>', 'ranges/rules: max span in ATRs', parseFloatOption('kappa'))
+    .option('--delta <d>', 'ranges/rules: breakout close beyond the level in ATRs', parseFloatOption('delta'))
+    .option('--volume-factor <v>', 'rules: volume confirmation factor', parseFloatOption('volume-factor'))
+    .action(async (o: Record<string, unknown> & { csv: string; signals: string; hold: number; commission: number; slippage: number; longOnly?: boolean; json?: string; html?: string }) => {
+      const fromFile = o.signals !== 'ranges' && o.signals !== 'rules';
+      outputGuard().input(o.csv, '--csv').input(fromFile ? o.signals : null, '--signals').output(o.json, '--json').output(o.html, '--html').check();
+      const opts = backtestOptions({ hold: o.hold, commission: o.commission, slippage: o.slippage, longOnly: o.longOnly === true });
+      const rec = new RunRecorder('breakout backtest', { ...o }, null);
+      const candles = await rec.time('load', () => loadOhlcvCsv(o.csv));
+      let signals: Signal[];
+      if (fromFile) signals = readSignalsFile(o.signals, candles);
+      else {
+        const r = await rec.time('detect', () => detectRanges(candles, rangeFlags(o)));
+        if (o.signals === 'rules' && !candles.hasVolume) throw new InputError(`--signals rules needs a volume column in ${o.csv} (the volume rule confirms breakouts by volume)`);
+        signals = r.events.filter((e) => o.signals === 'ranges' || e.volumeConfirmed === true).map((e) => ({ index: e.index, direction: e.direction }));
+      }
+      const r = await rec.time('backtest', () => backtest(candles, signals, opts));
+      const p = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(4));
+      process.stdout.write(`${r.n_signals} signals, ${r.n_trades} trades (skipped: ${r.skipped.overlap} overlap, ${r.skipped.past_end} past end, ${r.skipped.short_long_only} short): total return ${p(r.total_return)}, hit rate ${p(r.hit_rate)}, profit factor ${p(r.profit_factor)}, max drawdown ${p(r.max_drawdown)}, sharpe/trade ${p(r.sharpe)}; buy and hold ${p(r.buy_and_hold?.return ?? null)}\n`);
+      if (o.json) writeRecord(o.json, rec.finish({ ...r, signals: o.signals, n_candles: candles.n }));
+      if (o.html) await writeReport(o.html, 'perennial breakout backtest', [backtestSection(`backtest of ${o.signals} signals on ${o.csv}`, candles, r)]);
     });
 }
 
