@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { writeJsonAtomic } from '../core/fsx.js';
+import { readJsonFile } from '../core/json.js';
 import { filterClasses, indicesByClass, subset, type Dataset } from '../core/data/dataset.js';
 import { readNpy, writeNpy } from '../core/data/npy.js';
 import type { Backbone } from './backbones/types.js';
@@ -110,7 +111,7 @@ function saveLearner(dir: string, c: LearnerCheckpoint): void {
 }
 
 function loadLearner(dir: string): LearnerCheckpoint {
-  const j = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { meta: Record<string, unknown>; arrays: Record<string, string> };
+  const j = readJsonFile(join(dir, 'meta.json'), CHECKPOINT) as { meta: Record<string, unknown>; arrays: Record<string, string> };
   const arrays: LearnerCheckpoint['arrays'] = new Map();
   for (const [k, f] of Object.entries(j.arrays)) {
     const a = readNpy(join(dir, f));
@@ -168,6 +169,9 @@ export function exportMiniature(mini: Miniature, split: string, seeds: readonly 
   });
 }
 
+/** What a checkpoint file should hold; a torn one is a ParseError naming the file. */
+const CHECKPOINT = 'a complete cil checkpoint (remove the file or run without --resume)';
+
 export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOptions): Promise<CilRunResult> {
   if (opts.methods.length === 0) throw new InputError('no methods given');
   const config = { dataset: mini.name, split: opts.split, methods: opts.methods, methodOptions: opts.methodOptions ?? {}, data: mini.description };
@@ -177,7 +181,7 @@ export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOp
     const cfgPath = join(ckpt, 'config.json');
     const h = configHash(config);
     if (existsSync(cfgPath) && opts.resume) {
-      const old = JSON.parse(readFileSync(cfgPath, 'utf8')) as { hash: string };
+      const old = readJsonFile(cfgPath, CHECKPOINT) as { hash: string };
       if (old.hash !== h) throw new InputError(`${cfgPath}: the checkpoints were made with another configuration (hash ${old.hash}, now ${h}); run without --resume or use another output`);
     } else if (!opts.resume) {
       for (const f of readdirSync(ckpt)) if (f.startsWith('seed-')) rmSync(join(ckpt, f), { recursive: true, force: true });
@@ -190,7 +194,7 @@ export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOp
     const seedDir = ckpt ? join(ckpt, `seed-${seed}`) : null;
     const donePath = seedDir ? join(seedDir, 'done.json') : null;
     if (opts.resume && donePath && existsSync(donePath)) {
-      const done = JSON.parse(readFileSync(donePath, 'utf8')) as { runs: CilRunEntry[]; diagnostics: unknown };
+      const done = readJsonFile(donePath, CHECKPOINT) as { runs: CilRunEntry[]; diagnostics: unknown };
       runs.push(...done.runs);
       diagnostics[`seed-${seed}`] = done.diagnostics;
       continue;
@@ -218,7 +222,7 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
   let state: SeedState = { completed: 0, rows: {}, time: {}, wFast: {} };
   const statePath = seedDir ? join(seedDir, 'state.json') : null;
   if (opts.resume && statePath && existsSync(statePath)) {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as SeedState;
+    state = readJsonFile(statePath, CHECKPOINT) as SeedState;
     // Learners are read from the folder of the session state.json commits (see below); a newer
     // folder left by a kill before that commit is ignored. `seedDir/<learner>` is the older layout.
     const sessionDir = join(seedDir!, `s${state.completed}`);

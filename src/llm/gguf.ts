@@ -5,7 +5,7 @@
 // The reader never trusts a claimed size: every count and length is checked against the bytes
 // that remain in the file before anything is allocated.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ParseError } from '../core/errors.js';
+import { InputError, ParseError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fsx.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -239,7 +239,10 @@ function minItemBytes(t: number): number {
 export function readGgufHeader(path: string, opts: ReadGgufOptions = {}): GgufHeader {
   const fd = openSync(path, 'r');
   try {
-    const fileSize = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    // Reading a folder's descriptor fails with an EISDIR that names no path.
+    if (!st.isFile()) throw new InputError(`${path}: not a GGUF file (it is ${st.isDirectory() ? 'a folder' : 'not a regular file'})`);
+    const fileSize = st.size;
     // Read the start of the file, growing the window while the header runs past it.
     const cap = Math.min(fileSize, opts.maxHeaderBytes ?? 512 * 1024 * 1024);
     for (let want = Math.min(cap, 4 << 20); ; want = Math.min(cap, want * 4)) {

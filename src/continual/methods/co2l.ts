@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { tf } from '../../core/tensor.js';
 import { batchNormReluEval, batchNormReluTrain } from '../../core/bn.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
+import { readJsonFile } from '../../core/json.js';
 import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { stratifiedSplit, subset, type Dataset } from '../../core/data/dataset.js';
@@ -627,7 +628,7 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
     for (const m of trained) {
       const file = a.checkpointDir ? join(a.checkpointDir, `${m}-seed-${seed}.json`) : null;
       if (file && a.resume && existsSync(file)) {
-        const saved = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; entry: Co2lRunEntry };
+        const saved = readJsonFile(file, 'a complete co2l checkpoint (remove the file or run without --resume)') as { hash: string; entry: Co2lRunEntry };
         if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
       }
       const same = clampBindsLikeCo2l(m, schedules[m]!, runs.find((e) => e.seed === seed && e.method === 'co2l'));
