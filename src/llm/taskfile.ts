@@ -16,7 +16,8 @@
 //         - { type: json_schema, schema: { type: object, required: [city] } }   # on the whole response
 //         - { type: judge, reference: '{{city}}' }
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, isMap, isNode, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { lineOfPath } from '../core/yaml.js';
 import { z } from 'zod';
 import { InputError, ParseError } from '../core/errors.js';
 import { evaluate, type EvalCase, type Predictor, type SampleLog } from './harness.js';
@@ -76,21 +77,6 @@ const Task = z.strictObject({
 export type UserTask = z.infer<typeof Task>;
 
 const TaskFile = z.strictObject({ version: z.literal(1).default(1), tasks: z.array(Task).min(1) });
-
-function lineOfPath(doc: Document, lc: LineCounter, path: readonly (string | number)[]): number {
-  for (let k = path.length; k >= 0; k--) {
-    const node = k === 0 ? doc.contents : doc.getIn(path.slice(0, k), true);
-    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
-    if (k > 0) {
-      const parent = k === 1 ? doc.contents : doc.getIn(path.slice(0, k - 1), true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === path[k - 1]);
-        if (pair && isNode(pair.key) && pair.key.range) return lc.linePos(pair.key.range[0]).line;
-      }
-    }
-  }
-  return 1;
-}
 
 const VAR = /\{\{\s*(\w+)\s*\}\}/g;
 

@@ -2,7 +2,8 @@
 // id is the hash of its fully resolved command line, so the same point always has the same id.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, isMap, isNode, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { lineOfPath } from '../yaml.js';
 import { z } from 'zod';
 import { InputError, ParseError } from '../errors.js';
 
@@ -40,22 +41,6 @@ export interface Sweep {
 }
 
 const RESERVED = new Set(['json', 'html', 'store', 'help']);
-
-function lineOfPath(doc: Document, lc: LineCounter, path: readonly (string | number)[]): number {
-  for (let k = path.length; k >= 0; k--) {
-    const node = k === 0 ? doc.contents : doc.getIn(path.slice(0, k), true);
-    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
-    // A map key's own line when its value is null or absent.
-    if (k > 0) {
-      const parent = k === 1 ? doc.contents : doc.getIn(path.slice(0, k - 1), true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === path[k - 1]);
-        if (pair && isNode(pair.key) && pair.key.range) return lc.linePos(pair.key.range[0]).line;
-      }
-    }
-  }
-  return 1;
-}
 
 function toArg(v: string | number | boolean | readonly (string | number | boolean)[]): string {
   return Array.isArray(v) ? v.map(String).join(',') : String(v);
