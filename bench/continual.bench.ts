@@ -16,7 +16,7 @@ import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/p
 import { RidgeBranch } from '../src/continual/methods/ridge-branch.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
-import { Sgd, lossAndGrads, disposeGrads } from '../src/continual/nn.js';
+import { Sgd, lossAndGrads, disposeGrads } from '../src/core/nn.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -24,7 +24,7 @@ import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { Co2lNet, co2lOptions } from '../src/continual/methods/co2l.js';
 import { asymSupCon } from '../src/continual/contrastive.js';
 import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
-import { Sgd, lossAndGrads, disposeGrads } from '../src/continual/nn.js';
+import { Sgd, lossAndGrads, disposeGrads } from '../src/core/nn.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -25,7 +25,7 @@ import { tf } from '../core/tensor.js';
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
-import { variable } from './nn.js';
+import { variable } from '../core/nn.js';
 
 export interface AtlasOptions {
   readonly latentDim: number;

@@ -3,7 +3,7 @@
 import type { Dataset } from '../core/data/dataset.js';
 import type { Backbone } from './backbones/types.js';
 import type { FeatureRows } from './heads.js';
-import type { Params } from './nn.js';
+import type { Params } from '../core/nn.js';
 import { extractFeatures } from './pet-train.js';
 
 const NONE: Params = new Map();

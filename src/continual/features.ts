@@ -22,7 +22,7 @@ import { makeDataset, stratifiedFractionSplit, type Dataset } from '../core/data
 import { Rng as RngClass, type Rng } from '../core/rng.js';
 import { tf } from '../core/tensor.js';
 import type { Backbone, ForwardOptions, PetOptions } from './backbones/types.js';
-import { constInit, variable, type Params } from './nn.js';
+import { constInit, variable, type Params } from '../core/nn.js';
 import type { Miniature } from './data.js';
 import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
 import { VitFeatureBackbone } from './vit-weights.js';

@@ -1,7 +1,7 @@
 // continual/: class-incremental learning on pretrained backbones — scenarios, metrics, backbones
 // with PET modules, SimpleCIL, RanPAC and SAFE behind one learner interface and one trainer.
 export * from './backbones/index.js';
-export { Sgd, cosineLr, linear, layerNorm, geluExact, type Params, type WeightTensor } from './nn.js';
+export { Sgd, cosineLr, linear, layerNorm, geluExact, type Params, type WeightTensor } from '../core/nn.js';
 export { AccuracyMatrix, groupCorrect, type AccuracyKind } from './metrics.js';
 export { makeClassIncremental, parseSplit, remapDataset, labelRange, type Scenario, type ScenarioOptions, type SessionInfo } from './scenario.js';
 export {

@@ -7,7 +7,7 @@ import type { Rng } from '../core/rng.js';
 import type { Dataset } from '../core/data/dataset.js';
 import { progress } from '../core/progress.js';
 import type { Backbone } from './backbones/types.js';
-import { Sgd, assignValues, cloneVariable, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from './nn.js';
+import { Sgd, assignValues, cloneVariable, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from '../core/nn.js';
 import type { FeatureRows } from './heads.js';
 
 export interface TrainOptions {

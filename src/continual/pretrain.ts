@@ -11,7 +11,7 @@ import { filterClasses } from '../core/data/dataset.js';
 import { makeBackbone, type Backbone, type BackboneSpec } from './backbones/index.js';
 import type { Miniature } from './data.js';
 import { checkTrainOptions, createCosineHead, disposeCosineHead, trainPet, type TrainOptions } from './pet-train.js';
-import { assignValues } from './nn.js';
+import { assignValues } from '../core/nn.js';
 import { readJsonFile } from '../core/json.js';
 
 export interface PretrainOptions {

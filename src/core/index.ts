@@ -11,3 +11,5 @@ export * from './report.js';
 export { initTf, tf } from './tensor.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { batchNormReluTrain, batchNormReluEval } from './bn.js';
+// Parameter stores, layers and SGD over tfjs, shared by every area that trains.
+export * as nn from './nn.js';

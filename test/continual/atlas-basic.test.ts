@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
 import { AtlasModel, AtlasWorld, atlasOptions, orthoPenalty, runAtlas, DOWNSTREAM, type AtlasTaskModel } from '../../src/continual/atlas.js';
-import { variable } from '../../src/continual/nn.js';
+import { variable } from '../../src/core/nn.js';
 import { Rng } from '../../src/core/rng.js';
 
 test('orthogonality penalty: 0 on orthonormal rows, the written formula otherwise', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
 import { VisionTransformer, type VitConfig } from '../../src/continual/backbones/vit.js';
-import type { WeightTensor } from '../../src/continual/nn.js';
+import type { WeightTensor } from '../../src/core/nn.js';
 
 const cfg: VitConfig = { imageSize: 4, patchSize: 2, channels: 2, dim: 4, depth: 2, heads: 2, mlpRatio: 2, numClasses: 3 };
 

@@ -9,7 +9,7 @@ import { tf } from '../../core/tensor.js';
 import { InputError } from '../../core/errors.js';
 import { conv2d } from '../../core/conv.js';
 import { Rng } from '../../core/rng.js';
-import { constInit, getParam, normalInit, variable, type Params } from '../nn.js';
+import { constInit, getParam, normalInit, variable, type Params } from '../../core/nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
 
 export interface CnnConfig {

@@ -3,7 +3,7 @@
 import { tf } from '../../core/tensor.js';
 import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { constInit, getParam, linear, normalInit, variable, type Params } from '../nn.js';
+import { constInit, getParam, linear, normalInit, variable, type Params } from '../../core/nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
 
 export interface MlpConfig {

@@ -3,7 +3,7 @@
 // and fast learners of SAFE, RanPAC's session-1 model) without cloning the backbone.
 import type { tf } from '../../core/tensor.js';
 import type { Rng } from '../../core/rng.js';
-import type { Params } from '../nn.js';
+import type { Params } from '../../core/nn.js';
 
 /** Which PET modules to create. Backbones ignore modules they do not support and say so in describe(). */
 export interface PetOptions {

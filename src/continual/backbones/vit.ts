@@ -11,7 +11,7 @@ import { Rng } from '../../core/rng.js';
 import {
   constInit, geluExact, getParam, getParamValues, layerNorm, linear, normalInit, setParams, variable,
   type Params, type WeightTensor,
-} from '../nn.js';
+} from '../../core/nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
 
 export interface VitConfig {

@@ -18,7 +18,7 @@ import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { stratifiedSplit, subset, type Dataset } from '../../core/data/dataset.js';
 import { conv3x3Trainable } from '../backbones/cnn.js';
-import { cloneParams, constInit, countParams, disposeParams, getParam, linear, variable, type Params } from '../nn.js';
+import { cloneParams, constInit, countParams, disposeParams, getParam, linear, variable, type Params } from '../../core/nn.js';
 import { argmaxRows } from '../heads.js';
 import { AccuracyMatrix, groupCorrect } from '../metrics.js';
 import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from '../scenario.js';

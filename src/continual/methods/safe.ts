@@ -17,7 +17,7 @@ import { tf } from '../../core/tensor.js';
 import type { PetOptions } from '../backbones/types.js';
 import { frozenFeatures } from '../feature-cache.js';
 import { AnalyticRidgeHead, argmaxRows, entropyAggregate, type FeatureRows } from '../heads.js';
-import { assignValues, cloneParams, disposeParams, getParamValues, setParams, type Params } from '../nn.js';
+import { assignValues, cloneParams, disposeParams, getParamValues, setParams, type Params } from '../../core/nn.js';
 import {
   checkTrainOptions, cloneCosineHead, cosineLogits, createCosineHead, disposeCosineHead, extractFeatures, initRowsFromMeans,
   l2normalize, trainPet, type BatchContext, type CosineHead, type TrainOptions,

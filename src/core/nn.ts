@@ -2,9 +2,9 @@
 // and weight decay, and the primitive layers (linear, layer norm, exact GELU) the backbones share.
 // Parameters are plain tf.Variables in a Map keyed by timm/PyTorch-style names, so weights can be
 // exchanged with PyTorch checkpoints and PET modules can be kept apart from the frozen backbone.
-import { tf } from '../core/tensor.js';
-import { InputError } from '../core/errors.js';
-import type { Rng } from '../core/rng.js';
+import { tf } from './tensor.js';
+import { InputError } from './errors.js';
+import type { Rng } from './rng.js';
 
 export type Params = Map<string, tf.Variable>;
 
