@@ -94,7 +94,7 @@ export function tradeReturn(side: 'long' | 'short', entry: number, exit: number,
 }
 
 function refuseBadPrice(c: Candles, i: number, which: 'open' | 'close'): number {
-  const p = which === 'open' ? c.open[i]! : c.close[i]!;
+  const p = which === 'open' ? c.open[i] : c.close[i];
   // A return needs a positive price at both ends; zero or negative quotes (spreads, rolled
   // futures) make the ratio meaningless, so they are refused rather than turned into +-Infinity.
   if (!(Number.isFinite(p) && p > 0)) throw new InputError(`bar ${i}: the ${which} price is ${p}; the backtest needs positive prices at entries and exits`);
@@ -149,7 +149,7 @@ export function backtest(c: Candles, signalsIn: readonly Signal[], optsIn: Parti
     } else reasons.sharpe = 'one trade: no deviation';
   }
   let bh: BuyAndHold | null = null;
-  const from = trades.length ? trades[0]!.entry_index : 0, to = trades.length ? trades[trades.length - 1]!.exit_index : c.n - 1;
+  const from = trades.length ? trades[0].entry_index : 0, to = trades.length ? trades[trades.length - 1].exit_index : c.n - 1;
   if (c.n > 0) {
     const pe = refuseBadPrice(c, from, 'open'), px = refuseBadPrice(c, to, 'close');
     bh = { entry_index: from, exit_index: to, entry_price: pe, exit_price: px, return: tradeReturn('long', pe, px, o.commission, o.slippage) };
@@ -211,13 +211,13 @@ export function parseSignals(text: string, file: string, c: Candles): Signal[] {
     throw new ParseError(file, (e as { lines?: number }).lines ?? 0, 'well-formed CSV', (e as Error).message);
   }
   if (rows.length === 0) throw new ParseError(file, 1, 'a header row', 'an empty file', -1, 'header');
-  const header = rows[0]!.record.map((h) => h.toLowerCase().replace(/[^a-z_]/g, ''));
+  const header = rows[0].record.map((h) => h.toLowerCase().replace(/[^a-z_]/g, ''));
   const iIdx = header.findIndex((h) => h === 'index' || h === 'signal_index' || h === 'bar');
   const iTime = header.findIndex((h) => h === 'time' || h === 'date' || h === 'timestamp' || h === 'datetime');
   const iDir = header.findIndex((h) => h === 'direction' || h === 'side');
-  if (iDir < 0 || (iIdx < 0 && iTime < 0)) throw new ParseError(file, 1, 'columns index (or time) and direction', rows[0]!.record.join(','), -1, 'header');
+  if (iDir < 0 || (iIdx < 0 && iTime < 0)) throw new ParseError(file, 1, 'columns index (or time) and direction', rows[0].record.join(','), -1, 'header');
   const byTime = new Map<number, number>();
-  if (iIdx < 0) for (let i = 0; i < c.n; i++) byTime.set(c.time[i]!, i);
+  if (iIdx < 0) for (let i = 0; i < c.n; i++) byTime.set(c.time[i], i);
   for (const r of rows.slice(1)) {
     const line = r.info.lines;
     const vals = r.record;
@@ -225,15 +225,15 @@ export function parseSignals(text: string, file: string, c: Candles): Signal[] {
     if (iIdx >= 0) {
       const s = vals[iIdx] ?? '';
       index = s === '' ? NaN : Number(s);
-      if (!Number.isInteger(index)) throw new ParseError(file, line, 'an integer bar index', s, -1, rows[0]!.record[iIdx]);
+      if (!Number.isInteger(index)) throw new ParseError(file, line, 'an integer bar index', s, -1, rows[0].record[iIdx]);
     } else {
       const s = vals[iTime] ?? '';
       const ms = /^\d+$/.test(s) ? (Number(s) < 1e11 ? Number(s) * 1000 : Number(s)) : Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(s) || !/\d\d:\d\d/.test(s) ? s : s.replace(' ', 'T') + 'Z');
       const i = byTime.get(ms);
-      if (i === undefined) throw new ParseError(file, line, 'the time of a candle in the CSV', s, -1, rows[0]!.record[iTime]);
+      if (i === undefined) throw new ParseError(file, line, 'the time of a candle in the CSV', s, -1, rows[0].record[iTime]);
       index = i;
     }
-    push({ index, direction: directionOf(vals[iDir], file, line, rows[0]!.record[iDir]!) }, line, rows[0]!.record[iIdx >= 0 ? iIdx : iTime]!);
+    push({ index, direction: directionOf(vals[iDir], file, line, rows[0].record[iDir]) }, line, rows[0].record[iIdx >= 0 ? iIdx : iTime]);
   }
   return out;
 }
@@ -253,7 +253,7 @@ export function equityChart(c: Candles, r: BacktestResult, maxPoints = 2000): Ve
   if (bh) {
     const o = r.options;
     const step = Math.max(1, Math.ceil((to - from + 1) / maxPoints));
-    for (let i = from; i <= to; i += step) hold.push({ bar: i, equity: 1 + tradeReturn('long', bh.entry_price, c.close[i]!, o.commission, o.slippage), series: 'buy and hold' });
+    for (let i = from; i <= to; i += step) hold.push({ bar: i, equity: 1 + tradeReturn('long', bh.entry_price, c.close[i], o.commission, o.slippage), series: 'buy and hold' });
     if (hold[hold.length - 1]?.bar !== to) hold.push({ bar: to, equity: 1 + bh.return, series: 'buy and hold' });
   }
   return {

@@ -67,7 +67,7 @@ export function parseWindowsJsonl(text: string, file = '<jsonl>'): WindowItem[] 
   const out: WindowItem[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const s = lines[i]!.trim();
+    const s = lines[i].trim();
     if (s === '') continue;
     const line = i + 1;
     let v: unknown;

@@ -44,10 +44,10 @@ export function rationaleFacts(text: string, tick: number): RationaleFacts {
   const norm = (s: string): 'buyer' | 'seller' => (s.startsWith('buy') ? 'buyer' : 'seller');
   let side: RationaleFacts['side'] = null;
   const claims = [
-    ...[...t.matchAll(/\b(buyers?|sellers?)\s+(?:are|were|is|was)?\s*(?:the\s+)?(?:stronger|dominant|dominating|dominate|in control)\b/g)].map((m) => ({ i: m.index ?? 0, s: norm(m[1]!) })),
-    ...[...t.matchAll(/\b(?:stronger|dominant)\s+side[^a-z]*(?:is|was|:)?\s*(?:the\s+)?(buyers?|sellers?)\b/g)].map((m) => ({ i: m.index ?? 0, s: norm(m[1]!) })),
+    ...[...t.matchAll(/\b(buyers?|sellers?)\s+(?:are|were|is|was)?\s*(?:the\s+)?(?:stronger|dominant|dominating|dominate|in control)\b/g)].map((m) => ({ i: m.index ?? 0, s: norm(m[1]) })),
+    ...[...t.matchAll(/\b(?:stronger|dominant)\s+side[^a-z]*(?:is|was|:)?\s*(?:the\s+)?(buyers?|sellers?)\b/g)].map((m) => ({ i: m.index ?? 0, s: norm(m[1]) })),
   ].sort((a, b) => a.i - b.i);
-  if (claims.length) side = claims[claims.length - 1]!.s;
+  if (claims.length) side = claims[claims.length - 1].s;
   else {
     const b = /\bbuy(?:ers?|ing)\b/.test(t), s = /\bsell(?:ers?|ing)\b/.test(t);
     side = b && !s ? 'buyer' : s && !b ? 'seller' : null;
@@ -309,12 +309,12 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
       const lr = new LogisticRegression(opts.logistic ?? {}).fit(train.map((r) => footprintFeatures(r.window)), train.map((r) => (r.gold!.verdict ? 1 : 0)));
       model = lr.describe();
       let ok = 0;
-      xTest.forEach((x, i) => { const v = lr.predict(x); votes[i]!.push(v); if (v === test[i]!.gold!.verdict) ok++; });
+      xTest.forEach((x, i) => { const v = lr.predict(x); votes[i].push(v); if (v === test[i].gold!.verdict) ok++; });
       perSeed.push(test.length ? ok / test.length : NaN);
     }
     if (test.length) learned = { seeds, train_n: trainN, verdict_acc_per_seed: perSeed, verdict_acc_mean: mean(perSeed), verdict_acc_std: std(perSeed), model };
     // Per-window outcome: the first seed's model (the confusion table is that of seed 0).
-    predictor = learnedPredictor(new Map(test.map((p, i) => [p, votes[i]![0]!])));
+    predictor = learnedPredictor(new Map(test.map((p, i) => [p, votes[i][0]])));
   } else if (pipeline === 'rules') predictor = rulesPredictor(aggregation);
   else predictor = pipeline === 'single' ? singlePredictor(opts.provider!, callOpts) : multiPredictor(opts.provider!, callOpts);
   const run = await evaluate(windowCases(prepared, pipeline), predictor, {
@@ -326,7 +326,7 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
   const outcomes: WindowOutcome[] = [];
   for (let i = 0; i < prepared.length; i++) {
     const rs = run.outcomes.slice(i * repeats, (i + 1) * repeats).map((o) => o.output);
-    const first = rs[0]!;
+    const first = rs[0];
     outcomes.push(repeats > 1 && first.gold !== null ? { ...first, repeatCorrect: rs.map((x) => x.verdictCorrect === true) } : first);
   }
   return { summary: summarise(outcomes, pipeline, aggregation, opts, llm ? { hits: run.cache_hits, misses: run.cache_misses } : null, learned), outcomes };
@@ -432,7 +432,7 @@ export function compareWindowModels(results: readonly WindowModelResult[], seed 
     return m;
   };
   const paired: (PairedDifference & { metric: string; model: string; baseline: string })[] = [];
-  const base = results[0]!;
+  const base = results[0];
   for (const metric of ['verdict', 'direction', 'level', 'side']) {
     const a = scores(base, metric);
     if (a.size === 0) continue;

@@ -95,16 +95,16 @@ export function parseFootprintText(text: string, opts: ParseFootprintOptions = {
   let expectIndex: number | null = null;
   const lines = text.split(/\r?\n/);
   for (let li = 0; li < lines.length; li++) {
-    const line = lines[li]!.trim();
+    const line = lines[li].trim();
     const lineNo = first + li;
     if (line === '') continue;
     const m = HEADER.exec(line);
     if (!m) throw new ParseError(file, lineNo, '"Table k: Sell Buy Price"', line, -1, 'header');
     const k = Number(m[1]);
     if (expectIndex === null) {
-      if (k !== 0 && k !== 1) throw new ParseError(file, lineNo, 'first table numbered 0 or 1', m[1]!, -1, 'table index');
+      if (k !== 0 && k !== 1) throw new ParseError(file, lineNo, 'first table numbered 0 or 1', m[1], -1, 'table index');
     } else if (k !== expectIndex) {
-      throw new ParseError(file, lineNo, `table number ${expectIndex}`, m[1]!, -1, 'table index');
+      throw new ParseError(file, lineNo, `table number ${expectIndex}`, m[1], -1, 'table index');
     }
     expectIndex = k + 1;
     const toks = line.slice(m[0].length).trim().split(/\s+/).filter(Boolean);
@@ -115,12 +115,12 @@ export function parseFootprintText(text: string, opts: ParseFootprintOptions = {
     for (let j = 0; j < toks.length; j += 3) {
       const r = j / 3;
       const sell = Number(toks[j]), buy = Number(toks[j + 1]), price = Number(toks[j + 2]);
-      if (!(Number.isInteger(sell) && sell >= 0)) throw new ParseError(file, lineNo, 'a non-negative integer', toks[j]!, -1, `table ${k} row ${r} sell`);
-      if (!(Number.isInteger(buy) && buy >= 0)) throw new ParseError(file, lineNo, 'a non-negative integer', toks[j + 1]!, -1, `table ${k} row ${r} buy`);
-      if (!Number.isFinite(price)) throw new ParseError(file, lineNo, 'a price', toks[j + 2]!, -1, `table ${k} row ${r} price`);
+      if (!(Number.isInteger(sell) && sell >= 0)) throw new ParseError(file, lineNo, 'a non-negative integer', toks[j], -1, `table ${k} row ${r} sell`);
+      if (!(Number.isInteger(buy) && buy >= 0)) throw new ParseError(file, lineNo, 'a non-negative integer', toks[j + 1], -1, `table ${k} row ${r} buy`);
+      if (!Number.isFinite(price)) throw new ParseError(file, lineNo, 'a price', toks[j + 2], -1, `table ${k} row ${r} price`);
       const pt = priceToTicks(price, tick);
-      if (pt === null) throw new ParseError(file, lineNo, `a price on the ${tick} tick grid`, toks[j + 2]!, -1, `table ${k} row ${r} price`);
-      if (!(pt < prev)) throw new ParseError(file, lineNo, 'prices strictly decreasing down the table', toks[j + 2]!, -1, `table ${k} row ${r} price`);
+      if (pt === null) throw new ParseError(file, lineNo, `a price on the ${tick} tick grid`, toks[j + 2], -1, `table ${k} row ${r} price`);
+      if (!(pt < prev)) throw new ParseError(file, lineNo, 'prices strictly decreasing down the table', toks[j + 2], -1, `table ${k} row ${r} price`);
       prev = pt;
       rows.push({ priceTicks: pt, sell, buy });
     }
@@ -146,7 +146,7 @@ export function parseFootprintTextFile(text: string, opts: ParseFootprintOptions
     id = undefined;
   };
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!.trim();
+    const l = lines[i].trim();
     if (l === '') { flush(i); continue; }
     if (l.startsWith('#')) { flush(i); id = l.slice(1).trim() || undefined; continue; }
     if (start < 0) start = i;
@@ -194,8 +194,8 @@ export function rowMap(t: FootprintTable): Map<number, FootprintRow> {
 }
 
 export function tableHigh(t: FootprintTable): number {
-  return t.rows[0]!.priceTicks;
+  return t.rows[0].priceTicks;
 }
 export function tableLow(t: FootprintTable): number {
-  return t.rows[t.rows.length - 1]!.priceTicks;
+  return t.rows[t.rows.length - 1].priceTicks;
 }

@@ -121,7 +121,7 @@ const CLASSES: readonly { direction: 'upward' | 'downward'; verdict: boolean }[]
 export function generateFootprintWindow(seed: number, index: number, specIn: Partial<FootprintSpec> | FootprintSpec = {}): GeneratedWindow {
   const spec = footprintSpec(specIn);
   const rng = new Rng(seed, `footprint/w${index}`);
-  const cls = CLASSES[index % 4]!;
+  const cls = CLASSES[index % 4];
   const u = rng.next();
   let kind: DifficultyKind = 'easy';
   let acc = spec.noDirectionShare;
@@ -210,8 +210,8 @@ export function generateFootprintWindow(seed: number, index: number, specIn: Par
         deficit += d;
       });
       const l = base();
-      set(pairPs[j]!, loser, l);
-      set(pairPs[j]!, winner, l + deficit + 1 + pv.int(5));
+      set(pairPs[j], loser, l);
+      set(pairPs[j], winner, l + deficit + 1 + pv.int(5));
       side = winner; sideByCount = loser;
     } else if (kind === 'tie') {
       for (const p of pairPs) {

@@ -48,7 +48,7 @@ export interface LabelOptions {
 
 export function directionOf(w: FootprintWindow): { direction: Direction; rangeHigh: number; rangeLow: number; lastHigh: number; lastLow: number } {
   const range = w.tables.slice(0, -1);
-  const last = w.tables[w.tables.length - 1]!;
+  const last = w.tables[w.tables.length - 1];
   let rangeHigh = -Infinity, rangeLow = Infinity;
   for (const t of range) {
     rangeHigh = Math.max(rangeHigh, tableHigh(t));
@@ -62,7 +62,7 @@ export function directionOf(w: FootprintWindow): { direction: Direction; rangeHi
 
 /** Diagonal pairs of the breakout bar at and beyond the level, in increasing price. */
 export function diagonalPairs(w: FootprintWindow, direction: 'upward' | 'downward', levelTicks: number): DiagonalPair[] {
-  const last = w.tables[w.tables.length - 1]!;
+  const last = w.tables[w.tables.length - 1];
   const m = rowMap(last);
   const out: DiagonalPair[] = [];
   const prices = [...m.keys()].sort((a, b) => a - b);
@@ -116,7 +116,7 @@ export function labelFootprint(w: FootprintWindow, opts: LabelOptions = {}): Bre
     ? `sellers traded ${s.sellTotal} against buyers ${s.buyTotal} one tick higher over ${pairs.length} diagonal pairs`
     : `sellers won ${s.sellWins} and buyers won ${s.buyWins} of ${pairs.length} diagonal pairs`;
   const sideWord = s.side === 'buyer' ? 'buyers are stronger' : s.side === 'seller' ? 'sellers are stronger' : 'neither side is stronger';
-  const sideReason = `${where[0]!.toUpperCase()}${where.slice(1)} the level ${px(level)}, ${facts}, so ${sideWord}.`;
+  const sideReason = `${where[0].toUpperCase()}${where.slice(1)} the level ${px(level)}, ${facts}, so ${sideWord}.`;
   const verdict = verdictOf(d.direction, s.side);
   const vReason = verdict === null
     ? 'With no stronger side the verdict is undetermined.'

@@ -19,7 +19,7 @@ function norm(a: number, b: number): number {
 /** Engineered features of one window, in FEATURE_NAMES order. */
 export function footprintFeatures(w: FootprintWindow): Float64Array {
   const range = w.tables.slice(0, -1);
-  const last = w.tables[w.tables.length - 1]!;
+  const last = w.tables[w.tables.length - 1];
   let hi = -Infinity, lo = Infinity;
   for (const t of range) { hi = Math.max(hi, tableHigh(t)); lo = Math.min(lo, tableLow(t)); }
   const width = Math.max(1, hi - lo);
@@ -80,34 +80,34 @@ export class LogisticRegression {
   fit(x: readonly Float64Array[], y: readonly number[]): this {
     const n = x.length;
     if (n === 0 || n !== y.length) throw new InputError(`LogisticRegression.fit: ${n} rows and ${y.length} labels`);
-    const d = x[0]!.length;
+    const d = x[0].length;
     const mean = new Float64Array(d), scale = new Float64Array(d);
-    for (const r of x) for (let j = 0; j < d; j++) mean[j]! += r[j]! / n;
-    for (const r of x) for (let j = 0; j < d; j++) scale[j]! += (r[j]! - mean[j]!) ** 2 / n;
-    for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]!) || 1;
-    const z = x.map((r) => { const o = new Float64Array(d + 1); o[0] = 1; for (let j = 0; j < d; j++) o[j + 1] = (r[j]! - mean[j]!) / scale[j]!; return o; });
+    for (const r of x) for (let j = 0; j < d; j++) mean[j] += r[j] / n;
+    for (const r of x) for (let j = 0; j < d; j++) scale[j] += (r[j] - mean[j]) ** 2 / n;
+    for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]) || 1;
+    const z = x.map((r) => { const o = new Float64Array(d + 1); o[0] = 1; for (let j = 0; j < d; j++) o[j + 1] = (r[j] - mean[j]) / scale[j]; return o; });
     const D = d + 1;
     const w = new Float64Array(D);
     let it = 0;
     for (; it < this.options.maxIter; it++) {
       const g = new Float64Array(D), H = new Float64Array(D * D);
       for (let i = 0; i < n; i++) {
-        const zi = z[i]!;
+        const zi = z[i];
         let s = 0;
-        for (let j = 0; j < D; j++) s += w[j]! * zi[j]!;
+        for (let j = 0; j < D; j++) s += w[j] * zi[j];
         const p = 1 / (1 + Math.exp(-s));
-        const r = p - y[i]!, v = Math.max(p * (1 - p), 1e-10);
+        const r = p - y[i], v = Math.max(p * (1 - p), 1e-10);
         for (let j = 0; j < D; j++) {
-          g[j]! += r * zi[j]!;
-          for (let k = 0; k <= j; k++) H[j * D + k]! += v * zi[j]! * zi[k]!;
+          g[j] += r * zi[j];
+          for (let k = 0; k <= j; k++) H[j * D + k] += v * zi[j] * zi[k];
         }
       }
-      for (let j = 1; j < D; j++) { g[j]! += this.options.l2 * n * w[j]!; H[j * D + j]! += this.options.l2 * n; }
-      H[0]! += 1e-9 * n;
-      for (let j = 0; j < D; j++) for (let k = j + 1; k < D; k++) H[j * D + k] = H[k * D + j]!;
+      for (let j = 1; j < D; j++) { g[j] += this.options.l2 * n * w[j]; H[j * D + j] += this.options.l2 * n; }
+      H[0] += 1e-9 * n;
+      for (let j = 0; j < D; j++) for (let k = j + 1; k < D; k++) H[j * D + k] = H[k * D + j];
       const step = solveSpd(H, g, D);
       let mx = 0;
-      for (let j = 0; j < D; j++) { w[j]! -= step[j]!; mx = Math.max(mx, Math.abs(step[j]!)); }
+      for (let j = 0; j < D; j++) { w[j] -= step[j]; mx = Math.max(mx, Math.abs(step[j])); }
       if (mx < this.options.tol) { it++; break; }
     }
     this.fitted = { mean, scale, w, iterations: it };
@@ -117,8 +117,8 @@ export class LogisticRegression {
   predictProba(x: Float64Array): number {
     const f = this.fitted;
     if (!f) throw new NotFittedError('LogisticRegression: predict before fit');
-    let s = f.w[0]!;
-    for (let j = 0; j < x.length; j++) s += f.w[j + 1]! * (x[j]! - f.mean[j]!) / f.scale[j]!;
+    let s = f.w[0];
+    for (let j = 0; j < x.length; j++) s += f.w[j + 1] * (x[j] - f.mean[j]) / f.scale[j];
     return 1 / (1 + Math.exp(-s));
   }
 
@@ -130,17 +130,17 @@ function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
         if (!(s > 0)) throw new NumericalError(`logistic regression: Hessian not positive definite at column ${i}`);
         L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j]!;
+      } else L[i * n + j] = s / L[j * n + j];
     }
   }
   const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) { let s = b[i]!; for (let k = 0; k < i; k++) s -= L[i * n + k]! * y[k]!; y[i] = s / L[i * n + i]!; }
+  for (let i = 0; i < n; i++) { let s = b[i]; for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k]; y[i] = s / L[i * n + i]; }
   const xx = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) { let s = y[i]!; for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * xx[k]!; xx[i] = s / L[i * n + i]!; }
+  for (let i = n - 1; i >= 0; i--) { let s = y[i]; for (let k = i + 1; k < n; k++) s -= L[k * n + i] * xx[k]; xx[i] = s / L[i * n + i]; }
   return xx;
 }

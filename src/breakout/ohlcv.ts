@@ -93,7 +93,7 @@ function fastDecimal(s: string): number {
     else return NaN;
   }
   if (digits === 0 || digits > 15) return NaN;
-  const v = frac > 0 ? mant / POW10[frac]! : mant;
+  const v = frac > 0 ? mant / POW10[frac] : mant;
   return neg ? -v : v;
 }
 
@@ -169,7 +169,7 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
     lines = text.split('\n');
     lineNos = new Int32Array(lines.length);
     for (let li = 1; li < lines.length; li++) {
-      let l = lines[li]!;
+      let l = lines[li];
       if (l.charCodeAt(l.length - 1) === 13) l = lines[li] = l.slice(0, -1);
       if (l.length === 0 || (l.charCodeAt(0) <= 32 && l.trim() === '')) continue;
       lines[count] = l;
@@ -179,7 +179,7 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
   // A header with no rows is a mistake (a failed download, the wrong file), not an empty market.
   if (count === 0) throw new ParseError(file, 2, 'at least one candle row after the header', '', -1, 'row');
   const c = allocCandles(count, cm.volume !== null);
-  const lineNoOf = (i: number): number => (rows ? rows[i]!.line : lineNos![i]!);
+  const lineNoOf = (i: number): number => (rows ? rows[i].line : lineNos![i]);
   const num = (s: string | undefined, i: number, col: number): number => {
     if (s === undefined) throw new ParseError(file, lineNoOf(i), 'a number', '', -1, header[col]);
     const f = fastDecimal(s);
@@ -190,9 +190,9 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
   };
   for (let i = 0; i < count; i++) {
     let vals: readonly string[];
-    if (rows) vals = rows[i]!.values;
+    if (rows) vals = rows[i].values;
     else {
-      vals = lines![i]!.split(delim);
+      vals = lines![i].split(delim);
       if (vals.length !== cols) throw new ParseError(file, lineNoOf(i), `${cols} fields`, `${vals.length} fields`, -1, 'row');
     }
     const o = num(vals[cm.open], i, cm.open), h = num(vals[cm.high], i, cm.high), l = num(vals[cm.low], i, cm.low), cl = num(vals[cm.close], i, cm.close);
@@ -206,9 +206,9 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
       c.volume[i] = v;
     }
     let t: number;
-    if (cm.time !== null) t = parseTime(vals[cm.time]!.trim());
-    else if (cm.date !== null) t = parseTime(cm.clock !== null ? `${vals[cm.date]!.trim()}T${vals[cm.clock]!.trim()}` : vals[cm.date]!.trim());
-    else if (cm.clock !== null) t = parseTime(vals[cm.clock]!.trim());
+    if (cm.time !== null) t = parseTime(vals[cm.time].trim());
+    else if (cm.date !== null) t = parseTime(cm.clock !== null ? `${vals[cm.date].trim()}T${vals[cm.clock].trim()}` : vals[cm.date].trim());
+    else if (cm.clock !== null) t = parseTime(vals[cm.clock].trim());
     else t = i;
     if (!Number.isFinite(t)) {
       const col = cm.time ?? cm.date ?? cm.clock!;
@@ -223,8 +223,8 @@ function orderByTime(c: Candles, file: string, lineNoOf: (i: number) => number, 
   if (c.n < 2) return c;
   let inc = true, dec = true;
   for (let i = 1; i < c.n && (inc || dec); i++) {
-    if (!(c.time[i]! > c.time[i - 1]!)) inc = false;
-    if (!(c.time[i]! < c.time[i - 1]!)) dec = false;
+    if (!(c.time[i] > c.time[i - 1])) inc = false;
+    if (!(c.time[i] < c.time[i - 1])) dec = false;
   }
   if (inc) return c;
   if (dec) {
@@ -232,7 +232,7 @@ function orderByTime(c: Candles, file: string, lineNoOf: (i: number) => number, 
     for (const a of [c.time, c.open, c.high, c.low, c.close, c.volume]) a.reverse();
     return c;
   }
-  for (let i = 1; i < c.n; i++) if (!(c.time[i]! > c.time[i - 1]!)) throw new ParseError(file, lineNoOf(i), `a time after ${new Date(c.time[i - 1]!).toISOString()}`, new Date(c.time[i]!).toISOString(), -1, timeCol);
+  for (let i = 1; i < c.n; i++) if (!(c.time[i] > c.time[i - 1])) throw new ParseError(file, lineNoOf(i), `a time after ${new Date(c.time[i - 1]).toISOString()}`, new Date(c.time[i]).toISOString(), -1, timeCol);
   return c;
 }
 
@@ -243,7 +243,7 @@ export function loadOhlcvCsv(path: string, opts: OhlcvLoadOptions = {}): Candles
 /** Candles to CSV text (date as ISO time, then OHLCV). */
 export function candlesToCsv(c: Candles): string {
   const parts: string[] = ['date,open,high,low,close,volume'];
-  for (let i = 0; i < c.n; i++) parts.push(`${new Date(c.time[i]!).toISOString()},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.hasVolume ? c.volume[i] : ''}`);
+  for (let i = 0; i < c.n; i++) parts.push(`${new Date(c.time[i]).toISOString()},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.hasVolume ? c.volume[i] : ''}`);
   return parts.join('\n') + '\n';
 }
 
@@ -255,17 +255,17 @@ export function atr(c: Candles, n = 14, method: 'wilder' | 'sma' = 'wilder'): Fl
   const out = new Float64Array(c.n).fill(NaN);
   const tr = new Float64Array(c.n);
   for (let i = 0; i < c.n; i++) {
-    const hl = c.high[i]! - c.low[i]!;
-    tr[i] = i === 0 ? hl : Math.max(hl, Math.abs(c.high[i]! - c.close[i - 1]!), Math.abs(c.low[i]! - c.close[i - 1]!));
+    const hl = c.high[i] - c.low[i];
+    tr[i] = i === 0 ? hl : Math.max(hl, Math.abs(c.high[i] - c.close[i - 1]), Math.abs(c.low[i] - c.close[i - 1]));
   }
   let s = 0;
   for (let i = 0; i < c.n; i++) {
-    s += tr[i]!;
+    s += tr[i];
     if (i < n - 1) continue;
     if (method === 'sma') {
-      if (i >= n) s -= tr[i - n]!;
+      if (i >= n) s -= tr[i - n];
       out[i] = s / n;
-    } else out[i] = i === n - 1 ? s / n : (out[i - 1]! * (n - 1) + tr[i]!) / n;
+    } else out[i] = i === n - 1 ? s / n : (out[i - 1] * (n - 1) + tr[i]) / n;
   }
   return out;
 }
@@ -356,7 +356,7 @@ export function labelFollowThrough(c: Candles, index: number, direction: 'up' | 
     for (let k = 1; k <= o.holdBars; k++) {
       const j = index + k;
       if (j >= c.n) return { label: 'undetermined', resolvedAt: null };
-      if (s * (c.close[j]! - level) <= 0) return { label: 'false', resolvedAt: j };
+      if (s * (c.close[j] - level) <= 0) return { label: 'false', resolvedAt: j };
     }
     return { label: 'true', resolvedAt: index + o.holdBars };
   }
@@ -364,8 +364,8 @@ export function labelFollowThrough(c: Candles, index: number, direction: 'up' | 
   for (let k = 1; k <= o.horizon; k++) {
     const j = index + k;
     if (j >= c.n) break;
-    if (s * (c.close[j]! - level) <= 0) return { label: 'false', resolvedAt: j };
-    if (s > 0 ? c.high[j]! >= target : c.low[j]! <= target) return { label: 'true', resolvedAt: j };
+    if (s * (c.close[j] - level) <= 0) return { label: 'false', resolvedAt: j };
+    if (s > 0 ? c.high[j] >= target : c.low[j] <= target) return { label: 'true', resolvedAt: j };
   }
   return { label: 'undetermined', resolvedAt: null };
 }
@@ -388,7 +388,7 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
   // All-zero volume is a placeholder column, not volume: 0 >= factor * 0 would confirm every
   // breakout. It counts as no volume; keeping only confirmed breakouts then cannot be done.
   let anyVolume = false;
-  if (c.hasVolume) for (let i = 0; i < n && !anyVolume; i++) anyVolume = V[i]! > 0;
+  if (c.hasVolume) for (let i = 0; i < n && !anyVolume; i++) anyVolume = V[i] > 0;
   const useVolume = c.hasVolume && anyVolume;
   if (c.hasVolume && !anyVolume && n > 0) warn('ohlcv-volume-all-zero', `every volume in the candles is 0: volume confirmation is not computed (volumeConfirmed null)`, { once: true });
   if (o.requireVolume && !useVolume) throw new InputError(`--require-volume: ${c.hasVolume ? 'the volume column is 0 on every bar' : 'the candles have no volume column'}, so no breakout can be volume-confirmed`);
@@ -400,45 +400,45 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
   let rs = 0, re = 0, res = 0, sup = 0, ratr = 0;
   const closeRange = (breakout: number): void => { ranges.push({ start: rs, end: re, resistance: res, support: sup, atr: ratr, breakout }); active = false; };
   for (let i = 0; i < n; i++) {
-    while (tMax > hMax && H[dqMax[tMax - 1]!]! <= H[i]!) tMax--;
+    while (tMax > hMax && H[dqMax[tMax - 1]] <= H[i]) tMax--;
     dqMax[tMax++] = i;
-    while (tMin > hMin && L[dqMin[tMin - 1]!]! >= L[i]!) tMin--;
+    while (tMin > hMin && L[dqMin[tMin - 1]] >= L[i]) tMin--;
     dqMin[tMin++] = i;
     const ws = i - W + 1;
-    while (dqMax[hMax]! < ws) hMax++;
-    while (dqMin[hMin]! < ws) hMin++;
+    while (dqMax[hMax] < ws) hMax++;
+    while (dqMin[hMin] < ws) hMin++;
     if (active) {
-      const ar = a[i - 1]!;
-      const up = C[i]! > res + o.delta * ar, down = C[i]! < sup - o.delta * ar;
+      const ar = a[i - 1];
+      const up = C[i] > res + o.delta * ar, down = C[i] < sup - o.delta * ar;
       if (up || down) {
         const dir = up ? 'up' : 'down';
         const level = up ? res : sup;
         let vc: boolean | null = null;
         if (useVolume) {
           let vs = 0;
-          for (let k = rs; k <= re; k++) vs += V[k]!;
+          for (let k = rs; k <= re; k++) vs += V[k];
           // A range with no volume confirms only a breakout bar that has some.
-          vc = vs > 0 ? V[i]! >= o.volumeFactor * (vs / (re - rs + 1)) : V[i]! > 0;
+          vc = vs > 0 ? V[i] >= o.volumeFactor * (vs / (re - rs + 1)) : V[i] > 0;
         }
         if (!o.requireVolume || vc === true) {
           const lab = labelFollowThrough(c, i, dir, level, ar, o);
-          events.push({ index: i, range: ranges.length, direction: dir, level, atr: ar, close: C[i]!, volumeConfirmed: vc, label: lab.label, resolvedAt: lab.resolvedAt });
+          events.push({ index: i, range: ranges.length, direction: dir, level, atr: ar, close: C[i], volumeConfirmed: vc, label: lab.label, resolvedAt: lab.resolvedAt });
           closeRange(events.length - 1);
           minStart = i + 1;
           continue;
         }
       }
-      const nr = Math.max(res, H[i]!), ns = Math.min(sup, L[i]!);
-      if (nr - ns <= o.kappa * a[i]!) { res = nr; sup = ns; re = i; ratr = a[i]!; continue; }
+      const nr = Math.max(res, H[i]), ns = Math.min(sup, L[i]);
+      if (nr - ns <= o.kappa * a[i]) { res = nr; sup = ns; re = i; ratr = a[i]; continue; }
       closeRange(-1);
     }
-    if (ws < minStart || ws < 0 || !(a[i]! > 0)) continue;
-    const mx = H[dqMax[hMax]!]!, mn = L[dqMin[hMin]!]!;
-    const ai = a[i]!;
+    if (ws < minStart || ws < 0 || !(a[i] > 0)) continue;
+    const mx = H[dqMax[hMax]], mn = L[dqMin[hMin]];
+    const ai = a[i];
     if (mx - mn > o.kappa * ai) continue;
     const eps = o.epsilon * ai;
     let th = 0, tl = 0;
-    for (let k = ws; k <= i; k++) { if (H[k]! >= mx - eps) th++; if (L[k]! <= mn + eps) tl++; }
+    for (let k = ws; k <= i; k++) { if (H[k] >= mx - eps) th++; if (L[k] <= mn + eps) tl++; }
     if (th < o.touches || tl < o.touches) continue;
     active = true; rs = ws; re = i; res = mx; sup = mn; ratr = ai;
   }
@@ -536,7 +536,7 @@ export function generateOhlcv(seed: number, specIn: Partial<OhlcvSpec> = {}): { 
     // Prices on a 0.01 grid, as exchanges quote them (rounding is monotone, so low <= open, close <= high holds).
     c.open[i] = round2(o); c.close[i] = round2(cl); c.high[i] = round2(Math.max(h, o, cl)); c.low[i] = round2(Math.min(l, o, cl));
     c.volume[i] = Math.round(vol);
-    price = c.close[i]!;
+    price = c.close[i];
     i++;
   };
   const baseVol = (): number => 1000 * Math.exp(0.3 * rng.normal());
@@ -587,9 +587,9 @@ export function generateOhlcv(seed: number, specIn: Partial<OhlcvSpec> = {}): { 
 export function candlestickChart(c: Candles, r: RangeResult, opts: { from?: number; to?: number; title?: string; width?: number; height?: number } = {}): VegaLiteSpec {
   const from = Math.max(0, opts.from ?? 0), to = Math.min(c.n, opts.to ?? Math.min(c.n, from + 200));
   const bars = [];
-  for (let i = from; i < to; i++) bars.push({ i, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, dir: c.close[i]! >= c.open[i]! ? 'up bar' : 'down bar' });
+  for (let i = from; i < to; i++) bars.push({ i, open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i], dir: c.close[i] >= c.open[i] ? 'up bar' : 'down bar' });
   const ranges = r.ranges.filter((g) => g.end >= from && g.start < to).map((g) => ({ start: Math.max(g.start, from) - 0.5, end: Math.min(g.end, to - 1) + 0.5, resistance: g.resistance, support: g.support }));
-  const events = r.events.filter((e) => e.index >= from && e.index < to).map((e) => ({ i: e.index, price: e.direction === 'up' ? c.high[e.index]! : c.low[e.index]!, breakout: `${e.direction} ${e.label}` }));
+  const events = r.events.filter((e) => e.index >= from && e.index < to).map((e) => ({ i: e.index, price: e.direction === 'up' ? c.high[e.index] : c.low[e.index], breakout: `${e.direction} ${e.label}` }));
   const x = { field: 'i', type: 'quantitative', title: 'bar', scale: { domain: [from - 1, to], nice: false, zero: false } };
   const barColour = { field: 'dir', type: 'nominal', scale: { domain: ['up bar', 'down bar'], range: ['#2ca02c', '#d62728'] }, legend: null };
   return {

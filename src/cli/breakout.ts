@@ -26,7 +26,7 @@ function aggregationOf(v: string | undefined): Aggregation {
 function pair(name: string, v: number[] | undefined): readonly [number, number] | undefined {
   if (!v) return undefined;
   if (v.length !== 2) throw new InputError(`--${name} expects two numbers lo,hi`);
-  return [v[0]!, v[1]!];
+  return [v[0], v[1]];
 }
 
 /** Windows from a JSONL file (fixture format) or a text file of tables (`.txt`). */
@@ -205,7 +205,7 @@ function register(program: Command): void {
       }
     }
     const summaries = results.map((r) => r.summary);
-    if (o.json) writeRecord(o.json, rec.finish(comparison ? { models: summaries, comparison } : summaries[0]!));
+    if (o.json) writeRecord(o.json, rec.finish(comparison ? { models: summaries, comparison } : summaries[0]));
     if (o.html) {
       const sections = [evalSection(`${pipeline} on ${o.data}`, summaries)];
       if (comparison) {
@@ -292,7 +292,7 @@ function register(program: Command): void {
         n_candles: candles.n, has_volume: candles.hasVolume, ranges: r.ranges.length, breakouts: r.events.length,
         labels: { true: count('true'), false: count('false'), undetermined: count('undetermined') },
         baselines: base, options: r.options,
-        events: r.events.slice(0, o.maxEvents).map((e) => ({ ...e, time: new Date(candles.time[e.index]!).toISOString() })),
+        events: r.events.slice(0, o.maxEvents).map((e) => ({ ...e, time: new Date(candles.time[e.index]).toISOString() })),
       };
       process.stdout.write(`${candles.n} candles: ${r.ranges.length} ranges, ${r.events.length} breakouts (true ${summary.labels.true}, false ${summary.labels.false}, undetermined ${summary.labels.undetermined})\n`);
       if (o.json) writeRecord(o.json, rec.finish(summary));
@@ -365,7 +365,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
     cache.close();
     await provider.close?.();
   }
-  const learned = summaries[1]!.learned!;
+  const learned = summaries[1].learned!;
   const sections: Section[] = [evalSection('breakout: footprint windows through every pipeline', summaries,
     `${nWin} generated windows (seed ${dataSeed}, balanced up/down x true/false, with near-threshold, volume/count-disagreement, tie and no-direction cases; ties and no-direction windows are excluded from accuracies). `
     + `The rule labeller is exact by construction. The learned baseline is logistic regression on engineered footprint features trained on disjoint generator seeds (${learned.seeds.join(', ')}), ${learned.train_n} windows each: verdict accuracy ${learned.verdict_acc_mean.toFixed(3)} ± ${learned.verdict_acc_std.toFixed(3)}. `

@@ -34,9 +34,9 @@ export function co2lSections(r: Co2lRunResult, title: string, note: string): Sec
   const methods = Object.keys(r.summary);
   b.table(['method', 'last acc (mean +- std)', 'avg inc acc', 'forgetting', 'seeds', 's/seed', 'lambda per task (seed 1)', 'loss ratio per task (seed 1)'],
     methods.map((m) => {
-      const s = r.summary[m]!;
+      const s = r.summary[m];
       const rs = r.runs.filter((e) => e.method === m);
-      const first = rs[0]!;
+      const first = rs[0];
       return [m, `${f1(s.last_acc_mean)} +- ${f1(s.last_acc_std)}`, f1(s.avg_inc_acc_mean), f1(mean(rs.map((e) => e.forgetting))), s.n, f1(s.time_per_seed_s),
         first.lambda_per_task.map((v) => v.toFixed(2)).join(' '), first.loss_ratio_per_task.map((v) => (v === null ? '-' : v.toFixed(3))).join(' ')];
     }), 'Class-IL accuracy (%) of a class-balanced linear probe after the last task; probe epoch chosen on validation rows.');
@@ -51,7 +51,7 @@ export function co2lSections(r: Co2lRunResult, title: string, note: string): Sec
     }
     if (rows.length) b.table(['method', 'paired diff vs co2l', 'wins', 'identical'], rows, 'Paired over seeds (same data, class order and initialisation).');
   }
-  b.plot(barChart(methods.map((m) => ({ method: m, last_acc: r.summary[m]!.last_acc_mean })), { x: 'method', y: 'last_acc', yTitle: 'class-IL accuracy after last task (%)' }));
+  b.plot(barChart(methods.map((m) => ({ method: m, last_acc: r.summary[m].last_acc_mean })), { x: 'method', y: 'last_acc', yTitle: 'class-IL accuracy after last task (%)' }));
   return [b.build()];
 }
 

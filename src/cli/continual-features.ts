@@ -84,7 +84,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
     const cdir = join(dir, `class${ds.y[i]}`);
     if (i < classes) mkdirSync(cdir, { recursive: true });
     const px = Buffer.alloc(28 * 28);
-    for (let j = 0; j < px.length; j++) px[j] = Math.max(0, Math.min(255, Math.round(ds.x[i * 784 + j]! * 255)));
+    for (let j = 0; j < px.length; j++) px[j] = Math.max(0, Math.min(255, Math.round(ds.x[i * 784 + j] * 255)));
     writes.push(sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(cdir, `img${String(i).padStart(5, '0')}.png`)));
   }
   await Promise.all(writes);
@@ -101,7 +101,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   const pixPath = join(ctx.outDir, 'pixels.npy');
   const px = listImages(dir);
   const pixels = new Float32Array(px.items.length * 784);
-  for (let i = 0; i < px.items.length; i++) await decodeInto(px.items[i]!.path, { channels: 1, height: 28, width: 28, layout: 'nchw' }, pixels, i * 784, { normalize: 'unit' });
+  for (let i = 0; i < px.items.length; i++) await decodeInto(px.items[i].path, { channels: 1, height: 28, width: 28, layout: 'nchw' }, pixels, i * 784, { normalize: 'unit' });
   writeNpy(pixPath, pixels, [px.items.length, 784]);
   const onPixels = loadFeatureRun({ features: pixPath, labels, split: 'B2Inc2' });
   const rf = await runCil(onFeatures.mini, onFeatures.backbone, { split: 'B2Inc2', seeds, methods, methodOptions });
@@ -109,7 +109,7 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   const rows: (string | number)[][] = [];
   const metrics: Record<string, unknown> = { images: record.rows, featureDim: record.featureDim, imagesPerSecond: record.imagesPerSecond, seeds: seeds.length };
   for (const m of Object.keys(rf.summary)) {
-    const f = rf.summary[m]!, p = rp.summary[m]!;
+    const f = rf.summary[m], p = rp.summary[m];
     rows.push([m, `${f.last_acc_mean.toFixed(1)} ± ${f.last_acc_std.toFixed(1)}`, `${p.last_acc_mean.toFixed(1)} ± ${p.last_acc_std.toFixed(1)}`, `${f.avg_inc_acc_mean.toFixed(1)} ± ${f.avg_inc_acc_std.toFixed(1)}`]);
     metrics[m] = { lastAccFeatures: f.last_acc_mean, lastAccFeaturesStd: f.last_acc_std, lastAccPixels: p.last_acc_mean, lastAccPixelsStd: p.last_acc_std };
   }

@@ -166,7 +166,7 @@ export const continualCli: AreaCli = {
         const recs = files.map((f) => {
           return readJsonFile(f, 'a cil run JSON record') as CilRunResult & { backbone?: { sha256: string } };
         });
-        const first = recs[0]!;
+        const first = recs[0];
         recs.forEach((r, i) => {
           if (r.dataset !== first.dataset || r.split !== first.split) throw new InputError(`${files[i]}: ${r.dataset} ${r.split} differs from ${first.dataset} ${first.split}`);
           if (r.backbone?.sha256 !== first.backbone?.sha256) throw new InputError(`${files[i]}: another backbone checkpoint (${r.backbone?.sha256})`);

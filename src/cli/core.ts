@@ -13,7 +13,7 @@ import { initTf, tf, batchMatMulMode } from '../core/tensor.js';
 function cpuFlags(): string[] {
   try {
     const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    const all = line ? line.split(':')[1]!.trim().split(/\s+/) : [];
+    const all = line ? line.split(':')[1].trim().split(/\s+/) : [];
     return all.filter((f) => /^(sse4_2|avx|avx2|fma|avx512f|avx512bw|avx512vl|avx_vnni|neon|asimd)$/.test(f));
   } catch {
     return [];

@@ -87,7 +87,7 @@ function register(program: Command): void {
       const ev = await rec.time('agreement', () => X.evaluateCase(c, { anomalous: rad.anomalous, scale: c.model ? 'fvar' : 'refit', nParams: params.n }));
       p.tick(); p.done();
       const fc: [number, number, number, number][] = [];
-      for (let i = 0; i < fcAmp.length; i++) fc.push([c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!, +fcAmp[i]!.toPrecision(9)]);
+      for (let i = 0; i < fcAmp.length; i++) fc.push([c.merged.h[i], c.merged.k[i], c.merged.l[i], +fcAmp[i].toPrecision(9)]);
       const metrics = X.finiteMetrics({ n_reflections: ev.n, r1: ev.r1, r1_all: ev.r1All, wr2: ev.wr2, goof: ev.goof, n_gt: ev.nGt, scale: ev.scale, n_params: params.n, n_params_source: params.source, published: c.published, ...rad, fc }, X.agreementReasons(ev, params.n));
       process.stdout.write(`${c.name}: ${ev.n} unique reflections, R1 ${X.fmt(metrics.r1, 4)} (${ev.nGt} Fo>4sig), R1(all) ${X.fmt(metrics.r1_all, 4)}, wR2 ${X.fmt(metrics.wr2, 4)}, GooF ${X.fmt(metrics.goof, 3)}` +
         (c.published.r1 !== null ? `; published R1 ${c.published.r1}, wR2 ${c.published.wr2}` : '') + `; ${rad.wavelength} Å (${rad.wavelength_source}), dispersion ${rad.anomalous ? `f', f'' (${rad.line} Kα)` : 'none (f0 only)'}\n`);
@@ -124,9 +124,9 @@ function register(program: Command): void {
         const model = new X.ElementAssigner().fit(sets);
         const pr = model.predict(ps, o.decoder as X.Decoder);
         elements = pr.elements;
-        top = pr.proba.map((p, i) => ({ label: ps.labels[i]!, top: pr.classes.map((cl, j) => [cl, +p[j]!.toFixed(4)] as [string, number]).filter((x) => x[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
+        top = pr.proba.map((p, i) => ({ label: ps.labels[i], top: pr.classes.map((cl, j) => [cl, +p[j].toFixed(4)] as [string, number]).filter((x) => x[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
       } else elements = X.heightRankBaseline(heights, ps.counts);
-      const byLabel = new Map(ps.labels.map((l, i) => [l, elements[i]!]));
+      const byLabel = new Map(ps.labels.map((l, i) => [l, elements[i]]));
       const atoms = m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H').map((a) => {
         const el = byLabel.get(a.name)!;
         return { ...a, sfac: m.sfac.indexOf(el) + 1, name: el + a.name.replace(/^[A-Za-z]+/, '') };
@@ -134,7 +134,7 @@ function register(program: Command): void {
       writeFileAtomic(o.out, X.writeShelxIns({ ...m, atoms, qpeaks: [], extra: [...m.extra.filter((e) => !/^ANIS/i.test(e)), 'ANIS'] }));
       const changed = ps.labels.filter((l, i) => X.elementFromLabel(l) !== elements[i]).length;
       process.stdout.write(`${o.out}: ${heavy.length} atoms assigned (${o.train ? 'classifier' : 'height-rank baseline'}), ${changed} relabelled\n`);
-      if (o.json) writeRecord(o.json, rec.finish(X.finiteMetrics({ ...rad, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i]!, top5: top[i]?.top ?? null })) })));
+      if (o.json) writeRecord(o.json, rec.finish(X.finiteMetrics({ ...rad, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i], top5: top[i]?.top ?? null })) })));
     });
 
   cmd.command('hydrogens').description('predict H counts per heavy atom and write HFIX instructions (hydro stage)')
@@ -157,9 +157,9 @@ function register(program: Command): void {
       const byCode = new Map<number, string[]>();
       const riding: X.Site[] = [];
       const rows = ctx.map((a, i) => {
-        const code = X.hfixCode(a.element, counts[i]!, a.degree);
-        if (code !== null) { const l = byCode.get(code) ?? []; l.push(st.sites[a.index]!.label); byCode.set(code, l); riding.push(...X.ridingHydrogens(st, a, code)); }
-        return { label: st.sites[a.index]!.label, element: a.element, degree: a.degree, n_h: counts[i]!, hfix: code };
+        const code = X.hfixCode(a.element, counts[i], a.degree);
+        if (code !== null) { const l = byCode.get(code) ?? []; l.push(st.sites[a.index].label); byCode.set(code, l); riding.push(...X.ridingHydrogens(st, a, code)); }
+        return { label: st.sites[a.index].label, element: a.element, degree: a.degree, n_h: counts[i], hfix: code };
       });
       const sfac = m.sfac.includes('H') ? m.sfac : [...m.sfac, 'H'];
       const unit = m.sfac.includes('H') ? m.unit : [...m.unit, 0];
@@ -220,7 +220,7 @@ function register(program: Command): void {
       const res = await rec.time('loso', () => X.evaluateLoso(cases, seeds, (s) => rng(s, 'crystal-eval'), () => p.tick()));
       p.done();
       const m = res.assignment.mean;
-      const fmt = (k: string) => `${m[k]!.mean.toFixed(3)} ± ${m[k]!.std.toFixed(3)}`;
+      const fmt = (k: string) => `${m[k].mean.toFixed(3)} ± ${m[k].std.toFixed(3)}`;
       process.stdout.write(`${cases.length} structures, seeds ${seeds.join(',')}\n  atom accuracy: baseline ${fmt('baseline_atom_acc')}, model argmax ${fmt('model_argmax_atom_acc')}, model counts ${fmt('model_counts_atom_acc')}, rank-shift ${fmt('model_rankshift_atom_acc')}\n` +
         `  all-correct structures: baseline ${fmt('baseline_structures_all_correct')}, model counts ${fmt('model_counts_structures_all_correct')}, rank-shift ${fmt('model_rankshift_structures_all_correct')}\n` +
         `  H count per atom: valence rule ${(res.hydrogens.valence_rule_atom_acc as number).toFixed(3)}, learned ${(res.hydrogens.learned_atom_acc as number).toFixed(3)}\n`);

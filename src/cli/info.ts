@@ -126,7 +126,7 @@ export const infoCli: AreaCli = {
         const set = <K extends keyof GrokkingOptions>(k: K, v: GrokkingOptions[K] | undefined): void => { if (v !== undefined) (o as Record<string, unknown>)[k] = v; };
         set('p', opts.p); set('trainFraction', opts.trainFraction); set('lr', opts.lr); set('weightDecay', opts.weightDecay); set('maxEpochs', opts.maxEpochs); set('every', opts.every);
         const runs = await rec.time('train', () => grokkingRuns(o, opts.seeds, opts.seed));
-        const first = runs[0]!;
+        const first = runs[0];
         for (const [i, r] of runs.entries()) process.stdout.write(`seed ${opts.seed + i}: train 100% at epoch ${r.epoch_train_100}, test >= 90% at epoch ${r.epoch_test_90}, grokked ${r.grokked}; steepest test rise from epoch ${r.transition.test_rise}, steepest MIR drop from ${r.transition.mir_drop}\n`);
         const metrics = { ...first, seeds: runs.map((r, i) => ({ seed: opts.seed + i, epoch_train_100: r.epoch_train_100, epoch_test_90: r.epoch_test_90, grokked: r.grokked, transition: r.transition })), runs: runs.slice(1) };
         await finish(rec, metrics, opts, 'info-grokking', [grokkingSection(runs, grokSettings({ ...GROKKING_QUICK, ...o }))], 'perennial info grokking');
@@ -170,7 +170,7 @@ export const infoCli: AreaCli = {
         guardCommon(opts, 'info-pruning');
         const rec = new RunRecorder('info pruning', opts, opts.seed);
         const r = await rec.time('train', () => runPruning(supPartial(opts)));
-        r.sparsity.forEach((s, i) => process.stdout.write(`sparsity ${s}: acc ${r.acc[i]!.mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i]!.mean.toFixed(4)}\n`));
+        r.sparsity.forEach((s, i) => process.stdout.write(`sparsity ${s}: acc ${r.acc[i].mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i].mean.toFixed(4)}\n`));
         await finish(rec, r, opts, 'info-pruning', [pruningSection(r)], 'perennial info pruning');
       });
 
@@ -232,7 +232,7 @@ export const infoCli: AreaCli = {
       metrics: {
         nc_mir_at_zero_noise: nc.mir.at(-1), mir_collapse: nc.mir_collapse, nc_hdr_at_zero_noise: nc.hdr.at(-1),
         grokking: { epoch_train_100: grok.epoch_train_100, epoch_test_90: grok.epoch_test_90, grokked: grok.grokked, seconds: grokSeconds },
-        dynamics: { acc_ce: dyn.variants[0]!.final_acc, acc_info: dyn.variants[1]!.final_acc, acc_diff: dyn.acc_diff },
+        dynamics: { acc_ce: dyn.variants[0].final_acc, acc_info: dyn.variants[1].final_acc, acc_diff: dyn.acc_diff },
         ...(align ? { align: { diff: align.diff } } : {}),
         seconds: (performance.now() - t0) / 1000,
       },

@@ -25,7 +25,7 @@ function parseThresholds(v: string): Record<string, number> {
   for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([a-z_]+)=([0-9.]+)$/.exec(part);
     if (!m) throw new InputError(`--thresholds expects task=theta[,task=theta], got ${JSON.stringify(part)}`);
-    out[m[1]!] = Number(m[2]);
+    out[m[1]] = Number(m[2]);
   }
   return out;
 }
@@ -223,7 +223,7 @@ function register(program: Command): void {
             process.stdout.write(`${id.padEnd(15)} S ${f(t.self_consistency)}  G ${f(t.generation_correct)}  V ${f(t.verification_correct)}  pass^${t.k} ${f(t.pass_k)}  parse failures ${t.parse_failures}  errors ${t.errors}${t.judge ? `  judge: claim ${f(t.judge.claim.rate)} answer ${f(t.judge.answer.rate)}` : ''}\n`);
           }
           process.stdout.write(`overall         S ${r.overall.self_consistency?.toFixed(3) ?? 'n/a'}; ${r.throughput.pairs} runs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.cache_hits} cache hits)\n`);
-          if (r.errors.length) process.stderr.write(`perennial: ${model}: ${r.errors.length} runs hit provider errors (first: ${r.errors[0]!.kind}: ${r.errors[0]!.message}); rerun to retry them from the cache\n`);
+          if (r.errors.length) process.stderr.write(`perennial: ${model}: ${r.errors.length} runs hit provider errors (first: ${r.errors[0].kind}: ${r.errors[0].message}); rerun to retry them from the cache\n`);
           runs += r.outcomes.length;
           failed += r.errors.length;
         }
@@ -241,7 +241,7 @@ function register(program: Command): void {
         process.stderr.write(`perennial: every one of the ${runs} runs failed; no rate was measured\n`);
         process.exitCode = 1;
       }
-      const first = results[0]!;
+      const first = results[0];
       if (o.exportFinetune && first.selfknow) {
         const n = writeFinetune(o.exportFinetune, first.selfknow, { requireChecked: o.exportRequireChecked });
         process.stdout.write(`finetune export: ${n} lines -> ${o.exportFinetune}\n`);
@@ -283,11 +283,11 @@ async function demo(ctx: DemoContext): Promise<DemoResult> {
   } finally {
     await provider.close();
   }
-  const r = runs[0]!;
+  const r = runs[0];
   writeJsonAtomic(join(ctx.outDir, 'selfknow.json'), reportRecord(r));
   // Mean +- std over seeds, with the baselines beside the model.
   const over = (reports: readonly SelfKnowledgeReport[], id: string, key: 'self_consistency' | 'generation_correct' | 'verification_correct' | 'baseline_modal_self_consistency'): string => {
-    const xs = reports.map((x) => x.tasks[id]![key]).filter((v): v is number => v !== null);
+    const xs = reports.map((x) => x.tasks[id][key]).filter((v): v is number => v !== null);
     return xs.length ? meanStd(xs, 3) : 'n/a';
   };
   const seedRows = tasks.map((t) => [t.id, over(runs, t.id, 'self_consistency'), over(runs, t.id, 'generation_correct'), over(runs, t.id, 'verification_correct'), over(runs, t.id, 'baseline_modal_self_consistency'), over(leaks, t.id, 'self_consistency')]);

@@ -17,7 +17,7 @@ function fmt(v: number | null | undefined): string {
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -95,7 +95,7 @@ function register(program: Command): void {
       process.stdout.write('\n' + table(['metric', ...c.runs.map((r) => r.id)], c.metrics.slice(0, nShow).map((m) => [m.metric, ...m.values.map(fmt)])));
       if (c.metrics.length > nShow) process.stdout.write(`(${c.metrics.length - nShow} more metrics: --metrics N or --json)\n`);
       if (c.paired.length) {
-        process.stdout.write(`\npaired differences (variant - ${c.paired[0]!.baseline}) over shared seeds, 95% t interval:\n`);
+        process.stdout.write(`\npaired differences (variant - ${c.paired[0].baseline}) over shared seeds, 95% t interval:\n`);
         process.stdout.write(table(['metric', 'variant', 'n', 'mean diff', 'interval'],
           c.paired.slice(0, nShow * 4).map((p) => [p.metric, p.variant, String(p.n), fmt(p.mean), p.lo === null ? '(one seed)' : `[${fmt(p.lo)}, ${fmt(p.hi)}]`])));
       } else {

@@ -23,7 +23,7 @@ export function commandCheck(program: Command): SweepCheck {
       cmd = next;
     }
     if (cmd.commands.length) return { path: ['command'], expected: `a full command: ${spec.command} ${cmd.commands.map((c) => c.name()).join('|')}`, found: spec.command };
-    if (['sweep', 'worker', 'serve', 'runs'].includes(spec.command.split(' ')[0]!)) return { path: ['command'], expected: 'a command that computes a record', found: spec.command };
+    if (['sweep', 'worker', 'serve', 'runs'].includes(spec.command.split(' ')[0])) return { path: ['command'], expected: 'a command that computes a record', found: spec.command };
     const longs = new Set(cmd.options.map((o) => o.long?.replace(/^--/, '')));
     if (!longs.has('json')) return { path: ['command'], expected: 'a command that writes a record with --json', found: spec.command };
     for (const part of ['args', 'grid'] as const) {

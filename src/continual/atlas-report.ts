@@ -12,7 +12,7 @@ const f1 = (v: number): string => v.toFixed(1);
 const pm = (m: number, s: number): string => `${f1(m)} +- ${f1(s)}`;
 
 export function atlasSections(r: AtlasResult, title: string): Section[] {
-  const b = new SectionBuilder(title).text(`Stand-in: ${r.stand_in}. Upstream accuracy (first order) before / after the downstream tasks: ${r.upstream_tasks.map((t, i) => `${t} ${f1(r.upstream_acc_before[i]!)} / ${f1(r.upstream_acc_after[i]!)}`).join(', ')} (logits bit-identical in every seed and order: ${r.upstream_identical}).`);
+  const b = new SectionBuilder(title).text(`Stand-in: ${r.stand_in}. Upstream accuracy (first order) before / after the downstream tasks: ${r.upstream_tasks.map((t, i) => `${t} ${f1(r.upstream_acc_before[i])} / ${f1(r.upstream_acc_after[i])}`).join(', ')} (logits bit-identical in every seed and order: ${r.upstream_identical}).`);
   b.table(['order', 'task', 'variant', 'acc (mean +- std)', 'seeds', 'trainable params'],
     r.summary.map((s) => [s.order, s.task, s.variant, pm(s.acc_mean, s.acc_std), s.n, s.trainable_params]), `Low-shot downstream test accuracy (%), ${r.options.shots} training rows per class.`);
   b.table(['order', 'task', 'variant', 'minus scratch (mean +- std)', 'wins'],

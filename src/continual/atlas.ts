@@ -151,12 +151,12 @@ export class AtlasWorld {
     if (quad) {
       if (j >= AtlasWorld.QUAD) throw new InputError(`ATLAS attribute ${a}: at most ${AtlasWorld.QUAD} quadratic attributes`);
       let u = 0, v = 0;
-      for (let k = 0; k < L; k++) { u += this.U[j * L + k]! * z[k]!; v += this.V[j * L + k]! * z[k]!; }
+      for (let k = 0; k < L; k++) { u += this.U[j * L + k] * z[k]; v += this.V[j * L + k] * z[k]; }
       return u * v > 0 ? 1 : 0;
     }
     if (j >= AtlasWorld.LIN) throw new InputError(`ATLAS attribute ${a}: at most ${AtlasWorld.LIN} linear attributes`);
     let s = 0;
-    for (let k = 0; k < L; k++) s += this.Wl[j * L + k]! * z[k]!;
+    for (let k = 0; k < L; k++) s += this.Wl[j * L + k] * z[k];
     return s > 0 ? 1 : 0;
   }
 
@@ -164,18 +164,18 @@ export class AtlasWorld {
     const { latentDim: L, modalityDim: M } = this.o;
     for (let i = 0; i < M; i++) {
       let s = 0;
-      for (let k = 0; k < L; k++) s += this.Ma[i * L + k]! * z[k]!;
+      for (let k = 0; k < L; k++) s += this.Ma[i * L + k] * z[k];
       out[at + i] = Math.tanh(s) + this.o.imageNoise * rng.normal();
     }
   }
 
   private caption(attrs: readonly string[], bits: readonly number[], rng: Rng, out: Float32Array, at: number): void {
     const M = this.o.modalityDim;
-    const rows = attrs.map((a, i) => { const p = parseAttr(a); return ((p.quad ? p.j : AtlasWorld.QUAD + p.j) * 2 + bits[i]!) * M; });
+    const rows = attrs.map((a, i) => { const p = parseAttr(a); return ((p.quad ? p.j : AtlasWorld.QUAD + p.j) * 2 + bits[i]) * M; });
     const scale = 1 / Math.sqrt(attrs.length);
     for (let i = 0; i < M; i++) {
       let s = 0;
-      for (const r of rows) s += this.words[r + i]!;
+      for (const r of rows) s += this.words[r + i];
       out[at + i] = Math.tanh(s * scale) + this.o.captionNoise * rng.normal();
     }
   }
@@ -206,8 +206,8 @@ export class AtlasWorld {
           this.image(z, rng, x, r * d);
         } else {
           const bits = draw();
-          if (task.kind === 'match' && c === 0) { const f = rng.int(k); bits[f] = 1 - bits[f]!; }
-          if (task.kind === 'entail' && c > 0) bits[c - 1] = 1 - bits[c - 1]!;
+          if (task.kind === 'match' && c === 0) { const f = rng.int(k); bits[f] = 1 - bits[f]; }
+          if (task.kind === 'entail' && c > 0) bits[c - 1] = 1 - bits[c - 1];
           this.image(z, rng, x, r * d);
           this.caption(task.attrs, bits, rng, x, r * d + M);
         }
@@ -284,13 +284,13 @@ export class AtlasModel {
     let out: tf.Tensor2D = h;
     const weights: tf.Tensor1D[] = [];
     m.uses.forEach((k, i) => {
-      const a = AtlasModel.adapterOut(h, this.bank[k]!);
-      const w = AtlasModel.mixWeight(m.queries!.slice([i, 0], [1, this.o.hiddenDim]).reshape([this.o.hiddenDim]) as tf.Tensor1D, h.add(a), this.bank[k]!.key);
+      const a = AtlasModel.adapterOut(h, this.bank[k]);
+      const w = AtlasModel.mixWeight(m.queries!.slice([i, 0], [1, this.o.hiddenDim]).reshape([this.o.hiddenDim]) as tf.Tensor1D, h.add(a), this.bank[k].key);
       weights.push(w);
       out = out.add(a.mul(w.reshape([-1, 1]))) as tf.Tensor2D;
     });
     if (m.own !== null) {
-      const ad = this.bank[m.own]!;
+      const ad = this.bank[m.own];
       const a = AtlasModel.adapterOut(h, ad);
       if (m.plainAdapter) out = out.add(a) as tf.Tensor2D;
       else {
@@ -353,7 +353,7 @@ function fit(model: AtlasModel, m: AtlasTaskModel, data: TaskData, vars: tf.Vari
           if (ortho) loss = loss.add(ortho().mul(o.orthoWeight)) as tf.Scalar;
           return loss;
         }, all);
-        const pick = (vs: tf.Variable[]): { name: string; tensor: tf.Tensor }[] => vs.filter((v) => grads[v.name]).map((v) => ({ name: v.name, tensor: grads[v.name]! }));
+        const pick = (vs: tf.Variable[]): { name: string; tensor: tf.Tensor }[] => vs.filter((v) => grads[v.name]).map((v) => ({ name: v.name, tensor: grads[v.name] }));
         const ga = pick(vars), gq = pick(queryVars);
         if (ga.length) optA.applyGradients(ga);
         if (gq.length) optQ.applyGradients(gq);
@@ -371,8 +371,8 @@ function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: Atlas
     let c = 0;
     for (let i = 0; i < data.n; i++) if (pred[i] === data.y[i]) c++;
     return {
-      acc: (100 * c) / data.n, logits: logits.dataSync() as Float32Array, meanWeights: weights.map((w) => tf.mean(w).dataSync()[0]!),
-      rowStdWeights: weights.map((w) => Math.sqrt(tf.moments(w).variance.dataSync()[0]!)),
+      acc: (100 * c) / data.n, logits: logits.dataSync() as Float32Array, meanWeights: weights.map((w) => tf.mean(w).dataSync()[0]),
+      rowStdWeights: weights.map((w) => Math.sqrt(tf.moments(w).variance.dataSync()[0])),
     };
   });
 }
@@ -400,7 +400,7 @@ function trainTask(model: AtlasModel, spec: TaskSpec, data: TaskData, variant: A
   }
   if (variant === 'scratch') {
     const own = model.newAdapter(spec.name, rng.split('adapter'));
-    const ad = model.bank[own]!;
+    const ad = model.bank[own];
     const m: AtlasTaskModel = { task: spec, uses: [], queries: null, own, ownQuery: null, head, backbone: null, plainAdapter: true };
     const vars = [ad.D, ad.U, head.W, head.b];
     fit(model, m, data, vars, [], steps, o, rng.split('fit'), null);
@@ -416,10 +416,10 @@ function trainTask(model: AtlasModel, spec: TaskSpec, data: TaskData, variant: A
   }
   // Stage 2: a new adapter with its own query and key; orthogonality over stacked queries and keys.
   const own = model.newAdapter(spec.name, rng.split('adapter'));
-  const ad = model.bank[own]!;
+  const ad = model.bank[own];
   const ownQuery = newQueries(1, H, rng.split('own-query'));
   const m: AtlasTaskModel = { task: spec, uses: upstream, queries, own, ownQuery, head, backbone: null, plainAdapter: false };
-  const keys = [...upstream.map((k) => model.bank[k]!.key), ad.key];
+  const keys = [...upstream.map((k) => model.bank[k].key), ad.key];
   const ortho = (): tf.Scalar => orthoPenalty(tf.concat([...(queries ? [queries] : []), ownQuery, ...keys.map((k) => k.reshape([1, H]))], 0) as tf.Tensor2D);
   const vars = [ad.D, ad.U, head.W, head.b];
   fit(model, m, data, vars, [ownQuery, ad.key], steps, o, rng.split('stage2'), orthoWeight > 0 ? ortho : null);
@@ -522,9 +522,9 @@ export function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof 
     const after: number[] = [];
     let identical = true;
     upModels.forEach((m, i) => {
-      const ev = accuracy(model, m, upTests[i]!, o);
+      const ev = accuracy(model, m, upTests[i], o);
       after.push(ev.acc);
-      const a = beforeLogits[i]!, b = ev.logits;
+      const a = beforeLogits[i], b = ev.logits;
       if (a.length !== b.length || a.some((v, k) => !Object.is(v, b[k]))) identical = false;
     });
     return { runs, before, after, identical, ablation };
@@ -556,11 +556,11 @@ export function runAtlas(o: AtlasOptions, seeds: readonly number[], opts: { orde
     const rs = runs.filter((r) => r.order === order && r.task === spec.name && r.variant === variant);
     if (!rs.length) continue;
     const accs = rs.map((r) => r.acc);
-    summary.push({ order, task: spec.name, variant, acc_mean: mean(accs), acc_std: accs.length > 1 ? std(accs) : 0, n: rs.length, trainable_params: rs[0]!.trainable_params });
+    summary.push({ order, task: spec.name, variant, acc_mean: mean(accs), acc_std: accs.length > 1 ? std(accs) : 0, n: rs.length, trainable_params: rs[0].trainable_params });
   }
-  const colMean = (m: number[][]): number[] => m[0]!.map((_, j) => mean(m.map((r) => r[j]!)));
+  const colMean = (m: number[][]): number[] => m[0].map((_, j) => mean(m.map((r) => r[j])));
   return {
-    runs, upstream_acc_before: colMean(before), upstream_acc_after: colMean(after), upstream_tasks: UPSTREAM[orders[0]!].map((t) => t.name),
+    runs, upstream_acc_before: colMean(before), upstream_acc_after: colMean(after), upstream_tasks: UPSTREAM[orders[0]].map((t) => t.name),
     upstream_identical: identical, orders: [...orders], ortho_ablation: ablation, summary,
     paired_vs_scratch: pairedVsScratch(runs), gate: gateSummary(runs), options: o, stand_in: ATLAS_STAND_IN,
   };
@@ -595,14 +595,14 @@ export function gateSummary(runs: readonly AtlasRunEntry[]): AtlasResult['gate']
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   for (const rs of groups.values()) {
-    const first = rs[0]!;
+    const first = rs[0];
     const weights: Record<string, number> = {};
-    for (const name of first.mix_adapters!) weights[name] = mean(rs.map((r) => r.mix_weights![r.mix_adapters!.indexOf(name)]!));
+    for (const name of first.mix_adapters!) weights[name] = mean(rs.map((r) => r.mix_weights![r.mix_adapters!.indexOf(name)]));
     const related = first.related ?? null;
     const largest = rs.filter((r) => {
       if (!related) return false;
       const i = r.mix_adapters!.indexOf(related);
-      return i >= 0 && r.mix_weights!.every((w, k) => k === i || w < r.mix_weights![i]!);
+      return i >= 0 && r.mix_weights!.every((w, k) => k === i || w < r.mix_weights![i]);
     }).length;
     out.push({ order: first.order, task: first.task, variant: first.variant, related, weights, related_largest: largest, n: rs.length });
   }

@@ -92,7 +92,7 @@ export function augmentBatch(x: Float32Array, idx: ArrayLike<number>, shape: rea
   const out = new Float32Array(n * d);
   const P = opts.pad;
   for (let r = 0; r < n; r++) {
-    const src = idx[r]! * d, dst = r * d;
+    const src = idx[r] * d, dst = r * d;
     const oy = rng.int(2 * P + 1) - P, ox = rng.int(2 * P + 1) - P;
     const flip = rng.next() < opts.flipProb;
     for (let yy = 0; yy < h; yy++) {
@@ -102,10 +102,10 @@ export function augmentBatch(x: Float32Array, idx: ArrayLike<number>, shape: rea
         const sx0 = xx + ox;
         if (sx0 < 0 || sx0 >= w) continue;
         const tx = flip ? w - 1 - xx : xx;
-        for (let ch = 0; ch < c; ch++) out[dst + (yy * w + tx) * c + ch] = x[src + (sy * w + sx0) * c + ch]!;
+        for (let ch = 0; ch < c; ch++) out[dst + (yy * w + tx) * c + ch] = x[src + (sy * w + sx0) * c + ch];
       }
     }
-    if (opts.noiseStd > 0) for (let k = 0; k < d; k++) out[dst + k] = out[dst + k]! + opts.noiseStd * rng.normal();
+    if (opts.noiseStd > 0) for (let k = 0; k < d; k++) out[dst + k] = out[dst + k] + opts.noiseStd * rng.normal();
   }
   return out;
 }
@@ -120,7 +120,7 @@ export function balancedBufferIndices(labels: Int32Array, capacity: number, rng:
   if (!(Number.isInteger(capacity) && capacity >= 0)) throw new InputError(`buffer capacity must be a non-negative integer, got ${capacity}`);
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
-    const c = labels[i]!;
+    const c = labels[i];
     let l = byClass.get(c);
     if (!l) byClass.set(c, (l = []));
     l.push(i);
@@ -135,7 +135,7 @@ export function balancedBufferIndices(labels: Int32Array, capacity: number, rng:
     const want = Math.min(rows.length, base + (extra > 0 ? 1 : 0));
     if (extra > 0) extra--;
     const perm = rng.split(`class-${c}`).permutation(rows.length);
-    for (let k = 0; k < want; k++) out.push(rows[perm[k]!]!);
+    for (let k = 0; k < want; k++) out.push(rows[perm[k]]);
   }
   return out.sort((a, b) => a - b);
 }

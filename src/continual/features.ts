@@ -162,7 +162,7 @@ export async function extractFeatureCache(backbone: FeatureBackbone, backboneFil
       const f = await backbone.run(b.x, b.n);
       if (f.length !== b.n * d) throw new InputError(`backbone returned ${f.length} values for ${b.n} images of ${d} features`);
       for (let i = 0; i < f.length; i++) {
-        if (!Number.isFinite(f[i]!)) throw new InputError(`backbone gave a non-finite feature for ${list.items[b.start + Math.floor(i / d)]!.path}`);
+        if (!Number.isFinite(f[i])) throw new InputError(`backbone gave a non-finite feature for ${list.items[b.start + Math.floor(i / d)].path}`);
       }
       const bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
       let off = 0;
@@ -256,10 +256,10 @@ export function readFeatureCache(featsPath: string, labelsPath: string, classNam
   if (l.shape[0] !== n) throw new InputError(`${labelsPath} has ${l.shape[0]} labels, ${featsPath} has ${n} rows`);
   if (!['int32', 'int64', 'uint8', 'int8'].includes(l.dtype)) throw new ParseError(labelsPath, 0, 'integer labels', l.dtype, 8, 'descr');
   const x = f.data instanceof Float32Array ? f.data : Float32Array.from(f.data as ArrayLike<number>);
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw new ParseError(featsPath, 0, 'finite features', `${x[i]} at row ${Math.floor(i / d)}, column ${i % d}`, -1, 'data');
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new ParseError(featsPath, 0, 'finite features', `${x[i]} at row ${Math.floor(i / d)}, column ${i % d}`, -1, 'data');
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = Number(l.data[i]!);
+    const v = Number(l.data[i]);
     if (!Number.isInteger(v) || v < 0) throw new ParseError(labelsPath, 0, 'non-negative integer labels', `${v} at row ${i}`, -1, 'data');
     // Arrays are sized by the largest label, so a stray huge one is refused, not allocated for.
     if (v >= MAX_CLASSES) throw new ParseError(labelsPath, 0, `class indices 0..C-1 with C at most ${MAX_CLASSES} (remap sparse labels to 0..C-1)`, `${v} at row ${i}`, -1, 'data');
@@ -280,15 +280,15 @@ export function prototypeAccuracy(ds: Dataset, trainFraction: number, rng: Rng):
   const proto = new Float64Array(C * d);
   const unit = (x: Float32Array, i: number, out: Float64Array): void => {
     let s = 0;
-    for (let j = 0; j < d; j++) s += x[i * d + j]! ** 2;
+    for (let j = 0; j < d; j++) s += x[i * d + j] ** 2;
     const k = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < d; j++) out[j] = x[i * d + j]! * k;
+    for (let j = 0; j < d; j++) out[j] = x[i * d + j] * k;
   };
   const v = new Float64Array(d);
-  for (let i = 0; i < train.n; i++) { unit(train.x, i, v); const c = train.y[i]!; for (let j = 0; j < d; j++) proto[c * d + j] += v[j]!; }
+  for (let i = 0; i < train.n; i++) { unit(train.x, i, v); const c = train.y[i]; for (let j = 0; j < d; j++) proto[c * d + j] += v[j]; }
   for (let c = 0; c < C; c++) {
     let s = 0;
-    for (let j = 0; j < d; j++) s += proto[c * d + j]! ** 2;
+    for (let j = 0; j < d; j++) s += proto[c * d + j] ** 2;
     const k = s > 0 ? 1 / Math.sqrt(s) : 0;
     for (let j = 0; j < d; j++) proto[c * d + j] *= k;
   }
@@ -296,7 +296,7 @@ export function prototypeAccuracy(ds: Dataset, trainFraction: number, rng: Rng):
   for (let i = 0; i < test.n; i++) {
     unit(test.x, i, v);
     let best = -1, bestS = -Infinity;
-    for (let c = 0; c < C; c++) { let s = 0; for (let j = 0; j < d; j++) s += v[j]! * proto[c * d + j]!; if (s > bestS) { bestS = s; best = c; } }
+    for (let c = 0; c < C; c++) { let s = 0; for (let j = 0; j < d; j++) s += v[j] * proto[c * d + j]; if (s > bestS) { bestS = s; best = c; } }
     if (best === test.y[i]) correct++;
   }
   return test.n ? correct / test.n : NaN;
@@ -390,7 +390,7 @@ export function loadFeatureRun(o: FeatureRunOptions): { mini: Miniature; backbon
   }
   const C = Math.max(all.classNames.length, test.classNames.length);
   const counts = new Array<number>(C).fill(0);
-  for (let i = 0; i < pool.n; i++) counts[pool.y[i]!]!++;
+  for (let i = 0; i < pool.n; i++) counts[pool.y[i]]++;
   const empty = counts.map((c, i) => (c === 0 ? i : -1)).filter((i) => i >= 0);
   if (empty.length) throw new InputError(`${o.labels}: classes ${empty.slice(0, 10).join(', ')} have no training rows; labels must cover 0..${C - 1}`);
   const vf = o.valFraction ?? 0.2;

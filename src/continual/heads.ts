@@ -35,9 +35,9 @@ export class PrototypeHead {
   accumulate(f: FeatureRows, y: Int32Array): void {
     if (f.d !== this.dim) throw new InputError(`PrototypeHead: features have ${f.d} dims, expected ${this.dim}`);
     for (let i = 0; i < f.n; i++) {
-      const c = y[i]!;
-      this.counts[c]!++;
-      for (let k = 0; k < this.dim; k++) this.sums[c * this.dim + k]! += f.x[i * f.d + k]!;
+      const c = y[i];
+      this.counts[c]++;
+      for (let k = 0; k < this.dim; k++) this.sums[c * this.dim + k] += f.x[i * f.d + k];
     }
   }
 
@@ -48,18 +48,18 @@ export class PrototypeHead {
     for (let c = 0; c < seen; c++) {
       if (this.counts[c] === 0) throw new NotFittedError(`PrototypeHead: class ${c} has no samples yet`);
       let nn = 0;
-      for (let k = 0; k < d; k++) { const v = this.sums[c * d + k]! / this.counts[c]!; protos[c * d + k] = v; nn += v * v; }
+      for (let k = 0; k < d; k++) { const v = this.sums[c * d + k] / this.counts[c]; protos[c * d + k] = v; nn += v * v; }
       const inv = 1 / Math.max(Math.sqrt(nn), 1e-12);
-      for (let k = 0; k < d; k++) protos[c * d + k]! *= inv;
+      for (let k = 0; k < d; k++) protos[c * d + k] *= inv;
     }
     const out = new Float32Array(f.n * seen);
     for (let i = 0; i < f.n; i++) {
       let nn = 0;
-      for (let k = 0; k < d; k++) nn += f.x[i * d + k]! ** 2;
+      for (let k = 0; k < d; k++) nn += f.x[i * d + k] ** 2;
       const inv = 1 / Math.max(Math.sqrt(nn), 1e-12);
       for (let c = 0; c < seen; c++) {
         let s = 0;
-        for (let k = 0; k < d; k++) s += f.x[i * d + k]! * protos[c * d + k]!;
+        for (let k = 0; k < d; k++) s += f.x[i * d + k] * protos[c * d + k];
         out[i * seen + c] = s * inv;
       }
     }
@@ -100,9 +100,9 @@ export function gramAndTargets(h: FeatureRows, y: Int32Array, numClasses: number
   const G = linalg().syrk(H);
   const Q = new Float64Array(h.d * numClasses);
   for (let i = 0; i < h.n; i++) {
-    const c = y[i]!;
+    const c = y[i];
     if (c < 0 || c >= numClasses) throw new InputError(`label ${c} outside 0..${numClasses - 1}`);
-    for (let k = 0; k < h.d; k++) Q[k * numClasses + c]! += h.x[i * h.d + k]!;
+    for (let k = 0; k < h.d; k++) Q[k * numClasses + c] += h.x[i * h.d + k];
   }
   return { G, Q: { rows: h.d, cols: numClasses, data: Q } };
 }
@@ -126,15 +126,15 @@ export class AnalyticRidgeHead {
   accumulate(h: FeatureRows, y: Int32Array): void {
     if (h.d !== this.dim) throw new InputError(`ridge head: features have ${h.d} dims, expected ${this.dim}`);
     const { G, Q } = gramAndTargets(h, y, this.numClasses);
-    for (let i = 0; i < G.data.length; i++) this.G.data[i]! += G.data[i]!;
-    for (let i = 0; i < Q.data.length; i++) this.Q.data[i]! += Q.data[i]!;
+    for (let i = 0; i < G.data.length; i++) this.G.data[i] += G.data[i];
+    for (let i = 0; i < Q.data.length; i++) this.Q.data[i] += Q.data[i];
     this.W = null;
   }
 
   /** Add precomputed statistics (G += dG, Q += dQ). */
   addStats(dG: Matrix64, dQ: Matrix64): void {
-    for (let i = 0; i < dG.data.length; i++) this.G.data[i]! += dG.data[i]!;
-    for (let i = 0; i < dQ.data.length; i++) this.Q.data[i]! += dQ.data[i]!;
+    for (let i = 0; i < dG.data.length; i++) this.G.data[i] += dG.data[i];
+    for (let i = 0; i < dQ.data.length; i++) this.Q.data[i] += dQ.data[i];
     this.W = null;
   }
 
@@ -156,7 +156,7 @@ export class AnalyticRidgeHead {
       const K = la.gemm(Hf, Hf, { transB: true });
       const A = la.gemm(Hv, Hf, { transB: true });
       const Y: Matrix64 = { rows: fit.n, cols: C, data: new Float64Array(fit.n * C) };
-      for (let i = 0; i < fit.n; i++) Y.data[i * C + yFit[i]!] = 1;
+      for (let i = 0; i < fit.n; i++) Y.data[i * C + yFit[i]] = 1;
       predict = (lam) => la.gemm(A, ridgeSolve(K, Y, lam));
     } else {
       predict = (lam) => la.gemm(Hv, ridgeSolve(G, Q, lam));
@@ -165,12 +165,12 @@ export class AnalyticRidgeHead {
     for (const lam of grid) {
       const P = predict(lam);
       let s = 0;
-      for (let i = 0; i < val.n; i++) for (let c = 0; c < C; c++) s += (P.data[i * C + c]! - (yVal[i] === c ? 1 : 0)) ** 2;
+      for (let i = 0; i < val.n; i++) for (let c = 0; c < C; c++) s += (P.data[i * C + c] - (yVal[i] === c ? 1 : 0)) ** 2;
       mse.push(s / (val.n * C));
     }
     let best = 0;
-    for (let i = 1; i < grid.length; i++) if (mse[i]! <= mse[best]!) best = i;
-    return { lambda: grid[best]!, mse, G, Q };
+    for (let i = 1; i < grid.length; i++) if (mse[i] <= mse[best]) best = i;
+    return { lambda: grid[best], mse, G, Q };
   }
 
   solve(lambda: number): void {
@@ -188,7 +188,7 @@ export class AnalyticRidgeHead {
     const W = this.weights;
     const C = this.numClasses;
     const Ws = new Float32Array(h.d * seen);
-    for (let k = 0; k < h.d; k++) for (let c = 0; c < seen; c++) Ws[k * seen + c] = W.data[k * C + c]!;
+    for (let k = 0; k < h.d; k++) for (let c = 0; c < seen; c++) Ws[k * seen + c] = W.data[k * C + c];
     return readAndDispose(tf.tidy(() => tf.matMul(tf.tensor2d(h.x, [h.n, h.d]), tf.tensor2d(Ws, [h.d, seen]))));
   }
 }
@@ -204,13 +204,13 @@ function entropyRows(z: Float32Array, n: number, C: number, scale: number): Floa
   const H = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, scale * z[i * C + c]!);
+    for (let c = 0; c < C; c++) m = Math.max(m, scale * z[i * C + c]);
     let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(scale * z[i * C + c]! - m);
+    for (let c = 0; c < C; c++) s += Math.exp(scale * z[i * C + c] - m);
     const logS = Math.log(s);
     let h = 0;
     for (let c = 0; c < C; c++) {
-      const lp = scale * z[i * C + c]! - m - logS;
+      const lp = scale * z[i * C + c] - m - logS;
       h -= Math.exp(lp) * lp;
     }
     H[i] = h;
@@ -227,12 +227,12 @@ export function entropyAggregate(zFast: Float32Array, zSlow: Float32Array, n: nu
   const hf = entropyRows(zFast, n, C, opts.logitScale), hs = entropyRows(zSlow, n, C, opts.logitScale);
   const out = new Float32Array(n * C), wFast = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const a = -opts.gamma * hf[i]!, b = -opts.gamma * hs[i]!;
+    const a = -opts.gamma * hf[i], b = -opts.gamma * hs[i];
     const m = Math.max(a, b);
     const ea = Math.exp(a - m), eb = Math.exp(b - m);
     const wf = ea / (ea + eb);
     wFast[i] = wf;
-    for (let c = 0; c < C; c++) out[i * C + c] = wf * zFast[i * C + c]! + (1 - wf) * zSlow[i * C + c]!;
+    for (let c = 0; c < C; c++) out[i * C + c] = wf * zFast[i * C + c] + (1 - wf) * zSlow[i * C + c];
   }
   return { logits: out, wFast };
 }
@@ -241,7 +241,7 @@ export function argmaxRows(z: Float32Array, n: number, C: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let b = 0;
-    for (let c = 1; c < C; c++) if (z[i * C + c]! > z[i * C + b]!) b = c;
+    for (let c = 1; c < C; c++) if (z[i * C + c] > z[i * C + b]) b = c;
     out[i] = b;
   }
   return out;

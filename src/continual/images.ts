@@ -87,11 +87,11 @@ export function readSplitFile(file: string, root?: string): ImageList {
     if (!line || line.startsWith('#')) return;
     const m = /^(.*\S)\s+(\S+)$/.exec(line);
     if (!m) throw new ParseError(file, i + 1, '"path label"', line);
-    const label = m[2]!;
+    const label = m[2];
     if (!/^\d+$/.test(label)) throw new ParseError(file, i + 1, 'a non-negative integer label', label, -1, 'label');
-    const p = resolve(base, m[1]!);
+    const p = resolve(base, m[1]);
     const rel = relative(base, p);
-    if (rel.startsWith('..')) throw new ParseError(file, i + 1, `a path inside ${base}`, m[1]!, -1, 'path');
+    if (rel.startsWith('..')) throw new ParseError(file, i + 1, `a path inside ${base}`, m[1], -1, 'path');
     const l = Number(label);
     if (l >= MAX_CLASSES) throw new ParseError(file, i + 1, `a class index below ${MAX_CLASSES} (labels are 0..C-1; remap sparse labels)`, label, -1, 'label');
     if (l > maxLabel) maxLabel = l;
@@ -151,7 +151,7 @@ export async function decodeInto(file: string, input: BackboneInput, out: Float3
   let src = data, sc = info.channels;
   if (sc !== C) {
     // sharp keeps a single band for gray PNGs even after toColourspace on some inputs: expand.
-    if (C === 3 && sc === 1) { src = Buffer.alloc(H * W * 3); for (let i = 0; i < H * W; i++) src[3 * i] = src[3 * i + 1] = src[3 * i + 2] = data[i]!; sc = 3; }
+    if (C === 3 && sc === 1) { src = Buffer.alloc(H * W * 3); for (let i = 0; i < H * W; i++) src[3 * i] = src[3 * i + 1] = src[3 * i + 2] = data[i]; sc = 3; }
     else throw new InputError(`image ${file} decoded to ${info.channels} channels, the backbone takes ${C}`);
   }
   if (info.width !== W || info.height !== H) throw new InputError(`image ${file} decoded to ${info.width}x${info.height}, expected ${W}x${H}`);
@@ -159,18 +159,18 @@ export async function decodeInto(file: string, input: BackboneInput, out: Float3
   for (let c = 0; c < C; c++) {
     if (norm === 'unit') { mean[c] = 0; inv[c] = 1 / 255; }
     else if (norm === 'half') { mean[c] = 0.5; inv[c] = 2 / 255; }
-    else { const m = C === 3 ? IMAGENET_MEAN[c]! : IMAGENET_GRAY.mean, s = C === 3 ? IMAGENET_STD[c]! : IMAGENET_GRAY.std; mean[c] = m; inv[c] = 1 / (255 * s); }
+    else { const m = C === 3 ? IMAGENET_MEAN[c] : IMAGENET_GRAY.mean, s = C === 3 ? IMAGENET_STD[c] : IMAGENET_GRAY.std; mean[c] = m; inv[c] = 1 / (255 * s); }
   }
   // (x/255 - m)/s = x * inv - m/s, with inv = 1/(255 s): one multiply-add per value.
   const shift = new Float32Array(C);
-  for (let c = 0; c < C; c++) shift[c] = norm === 'unit' ? 0 : norm === 'half' ? 1 : mean[c]! / (C === 3 ? IMAGENET_STD[c]! : IMAGENET_GRAY.std);
+  for (let c = 0; c < C; c++) shift[c] = norm === 'unit' ? 0 : norm === 'half' ? 1 : mean[c] / (C === 3 ? IMAGENET_STD[c] : IMAGENET_GRAY.std);
   const HW = H * W;
   if (input.layout === 'nhwc') {
-    for (let i = 0; i < HW; i++) for (let c = 0; c < C; c++) out[offset + i * C + c] = src[i * C + c]! * inv[c]! - shift[c]!;
+    for (let i = 0; i < HW; i++) for (let c = 0; c < C; c++) out[offset + i * C + c] = src[i * C + c] * inv[c] - shift[c];
   } else {
     for (let c = 0; c < C; c++) {
-      const o = offset + c * HW, sh = shift[c]!, k = inv[c]!;
-      for (let i = 0; i < HW; i++) out[o + i] = src[i * C + c]! * k - sh;
+      const o = offset + c * HW, sh = shift[c], k = inv[c];
+      for (let i = 0; i < HW; i++) out[o + i] = src[i * C + c] * k - sh;
     }
   }
 }
@@ -203,10 +203,10 @@ export async function* imageBatches(list: ImageList, input: BackboneInput, opts:
   const total = list.items.length;
   const load = async (start: number, k: number): Promise<ImageBatch> => {
     const n = Math.min(bs, total - start);
-    const x = bufs[k]!, labels = labs[k]!;
+    const x = bufs[k], labels = labs[k];
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const it = list.items[start + i]!;
+      const it = list.items[start + i];
       labels[i] = it.label;
       jobs.push(decodeInto(it.path, input, x, i * per, opts));
     }

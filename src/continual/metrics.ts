@@ -17,7 +17,7 @@ export class AccuracyMatrix {
   record(t: number, correct: readonly number[], counts: readonly number[]): void {
     if (t !== this.acc.length) throw new InputError(`AccuracyMatrix.record: expected session ${this.acc.length}, got ${t}`);
     if (correct.length !== t + 1 || counts.length !== t + 1) throw new InputError(`AccuracyMatrix.record: session ${t} needs ${t + 1} groups, got ${correct.length}/${counts.length}`);
-    this.acc.push(correct.map((c, j) => (counts[j]! > 0 ? (100 * c) / counts[j]! : NaN)));
+    this.acc.push(correct.map((c, j) => (counts[j] > 0 ? (100 * c) / counts[j] : NaN)));
     this.counts.push(counts.slice());
   }
 
@@ -26,7 +26,7 @@ export class AccuracyMatrix {
     const m = new AccuracyMatrix();
     tri.forEach((row, t) => {
       const c = counts?.[t] ?? row.map(() => 100);
-      m.record(t, row.map((a, j) => (a / 100) * c[j]!), c);
+      m.record(t, row.map((a, j) => (a / 100) * c[j]), c);
     });
     return m;
   }
@@ -37,7 +37,7 @@ export class AccuracyMatrix {
   accTop1(t: number): number {
     const row = this.row(t);
     let c = 0, n = 0;
-    row.forEach((a, j) => { c += (a / 100) * this.counts[t]![j]!; n += this.counts[t]![j]!; });
+    row.forEach((a, j) => { c += (a / 100) * this.counts[t][j]; n += this.counts[t][j]; });
     return (100 * c) / n;
   }
 
@@ -67,8 +67,8 @@ export class AccuracyMatrix {
     let s = 0;
     for (let j = 0; j < T; j++) {
       let best = -Infinity;
-      for (let t = j; t < T; t++) best = Math.max(best, this.acc[t]![j]!);
-      s += best - this.acc[T]![j]!;
+      for (let t = j; t < T; t++) best = Math.max(best, this.acc[t][j]);
+      s += best - this.acc[T][j];
     }
     return s / T;
   }
@@ -78,7 +78,7 @@ export class AccuracyMatrix {
     const T = this.sessions - 1;
     if (T < 1) return 0;
     let s = 0;
-    for (let j = 0; j < T; j++) s += this.acc[T]![j]! - this.acc[j]![j]!;
+    for (let j = 0; j < T; j++) s += this.acc[T][j] - this.acc[j][j];
     return s / T;
   }
 
@@ -93,10 +93,10 @@ export class AccuracyMatrix {
 export function groupCorrect(pred: Int32Array, y: Int32Array, groupOf: (label: number) => number, groups: number): { correct: number[]; counts: number[] } {
   const correct = new Array<number>(groups).fill(0), counts = new Array<number>(groups).fill(0);
   for (let i = 0; i < y.length; i++) {
-    const g = groupOf(y[i]!);
+    const g = groupOf(y[i]);
     if (g < 0 || g >= groups) continue;
-    counts[g]!++;
-    if (pred[i] === y[i]) correct[g]!++;
+    counts[g]++;
+    if (pred[i] === y[i]) correct[g]++;
   }
   return { correct, counts };
 }

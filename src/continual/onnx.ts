@@ -72,9 +72,9 @@ export function pickFeatureOutput(file: string, outputs: readonly string[], give
     if (!outputs.includes(given)) throw new InputError(`${file}: the ONNX model has no output ${JSON.stringify(given)} (outputs: ${outputs.join(', ')})`);
     return given;
   }
-  if (outputs.length === 1) return outputs[0]!;
+  if (outputs.length === 1) return outputs[0];
   const named = outputs.filter((o) => /feat|embed|pool|hidden|repr|penultimate|cls/i.test(o));
-  if (named.length === 1) return named[0]!;
+  if (named.length === 1) return named[0];
   throw new InputError(`${file}: cannot tell which ONNX output holds the features (outputs: ${outputs.join(', ')}); pass --output NAME`);
 }
 
@@ -117,7 +117,7 @@ export class OnnxBackbone implements FeatureBackbone {
         try {
           session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['webgpu'] });
           used = 'webgpu';
-        } catch (e) { why = (e as Error).message.split('\n')[0]!; }
+        } catch (e) { why = (e as Error).message.split('\n')[0]; }
       }
       if (!session) {
         const msg = `WebGPU execution provider is not available on ${process.platform}-${process.arch} (${why})`;
@@ -131,25 +131,25 @@ export class OnnxBackbone implements FeatureBackbone {
     }
     try {
       if (session.inputNames.length !== 1) throw new InputError(`${path}: expected a model with one image input, found inputs ${session.inputNames.join(', ')}`);
-      const inputName = session.inputNames[0]!;
+      const inputName = session.inputNames[0];
       const outputName = pickFeatureOutput(path, session.outputNames, opts.output);
-      const input = inputShapeOf(path, session.inputMetadata[0]!, opts.imageSize);
+      const input = inputShapeOf(path, session.inputMetadata[0], opts.imageSize);
       const out = session.outputMetadata.find((m) => m.name === outputName)!;
       // The output's shape per image, from one blank image (metadata dims may be symbolic).
-      const meta0 = session.inputMetadata[0]!;
+      const meta0 = session.inputMetadata[0];
       const b0 = meta0.isTensor ? meta0.shape[0] : undefined;
       const fixedBatch = typeof b0 === 'number' && b0 > 0 ? b0 : null;
       const probe = new ort.Tensor('float32', new Float32Array((fixedBatch ?? 1) * input.channels * input.height * input.width), shapeFor(input, fixedBatch ?? 1));
       const pr = await session.run({ [inputName]: probe }, [outputName]);
-      const dims = pr[outputName]!.dims.slice(1);
-      if (pr[outputName]!.type !== 'float32') throw new InputError(`${path}: output ${outputName} is ${pr[outputName]!.type}, expected float32`);
-      pr[outputName]!.dispose(); probe.dispose();
+      const dims = pr[outputName].dims.slice(1);
+      if (pr[outputName].type !== 'float32') throw new InputError(`${path}: output ${outputName} is ${pr[outputName].type}, expected float32`);
+      pr[outputName].dispose(); probe.dispose();
       // A token sequence [N, T, D] (a ViT's last hidden state): the features are the first (CLS) token.
       const token = dims.length === 2;
       if (dims.length > 2) throw new InputError(`${path}: output ${outputName} has per-image shape [${dims.join(', ')}]; expected [D] features or [T, D] tokens (pass --output for a pooled output)`);
-      const featureDim = token ? dims[1]! : dims.reduce((a, b) => a * b, 1);
+      const featureDim = token ? dims[1] : dims.reduce((a, b) => a * b, 1);
       if (token && !(out.isTensor && out.shape.length === 3)) throw new InputError(`${path}: output ${outputName} metadata disagrees with its [N, ${dims.join(', ')}] result`);
-      return new OnnxBackbone(path, session, inputName, outputName, input, featureDim, threads, used, token ? 'token0' : 'flat', token ? dims[0]! : 1, fixedBatch);
+      return new OnnxBackbone(path, session, inputName, outputName, input, featureDim, threads, used, token ? 'token0' : 'flat', token ? dims[0] : 1, fixedBatch);
     } catch (e) {
       await session.release();
       throw e;
@@ -174,7 +174,7 @@ export class OnnxBackbone implements FeatureBackbone {
     }
     const feed = new ort.Tensor('float32', view, shapeFor(this.input, m));
     const r = await this.session.run({ [this.inputName]: feed }, [this.outputName]);
-    const t = r[this.outputName]!;
+    const t = r[this.outputName];
     const data = t.data;
     if (!(data instanceof Float32Array)) throw new InputError(`${this.file}: output ${this.outputName} is ${t.type}, expected float32`);
     if (data.length !== m * this.tokens * this.featureDim) throw new InputError(`${this.file}: output ${this.outputName} has shape [${t.dims.join(', ')}], expected ${m} rows of ${this.tokens * this.featureDim}`);
@@ -420,12 +420,12 @@ export function smallCnnToOnnx(cnn: SmallCnnLike, bnEps = 1e-5): Uint8Array {
     if (w.length !== 9 * cin * cout) throw new InputError(`smallCnnToOnnx: ${n}.conv.weight has ${w.length} values, expected 3x3x${cin}x${cout}`);
     const wo = new Float32Array(cout * cin * 9), bo = new Float32Array(cout);
     for (let co = 0; co < cout; co++) {
-      const s = g[co]! / Math.sqrt(vr[co]! + bnEps);
-      bo[co] = beta[co]! - mu[co]! * s;
-      for (let ci = 0; ci < cin; ci++) for (let k = 0; k < 9; k++) wo[(co * cin + ci) * 9 + k] = w[(k * cin + ci) * cout + co]! * s;
+      const s = g[co] / Math.sqrt(vr[co] + bnEps);
+      bo[co] = beta[co] - mu[co] * s;
+      for (let ci = 0; ci < cin; ci++) for (let k = 0; k < 9; k++) wo[(co * cin + ci) * 9 + k] = w[(k * cin + ci) * cout + co] * s;
     }
     inits.push({ name: `${n}.conv.weight`, dims: [cout, cin, 3, 3], data: wo }, { name: `${n}.conv.bias`, dims: [cout], data: bo });
-    const st = strides[i]!;
+    const st = strides[i];
     nodes.push({ op: 'Conv', inputs: [prev, `${n}.conv.weight`, `${n}.conv.bias`], outputs: [`c${i}`], attrs: { kernel_shape: [3, 3], strides: [st, st], pads: [1, 1, 1, 1] } });
     nodes.push({ op: 'Relu', inputs: [`c${i}`], outputs: [`r${i}`] });
     prev = `r${i}`; cin = cout;

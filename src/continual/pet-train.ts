@@ -70,12 +70,12 @@ export function initRowsFromMeans(head: CosineHead, feats: FeatureRows, y: Int32
   for (const c of ids) {
     const m = new Float64Array(d);
     let n = 0;
-    for (let i = 0; i < feats.n; i++) if (y[i] === c) { n++; for (let k = 0; k < d; k++) m[k]! += feats.x[i * d + k]!; }
+    for (let i = 0; i < feats.n; i++) if (y[i] === c) { n++; for (let k = 0; k < d; k++) m[k] += feats.x[i * d + k]; }
     if (n === 0) continue;
     let nn = 0;
-    for (let k = 0; k < d; k++) nn += m[k]! ** 2;
+    for (let k = 0; k < d; k++) nn += m[k] ** 2;
     const inv = 1 / Math.max(Math.sqrt(nn), 1e-12);
-    for (let k = 0; k < d; k++) w[c * d + k] = m[k]! * inv;
+    for (let k = 0; k < d; k++) w[c * d + k] = m[k] * inv;
   }
   assignValues(head.weight, w);
 }
@@ -124,7 +124,7 @@ export function trainPet(spec: TrainSpec): number[] {
       for (let s = 0; s < steps; s++) {
         const idx = perm.subarray(s * o.batchSize, Math.min(data.n, (s + 1) * o.batchSize));
         const xb = new Float32Array(idx.length * data.d), yb = new Int32Array(idx.length);
-        for (let i = 0; i < idx.length; i++) { xb.set(data.x.subarray(idx[i]! * data.d, (idx[i]! + 1) * data.d), i * data.d); yb[i] = data.y[idx[i]!]!; }
+        for (let i = 0; i < idx.length; i++) { xb.set(data.x.subarray(idx[i] * data.d, (idx[i] + 1) * data.d), i * data.d); yb[i] = data.y[idx[i]]; }
         const x = tf.tensor2d(xb, [idx.length, data.d]);
         const y = tf.tensor1d(yb, 'int32');
         const { loss, grads } = lossAndGrads(() => {
@@ -148,7 +148,7 @@ export function trainPet(spec: TrainSpec): number[] {
     }
   } finally {
     opt.dispose();
-    prog.done(losses.length ? `loss ${losses[losses.length - 1]!.toFixed(3)}` : undefined);
+    prog.done(losses.length ? `loss ${losses[losses.length - 1].toFixed(3)}` : undefined);
   }
   return losses;
 }

@@ -54,7 +54,7 @@ export function pretrainBackbone(mini: Miniature, opts: PretrainOptions): { back
     manifest: {
       format: 'perennial-backbone/1', spec: mini.backbone, architecture: backbone.describe(),
       data: { source: data.source, classes: mini.pretrainClasses, rows: data.n, supervision: `supervised on classes ${mini.pretrainClasses.join(',')} of the pretraining pool` },
-      seed: opts.seed, train, finalLoss: losses.length ? losses[losses.length - 1]! : null,
+      seed: opts.seed, train, finalLoss: losses.length ? losses[losses.length - 1] : null,
     },
   };
 }

@@ -34,7 +34,7 @@ export const STANDARD_PAIRS: readonly [string, string][] = [
 export function meanGroupAcc(result: CilRunResult, method: string): number[] | null {
   const rs = result.runs.filter((r) => r.method === method);
   if (!rs.length) return null;
-  return rs[0]!.group_acc.map((_, j) => mean(rs.map((r) => r.group_acc[j]!)));
+  return rs[0].group_acc.map((_, j) => mean(rs.map((r) => r.group_acc[j])));
 }
 
 export function cilSections(result: CilRunResult, title: string, note = ''): Section[] {
@@ -42,7 +42,7 @@ export function cilSections(result: CilRunResult, title: string, note = ''): Sec
   const s = new SectionBuilder(title);
   s.text(`${result.dataset}, ${result.split}, ${result.seeds.length} seed(s) [${result.seeds.join(', ')}]. last_acc = ${result.definitions.last_acc}. ${note}`);
   s.table(['method', 'last acc (mean)', 'std', 'avg incremental acc', 'std', 'seeds', 'time per seed (s)'],
-    methods.map((m) => { const v = result.summary[m]!; return [m, f1(v.last_acc_mean), f1(v.last_acc_std), f1(v.avg_inc_acc_mean), f1(v.avg_inc_acc_std), v.n, f1(v.time_per_seed_s)]; }),
+    methods.map((m) => { const v = result.summary[m]; return [m, f1(v.last_acc_mean), f1(v.last_acc_std), f1(v.avg_inc_acc_mean), f1(v.avg_inc_acc_std), v.n, f1(v.time_per_seed_s)]; }),
     'Last and average incremental accuracy (top-1 over all test samples of seen classes), mean and sample std over seeds');
   const pairs = STANDARD_PAIRS.map(([a, b]) => paired(result, a, b)).filter((p): p is PairedComparison => p !== null);
   if (pairs.length) {
@@ -56,19 +56,19 @@ export function cilSections(result: CilRunResult, title: string, note = ''): Sec
   }
   const w = result.runs.filter((r) => r.w_fast_group);
   if (w.length) {
-    const G = w[0]!.w_fast_group!.length;
-    s.table(['', ...Array.from({ length: G }, (_, j) => `group ${j + 1}`)], [['mean fast weight w_f', ...Array.from({ length: G }, (_, j) => Math.round(1000 * mean(w.map((r) => r.w_fast_group![j]!))) / 1000)]], 'SAFE aggregation: mean fast-branch weight per task group, last session');
+    const G = w[0].w_fast_group!.length;
+    s.table(['', ...Array.from({ length: G }, (_, j) => `group ${j + 1}`)], [['mean fast weight w_f', ...Array.from({ length: G }, (_, j) => Math.round(1000 * mean(w.map((r) => r.w_fast_group![j]))) / 1000)]], 'SAFE aggregation: mean fast-branch weight per task group, last session');
   }
   const rows: Record<string, unknown>[] = [];
   for (const m of methods) {
     const rs = result.runs.filter((r) => r.method === m);
-    const T = rs[0]!.acc_matrix.length;
+    const T = rs[0].acc_matrix.length;
     for (let t = 0; t < T; t++) {
-      const accs = rs.map((r) => { const row = r.acc_matrix[t]!; return row.reduce((a, b) => a + b, 0) / row.length; });
+      const accs = rs.map((r) => { const row = r.acc_matrix[t]; return row.reduce((a, b) => a + b, 0) / row.length; });
       rows.push({ session: t + 1, accuracy: mean(accs), method: m });
     }
   }
   s.plot(lineChart(rows, { x: 'session', y: 'accuracy', series: 'method', title: 'Accuracy over sessions (mean of groups, mean over seeds)' }));
-  s.plot(barChart(methods.map((m) => ({ method: m, last: result.summary[m]!.last_acc_mean })), { x: 'method', y: 'last', title: 'Last accuracy (mean over seeds)' }));
+  s.plot(barChart(methods.map((m) => ({ method: m, last: result.summary[m].last_acc_mean })), { x: 'method', y: 'last', title: 'Last accuracy (mean over seeds)' }));
   return [s.build()];
 }

@@ -99,8 +99,8 @@ export class SafeTensors {
     }
     spans.sort((p, q) => p[0] - q[0]);
     for (let i = 1; i < spans.length; i++) {
-      const [b, , nm] = spans[i]!;
-      const [, prevEnd, prevName] = spans[i - 1]!;
+      const [b, , nm] = spans[i];
+      const [, prevEnd, prevName] = spans[i - 1];
       if (b < prevEnd) fail(dataStart + b, `tensor ${nm} to start after ${prevName} ends (${prevEnd})`, `begin ${b}`, `${nm}.data_offsets`);
     }
     return new SafeTensors(file, tensors, metadata);
@@ -140,8 +140,8 @@ const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function toFloat32(t: SafeTensor): Float32Array {
   if (t.raw instanceof Float32Array) return t.raw;
   const out = new Float32Array(t.raw.length);
-  if (t.dtype === 'BF16') { const u = new Uint32Array(out.buffer); for (let i = 0; i < out.length; i++) u[i] = t.raw[i]! << 16; }
-  else for (let i = 0; i < out.length; i++) out[i] = f16ToF32(t.raw[i]!);
+  if (t.dtype === 'BF16') { const u = new Uint32Array(out.buffer); for (let i = 0; i < out.length; i++) u[i] = t.raw[i] << 16; }
+  else for (let i = 0; i < out.length; i++) out[i] = f16ToF32(t.raw[i]);
   return out;
 }
 
@@ -159,7 +159,7 @@ export function f16ToF32(h: number): number {
 /** number -> IEEE half bits, round to nearest even; overflow gives ±Inf. */
 export function f32ToF16(v: number): number {
   f32[0] = v;
-  const x = u32[0]!;
+  const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -184,7 +184,7 @@ export function f32ToF16(v: number): number {
 /** number -> bfloat16 bits, round to nearest even (NaN stays NaN). */
 export function f32ToBf16(v: number): number {
   f32[0] = v;
-  const x = u32[0]!;
+  const x = u32[0];
   if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff)) return (x >>> 16) | 0x40;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
@@ -207,7 +207,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafeTensorInput> 
     else {
       const h = new Uint16Array(count);
       const conv = dtype === 'F16' ? f32ToF16 : f32ToBf16;
-      for (let i = 0; i < count; i++) h[i] = conv(t.data[i]!);
+      for (let i = 0; i < count; i++) h[i] = conv(t.data[i]);
       bytes = new Uint8Array(h.buffer);
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [off, off + bytes.length] };

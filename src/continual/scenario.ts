@@ -51,7 +51,7 @@ export function makeClassIncremental(opts: ScenarioOptions): Scenario {
   for (let t = 0; start < C; t++) {
     const size = t === 0 ? base : increment;
     const ids = Array.from({ length: size }, (_, k) => start + k);
-    sessions.push({ index: t, newIds: ids, originalClasses: ids.map((k) => classOrder[k]!), seen: start + size });
+    sessions.push({ index: t, newIds: ids, originalClasses: ids.map((k) => classOrder[k]), seen: start + size });
     start += size;
   }
   const group = new Int32Array(C);
@@ -63,17 +63,17 @@ export function makeClassIncremental(opts: ScenarioOptions): Scenario {
 export function remapDataset(ds: Dataset, classOrder: readonly number[]): Dataset {
   const pos = new Map(classOrder.map((c, k) => [c, k]));
   const keep: number[] = [];
-  for (let i = 0; i < ds.n; i++) if (pos.has(ds.y[i]!)) keep.push(i);
+  for (let i = 0; i < ds.n; i++) if (pos.has(ds.y[i])) keep.push(i);
   const x = new Float32Array(keep.length * ds.d), y = new Int32Array(keep.length);
-  keep.forEach((r, i) => { x.set(ds.x.subarray(r * ds.d, (r + 1) * ds.d), i * ds.d); y[i] = pos.get(ds.y[r]!)!; });
+  keep.forEach((r, i) => { x.set(ds.x.subarray(r * ds.d, (r + 1) * ds.d), i * ds.d); y[i] = pos.get(ds.y[r])!; });
   return makeDataset({ x, y, d: ds.d, shape: ds.shape, classNames: classOrder.map((c) => ds.classNames[c] ?? String(c)), source: `${ds.source}[remapped]` });
 }
 
 /** Rows whose (remapped) label is in [lo, hi). */
 export function labelRange(ds: Dataset, lo: number, hi: number): Dataset {
   const keep: number[] = [];
-  for (let i = 0; i < ds.n; i++) if (ds.y[i]! >= lo && ds.y[i]! < hi) keep.push(i);
+  for (let i = 0; i < ds.n; i++) if (ds.y[i] >= lo && ds.y[i] < hi) keep.push(i);
   const x = new Float32Array(keep.length * ds.d), y = new Int32Array(keep.length);
-  keep.forEach((r, i) => { x.set(ds.x.subarray(r * ds.d, (r + 1) * ds.d), i * ds.d); y[i] = ds.y[r]!; });
+  keep.forEach((r, i) => { x.set(ds.x.subarray(r * ds.d, (r + 1) * ds.d), i * ds.d); y[i] = ds.y[r]; });
   return { ...ds, x, y, n: keep.length };
 }

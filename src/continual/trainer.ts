@@ -133,8 +133,8 @@ export function seedIndices(mini: Miniature, split: string, seed: number): { sce
   for (const [c, idx] of [...indicesByClass(mini.cilPool)].sort((a, b) => a[0] - b[0])) {
     const perm = rng.split(`class-${c}`).permutation(idx.length);
     if (mini.perClassTrain + mini.perClassVal > idx.length) throw new InputError(`split of ${mini.cilPool.source}: class ${c} has ${idx.length} rows, ${mini.perClassTrain + mini.perClassVal} needed`);
-    for (let i = 0; i < mini.perClassTrain; i++) trainIdx.push(idx[perm[i]!]!);
-    for (let i = 0; i < mini.perClassVal; i++) valIdx.push(idx[perm[mini.perClassTrain + i]!]!);
+    for (let i = 0; i < mini.perClassTrain; i++) trainIdx.push(idx[perm[i]]);
+    for (let i = 0; i < mini.perClassVal; i++) valIdx.push(idx[perm[mini.perClassTrain + i]]);
   }
   return { scenario, trainIdx: trainIdx.sort((a, b) => a - b), valIdx: valIdx.sort((a, b) => a - b) };
 }
@@ -231,8 +231,8 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
   const groupOf = (id: number): number => scenario.groupOf(id);
   try {
     for (let t = state.completed; t < scenario.sessions.length; t++) {
-      const info = scenario.sessions[t]!;
-      const lo = info.newIds[0]!, hi = info.seen;
+      const info = scenario.sessions[t];
+      const lo = info.newIds[0], hi = info.seen;
       const sd = { info, train: labelRange(train, lo, hi), val: labelRange(val, lo, hi), valSeen: labelRange(val, 0, hi) };
       for (const l of learners) {
         const t0 = performance.now();
@@ -247,8 +247,8 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
         const w = l.rowStatistics?.().wFast;
         if (w) {
           const s = new Array<number>(t + 1).fill(0), n = new Array<number>(t + 1).fill(0);
-          for (let i = 0; i < test.n; i++) { const g = test.y[i]! < hi ? groupOf(test.y[i]!) : -1; if (g >= 0) { s[g]! += w[i]!; n[g]!++; } }
-          (state.wFast[l.name] ??= []).push(s.map((v, j) => v / Math.max(1, n[j]!)));
+          for (let i = 0; i < test.n; i++) { const g = test.y[i] < hi ? groupOf(test.y[i]) : -1; if (g >= 0) { s[g] += w[i]; n[g]++; } }
+          (state.wFast[l.name] ??= []).push(s.map((v, j) => v / Math.max(1, n[j])));
         }
           }
       state.completed = t + 1;
@@ -267,15 +267,15 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
     for (const l of learners) {
       for (const out of l.outputs) {
         const m = new AccuracyMatrix();
-        state.rows[out]!.forEach((r, t) => m.record(t, r.correct, r.counts));
+        state.rows[out].forEach((r, t) => m.record(t, r.correct, r.counts));
         const tri = m.triangle();
         const wf = state.wFast[l.name];
         runs.push({
           method: out, seed, last_acc: m.last('top1'), avg_inc_acc: m.avgIncremental('top1'),
-          group_acc: tri[tri.length - 1]!, acc_matrix: tri,
+          group_acc: tri[tri.length - 1], acc_matrix: tri,
           last_acc_mean_group: m.last('meanGroup'), avg_inc_acc_mean_group: m.avgIncremental('meanGroup'),
           forgetting: m.forgetting(), bwt: m.bwt(), time_s: state.time[l.name] ?? 0, class_order: [...scenario.classOrder],
-          ...(wf && out === 'safe' ? { w_fast_group: wf[wf.length - 1]! } : {}),
+          ...(wf && out === 'safe' ? { w_fast_group: wf[wf.length - 1] } : {}),
         });
       }
     }

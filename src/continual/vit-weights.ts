@@ -56,14 +56,14 @@ export function inferTimmVitConfig(sd: StateDict, file: string, opts: InferOptio
   const [dim, C, p, p2] = need(sd, file, 'patch_embed.proj.weight', 4) as [number, number, number, number];
   if (p !== p2) throw new InputError(`${file}: mis-shaped key patch_embed.proj.weight: expected square patches, found [${dim}, ${C}, ${p}, ${p2}]`);
   const pos = need(sd, file, 'pos_embed', 3);
-  const L = pos[1]! - 1;
+  const L = pos[1] - 1;
   const g = Math.round(Math.sqrt(L));
   if (g * g !== L) throw new InputError(`${file}: mis-shaped key pos_embed: [${pos.join(', ')}] is not 1 class token + a square grid of patches`);
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`) || sd.has(`blocks.${depth}.attn.qkv.weight`)) depth++;
   if (depth === 0) throw new InputError(`${file}: missing key blocks.0.attn.qkv.weight (no transformer blocks found)`);
   const fc1 = need(sd, file, 'blocks.0.mlp.fc1.weight', 2);
-  const mlpRatio = fc1[0]! / dim;
+  const mlpRatio = fc1[0] / dim;
   const head = sd.get('head.weight');
   const metaHeads = opts.metadata?.heads !== undefined ? Number(opts.metadata.heads) : undefined;
   const heads = opts.heads ?? metaHeads ?? (dim % 64 === 0 ? dim / 64 : NaN);

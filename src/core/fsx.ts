@@ -226,7 +226,7 @@ export class OutputGuard {
     for (let i = 0; i < es.length; i++) {
       for (let j = 0; j < es.length; j++) {
         if (i === j) continue;
-        const a = es[i]!, b = es[j]!;
+        const a = es[i], b = es[j];
         if (!writes(a.role) || a.implicit) continue;
         // A command may name the store itself (`--store`); only a plain output must not be it.
         if (b.implicit && a.role !== 'output') continue;

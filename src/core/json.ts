@@ -17,7 +17,7 @@ export function lineOfOffset(text: string, pos: number): number {
  */
 export function jsonFaultOffset(t: string): number {
   let i = 0;
-  const ws = (): void => { while (i < t.length && ' \t\n\r'.includes(t[i]!)) i++; };
+  const ws = (): void => { while (i < t.length && ' \t\n\r'.includes(t[i])) i++; };
   const fail = (): never => { throw i; };
   const lit = (w: string): void => { for (const ch of w) { if (t[i] !== ch) fail(); i++; } };
   const str = (): void => {

@@ -27,7 +27,7 @@ export function memoryBudget(): { readonly bytes: number; readonly source: strin
   if (env !== undefined && env.trim() !== '') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(env);
     if (!m) throw new InputError(`PERENNIAL_MAX_BYTES must be a byte count such as 8000000000 or 8G, got ${JSON.stringify(env)}`);
-    return { bytes: Math.floor(Number(m[1]) * SUFFIX[m[2]!.toLowerCase()]!), source: `PERENNIAL_MAX_BYTES=${env.trim()}` };
+    return { bytes: Math.floor(Number(m[1]) * SUFFIX[m[2].toLowerCase()]), source: `PERENNIAL_MAX_BYTES=${env.trim()}` };
   }
   return { bytes: Math.floor(os.totalmem() / 2), source: "half of this machine's memory; set PERENNIAL_MAX_BYTES to change it" };
 }

@@ -160,7 +160,7 @@ export function cosineLr(lr: number, step: number, total: number): number {
 /** Compute the loss and the gradients of the given variables in one pass. */
 export function lossAndGrads(f: () => tf.Scalar, vars: readonly tf.Variable[]): { loss: number; grads: Map<tf.Variable, tf.Tensor> } {
   const { value, grads } = tf.variableGrads(f, vars as tf.Variable[]);
-  const loss = value.dataSync()[0]!;
+  const loss = value.dataSync()[0];
   value.dispose();
   const out = new Map<tf.Variable, tf.Tensor>();
   for (const v of vars) {

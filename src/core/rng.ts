@@ -116,8 +116,8 @@ export class Rng {
   shuffle<T>(arr: T[] | Int32Array | Uint32Array | Float64Array): typeof arr {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = arr[i]!;
-      arr[i] = arr[j]!;
+      const t = arr[i];
+      arr[i] = arr[j];
       arr[j] = t as never;
     }
     return arr;
@@ -139,7 +139,7 @@ export class Rng {
 
   choice<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('choice from an empty list');
-    return items[this.int(items.length)]!;
+    return items[this.int(items.length)];
   }
 }
 

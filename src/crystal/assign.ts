@@ -26,15 +26,15 @@ export interface PeakSet {
 
 /** Scale formula proportions to n sites (largest remainder). */
 export function countsForPeaks(formula: Readonly<Record<string, number>>, n: number): Record<string, number> {
-  const els = Object.keys(formula).filter((e) => e !== 'H' && formula[e]! > 0);
-  const tot = els.reduce((s, e) => s + formula[e]!, 0);
+  const els = Object.keys(formula).filter((e) => e !== 'H' && formula[e] > 0);
+  const tot = els.reduce((s, e) => s + formula[e], 0);
   if (tot <= 0) throw new InputError('formula has no non-H elements');
-  const raw = els.map((e) => (formula[e]! / tot) * n);
+  const raw = els.map((e) => (formula[e] / tot) * n);
   const out: Record<string, number> = {};
-  els.forEach((e, i) => { out[e] = Math.floor(raw[i]!); });
-  let left = n - els.reduce((s, e) => s + out[e]!, 0);
-  const order = els.map((e, i) => ({ e, r: raw[i]! - Math.floor(raw[i]!) })).sort((a, b) => b.r - a.r);
-  for (let i = 0; left > 0; i = (i + 1) % order.length, left--) out[order[i]!.e]!++;
+  els.forEach((e, i) => { out[e] = Math.floor(raw[i]); });
+  let left = n - els.reduce((s, e) => s + out[e], 0);
+  const order = els.map((e, i) => ({ e, r: raw[i] - Math.floor(raw[i]) })).sort((a, b) => b.r - a.r);
+  for (let i = 0; left > 0; i = (i + 1) % order.length, left--) out[order[i].e]++;
   return out;
 }
 
@@ -44,7 +44,7 @@ export function heightRankBaseline(heights: readonly number[], counts: Readonly<
   const els = Object.keys(counts).sort((a, b) => atomicNumber(b) - atomicNumber(a));
   const out = new Array<string>(heights.length).fill(els[els.length - 1] ?? 'C');
   let k = 0;
-  for (const e of els) for (let c = 0; c < counts[e]! && k < order.length; c++) out[order[k++]!.i] = e;
+  for (const e of els) for (let c = 0; c < counts[e] && k < order.length; c++) out[order[k++].i] = e;
   return out;
 }
 
@@ -53,18 +53,18 @@ export function peakFeatures(ps: PeakSet): number[][] {
   const n = ps.heights.length;
   const hmax = Math.max(...ps.heights);
   const sorted = [...ps.heights].sort((a, b) => a - b);
-  const hmed = sorted[Math.floor(n / 2)]!;
+  const hmed = sorted[Math.floor(n / 2)];
   const base = heightRankBaseline(ps.heights, ps.counts);
   const baseZ = base.map(atomicNumber);
   const sites: Site[] = ps.frac.map((f, i) => ({ label: `P${i}`, element: 'C', frac: f, occ: 1, uiso: 0.03, uani: null, part: 0 }));
   const bonds = bondsByCovalentRadii(ps.structure, { sites, tolerance: 2.6 / 1.52 });
   const rank = ps.heights.map((h) => sorted.filter((x) => x > h).length / n);
   return ps.heights.map((h, i) => {
-    const ds = bonds[i]!.map((b) => b.d).sort((a, b) => a - b);
-    const near = bonds[i]!.filter((b) => b.d < 2.0);
-    const nbZ = near.length ? near.reduce((s, b) => s + baseZ[b.j]!, 0) / near.length : 0;
+    const ds = bonds[i].map((b) => b.d).sort((a, b) => a - b);
+    const near = bonds[i].filter((b) => b.d < 2.0);
+    const nbZ = near.length ? near.reduce((s, b) => s + baseZ[b.j], 0) / near.length : 0;
     const mean3 = ds.length ? ds.slice(0, 3).reduce((s, v) => s + v, 0) / Math.min(3, ds.length) : 2.6;
-    return [h / hmax, h / hmed, rank[i]!, Math.log(baseZ[i]!), baseZ[i]!, ds[0] ?? 2.6, mean3,
+    return [h / hmax, h / hmed, rank[i], Math.log(baseZ[i]), baseZ[i], ds[0] ?? 2.6, mean3,
       ds.filter((d) => d < 1.6).length, ds.filter((d) => d < 2.0).length, ds.filter((d) => d < 2.4).length, nbZ];
   });
 }
@@ -73,13 +73,13 @@ export type Decoder = 'argmax' | 'counts';
 
 /** Decode class probabilities to elements: per-peak argmax, or an assignment that meets the counts. */
 export function decode(proba: readonly Float64Array[], classes: readonly string[], counts: Readonly<Record<string, number>>, decoder: Decoder): string[] {
-  if (decoder === 'argmax') return proba.map((p) => classes[p.indexOf(Math.max(...p))]!);
+  if (decoder === 'argmax') return proba.map((p) => classes[p.indexOf(Math.max(...p))]);
   const slots: string[] = [];
   for (const [e, c] of Object.entries(counts)) for (let i = 0; i < c; i++) slots.push(e);
-  while (slots.length < proba.length) slots.push(Object.keys(counts)[0]!);
-  const cost = proba.map((p) => slots.map((e) => { const ci = classes.indexOf(e); return -Math.log(Math.max(ci >= 0 ? p[ci]! : 0, 1e-9)); }));
+  while (slots.length < proba.length) slots.push(Object.keys(counts)[0]);
+  const cost = proba.map((p) => slots.map((e) => { const ci = classes.indexOf(e); return -Math.log(Math.max(ci >= 0 ? p[ci] : 0, 1e-9)); }));
   const a = hungarian(cost);
-  return a.map((j) => slots[j]!);
+  return a.map((j) => slots[j]);
 }
 
 export class ElementAssigner {
@@ -110,9 +110,9 @@ export class ElementAssigner {
     const free = base.map((e, i) => (unseen.includes(e) ? -1 : i)).filter((i) => i >= 0);
     const counts: Record<string, number> = { ...ps.counts };
     for (const e of unseen) delete counts[e];
-    const sub = decode(free.map((i) => proba[i]!), classes, counts, decoder);
+    const sub = decode(free.map((i) => proba[i]), classes, counts, decoder);
     const elements = base.slice();
-    free.forEach((i, j) => { elements[i] = sub[j]!; });
+    free.forEach((i, j) => { elements[i] = sub[j]; });
     return { elements, proba, classes };
   }
 }
@@ -137,12 +137,12 @@ export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: numbe
     return st.cell.toFractional([cart[0] + noise * rng.normal(), cart[1] + noise * rng.normal(), cart[2] + noise * rng.normal()]);
   };
   const keep: number[] = [];
-  for (let i = 0; i < c.merged.h.length; i++) if (st.cell.dSpacing(c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!) >= dmin) keep.push(i);
-  const idx = { h: keep.map((i) => c.merged.h[i]!), k: keep.map((i) => c.merged.k[i]!), l: keep.map((i) => c.merged.l[i]!) };
+  for (let i = 0; i < c.merged.h.length; i++) if (st.cell.dSpacing(c.merged.h[i], c.merged.k[i], c.merged.l[i]) >= dmin) keep.push(i);
+  const idx = { h: keep.map((i) => c.merged.h[i]), k: keep.map((i) => c.merged.k[i]), l: keep.map((i) => c.merged.l[i]) };
   const calc = new SfCalculator(st.cell, st.sg, idx, st.wavelength);
   const phasing = calc.compute(heavy.map((s) => ({ ...s, element: 'C', frac: jitter(s.frac), uani: null, uiso: 0.03, occ: s.occ })));
-  const amp = keep.map((i) => Math.sqrt(Math.max(c.merged.fo2[i]!, 0)));
-  const phase = keep.map((_, j) => Math.atan2(phasing.im[j]!, phasing.re[j]!));
+  const amp = keep.map((i) => Math.sqrt(Math.max(c.merged.fo2[i], 0)));
+  const phase = keep.map((_, j) => Math.atan2(phasing.im[j], phasing.re[j]));
   const map = fourierMap(st, idx, amp, phase);
   const frac = heavy.map((s) => jitter(s.frac));
   const off = 0.15;
@@ -159,7 +159,7 @@ export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: numbe
   const truth = heavy.map((s) => s.element);
   const formula: Record<string, number> = {};
   if (opts.formula) Object.assign(formula, opts.formula);
-  else if (c.model && c.model.unit.length === c.model.sfac.length) c.model.sfac.forEach((e, i) => { formula[e] = (formula[e] ?? 0) + c.model!.unit[i]!; });
+  else if (c.model && c.model.unit.length === c.model.sfac.length) c.model.sfac.forEach((e, i) => { formula[e] = (formula[e] ?? 0) + c.model!.unit[i]; });
   else for (const e of truth) formula[e] = (formula[e] ?? 0) + 1;
   delete formula.H;
   const sfac = Object.keys(formula);
@@ -195,7 +195,7 @@ export class RankShiftAssigner {
       const rk = formulaRanks(s.counts);
       const base = heightRankBaseline(s.heights, s.counts);
       X.push(...peakFeatures(s));
-      s.truth.forEach((t, i) => { y.push(RankShiftAssigner.shiftLabel((rk.get(t) ?? rk.size - 1) - rk.get(base[i]!)!)); });
+      s.truth.forEach((t, i) => { y.push(RankShiftAssigner.shiftLabel((rk.get(t) ?? rk.size - 1) - rk.get(base[i])!)); });
     }
     this.model.fit(X, y);
     return this;
@@ -208,12 +208,12 @@ export class RankShiftAssigner {
     const classes = this.model.classes;
     const slots: string[] = [];
     for (const [e, c] of Object.entries(ps.counts)) for (let i = 0; i < c; i++) slots.push(e);
-    while (slots.length < proba.length) slots.push(base[0]!);
+    while (slots.length < proba.length) slots.push(base[0]);
     const cost = proba.map((p, i) => slots.map((e) => {
-      const ci = classes.indexOf(RankShiftAssigner.shiftLabel(rk.get(e)! - rk.get(base[i]!)!));
-      return -Math.log(Math.max(ci >= 0 ? p[ci]! : 0, 1e-9));
+      const ci = classes.indexOf(RankShiftAssigner.shiftLabel(rk.get(e)! - rk.get(base[i])!));
+      return -Math.log(Math.max(ci >= 0 ? p[ci] : 0, 1e-9));
     }));
-    return hungarian(cost).map((j) => slots[j]!);
+    return hungarian(cost).map((j) => slots[j]);
   }
 }
 
@@ -226,7 +226,7 @@ export function peakHeightsFromMap(c: RefinementCase, sites: readonly Site[], op
   const calc = new SfCalculator(st.cell, st.sg, c.merged, st.wavelength, { anomalous: opts.anomalous ?? false });
   const F = calc.compute(sites);
   const amp = Array.from(c.merged.fo2, (v) => Math.sqrt(Math.max(v, 0)));
-  const ph = Array.from(F.re, (v, i) => Math.atan2(F.im[i]!, v));
+  const ph = Array.from(F.re, (v, i) => Math.atan2(F.im[i], v));
   const map = fourierMap(st, c.merged, amp, ph);
   return sites.map((s) => mapValue(map, s.frac));
 }

@@ -40,7 +40,7 @@ export function builtInCase(rng: Rng, dmin = 0.8): RefinementCase {
   const fc = amplitudes(structureFactors(st, { h: H, k: K, l: L }));
   const fo2 = new Float64Array(H.length), sigma = new Float64Array(H.length);
   for (let i = 0; i < H.length; i++) {
-    const i0 = 2 * fc[i]! * fc[i]!;
+    const i0 = 2 * fc[i] * fc[i];
     const s = 0.02 * i0 + 1;
     sigma[i] = s;
     fo2[i] = i0 + s * rng.normal();

@@ -85,7 +85,7 @@ export class UnitCell implements CellParams {
     let best = Infinity;
     const d0 = [f1[0] - f2[0], f1[1] - f2[1], f1[2] - f2[2]].map((v) => v - Math.round(v));
     for (let i = -1; i <= 1; i++) for (let j = -1; j <= 1; j++) for (let k = -1; k <= 1; k++) {
-      const c = this.toCartesian([d0[0]! + i, d0[1]! + j, d0[2]! + k]);
+      const c = this.toCartesian([d0[0] + i, d0[1] + j, d0[2] + k]);
       const r = Math.hypot(c[0], c[1], c[2]);
       if (r < best) best = r;
     }

@@ -53,7 +53,7 @@ function* tokenize(src: string, file: string, strict: boolean): Generator<Token>
   const n = src.length;
   const isWs = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === undefined;
   while (i < n) {
-    const c = src[i]!;
+    const c = src[i];
     if (c === '\n') { line++; i++; lineStart = i; continue; }
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
     if (c === '#') { while (i < n && src[i] !== '\n') i++; continue; }
@@ -78,7 +78,7 @@ function* tokenize(src: string, file: string, strict: boolean): Generator<Token>
       let text = body.join('\n');
       if (text.endsWith('\r')) text = text.slice(0, -1);
       if (text.startsWith('\r')) text = text.slice(1);
-      yield { kind: 'value', text: body[0]!.trim() === '' ? text.replace(/^[^\n]*\n?/, '') : text, line: startLine, quoted: true };
+      yield { kind: 'value', text: body[0].trim() === '' ? text.replace(/^[^\n]*\n?/, '') : text, line: startLine, quoted: true };
       continue;
     }
     if (c === "'" || c === '"') {
@@ -198,10 +198,10 @@ export function parseCifNumber(s: string): { value: number; su: number | null } 
   if (!m) return null;
   const value = Number(m[1]);
   if (m[2] === undefined) return { value, su: null };
-  const mant = m[1]!.replace(/[eE].*$/, '');
+  const mant = m[1].replace(/[eE].*$/, '');
   const dot = mant.indexOf('.');
   const decimals = dot < 0 ? 0 : mant.length - dot - 1;
-  const exp = /[eE]([+-]?\d+)/.exec(m[1]!);
+  const exp = /[eE]([+-]?\d+)/.exec(m[1]);
   const su = Number(m[2]) * 10 ** (-decimals + (exp ? Number(exp[1]) : 0));
   return { value, su };
 }

@@ -29,20 +29,20 @@ export function bondsByCovalentRadii(st: Structure, opts: BondOptions = {}): Bon
   const images: { j: number; f: Vec3 }[] = [];
   for (let j = 0; j < sites.length; j++) {
     for (const o of st.sg.ops) {
-      const y = apply(o, sites[j]!.frac);
+      const y = apply(o, sites[j].frac);
       images.push({ j, f: [y[0] - Math.floor(y[0]), y[1] - Math.floor(y[1]), y[2] - Math.floor(y[2])] });
     }
   }
   for (let i = 0; i < sites.length; i++) {
-    const x = sites[i]!.frac;
-    const ri = covalentRadius(els[i]!);
+    const x = sites[i].frac;
+    const ri = covalentRadius(els[i]);
     const seen = new Set<string>();
     for (const im of images) {
-      const dmax = tol * (ri + covalentRadius(els[im.j]!));
+      const dmax = tol * (ri + covalentRadius(els[im.j]));
       if (dmax > tol * 2 * rmax + 1) continue;
       const d0 = [im.f[0] - x[0], im.f[1] - x[1], im.f[2] - x[2]].map((v) => v - Math.round(v));
       for (let a = -1; a <= 1; a++) for (let b = -1; b <= 1; b++) for (let c = -1; c <= 1; c++) {
-        const df: Vec3 = [d0[0]! + a, d0[1]! + b, d0[2]! + c];
+        const df: Vec3 = [d0[0] + a, d0[1] + b, d0[2] + c];
         const cart = st.cell.toCartesian(df);
         const d = Math.hypot(cart[0], cart[1], cart[2]);
         if (d > 0.1 && d <= dmax) {
@@ -50,7 +50,7 @@ export function bondsByCovalentRadii(st: Structure, opts: BondOptions = {}): Bon
           const key = `${im.j}:${img.map((v) => v.toFixed(3)).join(',')}`;
           if (seen.has(key)) continue;
           seen.add(key);
-          out[i]!.push({ i, j: im.j, d, image: img });
+          out[i].push({ i, j: im.j, d, image: img });
         }
       }
     }

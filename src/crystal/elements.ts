@@ -120,7 +120,7 @@ export function atomicNumber(symbol: string): number {
 export function normalizeElement(symbol: string): string {
   const s = symbol.trim();
   if (s.length === 0) return s;
-  const c = s[0]!.toUpperCase() + s.slice(1).toLowerCase();
+  const c = s[0].toUpperCase() + s.slice(1).toLowerCase();
   if (c === 'D') return 'H';
   return c;
 }
@@ -133,9 +133,9 @@ export function isElement(symbol: string): boolean {
 export function elementFromLabel(label: string): string {
   const m = /^([A-Za-z]{1,2})/.exec(label.trim());
   if (!m) throw new InputError(`cannot read an element from ${JSON.stringify(label)}`);
-  const two = normalizeElement(m[1]!);
+  const two = normalizeElement(m[1]);
   if (two.length === 2 && isElement(two)) return two;
-  const one = normalizeElement(m[1]![0]!);
+  const one = normalizeElement(m[1][0]);
   if (isElement(one)) return one;
   throw new InputError(`cannot read an element from ${JSON.stringify(label)}`);
 }
@@ -145,7 +145,7 @@ export function formFactor(element: string, s: number): number {
   const c = IT92[normalizeElement(element)];
   if (!c) throw new InputError(`no IT92 form factor for ${JSON.stringify(element)}`);
   const s2 = s * s;
-  return c[0]! * Math.exp(-c[4]! * s2) + c[1]! * Math.exp(-c[5]! * s2) + c[2]! * Math.exp(-c[6]! * s2) + c[3]! * Math.exp(-c[7]! * s2) + c[8]!;
+  return c[0] * Math.exp(-c[4] * s2) + c[1] * Math.exp(-c[5] * s2) + c[2] * Math.exp(-c[6] * s2) + c[3] * Math.exp(-c[7] * s2) + c[8];
 }
 
 const COVALENT: Readonly<Record<string, number>> = {

@@ -93,7 +93,7 @@ export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly n
     cases.forEach((c, i) => {
       onStep?.(`assign ${c.name} seed ${seed}`);
       const model = new ElementAssigner().fit(sets.filter((_, j) => j !== i));
-      const ps = sets[i]!;
+      const ps = sets[i];
       const truth = ps.truth!;
       const b = heightRankBaseline(ps.heights, ps.counts);
       const a = model.predict(ps, 'argmax').elements;
@@ -119,9 +119,9 @@ export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly n
     onStep?.(`hydrogens ${c.name}`);
     const train = ctx.filter((_, j) => j !== i).flat();
     const m = new HydrogenCounter().fit(train);
-    const pred = m.predict(ctx[i]!);
+    const pred = m.predict(ctx[i]);
     let okR = true, okL = true;
-    ctx[i]!.forEach((a, j) => {
+    ctx[i].forEach((a, j) => {
       n++;
       const r = valenceRuleCount(a.element, a.degree);
       if (r === a.nH) rule++; else okR = false;

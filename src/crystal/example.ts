@@ -41,8 +41,8 @@ export function exampleStructure(i = 0): Structure {
     let x = cart(s);
     if (s.element === 'Cl') {
       const d = [x[0] - ipso[0], x[1] - ipso[1], x[2] - ipso[2]];
-      const n = Math.hypot(d[0]!, d[1]!, d[2]!);
-      x = [ipso[0] + d[0]! * v.bond / n, ipso[1] + d[1]! * v.bond / n, ipso[2] + d[2]! * v.bond / n];
+      const n = Math.hypot(d[0], d[1], d[2]);
+      x = [ipso[0] + d[0] * v.bond / n, ipso[1] + d[1] * v.bond / n, ipso[2] + d[2] * v.bond / n];
       return { ...s, label: `${v.element}1`, element: v.element, frac: cell.toFractional(x) };
     }
     return { ...s, frac: cell.toFractional(x) };
@@ -73,14 +73,14 @@ export function exampleTexts(i = 0, seed = 0, dmin = 0.8): ExampleTexts {
   const fc = amplitudes(structureFactors(st, { h: H, k: K, l: L }, { anomalous: true }));
   const fo2 = new Float64Array(H.length), sig = new Float64Array(H.length);
   for (let j = 0; j < H.length; j++) {
-    const i0 = 2 * fc[j]! * fc[j]!;
+    const i0 = 2 * fc[j] * fc[j];
     sig[j] = 0.02 * i0 + 1;
-    fo2[j] = i0 + sig[j]! * r.normal();
+    fo2[j] = i0 + sig[j] * r.normal();
   }
   const top = fo2.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const div = 10 ** Math.max(0, Math.ceil(Math.log10(top / 99999)));
   const hklLines: string[] = [];
-  for (let j = 0; j < H.length; j++) hklLines.push(`${fmt(H[j]!, 4, 0)}${fmt(K[j]!, 4, 0)}${fmt(L[j]!, 4, 0)}${fmt(fo2[j]! / div, 8, 2)}${fmt(sig[j]! / div, 8, 2)}${fmt(1, 4, 0)}`);
+  for (let j = 0; j < H.length; j++) hklLines.push(`${fmt(H[j], 4, 0)}${fmt(K[j], 4, 0)}${fmt(L[j], 4, 0)}${fmt(fo2[j] / div, 8, 2)}${fmt(sig[j] / div, 8, 2)}${fmt(1, 4, 0)}`);
   hklLines.push(`${fmt(0, 4, 0)}${fmt(0, 4, 0)}${fmt(0, 4, 0)}${fmt(0, 8, 2)}${fmt(0, 8, 2)}${fmt(0, 4, 0)}`);
   const hkl = hklLines.join('\n') + '\n';
 

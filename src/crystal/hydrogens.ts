@@ -49,16 +49,16 @@ export function heavyAtomContexts(st: Structure): HeavyAtomContext[] {
   const out: HeavyAtomContext[] = [];
   st.sites.forEach((s, i) => {
     if (s.element === 'H') return;
-    const heavy = bonds[i]!.filter((b) => st.sites[b.j]!.element !== 'H');
-    const nH = bonds[i]!.filter((b) => st.sites[b.j]!.element === 'H' && b.d < 1.3).length;
+    const heavy = bonds[i].filter((b) => st.sites[b.j].element !== 'H');
+    const nH = bonds[i].filter((b) => st.sites[b.j].element === 'H' && b.d < 1.3).length;
     const x = st.cell.toCartesian(s.frac);
     const u = heavy.map((b) => norm(sub(st.cell.toCartesian(b.image), x)));
     let planar = 0, angle = 0;
-    if (u.length === 3) planar = Math.abs(dot(norm(cross(sub(u[1]!, u[0]!), sub(u[2]!, u[0]!))), u[0]!));
-    if (u.length >= 2) angle = Math.acos(Math.max(-1, Math.min(1, dot(u[0]!, u[1]!)))) * 180 / Math.PI;
+    if (u.length === 3) planar = Math.abs(dot(norm(cross(sub(u[1], u[0]), sub(u[2], u[0]))), u[0]));
+    if (u.length >= 2) angle = Math.acos(Math.max(-1, Math.min(1, dot(u[0], u[1])))) * 180 / Math.PI;
     const ds = heavy.map((b) => b.d);
     const el = s.element;
-    const nNO = heavy.filter((b) => ['N', 'O'].includes(st.sites[b.j]!.element)).length;
+    const nNO = heavy.filter((b) => ['N', 'O'].includes(st.sites[b.j].element)).length;
     const features = [el === 'C' ? 1 : 0, el === 'N' ? 1 : 0, el === 'O' ? 1 : 0, el === 'B' ? 1 : 0, heavy.length,
       ds.length ? Math.min(...ds) : 0, ds.length ? ds.reduce((a, b) => a + b, 0) / ds.length : 0, planar, angle, nNO,
       valenceRuleCount(el, heavy.length)];
@@ -85,7 +85,7 @@ const XH: Readonly<Record<number, number>> = { 13: 1.0, 23: 0.99, 137: 0.98, 43:
 
 /** Riding H positions for one parent (SHELXL-like idealised geometry); Uiso 1.2 (1.5 for 137/147) x Ueq. */
 export function ridingHydrogens(st: Structure, ctx: HeavyAtomContext, code: number): Site[] {
-  const parent = st.sites[ctx.index]!;
+  const parent = st.sites[ctx.index];
   const x = st.cell.toCartesian(parent.frac);
   let d = XH[code] ?? 0.96;
   if (ctx.element === 'N' && code === 43) d = 0.88;
@@ -96,11 +96,11 @@ export function ridingHydrogens(st: Structure, ctx: HeavyAtomContext, code: numb
   const perpTo = (a: Vec3): Vec3 => { const t: Vec3 = Math.abs(a[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0]; return norm(cross(a, t)); };
   if (code === 13 || code === 43 || code === 163 || code === 153) dirs.push(away);
   else if (code === 23) {
-    const n = norm(cross(u[0]!, u[1]!));
+    const n = norm(cross(u[0], u[1]));
     const c = Math.cos(54.75 * Math.PI / 180), s = Math.sin(54.75 * Math.PI / 180);
     dirs.push(norm([away[0] * c + n[0] * s, away[1] * c + n[1] * s, away[2] * c + n[2] * s]), norm([away[0] * c - n[0] * s, away[1] * c - n[1] * s, away[2] * c - n[2] * s]));
   } else if (code === 137 || code === 147 || code === 93) {
-    const axis = norm([-u[0]![0], -u[0]![1], -u[0]![2]]);
+    const axis = norm([-u[0][0], -u[0][1], -u[0][2]]);
     const p1 = perpTo(axis), p2 = cross(axis, p1);
     const tilt = code === 93 ? 60 : 70.5;
     const c = Math.cos(tilt * Math.PI / 180), s = Math.sin(tilt * Math.PI / 180);

@@ -27,14 +27,14 @@ export class LogisticRegression {
 
   fit(X: readonly (readonly number[])[], y: readonly string[]): this {
     if (X.length === 0 || X.length !== y.length) throw new InputError(`LogisticRegression.fit: ${X.length} rows, ${y.length} labels`);
-    const d = X[0]!.length;
+    const d = X[0].length;
     const classes = [...new Set(y)].sort();
     const C = classes.length;
     const mu = new Array<number>(d).fill(0), sd = new Array<number>(d).fill(0);
-    for (const r of X) r.forEach((v, j) => { mu[j]! += v / X.length; });
-    for (const r of X) r.forEach((v, j) => { sd[j]! += (v - mu[j]!) ** 2 / X.length; });
-    for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]!) || 1;
-    const Z = X.map((r) => [...r.map((v, j) => (v - mu[j]!) / sd[j]!), 1]);
+    for (const r of X) r.forEach((v, j) => { mu[j] += v / X.length; });
+    for (const r of X) r.forEach((v, j) => { sd[j] += (v - mu[j]) ** 2 / X.length; });
+    for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]) || 1;
+    const Z = X.map((r) => [...r.map((v, j) => (v - mu[j]) / sd[j]), 1]);
     const D = d + 1;
     const W = new Float64Array(C * D);
     const yi = y.map((c) => classes.indexOf(c));
@@ -44,17 +44,17 @@ export class LogisticRegression {
     for (let e = 0; e < epochs; e++) {
       G.fill(0);
       for (let n = 0; n < Z.length; n++) {
-        const z = Z[n]!;
+        const z = Z[n];
         let mx = -Infinity;
-        for (let c = 0; c < C; c++) { let s = 0; for (let j = 0; j < D; j++) s += W[c * D + j]! * z[j]!; p[c] = s; if (s > mx) mx = s; }
+        for (let c = 0; c < C; c++) { let s = 0; for (let j = 0; j < D; j++) s += W[c * D + j] * z[j]; p[c] = s; if (s > mx) mx = s; }
         let tot = 0;
-        for (let c = 0; c < C; c++) { p[c] = Math.exp(p[c]! - mx); tot += p[c]!; }
+        for (let c = 0; c < C; c++) { p[c] = Math.exp(p[c] - mx); tot += p[c]; }
         for (let c = 0; c < C; c++) {
-          const g = p[c]! / tot - (c === yi[n] ? 1 : 0);
-          for (let j = 0; j < D; j++) G[c * D + j]! += g * z[j]!;
+          const g = p[c] / tot - (c === yi[n] ? 1 : 0);
+          for (let j = 0; j < D; j++) G[c * D + j] += g * z[j];
         }
       }
-      for (let i = 0; i < W.length; i++) W[i]! -= lr * (G[i]! / Z.length + l2 * W[i]!);
+      for (let i = 0; i < W.length; i++) W[i] -= lr * (G[i] / Z.length + l2 * W[i]);
     }
     this.fitted = { classes, mu, sd, W, d };
     return this;
@@ -66,16 +66,16 @@ export class LogisticRegression {
     if (!f) throw new NotFittedError('LogisticRegression: predict before fit');
     const C = f.classes.length, D = f.d + 1;
     return X.map((r) => {
-      const z = [...r.map((v, j) => (v - f.mu[j]!) / f.sd[j]!), 1];
+      const z = [...r.map((v, j) => (v - f.mu[j]) / f.sd[j]), 1];
       const s = new Float64Array(C);
       let mx = -Infinity;
       for (let c = 0; c < C; c++) {
-        if (allowed && !allowed.includes(f.classes[c]!)) { s[c] = -Infinity; continue; }
-        let t = 0; for (let j = 0; j < D; j++) t += f.W[c * D + j]! * z[j]!; s[c] = t; if (t > mx) mx = t;
+        if (allowed && !allowed.includes(f.classes[c])) { s[c] = -Infinity; continue; }
+        let t = 0; for (let j = 0; j < D; j++) t += f.W[c * D + j] * z[j]; s[c] = t; if (t > mx) mx = t;
       }
       let tot = 0;
-      for (let c = 0; c < C; c++) { s[c] = Number.isFinite(s[c]!) ? Math.exp(s[c]! - mx) : 0; tot += s[c]!; }
-      for (let c = 0; c < C; c++) s[c] = tot > 0 ? s[c]! / tot : 0;
+      for (let c = 0; c < C; c++) { s[c] = Number.isFinite(s[c]) ? Math.exp(s[c] - mx) : 0; tot += s[c]; }
+      for (let c = 0; c < C; c++) s[c] = tot > 0 ? s[c] / tot : 0;
       return s;
     });
   }
@@ -93,22 +93,22 @@ export function hungarian(cost: readonly (readonly number[])[]): number[] {
     const used = new Uint8Array(n + 1);
     do {
       used[j0] = 1;
-      const i0 = p[j0]!;
+      const i0 = p[j0];
       let delta = Infinity, j1 = 0;
       for (let j = 1; j <= n; j++) {
         if (used[j]) continue;
-        const cur = cost[i0 - 1]![j - 1]! - u[i0]! - v[j]!;
-        if (cur < minv[j]!) { minv[j] = cur; way[j] = j0; }
-        if (minv[j]! < delta) { delta = minv[j]!; j1 = j; }
+        const cur = cost[i0 - 1][j - 1] - u[i0] - v[j];
+        if (cur < minv[j]) { minv[j] = cur; way[j] = j0; }
+        if (minv[j] < delta) { delta = minv[j]; j1 = j; }
       }
       for (let j = 0; j <= n; j++) {
-        if (used[j]) { u[p[j]!]! += delta; v[j]! -= delta; } else minv[j]! -= delta;
+        if (used[j]) { u[p[j]] += delta; v[j] -= delta; } else minv[j] -= delta;
       }
       j0 = j1;
     } while (p[j0] !== 0);
-    do { const j1 = way[j0]!; p[j0] = p[j1]!; j0 = j1; } while (j0);
+    do { const j1 = way[j0]; p[j0] = p[j1]; j0 = j1; } while (j0);
   }
   const ans = new Array<number>(n).fill(-1);
-  for (let j = 1; j <= n; j++) if (p[j]! > 0) ans[p[j]! - 1] = j - 1;
+  for (let j = 1; j <= n; j++) if (p[j] > 0) ans[p[j] - 1] = j - 1;
   return ans;
 }

@@ -12,7 +12,7 @@ export function fft1d(re: Float64Array, im: Float64Array, sign: 1 | -1 = -1): vo
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
-    if (i < j) { [re[i], re[j]] = [re[j]!, re[i]!]; [im[i], im[j]] = [im[j]!, im[i]!]; }
+    if (i < j) { [re[i], re[j]] = [re[j], re[i]]; [im[i], im[j]] = [im[j], im[i]]; }
   }
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (sign * 2 * Math.PI) / len;
@@ -21,9 +21,9 @@ export function fft1d(re: Float64Array, im: Float64Array, sign: 1 | -1 = -1): vo
       let cr = 1, ci = 0;
       for (let k = 0; k < len / 2; k++) {
         const a = i + k, b = a + len / 2;
-        const tr = re[b]! * cr - im[b]! * ci, ti = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - tr; im[b] = im[a]! - ti;
-        re[a] = re[a]! + tr; im[a] = im[a]! + ti;
+        const tr = re[b] * cr - im[b] * ci, ti = re[b] * ci + im[b] * cr;
+        re[b] = re[a] - tr; im[b] = im[a] - ti;
+        re[a] = re[a] + tr; im[a] = im[a] + ti;
         const ncr = cr * wr - ci * wi; ci = cr * wi + ci * wr; cr = ncr;
       }
     }
@@ -51,7 +51,7 @@ export function fourierGrid(cell: UnitCell, idx: Hkl, opts: { spacing?: number; 
   if (n === 0) throw new InputError('Fourier map: no reflections');
   let hm = 0, km = 0, lm = 0, s2 = 0;
   for (let i = 0; i < n; i++) {
-    const h = idx.h[i]!, k = idx.k[i]!, l = idx.l[i]!;
+    const h = idx.h[i], k = idx.k[i], l = idx.l[i];
     hm = Math.max(hm, Math.abs(h)); km = Math.max(km, Math.abs(k)); lm = Math.max(lm, Math.abs(l));
     s2 = Math.max(s2, cell.invD2(h, k, l));
   }
@@ -61,7 +61,7 @@ export function fourierGrid(cell: UnitCell, idx: Hkl, opts: { spacing?: number; 
   const sp = opts.spacing ?? dmin / 3;
   const nyquist: [number, number, number] = [pow2AtLeast(2 * hm + 1), pow2AtLeast(2 * km + 1), pow2AtLeast(2 * lm + 1)];
   const fine: [number, number, number] = [pow2AtLeast(Math.max(2 * hm + 1, cell.a / sp)), pow2AtLeast(Math.max(2 * km + 1, cell.b / sp)), pow2AtLeast(Math.max(2 * lm + 1, cell.c / sp))];
-  const size = (d: readonly number[]) => d[0]! * d[1]! * d[2]!;
+  const size = (d: readonly number[]) => d[0] * d[1] * d[2];
   if (size(fine) <= maxPoints) return fine;
   if (opts.spacing === undefined && size(nyquist) <= maxPoints) return nyquist;
   const d = opts.spacing === undefined ? nyquist : fine;
@@ -83,22 +83,22 @@ export function fourierMap(st: Structure, idx: Hkl, amp: ArrayLike<number>, phas
     re[j] = a * Math.cos(p); im[j] = a * Math.sin(p);
   };
   for (let i = 0; i < idx.h.length; i++) {
-    const h = idx.h[i]!, k = idx.k[i]!, l = idx.l[i]!;
+    const h = idx.h[i], k = idx.k[i], l = idx.l[i];
     for (const o of st.sg.ops) {
       const R = o.rot;
       const h2 = h * R[0] + k * R[3] + l * R[6], k2 = h * R[1] + k * R[4] + l * R[7], l2 = h * R[2] + k * R[5] + l * R[8];
-      const p = phase[i]! - (2 * Math.PI * (h * o.trans[0] + k * o.trans[1] + l * o.trans[2])) / 12;
-      put(h2, k2, l2, amp[i]!, p);
-      put(-h2, -k2, -l2, amp[i]!, -p);
+      const p = phase[i] - (2 * Math.PI * (h * o.trans[0] + k * o.trans[1] + l * o.trans[2])) / 12;
+      put(h2, k2, l2, amp[i], p);
+      put(-h2, -k2, -l2, amp[i], -p);
     }
   }
   // 3-D FFT, one axis at a time.
   const fftAxis = (n: number, stride: number, count: (cb: (start: number) => void) => void) => {
     const r = new Float64Array(n), m = new Float64Array(n);
     count((s) => {
-      for (let t = 0; t < n; t++) { r[t] = re[s + t * stride]!; m[t] = im[s + t * stride]!; }
+      for (let t = 0; t < n; t++) { r[t] = re[s + t * stride]; m[t] = im[s + t * stride]; }
       fft1d(r, m, -1);
-      for (let t = 0; t < n; t++) { re[s + t * stride] = r[t]!; im[s + t * stride] = m[t]!; }
+      for (let t = 0; t < n; t++) { re[s + t * stride] = r[t]; im[s + t * stride] = m[t]; }
     });
   };
   fftAxis(nw, 1, (cb) => { for (let u = 0; u < nu; u++) for (let v = 0; v < nv; v++) cb((u * nv + v) * nw); });
@@ -106,7 +106,7 @@ export function fourierMap(st: Structure, idx: Hkl, amp: ArrayLike<number>, phas
   fftAxis(nu, nv * nw, (cb) => { for (let v = 0; v < nv; v++) for (let w = 0; w < nw; w++) cb(v * nw + w); });
   const V = st.cell.volume;
   let ss = 0;
-  for (let j = 0; j < N; j++) { re[j] = re[j]! / V; ss += re[j]! * re[j]!; }
+  for (let j = 0; j < N; j++) { re[j] = re[j] / V; ss += re[j] * re[j]; }
   return { dims, data: re, rms: Math.sqrt(ss / N) };
 }
 
@@ -115,12 +115,12 @@ export function mapValue(map: DensityMap, f: Vec3): number {
   const [nu, nv, nw] = map.dims;
   const g = [f[0] * nu, f[1] * nv, f[2] * nw];
   const i0 = g.map(Math.floor);
-  const t = g.map((v, i) => v - i0[i]!);
+  const t = g.map((v, i) => v - i0[i]);
   let s = 0;
   for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 2; c++) {
-    const u = (((i0[0]! + a) % nu) + nu) % nu, v = (((i0[1]! + b) % nv) + nv) % nv, w = (((i0[2]! + c) % nw) + nw) % nw;
-    const wt = (a ? t[0]! : 1 - t[0]!) * (b ? t[1]! : 1 - t[1]!) * (c ? t[2]! : 1 - t[2]!);
-    s += wt * map.data[(u * nv + v) * nw + w]!;
+    const u = (((i0[0] + a) % nu) + nu) % nu, v = (((i0[1] + b) % nv) + nv) % nv, w = (((i0[2] + c) % nw) + nw) % nw;
+    const wt = (a ? t[0] : 1 - t[0]) * (b ? t[1] : 1 - t[1]) * (c ? t[2] : 1 - t[2]);
+    s += wt * map.data[(u * nv + v) * nw + w];
   }
   return s;
 }
@@ -131,7 +131,7 @@ export interface Peak { readonly frac: Vec3; readonly height: number }
 export function findPeaks(map: DensityMap, st: Structure, opts: { threshold?: number; maxPeaks?: number; minDistance?: number } = {}): Peak[] {
   const [nu, nv, nw] = map.dims;
   const thr = opts.threshold ?? 3 * map.rms;
-  const at = (u: number, v: number, w: number) => map.data[((((u % nu) + nu) % nu) * nv + (((v % nv) + nv) % nv)) * nw + (((w % nw) + nw) % nw)]!;
+  const at = (u: number, v: number, w: number) => map.data[((((u % nu) + nu) % nu) * nv + (((v % nv) + nv) % nv)) * nw + (((w % nw) + nw) % nw)];
   const cands: Peak[] = [];
   for (let u = 0; u < nu; u++) for (let v = 0; v < nv; v++) for (let w = 0; w < nw; w++) {
     const c = at(u, v, w);

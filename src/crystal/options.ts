@@ -78,7 +78,7 @@ export function finiteMetrics<T extends Record<string, unknown>>(metrics: T, kno
     };
     for (const [k, v] of Object.entries(obj)) {
       if (k === 'reasons') continue;
-      if (top && k in known) { out[k] = null; reasons[k] = known[k]!; continue; }
+      if (top && k in known) { out[k] = null; reasons[k] = known[k]; continue; }
       if (typeof v === 'number' && !Number.isFinite(v)) { out[k] = null; reasons[k] = `not a finite number (${String(v)})`; continue; }
       out[k] = inArray(v, k);
     }

@@ -25,12 +25,12 @@ export function dataRules(m: ShelxModel): DataRules {
   let exti = 0;
   for (const e of m.extra) {
     const t = e.trim().split(/\s+/);
-    const kw = t[0]!.toUpperCase();
+    const kw = t[0].toUpperCase();
     const nums = t.slice(1).map(Number);
-    if (kw === 'OMIT' && nums.length === 2 && nums.every(Number.isFinite)) twoThetaMax = nums[1]!;
-    else if (kw === 'OMIT' && nums.length === 3 && nums.every(Number.isInteger)) omitHkl.push([nums[0]!, nums[1]!, nums[2]!]);
-    else if (kw === 'SHEL' && nums.length >= 1 && nums.every(Number.isFinite)) shel = [nums[0]!, nums[1] ?? 0];
-    else if (kw === 'EXTI' && nums.length >= 1 && Number.isFinite(nums[0])) exti = nums[0]!;
+    if (kw === 'OMIT' && nums.length === 2 && nums.every(Number.isFinite)) twoThetaMax = nums[1];
+    else if (kw === 'OMIT' && nums.length === 3 && nums.every(Number.isInteger)) omitHkl.push([nums[0], nums[1], nums[2]]);
+    else if (kw === 'SHEL' && nums.length >= 1 && nums.every(Number.isFinite)) shel = [nums[0], nums[1] ?? 0];
+    else if (kw === 'EXTI' && nums.length >= 1 && Number.isFinite(nums[0])) exti = nums[0];
   }
   return { twoThetaMax, shel, omitHkl, exti, wght: m.wght ?? [0.1, 0] };
 }
@@ -64,7 +64,7 @@ function withWavelength(st: Structure, file: string, opts: CaseOptions): Structu
 function checkLimitingSphere(st: Structure, hkl: HklData, file: string): void {
   const lam = st.wavelength;
   for (let i = 0; i < hkl.h.length; i++) {
-    const h = hkl.h[i]!, k = hkl.k[i]!, l = hkl.l[i]!;
+    const h = hkl.h[i], k = hkl.k[i], l = hkl.l[i];
     if (lam * st.cell.stol(h, k, l) <= 1) continue;
     const src = st.wavelengthSource === 'assumed' ? ' (assumed: set it with --wavelength)' : st.wavelengthSource === 'option' ? ' (from --wavelength)' : '';
     throw new ParseError(hkl.file ?? file, hkl.line?.[i] ?? 0, `a reflection with d >= lambda/2 = ${(lam / 2).toPrecision(4)} Å at lambda = ${lam} Å${src}`, `${h} ${k} ${l} with d = ${st.cell.dSpacing(h, k, l).toPrecision(4)} Å`, -1, 'hkl');
@@ -79,7 +79,7 @@ function applyRules(st: Structure, merged: MergedReflections, rules: DataRules):
   const keep: number[] = [];
   const omit = new Set(rules.omitHkl.map(([h, k, l]) => st.sg.canonicalIndex(h, k, l, true).join(',')));
   for (let i = 0; i < merged.h.length; i++) {
-    const h = merged.h[i]!, k = merged.k[i]!, l = merged.l[i]!;
+    const h = merged.h[i], k = merged.k[i], l = merged.l[i];
     const d = st.cell.dSpacing(h, k, l);
     if (rules.twoThetaMax !== null) {
       const s = st.wavelength / (2 * d);
@@ -89,7 +89,7 @@ function applyRules(st: Structure, merged: MergedReflections, rules: DataRules):
     if (omit.size && omit.has(st.sg.canonicalIndex(h, k, l, true).join(','))) continue;
     keep.push(i);
   }
-  const pick = <T extends Int32Array | Float64Array>(a: T): T => { const o = new (a.constructor as new (n: number) => T)(keep.length); keep.forEach((j, i) => { o[i] = a[j]!; }); return o; };
+  const pick = <T extends Int32Array | Float64Array>(a: T): T => { const o = new (a.constructor as new (n: number) => T)(keep.length); keep.forEach((j, i) => { o[i] = a[j]; }); return o; };
   return { h: pick(merged.h), k: pick(merged.k), l: pick(merged.l), fo2: pick(merged.fo2), sigma: pick(merged.sigma), count: pick(merged.count) };
 }
 
@@ -131,8 +131,8 @@ function chooseBlock(blocks: readonly CifBlock[], path: string, opts: { hkl?: st
     const need = opts.hkl ? 'a model (cell and atoms, or an embedded .res)' : 'a model with reflections (_shelx_hkl_file; otherwise pass --hkl)';
     throw new InputError(`${path}: no block has ${need}; blocks seen: ${info.map((x) => x.summary).join('; ')}`);
   }
-  if (usable.length > 1) warn('crystal-several-blocks', `${path}: ${usable.length} blocks qualify (${usable.map((x) => x.b.name).join(', ')}); using ${usable[0]!.b.name} (choose with --block)`);
-  return usable[0]!.b;
+  if (usable.length > 1) warn('crystal-several-blocks', `${path}: ${usable.length} blocks qualify (${usable.map((x) => x.b.name).join(', ')}); using ${usable[0].b.name} (choose with --block)`);
+  return usable[0].b;
 }
 
 /** Compare `_shelx_res_checksum` / `_shelx_hkl_checksum` with the embedded texts; a mismatch means they were edited after SHELXL wrote them. */
@@ -181,7 +181,7 @@ export function pickBlock(blocks: readonly CifBlock[], name: string | undefined,
     if (!b) throw new InputError(`${file}: no block ${name}; blocks: ${blocks.map((x) => x.name).join(', ')}`);
     return b;
   }
-  return blocks.find((b) => b.items.has('_cell_length_a')) ?? blocks[0]!;
+  return blocks.find((b) => b.items.has('_cell_length_a')) ?? blocks[0];
 }
 
 export interface Evaluation extends Agreement {
@@ -216,7 +216,7 @@ function extinctionFactors(c: RefinementCase): Float64Array {
     const lam3 = st.wavelength ** 3;
     g = new Float64Array(c.merged.h.length);
     for (let i = 0; i < g.length; i++) {
-      const s = st.wavelength * st.cell.stol(c.merged.h[i]!, c.merged.k[i]!, c.merged.l[i]!);
+      const s = st.wavelength * st.cell.stol(c.merged.h[i], c.merged.k[i], c.merged.l[i]);
       g[i] = (0.001 * lam3) / Math.sin(2 * Math.asin(Math.min(1, s)));
     }
     extiGeometry.set(c.merged, g);
@@ -230,12 +230,12 @@ export function agreementFromFc(c: RefinementCase, fc: Float64Array, opts: Evalu
   const x = c.rules.exti;
   const g = x > 0 ? extinctionFactors(c) : null;
   for (let i = 0; i < n; i++) {
-    const f2 = fc[i]! * fc[i]!;
-    fc2[i] = g ? f2 / Math.sqrt(1 + x * f2 * g[i]!) : f2;
+    const f2 = fc[i] * fc[i];
+    fc2[i] = g ? f2 / Math.sqrt(1 + x * f2 * g[i]) : f2;
   }
   const k = opts.scale === 'fvar' && c.model?.fvar[0] ? c.model.fvar[0] ** 2 : fitScale(c.merged.fo2, c.merged.sigma, fc2, c.rules.wght);
   const fo2 = new Float64Array(n), sig = new Float64Array(n);
-  for (let i = 0; i < n; i++) { fo2[i] = c.merged.fo2[i]! / k; sig[i] = c.merged.sigma[i]! / k; }
+  for (let i = 0; i < n; i++) { fo2[i] = c.merged.fo2[i] / k; sig[i] = c.merged.sigma[i] / k; }
   const ag = rFactors(fo2, sig, fc2, { wght: c.rules.wght, nParams: opts.nParams ?? 0 });
   return { ...ag, scale: k, fc, fc2Scaled: fc2 };
 }

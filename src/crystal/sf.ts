@@ -62,15 +62,15 @@ function opTable(ops: readonly SymOp[], idx: Indices): OpTable {
   const tc = new Float64Array(n * nOps), ts = new Float64Array(n * nOps);
   let M = 0;
   for (let r = 0; r < n; r++) {
-    const h = idx.h[r]!, k = idx.k[r]!, l = idx.l[r]!;
+    const h = idx.h[r], k = idx.k[r], l = idx.l[r];
     for (let o = 0; o < nOps; o++) {
-      const op = ops[o]!;
+      const op = ops[o];
       const R = op.rot;
       const b = (r * nOps + o) * 3;
       hr[b] = h * R[0] + k * R[3] + l * R[6];
       hr[b + 1] = h * R[1] + k * R[4] + l * R[7];
       hr[b + 2] = h * R[2] + k * R[5] + l * R[8];
-      M = Math.max(M, Math.abs(hr[b]!), Math.abs(hr[b + 1]!), Math.abs(hr[b + 2]!));
+      M = Math.max(M, Math.abs(hr[b]), Math.abs(hr[b + 1]), Math.abs(hr[b + 2]));
       // h.t in twelfths, reduced mod 12 so the angle is exact
       const ht = (((h * op.trans[0] + k * op.trans[1] + l * op.trans[2]) % 12) + 12) % 12;
       tc[r * nOps + o] = Math.cos((2 * Math.PI * ht) / 12);
@@ -78,14 +78,14 @@ function opTable(ops: readonly SymOp[], idx: Indices): OpTable {
     }
   }
   const hrIdx = new Int32Array(hr.length);
-  for (let i = 0; i < hr.length; i++) hrIdx[i] = 2 * (hr[i]! + M);
+  for (let i = 0; i < hr.length; i++) hrIdx[i] = 2 * (hr[i] + M);
   return { n: nOps, hr, hrIdx, tc, ts, maxIndex: M };
 }
 
 /** Per-reflection s^2 = (sin theta / lambda)^2. */
 export function stol2(cell: UnitCell, idx: Indices): Float64Array {
   const out = new Float64Array(idx.h.length);
-  for (let i = 0; i < out.length; i++) out[i] = cell.invD2(idx.h[i]!, idx.k[i]!, idx.l[i]!) / 4;
+  for (let i = 0; i < out.length; i++) out[i] = cell.invD2(idx.h[i], idx.k[i], idx.l[i]) / 4;
   return out;
 }
 
@@ -118,7 +118,7 @@ export class SfCalculator {
     let f = this.fCache.get(element);
     if (!f) {
       f = new Float64Array(this.n);
-      for (let i = 0; i < this.n; i++) f[i] = formFactor(element, Math.sqrt(this.s2[i]!));
+      for (let i = 0; i < this.n; i++) f[i] = formFactor(element, Math.sqrt(this.s2[i]));
       this.fCache.set(element, f);
     }
     return f;
@@ -147,8 +147,8 @@ export class SfCalculator {
     let b11 = 0, b22 = 0, b33 = 0, b23 = 0, b13 = 0, b12 = 0;
     if (aniso) {
       const s = this.betaScale;
-      b11 = s[0]! * aniso[0]; b22 = s[1]! * aniso[1]; b33 = s[2]! * aniso[2];
-      b23 = 2 * s[3]! * aniso[3]; b13 = 2 * s[4]! * aniso[4]; b12 = 2 * s[5]! * aniso[5];
+      b11 = s[0] * aniso[0]; b22 = s[1] * aniso[1]; b33 = s[2] * aniso[2];
+      b23 = 2 * s[3] * aniso[3]; b13 = 2 * s[4] * aniso[4]; b12 = 2 * s[5] * aniso[5];
     }
     const B = 8 * Math.PI * Math.PI * (aniso ? extraU : u + extraU);
     const re = out.re, im = out.im;
@@ -158,28 +158,28 @@ export class SfCalculator {
       for (let o = 0; o < nOps; o++) {
         const q = base + o;
         const b = q * 3;
-        const ix = hrIdx[b]!, iy = hrIdx[b + 1]!, iz = hrIdx[b + 2]!;
+        const ix = hrIdx[b], iy = hrIdx[b + 1], iz = hrIdx[b + 2];
         // (x)(y)
-        const ar = ex[ix]! * ey[iy]! - ex[ix + 1]! * ey[iy + 1]!;
-        const ai = ex[ix]! * ey[iy + 1]! + ex[ix + 1]! * ey[iy]!;
+        const ar = ex[ix] * ey[iy] - ex[ix + 1] * ey[iy + 1];
+        const ai = ex[ix] * ey[iy + 1] + ex[ix + 1] * ey[iy];
         // (xy)(z)
-        const br = ar * ez[iz]! - ai * ez[iz + 1]!;
-        const bi = ar * ez[iz + 1]! + ai * ez[iz]!;
+        const br = ar * ez[iz] - ai * ez[iz + 1];
+        const bi = ar * ez[iz + 1] + ai * ez[iz];
         // (xyz)(t)
-        const cr = br * tc[q]! - bi * ts[q]!;
-        const ci = br * ts[q]! + bi * tc[q]!;
+        const cr = br * tc[q] - bi * ts[q];
+        const ci = br * ts[q] + bi * tc[q];
         if (aniso) {
-          const h = hr[b]!, k = hr[b + 1]!, l = hr[b + 2]!;
+          const h = hr[b], k = hr[b + 1], l = hr[b + 2];
           const t = Math.exp(-(b11 * h * h + b22 * k * k + b33 * l * l + b23 * k * l + b13 * h * l + b12 * h * k));
           gr += t * cr; gi += t * ci;
         } else { gr += cr; gi += ci; }
       }
       if (this.paired) { gr *= 2; gi = 0; }
       let scale = occ;
-      if (B !== 0) scale *= Math.exp(-B * this.s2[r]!);
-      const fr = (f0[r]! + disp[0]) * scale, fi = disp[1] * scale;
-      re[r]! += fr * gr - fi * gi;
-      im[r]! += fr * gi + fi * gr;
+      if (B !== 0) scale *= Math.exp(-B * this.s2[r]);
+      const fr = (f0[r] + disp[0]) * scale, fi = disp[1] * scale;
+      re[r] += fr * gr - fi * gi;
+      im[r] += fr * gi + fi * gr;
     }
   }
 
@@ -202,7 +202,7 @@ export function structureFactors(st: Structure, idx: Indices, opts: SfOptions = 
 
 export function amplitudes(F: ComplexArray): Float64Array {
   const out = new Float64Array(F.re.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.hypot(F.re[i]!, F.im[i]!);
+  for (let i = 0; i < out.length; i++) out[i] = Math.hypot(F.re[i], F.im[i]);
   return out;
 }
 
@@ -240,7 +240,7 @@ export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptio
   if (algorithm !== 'inverse-variance' && algorithm !== 'shelxl') throw new InputError(`mergeReflections: unknown algorithm ${String(algorithm)}; known: inverse-variance, shelxl`);
   const groups = new Map<string, { h: number; k: number; l: number; obs: number[] }>();
   for (let i = 0; i < data.h.length; i++) {
-    const h = data.h[i]!, k = data.k[i]!, l = data.l[i]!;
+    const h = data.h[i], k = data.k[i], l = data.l[i];
     if (h === 0 && k === 0 && l === 0) continue;
     if (dropAbsent && sg.isAbsent(h, k, l)) continue;
     const c = sg.canonicalIndex(h, k, l, friedel);
@@ -260,7 +260,7 @@ export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptio
     let sInv = 0, sw = 0, swi = 0, si = 0, si2 = 0;
     if (algorithm === 'shelxl') {
       for (const i of g.obs) {
-        const s = data.sigma[i]! === 0 ? 1e-3 : data.sigma[i]!, v = data.fo2[i]!;
+        const s = data.sigma[i] === 0 ? 1e-3 : data.sigma[i], v = data.fo2[i];
         const w = v > 3 * s ? v / (s * s) : 3 / s;
         sInv += 1 / (s * s); sw += w; swi += w * v;
       }
@@ -268,13 +268,13 @@ export function mergeReflections(data: HklData, sg: SpaceGroup, opts: MergeOptio
       let sig = Math.sqrt(1 / sInv);
       if (n > 1) {
         let sd = 0;
-        for (const i of g.obs) sd += Math.abs(data.fo2[i]! - mean);
+        for (const i of g.obs) sd += Math.abs(data.fo2[i] - mean);
         sig = Math.max(sig, sd / (n * Math.sqrt(n - 1)));
       }
       out.fo2[r] = mean; out.sigma[r] = sig;
     } else {
       for (const i of g.obs) {
-        const s = Math.max(data.sigma[i]!, 1e-6), v = data.fo2[i]!;
+        const s = Math.max(data.sigma[i], 1e-6), v = data.fo2[i];
         const w = 1 / (s * s);
         sw += w; swi += w * v; si += v; si2 += v * v;
       }
@@ -308,8 +308,8 @@ export function shelxWeights(fo2: ArrayLike<number>, sigma: ArrayLike<number>, f
   const a = wght[0] ?? 0.1, b = wght[1] ?? 0;
   const w = new Float64Array(fo2.length);
   for (let i = 0; i < w.length; i++) {
-    const P = (Math.max(fo2[i]!, 0) + 2 * fc2[i]!) / 3;
-    w[i] = 1 / (sigma[i]! * sigma[i]! + (a * P) ** 2 + b * P);
+    const P = (Math.max(fo2[i], 0) + 2 * fc2[i]) / 3;
+    w[i] = 1 / (sigma[i] * sigma[i] + (a * P) ** 2 + b * P);
   }
   return w;
 }
@@ -321,12 +321,12 @@ export function rFactors(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: 
   const w = shelxWeights(fo2, sigma, fc2, opts.wght);
   let num = 0, den = 0, numA = 0, denA = 0, nGt = 0, wn = 0, wd = 0;
   for (let i = 0; i < n; i++) {
-    const fo = Math.sqrt(Math.max(fo2[i]!, 0));
-    const fc = Math.sqrt(Math.max(fc2[i]!, 0));
+    const fo = Math.sqrt(Math.max(fo2[i], 0));
+    const fc = Math.sqrt(Math.max(fc2[i], 0));
     numA += Math.abs(fo - fc); denA += fo;
-    if (fo2[i]! > 2 * sigma[i]!) { num += Math.abs(fo - fc); den += fo; nGt++; }
-    const d = fo2[i]! - fc2[i]!;
-    wn += w[i]! * d * d; wd += w[i]! * fo2[i]! * fo2[i]!;
+    if (fo2[i] > 2 * sigma[i]) { num += Math.abs(fo - fc); den += fo; nGt++; }
+    const d = fo2[i] - fc2[i];
+    wn += w[i] * d * d; wd += w[i] * fo2[i] * fo2[i];
   }
   const p = opts.nParams ?? 0;
   return { r1: num / den, r1All: numA / denA, nGt, n, wr2: Math.sqrt(wn / wd), goof: Math.sqrt(wn / Math.max(1, n - p)) };
@@ -340,16 +340,16 @@ export function fitScale(fo2: ArrayLike<number>, sigma: ArrayLike<number>, fc2: 
   const a = wght?.[0] ?? 0.1, b = wght?.[1] ?? 0;
   const n = fo2.length;
   let sxy = 0, syy = 0;
-  for (let i = 0; i < n; i++) { sxy += fo2[i]! * fc2[i]!; syy += fc2[i]! * fc2[i]!; }
+  for (let i = 0; i < n; i++) { sxy += fo2[i] * fc2[i]; syy += fc2[i] * fc2[i]; }
   let k = sxy / syy;
   for (let it = 0; it < 20; it++) {
     // weights of shelxWeights with Fo^2 and sigma divided by k
     let nxy = 0, nyy = 0;
     for (let i = 0; i < n; i++) {
-      const f = fo2[i]! / k, s = sigma[i]! / k, c = fc2[i]!;
+      const f = fo2[i] / k, s = sigma[i] / k, c = fc2[i];
       const P = ((f > 0 ? f : 0) + 2 * c) / 3;
       const w = 1 / (s * s + a * a * P * P + b * P);
-      nxy += w * fo2[i]! * c; nyy += w * c * c;
+      nxy += w * fo2[i] * c; nyy += w * c * c;
     }
     const k2 = nxy / nyy;
     if (Math.abs(k2 - k) < 1e-10 * k) { k = k2; break; }

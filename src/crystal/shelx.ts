@@ -71,16 +71,16 @@ function joinContinuations(src: string, off: number, file: string): Card[] {
   const raw = src.split(/\r?\n/);
   // Index of the last line with content: a '=' continuation at or after it means the file was cut off.
   let last = raw.length - 1;
-  while (last >= 0 && raw[last]!.trim() === '') last--;
+  while (last >= 0 && raw[last].trim() === '') last--;
   const out: Card[] = [];
   for (let i = 0; i < raw.length; i++) {
     const start = i;
-    let text = raw[i]!;
+    let text = raw[i];
     const up = text.trimStart().slice(0, 4).toUpperCase();
     if (up !== 'REM ' && up !== 'TITL' && !text.trimStart().toUpperCase().startsWith('REM')) {
       while (/=\s*$/.test(text)) {
-        if (i >= last) throw new ParseError(file, i + 1 + off, "a continuation line after '=' (the file ends here: cut off?)", raw[i]!.trim(), -1, text.trim().split(/\s+/)[0]);
-        text = text.replace(/=\s*$/, ' ') + raw[++i]!;
+        if (i >= last) throw new ParseError(file, i + 1 + off, "a continuation line after '=' (the file ends here: cut off?)", raw[i].trim(), -1, text.trim().split(/\s+/)[0]);
+        text = text.replace(/=\s*$/, ' ') + raw[++i];
       }
     }
     out.push({ text, line: start + 1 + off });
@@ -125,12 +125,12 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
     if (t === '' || t.startsWith('!')) continue;
     lastCard = card;
     const toks = t.split(/\s+/);
-    const kw = toks[0]!.toUpperCase();
+    const kw = toks[0].toUpperCase();
     const k4 = kw.slice(0, 4);
     if (k4 === 'REM') continue;
     if (kw === 'END') { ended = true; continue; }
     if (ended) {
-      if (/^Q\d+$/i.test(toks[0]!)) pending.push({ card, toks, afix: 0, part: 0, afterEnd: true });
+      if (/^Q\d+$/i.test(toks[0])) pending.push({ card, toks, afix: 0, part: 0, afterEnd: true });
       else if (k4 === 'WGHT' && !wght) wght = toks.slice(1).map((s) => num(file, card, s, 'WGHT'));
       continue;
     }
@@ -140,8 +140,8 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
         case 'CELL': {
           if (toks.length < 8) throw new ParseError(file, card.line, 'CELL lambda a b c alpha beta gamma', t, -1, 'CELL');
           const v = toks.slice(1, 8).map((s, i) => num(file, card, s, `CELL ${['lambda', 'a', 'b', 'c', 'alpha', 'beta', 'gamma'][i]}`));
-          try { wavelength = checkWavelength(v[0]!, 'CELL'); } catch { throw new ParseError(file, card.line, `a wavelength of ${LIMITS.wavelength[0]}-${LIMITS.wavelength[1]} Å (the first CELL number)`, toks[1]!, -1, 'CELL lambda'); }
-          cell = { a: v[1]!, b: v[2]!, c: v[3]!, alpha: v[4]!, beta: v[5]!, gamma: v[6]! };
+          try { wavelength = checkWavelength(v[0], 'CELL'); } catch { throw new ParseError(file, card.line, `a wavelength of ${LIMITS.wavelength[0]}-${LIMITS.wavelength[1]} Å (the first CELL number)`, toks[1], -1, 'CELL lambda'); }
+          cell = { a: v[1], b: v[2], c: v[3], alpha: v[4], beta: v[5], gamma: v[6] };
           try { new UnitCell(cell); } catch (e) { throw new ParseError(file, card.line, 'a valid cell', (e as Error).message, -1, 'CELL'); }
           lines.cell = card.line;
           break;
@@ -156,10 +156,10 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
         }
         case 'SFAC': {
           const rest = toks.slice(1);
-          if (rest.length > 1 && rest.slice(1).every((s) => Number.isFinite(Number(s)))) { sfac.push(rest[0]!); lines.sfac.push(card.line); }
+          if (rest.length > 1 && rest.slice(1).every((s) => Number.isFinite(Number(s)))) { sfac.push(rest[0]); lines.sfac.push(card.line); }
           else for (const s of rest) {
             if (!/^[A-Za-z]{1,2}$/.test(s)) throw new ParseError(file, card.line, 'an element symbol', s, -1, 'SFAC');
-            sfac.push(s[0]!.toUpperCase() + s.slice(1).toLowerCase());
+            sfac.push(s[0].toUpperCase() + s.slice(1).toLowerCase());
             lines.sfac.push(card.line);
           }
           break;
@@ -191,12 +191,12 @@ export function parseShelxIns(src: string, opts: { file?: string; lineOffset?: n
   const qpeaks: ShelxAtom[] = [];
   for (const p of pending) {
     const { card, toks } = p;
-    const name = toks[0]!;
+    const name = toks[0];
     if (toks.length < 5) throw new ParseError(file, card.line, 'an atom: name sfac x y z [sof U]', card.text.trim(), -1, name);
     const sf = num(file, card, toks[1], `${name} sfac`);
-    if (!Number.isInteger(sf) || sf < 1 || sf > sfac.length) throw new ParseError(file, card.line, `an SFAC number 1..${sfac.length}`, toks[1]!, -1, `${name} sfac`);
+    if (!Number.isInteger(sf) || sf < 1 || sf > sfac.length) throw new ParseError(file, card.line, `an SFAC number 1..${sfac.length}`, toks[1], -1, `${name} sfac`);
     const raw = toks.slice(2).map((s, i) => num(file, card, s, `${name} ${['x', 'y', 'z', 'sof', 'U11', 'U22', 'U33', 'U23', 'U13', 'U12'][i] ?? 'value'}`));
-    const xyz = [decodeFreeVariable(raw[0]!, fvar), decodeFreeVariable(raw[1]!, fvar), decodeFreeVariable(raw[2]!, fvar)] as const;
+    const xyz = [decodeFreeVariable(raw[0], fvar), decodeFreeVariable(raw[1], fvar), decodeFreeVariable(raw[2], fvar)] as const;
     const sofCode = raw[3] ?? 11;
     const sof = decodeFreeVariable(sofCode, fvar);
     if (!Number.isFinite(sof) || xyz.some((v) => !Number.isFinite(v))) throw new ParseError(file, card.line, 'free variables defined by FVAR', card.text.trim(), -1, name);
@@ -282,7 +282,7 @@ export function parseHklf4(src: string, opts: { file?: string; scale?: number; l
   const H: number[] = [], K: number[] = [], Lh: number[] = [], F: number[] = [], S: number[] = [], B: number[] = [], N: number[] = [];
   const lines = stripBom(src).split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.replace(/\r$/, '');
+    const line = lines[i].replace(/\r$/, '');
     if (line.trim() === '') continue;
     const fields: [string, number, number][] = [['h', 0, 4], ['k', 4, 8], ['l', 8, 12], ['Fo2', 12, 20], ['sigma', 20, 28]];
     const v: number[] = [];
@@ -297,7 +297,7 @@ export function parseHklf4(src: string, opts: { file?: string; scale?: number; l
     const batch = bs === '' ? 0 : Number(bs);
     if (!Number.isInteger(batch)) throw new ParseError(file, i + 1 + off, 'batch number in columns 29-32', bs, -1, 'batch');
     if (H.length >= LIMITS.reflections) throw new ParseError(file, i + 1 + off, `at most ${LIMITS.reflections} reflections`, line, -1, 'hkl');
-    H.push(v[0]!); K.push(v[1]!); Lh.push(v[2]!); F.push(v[3]! * scale); S.push(v[4]! * scale); B.push(batch); N.push(i + 1 + off);
+    H.push(v[0]); K.push(v[1]); Lh.push(v[2]); F.push(v[3] * scale); S.push(v[4] * scale); B.push(batch); N.push(i + 1 + off);
   }
   return { h: Int32Array.from(H), k: Int32Array.from(K), l: Int32Array.from(Lh), fo2: Float64Array.from(F), sigma: Float64Array.from(S), batch: Int32Array.from(B), line: Int32Array.from(N), file };
 }

@@ -41,7 +41,7 @@ export function ueq(cell: UnitCell, u: Uani): number {
   const G = cell.metric;
   const U = [u11, u12, u13, u12, u22, u23, u13, u23, u33];
   let s = 0;
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += U[i * 3 + j]! * as[i]! * as[j]! * G[i * 3 + j]!;
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += U[i * 3 + j] * as[i] * as[j] * G[i * 3 + j];
   return s / 3;
 }
 
@@ -61,7 +61,7 @@ export function structureFromShelx(m: ShelxModel, name = 'shelx'): Structure {
   const sites: Site[] = [];
   let parentU = 0.05;
   for (const a of m.atoms) {
-    const el = normalizeElement(m.sfac[a.sfac - 1]!);
+    const el = normalizeElement(m.sfac[a.sfac - 1]);
     if (!isElement(el)) throw new ParseError(file, m.lines?.sfac[a.sfac - 1] ?? a.line, `an element with X-ray form factors (SFAC entry ${a.sfac}, used by ${a.name} on line ${a.line})`, el, -1, 'SFAC');
     let uiso = a.uiso ?? 0;
     if (a.uani) uiso = ueq(cell, a.uani);
@@ -78,7 +78,7 @@ export function cifWavelength(block: CifBlock, file: string): number | null {
   let v = cifItem(block, tag);
   if (!v) {
     const lp = cifLoop(block, tag);
-    if (lp && lp.loop.rows.length === 1) v = lp.loop.rows[0]![lp.col(tag)];
+    if (lp && lp.loop.rows.length === 1) v = lp.loop.rows[0][lp.col(tag)];
     else if (lp) throw new ParseError(file, lp.loop.line, 'one wavelength (this reader handles single-wavelength data)', `${lp.loop.rows.length} rows`, -1, tag);
   }
   if (!v || v.missing) return null;
@@ -112,7 +112,7 @@ export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
   const ci = Math.max(sym.col('_space_group_symop_operation_xyz'), sym.col('_symmetry_equiv_pos_as_xyz'));
   let sg: SpaceGroup;
   try {
-    sg = SpaceGroup.fromSymops(sym.loop.rows.map((r) => r[ci]!.text));
+    sg = SpaceGroup.fromSymops(sym.loop.rows.map((r) => r[ci].text));
   } catch (e) {
     throw new ParseError(file, sym.loop.line, 'valid symmetry operators', (e as Error).message, -1, '_space_group_symop_operation_xyz');
   }
@@ -132,7 +132,7 @@ export function structureFromCif(block: CifBlock, file = '<cif>'): Structure {
         if (!n || !v) throw new ParseError(file, v?.line ?? aniso.loop.line, 'a number', v?.text ?? 'missing', -1, t);
         return n.value;
       };
-      anisoMap.set(r[c('_atom_site_aniso_label')]!.text, [g('_atom_site_aniso_u_11'), g('_atom_site_aniso_u_22'), g('_atom_site_aniso_u_33'), g('_atom_site_aniso_u_23'), g('_atom_site_aniso_u_13'), g('_atom_site_aniso_u_12')]);
+      anisoMap.set(r[c('_atom_site_aniso_label')].text, [g('_atom_site_aniso_u_11'), g('_atom_site_aniso_u_22'), g('_atom_site_aniso_u_33'), g('_atom_site_aniso_u_23'), g('_atom_site_aniso_u_13'), g('_atom_site_aniso_u_12')]);
     }
   }
   if (at.loop.rows.length > LIMITS.atoms) throw new ParseError(file, at.loop.line, `at most ${LIMITS.atoms} atom sites`, `${at.loop.rows.length} rows`, -1, '_atom_site_label');

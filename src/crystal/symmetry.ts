@@ -35,11 +35,11 @@ export function parseTriplet(s: string): SymOp {
       if (m[3]) {
         const coef = m[2] ? Number(m[2]) : 1;
         if (!Number.isInteger(coef)) throw new InputError(`symmetry operator ${JSON.stringify(s)}: non-integer coefficient`);
-        r['xyz'.indexOf(m[3])]! += sign * coef;
+        r['xyz'.indexOf(m[3])] += sign * coef;
       } else {
         let v: number;
-        if (m[2]!.includes('/')) {
-          const [a, b] = m[2]!.split('/').map(Number) as [number, number];
+        if (m[2].includes('/')) {
+          const [a, b] = m[2].split('/').map(Number) as [number, number];
           if (![1, 2, 3, 4, 6].includes(b)) throw new InputError(`symmetry operator ${JSON.stringify(s)}: denominator ${b} not in {1,2,3,4,6}`);
           v = a / b;
         } else v = Number(m[2]);
@@ -62,11 +62,11 @@ export function compose(a: SymOp, b: SymOp): SymOp {
   const R = new Array<number>(9).fill(0);
   for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
     let s = 0;
-    for (let k = 0; k < 3; k++) s += a.rot[i * 3 + k]! * b.rot[k * 3 + j]!;
+    for (let k = 0; k < 3; k++) s += a.rot[i * 3 + k] * b.rot[k * 3 + j];
     R[i * 3 + j] = s;
   }
   const t = [0, 0, 0];
-  for (let i = 0; i < 3; i++) t[i] = mod12(a.rot[i * 3]! * b.trans[0] + a.rot[i * 3 + 1]! * b.trans[1] + a.rot[i * 3 + 2]! * b.trans[2] + a.trans[i]!);
+  for (let i = 0; i < 3; i++) t[i] = mod12(a.rot[i * 3] * b.trans[0] + a.rot[i * 3 + 1] * b.trans[1] + a.rot[i * 3 + 2] * b.trans[2] + a.trans[i]);
   return { rot: R as unknown as SymOp['rot'], trans: t as unknown as SymOp['trans'] };
 }
 
@@ -79,11 +79,11 @@ export function tripletOf(o: SymOp): string {
   for (let i = 0; i < 3; i++) {
     let s = '';
     for (let j = 0; j < 3; j++) {
-      const c = o.rot[i * 3 + j]!;
+      const c = o.rot[i * 3 + j];
       if (c === 0) continue;
       s += (c < 0 ? '-' : s ? '+' : '') + (Math.abs(c) === 1 ? '' : String(Math.abs(c))) + 'xyz'[j];
     }
-    const t = o.trans[i]!;
+    const t = o.trans[i];
     if (t) { const g = gcd(t, DEN); s += `+${t / g}/${DEN / g}`; }
     out.push(s || '0');
   }

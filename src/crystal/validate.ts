@@ -94,11 +94,11 @@ export function normalQuantile(p: number): number {
   const lo = 0.02425;
   if (p < lo) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   if (p > 1 - lo) return -normalQuantile(1 - p);
   const q = p - 0.5, r = q * q;
-  return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
 /**
@@ -142,16 +142,16 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
   const nParams = countParameters(sites);
   const dof = Math.max(1, n - nParams);
   const heavyIdx = sites.map((s, i) => ({ s, i })).filter((x) => x.s.element !== 'H').map((x) => x.i);
-  const comparisons = heavyIdx.reduce((m, i) => m + alternativesFor(sites[i]!.element).length, 0);
+  const comparisons = heavyIdx.reduce((m, i) => m + alternativesFor(sites[i].element).length, 0);
   const threshold = f1Quantile(alpha / Math.max(1, comparisons), dof);
   const work = sites.map((s) => ({ ...s }));
   const rows = new Map<number, SwapResult>();
   const accepted = new Set<number>();
   // Pair stage candidates: atoms heavier than Ne carry a large share of the scattering, so two
   // wrong ones can compensate through the scale (each single swap then fits worse).
-  const heavyRow = heavyIdx.filter((i) => atomicNumber(sites[i]!.element) > 10);
+  const heavyRow = heavyIdx.filter((i) => atomicNumber(sites[i].element) > 10);
   let pairComparisons = 0;
-  for (let a = 0; a < heavyRow.length; a++) for (let b = a + 1; b < heavyRow.length; b++) pairComparisons += alternativesFor(sites[heavyRow[a]!]!.element).length * alternativesFor(sites[heavyRow[b]!]!.element).length;
+  for (let a = 0; a < heavyRow.length; a++) for (let b = a + 1; b < heavyRow.length; b++) pairComparisons += alternativesFor(sites[heavyRow[a]].element).length * alternativesFor(sites[heavyRow[b]].element).length;
   const pairThreshold = pairComparisons ? f2Quantile(alpha / pairComparisons, dof) : Infinity;
   let done = 0;
   const total = heavyIdx.length;
@@ -163,17 +163,17 @@ export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: Swap
     for (const [i, r] of round) if (r.flagged && (pick === null || r.f_stat > round.get(pick)!.f_stat)) pick = i;
     if (pick !== null) {
       accepted.add(pick);
-      work[pick] = { ...work[pick]!, element: round.get(pick)!.best_alternative! };
+      work[pick] = { ...work[pick], element: round.get(pick)!.best_alternative! };
       continue;
     }
     const pair = testPairs(calc, c, work, heavyRow.filter((i) => !accepted.has(i)), dof, pairThreshold);
     if (!pair) break;
     for (const [i, j, el] of [[pair.i, pair.j, pair.elI], [pair.j, pair.i, pair.elJ]] as const) {
       accepted.add(i);
-      rows.set(i, { label: work[i]!.label, element: work[i]!.element, flagged: true, best_alternative: el, delta_r1: pair.dR1, delta_wr2: pair.dWr2, f_stat: pair.f, joint_with: work[j]!.label });
+      rows.set(i, { label: work[i].label, element: work[i].element, flagged: true, best_alternative: el, delta_r1: pair.dR1, delta_wr2: pair.dWr2, f_stat: pair.f, joint_with: work[j].label });
     }
-    work[pair.i] = { ...work[pair.i]!, element: pair.elI };
-    work[pair.j] = { ...work[pair.j]!, element: pair.elJ };
+    work[pair.i] = { ...work[pair.i], element: pair.elI };
+    work[pair.j] = { ...work[pair.j], element: pair.elJ };
   }
   for (const i of heavyIdx) if (!accepted.has(i)) rows.set(i, { ...rows.get(i)!, flagged: false });
   return { r1: base.r1, wr2: base.wr2, comparisons, threshold, alpha, nParams, pair_comparisons: pairComparisons, pair_threshold: pairThreshold, atoms: heavyIdx.map((i) => rows.get(i)!) };
@@ -194,15 +194,15 @@ export function swapStatistic(c: RefinementCase, sites: readonly Site[], label: 
   const comparisons = heavy.reduce((m, s) => m + alternativesFor(s.element).length, 0);
   const n = calc.n;
   const total = calc.compute(sites);
-  const s = sites[i]!;
+  const s = sites[i];
   const q = siteFactor(calc, s);
-  const restRe = total.re.map((v, j) => v - q.own.re[j]!), restIm = total.im.map((v, j) => v - q.own.im[j]!);
+  const restRe = total.re.map((v, j) => v - q.own.re[j]), restIm = total.im.map((v, j) => v - q.own.im[j]);
   const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
   const fit = (el: string) => {
     const ev = (du: number) => {
       re.set(restRe); im.set(restIm);
       addTrial(calc, q, el, du, re, im);
-      for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j]! * re[j]! + im[j]! * im[j]!);
+      for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j] * re[j] + im[j] * im[j]);
       const e = agreementFromFc(c, fc);
       return e.goof * e.goof * e.n;
     };
@@ -224,9 +224,9 @@ function siteFactor(calc: SfCalculator, s: Site): SiteFactor {
   const f0 = calc.formFactors(s.element), [fp, fpp] = calc.dispersionOf(s.element);
   const qr = new Float64Array(n), qi = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    const ar = f0[j]! + fp, d = ar * ar + fpp * fpp;
-    qr[j] = (own.re[j]! * ar + own.im[j]! * fpp) / d;
-    qi[j] = (own.im[j]! * ar - own.re[j]! * fpp) / d;
+    const ar = f0[j] + fp, d = ar * ar + fpp * fpp;
+    qr[j] = (own.re[j] * ar + own.im[j] * fpp) / d;
+    qi[j] = (own.im[j] * ar - own.re[j] * fpp) / d;
   }
   return { own, qr, qi };
 }
@@ -236,9 +236,9 @@ function addTrial(calc: SfCalculator, q: SiteFactor, el: string, du: number, re:
   const g0 = calc.formFactors(el), [gp, gpp] = calc.dispersionOf(el);
   const s2 = calc.s2, B = 8 * Math.PI * Math.PI * du;
   for (let j = 0; j < re.length; j++) {
-    const t = Math.exp(-B * s2[j]!), fr = (g0[j]! + gp) * t, fi = gpp * t;
-    re[j]! += fr * q.qr[j]! - fi * q.qi[j]!;
-    im[j]! += fr * q.qi[j]! + fi * q.qr[j]!;
+    const t = Math.exp(-B * s2[j]), fr = (g0[j] + gp) * t, fi = gpp * t;
+    re[j] += fr * q.qr[j] - fi * q.qi[j];
+    im[j] += fr * q.qi[j] + fi * q.qr[j];
   }
 }
 
@@ -252,19 +252,19 @@ function testPairs(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
   if (cand.length < 2) return null;
   const n = calc.n;
   const total = calc.compute(sites);
-  const fac = new Map(cand.map((i) => [i, siteFactor(calc, sites[i]!)]));
+  const fac = new Map(cand.map((i) => [i, siteFactor(calc, sites[i])]));
   const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
   let best: { i: number; j: number; elI: string; elJ: string; f: number; dR1: number; dWr2: number } | null = null;
   for (let a = 0; a < cand.length; a++) for (let b = a + 1; b < cand.length; b++) {
-    const i = cand[a]!, j = cand[b]!;
+    const i = cand[a], j = cand[b];
     const qi = fac.get(i)!, qj = fac.get(j)!;
-    const restRe = total.re.map((v, k) => v - qi.own.re[k]! - qj.own.re[k]!), restIm = total.im.map((v, k) => v - qi.own.im[k]! - qj.own.im[k]!);
-    const ui = sites[i]!.uiso, uj = sites[j]!.uiso;
+    const restRe = total.re.map((v, k) => v - qi.own.re[k] - qj.own.re[k]), restIm = total.im.map((v, k) => v - qi.own.im[k] - qj.own.im[k]);
+    const ui = sites[i].uiso, uj = sites[j].uiso;
     const trial = (ei: string, ej: string) => {
       const ev = (di: number, dj: number) => {
         re.set(restRe); im.set(restIm);
         addTrial(calc, qi, ei, di, re, im); addTrial(calc, qj, ej, dj, re, im);
-        for (let k = 0; k < n; k++) fc[k] = Math.sqrt(re[k]! * re[k]! + im[k]! * im[k]!);
+        for (let k = 0; k < n; k++) fc[k] = Math.sqrt(re[k] * re[k] + im[k] * im[k]);
         const e = agreementFromFc(c, fc);
         return { r1: e.r1, wr2: e.wr2, S: e.goof * e.goof * e.n };
       };
@@ -275,8 +275,8 @@ function testPairs(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
       }
       return ev(di, dj);
     };
-    const self = trial(sites[i]!.element, sites[j]!.element);
-    for (const ei of alternativesFor(sites[i]!.element)) for (const ej of alternativesFor(sites[j]!.element)) {
+    const self = trial(sites[i].element, sites[j].element);
+    for (const ei of alternativesFor(sites[i].element)) for (const ej of alternativesFor(sites[j].element)) {
       const t = trial(ei, ej);
       const f = ((self.S - t.S) / 2) / (t.S / dof);
       if (f > threshold && (!best || f > best.f)) best = { i, j, elI: ei, elJ: ej, f, dR1: t.r1 - self.r1, dWr2: t.wr2 - self.wr2 };
@@ -292,9 +292,9 @@ function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
   const out = new Map<number, SwapResult>();
   for (const i of which) {
     tick();
-    const s = sites[i]!;
+    const s = sites[i];
     const q = siteFactor(calc, s);
-    const restRe = total.re.map((v, j) => v - q.own.re[j]!), restIm = total.im.map((v, j) => v - q.own.im[j]!);
+    const restRe = total.re.map((v, j) => v - q.own.re[j]), restIm = total.im.map((v, j) => v - q.own.im[j]);
     const re = new Float64Array(n), im = new Float64Array(n), fc = new Float64Array(n);
     const u0 = s.uiso;
     const lo = Math.max(-0.8 * u0, 0.001 - u0);
@@ -305,7 +305,7 @@ function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
       const evalU = (du: number) => {
         re.set(restRe); im.set(restIm);
         addTrial(calc, q, el, du, re, im);
-        for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j]! * re[j]! + im[j]! * im[j]!);
+        for (let j = 0; j < n; j++) fc[j] = Math.sqrt(re[j] * re[j] + im[j] * im[j]);
         const e = agreementFromFc(c, fc);
         return { r1: e.r1, wr2: e.wr2, S: e.goof * e.goof * e.n };
       };
@@ -325,6 +325,6 @@ function testAtoms(calc: SfCalculator, c: RefinementCase, sites: readonly Site[]
 
 function amp(F: ComplexArray): Float64Array {
   const o = new Float64Array(F.re.length);
-  for (let i = 0; i < o.length; i++) o[i] = Math.sqrt(F.re[i]! * F.re[i]! + F.im[i]! * F.im[i]!);
+  for (let i = 0; i < o.length; i++) o[i] = Math.sqrt(F.re[i] * F.re[i] + F.im[i] * F.im[i]);
   return o;
 }

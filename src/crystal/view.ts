@@ -16,19 +16,19 @@ export function structureView(st: Structure, opts: { sites?: readonly Site[]; fl
   const sites = opts.sites ?? st.sites;
   const flagged = new Set(opts.flagged ?? []);
   const xyz = sites.map((s) => st.cell.toCartesian(s.frac));
-  const c = [0, 1, 2].map((k) => xyz.reduce((a, p) => a + p[k]!, 0) / Math.max(1, xyz.length));
-  const pts = xyz.map((p) => [p[0] - c[0]!, p[1] - c[1]!, p[2] - c[2]!]);
-  const rmax = Math.max(1, ...pts.map((p) => Math.hypot(p[0]!, p[1]!, p[2]!)));
+  const c = [0, 1, 2].map((k) => xyz.reduce((a, p) => a + p[k], 0) / Math.max(1, xyz.length));
+  const pts = xyz.map((p) => [p[0] - c[0], p[1] - c[1], p[2] - c[2]]);
+  const rmax = Math.max(1, ...pts.map((p) => Math.hypot(p[0], p[1], p[2])));
   const bonds: [number, number][] = [];
   const bl = bondsByCovalentRadii(st, { sites });
   bl.forEach((list, i) => list.forEach((b) => {
     // keep bonds inside the listed asymmetric unit (image equal to the stored position)
-    const same = b.image.every((v, k) => Math.abs(v - sites[b.j]!.frac[k]!) < 1e-6);
+    const same = b.image.every((v, k) => Math.abs(v - sites[b.j].frac[k]) < 1e-6);
     if (same && b.j > i) bonds.push([i, b.j]);
   }));
   const size = opts.size ?? 420;
   const id = `xview${viewCount++}`;
-  const atoms = sites.map((s, i) => ({ l: s.label, e: s.element, p: pts[i]!.map((v) => +(v / rmax).toFixed(4)), f: flagged.has(s.label) ? 1 : 0, c: COLOURS[s.element] ?? '#ff1493' }));
+  const atoms = sites.map((s, i) => ({ l: s.label, e: s.element, p: pts[i].map((v) => +(v / rmax).toFixed(4)), f: flagged.has(s.label) ? 1 : 0, c: COLOURS[s.element] ?? '#ff1493' }));
   const data = JSON.stringify({ atoms, bonds, size }).replace(/</g, '\\u003c');
   const legend = [...new Set(sites.map((s) => s.element))].map((e) => `<span style="color:${COLOURS[e] ?? '#ff1493'}">&#9679;</span> ${escapeHtml(e)}`).join(' &nbsp; ');
   // Static first frame (so the view shows without scripts), redrawn by the script on drag.
@@ -46,20 +46,20 @@ interface ViewAtom { l: string; e: string; p: number[]; f: number; c: string }
 function render(atoms: ViewAtom[], bonds: [number, number][], size: number, a: number, b: number): string {
   var ca = Math.cos(a), sa = Math.sin(a), cb = Math.cos(b), sb = Math.sin(b);
   var q = atoms.map(function (t) {
-    var x = t.p[0]! * ca + t.p[2]! * sa, z = -t.p[0]! * sa + t.p[2]! * ca;
-    var y = t.p[1]! * cb - z * sb, z2 = t.p[1]! * sb + z * cb;
+    var x = t.p[0] * ca + t.p[2] * sa, z = -t.p[0] * sa + t.p[2] * ca;
+    var y = t.p[1] * cb - z * sb, z2 = t.p[1] * sb + z * cb;
     return [size / 2 + x * size * 0.42, size / 2 - y * size * 0.42, z2];
   });
   var out = '';
   bonds.forEach(function (bd) {
-    var p = q[bd[0]]!, r = q[bd[1]]!;
-    out += '<line x1="' + p[0]!.toFixed(1) + '" y1="' + p[1]!.toFixed(1) + '" x2="' + r[0]!.toFixed(1) + '" y2="' + r[1]!.toFixed(1) + '" stroke="#999" stroke-width="2"/>';
+    var p = q[bd[0]], r = q[bd[1]];
+    out += '<line x1="' + p[0].toFixed(1) + '" y1="' + p[1].toFixed(1) + '" x2="' + r[0].toFixed(1) + '" y2="' + r[1].toFixed(1) + '" stroke="#999" stroke-width="2"/>';
   });
-  var order = q.map(function (_, i) { return i; }).sort(function (i, j) { return q[i]![2]! - q[j]![2]!; });
+  var order = q.map(function (_, i) { return i; }).sort(function (i, j) { return q[i][2] - q[j][2]; });
   order.forEach(function (i) {
-    var t = atoms[i]!, p = q[i]!, r = (t.e === 'H' ? 3 : 6) * (1 + 0.25 * p[2]!);
-    out += '<circle cx="' + p[0]!.toFixed(1) + '" cy="' + p[1]!.toFixed(1) + '" r="' + r.toFixed(1) + '" fill="' + t.c + '" stroke="#222" stroke-width="0.5"><title>' + t.l + '</title></circle>';
-    if (t.f) out += '<circle cx="' + p[0]!.toFixed(1) + '" cy="' + p[1]!.toFixed(1) + '" r="' + (r + 4).toFixed(1) + '" fill="none" stroke="red" stroke-width="2"/>';
+    var t = atoms[i], p = q[i], r = (t.e === 'H' ? 3 : 6) * (1 + 0.25 * p[2]);
+    out += '<circle cx="' + p[0].toFixed(1) + '" cy="' + p[1].toFixed(1) + '" r="' + r.toFixed(1) + '" fill="' + t.c + '" stroke="#222" stroke-width="0.5"><title>' + t.l + '</title></circle>';
+    if (t.f) out += '<circle cx="' + p[0].toFixed(1) + '" cy="' + p[1].toFixed(1) + '" r="' + (r + 4).toFixed(1) + '" fill="none" stroke="red" stroke-width="2"/>';
   });
   return out;
 }

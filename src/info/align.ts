@@ -56,7 +56,7 @@ function attributes(C: number, k: number, rng: Rng): Float32Array {
 }
 function attrSamples(labels: ArrayLike<number>, attr: Float32Array, k: number, noise: number, rng: Rng): tf.Tensor2D {
   const out = new Float32Array(labels.length * k);
-  for (let i = 0; i < labels.length; i++) for (let j = 0; j < k; j++) out[i * k + j] = attr[labels[i]! * k + j]! + noise * rng.normal();
+  for (let i = 0; i < labels.length; i++) for (let j = 0; j < k; j++) out[i * k + j] = attr[labels[i] * k + j] + noise * rng.normal();
   return tf.tensor2d(out, [labels.length, k]);
 }
 
@@ -82,7 +82,7 @@ export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<Ali
         const perm = order.permutation(data.train.n);
         for (let st = 0; st < steps; st++) {
           const idx = perm.subarray(st * o.batch, (st + 1) * o.batch);
-          const y = Int32Array.from(idx, (r) => data.train.y[r]!);
+          const y = Int32Array.from(idx, (r) => data.train.y[r]);
           const xa = tf.tensor2d(Float32Array.from(Array.from(idx).flatMap((r) => Array.from(data.train.x.subarray(r * data.train.d, (r + 1) * data.train.d)))), [idx.length, data.train.d]);
           const xb = attrSamples(y, attr, o.attrDim, o.attrNoise, noiseRng);
           const target = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), C), 'float32'));
@@ -98,7 +98,7 @@ export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<Ali
       }
       opt.dispose();
       // Held-out evaluation.
-      results[variant]!.acc.push(accuracy(A, data.test));
+      results[variant].acc.push(accuracy(A, data.test));
       const evalRng = rng.split('eval');
       const poolLabels = Int32Array.from({ length: 20 * C }, (_, i) => i % C);
       const pool = attrSamples(poolLabels, attr, o.attrDim, o.attrNoise, evalRng.split('pool'));
@@ -107,25 +107,25 @@ export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<Ali
       tf.dispose([pool, fbT]);
       const all = Int32Array.from({ length: data.test.n }, (_, i) => i);
       const fa = featureMatrix(A, data.test, all);
-      results[variant]!.retrieval.push(retrievalAccuracy(fa.data, Int32Array.from(data.test.y), fb.data, poolLabels, o.features));
+      results[variant].retrieval.push(retrievalAccuracy(fa.data, Int32Array.from(data.test.y), fb.data, poolLabels, o.features));
       // MI between modalities on class-paired rows: 10 images per class and 10 attribute draws per class, same label order.
       const eIdx = balancedIndices(data.test, 10, evalRng.split('mi'));
       const faE = featureMatrix(A, data.test, eIdx);
-      const yE = Int32Array.from(eIdx, (r) => data.test.y[r]!);
+      const yE = Int32Array.from(eIdx, (r) => data.test.y[r]);
       const xbE = attrSamples(yE, attr, o.attrDim, o.attrNoise, evalRng.split('mi-attr'));
       const fbE = B.features(xbE);
       const fbM = { rows: yE.length, cols: o.features, data: Float64Array.from(fbE.dataSync()) };
       tf.dispose([xbE, fbE]);
       let mi = NaN;
       try { mi = measureFeatures(faE, fbM).mi!; } catch { /* dead feature rows */ }
-      results[variant]!.mi.push(mi);
+      results[variant].mi.push(mi);
       A.dispose(); B.dispose();
     }
   }
   bar.done();
   const ms = (xs: number[]): { mean: number; std: number } => ({ mean: mean(xs.filter(Number.isFinite)), std: std(xs.filter(Number.isFinite)) });
-  const v = (name: string): AlignVariant => ({ name, acc: ms(results[name]!.acc), retrieval: ms(results[name]!.retrieval), mi: ms(results[name]!.mi), per_seed: results[name]! });
-  const b = results.baseline!, a = results['+align']!;
+  const v = (name: string): AlignVariant => ({ name, acc: ms(results[name].acc), retrieval: ms(results[name].retrieval), mi: ms(results[name].mi), per_seed: results[name] });
+  const b = results.baseline!, a = results['+align'];
   return {
     stand_in: `Stand-in modalities: A = ${data.source} images; B = a fixed random ${o.attrDim}-D attribute vector per class plus N(0, ${o.attrNoise}²) noise (a stand-in for text embeddings, not real text)`,
     data: data.source, variants: [v('baseline'), v('+align')], seeds: o.seeds, lambda_align: o.lambdaAlign,
@@ -135,15 +135,15 @@ export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<Ali
 
 /** Fraction of query rows whose nearest pool row (cosine) has the same label. */
 export function retrievalAccuracy(q: Float64Array, qy: Int32Array, pool: Float64Array, py: Int32Array, d: number): number {
-  const norm = (x: Float64Array, i: number): number => Math.sqrt(Array.from({ length: d }, (_, k) => x[i * d + k]! ** 2).reduce((s, v) => s + v, 0)) || 1;
+  const norm = (x: Float64Array, i: number): number => Math.sqrt(Array.from({ length: d }, (_, k) => x[i * d + k] ** 2).reduce((s, v) => s + v, 0)) || 1;
   const pn = Array.from({ length: py.length }, (_, j) => norm(pool, j));
   let right = 0;
   for (let i = 0; i < qy.length; i++) {
     let best = -Infinity, arg = -1;
     for (let j = 0; j < py.length; j++) {
       let dot = 0;
-      for (let k = 0; k < d; k++) dot += q[i * d + k]! * pool[j * d + k]!;
-      const c = dot / pn[j]!;
+      for (let k = 0; k < d; k++) dot += q[i * d + k] * pool[j * d + k];
+      const c = dot / pn[j];
       if (c > best) { best = c; arg = j; }
     }
     if (py[arg] === qy[i]) right++;

@@ -46,7 +46,7 @@ function batch(W: Matrix64, counts: readonly number[], sigma: number, rng: Rng):
   const d = W.cols;
   const y = Int32Array.from(counts.flatMap((k, c) => Array<number>(k).fill(c)));
   const H: Matrix64 = { rows: y.length, cols: d, data: new Float64Array(y.length * d) };
-  y.forEach((c, i) => { for (let k = 0; k < d; k++) H.data[i * d + k] = W.data[c * d + k]! + sigma * rng.normal(); });
+  y.forEach((c, i) => { for (let k = 0; k < d; k++) H.data[i * d + k] = W.data[c * d + k] + sigma * rng.normal(); });
   return { H, y };
 }
 
@@ -86,8 +86,8 @@ export function collapseSweep(partial: Partial<CollapseSweepOptions> = {}): Coll
   const mir = med(per.mir), hdr = med(per.hdr);
   // The noise list runs from high to low: MIR should not decrease and HDR not increase along it.
   const tol = 1e-9;
-  const mirRises = mir.every((v, i) => i === 0 || v >= mir[i - 1]! - tol);
-  const hdrFalls = hdr.every((v, i) => i === 0 || v <= hdr[i - 1]! + tol);
+  const mirRises = mir.every((v, i) => i === 0 || v >= mir[i - 1] - tol);
+  const hdrFalls = hdr.every((v, i) => i === 0 || v <= hdr[i - 1] + tol);
   return {
     classes: C, noise: [...o.noise], mir, hdr, mir_q25: q(per.mir, 0.25), mir_q75: q(per.mir, 0.75), hdr_q25: q(per.hdr, 0.25), hdr_q75: q(per.hdr, 0.75),
     mir_collapse: mirNeuralCollapse(C), mir_unbalanced: med(per.mirU), hdr_unbalanced: med(per.hdrU), mir_small_batch: med(per.mirS),

@@ -41,8 +41,8 @@ export function supervisedOptions(partial: Partial<SupervisedOptions>): Supervis
 
 export interface Band { readonly mean: number[]; readonly std: number[] }
 function band(perSeed: number[][]): Band {
-  const T = perSeed[0]!.length;
-  const col = (t: number): number[] => perSeed.map((r) => r[t]!).filter((v) => Number.isFinite(v));
+  const T = perSeed[0].length;
+  const col = (t: number): number[] => perSeed.map((r) => r[t]).filter((v) => Number.isFinite(v));
   return { mean: Array.from({ length: T }, (_, t) => mean(col(t))), std: Array.from({ length: T }, (_, t) => std(col(t))) };
 }
 
@@ -52,7 +52,7 @@ const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.
 /** Mean paired difference (a - b, per seed) with a Student-t 95% interval (NaN bounds for one pair). */
 export function paired(a: readonly number[], b: readonly number[]): Paired {
   if (a.length !== b.length) throw new InputError(`paired: ${a.length} and ${b.length} values`);
-  const d = a.map((v, i) => v - b[i]!).filter((v) => Number.isFinite(v));
+  const d = a.map((v, i) => v - b[i]).filter((v) => Number.isFinite(v));
   const t = d.length > 1 ? (T975[Math.min(d.length - 1, T975.length) - 1] ?? 1.96) : NaN;
   const m = mean(d), s = std(d), h = d.length > 1 ? (t * s) / Math.sqrt(d.length) : NaN;
   return { mean: m, std: s, ci95: [m - h, m + h], n: d.length };
@@ -130,10 +130,10 @@ export async function runLabelSmoothing(partial: Partial<SupervisedOptions> = {}
   const variants: VariantCurves[] = [];
   for (const e of eps) variants.push(await runVariant(data, o, `eps=${e}`, { labelSmoothing: e }, bar));
   bar.done();
-  const base = variants[0]!;
+  const base = variants[0];
   return {
     data: data.source, eps: [...eps], variants, seeds: o.seeds,
-    diffs: variants.slice(1).map((v, i) => ({ eps: eps[i + 1]!, acc: paired(v.final_acc, base.final_acc), mir: paired(v.final_mir, base.final_mir), hdr: paired(v.final_hdr, base.final_hdr) })),
+    diffs: variants.slice(1).map((v, i) => ({ eps: eps[i + 1], acc: paired(v.final_acc, base.final_acc), mir: paired(v.final_mir, base.final_mir), hdr: paired(v.final_hdr, base.final_hdr) })),
   };
 }
 
@@ -155,10 +155,10 @@ function magnitudeMask(w: tf.Variable, sparsity: number): tf.Tensor2D {
   const v = w.dataSync();
   const mags = Float64Array.from(v, Math.abs).sort();
   const k = Math.floor(sparsity * mags.length);
-  const thr = k > 0 ? mags[k - 1]! : -1;
+  const thr = k > 0 ? mags[k - 1] : -1;
   const m = new Float32Array(v.length);
   let kept = 0;
-  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]!) > thr) { m[i] = 1; kept++; }
+  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]) > thr) { m[i] = 1; kept++; }
   void kept;
   return tf.tensor2d(m, w.shape as [number, number]);
 }
@@ -182,15 +182,15 @@ export async function runPruning(partial: Partial<SupervisedOptions> = {}, spars
     const snap = model.snapshot();
     for (let k = 0; k < sparsity.length; k++) {
       model.load(snap);
-      model.masks = { W1: magnitudeMask(model.W1, sparsity[k]!), W2: magnitudeMask(model.W2, sparsity[k]!) };
-      accs0[k]!.push(accuracy(model, data.test));
+      model.masks = { W1: magnitudeMask(model.W1, sparsity[k]), W2: magnitudeMask(model.W2, sparsity[k]) };
+      accs0[k].push(accuracy(model, data.test));
       await trainClassifier(model, data.train, { epochs: finetuneEpochs, lr: o.lr / 3 }, rng.split(`finetune-${k}`), () => bar.tick());
-      accs[k]!.push(accuracy(model, data.test));
+      accs[k].push(accuracy(model, data.test));
       const after = featureMatrix(model, data.test, evalIdx);
       try {
         const m = measureFeatures(before, after);
-        mirs[k]!.push(m.mir!); hdrs[k]!.push(m.hdr!);
-      } catch { mirs[k]!.push(NaN); hdrs[k]!.push(NaN); }
+        mirs[k].push(m.mir!); hdrs[k].push(m.hdr!);
+      } catch { mirs[k].push(NaN); hdrs[k].push(NaN); }
       tf.dispose([model.masks.W1, model.masks.W2]);
       model.masks = null;
     }

@@ -53,10 +53,10 @@ export interface GrokkingResult {
 export function steepest(epochs: readonly number[], ys: readonly number[], sign: 1 | -1 | 0): number | null {
   let best = -Infinity, at: number | null = null;
   for (let i = 0; i + 1 < ys.length; i++) {
-    const d = ys[i + 1]! - ys[i]!;
+    const d = ys[i + 1] - ys[i];
     if (!Number.isFinite(d)) continue;
     const score = sign === 0 ? Math.abs(d) : sign * d;
-    if (score > best) { best = score; at = epochs[i]!; }
+    if (score > best) { best = score; at = epochs[i]; }
   }
   return at;
 }
@@ -90,15 +90,15 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
   const tr = pairs(trainIdx), te = pairs(testIdx);
   // Fixed class-balanced evaluation batch from held-out pairs.
   const byClass: number[][] = Array.from({ length: P }, () => []);
-  for (let i = 0; i < te.y.length; i++) byClass[te.y[i]!]!.push(i);
+  for (let i = 0; i < te.y.length; i++) byClass[te.y[i]].push(i);
   const evalRows: number[] = [];
   const er = rng.split('eval');
   for (const rows of byClass) {
     const k = Math.min(o.evalPerClass, rows.length);
     const pick = er.sample(rows.length, k);
-    for (const j of pick) evalRows.push(rows[j]!);
+    for (const j of pick) evalRows.push(rows[j]);
   }
-  const ev = { a: Int32Array.from(evalRows, (i) => te.a[i]!), b: Int32Array.from(evalRows, (i) => te.b[i]!), y: Int32Array.from(evalRows, (i) => te.y[i]!) };
+  const ev = { a: Int32Array.from(evalRows, (i) => te.a[i]), b: Int32Array.from(evalRows, (i) => te.b[i]), y: Int32Array.from(evalRows, (i) => te.y[i]) };
 
   const init = rng.split('init');
   const normal = (shape: [number, number], std: number): tf.Variable => tf.variable(tf.tensor2d(init.fillNormal(new Float32Array(shape[0] * shape[1]), std), shape));
@@ -120,7 +120,7 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
   const evA = oh(ev.a), evB = oh(ev.b);
   const trYi = tf.tensor1d(tr.y, 'int32');
   const opt = tf.train.adam(o.lr, 0.9, 0.98);
-  const acc = (A: tf.Tensor2D, B: tf.Tensor2D, Y: tf.Tensor1D): number => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits(features(A, B)), 1), Y), 'float32')).dataSync()[0]!);
+  const acc = (A: tf.Tensor2D, B: tf.Tensor2D, Y: tf.Tensor1D): number => tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits(features(A, B)), 1), Y), 'float32')).dataSync()[0]);
 
   const out: { [K in 'epochs' | 'train_acc' | 'test_acc' | 'train_loss' | 'mir' | 'hdr' | 'weight_norm']: number[] } = {
     epochs: [], train_acc: [], test_acc: [], train_loss: [], mir: [], hdr: [], weight_norm: [],
@@ -132,7 +132,7 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
       const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(trY, logits(features(trA, trB))) as tf.Scalar, true, vars) as tf.Scalar;
       // Decoupled weight decay (AdamW): w <- w (1 - lr wd), not through the adaptive moments.
       tf.tidy(() => { for (const v of decayed) v.assign(tf.mul(v, 1 - o.lr * o.weightDecay)); });
-      const lossVal = epoch % o.every === 0 || epoch === 1 ? loss.dataSync()[0]! : NaN;
+      const lossVal = epoch % o.every === 0 || epoch === 1 ? loss.dataSync()[0] : NaN;
       loss.dispose();
       bar.tick();
       if (epoch % o.every !== 0 && epoch !== 1) continue;
@@ -146,7 +146,7 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
         const m = featureHeadInfo({ rows: ev.y.length, cols: o.hidden, data: hData }, ev.y, { rows: P, cols: o.hidden, data: uData });
         mirV = m.mir; hdrV = m.hdr;
       } catch { /* a dead (all-zero) feature row makes the Gram undefined: recorded as NaN */ }
-      const wn = tf.tidy(() => Math.sqrt(decayed.reduce((s, v) => s + tf.sum(tf.square(v)).dataSync()[0]!, 0)));
+      const wn = tf.tidy(() => Math.sqrt(decayed.reduce((s, v) => s + tf.sum(tf.square(v)).dataSync()[0], 0)));
       out.epochs.push(epoch); out.train_acc.push(trainAcc); out.test_acc.push(testAcc); out.train_loss.push(lossVal);
       out.mir.push(mirV); out.hdr.push(hdrV); out.weight_norm.push(wn);
       onEval?.(epoch, trainAcc, testAcc);

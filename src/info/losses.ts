@@ -67,7 +67,7 @@ export function vonNeumannEntropy(K: tf.Tensor2D, eps = VN_EPS): tf.Scalar {
     save([tf.tensor2d(Float32Array.from(grad), [n, n])]);
     return {
       value: tf.scalar(h),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(dy as tf.Tensor, saved[0]!),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(dy as tf.Tensor, saved[0]),
     };
   });
   return op(K) as tf.Scalar;
@@ -80,22 +80,22 @@ export function vonNeumannEntropy(K: tf.Tensor2D, eps = VN_EPS): tf.Scalar {
 export function vonNeumannWithGradient(K: Float64Array, n: number, eps = VN_EPS): { h: number; grad: Float64Array } {
   const S = new Float64Array(n * n);
   let tr = 0;
-  for (let i = 0; i < n; i++) tr += K[i * n + i]!;
+  for (let i = 0; i < n; i++) tr += K[i * n + i];
   if (!(tr > 0)) throw new InputError(`vonNeumannEntropy: trace ${tr} is not positive`);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = 0.5 * (K[i * n + j]! + K[j * n + i]!) / tr;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = 0.5 * (K[i * n + j] + K[j * n + i]) / tr;
   const { values, vectors } = linalg().eigh({ rows: n, cols: n, data: S }, { vectors: true });
   const U = vectors!.data;
   let h = 0;
   const logMu = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    const mu = values[k]!;
+    const mu = values[k];
     if (mu > 0) h -= mu * Math.log(mu);
     logMu[k] = Math.log(Math.max(mu, eps));
   }
   const grad = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
     let s = 0;
-    for (let k = 0; k < n; k++) s += U[i * n + k]! * logMu[k]! * U[j * n + k]!;
+    for (let k = 0; k < n; k++) s += U[i * n + k] * logMu[k] * U[j * n + k];
     if (i === j) s += h;
     const g = -s / tr;
     grad[i * n + j] = g;
@@ -165,8 +165,8 @@ export function crossModalAlignmentLoss(za: tf.Tensor2D, zb: tf.Tensor2D, labels
   if (za.shape[1] !== zb.shape[1]) throw new InputError(`crossModalAlignmentLoss: modality widths ${za.shape[1]} and ${zb.shape[1]} differ (project them to one width first)`);
   if (labelsA.length !== za.shape[0] || labelsB.length !== zb.shape[0]) throw new InputError('crossModalAlignmentLoss: one label per row is needed for each modality');
   const groups = new Map<number, { a: number[]; b: number[] }>();
-  for (let i = 0; i < labelsA.length; i++) { const c = labelsA[i]!; if (!groups.has(c)) groups.set(c, { a: [], b: [] }); groups.get(c)!.a.push(i); }
-  for (let i = 0; i < labelsB.length; i++) { const c = labelsB[i]!; if (!groups.has(c)) groups.set(c, { a: [], b: [] }); groups.get(c)!.b.push(i); }
+  for (let i = 0; i < labelsA.length; i++) { const c = labelsA[i]; if (!groups.has(c)) groups.set(c, { a: [], b: [] }); groups.get(c)!.a.push(i); }
+  for (let i = 0; i < labelsB.length; i++) { const c = labelsB[i]; if (!groups.has(c)) groups.set(c, { a: [], b: [] }); groups.get(c)!.b.push(i); }
   const usable = [...groups.values()].filter((g) => g.a.length > 0 && g.b.length > 0);
   if (usable.length === 0) throw new InputError('crossModalAlignmentLoss: no class has rows in both modalities');
   return tf.tidy(() => {

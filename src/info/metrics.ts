@@ -55,7 +55,7 @@ function rescaleExact(a: Float64Array, from: number, to: number, maxAbs: number)
   if (!(maxAbs > 0) || (maxAbs > 2 ** -200 && maxAbs < 2 ** 200)) return;
   const e = Math.ceil(Math.log2(maxAbs));
   const g1 = 2 ** Math.trunc(-e / 2), g2 = 2 ** (-e - Math.trunc(-e / 2));
-  for (let i = from; i < to; i++) a[i] = a[i]! * g1 * g2;
+  for (let i = from; i < to; i++) a[i] = a[i] * g1 * g2;
 }
 
 /** Row-normalised (and optionally centred) copy of Z in float64; zero rows are an error. */
@@ -65,7 +65,7 @@ export function normalizeRows(Z: Matrix, opts: { center?: boolean } = {}): Matri
   const out = Float64Array.from(Z.data);
   let maxAll = 0;
   for (let i = 0; i < out.length; i++) {
-    const v = out[i]!;
+    const v = out[i];
     if (!Number.isFinite(v)) throw new InputError(`feature matrix has a non-finite value at row ${Math.floor(i / d)}, column ${i % d}`);
     if (Math.abs(v) > maxAll) maxAll = Math.abs(v);
   }
@@ -73,18 +73,18 @@ export function normalizeRows(Z: Matrix, opts: { center?: boolean } = {}): Matri
     // Cosines do not depend on a common scale; scaling first keeps the column sums finite.
     rescaleExact(out, 0, out.length, maxAll);
     const mu = new Float64Array(d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += out[i * d + j]!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mu[j] += out[i * d + j];
     for (let j = 0; j < d; j++) mu[j] /= n;
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] -= mu[j]!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] -= mu[j];
   }
   for (let i = 0; i < n; i++) {
     let m = 0;
-    for (let j = 0; j < d; j++) m = Math.max(m, Math.abs(out[i * d + j]!));
+    for (let j = 0; j < d; j++) m = Math.max(m, Math.abs(out[i * d + j]));
     if (!(m > 0)) throw new InputError(`row ${i} has zero norm${opts.center ? ' after centring' : ''}; the cosine Gram is undefined`);
     // Per row, so a row of 1e-300 beside rows of 1 is normalised too.
     rescaleExact(out, i * d, (i + 1) * d, m);
     let s = 0;
-    for (let j = 0; j < d; j++) s += out[i * d + j]! ** 2;
+    for (let j = 0; j < d; j++) s += out[i * d + j] ** 2;
     const inv = 1 / Math.sqrt(s);
     for (let j = 0; j < d; j++) out[i * d + j] *= inv;
   }
@@ -103,7 +103,7 @@ export function cosineGram(Z: Matrix, opts: { center?: boolean; linalg?: Linalg 
 function symmetrizeInPlace(K: Matrix64): void {
   const n = K.rows, a = K.data;
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
-    const v = 0.5 * (a[i * n + j]! + a[j * n + i]!);
+    const v = 0.5 * (a[i * n + j] + a[j * n + i]);
     a[i * n + j] = v;
     a[j * n + i] = v;
   }
@@ -115,7 +115,7 @@ function toF64(M: Matrix): Matrix64 {
 
 function trace(K: Matrix64): number {
   let t = 0;
-  for (let i = 0; i < K.rows; i++) t += K.data[i * K.cols + i]!;
+  for (let i = 0; i < K.rows; i++) t += K.data[i * K.cols + i];
   return t;
 }
 
@@ -129,14 +129,14 @@ export function normalizedSpectrum(K: Matrix, la: Linalg = linalg()): Float64Arr
   const n = K.rows;
   const S = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const v = 0.5 * (K.data[i * n + j]! + K.data[j * n + i]!);
+    const v = 0.5 * (K.data[i * n + j] + K.data[j * n + i]);
     if (!Number.isFinite(v)) throw new InputError(`matrix has a non-finite entry at (${i}, ${j})`);
     S[i * n + j] = v;
   }
   const M: Matrix64 = { rows: n, cols: n, data: S };
   // Entries of 1e-300 or 1e300 would make the trace 0 or Infinity: bring them near 1 exactly first.
   let maxAbs = 0;
-  for (let i = 0; i < S.length; i++) maxAbs = Math.max(maxAbs, Math.abs(S[i]!));
+  for (let i = 0; i < S.length; i++) maxAbs = Math.max(maxAbs, Math.abs(S[i]));
   const tr0 = trace(M);
   rescaleExact(S, 0, S.length, maxAbs);
   const tr = trace(M);
@@ -178,7 +178,7 @@ export function spectrumEntropy(mu: ArrayLike<number>, opts: EntropyOptions = {}
   if (Math.abs(alpha - 1) < 1e-8) {
     h = 0;
     for (let i = 0; i < mu.length; i++) {
-      const m = mu[i]!;
+      const m = mu[i];
       if (m > eps) h -= m * Math.log(m);
     }
   } else {
@@ -186,13 +186,13 @@ export function spectrumEntropy(mu: ArrayLike<number>, opts: EntropyOptions = {}
     // 1000 gave log 0 = -Infinity), for small alpha nothing is lost either.
     let top = -Infinity;
     for (let i = 0; i < mu.length; i++) {
-      const m = mu[i]!;
+      const m = mu[i];
       if (m > eps) top = Math.max(top, alpha * Math.log(m));
     }
     if (top === -Infinity) throw new InputError('spectrum has no eigenvalue above eps');
     let s = 0;
     for (let i = 0; i < mu.length; i++) {
-      const m = mu[i]!;
+      const m = mu[i];
       if (m > eps) s += Math.exp(alpha * Math.log(m) - top);
     }
     h = (top + Math.log(s)) / (1 - alpha);
@@ -248,8 +248,8 @@ export function khatriRao(A: Matrix64, B: Matrix64): Matrix64 {
   for (let i = 0; i < n; i++) {
     const o = i * p * q;
     for (let a = 0; a < p; a++) {
-      const v = A.data[i * p + a]!;
-      for (let b = 0; b < q; b++) out[o + a * q + b] = v * B.data[i * q + b]!;
+      const v = A.data[i * p + a];
+      for (let b = 0; b < q; b++) out[o + a * q + b] = v * B.data[i * q + b];
     }
   }
   return { rows: n, cols: p * q, data: out };
@@ -259,7 +259,7 @@ export function khatriRao(A: Matrix64, B: Matrix64): Matrix64 {
 export function hadamard(A: Matrix, B: Matrix): Matrix64 {
   if (A.rows !== B.rows || A.cols !== B.cols) throw new InputError(`Hadamard product needs equal shapes, got ${A.rows}x${A.cols} and ${B.rows}x${B.cols}`);
   const out = new Float64Array(A.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = A.data[i]! * B.data[i]!;
+  for (let i = 0; i < out.length; i++) out[i] = A.data[i] * B.data[i];
   return { rows: A.rows, cols: A.cols, data: out };
 }
 
@@ -288,7 +288,7 @@ function jointEntropyNormalized(A: Matrix64, B: Matrix64, opts: FeatureOptions &
     const K1 = toF64(la.gemm(A, A, { transB: true }));
     const K2 = la.gemm(B, B, { transB: true });
     // Hadamard product in place into K1 (both are fresh Grams owned here).
-    for (let i = 0; i < K1.data.length; i++) K1.data[i] *= K2.data[i]!;
+    for (let i = 0; i < K1.data.length; i++) K1.data[i] *= K2.data[i];
     mu = ownGramSpectrum(K1, la);
   }
   return spectrumEntropy(mu, pickEntropy(opts));
@@ -328,7 +328,7 @@ export function ratios(h1: number, h2: number, hJoint: number): { mi: number; mi
  */
 export function ratioReasons(h1: number, h2: number, names: readonly [string, string] = ['X', 'Y']): Record<string, string> {
   const out: Record<string, string> = {};
-  const zeros = [h1, h2].map((h, i) => (h > ZERO_ENTROPY ? null : names[i]!)).filter((x): x is string => x !== null);
+  const zeros = [h1, h2].map((h, i) => (h > ZERO_ENTROPY ? null : names[i])).filter((x): x is string => x !== null);
   if (zeros.length === 0) return out;
   const which = `H(${zeros.join(') = H(')}) = 0: every row of ${zeros.join(' and of ')} points the same way (duplicate or parallel rows, or a single row)`;
   out.mir = `${which}; MIR = MI / min(H(${names[0]}), H(${names[1]})) is 0/0`;
@@ -404,9 +404,9 @@ export function featureHeadInfo(features: Matrix, labels: ArrayLike<number>, W: 
   if (features.cols !== d) throw new InputError(`features have ${features.cols} columns, head rows have ${d}`);
   const V = new Float64Array(labels.length * d);
   for (let i = 0; i < labels.length; i++) {
-    const y = labels[i]!;
+    const y = labels[i];
     if (!(y >= 0 && y < W.rows)) throw new InputError(`label ${y} at row ${i} is outside the head's ${W.rows} classes`);
-    for (let j = 0; j < d; j++) V[i * d + j] = W.data[y * d + j]!;
+    for (let j = 0; j < d; j++) V[i * d + j] = W.data[y * d + j];
   }
   const m = measureFeatures(features, { rows: labels.length, cols: d, data: V }, opts);
   return { mir: m.mir!, hdr: m.hdr!, mi: m.mi!, entropy_features: m.entropy_x, entropy_head: m.entropy_y! };

@@ -16,7 +16,7 @@ export function etfGram(C: number): Matrix64 {
 export function blockExpand(A: Matrix, m: number): Matrix64 {
   const n = A.rows * m;
   const data = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = A.data[Math.floor(i / m) * A.cols + Math.floor(j / m)]!;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) data[i * n + j] = A.data[Math.floor(i / m) * A.cols + Math.floor(j / m)];
   return { rows: n, cols: n, data };
 }
 
@@ -34,11 +34,11 @@ export function etfHead(C: number, d: number, rng: Rng): Matrix64 {
       const v = rng.fillNormal(new Float64Array(d));
       for (const u of U) {
         let dot = 0;
-        for (let k = 0; k < d; k++) dot += u[k]! * v[k]!;
-        for (let k = 0; k < d; k++) v[k] -= dot * u[k]!;
+        for (let k = 0; k < d; k++) dot += u[k] * v[k];
+        for (let k = 0; k < d; k++) v[k] -= dot * u[k];
       }
       let s = 0;
-      for (let k = 0; k < d; k++) s += v[k]! ** 2;
+      for (let k = 0; k < d; k++) s += v[k] ** 2;
       if (s > 1e-6) {
         const inv = 1 / Math.sqrt(s);
         for (let k = 0; k < d; k++) v[k] *= inv;
@@ -51,7 +51,7 @@ export function etfHead(C: number, d: number, rng: Rng): Matrix64 {
   const W = new Float64Array(C * d);
   for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) {
     let acc = 0;
-    for (let j = 0; j < C; j++) acc += ((c === j ? 1 : 0) - 1 / C) * U[j]![k]!;
+    for (let j = 0; j < C; j++) acc += ((c === j ? 1 : 0) - 1 / C) * U[j][k];
     W[c * d + k] = scale * acc;
   }
   return { rows: C, cols: d, data: W };
@@ -92,18 +92,18 @@ function centeredMeans(H: Matrix, labels: ArrayLike<number>, C: number): { M: Fl
   const n = H.rows, d = H.cols;
   const M = new Float64Array(C * d), global = new Float64Array(d), counts = new Int32Array(C);
   for (let i = 0; i < n; i++) {
-    const y = labels[i]!;
+    const y = labels[i];
     if (!(Number.isInteger(y) && y >= 0 && y < C)) throw new InputError(`label ${y} at row ${i} is outside 0..${C - 1}`);
     counts[y]++;
-    for (let k = 0; k < d; k++) M[y * d + k] += H.data[i * d + k]!;
+    for (let k = 0; k < d; k++) M[y * d + k] += H.data[i * d + k];
   }
   for (let c = 0; c < C; c++) {
     if (counts[c] === 0) throw new InputError(`class ${c} has no samples; NC measures need every class`);
-    for (let k = 0; k < d; k++) M[c * d + k] /= counts[c]!;
+    for (let k = 0; k < d; k++) M[c * d + k] /= counts[c];
   }
   // Global mean as the mean of class means (balanced convention).
-  for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) global[k] += M[c * d + k]! / C;
-  for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) M[c * d + k] -= global[k]!;
+  for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) global[k] += M[c * d + k] / C;
+  for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) M[c * d + k] -= global[k];
   return { M, global, counts };
 }
 
@@ -111,7 +111,7 @@ function equinorm(R: Float64Array, C: number, d: number): number {
   const norms: number[] = [];
   for (let c = 0; c < C; c++) {
     let s = 0;
-    for (let k = 0; k < d; k++) s += R[c * d + k]! ** 2;
+    for (let k = 0; k < d; k++) s += R[c * d + k] ** 2;
     norms.push(Math.sqrt(s));
   }
   const mu = norms.reduce((a, b) => a + b, 0) / C;
@@ -121,12 +121,12 @@ function equinorm(R: Float64Array, C: number, d: number): number {
 
 function equiangular(R: Float64Array, C: number, d: number): number {
   let acc = 0, pairs = 0;
-  const norm = (c: number): number => Math.sqrt(Array.from({ length: d }, (_, k) => R[c * d + k]! ** 2).reduce((a, b) => a + b, 0));
+  const norm = (c: number): number => Math.sqrt(Array.from({ length: d }, (_, k) => R[c * d + k] ** 2).reduce((a, b) => a + b, 0));
   const ns = Array.from({ length: C }, (_, c) => norm(c));
   for (let a = 0; a < C; a++) for (let b = a + 1; b < C; b++) {
     let dot = 0;
-    for (let k = 0; k < d; k++) dot += R[a * d + k]! * R[b * d + k]!;
-    acc += Math.abs(dot / (ns[a]! * ns[b]!) + 1 / (C - 1));
+    for (let k = 0; k < d; k++) dot += R[a * d + k] * R[b * d + k];
+    acc += Math.abs(dot / (ns[a] * ns[b]) + 1 / (C - 1));
     pairs++;
   }
   return acc / pairs;
@@ -144,12 +144,12 @@ export function neuralCollapse(H: Matrix, labels: ArrayLike<number>, C: number, 
   // Σ_B = M^T M / C, Σ_W = (1/n) Σ (h - μ_y)(h - μ_y)^T (with μ_y uncentred).
   const { M: Mraw } = (() => {
     const raw = new Float64Array(C * d), counts = new Int32Array(C);
-    for (let i = 0; i < n; i++) { const y = labels[i]!; counts[y]++; for (let k = 0; k < d; k++) raw[y * d + k] += H.data[i * d + k]!; }
-    for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) raw[c * d + k] /= counts[c]!;
+    for (let i = 0; i < n; i++) { const y = labels[i]; counts[y]++; for (let k = 0; k < d; k++) raw[y * d + k] += H.data[i * d + k]; }
+    for (let c = 0; c < C; c++) for (let k = 0; k < d; k++) raw[c * d + k] /= counts[c];
     return { M: raw };
   })();
   const D = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) { const y = labels[i]!; for (let k = 0; k < d; k++) D[i * d + k] = H.data[i * d + k]! - Mraw[y * d + k]!; }
+  for (let i = 0; i < n; i++) { const y = labels[i]; for (let k = 0; k < d; k++) D[i * d + k] = H.data[i * d + k] - Mraw[y * d + k]; }
   const SW = la.syrk({ rows: n, cols: d, data: D });
   for (let i = 0; i < SW.data.length; i++) SW.data[i] /= n;
   const SB = la.syrk({ rows: C, cols: d, data: M });
@@ -158,15 +158,15 @@ export function neuralCollapse(H: Matrix, labels: ArrayLike<number>, C: number, 
   const top = Math.max(...eig.values);
   let nc1 = 0;
   for (let k = 0; k < d; k++) {
-    const lam = eig.values[k]!;
+    const lam = eig.values[k];
     if (!(lam > top * 1e-10)) continue;
     // u_k^T Σ_W u_k / λ_k
     let q = 0;
     for (let a = 0; a < d; a++) {
-      const ua = eig.vectors!.data[a * d + k]!;
+      const ua = eig.vectors!.data[a * d + k];
       if (ua === 0) continue;
       let row = 0;
-      for (let b = 0; b < d; b++) row += SW.data[a * d + b]! * eig.vectors!.data[b * d + k]!;
+      for (let b = 0; b < d; b++) row += SW.data[a * d + b] * eig.vectors!.data[b * d + k];
       q += ua * row;
     }
     nc1 += q / lam;
@@ -178,7 +178,7 @@ export function neuralCollapse(H: Matrix, labels: ArrayLike<number>, C: number, 
     const fn = (x: Float64Array): number => Math.sqrt(x.reduce((a, b) => a + b * b, 0));
     const nw = fn(Wd), nm = fn(M);
     let s = 0;
-    for (let i = 0; i < Wd.length; i++) s += (Wd[i]! / nw - M[i]! / nm) ** 2;
+    for (let i = 0; i < Wd.length; i++) s += (Wd[i] / nw - M[i] / nm) ** 2;
     nc3 = Math.sqrt(s);
   }
   const Wd = W ? Float64Array.from(W.data) : null;

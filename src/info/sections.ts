@@ -20,7 +20,7 @@ export function collapseSection(r: CollapseSweepResult): Section {
   return new SectionBuilder(`info nc: synthetic Neural Collapse sweep (C=${r.classes})`)
     .text(`Features are ETF head rows plus Gaussian noise of scale σ, in a class-balanced batch; medians over ${r.seeds} seeds. At σ = 0 MIR = ${r.mir.at(-1)!.toFixed(6)} (theory ${r.mir_collapse.toFixed(6)}) and HDR = ${r.hdr.at(-1)!.toExponential(2)}. MIR monotone in σ: ${r.monotone.mir_rises}; HDR monotone: ${r.monotone.hdr_falls}. The unbalanced batch ends at ${r.mir_unbalanced.at(-1)!.toFixed(4)} and a batch smaller than C at ${r.mir_small_batch.at(-1)!.toFixed(4)}: neither reaches the collapse value.`)
     .plot(lineChart(rows, { x: 'noise', y: 'value', series: 'series', xTitle: 'noise σ', yTitle: 'MIR / HDR' }))
-    .table(['σ', 'MIR median', 'MIR q25..q75', 'HDR median', 'MIR unbalanced', 'MIR B<C'], r.noise.map((s, i) => [s, r.mir[i]!, `${r.mir_q25[i]!.toFixed(4)}..${r.mir_q75[i]!.toFixed(4)}`, r.hdr[i]!, r.mir_unbalanced[i]!, r.mir_small_batch[i]!]))
+    .table(['σ', 'MIR median', 'MIR q25..q75', 'HDR median', 'MIR unbalanced', 'MIR B<C'], r.noise.map((s, i) => [s, r.mir[i], `${r.mir_q25[i].toFixed(4)}..${r.mir_q75[i].toFixed(4)}`, r.hdr[i], r.mir_unbalanced[i], r.mir_small_batch[i]]))
     .build();
 }
 
@@ -69,8 +69,8 @@ export function labelSmoothingSection(r: LabelSmoothingResult): Section {
 export function pruningSection(r: PruningResult): Section {
   return new SectionBuilder('info pruning: magnitude pruning + fine-tuning')
     .text(`Data: ${r.data}; ${r.seeds} seeds; dense accuracy ${pm(mean(r.dense_acc), sd(r.dense_acc))}; ${r.finetune_epochs} fine-tuning epochs. MIR is between the features of the same held-out batch before and after pruning.`)
-    .table(['sparsity', 'acc (no fine-tune)', 'acc (fine-tuned)', 'MIR before/after', 'HDR before/after'], r.sparsity.map((s, i) => [s, pm(r.acc_no_finetune[i]!.mean, r.acc_no_finetune[i]!.std), pm(r.acc[i]!.mean, r.acc[i]!.std), pm(r.mir_before_after[i]!.mean, r.mir_before_after[i]!.std), pm(r.hdr_before_after[i]!.mean, r.hdr_before_after[i]!.std)]))
-    .plot(barChart(r.sparsity.map((s, i) => ({ sparsity: String(s), value: r.mir_before_after[i]!.mean })), { x: 'sparsity', y: 'value', yTitle: 'MIR(before, after)' }))
+    .table(['sparsity', 'acc (no fine-tune)', 'acc (fine-tuned)', 'MIR before/after', 'HDR before/after'], r.sparsity.map((s, i) => [s, pm(r.acc_no_finetune[i].mean, r.acc_no_finetune[i].std), pm(r.acc[i].mean, r.acc[i].std), pm(r.mir_before_after[i].mean, r.mir_before_after[i].std), pm(r.hdr_before_after[i].mean, r.hdr_before_after[i].std)]))
+    .plot(barChart(r.sparsity.map((s, i) => ({ sparsity: String(s), value: r.mir_before_after[i].mean })), { x: 'sparsity', y: 'value', yTitle: 'MIR(before, after)' }))
     .build();
 }
 

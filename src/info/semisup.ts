@@ -54,15 +54,15 @@ function augment(x: Float32Array, h: number, w: number, rng: Rng, strength: 'wea
   const out = new Float32Array(h * w);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
     const sr = r - dy, sc = c - dx;
-    if (sr >= 0 && sr < h && sc >= 0 && sc < w) out[r * w + c] = x[sr * w + sc]!;
+    if (sr >= 0 && sr < h && sc >= 0 && sc < w) out[r * w + c] = x[sr * w + sc];
   }
   if (strength === 'strong') {
     const size = Math.floor(h / 3), r0 = rng.int(h - size), c0 = rng.int(w - size);
     for (let r = r0; r < r0 + size; r++) for (let c = c0; c < c0 + size; c++) out[r * w + c] = 0;
     const contrast = rng.uniform(0.6, 1.4);
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]! * contrast + 0.15 * rng.normal()));
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i] * contrast + 0.15 * rng.normal()));
   } else {
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! + 0.02 * rng.normal();
+    for (let i = 0; i < out.length; i++) out[i] = out[i] + 0.02 * rng.normal();
   }
   return out;
 }
@@ -72,7 +72,7 @@ function batchOf(ds: Dataset, idx: ArrayLike<number>, rng: Rng, strength: 'weak'
   const [h, w] = ds.shape ? [ds.shape[0], ds.shape[1]] : [0, 0];
   const out = new Float32Array(idx.length * d);
   for (let i = 0; i < idx.length; i++) {
-    const row = ds.x.subarray(idx[i]! * d, (idx[i]! + 1) * d);
+    const row = ds.x.subarray(idx[i] * d, (idx[i] + 1) * d);
     out.set(strength === 'none' || !ds.shape ? row : augment(row, h, w, rng, strength), i * d);
   }
   return tf.tensor2d(out, [idx.length, d]);
@@ -109,7 +109,7 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
       for (let step = 0; step < o.steps; step++) {
         const li = Int32Array.from({ length: o.batchLabeled }, () => draw.int(L.n));
         const ui = Int32Array.from({ length: o.batchUnlabeled }, () => draw.int(U.n));
-        const ly = Int32Array.from(li, (r) => L.y[r]!);
+        const ly = Int32Array.from(li, (r) => L.y[r]);
         const xl = batchOf(L, li, aug, 'weak'), xw = batchOf(U, ui, aug, 'weak'), xs = batchOf(U, ui, aug, 'strong');
         // Pseudo-labels from the weak view, outside the gradient.
         const probs = tf.tidy(() => tf.softmax(model.logits(model.features(xw))).dataSync());
@@ -117,14 +117,14 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
         const meanP = new Float64Array(C);
         for (let i = 0; i < ui.length; i++) {
           let best = 0;
-          for (let c = 0; c < C; c++) { const p = probs[i * C + c]!; meanP[c] += p / ui.length; if (p > probs[i * C + best]!) best = c; }
-          pseudo[i] = best; conf[i] = probs[i * C + best]!;
+          for (let c = 0; c < C; c++) { const p = probs[i * C + c]; meanP[c] += p / ui.length; if (p > probs[i * C + best]) best = c; }
+          pseudo[i] = best; conf[i] = probs[i * C + best];
         }
         tau = o.ema * tau + (1 - o.ema) * mean(Array.from(conf));
-        const maxP = Math.max(...pTilde.map((v, c) => (pTilde[c] = o.ema * v + (1 - o.ema) * meanP[c]!)));
+        const maxP = Math.max(...pTilde.map((v, c) => (pTilde[c] = o.ema * v + (1 - o.ema) * meanP[c])));
         const mask = new Float32Array(ui.length);
         const confident: number[] = [];
-        for (let i = 0; i < ui.length; i++) if (conf[i]! >= tau * (pTilde[pseudo[i]!]! / maxP)) { mask[i] = 1; confident.push(i); }
+        for (let i = 0; i < ui.length; i++) if (conf[i] >= tau * (pTilde[pseudo[i]] / maxP)) { mask[i] = 1; confident.push(i); }
         maskRate = confident.length / ui.length;
         const tl = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ly, 'int32'), C), 'float32'));
         const tu = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(pseudo, 'int32'), C), 'float32'));
@@ -139,7 +139,7 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
           if (info) {
             // Labeled rows with their labels plus confident unlabeled (strong view) rows with pseudo-labels.
             const f = selU ? tf.concat([fl, tf.matMul(selU, fs)], 0) as tf.Tensor2D : fl;
-            const yAll = selU ? Int32Array.from([...ly, ...confident.map((i) => pseudo[i]!)]) : ly;
+            const yAll = selU ? Int32Array.from([...ly, ...confident.map((i) => pseudo[i])]) : ly;
             const V = tf.matMul(tf.cast(tf.oneHot(tf.tensor1d(yAll, 'int32'), C), 'float32') as tf.Tensor2D, model.Wh) as tf.Tensor2D;
             l = tf.add(l, info(f, V).loss) as tf.Scalar;
           }
@@ -149,8 +149,8 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
         bar.tick();
       }
       opt.dispose();
-      out[variant]!.err.push(1 - accuracy(model, data.test));
-      out[variant]!.mask.push(maskRate);
+      out[variant].err.push(1 - accuracy(model, data.test));
+      out[variant].mask.push(maskRate);
       model.dispose();
     }
   }
@@ -159,6 +159,6 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
   return {
     data: data.source, labels_per_class: o.labelsPerClass, unlabeled: data.train.n - 10 * o.labelsPerClass, seeds: o.seeds,
     variants: Object.entries(out).map(([name, r]) => ({ name, error: ms(r.err), mask_rate: ms(r.mask), per_seed_error: r.err })),
-    diff_error: paired(out['freematch+info']!.err, out.freematch!.err),
+    diff_error: paired(out['freematch+info'].err, out.freematch!.err),
   };
 }

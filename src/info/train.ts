@@ -53,7 +53,7 @@ export class InfoMlp {
   /** Copy of the current weights (for interpolation or pruning baselines). */
   snapshot(): Float32Array[] { return this.parameters().map((v) => Float32Array.from(v.dataSync())); }
   load(snap: readonly Float32Array[]): void {
-    this.parameters().forEach((v, i) => v.assign(tf.tensor(snap[i]!, v.shape)));
+    this.parameters().forEach((v, i) => v.assign(tf.tensor(snap[i], v.shape)));
   }
   dispose(): void {
     tf.dispose(this.parameters());
@@ -92,7 +92,7 @@ function rows(ds: Dataset, idx: ArrayLike<number>): { x: tf.Tensor2D; y: Int32Ar
   const n = idx.length, d = ds.d;
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) { const r = idx[i]!; x.set(ds.x.subarray(r * d, (r + 1) * d), i * d); y[i] = ds.y[r]!; }
+  for (let i = 0; i < n; i++) { const r = idx[i]; x.set(ds.x.subarray(r * d, (r + 1) * d), i * d); y[i] = ds.y[r]; }
   return { x: tf.tensor2d(x, [n, d]), y };
 }
 
@@ -130,7 +130,7 @@ export async function trainClassifier(model: InfoMlp, train: Dataset, partial: P
           if (o.weightDecay > 0) l = tf.add(l, tf.mul(0.5 * o.weightDecay, tf.addN(model.weights().map((w) => tf.sum(tf.square(w)))))) as tf.Scalar;
           return l;
         }, true, model.parameters()) as tf.Scalar;
-        lossSum += loss.dataSync()[0]!;
+        lossSum += loss.dataSync()[0];
         tf.dispose([loss, b.x, target, ...(sel ? [sel] : [])]);
         step++;
       }
@@ -170,7 +170,7 @@ export function featureMatrix(model: InfoMlp, ds: Dataset, idx: ArrayLike<number
 export function evalInfo(model: InfoMlp, ds: Dataset, idx: ArrayLike<number>, center = false): { mir: number; hdr: number } {
   const H = featureMatrix(model, ds, idx);
   const W = { rows: model.shape.classes, cols: model.shape.features, data: Float64Array.from(model.Wh.dataSync()) };
-  const y = Int32Array.from(idx, (r) => ds.y[r]!);
+  const y = Int32Array.from(idx, (r) => ds.y[r]);
   try {
     const m = featureHeadInfo(H, y, W, { center });
     return { mir: m.mir, hdr: m.hdr };
@@ -183,12 +183,12 @@ export function evalInfo(model: InfoMlp, ds: Dataset, idx: ArrayLike<number>, ce
 /** Fixed class-balanced indices: `perClass` rows of each class, drawn once from `rng`. */
 export function balancedIndices(ds: Dataset, perClass: number, rng: Rng): Int32Array {
   const by = new Map<number, number[]>();
-  for (let i = 0; i < ds.n; i++) { const c = ds.y[i]!; if (!by.has(c)) by.set(c, []); by.get(c)!.push(i); }
+  for (let i = 0; i < ds.n; i++) { const c = ds.y[i]; if (!by.has(c)) by.set(c, []); by.get(c)!.push(i); }
   const out: number[] = [];
   for (const c of [...by.keys()].sort((a, b) => a - b)) {
     const r = by.get(c)!;
     if (r.length < perClass) throw new InputError(`class ${c} has ${r.length} rows, fewer than ${perClass}`);
-    for (const j of rng.sample(r.length, perClass)) out.push(r[j]!);
+    for (const j of rng.sample(r.length, perClass)) out.push(r[j]);
   }
   return Int32Array.from(out);
 }

@@ -77,7 +77,7 @@ export function parseExpr(src: string, allowX = false): Expr {
   if (src.length > MAX_EXPR_CHARS) throw new ExprError(`expression longer than ${MAX_EXPR_CHARS} characters`);
   const s = src.replace(/[×·]/g, '*').replace(/÷/g, '/').replace(/[−–]/g, '-').replace(/\*\*/g, '^');
   let i = 0;
-  const ws = (): void => { while (i < s.length && /\s/.test(s[i]!)) i++; };
+  const ws = (): void => { while (i < s.length && /\s/.test(s[i])) i++; };
   const peek = (): string => { ws(); return s[i] ?? ''; };
   const expr = (): Expr => {
     let a = term();
@@ -129,7 +129,7 @@ export function parseExpr(src: string, allowX = false): Expr {
     if (!m) throw new ExprError(`expected a number${allowX ? ' or x' : ''} at ${i}, found ${JSON.stringify(s.slice(i, i + 10))}`);
     i += m[0].length;
     const frac = m[2] ?? '';
-    return { k: 'num', v: rat(BigInt(m[1]! + frac), 10n ** BigInt(frac.length)) };
+    return { k: 'num', v: rat(BigInt(m[1] + frac), 10n ** BigInt(frac.length)) };
   };
   const e = expr();
   if (peek() !== '') throw new ExprError(`unexpected ${JSON.stringify(s.slice(i, i + 10))} at ${i}`);
@@ -182,7 +182,7 @@ export function evaluateArithmetic(src: string): Rational {
 export function polynomialIdentityHolds(identity: string): boolean {
   const parts = identity.split('=');
   if (parts.length !== 2) throw new ExprError('an identity needs exactly one "="');
-  const l = parseExpr(parts[0]!, true), r = parseExpr(parts[1]!, true);
+  const l = parseExpr(parts[0], true), r = parseExpr(parts[1], true);
   const D = Math.max(degree(l), degree(r));
   for (let k = 0; k <= D; k++) {
     const x = rat(BigInt(k - Math.floor(D / 2)));

@@ -102,10 +102,10 @@ export function encodeGguf(metadata: ReadonlyMap<string, GgufValue>, tensors: re
   out.pad(alignment);
   const dataStart = out.length;
   for (let i = 0; i < tensors.length; i++) {
-    const t = tensors[i]!;
+    const t = tensors[i];
     if (out.length - dataStart !== offsets[i]) out.pad(alignment);
     const b = Buffer.alloc(t.data.length * 4);
-    for (let j = 0; j < t.data.length; j++) b.writeFloatLE(t.data[j]!, j * 4);
+    for (let j = 0; j < t.data.length; j++) b.writeFloatLE(t.data[j], j * 4);
     out.push(b);
   }
   out.pad(alignment);
@@ -333,7 +333,7 @@ function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGguf
     const type = c.u32(`${name}.type`);
     const size = GGML_TYPE_SIZES[type];
     if (!size) throw new ParseError(file, 0, 'a ggml tensor type known to llama.cpp', String(type), atType, `${name}.type`);
-    if (dims[0]! % size[0] !== 0) throw new ParseError(file, 0, `first dimension a multiple of ${size[0]} (block size of type ${type})`, String(dims[0]), atDims, `${name}.dims[0]`);
+    if (dims[0] % size[0] !== 0) throw new ParseError(file, 0, `first dimension a multiple of ${size[0]} (block size of type ${type})`, String(dims[0]), atDims, `${name}.dims[0]`);
     const off = c.u64(`${name}.offset`, fileSize);
     if (off % alignment !== 0) throw new ParseError(file, 0, `offset aligned to ${alignment}`, String(off), c.pos - 8, `${name}.offset`);
     const minBytes = (elems / size[0]) * size[1];
@@ -344,7 +344,7 @@ function parseHeader(buf: Buffer, file: string, fileSize: number, opts: ReadGguf
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
   for (const t of tensors) {
-    const [block, per] = GGML_TYPE_SIZES[t.type]!;
+    const [block, per] = GGML_TYPE_SIZES[t.type];
     const bytes = (t.dims.reduce((a, b) => a * b, 1) / block) * per;
     if (dataOffset + t.offset + bytes > fileSize) {
       throw new ParseError(file, 0, `tensor ${t.name} data inside the file (${fileSize} bytes)`, `ends at ${dataOffset + t.offset + bytes}`, -1, t.name);
@@ -434,7 +434,7 @@ export function modelProblems(h: GgufHeader): ModelProblem[] {
   const keyLength = get('attention.key_length', { min: 1, max: MAX_EMBEDDING })?.[0];
   get('attention.value_length', { min: 1, max: MAX_EMBEDDING });
   if (attention && heads && embd !== undefined) {
-    const at = (v: readonly number[], i: number): number => v[v.length === 1 ? 0 : i]!;
+    const at = (v: readonly number[], i: number): number => v[v.length === 1 ? 0 : i];
     const n = Math.max(heads.length, headsKv?.length ?? 1);
     for (let i = 0; i < n; i++) {
       const hc = at(heads, i);
@@ -444,7 +444,7 @@ export function modelProblems(h: GgufHeader): ModelProblem[] {
         if (kvc > hc || hc % kvc !== 0) { add(k('attention.head_count_kv'), `a divisor of head_count ${hc}`, kvc); break; }
       }
     }
-    const headDim = keyLength ?? embd / heads[0]!;
+    const headDim = keyLength ?? embd / heads[0];
     get('rope.dimension_count', { min: 1, max: Number.isInteger(headDim) ? headDim : MAX_EMBEDDING });
   }
   const experts = get('expert_count', { max: MAX_EXPERT_COUNT })?.[0];
@@ -480,7 +480,7 @@ export function modelProblems(h: GgufHeader): ModelProblem[] {
         // -1 (or 0xffffffff as u32) means "none" to llama.cpp.
         if (raw === -1 || raw === -1n) continue;
         const v = intValues(raw);
-        if (v === 'bad' || (v && v[0] !== 0xffffffff && v[0]! >= nv)) add(key, `a token id below the vocabulary size ${nv}`, h.metadata.get(key));
+        if (v === 'bad' || (v && v[0] !== 0xffffffff && v[0] >= nv)) add(key, `a token id below the vocabulary size ${nv}`, h.metadata.get(key));
       }
       // A SentencePiece vocabulary falls back to byte tokens for any character it lacks, and
       // llama.cpp looks them up with a throwing map access: without all 256 '<0xXX>' tokens a

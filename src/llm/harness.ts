@@ -201,12 +201,12 @@ export async function evaluate<I, O>(cases: readonly EvalCase<I>[], predictor: P
         const j = next++;
         if (j >= jobs.length) return;
         try {
-          outcomes[j] = await runOne(jobs[j]!);
+          outcomes[j] = await runOne(jobs[j]);
         } catch (e) {
           stopped = true;
           throw e;
         }
-        bar.tick(1, jobs[j]!.c.task);
+        bar.tick(1, jobs[j].c.task);
       }
     }));
   } finally {

@@ -222,7 +222,7 @@ export class ReplicatedProvider implements LlmProvider {
     let nextWake = Infinity;
     for (let qi = 0; qi < this.queue.length;) {
       if (!this.endpoints.some((e) => e.state === 'up' && e.inflight < this.limit)) break;
-      const t = this.queue[qi]!;
+      const t = this.queue[qi];
       const e = this.pick(t, now);
       if (!e) {
         if (t.retryAt > now) nextWake = Math.min(nextWake, t.retryAt);
@@ -235,7 +235,7 @@ export class ReplicatedProvider implements LlmProvider {
     // Requests waiting while every endpoint is out: give up on those past maxWaitMs.
     if (this.queue.length && !this.endpoints.some((e) => e.state === 'up')) {
       for (let qi = 0; qi < this.queue.length;) {
-        const t = this.queue[qi]!;
+        const t = this.queue[qi];
         if (now - t.queuedAt >= this.maxWaitMs) {
           this.queue.splice(qi, 1);
           const last = t.lastError ? `; last error: ${t.lastError.kind}: ${t.lastError.message}` : '';

@@ -296,7 +296,7 @@ export function selfKnowledgePredictor(tasks: readonly SelfKnowledgeTask[], conf
       const verPrompt = task.verificationPrompt(creation.content);
       const messages: ChatMessage[] = [];
       if (config.contextMode === 'withNoise') {
-        const [q, a] = NOISE[itemSeed % NOISE.length]!;
+        const [q, a] = NOISE[itemSeed % NOISE.length];
         messages.push({ role: 'user', content: q }, { role: 'assistant', content: a });
       }
       if (config.contextMode !== 'fresh') messages.push({ role: 'user', content: genPrompt }, { role: 'assistant', content: gen.text });
@@ -472,14 +472,14 @@ export function selfKnowledgeSection(r: SelfKnowledgeReport, title = 'LLM self-k
   if (r.errors.length) {
     const kinds: Record<string, number> = {};
     for (const e of r.errors) inc(kinds, `${e.stage}:${e.kind}`);
-    b.table(['error', 'runs'], Object.entries(kinds).map(([k, v]) => [k, v]), `Provider errors (${r.errors.length} runs; first: ${r.errors[0]!.message.slice(0, 120)})`);
+    b.table(['error', 'runs'], Object.entries(kinds).map(([k, v]) => [k, v]), `Provider errors (${r.errors.length} runs; first: ${r.errors[0].message.slice(0, 120)})`);
   }
   const judged = Object.entries(r.tasks).filter(([, t]) => t.judge);
   if (judged.length) {
     b.table(['task', 'judge', 'claim judged correct', 'agreement with G', 'verifier answer judged correct', 'judge failures'], judged.map(([id, t]) => [
       id, t.judge!.claim.judge, `${pct(t.judge!.claim.rate)} ${ci(t.judge!.claim.ci95)}`, t.judge!.claim.agreement.n ? `${pct(t.judge!.claim.agreement.rate)} of ${t.judge!.claim.agreement.n}` : 'n/a',
       `${pct(t.judge!.answer.rate)} ${ci(t.judge!.answer.ci95)}`, t.judge!.claim.failures + t.judge!.answer.failures,
-    ]), `Judge (${judged[0]![1].judge!.claim.rubric}), apart from the mechanical checks: open answers graded by a model`);
+    ]), `Judge (${judged[0][1].judge!.claim.rubric}), apart from the mechanical checks: open answers graded by a model`);
   }
   b.text(`Throughput: ${r.throughput.pairs} prompt-answer pairs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.pairs_per_minute.toFixed(0)} per minute; ${r.throughput.cache_hits} cache hits, ${r.throughput.calls} provider calls).`);
   return b.build();
@@ -553,12 +553,12 @@ export function compareModels(results: readonly ModelResults[], seed = 0): Model
   const paired: PairedRow[] = [];
   for (const [k, byModel] of scores) {
     const [task, metric] = k.split('\u0000') as [string, string];
-    const base = byModel.get(models[0]!);
+    const base = byModel.get(models[0]);
     if (!base || base.size === 0) continue;
     for (const m of models.slice(1)) {
       const other = byModel.get(m);
       if (!other || other.size === 0) continue;
-      paired.push({ task, metric, model: m, baseline: models[0]!, ...pairedDifference(base, other, seed) });
+      paired.push({ task, metric, model: m, baseline: models[0], ...pairedDifference(base, other, seed) });
     }
   }
   return { models, matrix, paired };
@@ -569,7 +569,7 @@ export function comparisonSection(c: ModelComparison, title = 'Models compared')
   const b = new SectionBuilder(title);
   const metrics = (task: string): string[] => [...new Set(Object.values(c.matrix[task] ?? {}).flatMap((x) => Object.keys(x)))];
   const rows = Object.keys(c.matrix).map((task) => [task, ...c.models.map((m) => {
-    const cell = c.matrix[task]![m];
+    const cell = c.matrix[task][m];
     return cell ? metrics(task).map((k) => `${k} ${pct(cell[k] ?? null)}`).join(', ') : '—';
   })] as (string | number)[]);
   b.table(['task', ...c.models], rows, 'Model x task (S, G, V for self-knowledge families; pass and judge for task-file entries)');

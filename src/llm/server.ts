@@ -85,9 +85,9 @@ const isLoopback = (h: string): boolean => h === 'localhost' || h === '::1' || /
 export function hostName(header: string): string | null {
   const h = header.trim().toLowerCase();
   const v6 = /^\[([0-9a-f:.]+)\](?::\d+)?$/.exec(h);
-  if (v6) return v6[1]!;
+  if (v6) return v6[1];
   const m = /^([a-z0-9.-]+)(?::\d+)?$/.exec(h);
-  return m ? m[1]!.replace(/\.$/, '') : null;
+  return m ? m[1].replace(/\.$/, '') : null;
 }
 
 /** Which Host names the server answers to: the bound address, loopback names when bound to loopback, any IP literal or this machine's name when bound to all interfaces. */
@@ -182,12 +182,12 @@ export async function serveProvider(provider: LlmProvider, opts: ServeOptions = 
     if (!apiKey) return true;
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     if (!m) return false;
-    const given = Buffer.from(m[1]!, 'utf8');
+    const given = Buffer.from(m[1], 'utf8');
     return given.length === apiKey.length && timingSafeEqual(given, apiKey);
   };
   const server = createServer((req, res) => {
     const t0 = performance.now();
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const finish = (status: number, value: unknown, headers: Record<string, string> = {}): void => {
       send(res, status, value, headers);
       opts.onRequest?.({ method: req.method ?? '', path, status, ms: performance.now() - t0 });
@@ -209,7 +209,7 @@ export async function serveProvider(provider: LlmProvider, opts: ServeOptions = 
         }
         if (path === '/v1/chat/completions') {
           if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-          const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
           if (ctype !== 'application/json') throw new HttpError(415, `Content-Type must be application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
           if (pending >= maxPending) throw new HttpError(429, `server busy: ${pending} requests running or waiting (limit ${maxPending})`, 'rate_limit_error', { 'retry-after': '1' });
           const raw = await readBody(req, maxBody);

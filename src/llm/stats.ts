@@ -101,10 +101,10 @@ export function pairedDifference(a: ReadonlyMap<string, number>, b: ReadonlyMap<
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += d[rng.int(n)]!;
+    for (let i = 0; i < n; i++) s += d[rng.int(n)];
     means[r] = s / n;
   }
   means.sort();
-  const q = (p: number): number => means[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))]!;
+  const q = (p: number): number => means[Math.min(resamples - 1, Math.max(0, Math.floor(p * resamples)))];
   return { n, mean, ci95: [q(0.025), q(0.975)], wins, losses, ties: n - wins - losses };
 }

@@ -47,7 +47,7 @@ export function validateSchema(v: unknown, schema: JsonSchema, path = '$'): stri
       for (const r of (s.required ?? []) as string[]) if (!(r in o)) return `${path}: missing ${r}`;
       for (const [k, x] of Object.entries(o)) {
         if (props[k]) {
-          const e = validateSchema(x, props[k]!, `${path}.${k}`);
+          const e = validateSchema(x, props[k], `${path}.${k}`);
           if (e) return e;
         } else if (s.additionalProperties === false) return `${path}: unexpected key ${k}`;
       }

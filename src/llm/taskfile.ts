@@ -90,8 +90,8 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, 'a YAML task file', e.message.split('\n')[0]!, -1, 'yaml');
+    const e = doc.errors[0];
+    throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, 'a YAML task file', e.message.split('\n')[0], -1, 'yaml');
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const r = TaskFile.safeParse(raw);
@@ -101,10 +101,10 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
     throw new ParseError(file, lineOfPath(doc, lc, path), expected, found === undefined ? 'nothing' : JSON.stringify(found) ?? String(found), -1, path.length ? path.join('.') : 'tasks');
   };
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    const issue = r.error.issues[0];
     // zod's messages read "Invalid input: expected string, received number"; the error line says "expected ...".
     const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    if (issue.code === 'unrecognized_keys') fail([...path, issue.keys[0]!], `no key ${JSON.stringify(issue.keys[0])} here (a typo, or a key this format does not have)`);
+    if (issue.code === 'unrecognized_keys') fail([...path, issue.keys[0]], `no key ${JSON.stringify(issue.keys[0])} here (a typo, or a key this format does not have)`);
     const msg = issue.message.replace(/^Invalid (?:input|discriminator value|option)[:.]?\s*(?:expected\s+)?/i, '') || issue.message;
     fail(path, msg);
   }
@@ -116,7 +116,7 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
     // Every {{variable}} used must be given by every item.
     const used: { path: (string | number)[]; names: string[] }[] = [];
     const scan = (path: (string | number)[], s: unknown): void => {
-      if (typeof s === 'string') used.push({ path, names: [...s.matchAll(VAR)].map((m) => m[1]!) });
+      if (typeof s === 'string') used.push({ path, names: [...s.matchAll(VAR)].map((m) => m[1]) });
     };
     scan(['tasks', ti, 'prompt'], t.prompt);
     scan(['tasks', ti, 'system'], t.system);

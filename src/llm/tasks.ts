@@ -49,7 +49,7 @@ const REPLY_INT = 'Reply only with JSON {"answer": <integer>}.';
 const INT_ANSWER: JsonSchema = { type: 'object', properties: { answer: { type: 'integer' } }, required: ['answer'], additionalProperties: false };
 const BOOL_ANSWER: JsonSchema = { type: 'object', properties: { answer: { type: 'string', enum: ['true', 'false'] } }, required: ['answer'], additionalProperties: false };
 const obj = (props: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: props, required: Object.keys(props), additionalProperties: false });
-const field = <T>(v: unknown, k: string): T => (v as Record<string, T>)[k]!;
+const field = <T>(v: unknown, k: string): T => (v as Record<string, T>)[k];
 const intEq = (a: number, b: number): boolean => a === b;
 const strEq = (a: string, b: string): boolean => a === b;
 

@@ -2,7 +2,7 @@
 import type { CompletionRequest, CompletionResponse, LlmProvider, ProviderError } from './provider.js';
 
 function lastUser(req: CompletionRequest): string {
-  for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i]!.role === 'user') return req.messages[i]!.content;
+  for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i].role === 'user') return req.messages[i].content;
   return '';
 }
 

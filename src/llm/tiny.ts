@@ -129,14 +129,14 @@ export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
     for (const line of corpus.split('\n')) {
       if (line.length === 0) continue;
       const ids = [TOKEN_BOS, ...tinyTokenize(vocab, line), TOKEN_EOS];
-      for (let t = 0; t + 1 < ids.length; t++) counts[ids[t]! * V + ids[t + 1]!]! += 1;
+      for (let t = 0; t + 1 < ids.length; t++) counts[ids[t] * V + ids[t + 1]] += 1;
     }
     logProbs = new Float64Array(V * V);
     for (let i = 0; i < V; i++) {
       let total = 0;
-      for (let j = 0; j < V; j++) if (j !== TOKEN_UNK && j !== TOKEN_BOS) total += counts[i * V + j]! + smoothing;
+      for (let j = 0; j < V; j++) if (j !== TOKEN_UNK && j !== TOKEN_BOS) total += counts[i * V + j] + smoothing;
       for (let j = 0; j < V; j++) {
-        const lp = j === TOKEN_UNK || j === TOKEN_BOS ? -30 : Math.log((counts[i * V + j]! + smoothing) / total);
+        const lp = j === TOKEN_UNK || j === TOKEN_BOS ? -30 : Math.log((counts[i * V + j] + smoothing) / total);
         logProbs[i * V + j] = lp;
         output[j * E + i] = lp;
       }

@@ -81,7 +81,7 @@ export function taskStream(opts: TaskStreamOptions, rng: Rng): TaskStream {
   const la = linalg();
   for (let t = 0; t < T; t++) {
     const rt = rng.split(`task${t + 1}`);
-    const n = sizes[t]!;
+    const n = sizes[t];
     const diag = new Float64Array(p).fill(1);
     if (shift === 'diag') for (const j of rt.split('shift').sample(p, shiftCount)) diag[j] = shiftScale;
     const z: Matrix64 = { rows: n, cols: p, data: rt.split('x').fillNormal(new Float64Array(n * p)) };
@@ -115,14 +115,14 @@ export interface EarlyStoppingOptions {
 const scratchBufs: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
 function scratch(slot: 0 | 1, rows: number, cols: number): Matrix64 {
   const size = rows * cols;
-  if (scratchBufs[slot]!.length < size) scratchBufs[slot] = new Float64Array(size);
-  return { rows, cols, data: scratchBufs[slot]!.subarray(0, size) };
+  if (scratchBufs[slot].length < size) scratchBufs[slot] = new Float64Array(size);
+  return { rows, cols, data: scratchBufs[slot].subarray(0, size) };
 }
 
 function addToDiagonal(a: Matrix64, d: number | Float64Array, scale: number): void {
   const n = a.rows, x = a.data;
   if (typeof d === 'number') for (let i = 0; i < n; i++) x[i * n + i] += scale * d;
-  else for (let i = 0; i < n; i++) x[i * n + i] += scale * d[i]!;
+  else for (let i = 0; i < n; i++) x[i * n + i] += scale * d[i];
 }
 
 function toSpec(h: number | Float64Array | Matrix64): HSpec {
@@ -144,7 +144,7 @@ export class ContinualLinearRegression {
 
   constructor(readonly tasks: readonly RegressionTask[], private readonly la: BufferedLinalg = linalg()) {
     if (tasks.length === 0) throw new InputError('ContinualLinearRegression needs at least one task');
-    this.p = tasks[0]!.X.cols;
+    this.p = tasks[0].X.cols;
     tasks.forEach((t, i) => {
       if (t.X.cols !== this.p) throw new InputError(`task ${i + 1} has ${t.X.cols} features, expected ${this.p}`);
       if (t.y.length !== t.X.rows) throw new InputError(`task ${i + 1}: y has ${t.y.length} values for ${t.X.rows} rows`);
@@ -154,7 +154,7 @@ export class ContinualLinearRegression {
   /** X_t^T X_t (p x p), cached. t is 0-based here. */
   private gram(t: number): Matrix64 {
     let g = this.outer.get(t);
-    if (!g) { g = this.la.syrk(this.tasks[t]!.X); this.outer.set(t, g); }
+    if (!g) { g = this.la.syrk(this.tasks[t].X); this.outer.set(t, g); }
     return g;
   }
 
@@ -162,7 +162,7 @@ export class ContinualLinearRegression {
   private kernel(t: number): Matrix64 {
     let k = this.inner.get(t);
     if (!k) {
-      const X = this.tasks[t]!.X;
+      const X = this.tasks[t].X;
       k = this.la.syrkInto(X, { rows: X.rows, cols: X.rows, data: new Float64Array(X.rows * X.rows) }, { outer: true });
       this.inner.set(t, k);
     }
@@ -173,7 +173,7 @@ export class ContinualLinearRegression {
   private gramInto(t: number, out: Matrix64, beta: number): void {
     if (!this.outer.has(t) && !this.outerSeen.has(t)) {
       this.outerSeen.add(t);
-      this.la.syrkInto(this.tasks[t]!.X, out, { beta });
+      this.la.syrkInto(this.tasks[t].X, out, { beta });
       return;
     }
     combine(this.gram(t), out, beta);
@@ -183,7 +183,7 @@ export class ContinualLinearRegression {
   private kernelInto(t: number, out: Matrix64): void {
     if (!this.inner.has(t) && !this.innerSeen.has(t)) {
       this.innerSeen.add(t);
-      this.la.syrkInto(this.tasks[t]!.X, out, { outer: true });
+      this.la.syrkInto(this.tasks[t].X, out, { outer: true });
       return;
     }
     out.data.set(this.kernel(t).data);
@@ -210,7 +210,7 @@ export class ContinualLinearRegression {
 
   /** One GL2 update from wPrev on task t (0-based). */
   step(t: number, wPrev: Float64Array, h: HSpec): Float64Array {
-    const { X, y } = this.tasks[t]!;
+    const { X, y } = this.tasks[t];
     const n = X.rows, p = this.p;
     // r = y - X wPrev in one BLAS call on a copy of y.
     const r = this.la.gemmInto(X, col(wPrev), col(y.slice()), { alpha: -1, beta: 1 }).data;
@@ -224,14 +224,14 @@ export class ContinualLinearRegression {
       else {
         dinv = h.d.map((v) => 1 / v);
         const Xd = scratch(1, n, p);
-        for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xd.data[i * p + j] = X.data[i * p + j]! * dinv[j]!;
+        for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) Xd.data[i * p + j] = X.data[i * p + j] * dinv[j];
         this.la.gemmInto(Xd, X, K, { transB: true });
         addToDiagonal(K, 1, n);
       }
       const alpha = this.solveInPlace(K, r, `${what} (dual)`);
       if (!dinv) return this.la.gemmInto(X, col(alpha), col(wPrev.slice()), { transA: true, beta: 1 }).data; // wPrev + X^T alpha
       const delta = matVec(this.la, X, alpha, true);
-      for (let j = 0; j < delta.length; j++) delta[j] *= dinv[j]!;
+      for (let j = 0; j < delta.length; j++) delta[j] *= dinv[j];
       return add(wPrev, delta);
     }
     // Primal form: (X^T X + n H) delta = X^T r.
@@ -244,7 +244,7 @@ export class ContinualLinearRegression {
       else if (h.kind === 'diag') addToDiagonal(A, h.d, n);
     }
     const w = this.solveInPlace(A, matVec(this.la, X, r, true), `${what} (primal; H_t + Sigma_hat_t must be positive definite)`);
-    for (let j = 0; j < p; j++) w[j] += wPrev[j]!; // w was delta, a fresh vector
+    for (let j = 0; j < p; j++) w[j] += wPrev[j]; // w was delta, a fresh vector
     return w;
   }
 
@@ -287,17 +287,17 @@ export class ContinualLinearRegression {
     let accDiag: Float64Array = new Float64Array(this.p);
     const accFull: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
     return this.run((t) => {
-      const n = this.tasks[t]!.X.rows;
+      const n = this.tasks[t].X.rows;
       let h: HSpec;
       if (t === 0) h = { kind: 'zero' };
       else if (allDiag) h = { kind: 'diag', d: accDiag.map((v) => v / n) };
       else h = { kind: 'full', H: { rows: this.p, cols: this.p, data: accFull.data.map((v) => v / n) } };
-      const task = this.tasks[t]!;
+      const task = this.tasks[t];
       const cov = task.cov;
-      if (allDiag) accDiag = accDiag.map((v, j) => v + task.X.rows * (cov as Float64Array)[j]!);
+      if (allDiag) accDiag = accDiag.map((v, j) => v + task.X.rows * (cov as Float64Array)[j]);
       else {
         const full = cov instanceof Float64Array ? diagMatrix(cov) : cov;
-        for (let i = 0; i < accFull.data.length; i++) accFull.data[i] += task.X.rows * full.data[i]!;
+        for (let i = 0; i < accFull.data.length; i++) accFull.data[i] += task.X.rows * full.data[i];
       }
       return h;
     });
@@ -309,14 +309,14 @@ export class ContinualLinearRegression {
     const S: Matrix64 = { rows: this.p, cols: this.p, data: new Float64Array(this.p * this.p) };
     let N = 0;
     for (let t = 0; t < this.tasks.length; t++) {
-      const { X, y } = this.tasks[t]!;
+      const { X, y } = this.tasks[t];
       const n = X.rows;
       N += n;
       if (t === 0) w = this.step(t, w, { kind: 'zero' });
       else if (N >= this.p) {
         // (Sigma_hat_t + H_t) delta = X^T r / n_t with H_t = S_{t-1} / n_t.
         const G = this.gram(t), A = scratch(0, this.p, this.p);
-        for (let i = 0; i < A.data.length; i++) A.data[i] = (G.data[i]! + S.data[i]!) / n;
+        for (let i = 0; i < A.data.length; i++) A.data[i] = (G.data[i] + S.data[i]) / n;
         const r = sub(y, matVec(this.la, X, w));
         const rhs = matVec(this.la, X, r, true);
         for (let j = 0; j < rhs.length; j++) rhs[j] /= n;
@@ -331,7 +331,7 @@ export class ContinualLinearRegression {
         w = add(w, matVec(this.la, F, a, true));
       }
       const G = this.gram(t);
-      for (let i = 0; i < S.data.length; i++) S.data[i] += G.data[i]!;
+      for (let i = 0; i < S.data.length; i++) S.data[i] += G.data[i];
       path.push(w);
     }
     return path;
@@ -344,10 +344,10 @@ export class ContinualLinearRegression {
     let b: Float64Array = new Float64Array(this.p);
     let N = 0;
     for (let t = 0; t < this.tasks.length; t++) {
-      const { X, y } = this.tasks[t]!;
+      const { X, y } = this.tasks[t];
       N += X.rows;
       const g = this.gram(t);
-      for (let i = 0; i < G.data.length; i++) G.data[i] += g.data[i]!;
+      for (let i = 0; i < G.data.length; i++) G.data[i] += g.data[i];
       b = add(b, matVec(this.la, X, y, true));
       if (N >= this.p) {
         const A = scratch(0, this.p, this.p);
@@ -374,7 +374,7 @@ export class ContinualLinearRegression {
     const path: Float64Array[] = [];
     let w: Float64Array = new Float64Array(this.p);
     for (let t = 0; t < this.tasks.length; t++) {
-      const { X, y } = this.tasks[t]!;
+      const { X, y } = this.tasks[t];
       const n = X.rows;
       const eta = opts.eta ?? (opts.etaScale ?? 0.5) / this.sMax(t);
       if (!(eta > 0)) throw new InputError(`earlyStopping: eta must be > 0, got ${eta}`);
@@ -382,7 +382,7 @@ export class ContinualLinearRegression {
       w = Float64Array.from(w);
       for (let i = 0; i < k; i++) {
         const g = matVec(this.la, X, sub(matVec(this.la, X, w), y), true);
-        for (let j = 0; j < w.length; j++) w[j] -= (eta / n) * g[j]!;
+        for (let j = 0; j < w.length; j++) w[j] -= (eta / n) * g[j];
       }
       path.push(w);
     }
@@ -394,10 +394,10 @@ export class ContinualLinearRegression {
   sMax(t: number): number {
     let s = this.sMaxCache.get(t);
     if (s === undefined) {
-      const n = this.tasks[t]!.X.rows;
+      const n = this.tasks[t].X.rows;
       const small = n < this.p ? this.kernel(t) : this.gram(t);
       const vals = this.la.eigh(small).values;
-      s = vals[vals.length - 1]! / n;
+      s = vals[vals.length - 1] / n;
       this.sMaxCache.set(t, s);
     }
     return s;
@@ -408,13 +408,13 @@ export class ContinualLinearRegression {
 function combine(g: Matrix64, out: Matrix64, beta: number): void {
   const a = g.data, o = out.data;
   if (beta === 0) o.set(a);
-  else for (let i = 0; i < o.length; i++) o[i] = a[i]! + beta * o[i]!;
+  else for (let i = 0; i < o.length; i++) o[i] = a[i] + beta * o[i];
 }
 
 export function diagMatrix(d: Float64Array): Matrix64 {
   const n = d.length;
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) out[i * n + i] = d[i]!;
+  for (let i = 0; i < n; i++) out[i * n + i] = d[i];
   return { rows: n, cols: n, data: out };
 }
 
@@ -422,7 +422,7 @@ export function diagMatrix(d: Float64Array): Matrix64 {
 export function pathErrors(path: readonly Float64Array[], wStar: Float64Array): number[] {
   return path.map((w) => {
     let s = 0;
-    for (let j = 0; j < w.length; j++) s += (w[j]! - wStar[j]!) ** 2;
+    for (let j = 0; j < w.length; j++) s += (w[j] - wStar[j]) ** 2;
     return s;
   });
 }

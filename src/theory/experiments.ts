@@ -66,13 +66,13 @@ export function runRegression(o: RegressionExperimentOptions, onRepeat?: () => v
   }
   const T = o.tasks - 1;
   const versus = settings.map((s): GL2VersusRidge => {
-    let best = o.lambdas[0]!;
-    for (const l of o.lambdas) if (s.errors.ridge[lambdaKey(l)]![T]! < s.errors.ridge[lambdaKey(best)]![T]!) best = l;
-    const gl2 = s.errors.gl2_population[T]!, ridge = s.errors.ridge[lambdaKey(best)]![T]!;
+    let best = o.lambdas[0];
+    for (const l of o.lambdas) if (s.errors.ridge[lambdaKey(l)][T] < s.errors.ridge[lambdaKey(best)][T]) best = l;
+    const gl2 = s.errors.gl2_population[T], ridge = s.errors.ridge[lambdaKey(best)][T];
     return {
       sigma2: s.sigma2, shift: s.shift,
-      gl2_population: gl2, gl2_population_se: s.se.gl2_population[T]!,
-      best_ridge_lambda: best, best_ridge: ridge, best_ridge_se: s.se.ridge[lambdaKey(best)]![T]!,
+      gl2_population: gl2, gl2_population_se: s.se.gl2_population[T],
+      best_ridge_lambda: best, best_ridge: ridge, best_ridge_se: s.se.ridge[lambdaKey(best)][T],
       gl2_population_wins: gl2 < ridge,
     };
   });
@@ -99,7 +99,7 @@ export function regressionSections(m: RegressionMetrics, title = 'theory: contin
   const rows = m.settings.map((s) => {
     const T = s.errors.oracle.length - 1;
     const cell = (v: number[], se: number[]): string => `${fmt(v[T])} ± ${fmt(se[T])}`;
-    return [s.shift, s.sigma2, cell(s.errors.min_norm, s.se.min_norm), ...lambdas.map((l) => cell(s.errors.ridge[l]!, s.se.ridge[l]!)),
+    return [s.shift, s.sigma2, cell(s.errors.min_norm, s.se.min_norm), ...lambdas.map((l) => cell(s.errors.ridge[l], s.se.ridge[l])),
       cell(s.errors.gl2_population, s.se.gl2_population), cell(s.errors.gl2_empirical, s.se.gl2_empirical), fmt(s.theory.oracle[T]), fmt(s.theory.gl2_optimal[T]),
       s.gl2_empirical_vs_oracle_max_abs.toExponential(1)];
   });
@@ -114,7 +114,7 @@ export function regressionSections(m: RegressionMetrics, title = 'theory: contin
     const push = (name: string, v: readonly (number | null)[]): void => v.forEach((e, t) => { if (e !== null && Number.isFinite(e) && e > 0) data.push({ t: t + 1, error: e, method: name }); });
     push('oracle', s.errors.oracle);
     push('min_norm', s.errors.min_norm);
-    for (const l of lambdas) push(`ridge ${l}`, s.errors.ridge[l]!);
+    for (const l of lambdas) push(`ridge ${l}`, s.errors.ridge[l]);
     push('gl2_population', s.errors.gl2_population);
     push('gl2_empirical', s.errors.gl2_empirical);
     push('theory oracle', s.theory.oracle);
@@ -161,8 +161,8 @@ export function runHmm(o: HmmExperimentOptions, onRepeat?: () => void): HmmMetri
   if (ps.length === 0) throw new InputError('--p: no grid points left after dropping n-1..n+1');
   const curve = riskCurve({ n: o.n, ps, repeats: o.repeats, sigmaU: o.sigmaU, d: o.d, rho: o.rho, L: o.L, seed: o.seed, cutoff: o.cutoff, onRepeat: onRepeat ? () => onRepeat() : undefined });
   const { risks: _risks, ...rest } = curve;
-  const peak = ps[curve.risk_median.indexOf(Math.max(...curve.risk_median))]!;
-  const under = ps.map((p, i) => [p, curve.risk_median[i]!] as const).filter(([p]) => p < o.n);
+  const peak = ps[curve.risk_median.indexOf(Math.max(...curve.risk_median))];
+  const under = ps.map((p, i) => [p, curve.risk_median[i]] as const).filter(([p]) => p < o.n);
   let argmin: number | null = null;
   if (under.length) {
     const best = under.reduce((a, b) => (b[1] < a[1] ? b : a));
@@ -173,7 +173,7 @@ export function runHmm(o: HmmExperimentOptions, onRepeat?: () => void): HmmMetri
 }
 
 export function hmmSections(curves: readonly HmmMetrics[], title = 'theory: head tuning on a linear-Gaussian HMM'): Section[] {
-  const first = curves[0]!;
+  const first = curves[0];
   const b = new SectionBuilder(title).text(
     `Min-norm least-squares head on frozen features x = z_L W + u (d=${first.d}, rho=${first.rho}, L=${first.L}) predicting z_{L+1}; ` +
     `n=${first.n} training sequences, ${first.repeats} repeats, exact risk (no test sampling). Medians with quartiles: the mean is infinite at p = n. ` +

@@ -23,12 +23,12 @@ export function randomOrthogonal(d: number, rng: Rng): Matrix64 {
       for (let k = 0; k < i; k++) {
         const rk = k * d;
         let dot = 0;
-        for (let j = 0; j < d; j++) dot += q[ri + j]! * q[rk + j]!;
-        for (let j = 0; j < d; j++) q[ri + j] -= dot * q[rk + j]!;
+        for (let j = 0; j < d; j++) dot += q[ri + j] * q[rk + j];
+        for (let j = 0; j < d; j++) q[ri + j] -= dot * q[rk + j];
       }
     }
     let nrm = 0;
-    for (let j = 0; j < d; j++) nrm += q[ri + j]! ** 2;
+    for (let j = 0; j < d; j++) nrm += q[ri + j] ** 2;
     nrm = Math.sqrt(nrm);
     for (let j = 0; j < d; j++) q[ri + j] /= nrm;
   }
@@ -72,7 +72,7 @@ export class LinearGaussianHMM {
     for (let i = 2; i <= this.L + 1; i++) {
       const next = this.la.gemm(z, this.A);
       const eps = rng.split(`eps${i}`).fillNormal(new Float64Array(n * d), se);
-      for (let k = 0; k < next.data.length; k++) next.data[k] += eps[k]!;
+      for (let k = 0; k < next.data.length; k++) next.data[k] += eps[k];
       z = next;
       if (i === this.L) zL = z;
     }
@@ -97,7 +97,7 @@ export class HmmFeatures {
     const x = this.la.gemm(z, this.W);
     if (this.sigmaU > 0) {
       const u = rng.fillNormal(new Float64Array(x.data.length), this.sigmaU);
-      for (let i = 0; i < u.length; i++) x.data[i] += u[i]!;
+      for (let i = 0; i < u.length; i++) x.data[i] += u[i];
     }
     return x;
   }
@@ -177,7 +177,7 @@ export function minNormHead(X: Matrix64, Y: Matrix64, opts: MinNormHeadOptions =
   const { values, vectors } = la.eigh(G, { vectors: true });
   const V = vectors!;
   const m = G.rows;
-  const top = values[m - 1]!;
+  const top = values[m - 1];
   let dropped = 0;
   const inv = Float64Array.from(values, (s) => {
     if (s > cutoff * top && s > 0) return 1 / s;
@@ -186,7 +186,7 @@ export function minNormHead(X: Matrix64, Y: Matrix64, opts: MinNormHeadOptions =
   });
   const scaleCols = (M: Matrix64): Matrix64 => {
     const out = new Float64Array(M.data.length);
-    for (let i = 0; i < M.rows; i++) for (let j = 0; j < M.cols; j++) out[i * M.cols + j] = M.data[i * M.cols + j]! * inv[j]!;
+    for (let i = 0; i < M.rows; i++) for (let j = 0; j < M.cols; j++) out[i * M.cols + j] = M.data[i * M.cols + j] * inv[j];
     return { rows: M.rows, cols: M.cols, data: out };
   };
   const Ginv = la.gemm(scaleCols(V), V, { transB: true });
@@ -298,7 +298,7 @@ export function riskCurve(opts: RiskCurveOptions, la: Linalg = linalg()): RiskCu
     }));
     opts.onRepeat?.(r + 1);
   }
-  const col = (i: number): number[] => risks.map((row) => row[i]!);
+  const col = (i: number): number[] => risks.map((row) => row[i]);
   const E0 = hmm.d, E1 = feats.bestLinearRisk(1, hmm.A);
   const gain = E0 / E1 - 1, threshold = 1 / (n - 2);
   return {

@@ -54,10 +54,10 @@ export function errorRecursion(input: RecursionInput): RecursionResult {
   const perDirection: Float64Array[] = [];
   const total: number[] = [];
   for (let t = 0; t < T; t++) {
-    const g = input.gammas[t]!, l = input.lambdas[t]!;
+    const g = input.gammas[t], l = input.lambdas[t];
     if (g.length !== p || l.length !== p) throw new InputError(`errorRecursion: task ${t + 1} has ${g.length} gammas / ${l.length} lambdas, expected ${p}`);
     const next = new Float64Array(p);
-    for (let j = 0; j < p; j++) next[j] = recursionStep(e[j]!, g[j]!, l[j]!, sigma2, n[t]!);
+    for (let j = 0; j < p; j++) next[j] = recursionStep(e[j], g[j], l[j], sigma2, n[t]);
     e = next;
     perDirection.push(next);
     total.push(next.reduce((a, b) => a + b, 0));
@@ -80,8 +80,8 @@ export function optimalLambda(input: Omit<RecursionInput, 'lambdas'>): Float64Ar
     const lam = new Float64Array(p);
     const next = new Float64Array(p);
     for (let j = 0; j < p; j++) {
-      lam[j] = e[j]! > 0 ? input.sigma2 / (n[t]! * e[j]!) : Infinity;
-      next[j] = Number.isFinite(lam[j]!) ? recursionStep(e[j]!, input.gammas[t]![j]!, lam[j]!, input.sigma2, n[t]!) : 0;
+      lam[j] = e[j] > 0 ? input.sigma2 / (n[t] * e[j]) : Infinity;
+      next[j] = Number.isFinite(lam[j]) ? recursionStep(e[j], input.gammas[t][j], lam[j], input.sigma2, n[t]) : 0;
     }
     out.push(lam);
     e = next;
@@ -99,8 +99,8 @@ export function optimalErrorClosedForm(input: Omit<RecursionInput, 'lambdas'>): 
   for (let t = 0; t < T; t++) {
     let s = 0;
     for (let j = 0; j < p; j++) {
-      prec[j] += n[t]! * input.gammas[t]![j]!;
-      s += Number.isFinite(prec[j]!) ? input.sigma2 / prec[j]! : 0;
+      prec[j] += n[t] * input.gammas[t][j];
+      s += Number.isFinite(prec[j]) ? input.sigma2 / prec[j] : 0;
     }
     out.push(s);
   }
@@ -128,7 +128,7 @@ export function earlyStoppingH(S: Matrix64, eta: number, k: number, la: Linalg =
   const p = S.rows;
   const h = Float64Array.from(values, (s) => earlyStoppingEigen(Math.max(0, s), eta, k));
   const VH = new Float64Array(p * p);
-  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) VH[i * p + j] = V.data[i * p + j]! * h[j]!;
+  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) VH[i * p + j] = V.data[i * p + j] * h[j];
   return la.gemm({ rows: p, cols: p, data: VH }, V, { transB: true });
 }
 

@@ -108,11 +108,11 @@ export function simulateCLR(opts: SimulateOptions): SimulationResult {
     const clr = new ContinualLinearRegression(stream.tasks);
     const oracle = clr.oracle();
     const emp = clr.gl2('empirical');
-    for (let t = 0; t < T; t++) maxDiff = Math.max(maxDiff, maxAbs(oracle[t]!, emp[t]!));
+    for (let t = 0; t < T; t++) maxDiff = Math.max(maxDiff, maxAbs(oracle[t], emp[t]));
     runs.oracle.push(pathErrors(oracle, stream.wStar));
     runs.gl2_empirical.push(pathErrors(emp, stream.wStar));
     runs.min_norm.push(pathErrors(clr.mn(), stream.wStar));
-    for (const l of lambdas) runs.ridge[lambdaKey(l)]!.push(pathErrors(clr.crr(l), stream.wStar));
+    for (const l of lambdas) runs.ridge[lambdaKey(l)].push(pathErrors(clr.crr(l), stream.wStar));
     runs.gl2_population.push(pathErrors(clr.gl2('population'), stream.wStar));
     // Population-eigenvalue optimum: w* ~ N(0, I) so E (u_j^T w*)^2 = 1.
     optimal.push(optimalErrorClosedForm({
@@ -121,8 +121,8 @@ export function simulateCLR(opts: SimulateOptions): SimulationResult {
     }));
     opts.onRepeat?.(r + 1);
   }
-  const meanCurve = (xs: number[][]): number[] => Array.from({ length: T }, (_, t) => mean(xs.map((x) => x[t]!)));
-  const seCurve = (xs: number[][]): number[] => Array.from({ length: T }, (_, t) => std(xs.map((x) => x[t]!)) / Math.sqrt(xs.length));
+  const meanCurve = (xs: number[][]): number[] => Array.from({ length: T }, (_, t) => mean(xs.map((x) => x[t])));
+  const seCurve = (xs: number[][]): number[] => Array.from({ length: T }, (_, t) => std(xs.map((x) => x[t])) / Math.sqrt(xs.length));
   const summarise = (f: (xs: number[][]) => number[]): MethodCurves<number[]> => ({
     oracle: f(runs.oracle),
     min_norm: f(runs.min_norm),

@@ -31,25 +31,25 @@ export function matVec(la: Linalg, a: Matrix64, v: Float64Array, trans = false):
 
 export function sub(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! - b[i]!;
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
   return out;
 }
 
 export function add(a: Float64Array, b: Float64Array): Float64Array {
   const out = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!;
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
 }
 
 export function sqDist(a: Float64Array, b: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
   return s;
 }
 
 export function maxAbs(a: Float64Array, b: Float64Array): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -57,14 +57,14 @@ export function maxAbs(a: Float64Array, b: Float64Array): number {
 export function plusDiag(a: Matrix64, d: number | Float64Array, scale = 1): Matrix64 {
   const n = a.rows;
   const out: Matrix64 = { rows: n, cols: n, data: Float64Array.from(a.data) };
-  for (let i = 0; i < n; i++) out.data[i * n + i] += scale * (typeof d === 'number' ? d : d[i]!);
+  for (let i = 0; i < n; i++) out.data[i * n + i] += scale * (typeof d === 'number' ? d : d[i]);
   return out;
 }
 
 /** alpha * A + beta * B for same-shaped matrices. */
 export function axpby(alpha: number, a: Matrix64, beta: number, b: Matrix64): Matrix64 {
   const out = new Float64Array(a.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = alpha * a.data[i]! + beta * b.data[i]!;
+  for (let i = 0; i < out.length; i++) out[i] = alpha * a.data[i] + beta * b.data[i];
   return { rows: a.rows, cols: a.cols, data: out };
 }
 
@@ -73,7 +73,7 @@ export function scaleCols(x: Matrix64, s: Float64Array): Matrix64 {
   const out = new Float64Array(x.data.length);
   for (let i = 0; i < x.rows; i++) {
     const o = i * x.cols;
-    for (let j = 0; j < x.cols; j++) out[o + j] = x.data[o + j]! * s[j]!;
+    for (let j = 0; j < x.cols; j++) out[o + j] = x.data[o + j] * s[j];
   }
   return { rows: x.rows, cols: x.cols, data: out };
 }
@@ -109,13 +109,13 @@ export function concat(vs: readonly Float64Array[]): Float64Array {
 
 export function trace(a: Matrix64): number {
   let s = 0;
-  for (let i = 0; i < Math.min(a.rows, a.cols); i++) s += a.data[i * a.cols + i]!;
+  for (let i = 0; i < Math.min(a.rows, a.cols); i++) s += a.data[i * a.cols + i];
   return s;
 }
 
 /** tr(A^T B) = sum of elementwise products. */
 export function frobDot(a: Matrix64, b: Matrix64): number {
   let s = 0;
-  for (let i = 0; i < a.data.length; i++) s += a.data[i]! * b.data[i]!;
+  for (let i = 0; i < a.data.length; i++) s += a.data[i] * b.data[i];
   return s;
 }

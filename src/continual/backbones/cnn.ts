@@ -68,7 +68,7 @@ export class SmallCnn implements Backbone {
     }
     for (const s of config.strides) if (s !== 1 && s !== 2) throw new InputError(`CNN config: strides must be 1 or 2, got ${s}`);
     this.inputDim = config.imageSize * config.imageSize * config.inChannels;
-    this.featureDim = config.channels[config.channels.length - 1]!;
+    this.featureDim = config.channels[config.channels.length - 1];
     const rng = new Rng(seed, 'cnn-init');
     let cin = config.inChannels;
     config.channels.forEach((cout, i) => {
@@ -107,7 +107,7 @@ export class SmallCnn implements Backbone {
       let x = x2.reshape([-1, S, S, C]) as tf.Tensor4D;
       this.config.channels.forEach((_c, i) => {
         const n = `blocks.${i}`;
-        const stride = this.config.strides[i]!;
+        const stride = this.config.strides[i];
         const w = getParam(this.params, `${n}.conv.weight`);
         // Frozen kernels (PET training, features): same fast forward, input gradient only.
         x = conv3x3Trainable(x, w as tf.Tensor4D, stride, training);

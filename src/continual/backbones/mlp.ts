@@ -21,7 +21,7 @@ export class SmallMlp implements Backbone {
   constructor(readonly config: MlpConfig, seed = 0) {
     if (config.hidden.length === 0) throw new InputError('MLP config: hidden must list at least one size');
     this.inputDim = config.inputDim;
-    this.featureDim = config.hidden[config.hidden.length - 1]!;
+    this.featureDim = config.hidden[config.hidden.length - 1];
     const rng = new Rng(seed, 'mlp-init');
     let d = config.inputDim;
     config.hidden.forEach((h, i) => {

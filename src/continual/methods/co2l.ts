@@ -237,37 +237,37 @@ export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f:
   if (train.f.length !== n * dim || val.f.length !== val.y.length * dim || testF.length % dim) throw new InputError(`linearProbe: feature arrays do not match ${dim} columns`);
   const counts = new Float64Array(classes);
   for (let i = 0; i < n; i++) {
-    const c = train.y[i]!;
+    const c = train.y[i];
     if (!(c >= 0 && c < classes)) throw new InputError(`linearProbe: label ${c} outside 0..${classes - 1}`);
-    counts[c]!++;
+    counts[c]++;
   }
   const present = counts.filter((c) => c > 0).length;
   const sw = new Float64Array(n);
-  for (let i = 0; i < n; i++) sw[i] = n / (present * counts[train.y[i]!]!);
+  for (let i = 0; i < n; i++) sw[i] = n / (present * counts[train.y[i]]);
   // Standardisation from the training rows only.
   const mu = new Float64Array(dim), sd = new Float64Array(dim).fill(1);
   if (o.probeStandardize && n > 0) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mu[j]! += train.f[i * dim + j]!;
-    for (let j = 0; j < dim; j++) mu[j]! /= n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mu[j] += train.f[i * dim + j];
+    for (let j = 0; j < dim; j++) mu[j] /= n;
     const v = new Float64Array(dim);
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) { const d = train.f[i * dim + j]! - mu[j]!; v[j]! += d * d; }
-    for (let j = 0; j < dim; j++) sd[j] = Math.sqrt(v[j]! / n) + 1e-6;
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) { const d = train.f[i * dim + j] - mu[j]; v[j] += d * d; }
+    for (let j = 0; j < dim; j++) sd[j] = Math.sqrt(v[j] / n) + 1e-6;
   }
   const std = (f: Float32Array): Float64Array => {
     const out = new Float64Array(f.length);
-    for (let i = 0; i < f.length; i++) { const j = i % dim; out[i] = (f[i]! - mu[j]!) / sd[j]!; }
+    for (let i = 0; i < f.length; i++) { const j = i % dim; out[i] = (f[i] - mu[j]) / sd[j]; }
     return out;
   };
   const X = std(train.f), Xv = std(val.f), Xt = std(testF);
   const P = (dim + 1) * classes; // W (dim x classes) then b (classes)
   const w = new Float64Array(P), m1 = new Float64Array(P), m2 = new Float64Array(P), g = new Float64Array(P);
   const logits = (src: Float64Array, r: number, out: Float64Array, par: Float64Array = w): void => {
-    for (let c = 0; c < classes; c++) out[c] = par[dim * classes + c]!;
+    for (let c = 0; c < classes; c++) out[c] = par[dim * classes + c];
     for (let j = 0; j < dim; j++) {
-      const x = src[r * dim + j]!;
+      const x = src[r * dim + j];
       if (x === 0) continue;
       const row = j * classes;
-      for (let c = 0; c < classes; c++) out[c]! += x * par[row + c]!;
+      for (let c = 0; c < classes; c++) out[c] += x * par[row + c];
     }
   };
   const z = new Float64Array(classes);
@@ -276,7 +276,7 @@ export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f:
     for (let r = 0; r < y.length; r++) {
       logits(src, r, z, par);
       let best = 0;
-      for (let c = 1; c < classes; c++) if (z[c]! > z[best]!) best = c;
+      for (let c = 1; c < classes; c++) if (z[c] > z[best]) best = c;
       if (best === y[r]) correct++;
     }
     return correct / Math.max(1, y.length);
@@ -291,29 +291,29 @@ export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f:
       const e = Math.min(n, s + o.probeBatchSize);
       g.fill(0);
       for (let k = s; k < e; k++) {
-        const r = perm[k]!;
+        const r = perm[k];
         logits(X, r, z);
         let mx = -Infinity;
-        for (let c = 0; c < classes; c++) if (z[c]! > mx) mx = z[c]!;
+        for (let c = 0; c < classes; c++) if (z[c] > mx) mx = z[c];
         let se = 0;
-        for (let c = 0; c < classes; c++) { z[c] = Math.exp(z[c]! - mx); se += z[c]!; }
-        const wr = sw[r]! / (e - s);
-        for (let c = 0; c < classes; c++) z[c] = wr * (z[c]! / se - (c === train.y[r] ? 1 : 0));
+        for (let c = 0; c < classes; c++) { z[c] = Math.exp(z[c] - mx); se += z[c]; }
+        const wr = sw[r] / (e - s);
+        for (let c = 0; c < classes; c++) z[c] = wr * (z[c] / se - (c === train.y[r] ? 1 : 0));
         for (let j = 0; j < dim; j++) {
-          const x = X[r * dim + j]!;
+          const x = X[r * dim + j];
           if (x === 0) continue;
           const row = j * classes;
-          for (let c = 0; c < classes; c++) g[row + c]! += x * z[c]!;
+          for (let c = 0; c < classes; c++) g[row + c] += x * z[c];
         }
-        for (let c = 0; c < classes; c++) g[dim * classes + c]! += z[c]!;
+        for (let c = 0; c < classes; c++) g[dim * classes + c] += z[c];
       }
       step++;
       const lr = o.probeLr * 0.5 * (1 + Math.cos(Math.PI * (step - 1) / Math.max(1, steps)));
       const c1 = 1 - b1 ** step, c2 = 1 - b2 ** step;
       for (let i = 0; i < P; i++) {
-        m1[i] = b1 * m1[i]! + (1 - b1) * g[i]!;
-        m2[i] = b2 * m2[i]! + (1 - b2) * g[i]! * g[i]!;
-        w[i]! -= lr * (m1[i]! / c1) / (Math.sqrt(m2[i]! / c2) + eps);
+        m1[i] = b1 * m1[i] + (1 - b1) * g[i];
+        m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i];
+        w[i] -= lr * (m1[i] / c1) / (Math.sqrt(m2[i] / c2) + eps);
       }
     }
     const acc = accuracy(Xv, val.y, w);
@@ -321,7 +321,7 @@ export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f:
   }
   const nt = testF.length / dim;
   const testLogits = new Float32Array(nt * classes);
-  for (let r = 0; r < nt; r++) { logits(Xt, r, z, best.w); for (let c = 0; c < classes; c++) testLogits[r * classes + c] = z[c]!; }
+  for (let r = 0; r < nt; r++) { logits(Xt, r, z, best.w); for (let c = 0; c < classes; c++) testLogits[r * classes + c] = z[c]; }
   return { testLogits, bestEpoch: best.epoch, valAcc: 100 * best.acc };
 }
 
@@ -386,7 +386,7 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
   try {
     for (const info of data.scenario.sessions) {
       const t = info.index, ts = performance.now();
-      const lo = info.newIds[0]!, hi = info.seen;
+      const lo = info.newIds[0], hi = info.seen;
       const taskData = labelRange(data.train, lo, hi);
       const trainSet = buffer && buffer.n ? concatRows(buffer, taskData) : taskData;
       const { lambda, ratio } = lambdaForTask(sched, t, history);
@@ -406,7 +406,7 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
           both.set(v1); both.set(v2, B * trainSet.d);
           const labels = new Int32Array(2 * B), anchor = new Uint8Array(2 * B);
           for (let k = 0; k < B; k++) {
-            const y = trainSet.y[idx[k]!]!;
+            const y = trainSet.y[idx[k]];
             labels[k] = labels[B + k] = y;
             anchor[k] = anchor[B + k] = y >= lo && y < hi ? 1 : 0;
           }
@@ -430,7 +430,7 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
           }, true, vars);
           net.commitBatchStats();
           const pv = held.parts!.dataSync();
-          conV = pv[0]!; disV = pv[1] ?? 0;
+          conV = pv[0]; disV = pv[1] ?? 0;
           held.parts!.dispose();
           cost?.dispose(); X.dispose(); zPast?.dispose();
           if (!Number.isFinite(conV) || !Number.isFinite(disV)) throw new InputError(`Co2L: non-finite loss at task ${t}, epoch ${ep} (contrastive ${conV}, distillation ${disV})`);
@@ -453,7 +453,7 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
       const probe = linearProbe({ f: fTrain, y: probeY(trainSet.y) }, { f: fVal, y: probeY(valSeen.y) }, fTest, o.featureDim, probeClasses, o, trng.split('probe'));
       const pred = argmaxRows(probe.testLogits, testSeen.n, probeClasses);
       // Domain-incremental: the prediction counts as correct when the class matches (mapped back into the row's domain).
-      if (k) for (let i = 0; i < pred.length; i++) pred[i] = testSeen.y[i]! - (testSeen.y[i]! % k) + pred[i]!;
+      if (k) for (let i = 0; i < pred.length; i++) pred[i] = testSeen.y[i] - (testSeen.y[i] % k) + pred[i];
       const { correct, counts } = groupCorrect(pred, testSeen.y, groupOf, t + 1);
       matrix.record(t, correct, counts);
       // Buffer for the next task: class-balanced random over (old buffer + this task's data).
@@ -532,7 +532,7 @@ export function co2lSeedIndices(train: Dataset, seed: number, o: { perClassTrain
 /** The splits of `co2lSeedData` before the class order is applied. */
 function co2lSeedDataRows(train: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): { val: Dataset; train: Dataset; scenario: Scenario } {
   const byClass = new Map<number, number>();
-  for (let i = 0; i < train.n; i++) byClass.set(train.y[i]!, (byClass.get(train.y[i]!) ?? 0) + 1);
+  for (let i = 0; i < train.n; i++) byClass.set(train.y[i], (byClass.get(train.y[i]) ?? 0) + 1);
   const minCount = Math.min(...byClass.values());
   if (o.perClassTrain + o.perClassVal > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${o.perClassTrain} + ${o.perClassVal} needed`);
   const [val, pool] = stratifiedSplit(train, [o.perClassVal, minCount - o.perClassVal], new Rng(VAL_SPLIT_SEED, 'co2l-val')) as [Dataset, Dataset];
@@ -631,7 +631,7 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
         const saved = readJsonFile(file, 'a complete co2l checkpoint (remove the file or run without --resume)') as { hash: string; entry: Co2lRunEntry };
         if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
       }
-      const same = clampBindsLikeCo2l(m, schedules[m]!, runs.find((e) => e.seed === seed && e.method === 'co2l'));
+      const same = clampBindsLikeCo2l(m, schedules[m], runs.find((e) => e.seed === seed && e.method === 'co2l'));
       if (same) {
         // max(1, c x ratio) stayed at 1 over Co2L's own losses: the run is Co2L's, bit for bit (unit-tested), so it is not retrained.
         if (file) writeJsonAtomic(file, { hash, entry: same });
@@ -641,11 +641,11 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
       }
       data ??= rotated ? rotatedSeedData(a.train, a.test, seed, rotated)
         : co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
-      const r = await runCo2lSeed(data, schedules[m]!, a.options, seed, { onEpoch: (t, e, E) => a.onEpoch?.(m, seed, t, e, E) });
+      const r = await runCo2lSeed(data, schedules[m], a.options, seed, { onEpoch: (t, e, E) => a.onEpoch?.(m, seed, t, e, E) });
       const tri = r.matrix.triangle();
       const entry: Co2lRunEntry = {
         method: m, seed, last_acc: r.matrix.last('top1'), avg_inc_acc: r.matrix.avgIncremental('top1'),
-        group_acc: tri[tri.length - 1]!, acc_matrix: tri,
+        group_acc: tri[tri.length - 1], acc_matrix: tri,
         last_acc_mean_group: r.matrix.last('meanGroup'), avg_inc_acc_mean_group: r.matrix.avgIncremental('meanGroup'),
         forgetting: r.matrix.forgetting(), bwt: r.matrix.bwt(), time_s: r.seconds, class_order: [...data.scenario.classOrder],
         lambda_per_task: r.tasks.map((t) => t.lambda), loss_ratio_per_task: r.tasks.map((t) => t.lossRatio),
@@ -661,8 +661,8 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
       let best: Co2lRunEntry | null = null, bestL = 0;
       for (const l of LAMBDA_GRID) {
         const e = runs.find((r) => r.seed === seed && r.method === gridMethod(l))!;
-        const v = e.probe_val_acc_per_task[e.probe_val_acc_per_task.length - 1]!;
-        if (!best || v > best.probe_val_acc_per_task[best.probe_val_acc_per_task.length - 1]!) { best = e; bestL = l; }
+        const v = e.probe_val_acc_per_task[e.probe_val_acc_per_task.length - 1];
+        if (!best || v > best.probe_val_acc_per_task[best.probe_val_acc_per_task.length - 1]) { best = e; bestL = l; }
       }
       const entry: Co2lRunEntry = { ...best!, method: SWEEP_METHOD, chosen_lambda: bestL };
       runs.push(entry);
@@ -695,10 +695,10 @@ export function rotateImage(src: Float32Array, h: number, w: number, deg: number
       const y1 = y0 + 1, x1 = x0 + 1;
       const inY0 = y0 >= 0 && y0 < h, inY1 = y1 >= 0 && y1 < h, inX0 = x0 >= 0 && x0 < w, inX1 = x1 >= 0 && x1 < w;
       let v = 0;
-      if (inY0 && inX0) v += (1 - fy) * (1 - fx) * src[y0 * w + x0]!;
-      if (inY0 && inX1) v += (1 - fy) * fx * src[y0 * w + x1]!;
-      if (inY1 && inX0) v += fy * (1 - fx) * src[y1 * w + x0]!;
-      if (inY1 && inX1) v += fy * fx * src[y1 * w + x1]!;
+      if (inY0 && inX0) v += (1 - fy) * (1 - fx) * src[y0 * w + x0];
+      if (inY0 && inX1) v += (1 - fy) * fx * src[y0 * w + x1];
+      if (inY1 && inX0) v += fy * (1 - fx) * src[y1 * w + x0];
+      if (inY1 && inX1) v += fy * fx * src[y1 * w + x1];
       out[y * w + x] = v;
     }
   }
@@ -728,7 +728,7 @@ export function rotatedSeedData(train: Dataset, test: Dataset, seed: number, o: 
   if (!(Number.isInteger(o.tasks) && o.tasks >= 1)) throw new InputError(`rotated stream: tasks must be a positive integer, got ${o.tasks}`);
   const C = Math.max(...train.y) + 1;
   const byClass = new Map<number, number>();
-  for (let i = 0; i < train.n; i++) byClass.set(train.y[i]!, (byClass.get(train.y[i]!) ?? 0) + 1);
+  for (let i = 0; i < train.n; i++) byClass.set(train.y[i], (byClass.get(train.y[i]) ?? 0) + 1);
   const minCount = Math.min(...byClass.values());
   const valPool = o.perClassVal * o.tasks;
   if (valPool + o.perClassTrain > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${valPool} + ${o.perClassTrain} needed`);
@@ -743,15 +743,15 @@ export function rotatedSeedData(train: Dataset, test: Dataset, seed: number, o: 
     let r = 0;
     parts.forEach((p, t) => {
       for (let i = 0; i < p.n; i++, r++) {
-        rotateImage(p.x.subarray(i * d, (i + 1) * d), h, w, angles[t]!, x.subarray(r * d, (r + 1) * d));
-        y[r] = t * C + p.y[i]!;
+        rotateImage(p.x.subarray(i * d, (i + 1) * d), h, w, angles[t], x.subarray(r * d, (r + 1) * d));
+        y[r] = t * C + p.y[i];
       }
     });
-    return { x, y, n, d, shape, classNames: Array.from({ length: o.tasks * C }, (_, k) => `${train.classNames[k % C] ?? k % C}@${angles[Math.floor(k / C)]!.toFixed(0)}`), source: `${name}[rotated seed ${seed}]` };
+    return { x, y, n, d, shape, classNames: Array.from({ length: o.tasks * C }, (_, k) => `${train.classNames[k % C] ?? k % C}@${angles[Math.floor(k / C)].toFixed(0)}`), source: `${name}[rotated seed ${seed}]` };
   };
   const valParts = stratifiedSplit(valAll, Array.from({ length: o.tasks }, () => o.perClassVal), new Rng(VAL_SPLIT_SEED, 'co2l-rot-val-tasks'));
-  const trainParts = angles.map((_a, t) => stratifiedSplit(pool, [o.perClassTrain], rng.split(`train-${t}`))[0]!);
-  const testParts = angles.map((_a, t) => stratifiedSplit(test, [o.perClassTest], rng.split(`test-${t}`))[0]!);
+  const trainParts = angles.map((_a, t) => stratifiedSplit(pool, [o.perClassTrain], rng.split(`train-${t}`))[0]);
+  const testParts = angles.map((_a, t) => stratifiedSplit(test, [o.perClassTest], rng.split(`test-${t}`))[0]);
   const scenario = makeClassIncremental({ numClasses: o.tasks * C, base: C, increment: C, classOrderSeed: seed, fixedOrder: true });
   return { scenario, train: build(trainParts, train.source), val: build(valParts, `${train.source}[val]`), test: build(testParts, test.source), domainClasses: C, angles };
 }

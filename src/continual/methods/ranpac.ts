@@ -98,7 +98,7 @@ export class Ranpac implements ContinualLearner {
     for (const [k, v] of c.arrays) if (k.startsWith('pet.')) pet.set(k.slice(4), { shape: v.shape, data: Float32Array.from(v.data) });
     setParams(this.pet, pet);
     const metas = c.meta.branches as Record<string, Record<string, unknown>>;
-    for (const [name, b] of this.branches) b.restore(`branch.${name}`, metas[name]!, c.arrays);
+    for (const [name, b] of this.branches) b.restore(`branch.${name}`, metas[name], c.arrays);
     this.diag.splice(0, this.diag.length, ...(c.meta.diag as Record<string, unknown>[]));
   }
 

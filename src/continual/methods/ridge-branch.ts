@@ -6,20 +6,20 @@ import { AnalyticRidgeHead, RANPAC_LAMBDAS, RandomReluProjection, type FeatureRo
 export function splitRows(f: FeatureRows, y: Int32Array, frac: number, rng: Rng): { fit: [FeatureRows, Int32Array]; val: [FeatureRows, Int32Array] } {
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < f.n; i++) {
-    const list = byClass.get(y[i]!) ?? [];
+    const list = byClass.get(y[i]) ?? [];
     list.push(i);
-    byClass.set(y[i]!, list);
+    byClass.set(y[i], list);
   }
   const a: number[] = [], b: number[] = [];
   for (const c of [...byClass.keys()].sort((p, q) => p - q)) {
     const idx = byClass.get(c)!;
     const perm = rng.split(`class-${c}`).permutation(idx.length);
     const k = Math.round(frac * idx.length);
-    perm.forEach((p, i) => (i < k ? a : b).push(idx[p]!));
+    perm.forEach((p, i) => (i < k ? a : b).push(idx[p]));
   }
   const take = (rows: number[]): [FeatureRows, Int32Array] => {
     const x = new Float32Array(rows.length * f.d), yy = new Int32Array(rows.length);
-    rows.forEach((r, i) => { x.set(f.x.subarray(r * f.d, (r + 1) * f.d), i * f.d); yy[i] = y[r]!; });
+    rows.forEach((r, i) => { x.set(f.x.subarray(r * f.d, (r + 1) * f.d), i * f.d); yy[i] = y[r]; });
     return [{ x, n: rows.length, d: f.d }, yy];
   };
   return { fit: take(a), val: take(b) };

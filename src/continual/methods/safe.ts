@@ -286,7 +286,7 @@ export class Safe implements ContinualLearner {
       for (let i = 0; i < v.n; i++) if (p[i] === v.y[i]) c++;
       return c / v.n;
     };
-    let best = { gamma: this.options.gammaGrid[0]!, logitScale: this.options.logitScaleGrid[0]!, acc: -1 };
+    let best = { gamma: this.options.gammaGrid[0], logitScale: this.options.logitScaleGrid[0], acc: -1 };
     for (const logitScale of this.options.logitScaleGrid) {
       for (const gamma of this.options.gammaGrid) {
         const a = acc(entropyAggregate(fast, slow, v.n, seen, { gamma, logitScale }).logits);
@@ -296,10 +296,10 @@ export class Safe implements ContinualLearner {
     this.agg = { gamma: best.gamma, logitScale: best.logitScale };
     const cand: [Valsel, number][] = [['safe', best.acc], ['safe-slow', acc(slow)], ['safe-fast', acc(fast)]];
     this.valsel = cand.reduce((a, b) => (b[1] > a[1] ? b : a))[0];
-    info.aggregation = { ...this.agg, valAcc: { aggregate: best.acc, slow: cand[1]![1], fast: cand[2]![1] }, valsel: this.valsel };
+    info.aggregation = { ...this.agg, valAcc: { aggregate: best.acc, slow: cand[1][1], fast: cand[2][1] }, valsel: this.valsel };
     if (this.options.driftCompensation) {
       const { dc } = this.dcLogits(v, seen, fast);
-      let bestDc = { gamma: this.options.gammaGrid[0]!, logitScale: this.options.logitScaleGrid[0]!, acc: -1 };
+      let bestDc = { gamma: this.options.gammaGrid[0], logitScale: this.options.logitScaleGrid[0], acc: -1 };
       for (const logitScale of this.options.logitScaleGrid) {
         for (const gamma of this.options.gammaGrid) {
           const a = acc(entropyAggregate(dc, slow, v.n, seen, { gamma, logitScale }).logits);

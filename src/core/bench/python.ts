@@ -42,7 +42,7 @@ export function runPythonJson<T>(script: string, input: unknown): T {
   const r = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`python peer failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-5).join('\n')}`);
   const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as T;
+  return JSON.parse(lines[lines.length - 1]) as T;
 }
 
 /**

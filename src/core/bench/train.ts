@@ -52,7 +52,7 @@ function makeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: Rng): { run: 
   const opt = tf.train.adam(1e-3);
   let i = 0;
   const step = (): void => {
-    const { x, y } = data[i++ % data.length]!;
+    const { x, y } = data[i++ % data.length];
     const loss = opt.minimize(() => {
       const h = tf.relu(tf.add(tf.matMul(x, w1), b1));
       const logits = tf.add(tf.matMul(h, w2), b2);
@@ -80,9 +80,9 @@ async function timeLayers(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: num
     layers: [tf.layers.dense({ inputShape: [IN], units: HIDDEN, activation: 'relu' }), tf.layers.dense({ units: OUT })],
   });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred) });
-  for (let i = 0; i < warmup; i++) await model.trainOnBatch(data[i % data.length]!.x, data[i % data.length]!.y);
+  for (let i = 0; i < warmup; i++) await model.trainOnBatch(data[i % data.length].x, data[i % data.length].y);
   const t = performance.now();
-  for (let i = 0; i < steps; i++) await model.trainOnBatch(data[i % data.length]!.x, data[i % data.length]!.y);
+  for (let i = 0; i < steps; i++) await model.trainOnBatch(data[i % data.length].x, data[i % data.length].y);
   const s = (performance.now() - t) / 1000;
   model.dispose();
   return steps / s;

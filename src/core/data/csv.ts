@@ -20,7 +20,7 @@ export function parseCsv(text: string, file = '<text>', opts: { delimiter?: stri
     throw new ParseError(file, err.lines ?? 0, 'well-formed CSV', err.message);
   }
   if (records.length === 0) throw new ParseError(file, 1, 'a header row', 'an empty file');
-  const header = records[0]!.record;
+  const header = records[0].record;
   return { file, header, rows: records.slice(1).map((r) => ({ line: r.info.lines, values: r.record })) };
 }
 

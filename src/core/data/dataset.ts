@@ -25,7 +25,7 @@ export function makeDataset(args: {
   if (args.shape && args.shape[0] * args.shape[1] * args.shape[2] !== args.d) throw new InputError(`dataset ${args.source}: shape ${args.shape.join('x')} does not match d=${args.d}`);
   let maxLabel = -1;
   for (let i = 0; i < n; i++) {
-    const v = args.y[i]!;
+    const v = args.y[i];
     if (v < 0) throw new InputError(`dataset ${args.source}: negative label ${v} at row ${i}`);
     // Learners size arrays by the largest label: one stray 2^31 - 1 would ask for gigabytes.
     if (v >= MAX_CLASSES) throw new InputError(`dataset ${args.source}: label ${v} at row ${i} is above the limit of ${MAX_CLASSES - 1} (labels are class indices 0..C-1; remap sparse labels first)`);
@@ -42,9 +42,9 @@ export function subset(ds: Dataset, idx: ArrayLike<number>, source = ds.source):
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const r = idx[i]!;
+    const r = idx[i];
     x.set(ds.x.subarray(r * d, (r + 1) * d), i * d);
-    y[i] = ds.y[r]!;
+    y[i] = ds.y[r];
   }
   return { ...ds, x, y, n, source };
 }
@@ -53,7 +53,7 @@ export function subset(ds: Dataset, idx: ArrayLike<number>, source = ds.source):
 export function filterClasses(ds: Dataset, classes: readonly number[]): Dataset {
   const keep = new Set(classes);
   const idx: number[] = [];
-  for (let i = 0; i < ds.n; i++) if (keep.has(ds.y[i]!)) idx.push(i);
+  for (let i = 0; i < ds.n; i++) if (keep.has(ds.y[i])) idx.push(i);
   return subset(ds, idx);
 }
 
@@ -61,7 +61,7 @@ export function filterClasses(ds: Dataset, classes: readonly number[]): Dataset 
 export function indicesByClass(ds: Dataset): Map<number, number[]> {
   const m = new Map<number, number[]>();
   for (let i = 0; i < ds.n; i++) {
-    const c = ds.y[i]!;
+    const c = ds.y[i];
     let list = m.get(c);
     if (!list) m.set(c, (list = []));
     list.push(i);
@@ -78,7 +78,7 @@ export function stratifiedSplit(ds: Dataset, counts: readonly number[], rng: Rng
     if (need > idx.length) throw new InputError(`split of ${ds.source}: class ${c} has ${idx.length} rows, ${need} needed`);
     let o = 0;
     counts.forEach((k, p) => {
-      for (let i = 0; i < k; i++) parts[p]!.push(idx[perm[o++]!]!);
+      for (let i = 0; i < k; i++) parts[p].push(idx[perm[o++]]);
     });
   }
   return parts.map((p, k) => subset(ds, p.sort((a, b) => a - b), `${ds.source}[part ${k}]`));
@@ -90,7 +90,7 @@ export function stratifiedFractionSplit(ds: Dataset, frac: number, rng: Rng): [D
   for (const [c, idx] of [...indicesByClass(ds)].sort((x, y) => x[0] - y[0])) {
     const perm = rng.split(`class-${c}`).permutation(idx.length);
     const k = Math.round(frac * idx.length);
-    for (let i = 0; i < idx.length; i++) (i < k ? a : b).push(idx[perm[i]!]!);
+    for (let i = 0; i < idx.length; i++) (i < k ? a : b).push(idx[perm[i]]);
   }
   return [subset(ds, a.sort((x, y) => x - y)), subset(ds, b.sort((x, y) => x - y))];
 }

@@ -33,9 +33,9 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
   };
   if (buf.length < 4) fail(0, 'a 4-byte IDX magic', `${buf.length} bytes`, 'magic');
   if (buf[0] !== 0 || buf[1] !== 0) fail(0, 'two zero bytes starting the IDX magic', `${buf[0]} ${buf[1]}`, 'magic');
-  const type = TYPES[buf[2]!];
-  if (!type) fail(2, 'an IDX type code (0x08, 0x09, 0x0B-0x0E)', `0x${buf[2]!.toString(16)}`, 'type');
-  const ndim = buf[3]!;
+  const type = TYPES[buf[2]];
+  if (!type) fail(2, 'an IDX type code (0x08, 0x09, 0x0B-0x0E)', `0x${buf[2].toString(16)}`, 'type');
+  const ndim = buf[3];
   if (ndim === 0) fail(3, 'at least one dimension', '0', 'ndim');
   if (buf.length < 4 + 4 * ndim) fail(4, `${ndim} dimension sizes`, `${buf.length - 4} bytes`, 'dims');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -52,7 +52,7 @@ export function parseIdx(input: Uint8Array, file = '<buffer>'): IdxArray {
     case 'int8': data = new Int8Array(Uint8Array.prototype.slice.call(buf, start).buffer); break;
     default: {
       // IDX is big-endian: read element by element.
-      const Ctor = { int16: Int16Array, int32: Int32Array, float32: Float32Array, float64: Float64Array }[type!.name as 'int16']!;
+      const Ctor = { int16: Int16Array, int32: Int32Array, float32: Float32Array, float64: Float64Array }[type!.name as 'int16'];
       const out = new Ctor(count) as Int16Array | Int32Array | Float32Array | Float64Array;
       for (let i = 0; i < count; i++) {
         const o = start + i * type!.size;
@@ -104,11 +104,11 @@ export function loadIdxFolder(dir: string, split: 'train' | 'test', classNames?:
   // An empty array's other dimensions are unchecked claims (nothing backs them): refuse it.
   if (n === 0 || h === 0 || w === 0) throw new ParseError(imgPath, 0, 'at least one image of at least 1x1 pixels', `shape ${img.shape.join('x')}`, 4, 'dims');
   for (let i = 0; i < n; i++) {
-    const v = lbl.data[i]!;
+    const v = lbl.data[i];
     if (!(v >= 0 && v < MAX_CLASSES)) throw new ParseError(lblPath, 0, `class indices 0..${MAX_CLASSES - 1}`, `${v} at item ${i}`, 8, 'label');
   }
   const x = new Float32Array(n * h * w);
-  for (let i = 0; i < x.length; i++) x[i] = img.data[i]! / 255;
+  for (let i = 0; i < x.length; i++) x[i] = img.data[i] / 255;
   const y = Int32Array.from(lbl.data as ArrayLike<number>);
   return makeDataset({ x, y, d: h * w, shape: [h, w, 1], classNames, source: `${imgPath}` });
 }

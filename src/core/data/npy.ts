@@ -26,7 +26,7 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
   if (buf.length < 10) fail(0, 'an NPY header (at least 10 bytes)', `${buf.length} bytes`);
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   for (let i = 0; i < 6; i++) if (buf[i] !== magic[i]) fail(i, 'the NPY magic \\x93NUMPY', String.fromCharCode(...buf.subarray(0, 6)));
-  const major = buf[6]!;
+  const major = buf[6];
   if (major < 1 || major > 3) fail(6, 'format version 1, 2 or 3', String(major), 'version');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let headerLen: number, headerStart: number;
@@ -69,7 +69,7 @@ export function parseNpy(buf: Uint8Array, file = '<buffer>'): NpyArray {
     case 'int64': {
       const big = new BigInt64Array(raw.buffer, 0, count);
       const out = new Float64Array(count);
-      for (let i = 0; i < count; i++) out[i] = Number(big[i]!);
+      for (let i = 0; i < count; i++) out[i] = Number(big[i]);
       data = out;
       break;
     }
@@ -114,7 +114,7 @@ export function readMatrixNpy(path: string): { rows: number; cols: number; data:
   if (rows === 0 || cols === 0) throw new ParseError(path, 0, 'a non-empty matrix', `shape (${rows}, ${cols})`, 8, 'shape');
   const data = Float64Array.from(a.data as ArrayLike<number>);
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new ParseError(path, 0, 'finite values', `${data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}`, -1, 'data');
+    if (!Number.isFinite(data[i])) throw new ParseError(path, 0, 'finite values', `${data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}`, -1, 'data');
   }
   return { rows, cols, data };
 }

@@ -33,10 +33,10 @@ export function gaussianMixture(opts: MixtureOptions, rng: Rng, sampleStream = '
   for (let i = 0; i < n; i++) {
     const c = i % C;
     y[i] = c;
-    for (let j = 0; j < k; j++) z[j] = means[c * k + j]! + s.normal();
+    for (let j = 0; j < k; j++) z[j] = means[c * k + j] + s.normal();
     for (let r = 0; r < d; r++) {
-      let acc = b[r]!;
-      for (let j = 0; j < k; j++) acc += W[r * k + j]! * z[j]!;
+      let acc = b[r];
+      for (let j = 0; j < k; j++) acc += W[r * k + j] * z[j];
       x[i * d + r] = Math.tanh(acc);
     }
   }
@@ -74,7 +74,7 @@ export function imagePatterns(opts: PatternOptions, rng: Rng, sampleStream = 'sa
           const across = -dx * Math.sin(angle) + dy * Math.cos(angle);
           v = Math.abs(along) < len / 2 ? Math.exp(-(across * across) / (2 * width * width)) : 0;
         }
-        img[yy * S + xx] = Math.max(img[yy * S + xx]!, v);
+        img[yy * S + xx] = Math.max(img[yy * S + xx], v);
       }
     }
     protos.push(img);
@@ -90,7 +90,7 @@ export function imagePatterns(opts: PatternOptions, rng: Rng, sampleStream = 'sa
     const o = i * S * S;
     for (let yy = 0; yy < S; yy++) for (let xx = 0; xx < S; xx++) {
       const X = xx - sx, Y = yy - sy;
-      const base = X >= 0 && X < S && Y >= 0 && Y < S ? protos[c]![Y * S + X]! : 0;
+      const base = X >= 0 && X < S && Y >= 0 && Y < S ? protos[c][Y * S + X] : 0;
       x[o + yy * S + xx] = Math.min(1, Math.max(0, contrast * base + noise * s.normal()));
     }
   }

@@ -89,12 +89,12 @@ function sourceIndex(i: number, outOuter: readonly number[], dims: readonly numb
   const off = outOuter.length - dims.length;
   const coords = new Array<number>(outOuter.length);
   for (let d = outOuter.length - 1; d >= 0; d--) {
-    coords[d] = rest % outOuter[d]!;
-    rest = Math.floor(rest / outOuter[d]!);
+    coords[d] = rest % outOuter[d];
+    rest = Math.floor(rest / outOuter[d]);
   }
   for (let d = dims.length - 1; d >= 0; d--) {
-    const size = dims[d]!;
-    idx += (size === 1 ? 0 : coords[d + off]!) * stride;
+    const size = dims[d];
+    idx += (size === 1 ? 0 : coords[d + off]) * stride;
     stride *= size;
   }
   return idx;

@@ -44,7 +44,7 @@ function affineRelu(x: Float32Array, a: Float64Array, b: Float64Array, y: Float3
   if (L) return L.bnAffineRelu(x, C, a, b, y);
   for (let o = 0; o < x.length; o += C) {
     for (let c = 0; c < C; c++) {
-      const v = x[o + c]! * a[c]! + b[c]!;
+      const v = x[o + c] * a[c] + b[c];
       y[o + c] = (v + Math.abs(v)) * 0.5;
     }
   }
@@ -54,8 +54,8 @@ function affineRelu(x: Float32Array, a: Float64Array, b: Float64Array, y: Float3
 function scaleShift(gamma: Float32Array, beta: Float32Array, mu: ArrayLike<number>, variance: ArrayLike<number>, eps: number): { a: Float64Array; b: Float64Array } {
   const C = gamma.length, a = new Float64Array(C), b = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    a[c] = gamma[c]! / Math.sqrt(variance[c]! + eps);
-    b[c] = beta[c]! - mu[c]! * a[c]!;
+    a[c] = gamma[c] / Math.sqrt(variance[c] + eps);
+    b[c] = beta[c] - mu[c] * a[c];
   }
   return { a, b };
 }
@@ -74,15 +74,15 @@ const train = ((args: Args<{ x: TensorInfo; gamma: TensorInfo; beta: TensorInfo 
   if (L) L.bnChannelStats(xv, C, sum, sq);
   else for (let o = 0; o < xv.length; o += C) {
     for (let c = 0; c < C; c++) {
-      const v = xv[o + c]!;
+      const v = xv[o + c];
       sum[c] += v;
       sq[c] += v * v;
     }
   }
   const mu = new Float64Array(C), v2 = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    mu[c] = sum[c]! / R;
-    v2[c] = Math.max(0, sq[c]! / R - mu[c]! * mu[c]!);
+    mu[c] = sum[c] / R;
+    v2[c] = Math.max(0, sq[c] / R - mu[c] * mu[c]);
   }
   const { a, b } = scaleShift(heap(backend, gamma), heap(backend, beta), mu, v2, eps);
   affineRelu(xv, a, b, heap(backend, y));
@@ -110,7 +110,7 @@ const evalKernel = ((args: Args<{ x: TensorInfo; gamma: TensorInfo; beta: Tensor
 function centring(backend: BackendWasm, mean: TensorInfo, variance: TensorInfo, eps: number): { mu: Float64Array; inv: Float64Array } {
   const mu = Float64Array.from(heap(backend, mean)), va = heap(backend, variance);
   const inv = new Float64Array(mu.length);
-  for (let c = 0; c < mu.length; c++) inv[c] = 1 / Math.sqrt(va[c]! + eps);
+  for (let c = 0; c < mu.length; c++) inv[c] = 1 / Math.sqrt(va[c] + eps);
   return { mu, inv };
 }
 
@@ -127,9 +127,9 @@ const gradStats = ((args: Args<{ dy: TensorInfo; x: TensorInfo; y: TensorInfo; m
   if (L) L.bnReluGradStats(dyv, xv, yv, C, mu, inv, sr, srx);
   else for (let o = 0; o < xv.length; o += C) {
     for (let c = 0; c < C; c++) {
-      const r = dyv[o + c]! * +(yv[o + c]! > 0);
+      const r = dyv[o + c] * +(yv[o + c] > 0);
       sr[c] += r;
-      srx[c] += r * (xv[o + c]! - mu[c]!) * inv[c]!;
+      srx[c] += r * (xv[o + c] - mu[c]) * inv[c];
     }
   }
   heap(backend, dgamma).set(srx);
@@ -147,23 +147,23 @@ const grad = ((args: Args<{ dy: TensorInfo; x: TensorInfo; y: TensorInfo; gamma:
   const { mu, inv } = centring(backend, mean, variance, eps);
   const k = new Float64Array(C), m1 = new Float64Array(C), m2 = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    k[c] = g[c]! * inv[c]!;
-    m1[c] = sb[c]! / R;
-    m2[c] = sg[c]! / R;
+    k[c] = g[c] * inv[c];
+    m1[c] = sb[c] / R;
+    m2[c] = sg[c] / R;
   }
   const L = compiledLoops();
   if (L) L.bnReluGradX(dyv, xv, yv, C, k, mu, inv, m1, m2, batchStats, dxv);
   else if (batchStats) {
     for (let o = 0; o < xv.length; o += C) {
       for (let c = 0; c < C; c++) {
-        const r = dyv[o + c]! * +(yv[o + c]! > 0);
-        const xh = (xv[o + c]! - mu[c]!) * inv[c]!;
-        dxv[o + c] = k[c]! * (r - m1[c]! - xh * m2[c]!);
+        const r = dyv[o + c] * +(yv[o + c] > 0);
+        const xh = (xv[o + c] - mu[c]) * inv[c];
+        dxv[o + c] = k[c] * (r - m1[c] - xh * m2[c]);
       }
     }
   } else {
     for (let o = 0; o < xv.length; o += C) {
-      for (let c = 0; c < C; c++) dxv[o + c] = k[c]! * dyv[o + c]! * +(yv[o + c]! > 0);
+      for (let c = 0; c < C; c++) dxv[o + c] = k[c] * dyv[o + c] * +(yv[o + c] > 0);
     }
   }
   return dx;

@@ -84,14 +84,14 @@ export function im2colTs(x: Float32Array, g: ConvGeometry, col: Float32Array): v
           if (inside) {
             // The kw taps of this kernel row are contiguous in x.
             let src = xr + ix0 * cin;
-            for (let e = o + rowW; o < e; o++, src++) col[o] = x[src]!;
+            for (let e = o + rowW; o < e; o++, src++) col[o] = x[src];
             continue;
           }
           for (let kx = 0; kx < kw; kx++, o += cin) {
             const ix = ix0 + kx;
             if (ix < 0 || ix >= w) { col.fill(0, o, o + cin); continue; }
             let src = xr + ix * cin;
-            for (let c = 0; c < cin; c++) col[o + c] = x[src++]!;
+            for (let c = 0; c < cin; c++) col[o + c] = x[src++];
           }
         }
       }
@@ -127,14 +127,14 @@ export function col2imTs(col: Float32Array, g: ConvGeometry, dx: Float32Array): 
           const xr = xb + iy * w * cin;
           if (inside) {
             let dst = xr + ix0 * cin;
-            for (let e = o + rowW; o < e; o++, dst++) dx[dst] = dx[dst]! + col[o]!;
+            for (let e = o + rowW; o < e; o++, dst++) dx[dst] = dx[dst] + col[o];
             continue;
           }
           for (let kx = 0; kx < kw; kx++, o += cin) {
             const ix = ix0 + kx;
             if (ix < 0 || ix >= w) continue;
             let dst = xr + ix * cin;
-            for (let c = 0; c < cin; c++, dst++) dx[dst] = dx[dst]! + col[o + c]!;
+            for (let c = 0; c < cin; c++, dst++) dx[dst] = dx[dst] + col[o + c];
           }
         }
       }
@@ -226,7 +226,7 @@ const backpropFilter = ((args: { inputs: { x: TensorInfo; dy: TensorInfo }; back
 type PatchAttrs = { kh: number; kw: number; stride: number; pad: number };
 function patchGeometry(xShape: number[], a: NamedAttrMap): ConvGeometry {
   const { kh, kw, stride, pad } = a as unknown as PatchAttrs;
-  return convGeometry(xShape, [kh, kw, xShape[3]!, 1], stride, pad);
+  return convGeometry(xShape, [kh, kw, xShape[3], 1], stride, pad);
 }
 
 /** x [n, h, w, cin] -> im2col rows [n*ho*wo, kh*kw*cin] (attrs kh, kw, stride, pad). */

@@ -28,7 +28,7 @@ export function contiguousBlock(shape: readonly number[], axis: number | number[
   if (!list.every((a) => Number.isInteger(a))) return null;
   const axes = [...new Set(list.map((a) => (a < 0 ? a + r : a)))].sort((a, b) => a - b);
   if (axes.length === 0 || axes.some((a) => a < 0 || a >= r)) return null;
-  const lo = axes[0]!, hi = axes[axes.length - 1]! + 1;
+  const lo = axes[0], hi = axes[axes.length - 1] + 1;
   if (hi - lo !== axes.length) return null;
   const prod = (a: number, b: number): number => shape.slice(a, b).reduce((p, q) => p * q, 1);
   return { outer: prod(0, lo), reduce: prod(lo, hi), inner: prod(hi, r), lo, hi };
@@ -64,18 +64,18 @@ export function reduceMiddle(x: Float32Array, outer: number, reduce: number, inn
       for (; i + 4 <= inner; i += 4) {
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (let r = r0, p = base + r0 * inner + i; r < r1; r++, p += inner) {
-          s0 += x[p]!; s1 += x[p + 1]!; s2 += x[p + 2]!; s3 += x[p + 3]!;
+          s0 += x[p]; s1 += x[p + 1]; s2 += x[p + 2]; s3 += x[p + 3];
         }
-        a[i] = a[i]! + s0; a[i + 1] = a[i + 1]! + s1; a[i + 2] = a[i + 2]! + s2; a[i + 3] = a[i + 3]! + s3;
+        a[i] = a[i] + s0; a[i + 1] = a[i + 1] + s1; a[i + 2] = a[i + 2] + s2; a[i + 3] = a[i + 3] + s3;
       }
       for (; i < inner; i++) {
         let s = 0;
-        for (let r = r0, p = base + r0 * inner + i; r < r1; r++, p += inner) s += x[p]!;
-        a[i] = a[i]! + s;
+        for (let r = r0, p = base + r0 * inner + i; r < r1; r++, p += inner) s += x[p];
+        a[i] = a[i] + s;
       }
     }
     const q = o * inner;
-    for (let i = 0; i < inner; i++) out[q + i] = a[i]! * scale;
+    for (let i = 0; i < inner; i++) out[q + i] = a[i] * scale;
   }
 }
 

@@ -42,34 +42,34 @@ const kernelFunc = ((args: { inputs: _FusedMatMulInputs; backend: BackendWasm; a
   const y = backend.typedArrayFromHeap(out) as Float32Array;
   const len = y.length;
   if (bias) {
-    if (bias.length === 1) { const v = bias[0]!; for (let i = 0; i < len; i++) y[i] += v; }
-    else for (let i = 0; i < len; i += n) for (let j = 0; j < n; j++) y[i + j] += bias[j]!;
+    if (bias.length === 1) { const v = bias[0]; for (let i = 0; i < len; i++) y[i] += v; }
+    else for (let i = 0; i < len; i += n) for (let j = 0; j < n; j++) y[i + j] += bias[j];
   }
   const act = attrs.activation ?? 'linear';
   switch (act) {
     case 'linear':
       break;
     case 'relu':
-      for (let i = 0; i < len; i++) if (y[i]! < 0) y[i] = 0;
+      for (let i = 0; i < len; i++) if (y[i] < 0) y[i] = 0;
       break;
     case 'relu6':
-      for (let i = 0; i < len; i++) y[i] = Math.min(6, Math.max(0, y[i]!));
+      for (let i = 0; i < len; i++) y[i] = Math.min(6, Math.max(0, y[i]));
       break;
     case 'sigmoid':
-      for (let i = 0; i < len; i++) y[i] = 1 / (1 + Math.exp(-y[i]!));
+      for (let i = 0; i < len; i++) y[i] = 1 / (1 + Math.exp(-y[i]));
       break;
     case 'elu':
-      for (let i = 0; i < len; i++) if (y[i]! < 0) y[i] = Math.expm1(y[i]!);
+      for (let i = 0; i < len; i++) if (y[i] < 0) y[i] = Math.expm1(y[i]);
       break;
     case 'leakyrelu': {
       const alpha = attrs.leakyreluAlpha ?? 0.2;
-      for (let i = 0; i < len; i++) if (y[i]! < 0) y[i] = alpha * y[i]!;
+      for (let i = 0; i < len; i++) if (y[i] < 0) y[i] = alpha * y[i];
       break;
     }
     case 'prelu': {
       if (!prelu) throw new Error('_FusedMatMul: prelu activation needs preluActivationWeights');
-      if (prelu.length === 1) { const w = prelu[0]!; for (let i = 0; i < len; i++) if (y[i]! < 0) y[i] = w * y[i]!; }
-      else for (let i = 0; i < len; i += n) for (let j = 0; j < n; j++) if (y[i + j]! < 0) y[i + j] = prelu[j]! * y[i + j]!;
+      if (prelu.length === 1) { const w = prelu[0]; for (let i = 0; i < len; i++) if (y[i] < 0) y[i] = w * y[i]; }
+      else for (let i = 0; i < len; i += n) for (let j = 0; j < n; j++) if (y[i + j] < 0) y[i + j] = prelu[j] * y[i + j];
       break;
     }
     default:

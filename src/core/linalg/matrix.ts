@@ -20,7 +20,7 @@ export function mat64(rows: number, cols: number, data: ArrayLike<number>): Matr
 }
 export function fromRows(rows: readonly (readonly number[])[]): Matrix64 {
   const r = rows.length;
-  const c = r ? rows[0]!.length : 0;
+  const c = r ? rows[0].length : 0;
   const out = zeros64(r, c);
   rows.forEach((row, i) => {
     if (row.length !== c) throw new InputError(`row ${i} has ${row.length} values, expected ${c}`);
@@ -37,17 +37,17 @@ export function toFloat32(m: Matrix): Matrix32 {
 export function transpose<T extends Float32Array | Float64Array>(m: Matrix<T>): Matrix<T> {
   const { rows, cols, data } = m;
   const out = new (data.constructor as { new (n: number): T })(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j];
   return { rows: cols, cols: rows, data: out };
 }
 export function get(m: Matrix, i: number, j: number): number {
-  return m.data[i * m.cols + j]!;
+  return m.data[i * m.cols + j];
 }
 /** Largest absolute elementwise difference (shapes must agree). */
 export function maxAbsDiff(a: Matrix, b: Matrix): number {
   if (a.rows !== b.rows || a.cols !== b.cols) throw new InputError(`shape ${a.rows}x${a.cols} vs ${b.rows}x${b.cols}`);
   let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
   return m;
 }
 /** A + lambda I (copy). */
@@ -150,7 +150,7 @@ export function withBufferDefaults(base: Linalg): BufferedLinalg {
       const r = base.gemm(a, b, { transA: opts.transA ?? false, transB: opts.transB ?? false, alpha: opts.alpha ?? 1 }).data;
       const beta = opts.beta ?? 0, o = out.data;
       if (beta === 0) o.set(r);
-      else for (let i = 0; i < o.length; i++) o[i] = r[i]! + beta * o[i]!;
+      else for (let i = 0; i < o.length; i++) o[i] = r[i] + beta * o[i];
       return out;
     },
     syrkInto<T extends F>(a: Matrix<T>, out: Matrix<T>, opts: SyrkIntoOptions = {}): Matrix<T> {
@@ -159,7 +159,7 @@ export function withBufferDefaults(base: Linalg): BufferedLinalg {
       const alpha = opts.alpha ?? 1, beta = opts.beta ?? 0, o = out.data, d = out.rows;
       for (let i = 0; i < d; i++) {
         for (let j = i; j < d; j++) {
-          const v = alpha * r[i * d + j]! + (beta === 0 ? 0 : beta * o[i * d + j]!);
+          const v = alpha * r[i * d + j] + (beta === 0 ? 0 : beta * o[i * d + j]);
           o[i * d + j] = v;
           o[j * d + i] = v;
         }

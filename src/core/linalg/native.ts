@@ -83,7 +83,7 @@ function checkSquare64(a: Matrix64, what: string): void {
 function checkFiniteLower(a: Matrix64, what: string): void {
   const n = a.rows, d = a.data;
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-    if (!Number.isFinite(d[i * n + j]!)) throw new InputError(`${what}: non-finite entry at (${i}, ${j})`);
+    if (!Number.isFinite(d[i * n + j])) throw new InputError(`${what}: non-finite entry at (${i}, ${j})`);
   }
 }
 

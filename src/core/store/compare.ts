@@ -35,7 +35,7 @@ const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.
 
 export function t975(df: number): number {
   if (df < 1) return NaN;
-  if (df <= 30) return T975[df - 1]!;
+  if (df <= 30) return T975[df - 1];
   // Cornish-Fisher expansion around the normal quantile: within 1e-3 of the exact value past 30.
   const z = 1.959964;
   return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
@@ -52,8 +52,8 @@ function labels(configs: readonly unknown[], commands: readonly string[]): strin
   const differing = keys.filter((k) => new Set(flat.map((f) => f[k])).size > 1);
   return flat.map((f, i) => {
     const parts = differing.map((k) => `${k}=${f[k] ?? '-'}`);
-    const cmd = new Set(commands).size > 1 ? commands[i]! : '';
-    return [cmd, ...parts].filter(Boolean).join(' ') || commands[i]!;
+    const cmd = new Set(commands).size > 1 ? commands[i] : '';
+    return [cmd, ...parts].filter(Boolean).join(' ') || commands[i];
   });
 }
 
@@ -74,8 +74,8 @@ export function compareRuns(runs: readonly RunDetail[]): Comparison {
     byVariant.set(v, [...(byVariant.get(v) ?? []), r]);
   }
   const vkeys = [...byVariant.keys()];
-  const vlabels = labels(vkeys.map((k) => byVariant.get(k)![0]!.config), vkeys.map((k) => byVariant.get(k)![0]!.command));
-  const labelOf = new Map(vkeys.map((k, i) => [k, vlabels[i]!]));
+  const vlabels = labels(vkeys.map((k) => byVariant.get(k)![0].config), vkeys.map((k) => byVariant.get(k)![0].command));
+  const labelOf = new Map(vkeys.map((k, i) => [k, vlabels[i]]));
 
   const paired: Paired[] = [];
   if (vkeys.length >= 2) {
@@ -84,7 +84,7 @@ export function compareRuns(runs: readonly RunDetail[]): Comparison {
       for (const r of rs) { const s = singleSeed(r.seed); if (s !== null && !m.has(s)) m.set(s, r); }
       return m;
     };
-    const base = seedMap(byVariant.get(vkeys[0]!)!);
+    const base = seedMap(byVariant.get(vkeys[0])!);
     for (const vk of vkeys.slice(1)) {
       const other = seedMap(byVariant.get(vk)!);
       const seeds = [...base.keys()].filter((s) => other.has(s)).sort((a, b) => a - b);
@@ -101,7 +101,7 @@ export function compareRuns(runs: readonly RunDetail[]): Comparison {
         const mean = d.reduce((x, y) => x + y, 0) / n;
         const sd = n >= 2 ? Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1)) : null;
         const half = sd !== null ? t975(n - 1) * sd / Math.sqrt(n) : null;
-        paired.push({ metric: m, baseline: labelOf.get(vkeys[0]!)!, variant: labelOf.get(vk)!, seeds: used, n, mean, sd, lo: half === null ? null : mean - half, hi: half === null ? null : mean + half });
+        paired.push({ metric: m, baseline: labelOf.get(vkeys[0])!, variant: labelOf.get(vk)!, seeds: used, n, mean, sd, lo: half === null ? null : mean - half, hi: half === null ? null : mean + half });
       }
     }
   }

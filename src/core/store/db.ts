@@ -126,7 +126,7 @@ function migrate(db: Db, from: number): void {
     db.transaction(() => {
       const now = db.pragma('user_version', { simple: true }) as number;
       if (now !== v) return; // another process migrated it meanwhile
-      db.exec(MIGRATIONS[v]!);
+      db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }

@@ -50,7 +50,7 @@ export function comparePlots(runs: readonly RunDetail[], c: Comparison): Plot[] 
     plots.push({
       title: 'paired differences',
       spec: {
-        $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 420, title: `paired differences (variant - ${withCi[0]!.baseline}), 95% interval`,
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 420, title: `paired differences (variant - ${withCi[0].baseline}), 95% interval`,
         data: { values: withCi.map((p) => ({ metric: p.metric, variant: p.variant, mean: p.mean, lo: p.lo, hi: p.hi })) },
         layer: [
           { mark: 'rule', encoding: { y: { field: 'metric', type: 'nominal' }, x: { field: 'lo', type: 'quantitative', title: 'difference' }, x2: { field: 'hi' }, color: { field: 'variant', type: 'nominal' } } },

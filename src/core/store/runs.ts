@@ -144,7 +144,7 @@ export class RunStore {
     const rows = this.db.prepare('SELECT * FROM runs WHERE id LIKE ? LIMIT 2').all(`${id}%`) as RawRow[];
     if (rows.length === 0) throw new InputError(`no run ${id} in the store ${this.path}`);
     if (rows.length > 1) throw new InputError(`run id ${id} is ambiguous in ${this.path}: give more digits`);
-    const r = rows[0]!;
+    const r = rows[0];
     let record: Record<string, unknown> | null = null;
     const text = r.record ?? (() => { try { return readFileSync(r.path, 'utf8'); } catch { return null; } })();
     if (text !== null) { try { record = JSON.parse(text) as Record<string, unknown>; } catch { record = null; } }
@@ -189,5 +189,5 @@ export function jobOfEnv(): string | null {
 /** Sweep records live at <store folder>/jobs/<job id>.json, so a rebuilt index knows their jobs. */
 export function jobOfPath(path: string): string | null {
   const m = /[\\/]jobs[\\/]([0-9a-f]{16})\.json$/.exec(path);
-  return m ? m[1]! : null;
+  return m ? m[1] : null;
 }

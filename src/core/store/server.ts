@@ -140,7 +140,7 @@ export class Dashboard {
     }
     let m = /^\/api\/runs\/([0-9a-f]{4,64})$/.exec(path);
     if (m) {
-      const r = this.store.get(m[1]!);
+      const r = this.store.get(m[1]);
       this.json(req, res, { ...r, record: undefined, report: this.reportOf(r) });
       return;
     }
@@ -156,12 +156,12 @@ export class Dashboard {
     }
     m = /^\/record\/([0-9a-f]{4,64})$/.exec(path);
     if (m) {
-      const r = this.store.get(m[1]!);
+      const r = this.store.get(m[1]);
       const text = (this.store.db.prepare('SELECT record FROM runs WHERE id = ?').get(r.id) as { record: string | null }).record;
       if (text !== null) { this.send(req, res, 200, 'application/json; charset=utf-8', text); return; }
       const inside = this.inside(r.path);
       if (!inside) throw new HttpError(403, 'this record is too large to keep in the store and lives outside the store folder');
-      this.stream(req, res, inside, TYPES['.json']!);
+      this.stream(req, res, inside, TYPES['.json']);
       return;
     }
     if (rawPath.startsWith('/files/')) {

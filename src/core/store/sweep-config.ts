@@ -51,7 +51,7 @@ export function resolveArgv(spec: SweepSpec, point: Record<string, string | numb
   const all: Record<string, string | number | boolean | readonly (string | number | boolean)[]> = { ...spec.args, ...point };
   const argv = spec.command.split(' ');
   for (const k of Object.keys(all).sort()) {
-    const v = all[k]!;
+    const v = all[k];
     if (v === false) continue;
     argv.push(`--${k}`);
     if (v !== true) argv.push(toArg(v));
@@ -71,14 +71,14 @@ export function parseSweepText(text: string, file: string, check?: SweepCheck): 
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     const line = lc.linePos(e.pos[0]).line || 1;
-    throw new ParseError(file, line, 'a YAML sweep file', e.message.split('\n')[0]!, -1, 'yaml');
+    throw new ParseError(file, line, 'a YAML sweep file', e.message.split('\n')[0], -1, 'yaml');
   }
   const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
   const r = SweepSchema.safeParse(raw);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    const issue = r.error.issues[0];
     const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
     const line = lineOfPath(doc, lc, path);
     const key = path.length ? path.join('.') : 'sweep';
@@ -105,7 +105,7 @@ export function parseSweepText(text: string, file: string, check?: SweepCheck): 
   const points: Record<string, string | number | boolean>[] = [{}];
   for (const k of keys) {
     const next: Record<string, string | number | boolean>[] = [];
-    for (const p of points) for (const v of spec.grid[k]!) next.push({ ...p, [k]: v });
+    for (const p of points) for (const v of spec.grid[k]) next.push({ ...p, [k]: v });
     points.splice(0, points.length, ...next);
   }
   const jobs = points.map((point) => { const argv = resolveArgv(spec, point); return { id: jobId(argv), argv, point }; });

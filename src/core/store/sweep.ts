@@ -171,7 +171,7 @@ async function viaRedis(sweep: Sweep, todo: Job[], store: RunStore, states: Map<
         const st = await Promise.all(jobs.map((j) => (j ? j.getState() : Promise.resolve('missing'))));
         warned = false;
         for (let i = 0; i < batch.length; i++) {
-          const id = batch[i]!, job = jobs[i] as BullJob<QueueJobData, QueueJobResult> | undefined, s = st[i]!;
+          const id = batch[i], job = jobs[i] as BullJob<QueueJobData, QueueJobResult> | undefined, s = st[i];
           const me = states.get(id)!;
           const spec = todo.find((t) => t.id === id)!;
           if (s === 'completed' || (s === 'missing' && store.jobsDone([id]).has(id))) {
