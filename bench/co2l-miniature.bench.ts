@@ -19,7 +19,7 @@ import { RunRecorder, writeRecord } from '../src/core/record.js';
 import { findFashionMnist, loadFashionMnist } from '../src/core/data/index.js';
 import { mean } from '../src/core/stats.js';
 import { PYTHON, skipUnlessFashionMnistAndTorch } from '../src/core/bench/python.js';
-import { co2lSeedIndices } from '../src/continual/methods/co2l.js';
+import { co2lSeedIndices } from '../src/continual/parts/streams.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };

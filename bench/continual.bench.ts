@@ -13,7 +13,7 @@ import { median } from '../src/core/stats.js';
 import { initTf, tf } from '../src/core/tensor.js';
 import { linalgBackendName } from '../src/core/linalg/index.js';
 import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
-import { RidgeBranch } from '../src/continual/methods/ridge-branch.js';
+import { RidgeBranch } from '../src/continual/parts/ridge-branch.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
 import { Sgd, lossAndGrads, disposeGrads } from '../src/core/nn.js';

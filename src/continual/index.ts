@@ -13,7 +13,7 @@ export type { ContinualLearner, LearnerContext, SessionData, LearnerCheckpoint }
 export { SimpleCil } from './methods/simplecil.js';
 export { Ranpac, RANPAC_DEFAULTS, type RanpacOptions } from './methods/ranpac.js';
 export { Safe, SAFE_DEFAULTS, transferLoss, type SafeOptions } from './methods/safe.js';
-export { RidgeBranch } from './methods/ridge-branch.js';
+export { RidgeBranch } from './parts/ridge-branch.js';
 export { LEARNERS, makeLearner, type LearnerFactory } from './registry.js';
 export { loadMiniature, DATASETS, POOL_SEED, type Miniature, type DatasetName } from './data.js';
 export { pretrainBackbone, saveBackbone, loadBackbone, PRETRAIN_DEFAULTS, type BackboneManifest } from './pretrain.js';
@@ -30,4 +30,9 @@ export * from './vit-weights.js';
 export * from './contrastive.js';
 export * from './methods/cila.js';
 export * from './methods/co2l.js';
+export * from './parts/co2l-net.js';
+export * from './parts/streams.js';
 export * from './atlas.js';
+// The user workflow: fit a model, save it as a directory, load, predict, teach it new classes.
+export { ContinualModel, fit, load, listImagesForPrediction, MODEL_FORMAT, MODEL_FORMAT_VERSION, type FitOptions, type UpdateOptions, type LoadOptions, type DataSource, type BackboneRef, type SessionRecord, type PredictionRow, type Ranked } from './model.js';
+export { ModelConfigSchema, readModelConfig, resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { initTf } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
 import { imagePatterns } from '../../src/core/data/synthetic.js';
-import { co2lOptions, co2lSeedData, co2lSeedIndices, runCo2l, runCo2lSeed, methodSchedule } from '../../src/continual/methods/co2l.js';
+import { co2lOptions, runCo2l, runCo2lSeed, methodSchedule } from '../../src/continual/methods/co2l.js';
+import { co2lSeedData, co2lSeedIndices } from '../../src/continual/parts/streams.js';
 import { subset } from '../../src/core/data/dataset.js';
 import { remapDataset } from '../../src/continual/scenario.js';
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { rotateImage } from '../../src/continual/methods/co2l.js';
+import { rotateImage } from '../../src/continual/parts/streams.js';
 
 /** Bilinear rotation written out plainly: the four corners in order, zero outside. */
 function rotatePlain(src: Float32Array, h: number, w: number, deg: number): Float32Array {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { initTf } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
 import { imagePatterns } from '../../src/core/data/synthetic.js';
-import { co2lOptions, expandMethods, linearProbe, rotateImage, rotatedSeedData, runCo2l, runCo2lSeed, methodSchedule, LAMBDA_GRID } from '../../src/continual/methods/co2l.js';
+import { co2lOptions, expandMethods, linearProbe, runCo2l, runCo2lSeed, methodSchedule, LAMBDA_GRID } from '../../src/continual/methods/co2l.js';
+import { rotateImage, rotatedSeedData } from '../../src/continual/parts/streams.js';
 
 function blobs(seed: number, n: number, dim: number, classes: number, sep: number): { f: Float32Array; y: Int32Array } {
   const r = new Rng(seed, 'blobs');

@@ -7,7 +7,7 @@ import { Rng } from '../../src/core/rng.js';
 import { initTf } from '../../src/core/tensor.js';
 import { stratifiedSplit, type Dataset } from '../../src/core/data/dataset.js';
 import { readNpy } from '../../src/core/data/npy.js';
-import { ClassMoments, accumulateFromMoments, fitDriftMap } from '../../src/continual/methods/drift.js';
+import { ClassMoments, accumulateFromMoments, fitDriftMap } from '../../src/continual/parts/drift.js';
 import { AnalyticRidgeHead, RandomReluProjection, gramAndTargets, type FeatureRows } from '../../src/continual/heads.js';
 import { loadMiniature } from '../../src/continual/data.js';
 import { pretrainBackbone } from '../../src/continual/pretrain.js';

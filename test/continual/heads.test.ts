@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initTf } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
 import { AnalyticRidgeHead, PrototypeHead, RandomReluProjection, entropyAggregate, type FeatureRows } from '../../src/continual/heads.js';
-import { RidgeBranch } from '../../src/continual/methods/ridge-branch.js';
+import { RidgeBranch } from '../../src/continual/parts/ridge-branch.js';
 
 function rows(rng: Rng, n: number, d: number): FeatureRows {
   const x = new Float32Array(n * d);

@@ -8,23 +8,23 @@
 // The whole per-seed loop lives here (not in the core trainer) because the core's learners sit on a
 // frozen backbone; the accuracy matrix, metrics and record shape are the core's.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../core/tensor.js';
-import { batchNormReluEval, batchNormReluTrain } from '../../core/bn.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { readJsonFile } from '../../core/json.js';
 import { InputError } from '../../core/errors.js';
+import { LogisticRegression } from '../../core/estimators/index.js';
 import { Rng } from '../../core/rng.js';
-import { stratifiedSplit, subset, type Dataset } from '../../core/data/dataset.js';
-import { conv3x3Trainable } from '../backbones/cnn.js';
-import { cloneParams, constInit, countParams, disposeParams, getParam, linear, variable, type Params } from '../../core/nn.js';
+import { subset, type Dataset } from '../../core/data/dataset.js';
 import { argmaxRows } from '../heads.js';
 import { AccuracyMatrix, groupCorrect } from '../metrics.js';
-import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from '../scenario.js';
+import { labelRange, parseSplit } from '../scenario.js';
 import { DEFINITIONS, summarise, type CilRunEntry, type CilSummaryEntry } from '../trainer.js';
 import { asymSupCon, augmentBatch, balancedBufferIndices, ird, CO2L_AUGMENT, type AugmentOptions } from '../contrastive.js';
 import { checkSchedule, lambdaForTask, type LambdaSchedule, type TaskLosses } from './cila.js';
+import { Co2lNet, extractCo2lFeatures } from '../parts/co2l-net.js';
+import { co2lSeedData, rotatedSeedData, type Co2lSeedData, type RotatedOptions } from '../parts/streams.js';
 
 export interface Co2lOptions {
   /** `cnn`: conv blocks (below) then global average pooling; `mlp`: fully connected ReLU layers (`mlpHidden`) on the flattened image. */
@@ -85,136 +85,6 @@ export function co2lOptions(o: Partial<Co2lOptions> = {}): Co2lOptions {
   return Object.freeze(r);
 }
 
-const BN_EPS = 1e-5;
-const BN_MOMENTUM = 0.1;
-
-/** PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-function uniformInit(rng: Rng, n: number, fanIn: number): Float32Array {
-  const b = 1 / Math.sqrt(fanIn);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.uniform(-b, b);
-  return out;
-}
-
-/** Encoder (conv-BN-ReLU blocks, GAP, linear + ReLU) and projector (linear-ReLU-linear, l2-normalised). */
-export class Co2lNet {
-  readonly params: Params;
-  private pending: { name: string; mean: tf.Tensor; variance: tf.Tensor }[] = [];
-
-  constructor(readonly shape: readonly [number, number, number], readonly opts: Co2lOptions, rng: Rng | null, params?: Params) {
-    if (params) { this.params = params; return; }
-    if (!rng) throw new InputError('Co2lNet needs an Rng or parameters');
-    this.params = new Map();
-    const lin = (name: string, out: number, inp: number): void => {
-      this.params.set(`${name}.weight`, variable(`${name}.weight`, [out, inp], uniformInit(rng.split(`${name}.w`), out * inp, inp)));
-      this.params.set(`${name}.bias`, variable(`${name}.bias`, [out], uniformInit(rng.split(`${name}.b`), out, inp)));
-    };
-    let cin = shape[2];
-    if (opts.encoder === 'mlp') {
-      cin = shape[0] * shape[1] * shape[2];
-      opts.mlpHidden.forEach((hdim, i) => { lin(`enc.mlp.${i}`, hdim, cin); cin = hdim; });
-    } else opts.channels.forEach((cout, i) => {
-      const n = `enc.${i}`;
-      this.params.set(`${n}.conv.weight`, variable(`${n}.conv.weight`, [3, 3, cin, cout], uniformInit(rng.split(n), 9 * cin * cout, 9 * cin)));
-      this.params.set(`${n}.bn.weight`, variable(`${n}.bn.weight`, [cout], constInit(cout, 1)));
-      this.params.set(`${n}.bn.bias`, variable(`${n}.bn.bias`, [cout], constInit(cout, 0)));
-      this.params.set(`${n}.bn.running_mean`, variable(`${n}.bn.running_mean`, [cout], constInit(cout, 0), false));
-      this.params.set(`${n}.bn.running_var`, variable(`${n}.bn.running_var`, [cout], constInit(cout, 1), false));
-      cin = cout;
-    });
-    lin('enc.fc', opts.featureDim, cin);
-    lin('head.0', opts.projHidden, opts.featureDim);
-    lin('head.2', opts.projDim, opts.projHidden);
-  }
-
-  trainable(): tf.Variable[] {
-    return [...this.params].filter(([k]) => !k.includes('running_')).map(([, v]) => v);
-  }
-
-  numParams(): number { return countParams(new Map([...this.params].filter(([k]) => !k.includes('running_')))); }
-
-  /** 128-D features (training: batch statistics, recorded for commitBatchStats). */
-  features(x2: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    const [h, w, c] = this.shape;
-    return tf.tidy(() => {
-      if (this.opts.encoder === 'mlp') {
-        let a: tf.Tensor = x2;
-        this.opts.mlpHidden.forEach((_h, i) => { a = tf.relu(linear(a, getParam(this.params, `enc.mlp.${i}.weight`), getParam(this.params, `enc.mlp.${i}.bias`))); });
-        return tf.relu(linear(a, getParam(this.params, 'enc.fc.weight'), getParam(this.params, 'enc.fc.bias'))) as tf.Tensor2D;
-      }
-      let x = x2.reshape([-1, h, w, c]) as tf.Tensor4D;
-      this.opts.channels.forEach((_c, i) => {
-        const n = `enc.${i}`;
-        const wt = getParam(this.params, `${n}.conv.weight`) as unknown as tf.Tensor4D;
-        // The teacher and evaluation also use perennial's convolution (kernelGrad off: nothing is taped there).
-        x = conv3x3Trainable(x, wt, 2, training);
-        // Batch norm + ReLU as one fused kernel (core/bn): same values as the composed ops up to rounding.
-        const gamma = getParam(this.params, `${n}.bn.weight`), beta = getParam(this.params, `${n}.bn.bias`);
-        if (training) {
-          const r = batchNormReluTrain(x, gamma, beta, BN_EPS);
-          const count = x.shape[0] * x.shape[1] * x.shape[2];
-          this.pending.push({ name: n, mean: tf.keep(r.mean), variance: tf.keep(r.variance.mul(count / Math.max(1, count - 1))) });
-          x = r.y;
-        } else x = batchNormReluEval(x, gamma, beta, getParam(this.params, `${n}.bn.running_mean`), getParam(this.params, `${n}.bn.running_var`), BN_EPS);
-      });
-      const g = tf.mean(x, [1, 2]);
-      return tf.relu(linear(g, getParam(this.params, 'enc.fc.weight'), getParam(this.params, 'enc.fc.bias'))) as tf.Tensor2D;
-    });
-  }
-
-  /** l2-normalised projection of the features. */
-  project(f: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const h = tf.relu(linear(f, getParam(this.params, 'head.0.weight'), getParam(this.params, 'head.0.bias')));
-      const z = linear(h, getParam(this.params, 'head.2.weight'), getParam(this.params, 'head.2.bias'));
-      return z.div(tf.norm(z, 2, 1, true).maximum(1e-12)) as tf.Tensor2D;
-    });
-  }
-
-  commitBatchStats(): void {
-    for (const { name, mean, variance } of this.pending) {
-      tf.tidy(() => {
-        const rm = getParam(this.params, `${name}.bn.running_mean`), rv = getParam(this.params, `${name}.bn.running_var`);
-        rm.assign(rm.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM)));
-        rv.assign(rv.mul(1 - BN_MOMENTUM).add(variance.mul(BN_MOMENTUM)));
-      });
-      mean.dispose();
-      variance.dispose();
-    }
-    this.pending = [];
-  }
-
-  discardBatchStats(): void {
-    for (const p of this.pending) { p.mean.dispose(); p.variance.dispose(); }
-    this.pending = [];
-  }
-
-  clone(): Co2lNet { return new Co2lNet(this.shape, this.opts, null, cloneParams(this.params)); }
-
-  /** All parameter values concatenated (tests compare runs bit for bit). */
-  snapshot(): Float32Array {
-    const parts = [...this.params.values()].map((v) => v.dataSync() as Float32Array);
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
-    return out;
-  }
-
-  dispose(): void { this.discardBatchStats(); disposeParams(this.params); }
-}
-
-/** Features of all rows, eval mode, in chunks. */
-export function extractCo2lFeatures(net: Co2lNet, ds: Dataset, chunk = 1000): Float32Array {
-  const out = new Float32Array(ds.n * net.opts.featureDim);
-  for (let s = 0; s < ds.n; s += chunk) {
-    const e = Math.min(ds.n, s + chunk);
-    const f = tf.tidy(() => net.features(tf.tensor2d(ds.x.subarray(s * ds.d, e * ds.d), [e - s, ds.d]), false));
-    out.set(f.dataSync() as Float32Array, s * net.opts.featureDim);
-    f.dispose();
-  }
-  return out;
-}
-
 export interface ProbeResult {
   /** Logits of the test rows over the probe's classes. */
   readonly testLogits: Float32Array;
@@ -226,103 +96,29 @@ export type ProbeOptions = Pick<Co2lOptions, 'probeEpochs' | 'probeLr' | 'probeB
 
 /**
  * Class-balanced linear probe (each class weighs the same in the loss; a softmax regression) on frozen
- * features, trained with Adam (betas 0.9/0.999) under a cosine-decayed learning rate; features are
- * standardised with the training rows' mean and standard deviation when `probeStandardize` is set.
- * The weights of the epoch with the best validation accuracy are kept (ties: the later epoch, the
- * more converged one). Plain JS, float64: small (rows x 128 x classes) and deterministic.
+ * features: core's LogisticRegression with the Adam solver (betas 0.9/0.999, cosine-decayed step),
+ * no L2; features standardised with the training rows' mean and std (+1e-6) when
+ * `probeStandardize` is set. The weights of the epoch with the best validation accuracy are kept
+ * (ties: the later epoch, the more converged one). Float64: small (rows x 128 x classes) and deterministic.
  */
 export function linearProbe(train: { f: Float32Array; y: Int32Array }, val: { f: Float32Array; y: Int32Array }, testF: Float32Array,
   dim: number, classes: number, o: ProbeOptions, rng: Rng): ProbeResult {
   const n = train.y.length;
   if (train.f.length !== n * dim || val.f.length !== val.y.length * dim || testF.length % dim) throw new InputError(`linearProbe: feature arrays do not match ${dim} columns`);
-  const counts = new Float64Array(classes);
   for (let i = 0; i < n; i++) {
-    const c = train.y[i];
+    const c = train.y[i]!;
     if (!(c >= 0 && c < classes)) throw new InputError(`linearProbe: label ${c} outside 0..${classes - 1}`);
-    counts[c]++;
   }
-  const present = counts.filter((c) => c > 0).length;
-  const sw = new Float64Array(n);
-  for (let i = 0; i < n; i++) sw[i] = n / (present * counts[train.y[i]]);
-  // Standardisation from the training rows only.
-  const mu = new Float64Array(dim), sd = new Float64Array(dim).fill(1);
-  if (o.probeStandardize && n > 0) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mu[j] += train.f[i * dim + j];
-    for (let j = 0; j < dim; j++) mu[j] /= n;
-    const v = new Float64Array(dim);
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) { const d = train.f[i * dim + j] - mu[j]; v[j] += d * d; }
-    for (let j = 0; j < dim; j++) sd[j] = Math.sqrt(v[j] / n) + 1e-6;
-  }
-  const std = (f: Float32Array): Float64Array => {
-    const out = new Float64Array(f.length);
-    for (let i = 0; i < f.length; i++) { const j = i % dim; out[i] = (f[i] - mu[j]) / sd[j]; }
-    return out;
-  };
-  const X = std(train.f), Xv = std(val.f), Xt = std(testF);
-  const P = (dim + 1) * classes; // W (dim x classes) then b (classes)
-  const w = new Float64Array(P), m1 = new Float64Array(P), m2 = new Float64Array(P), g = new Float64Array(P);
-  const logits = (src: Float64Array, r: number, out: Float64Array, par: Float64Array = w): void => {
-    for (let c = 0; c < classes; c++) out[c] = par[dim * classes + c];
-    for (let j = 0; j < dim; j++) {
-      const x = src[r * dim + j];
-      if (x === 0) continue;
-      const row = j * classes;
-      for (let c = 0; c < classes; c++) out[c] += x * par[row + c];
-    }
-  };
-  const z = new Float64Array(classes);
-  const accuracy = (src: Float64Array, y: Int32Array, par: Float64Array): number => {
-    let correct = 0;
-    for (let r = 0; r < y.length; r++) {
-      logits(src, r, z, par);
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (z[c] > z[best]) best = c;
-      if (best === y[r]) correct++;
-    }
-    return correct / Math.max(1, y.length);
-  };
-  const steps = o.probeEpochs * Math.ceil(n / o.probeBatchSize);
-  let step = 0;
-  const b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  let best = { acc: -1, epoch: 0, w: Float64Array.from(w) };
-  for (let ep = 1; ep <= o.probeEpochs; ep++) {
-    const perm = rng.split(`probe-epoch-${ep}`).permutation(n);
-    for (let s = 0; s < n; s += o.probeBatchSize) {
-      const e = Math.min(n, s + o.probeBatchSize);
-      g.fill(0);
-      for (let k = s; k < e; k++) {
-        const r = perm[k];
-        logits(X, r, z);
-        let mx = -Infinity;
-        for (let c = 0; c < classes; c++) if (z[c] > mx) mx = z[c];
-        let se = 0;
-        for (let c = 0; c < classes; c++) { z[c] = Math.exp(z[c] - mx); se += z[c]; }
-        const wr = sw[r] / (e - s);
-        for (let c = 0; c < classes; c++) z[c] = wr * (z[c] / se - (c === train.y[r] ? 1 : 0));
-        for (let j = 0; j < dim; j++) {
-          const x = X[r * dim + j];
-          if (x === 0) continue;
-          const row = j * classes;
-          for (let c = 0; c < classes; c++) g[row + c] += x * z[c];
-        }
-        for (let c = 0; c < classes; c++) g[dim * classes + c] += z[c];
-      }
-      step++;
-      const lr = o.probeLr * 0.5 * (1 + Math.cos(Math.PI * (step - 1) / Math.max(1, steps)));
-      const c1 = 1 - b1 ** step, c2 = 1 - b2 ** step;
-      for (let i = 0; i < P; i++) {
-        m1[i] = b1 * m1[i] + (1 - b1) * g[i];
-        m2[i] = b2 * m2[i] + (1 - b2) * g[i] * g[i];
-        w[i] -= lr * (m1[i] / c1) / (Math.sqrt(m2[i] / c2) + eps);
-      }
-    }
-    const acc = accuracy(Xv, val.y, w);
-    if (acc >= best.acc) best = { acc, epoch: ep, w: Float64Array.from(w) };
-  }
-  const nt = testF.length / dim;
-  const testLogits = new Float32Array(nt * classes);
-  for (let r = 0; r < nt; r++) { logits(Xt, r, z, best.w); for (let c = 0; c < classes; c++) testLogits[r * classes + c] = z[c]; }
-  return { testLogits, bestEpoch: best.epoch, valAcc: 100 * best.acc };
+  const model = new LogisticRegression({
+    solver: 'adam', l2: 0, classWeight: 'balanced', standardize: o.probeStandardize, stdEps: 1e-6,
+    epochs: o.probeEpochs, lr: o.probeLr, batchSize: o.probeBatchSize,
+  }).fit({ rows: n, cols: dim, data: train.f }, train.y, {
+    classes: Array.from({ length: classes }, (_, c) => c),
+    validation: { x: { rows: val.y.length, cols: dim, data: val.f }, y: val.y },
+    permutation: (ep, rows) => rng.split(`probe-epoch-${ep}`).permutation(rows),
+  });
+  const testLogits = Float32Array.from(model.decisionFunction({ rows: testF.length / dim, cols: dim, data: testF }).data);
+  return { testLogits, bestEpoch: model.bestEpoch!, valAcc: 100 * model.validationAccuracy! };
 }
 
 export interface Co2lTaskLog {
@@ -344,20 +140,6 @@ export interface Co2lSeedResult {
   readonly params: number;
   /** Final parameter values (kept only when asked: tests). */
   readonly snapshot?: Float32Array;
-}
-
-export interface Co2lSeedData {
-  readonly scenario: Scenario;
-  /** Remapped labels (session j owns a contiguous id range). */
-  readonly train: Dataset;
-  readonly val: Dataset;
-  readonly test: Dataset;
-  /**
-   * Domain-incremental streams (Co2L's R-MNIST rule): labels are domain * domainClasses + class, so the
-   * contrastive loss, anchors and buffer treat each (domain, class) pair as a class, while the probe
-   * predicts the class (label % domainClasses) and each domain's test rows form one group.
-   */
-  readonly domainClasses?: number;
 }
 
 /** Train Co2L over all sessions of one seed; probe and score after each. */
@@ -504,43 +286,6 @@ export function methodSchedule(name: string): LambdaSchedule {
   throw new InputError(`unknown Co2L/CILA method ${JSON.stringify(name)}; known: co2l, co2l-l<lambda> (e.g. co2l-l0), ${SWEEP_METHOD}, cila, cila-<pure|min1|max1>[-c<c>][-unscaled]`);
 }
 
-/**
- * One seed's data: a validation split of `perClassVal` rows per class fixed across seeds (seed
- * VAL_SPLIT_SEED), `perClassTrain` training rows per class drawn per seed from the rest, the class
- * order from the seed; the test set only scores.
- */
-export const VAL_SPLIT_SEED = 1993;
-
-export function co2lSeedData(train: Dataset, test: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): Co2lSeedData {
-  const { val, train: tr, scenario } = co2lSeedDataRows(train, seed, o);
-  return { scenario, train: remapDataset(tr, scenario.classOrder), val: remapDataset(val, scenario.classOrder), test: remapDataset(test, scenario.classOrder) };
-}
-
-/**
- * The rows behind `co2lSeedData` as indices into `train` (validation, training; ascending) and the
- * class order, so that a peer implementation can run on exactly the same data. The splits depend on
- * the labels and the seeds only, so they are replayed on a dataset of row numbers.
- */
-export function co2lSeedIndices(train: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): { val: number[]; train: number[]; classOrder: number[] } {
-  const { shape: _shape, ...rest } = train;
-  const rows: Dataset = { ...rest, x: Float32Array.from({ length: train.n }, (_, i) => i), d: 1 };
-  const d = co2lSeedDataRows(rows, seed, o);
-  const ids = (ds: Dataset): number[] => Array.from(ds.x, (v) => Math.round(v));
-  return { val: ids(d.val), train: ids(d.train), classOrder: [...d.scenario.classOrder] };
-}
-
-/** The splits of `co2lSeedData` before the class order is applied. */
-function co2lSeedDataRows(train: Dataset, seed: number, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): { val: Dataset; train: Dataset; scenario: Scenario } {
-  const byClass = new Map<number, number>();
-  for (let i = 0; i < train.n; i++) byClass.set(train.y[i], (byClass.get(train.y[i]) ?? 0) + 1);
-  const minCount = Math.min(...byClass.values());
-  if (o.perClassTrain + o.perClassVal > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${o.perClassTrain} + ${o.perClassVal} needed`);
-  const [val, pool] = stratifiedSplit(train, [o.perClassVal, minCount - o.perClassVal], new Rng(VAL_SPLIT_SEED, 'co2l-val')) as [Dataset, Dataset];
-  const [tr] = stratifiedSplit(pool, [o.perClassTrain], new Rng(seed, 'co2l-train')) as [Dataset];
-  const scenario = makeClassIncremental({ numClasses: o.numClasses, base: o.base, increment: o.increment, classOrderSeed: seed });
-  return { val, train: tr, scenario };
-}
-
 export type Co2lRunEntry = CilRunEntry & {
   readonly lambda_per_task: number[];
   readonly loss_ratio_per_task: (number | null)[];
@@ -675,83 +420,4 @@ export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
       loss_ratio_per_task: 'CILA input at each task: sum of average IRD losses / sum of average contrastive losses over earlier distillation tasks (null where none enters)',
       losses_per_task: 'average training losses per task: con (scaled by tau/tauBase as Co2L), conUnscaled, dis (unweighted IRD)',
     } };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rotated stream (domain-incremental, like Co2L's R-MNIST): every task holds all classes, rotated by
-// its own angle.
-
-/** Rotate one h x w single-channel image about its centre by `deg` degrees (bilinear, zero outside). */
-export function rotateImage(src: Float32Array, h: number, w: number, deg: number, out = new Float32Array(h * w)): Float32Array {
-  const a = (deg * Math.PI) / 180, c = Math.cos(a), s = Math.sin(a);
-  const cy = (h - 1) / 2, cx = (w - 1) / 2;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      // Inverse map: the source point that lands on (y, x).
-      const dy = y - cy, dx = x - cx;
-      const sx = c * dx + s * dy + cx, sy = -s * dx + c * dy + cy;
-      const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
-      // The four bilinear corners in a fixed order (no per-pixel allocation).
-      const y1 = y0 + 1, x1 = x0 + 1;
-      const inY0 = y0 >= 0 && y0 < h, inY1 = y1 >= 0 && y1 < h, inX0 = x0 >= 0 && x0 < w, inX1 = x1 >= 0 && x1 < w;
-      let v = 0;
-      if (inY0 && inX0) v += (1 - fy) * (1 - fx) * src[y0 * w + x0];
-      if (inY0 && inX1) v += (1 - fy) * fx * src[y0 * w + x1];
-      if (inY1 && inX0) v += fy * (1 - fx) * src[y1 * w + x0];
-      if (inY1 && inX1) v += fy * fx * src[y1 * w + x1];
-      out[y * w + x] = v;
-    }
-  }
-  return out;
-}
-
-export interface RotatedOptions {
-  readonly tasks: number;
-  /** Training rows per class and task (drawn afresh for each task from the training pool). */
-  readonly perClassTrain: number;
-  /** Validation rows per class and task (from a pool fixed across seeds, rotated like the task). */
-  readonly perClassVal: number;
-  /** Test rows per class and task (from the official test set). */
-  readonly perClassTest: number;
-  /** Angles are drawn uniformly in [0, maxAngle) per task and seed. */
-  readonly maxAngle: number;
-}
-
-/**
- * One seed's rotated stream: task t rotates its images by angle_t (uniform in [0, maxAngle) from the
- * seed); labels are t * C + class (see `Co2lSeedData.domainClasses`). Validation rows come from a
- * pool held out of training with a seed fixed across seeds; test rows from the official test set.
- */
-export function rotatedSeedData(train: Dataset, test: Dataset, seed: number, o: RotatedOptions): Co2lSeedData & { angles: number[] } {
-  const shape = train.shape;
-  if (!shape || shape[2] !== 1) throw new InputError(`${train.source}: the rotated stream needs single-channel images`);
-  if (!(Number.isInteger(o.tasks) && o.tasks >= 1)) throw new InputError(`rotated stream: tasks must be a positive integer, got ${o.tasks}`);
-  const C = Math.max(...train.y) + 1;
-  const byClass = new Map<number, number>();
-  for (let i = 0; i < train.n; i++) byClass.set(train.y[i], (byClass.get(train.y[i]) ?? 0) + 1);
-  const minCount = Math.min(...byClass.values());
-  const valPool = o.perClassVal * o.tasks;
-  if (valPool + o.perClassTrain > minCount) throw new InputError(`${train.source}: a class has ${minCount} rows, ${valPool} + ${o.perClassTrain} needed`);
-  const [valAll, pool] = stratifiedSplit(train, [valPool, minCount - valPool], new Rng(VAL_SPLIT_SEED, 'co2l-rot-val')) as [Dataset, Dataset];
-  const rng = new Rng(seed, 'co2l-rotated');
-  const angles = Array.from({ length: o.tasks }, (_, t) => rng.split(`angle-${t}`).uniform(0, o.maxAngle));
-  const [h, w] = shape;
-  const d = h * w;
-  const build = (parts: Dataset[], name: string): Dataset => {
-    const n = parts.reduce((s, p) => s + p.n, 0);
-    const x = new Float32Array(n * d), y = new Int32Array(n);
-    let r = 0;
-    parts.forEach((p, t) => {
-      for (let i = 0; i < p.n; i++, r++) {
-        rotateImage(p.x.subarray(i * d, (i + 1) * d), h, w, angles[t], x.subarray(r * d, (r + 1) * d));
-        y[r] = t * C + p.y[i];
-      }
-    });
-    return { x, y, n, d, shape, classNames: Array.from({ length: o.tasks * C }, (_, k) => `${train.classNames[k % C] ?? k % C}@${angles[Math.floor(k / C)].toFixed(0)}`), source: `${name}[rotated seed ${seed}]` };
-  };
-  const valParts = stratifiedSplit(valAll, Array.from({ length: o.tasks }, () => o.perClassVal), new Rng(VAL_SPLIT_SEED, 'co2l-rot-val-tasks'));
-  const trainParts = angles.map((_a, t) => stratifiedSplit(pool, [o.perClassTrain], rng.split(`train-${t}`))[0]);
-  const testParts = angles.map((_a, t) => stratifiedSplit(test, [o.perClassTest], rng.split(`test-${t}`))[0]);
-  const scenario = makeClassIncremental({ numClasses: o.tasks * C, base: C, increment: C, classOrderSeed: seed, fixedOrder: true });
-  return { scenario, train: build(trainParts, train.source), val: build(valParts, `${train.source}[val]`), test: build(testParts, test.source), domainClasses: C, angles };
 }

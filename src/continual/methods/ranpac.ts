@@ -10,7 +10,7 @@ import type { PetOptions } from '../backbones/types.js';
 import { frozenFeatures } from '../feature-cache.js';
 import { getParamValues, setParams, disposeParams, type Params } from '../../core/nn.js';
 import { checkTrainOptions, createCosineHead, disposeCosineHead, initRowsFromMeans, trainPet, type TrainOptions } from '../pet-train.js';
-import { RidgeBranch } from './ridge-branch.js';
+import { RidgeBranch } from '../parts/ridge-branch.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
 
 export interface RanpacOptions {

@@ -22,9 +22,9 @@ import {
   checkTrainOptions, cloneCosineHead, cosineLogits, createCosineHead, disposeCosineHead, extractFeatures, initRowsFromMeans,
   l2normalize, trainPet, type BatchContext, type CosineHead, type TrainOptions,
 } from '../pet-train.js';
-import { RidgeBranch } from './ridge-branch.js';
+import { RidgeBranch } from '../parts/ridge-branch.js';
 import { checkKnown } from './ranpac.js';
-import { ClassMoments, accumulateFromMoments, fitDriftMap } from './drift.js';
+import { ClassMoments, accumulateFromMoments, fitDriftMap } from '../parts/drift.js';
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
 
 export interface SafeOptions {
