@@ -14,3 +14,5 @@ export { conv2d, type Conv2dOptions } from './conv.js';
 export { batchNormReluTrain, batchNormReluEval } from './bn.js';
 // Parameter stores, layers and SGD over tfjs, shared by every area that trains.
 export * as nn from './nn.js';
+// Logistic/softmax and ridge regression (fit / predict), float64, solved through linalg.
+export * as estimators from './estimators/index.js';
