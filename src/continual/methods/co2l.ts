@@ -15,7 +15,6 @@ import { writeJsonAtomic } from '../../core/fsx.js';
 import { readJsonFile } from '../../core/json.js';
 import { InputError } from '../../core/errors.js';
 import { LogisticRegression } from '../../core/estimators/index.js';
-import { LogisticRegression } from '../../core/estimators/index.js';
 import { Rng } from '../../core/rng.js';
 import { subset, type Dataset } from '../../core/data/dataset.js';
 import { argmaxRows } from '../heads.js';
