@@ -173,3 +173,13 @@ export function lossAndGrads(f: () => tf.Scalar, vars: readonly tf.Variable[]): 
 export function disposeGrads(g: Map<tf.Variable, tf.Tensor>): void {
   for (const t of g.values()) t.dispose();
 }
+
+/**
+ * Dispose a tfjs optimizer and everything it holds. tfjs-core's MomentumOptimizer.dispose (4.x)
+ * frees its momentum scalar and accumulators but not the learning-rate scalar its SGD base keeps,
+ * so each tf.train.momentum otherwise leaves one tensor behind.
+ */
+export function disposeOptimizer(opt: tf.Optimizer): void {
+  opt.dispose();
+  if (opt instanceof tf.MomentumOptimizer) (opt as unknown as { c?: tf.Tensor }).c?.dispose();
+}

@@ -6,6 +6,7 @@ import { assertAllocatable, assertArrayFits } from '../core/limits.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
+import { constInit, variable } from '../core/nn.js';
 import { checkKeys, featureHeadInfo } from './metrics.js';
 
 export interface GrokkingOptions {
@@ -101,11 +102,11 @@ export async function runGrokking(partial: Partial<GrokkingOptions> = {}, onEval
   const ev = { a: Int32Array.from(evalRows, (i) => te.a[i]), b: Int32Array.from(evalRows, (i) => te.b[i]), y: Int32Array.from(evalRows, (i) => te.y[i]) };
 
   const init = rng.split('init');
-  const normal = (shape: [number, number], std: number): tf.Variable => tf.variable(tf.tensor2d(init.fillNormal(new Float32Array(shape[0] * shape[1]), std), shape));
-  const E = normal([P, o.embed], 1 / Math.sqrt(o.embed));
-  const W1 = normal([2 * o.embed, o.hidden], 1 / Math.sqrt(2 * o.embed));
-  const b1 = tf.variable(tf.zeros([o.hidden]));
-  const U = normal([P, o.hidden], 1 / Math.sqrt(o.hidden));
+  const normal = (name: string, shape: [number, number], std: number): tf.Variable => variable(name, shape, init.fillNormal(new Float32Array(shape[0] * shape[1]), std));
+  const E = normal('E', [P, o.embed], 1 / Math.sqrt(o.embed));
+  const W1 = normal('W1', [2 * o.embed, o.hidden], 1 / Math.sqrt(2 * o.embed));
+  const b1 = variable('b1', [o.hidden], constInit(o.hidden, 0));
+  const U = normal('U', [P, o.hidden], 1 / Math.sqrt(o.hidden));
   const decayed = [E, W1, U];
   const vars = [E, W1, b1, U];
 

@@ -5,6 +5,7 @@
 import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
+import { assignValues, constInit, disposeOptimizer, variable } from '../core/nn.js';
 import { findFashionMnist, gaussianMixture, imagePatterns, loadFashionMnist, subset, type Dataset } from '../core/data/index.js';
 import { featureHeadInfo } from './metrics.js';
 import { informationLoss } from './losses.js';
@@ -25,14 +26,15 @@ export class InfoMlp {
   masks: { W1: tf.Tensor2D; W2: tf.Tensor2D } | null = null;
 
   constructor(readonly shape: MlpShape, rng: Rng) {
-    const he = (r: number, c: number, name: string): tf.Variable =>
-      tf.variable(tf.tensor2d(rng.split(name).fillNormal(new Float32Array(r * c), Math.sqrt(2 / r)), [r, c]));
-    this.W1 = he(shape.input, shape.hidden, 'W1');
-    this.b1 = tf.variable(tf.zeros([shape.hidden]));
-    this.W2 = he(shape.hidden, shape.features, 'W2');
-    this.b2 = tf.variable(tf.zeros([shape.features]));
-    this.Wh = tf.variable(tf.tensor2d(rng.split('Wh').fillNormal(new Float32Array(shape.classes * shape.features), Math.sqrt(1 / shape.features)), [shape.classes, shape.features]));
-    this.bh = tf.variable(tf.zeros([shape.classes]));
+    const normal = (name: string, r: number, c: number, std: number): tf.Variable =>
+      variable(name, [r, c], rng.split(name).fillNormal(new Float32Array(r * c), std));
+    const zeros = (name: string, n: number): tf.Variable => variable(name, [n], constInit(n, 0));
+    this.W1 = normal('W1', shape.input, shape.hidden, Math.sqrt(2 / shape.input));
+    this.b1 = zeros('b1', shape.hidden);
+    this.W2 = normal('W2', shape.hidden, shape.features, Math.sqrt(2 / shape.hidden));
+    this.b2 = zeros('b2', shape.features);
+    this.Wh = normal('Wh', shape.classes, shape.features, Math.sqrt(1 / shape.features));
+    this.bh = zeros('bh', shape.classes);
   }
 
   parameters(): tf.Variable[] { return [this.W1, this.b1, this.W2, this.b2, this.Wh, this.bh]; }
@@ -53,7 +55,7 @@ export class InfoMlp {
   /** Copy of the current weights (for interpolation or pruning baselines). */
   snapshot(): Float32Array[] { return this.parameters().map((v) => Float32Array.from(v.dataSync())); }
   load(snap: readonly Float32Array[]): void {
-    this.parameters().forEach((v, i) => v.assign(tf.tensor(snap[i], v.shape)));
+    this.parameters().forEach((v, i) => assignValues(v, snap[i]));
   }
   dispose(): void {
     tf.dispose(this.parameters());
@@ -139,7 +141,7 @@ export async function trainClassifier(model: InfoMlp, train: Dataset, partial: P
       await onEpoch?.(st);
     }
   } finally {
-    opt.dispose();
+    disposeOptimizer(opt);
   }
   return out;
 }

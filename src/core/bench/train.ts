@@ -9,6 +9,7 @@
 import { initTf, tf, batchMatMulMode, setBatchMatMulMode, type BatchMatMulMode } from '../tensor.js';
 import { nativeAddon } from '../linalg/index.js';
 import { Rng } from '../rng.js';
+import { constInit, variable } from '../nn.js';
 import { ensurePythonModule, PythonWorker } from './python.js';
 import { progress } from '../progress.js';
 
@@ -39,16 +40,16 @@ function batches(count: number, rng: Rng): { x: tf.Tensor2D; y: tf.Tensor2D }[] 
   });
 }
 
-/** The plain loop: forward, loss, gradients, Adam update (optimizer.minimize). `run(k)` returns seconds for k steps. */
-function makeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: Rng): { run: (k: number) => number; dispose: () => void } {
-  const glorot = (fanIn: number, fanOut: number): tf.Variable => {
+/** The plain loop: forward, loss, gradients, Adam update (optimizer.minimize). `run(k)` returns seconds for k steps; exported for the leak test. */
+export function makeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: Rng): { run: (k: number) => number; dispose: () => void } {
+  const glorot = (name: string, fanIn: number, fanOut: number): tf.Variable => {
     const lim = Math.sqrt(6 / (fanIn + fanOut));
     const w = new Float32Array(fanIn * fanOut);
     for (let i = 0; i < w.length; i++) w[i] = rng.uniform(-lim, lim);
-    return tf.variable(tf.tensor2d(w, [fanIn, fanOut]));
+    return variable(name, [fanIn, fanOut], w);
   };
-  const w1 = glorot(IN, HIDDEN), b1 = tf.variable(tf.zeros([HIDDEN]));
-  const w2 = glorot(HIDDEN, OUT), b2 = tf.variable(tf.zeros([OUT]));
+  const w1 = glorot('w1', IN, HIDDEN), b1 = variable('b1', [HIDDEN], constInit(HIDDEN, 0));
+  const w2 = glorot('w2', HIDDEN, OUT), b2 = variable('b2', [OUT], constInit(OUT, 0));
   const opt = tf.train.adam(1e-3);
   let i = 0;
   const step = (): void => {
