@@ -5,6 +5,7 @@
 // windows with no direction. Every window carries its intended label, which the rule labeller
 // must reproduce exactly.
 import { InputError } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { assertAllocatable, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import type { FootprintRow, FootprintTable, FootprintWindow } from './footprint.js';
@@ -43,12 +44,9 @@ export const DEFAULT_FOOTPRINT_SPEC: FootprintSpec = Object.freeze({
   margin: 0.4, volume: 40, noise: 1, nearShare: 0.15, hardShare: 0.15, tieShare: 0.03, noDirectionShare: 0.02,
 });
 
-const SPEC_KEYS = Object.keys(DEFAULT_FOOTPRINT_SPEC);
-
 /** Merge options over the defaults; unknown names and out-of-range values raise InputError. */
 export function footprintSpec(opts: Partial<FootprintSpec> = {}): FootprintSpec {
-  for (const k of Object.keys(opts)) if (!SPEC_KEYS.includes(k)) throw new InputError(`unknown footprint spec option ${JSON.stringify(k)}; known: ${SPEC_KEYS.join(', ')}`);
-  const s = { ...DEFAULT_FOOTPRINT_SPEC, ...opts };
+  const s = withDefaults(DEFAULT_FOOTPRINT_SPEC, opts, 'footprint spec');
   const chk = (ok: boolean, name: string, v: unknown): void => { if (!ok) throw new InputError(`footprint spec: bad ${name} ${JSON.stringify(v)}`); };
   chk(Number.isInteger(s.rangeBars) && s.rangeBars >= 2, 'rangeBars', s.rangeBars);
   chk(s.tick > 0, 'tick', s.tick);

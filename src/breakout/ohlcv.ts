@@ -5,6 +5,7 @@
 // of them load and scan in a few seconds.
 import { readFileSync } from 'node:fs';
 import { InputError, ParseError, warn } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { assertAllocatable, assertArrayFits } from '../core/limits.js';
 import { parseCsv } from '../core/data/csv.js';
 import type { VegaLiteSpec } from '../core/report.js';
@@ -301,9 +302,7 @@ export const DEFAULT_RANGE_OPTIONS: RangeOptions = Object.freeze({
 } as const);
 
 export function rangeOptions(o: Partial<RangeOptions> = {}): RangeOptions {
-  const known = Object.keys(DEFAULT_RANGE_OPTIONS);
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new InputError(`unknown range option ${JSON.stringify(k)}; known: ${known.join(', ')}`);
-  const r = { ...DEFAULT_RANGE_OPTIONS, ...o };
+  const r = withDefaults(DEFAULT_RANGE_OPTIONS, o, 'range options');
   const bad = (name: string, v: unknown): never => { throw new InputError(`range option ${name}: bad value ${JSON.stringify(v)}`); };
   if (!(Number.isInteger(r.lookback) && r.lookback >= 2)) bad('lookback', r.lookback);
   if (!(Number.isInteger(r.atrPeriod) && r.atrPeriod >= 1)) bad('atrPeriod', r.atrPeriod);
@@ -516,9 +515,7 @@ export interface PlantedBreakout {
  * or failure (the next bar closes back at the band's centre) -> trend again.
  */
 export function generateOhlcv(seed: number, specIn: Partial<OhlcvSpec> = {}): { candles: Candles; planted: PlantedBreakout[] } {
-  const known = Object.keys(DEFAULT_OHLCV_SPEC);
-  for (const k of Object.keys(specIn)) if (!known.includes(k)) throw new InputError(`unknown OHLCV spec option ${JSON.stringify(k)}; known: ${known.join(', ')}`);
-  const spec = { ...DEFAULT_OHLCV_SPEC, ...specIn };
+  const spec = withDefaults(DEFAULT_OHLCV_SPEC, specIn, 'OHLCV spec');
   if (!(Number.isInteger(spec.n) && spec.n >= 1)) throw new InputError(`OHLCV spec n must be a positive integer, got ${spec.n}`);
   // Six float64 columns plus about 100 bytes of CSV text per candle.
   assertArrayFits(spec.n, 8, `${spec.n} candles`, 'OHLCV spec n');

@@ -10,6 +10,7 @@
 // Either way tfjs calls each input's gradient only when it is needed.
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
+import { checkOptionKeys } from './options.js';
 import { CONV2D, IM2COL, STOCK_FORWARD_MAX_K, ZERO_GRAD, convGeometry, installConvKernels } from './kernels/conv2d.js';
 
 export { im2col, col2im, convGeometry, type ConvGeometry } from './kernels/conv2d.js';
@@ -23,7 +24,7 @@ export interface Conv2dOptions {
   readonly kernelGrad?: boolean;
 }
 
-const KNOWN = new Set(['stride', 'pad', 'kernelGrad']);
+const KNOWN = ['stride', 'pad', 'kernelGrad'];
 
 /**
  * 'im2col': perennial's kernels (default). 'tfjs': the earlier formulation, kept for comparisons
@@ -47,8 +48,7 @@ export function setConvMode(m: ConvMode): void {
  * Differentiable in x and w. Needs the wasm backend (`initTf()`).
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {}): tf.Tensor4D {
-  const bad = Object.keys(opts).filter((k) => !KNOWN.has(k));
-  if (bad.length) throw new InputError(`conv2d: unknown option(s) ${bad.join(', ')}; known: ${[...KNOWN].join(', ')}`);
+  checkOptionKeys(opts, KNOWN, 'conv2d');
   const stride = opts.stride ?? 1, pad = opts.pad ?? 1, kernelGrad = opts.kernelGrad ?? true;
   if (tf.getBackend() !== 'wasm') throw new InputError(`conv2d runs on the wasm backend (call initTf()), the active one is ${tf.getBackend()}`);
   if (x.rank !== 4 || w.rank !== 4) throw new InputError(`conv2d: x must be [n, h, w, cin] and the kernel [kh, kw, cin, cout], got [${x.shape}] and [${w.shape}]`);

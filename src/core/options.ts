@@ -11,16 +11,16 @@ function kindOf(v: unknown): Kind | null {
   return t === 'number' || t === 'boolean' || t === 'string' ? t : null;
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) turning a into b. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    prev = cur;
   }
-  return prev[b.length]!;
+  return d[a.length][b.length];
 }
 
 /** The known key a typo most likely meant: same letters ignoring case, or within a third of its length in edits. */
@@ -55,7 +55,7 @@ export function checkOptionKeys(given: object | undefined, known: readonly strin
  * `{ epochs: flags.epochs }` straight through.
  */
 export function withDefaults<T extends object>(defaults: T, given: Partial<T> | Record<string, unknown> | undefined, where: string): T {
-  const out: Record<string, unknown> = { ...defaults };
+  const out = { ...defaults } as Record<string, unknown>;
   if (given === undefined || given === null) return out as T;
   checkOptionKeys(given, Object.keys(defaults), where);
   for (const [k, v] of Object.entries(given)) {

@@ -3,7 +3,7 @@
 // attribute vector per class plus Gaussian noise, through a second small encoder. Both encoders
 // feed one shared linear head (cross-entropy on both). The "+align" variant adds the cross-modal
 // alignment loss over each class's group of features from both modalities.
-import { InputError } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
@@ -61,8 +61,7 @@ function attrSamples(labels: ArrayLike<number>, attr: Float32Array, k: number, n
 }
 
 export async function runAlign(partial: Partial<AlignOptions> = {}): Promise<AlignResult> {
-  for (const k of Object.keys(partial)) if (!(k in ALIGN_DEFAULTS)) throw new InputError(`align: unknown option ${JSON.stringify(k)}; known: ${Object.keys(ALIGN_DEFAULTS).join(', ')}`);
-  const o = { ...ALIGN_DEFAULTS, ...partial };
+  const o = withDefaults(ALIGN_DEFAULTS, partial, 'align');
   await initTf();
   const data = supervisedData({ trainSize: o.trainSize, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed, images: true });
   const C = data.train.classNames.length;

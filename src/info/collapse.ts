@@ -5,7 +5,8 @@ import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { median, quantile } from '../core/stats.js';
 import type { Matrix64 } from '../core/linalg/index.js';
-import { checkKeys, featureHeadInfo, measureBytes } from './metrics.js';
+import { withDefaults } from '../core/options.js';
+import { featureHeadInfo, measureBytes } from './metrics.js';
 import { MAX_REPEATS, assertAllocatable, capSize } from '../core/limits.js';
 import { etfHead, mirNeuralCollapse } from './nc.js';
 
@@ -51,8 +52,7 @@ function batch(W: Matrix64, counts: readonly number[], sigma: number, rng: Rng):
 }
 
 export function collapseSweep(partial: Partial<CollapseSweepOptions> = {}): CollapseSweepResult {
-  checkKeys(partial, Object.keys(COLLAPSE_DEFAULTS), 'nc sweep');
-  const o = { ...COLLAPSE_DEFAULTS, ...partial };
+  const o = withDefaults(COLLAPSE_DEFAULTS, partial, 'nc sweep');
   if (o.dim < o.classes) throw new InputError(`nc sweep: dim (${o.dim}) must be >= classes (${o.classes})`);
   if (o.noise.some((s) => !(s >= 0))) throw new InputError('nc sweep: noise levels must be >= 0');
   const C = o.classes;

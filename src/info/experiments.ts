@@ -2,6 +2,7 @@
 // label smoothing (A6) and magnitude pruning with fine-tuning (A7). Each reports means and
 // spreads over seeds with the plain cross-entropy baseline beside the variants.
 import { InputError } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
@@ -33,8 +34,7 @@ export const SUPERVISED_DEFAULTS: SupervisedOptions = {
 export const SUPERVISED_QUICK: Partial<SupervisedOptions> = { seeds: 3, epochs: 5, trainSize: 2000, testSize: 1000 };
 
 export function supervisedOptions(partial: Partial<SupervisedOptions>): SupervisedOptions {
-  for (const k of Object.keys(partial)) if (!(k in SUPERVISED_DEFAULTS)) throw new InputError(`unknown option ${JSON.stringify(k)}; known: ${Object.keys(SUPERVISED_DEFAULTS).join(', ')}`);
-  const o = { ...SUPERVISED_DEFAULTS, ...partial };
+  const o = withDefaults(SUPERVISED_DEFAULTS, partial, 'supervised');
   if (!(o.seeds >= 1 && o.epochs >= 1)) throw new InputError('need seeds >= 1 and epochs >= 1');
   return Object.freeze(o);
 }

@@ -6,7 +6,7 @@
 import { InputError } from '../core/errors.js';
 import { linalg } from '../core/linalg/index.js';
 import { tf } from '../core/tensor.js';
-import { checkKeys } from './metrics.js';
+import { checkOptionKeys } from '../core/options.js';
 
 /** Rows divided by their norms (a tiny floor keeps zero rows finite). */
 export function unitRows(Z: tf.Tensor2D): tf.Tensor2D {
@@ -136,7 +136,7 @@ export interface InformationLossTerms {
  * optimizer closure.
  */
 export function informationLoss(opts: InformationLossOptions): (features: tf.Tensor2D, headRows: tf.Tensor2D) => InformationLossTerms {
-  checkKeys(opts, ['lambdaMi', 'lambdaHd', 'alpha', 'delta'], 'informationLoss');
+  checkOptionKeys(opts, ['lambdaMi', 'lambdaHd', 'alpha', 'delta'], 'informationLoss');
   const alpha = opts.alpha ?? 2;
   if (alpha !== 1 && alpha !== 2) throw new InputError(`informationLoss: alpha must be 1 or 2, got ${String(alpha)}`);
   if (!(opts.lambdaMi >= 0 && opts.lambdaHd >= 0)) throw new InputError('informationLoss: lambdaMi and lambdaHd must be >= 0');

@@ -4,6 +4,7 @@
 // Hadamard products are picked by cost (they share the nonzero spectrum of the direct route).
 import { InputError } from '../core/errors.js';
 import { assertAllocatable } from '../core/limits.js';
+import { checkOptionKeys } from '../core/options.js';
 import { linalg, type Linalg, type Matrix, type Matrix64 } from '../core/linalg/index.js';
 
 export type LogBase = 'e' | 2 | 10 | number;
@@ -27,14 +28,6 @@ export interface FeatureOptions extends EntropyOptions {
 
 const ENTROPY_KEYS = ['alpha', 'base', 'eps'] as const;
 const FEATURE_KEYS = [...ENTROPY_KEYS, 'center', 'route', 'linalg'] as const;
-
-/** Unknown option names are errors that list the known ones. */
-export function checkKeys(opts: object | undefined, known: readonly string[], where: string): void {
-  if (!opts) return;
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new InputError(`${where}: unknown option ${JSON.stringify(k)}; known: ${known.join(', ')}`);
-  }
-}
 
 function checkAlpha(alpha: number): void {
   if (!Number.isFinite(alpha) || alpha <= 0) throw new InputError(`alpha must be a positive finite number, got ${alpha}`);
@@ -93,7 +86,7 @@ export function normalizeRows(Z: Matrix, opts: { center?: boolean } = {}): Matri
 
 /** G(Z)_ij = cos(z_i, z_j): the Gram of the row-normalised features (n x n, unit diagonal). */
 export function cosineGram(Z: Matrix, opts: { center?: boolean; linalg?: Linalg } = {}): Matrix64 {
-  checkKeys(opts, ['center', 'linalg'], 'cosineGram');
+  checkOptionKeys(opts, ['center', 'linalg'], 'cosineGram');
   const Zh = normalizeRows(Z, opts);
   const G = (opts.linalg ?? linalg()).gemm(Zh, Zh, { transB: true });
   symmetrizeInPlace(G);
@@ -169,7 +162,7 @@ function clipRenormalize(values: Float64Array): Float64Array {
 
 /** Entropy of a normalised spectrum (sums to 1): von Neumann for alpha = 1, else Renyi. */
 export function spectrumEntropy(mu: ArrayLike<number>, opts: EntropyOptions = {}): number {
-  checkKeys(opts, ENTROPY_KEYS, 'spectrumEntropy');
+  checkOptionKeys(opts, ENTROPY_KEYS, 'spectrumEntropy');
   const alpha = opts.alpha ?? 1;
   checkAlpha(alpha);
   const eps = opts.eps ?? 1e-15;
@@ -203,7 +196,7 @@ export function spectrumEntropy(mu: ArrayLike<number>, opts: EntropyOptions = {}
 
 /** H(K) for a PSD matrix K (any trace): eigenvalues of K / tr K. */
 export function matrixEntropy(K: Matrix, opts: EntropyOptions & { linalg?: Linalg } = {}): number {
-  checkKeys(opts, [...ENTROPY_KEYS, 'linalg'], 'matrixEntropy');
+  checkOptionKeys(opts, [...ENTROPY_KEYS, 'linalg'], 'matrixEntropy');
   const { linalg: la, ...rest } = opts;
   return spectrumEntropy(normalizedSpectrum(K, la), rest);
 }
@@ -231,7 +224,7 @@ export function featureSpectrum(Zh: Matrix64, route: 'auto' | 'gram' | 'covarian
 
 /** H(G(Z)) from features (rows = samples); takes the d x d route when d < n. */
 export function entropyFromFeatures(Z: Matrix, opts: FeatureOptions = {}): number {
-  checkKeys(opts, FEATURE_KEYS, 'entropyFromFeatures');
+  checkOptionKeys(opts, FEATURE_KEYS, 'entropyFromFeatures');
   const Zh = normalizeRows(Z, opts);
   return spectrumEntropy(featureSpectrum(Zh, opts.route, opts.linalg), pickEntropy(opts));
 }
@@ -273,7 +266,7 @@ export function jointRoute(n: number, d1: number, d2: number): 'khatri-rao' | 'g
 
 /** H(G(Z1) ⊙ G(Z2)), via the Khatri-Rao covariance when that is cheaper. */
 export function jointEntropyFromFeatures(Z1: Matrix, Z2: Matrix, opts: FeatureOptions & { joint?: 'auto' | 'khatri-rao' | 'gram' } = {}): number {
-  checkKeys(opts, [...FEATURE_KEYS, 'joint'], 'jointEntropyFromFeatures');
+  checkOptionKeys(opts, [...FEATURE_KEYS, 'joint'], 'jointEntropyFromFeatures');
   if (Z1.rows !== Z2.rows) throw new InputError(`X has ${Z1.rows} rows and Y has ${Z2.rows}; they must have the same samples`);
   const A = normalizeRows(Z1, opts), B = normalizeRows(Z2, opts);
   return jointEntropyNormalized(A, B, opts);
@@ -351,7 +344,7 @@ export interface InfoMeasure {
 
 /** All quantities for two Gram matrices. */
 export function measureGrams(K1: Matrix, K2: Matrix, opts: EntropyOptions & { linalg?: Linalg } = {}): Required<InfoMeasure> {
-  checkKeys(opts, [...ENTROPY_KEYS, 'linalg'], 'measureGrams');
+  checkOptionKeys(opts, [...ENTROPY_KEYS, 'linalg'], 'measureGrams');
   if (K1.rows !== K2.rows || K1.cols !== K2.cols) throw new InputError(`Gram matrices differ in shape: ${K1.rows}x${K1.cols} and ${K2.rows}x${K2.cols}`);
   const { linalg: la, ...eo } = opts;
   const h1 = matrixEntropy(K1, { ...eo, linalg: la });
@@ -380,7 +373,7 @@ export function measureBytes(n: number, dx: number, dy: number): number {
  * step takes the cheapest route with the same spectrum. This is what `perennial info measure` runs.
  */
 export function measureFeatures(X: Matrix, Y?: Matrix, opts: FeatureOptions & { joint?: 'auto' | 'khatri-rao' | 'gram' } = {}): InfoMeasure {
-  checkKeys(opts, [...FEATURE_KEYS, 'joint'], 'measureFeatures');
+  checkOptionKeys(opts, [...FEATURE_KEYS, 'joint'], 'measureFeatures');
   // An n x n Gram of 10^5 rows is 80 GB: refuse before the eigensolver runs out of memory.
   assertAllocatable(measureBytes(X.rows, X.cols, Y ? Y.cols : 0), `the Grams of ${X.rows} rows (dimensions ${X.cols}${Y ? ` and ${Y.cols}` : ''})`, 'info measure');
   const la = opts.linalg ?? linalg();

@@ -3,7 +3,7 @@
 // probability; pseudo-labels from a weak view train a strong view) with and without the
 // information terms of 2406.03999 on labeled rows (true labels) and confident unlabeled rows
 // (pseudo-labels). FreeMatch's self-adaptive fairness term is left out.
-import { InputError } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
@@ -85,8 +85,7 @@ function selector(rows: readonly number[], n: number): tf.Tensor2D {
 }
 
 export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise<SemisupResult> {
-  for (const k of Object.keys(partial)) if (!(k in SEMISUP_DEFAULTS)) throw new InputError(`semisup: unknown option ${JSON.stringify(k)}; known: ${Object.keys(SEMISUP_DEFAULTS).join(', ')}`);
-  const o = { ...SEMISUP_DEFAULTS, ...partial };
+  const o = withDefaults(SEMISUP_DEFAULTS, partial, 'semisup');
   await initTf();
   const data = supervisedData({ trainSize: o.unlabeled + 10 * o.labelsPerClass, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed, images: true });
   const C = data.train.classNames.length;

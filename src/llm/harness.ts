@@ -5,6 +5,7 @@
 // and repeat, and stops between cases when the signal aborts. Outcomes come back in (case, repeat)
 // order whatever the concurrency, so results cannot depend on it.
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { progress } from '../core/progress.js';
 import { versions } from '../core/record.js';
 import { cacheKey, canonicalJson, JsonlAppendLog, ResponseCache, sha256Hex } from './cache.js';
@@ -108,7 +109,7 @@ function abortError(): Error {
 
 /** Run every case `repeats` times through `predictor`. */
 export async function evaluate<I, O>(cases: readonly EvalCase<I>[], predictor: Predictor<I, O>, opts: EvaluateOptions = {}): Promise<EvaluationRun<I, O>> {
-  for (const k of Object.keys(opts)) if (!KNOWN.includes(k)) throw new InputError(`unknown evaluate option ${k}; known: ${KNOWN.join(', ')}`);
+  checkOptionKeys(opts, KNOWN, 'evaluate');
   const repeats = opts.repeats ?? 1;
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > MAX_EVAL_REPEATS) throw new InputError(`repeats must be an integer in 1..${MAX_EVAL_REPEATS}, got ${repeats}`);

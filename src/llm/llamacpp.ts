@@ -9,6 +9,7 @@ import os from 'node:os';
 import { resolve } from 'node:path';
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { InputError, ParseError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { checkModelHyperparameters, MAX_CONTEXT_LENGTH, readGgufHeader } from './gguf.js';
 import { canonicalJson } from './cache.js';
 import { samplingProblem, type ChatMessage, type CompletionRequest, type CompletionResponse, type LlmProvider } from './provider.js';
@@ -64,7 +65,7 @@ export class LlamaCppProvider implements LlmProvider {
   private sha: Promise<string> | null = null;
 
   constructor(opts: LlamaCppOptions) {
-    for (const k of Object.keys(opts)) if (!KNOWN.includes(k)) throw new InputError(`unknown gguf provider option ${k}; known: ${KNOWN.join(', ')}`);
+    checkOptionKeys(opts, KNOWN, 'gguf provider');
     const modelPath = resolve(opts.modelPath);
     if (!existsSync(modelPath) || !statSync(modelPath).isFile()) throw new InputError(`GGUF model not found: ${opts.modelPath}`);
     const threads = opts.threads ?? defaultThreads();

@@ -5,6 +5,7 @@
 // exponential backoff, honouring Retry-After; a semaphore bounds concurrent requests. Response
 // bodies are streamed with a byte cap, so a server cannot make the client hold an unbounded body.
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { canonicalJson } from './cache.js';
 import type { CompletionRequest, CompletionResponse, LlmProvider, ProviderError } from './provider.js';
@@ -110,7 +111,7 @@ export class OpenAICompatibleProvider implements LlmProvider {
   lastServed: { model: string | null; systemFingerprint: string | null } = { model: null, systemFingerprint: null };
 
   constructor(opts: OpenAICompatibleOptions) {
-    for (const k of Object.keys(opts)) if (!KNOWN.includes(k)) throw new InputError(`unknown openai provider option ${k}; known: ${KNOWN.join(', ')}`);
+    checkOptionKeys(opts, KNOWN, 'openai provider');
     let url: URL;
     try {
       url = new URL(opts.baseURL);

@@ -6,6 +6,7 @@
 import { hash32, Rng } from '../core/rng.js';
 import { writeFileAtomic } from '../core/fsx.js';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { barChart, escapeHtml, SectionBuilder, type Section } from '../core/report.js';
 import { ResponseCache } from './cache.js';
 import { evaluate, type EvalCase, type Predictor, type SampleLog } from './harness.js';
@@ -143,7 +144,7 @@ function inc(m: Record<string, number>, k: string): void {
 
 /** Run the evaluation. Results do not depend on `concurrency` or on what the cache already held. */
 export async function runSelfKnowledge(tasks: readonly SelfKnowledgeTask[], provider: LlmProvider, opts: SelfKnowOptions = {}): Promise<SelfKnowledgeReport> {
-  for (const k of Object.keys(opts)) if (!KNOWN.includes(k)) throw new InputError(`unknown selfknow option ${k}; known: ${KNOWN.join(', ')}`);
+  checkOptionKeys(opts, KNOWN, 'selfknow');
   const items = opts.items ?? 20;
   const repeats = opts.repeats ?? 3;
   const seed = opts.seed ?? 0;

@@ -8,6 +8,7 @@
 // output row j holds log P(j | i), so the logits are the smoothed bigram log-probabilities.
 import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { encodeGguf, kv, MAX_CONTEXT_LENGTH, type GgufTensorIn, type GgufValue } from './gguf.js';
 import { writeFileAtomic } from '../core/fsx.js';
@@ -97,7 +98,7 @@ export interface TinyModel {
 
 /** Build the model in memory. */
 export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
-  for (const k of Object.keys(opts)) if (!KNOWN_OPTIONS.includes(k)) throw new InputError(`unknown tiny-model option ${k}; known: ${KNOWN_OPTIONS.join(', ')}`);
+  checkOptionKeys(opts, KNOWN_OPTIONS, 'tiny-model');
   const kind = opts.kind ?? 'bigram';
   if (kind !== 'bigram' && kind !== 'random') throw new InputError(`tiny-model kind must be bigram or random, got ${String(kind)}`);
   const corpus = (opts.corpus ?? DEFAULT_CORPUS).normalize('NFC');

@@ -18,9 +18,10 @@
 // single pass over a stream keeps no p x p matrix per task, while running several estimators over
 // the same stream computes each Gram at most twice.
 import { InputError, NumericalError, warn } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { linalg, type BufferedLinalg, type Matrix64 } from '../core/linalg/index.js';
 import type { Rng } from '../core/rng.js';
-import { add, checkKeys, col, matVec, nonNegative, positiveInt, scaleCols, sub, vstack, concat } from './util.js';
+import { add, col, matVec, nonNegative, positiveInt, scaleCols, sub, vstack, concat } from './util.js';
 
 /** One task: design rows X (n_t x p), responses y, and the rows' population covariance. */
 export interface RegressionTask {
@@ -66,7 +67,7 @@ export function taskSizes(n: number | readonly number[], T: number): number[] {
  * draws and the noise draws: methods and settings are paired.
  */
 export function taskStream(opts: TaskStreamOptions, rng: Rng): TaskStream {
-  checkKeys(opts, STREAM_KEYS, 'taskStream');
+  checkOptionKeys(opts, STREAM_KEYS, 'taskStream');
   const p = positiveInt(opts.p, 'p');
   const T = positiveInt(opts.T, 'T');
   const sigma2 = nonNegative(opts.sigma2, 'sigma2');
@@ -369,7 +370,7 @@ export class ContinualLinearRegression {
    * Equals GL2 with H = earlyStoppingH(Sigma_hat_t, eta, k) (see recursion.ts).
    */
   earlyStopping(opts: EarlyStoppingOptions): Float64Array[] {
-    checkKeys(opts, ['k', 'eta', 'etaScale'], 'earlyStopping');
+    checkOptionKeys(opts, ['k', 'eta', 'etaScale'], 'earlyStopping');
     const k = positiveInt(opts.k, 'k');
     const path: Float64Array[] = [];
     let w: Float64Array = new Float64Array(this.p);

@@ -6,7 +6,7 @@ import { MAX_REPEATS, capSize } from '../core/limits.js';
 import { DEFAULT_LAMBDAS, MAX_TASKS, checkSimulationSize, lambdaKey, simulateCLR, type SimulationResult } from './simulate.js';
 import { SHIFT_KINDS, type ShiftKind } from './clr.js';
 import { checkRiskCurveSize, riskCurve, type RiskCurve } from './hmm.js';
-import { checkKeys } from './util.js';
+import { checkOptionKeys } from '../core/options.js';
 
 export interface RegressionExperimentOptions {
   readonly tasks: number;
@@ -44,7 +44,7 @@ export interface RegressionMetrics {
 }
 
 export function checkRegressionOptions(o: RegressionExperimentOptions): void {
-  checkKeys(o, Object.keys(REGRESSION_DEFAULTS), 'theory regression');
+  checkOptionKeys(o, Object.keys(REGRESSION_DEFAULTS), 'theory regression');
   for (const s of o.shift) if (!SHIFT_KINDS.includes(s)) throw new InputError(`--shift: unknown setting ${JSON.stringify(s)} (known: ${SHIFT_KINDS.join(', ')})`);
   if (o.sigma2.length === 0 || o.shift.length === 0) throw new InputError('--sigma2 and --shift need at least one value each');
   // Sizes first: a p of 1e9 must be refused here, not after minutes of allocation.
@@ -152,7 +152,7 @@ export type HmmMetrics = Omit<RiskCurve, 'risks'> & {
 };
 
 export function runHmm(o: HmmExperimentOptions, onRepeat?: () => void): HmmMetrics {
-  checkKeys(o, Object.keys(HMM_DEFAULTS), 'theory hmm');
+  checkOptionKeys(o, Object.keys(HMM_DEFAULTS), 'theory hmm');
   checkRiskCurveSize(o.n, o.p, o.repeats, o.d, o.L, 'theory hmm (--n, --p, --repeats, --d, --L)');
   // The mean risk is infinite for n-1 <= p <= n+1: those grid points are dropped.
   const dropped = o.p.filter((p) => Math.abs(p - o.n) <= 1);

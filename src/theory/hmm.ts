@@ -7,11 +7,12 @@
 //   x = z_L W + u,  u ~ N(0, sigma_u^2 I_p),  W_ij ~ N(0, 1/d) with nested columns
 //   R(B) = tr(B^T Sx B) - 2 tr(B^T Sxy) + tr(Syy),  Sx = W^T W + sigma_u^2 I, Sxy = W^T A, Syy = I.
 import { InputError, NumericalError, warn } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { linalg, type Linalg, type Matrix64 } from '../core/linalg/index.js';
 import { MAX_REPEATS, assertAllocatable, assertArrayFits, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { mean, quantile, std } from '../core/stats.js';
-import { checkKeys, firstCols, frobDot, nonNegative, plusDiag, positiveInt, trace } from './util.js';
+import { firstCols, frobDot, nonNegative, plusDiag, positiveInt, trace } from './util.js';
 import { olsGaussianRisk } from './recursion.js';
 
 /** A random d x d orthogonal matrix (modified Gram-Schmidt on a Gaussian matrix, rows orthonormal). */
@@ -53,7 +54,7 @@ export class LinearGaussianHMM {
   readonly sigmaEps2: number;
 
   constructor(opts: HmmOptions = {}, private readonly la: Linalg = linalg()) {
-    checkKeys(opts, ['d', 'rho', 'L', 'seed'], 'LinearGaussianHMM');
+    checkOptionKeys(opts, ['d', 'rho', 'L', 'seed'], 'LinearGaussianHMM');
     this.d = positiveInt(opts.d ?? 20, 'd');
     this.rho = opts.rho ?? 0.9;
     if (!(Math.abs(this.rho) < 1)) throw new InputError(`rho must be in (-1, 1) for a stationary chain, got ${this.rho}`);
@@ -155,7 +156,7 @@ export interface MinNormHead {
 
 /** B = X^+ Y: least squares for p < n, minimum-norm interpolation for p > n. */
 export function minNormHead(X: Matrix64, Y: Matrix64, opts: MinNormHeadOptions = {}, la: Linalg = linalg()): MinNormHead {
-  checkKeys(opts, ['cutoff', 'solver', 'nearBand'], 'minNormHead');
+  checkOptionKeys(opts, ['cutoff', 'solver', 'nearBand'], 'minNormHead');
   if (X.rows !== Y.rows) throw new InputError(`minNormHead: X has ${X.rows} rows, Y has ${Y.rows}`);
   const n = X.rows, p = X.cols;
   const cutoff = opts.cutoff ?? 1e-12;
@@ -275,7 +276,7 @@ export function checkRiskCurveSize(n: number, ps: readonly number[], repeats: nu
  * nested across p), so every p sees the same data and the curve is paired across p.
  */
 export function riskCurve(opts: RiskCurveOptions, la: Linalg = linalg()): RiskCurve {
-  checkKeys(opts, CURVE_KEYS, 'riskCurve');
+  checkOptionKeys(opts, CURVE_KEYS, 'riskCurve');
   const n = positiveInt(opts.n, 'n');
   const repeats = positiveInt(opts.repeats, 'repeats');
   if (opts.ps.length === 0) throw new InputError('riskCurve: no p values');

@@ -7,8 +7,9 @@
 // The optimal lambda_j^(t) = sigma^2 / (n_t e_j^(t-1)) makes precisions add:
 //   1/e^(t) = 1/e^(t-1) + n_t gamma / sigma^2,  so  L_t = sum_j sigma^2 / (sigma^2/e_j^(0) + sum_{tau<=t} n_tau gamma_j^(tau)).
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { linalg, type Linalg, type Matrix64 } from '../core/linalg/index.js';
-import { checkKeys, nonNegative } from './util.js';
+import { nonNegative } from './util.js';
 
 export interface RecursionInput {
   /** gammas[t][j]: eigenvalue of Sigma_hat_{t+1} along direction j (T x p). */
@@ -44,7 +45,7 @@ export function recursionStep(e: number, gamma: number, lambda: number, sigma2: 
 }
 
 export function errorRecursion(input: RecursionInput): RecursionResult {
-  checkKeys(input, ['gammas', 'lambdas', 'e0', 'sigma2', 'n'], 'errorRecursion');
+  checkOptionKeys(input, ['gammas', 'lambdas', 'e0', 'sigma2', 'n'], 'errorRecursion');
   const T = input.gammas.length;
   if (input.lambdas.length !== T) throw new InputError(`errorRecursion: ${T} gamma rows but ${input.lambdas.length} lambda rows`);
   const p = input.e0.length;
@@ -70,7 +71,7 @@ export function errorRecursion(input: RecursionInput): RecursionResult {
  * e^(t-1) itself from the optimal recursion. Returns T x p. A direction with e = 0 gets Infinity.
  */
 export function optimalLambda(input: Omit<RecursionInput, 'lambdas'>): Float64Array[] {
-  checkKeys(input, ['gammas', 'e0', 'sigma2', 'n'], 'optimalLambda');
+  checkOptionKeys(input, ['gammas', 'e0', 'sigma2', 'n'], 'optimalLambda');
   const T = input.gammas.length;
   const n = sizesOf(input.n, T);
   const p = input.e0.length;
@@ -160,7 +161,7 @@ export interface BhxOptions {
  * features (prediction risk including the noise floor); Infinity for n-1 <= p <= n+1.
  */
 export function bhxRisk(o: BhxOptions): number {
-  checkKeys(o, ['p', 'n', 'betaUsed2', 'betaUnused2', 'sigma2'], 'bhxRisk');
+  checkOptionKeys(o, ['p', 'n', 'betaUsed2', 'betaUnused2', 'sigma2'], 'bhxRisk');
   const { p, n, betaUsed2, betaUnused2, sigma2 } = o;
   const noise = betaUnused2 + sigma2;
   if (p <= n - 2) return noise * (1 + p / (n - p - 1));

@@ -1,12 +1,13 @@
 // The continual-regression miniature: per-task errors of every estimator, averaged over paired
 // repeats (same w*, designs and noise for every method), with standard errors and theory beside.
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { MAX_REPEATS, assertAllocatable, assertArrayFits, capSize } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { ContinualLinearRegression, pathErrors, taskSizes, taskStream, type ShiftKind } from './clr.js';
 import { optimalErrorClosedForm, oracleRiskIsotropic } from './recursion.js';
-import { checkKeys, maxAbs, nonNegative, positiveInt } from './util.js';
+import { maxAbs, nonNegative, positiveInt } from './util.js';
 
 export interface SimulateOptions {
   readonly p: number;
@@ -87,7 +88,7 @@ export function checkSimulationSize(p: number, sizes: readonly number[], repeats
 }
 
 export function simulateCLR(opts: SimulateOptions): SimulationResult {
-  checkKeys(opts, SIM_KEYS, 'simulateCLR');
+  checkOptionKeys(opts, SIM_KEYS, 'simulateCLR');
   const p = positiveInt(opts.p, 'p');
   const T = positiveInt(opts.T, 'T');
   const repeats = positiveInt(opts.repeats, 'repeats');

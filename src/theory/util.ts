@@ -2,13 +2,6 @@
 import { InputError } from '../core/errors.js';
 import type { Linalg, Matrix64 } from '../core/linalg/index.js';
 
-/** Raise an InputError for any key of `opts` not in `known`, listing the known ones. */
-export function checkKeys(opts: object, known: readonly string[], what: string): void {
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new InputError(`${what}: unknown option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
-  }
-}
-
 export function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new InputError(`${name} must be a positive integer, got ${String(v)}`);
   return v;
@@ -41,12 +34,6 @@ export function add(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
-export function sqDist(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return s;
-}
-
 export function maxAbs(a: Float64Array, b: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
@@ -59,13 +46,6 @@ export function plusDiag(a: Matrix64, d: number | Float64Array, scale = 1): Matr
   const out: Matrix64 = { rows: n, cols: n, data: Float64Array.from(a.data) };
   for (let i = 0; i < n; i++) out.data[i * n + i] += scale * (typeof d === 'number' ? d : d[i]);
   return out;
-}
-
-/** alpha * A + beta * B for same-shaped matrices. */
-export function axpby(alpha: number, a: Matrix64, beta: number, b: Matrix64): Matrix64 {
-  const out = new Float64Array(a.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = alpha * a.data[i] + beta * b.data[i];
-  return { rows: a.rows, cols: a.cols, data: out };
 }
 
 /** X with each column j scaled by s[j] (a new matrix). */

@@ -126,13 +126,13 @@ cases.forEach((la, idx) => {
     assert.throws(() => la.gemmInto(a, a, zeros64(4, 4)), InputError); // inner dims differ
     assert.throws(() => la.gemmInto(a, a, zeros64(4, 3), { transB: true }), /out is 4x3, expected 4x4/);
     assert.throws(() => la.gemmInto(a, a, { rows: 3, cols: 3, data: new Float32Array(9) } as unknown as Matrix64, { transA: true }), /dtype/);
-    assert.throws(() => la.gemmInto(a, a, zeros64(3, 3), { transA: true, bogus: 1 } as never), /unknown option "bogus" \(known: transA, transB, alpha, beta\)/);
+    assert.throws(() => la.gemmInto(a, a, zeros64(3, 3), { transA: true, bogus: 1 } as never), /gemmInto: unknown option "bogus"; known: transA, transB, alpha, beta/);
     const buf = new Float64Array(12 + 9);
     const aView: Matrix64 = { rows: 4, cols: 3, data: buf.subarray(0, 12) };
     assert.throws(() => la.gemmInto(aView, aView, { rows: 3, cols: 3, data: buf.subarray(10, 19) }, { transA: true }), /share memory/);
     la.gemmInto(aView, aView, { rows: 3, cols: 3, data: buf.subarray(12, 21) }, { transA: true }); // adjacent views are fine
     assert.throws(() => la.syrkInto(a, zeros64(4, 4)), /out is 4x4, expected 3x3/);
-    assert.throws(() => la.syrkInto(a, zeros64(4, 4), { trans: true } as never), /unknown option "trans" \(known: outer, alpha, beta\)/);
+    assert.throws(() => la.syrkInto(a, zeros64(4, 4), { trans: true } as never), /syrkInto: unknown option "trans"; known: outer, alpha, beta/);
     assert.throws(() => la.choleskyInPlace(a), /square/);
     assert.throws(() => la.choleskyInPlace(to32(a) as unknown as Matrix64), /float64/);
     const s = zeros64(3, 3);

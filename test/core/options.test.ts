@@ -39,5 +39,6 @@ test('a value of the wrong type is an error; null or undefined defaults accept a
 test('nearestKey: case-insensitive match first, no suggestion for a distant key', () => {
   assert.equal(nearestKey('Epochs', ['epochs', 'lr']), 'epochs');
   assert.equal(nearestKey('lrr', ['epochs', 'lr']), 'lr');
+  assert.equal(nearestKey('ephocs', ['epochs', 'lr']), 'epochs');
   assert.equal(nearestKey('batchSize', ['epochs', 'lr']), undefined);
 });

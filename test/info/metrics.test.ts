@@ -149,7 +149,7 @@ test('degenerate inputs: MIR/HDR are NaN (never a silent 0); bad input raises In
   assert.throws(() => cosineGram({ rows: 2, cols: 2, data: Float64Array.from([1, 0, 0, 0]) }), InputError);
   assert.throws(() => matrixEntropy({ rows: 2, cols: 3, data: new Float64Array(6) }), InputError);
   assert.throws(() => matrixEntropy(eye64(2), { alpha: -1 }), InputError);
-  assert.throws(() => matrixEntropy(eye64(2), { alhpa: 2 } as never), /unknown option "alhpa"; known: alpha/);
+  assert.throws(() => matrixEntropy(eye64(2), { alhpa: 2 } as never), /matrixEntropy: unknown option "alhpa" \(did you mean "alpha"\?\); known: alpha/);
   assert.throws(() => measureFeatures(randn(new Rng(1), 4, 2), randn(new Rng(2), 5, 2)), /same samples/);
   assert.throws(() => cosineGram({ rows: 1, cols: 1, data: Float64Array.of(NaN) }), /non-finite/);
 });

@@ -1,5 +1,6 @@
 // Small helpers to build and inspect matrices; backend independent.
 import { InputError } from '../errors.js';
+import { checkOptionKeys } from '../options.js';
 import { GEMM_INTO_KEYS, SYRK_INTO_KEYS } from './types.js';
 import type { BufferedLinalg, GemmIntoOptions, Linalg, Matrix, Matrix32, Matrix64, SyrkIntoOptions } from './types.js';
 
@@ -77,12 +78,6 @@ function checkPlain(m: Matrix, what: string): void {
   if (m.data.length !== m.rows * m.cols) throw new InputError(`${what}: ${m.rows}x${m.cols} matrix has ${m.data.length} values`);
 }
 
-function checkKnown(opts: object, known: readonly string[], what: string): void {
-  for (const k in opts) {
-    if (!known.includes(k)) throw new InputError(`${what}: unknown option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
-  }
-}
-
 function checkScalar(v: number | undefined, name: string, what: string): void {
   if (v !== undefined && typeof v !== 'number') throw new InputError(`${what}: ${name} must be a number`);
 }
@@ -95,7 +90,7 @@ function checkOut(out: Matrix, rows: number, cols: number, like: F, what: string
 
 /** Checks gemmInto's arguments (shapes, dtypes, option names, no overlap); InputError otherwise. */
 export function checkGemmInto(a: Matrix, b: Matrix, out: Matrix, opts: GemmIntoOptions): void {
-  checkKnown(opts, GEMM_INTO_KEYS, 'gemmInto');
+  checkOptionKeys(opts, GEMM_INTO_KEYS, 'gemmInto');
   checkScalar(opts.alpha, 'alpha', 'gemmInto');
   checkScalar(opts.beta, 'beta', 'gemmInto');
   checkPlain(a, 'gemmInto A');
@@ -110,7 +105,7 @@ export function checkGemmInto(a: Matrix, b: Matrix, out: Matrix, opts: GemmIntoO
 
 /** Checks syrkInto's arguments; InputError otherwise. */
 export function checkSyrkInto(a: Matrix, out: Matrix, opts: SyrkIntoOptions): void {
-  checkKnown(opts, SYRK_INTO_KEYS, 'syrkInto');
+  checkOptionKeys(opts, SYRK_INTO_KEYS, 'syrkInto');
   checkScalar(opts.alpha, 'alpha', 'syrkInto');
   checkScalar(opts.beta, 'beta', 'syrkInto');
   checkPlain(a, 'syrkInto A');
