@@ -7,7 +7,8 @@ import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
 import { constInit, variable } from '../core/nn.js';
-import { checkKeys, featureHeadInfo } from './metrics.js';
+import { withDefaults } from '../core/options.js';
+import { featureHeadInfo } from './metrics.js';
 
 export interface GrokkingOptions {
   readonly p: number;
@@ -63,8 +64,7 @@ export function steepest(epochs: readonly number[], ys: readonly number[], sign:
 }
 
 export function grokkingOptions(partial: Partial<GrokkingOptions> = {}): GrokkingOptions {
-  checkKeys(partial, Object.keys(GROKKING_DEFAULTS), 'grokking');
-  const o = { ...GROKKING_DEFAULTS, ...partial };
+  const o = withDefaults(GROKKING_DEFAULTS, partial, 'grokking');
   if (!(Number.isInteger(o.p) && o.p >= 5)) throw new InputError(`grokking: p must be an integer >= 5, got ${o.p}`);
   if (!(o.trainFraction > 0 && o.trainFraction < 1)) throw new InputError(`grokking: trainFraction must be in (0, 1), got ${o.trainFraction}`);
   if (!(o.every >= 1 && o.maxEpochs >= o.every)) throw new InputError('grokking: need 1 <= every <= maxEpochs');

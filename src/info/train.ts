@@ -3,6 +3,7 @@
 // momentum, coupled weight decay and a cosine learning rate, optionally with the information loss
 // of 2406.03999 added. The loop reads top to bottom; experiments supply hooks, not copies.
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys, withDefaults } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { initTf, tf } from '../core/tensor.js';
 import { assignValues, constInit, disposeOptimizer, variable } from '../core/nn.js';
@@ -104,8 +105,7 @@ function rows(ds: Dataset, idx: ArrayLike<number>): { x: tf.Tensor2D; y: Int32Ar
  */
 export async function trainClassifier(model: InfoMlp, train: Dataset, partial: Partial<TrainOptions>, rng: Rng,
   onEpoch?: (s: EpochStats) => void | Promise<void>): Promise<EpochStats[]> {
-  const o = { ...TRAIN_DEFAULTS, ...partial };
-  for (const k of Object.keys(partial)) if (!(k in TRAIN_DEFAULTS)) throw new InputError(`train: unknown option ${JSON.stringify(k)}; known: ${Object.keys(TRAIN_DEFAULTS).join(', ')}`);
+  const o = withDefaults(TRAIN_DEFAULTS, partial, 'train');
   await initTf();
   const C = model.shape.classes;
   const useInfo = o.lambdaMi > 0 || o.lambdaHd > 0;
@@ -240,7 +240,7 @@ export interface InfoLogEntry { readonly epoch: number; readonly accuracy: numbe
 export class InfoTracker {
   readonly log: InfoLogEntry[] = [];
   constructor(readonly options: InfoTrackerOptions) {
-    for (const k of Object.keys(options)) if (!['evalBatches', 'every', 'center'].includes(k)) throw new InputError(`InfoTracker: unknown option ${JSON.stringify(k)}; known: evalBatches, every, center`);
+    checkOptionKeys(options, ['evalBatches', 'every', 'center'], 'InfoTracker');
     if (options.evalBatches.length === 0) throw new InputError('InfoTracker: evalBatches is empty');
   }
   /** Record a checkpoint when `epoch` is a multiple of `every`; returns the entry or null. */
