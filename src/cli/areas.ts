@@ -11,7 +11,7 @@ import { continualCilaCli } from './continual-cila.js';
 import { runsCli } from './runs.js';
 import { sweepCli } from './sweep.js';
 import { serveCli } from './serve.js';
-// @area-imports
+import { continualModelCli } from './continual-model.js';
 
 export const AREAS: readonly AreaCli[] = [
   theoryCli,
@@ -25,5 +25,5 @@ export const AREAS: readonly AreaCli[] = [
   runsCli,
   sweepCli,
   serveCli,
-  // @area-list
+  continualModelCli,
 ];

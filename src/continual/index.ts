@@ -34,5 +34,5 @@ export * from './parts/co2l-net.js';
 export * from './parts/streams.js';
 export * from './atlas.js';
 // The user workflow: fit a model, save it as a directory, load, predict, teach it new classes.
-export { ContinualModel, fit, load, listImagesForPrediction, MODEL_FORMAT, MODEL_FORMAT_VERSION, type FitOptions, type UpdateOptions, type LoadOptions, type DataSource, type BackboneRef, type SessionRecord, type PredictionRow, type Ranked } from './model.js';
+export { ContinualModel, fit, load, listImagesForPrediction, readFeatureRows, MODEL_FORMAT, MODEL_FORMAT_VERSION, type FitOptions, type UpdateOptions, type LoadOptions, type DataSource, type BackboneRef, type SessionRecord, type PredictionRow, type Ranked } from './model.js';
 export { ModelConfigSchema, readModelConfig, resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';

@@ -159,6 +159,9 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'cil features': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--out': 'cache', '--labels': 'cache', '--json': 'out' } },
   'cil co2l': { files: { '--json': 'out', '--html': 'out', '--checkpoints': 'dir-in' } },
   'cil atlas': { files: { '--json': 'out', '--html': 'out' } },
+  'cil fit': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--features': 'in', '--labels': 'in', '--config': 'in', '--out': 'dir-out', '--json': 'out' } },
+  'cil predict': { files: { '--model': 'dir-in', '--images': 'in', '--features': 'in', '--backbone': 'in', '--json': 'out', '--csv': 'out' } },
+  'cil update': { files: { '--model': 'dir-in', '--images': 'in', '--root': 'dir-in', '--features': 'in', '--labels': 'in', '--backbone': 'in', '--out': 'dir-out', '--json': 'out' } },
   'crystal example': { files: { '--out': 'dir-out' } },
   'crystal sf': { files: { '--cif': 'in', '--hkl': 'in', '--json': 'out', '--html': 'out' } },
   'crystal assign': { files: { '--res': 'in', '--hkl': 'in', '--train': 'dir-in', '--out': 'out', '--json': 'out' } },
@@ -207,7 +210,7 @@ function argsFor(path: string, spec: Spec, dir: string, override: Record<string,
       if (kind === 'in') writeFileSync(p, `input ${name}\n`);
       if (kind === 'dir-in') { mkdirSync(p, { recursive: true }); writeFileSync(join(p, 'keep.json'), '{}\n'); }
     }
-    const value = name === '--model' ? `gguf:${p}` : p;
+    const value = name === '--model' && !path.startsWith('cil ') ? `gguf:${p}` : p;
     if (name.startsWith('<')) positional.push(value);
     else args.push(name, value);
   }
@@ -248,7 +251,7 @@ test('every output option of every command is refused on each input and on each 
       for (const d of names.filter((n) => spec.files[n] === 'dir-in')) {
         const dir = mkdtempSync(join(root, 'case-'));
         const { files } = argsFor(path, spec, dir, {});
-        const inner = join(files[d]!, path.startsWith('crystal') ? 'x.cif' : path === 'cil features' ? 'x.png' : path === 'cil co2l' ? 'co2l-seed-0.json' : path === 'cil run' ? 'config.json' : 'x.json');
+        const inner = join(files[d]!, path.startsWith('crystal') ? 'x.cif' : ['cil features', 'cil fit', 'cil update', 'cil predict'].includes(path) ? 'x.png' : path === 'cil co2l' ? 'co2l-seed-0.json' : path === 'cil run' ? 'config.json' : 'x.json');
         writeFileSync(inner, 'read by the command\n');
         const { args: clash } = argsFor(path, spec, dir, { ...files, [o]: inner });
         await refused(clash, [o, d], [inner]);
