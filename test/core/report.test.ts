@@ -65,6 +65,8 @@ test('renderSvg draws marks for a line chart', async () => {
 
 test('a report renders in headless Chromium: every plot has SVG marks, no console errors, screenshot kept', async (t) => {
   if (!existsSync(CHROMIUM)) {
+    // .ci/run installs Chromium and sets this: there a missing browser fails the test.
+    if (process.env.PERENNIAL_REQUIRE_BROWSER === '1') assert.fail(`${CHROMIUM} is missing and PERENNIAL_REQUIRE_BROWSER=1: apt-get install chromium`);
     t.skip(`${CHROMIUM} not installed (apt-get install chromium); CI installs it`);
     return;
   }

@@ -6,6 +6,7 @@
 export const PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>perennial runs</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/vega.min.js"></script>
 <script src="/assets/vega-lite.min.js"></script>

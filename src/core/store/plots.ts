@@ -26,7 +26,7 @@ export function comparePlots(runs: readonly RunDetail[], c: Comparison): Plot[] 
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 420, height: 220, title: k,
         data: { values }, mark: { type: 'line', point: true },
-        encoding: { x: { field: 'step', type: 'quantitative', title: 'index' }, y: { field: 'value', type: 'quantitative', title: k.split('.').at(-1) }, color: { field: 'run', type: 'nominal', title: 'run' } },
+        encoding: { x: { field: 'step', type: 'quantitative', title: 'index', axis: { tickMinStep: 1, format: 'd' } }, y: { field: 'value', type: 'quantitative', title: k.split('.').at(-1) }, color: { field: 'run', type: 'nominal', title: 'run' } },
       },
     });
   }
