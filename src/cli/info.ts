@@ -52,6 +52,16 @@ async function grokkingRuns(o: Partial<GrokkingOptions>, seeds: number, seed: nu
   return out;
 }
 
+/** The record, report and progress plumbing of one miniature: guard, time the run, print, finish. */
+async function runMiniature<R extends object>(opts: Common, name: string, run: () => Promise<R>, lines: (r: R) => string[], section: (r: R) => Section): Promise<void> {
+  const file = `info-${name}`;
+  guardCommon(opts, file);
+  const rec = new RunRecorder(`info ${name}`, opts, opts.seed);
+  const r = await rec.time('train', run);
+  for (const l of lines(r)) process.stdout.write(`${l}\n`);
+  await finish(rec, r, opts, file, [section(r)], `perennial info ${name}`);
+}
+
 function grokSettings(o: Partial<GrokkingOptions>): string {
   return `Embedding MLP (${o.embed ?? 'default'}-D embeddings per operand, ${o.hidden ?? 'default'} ReLU features), full batch, Adam with decoupled weight decay ${o.weightDecay ?? 'default'} (AdamW-style), lr ${o.lr ?? 'default'}, ${Math.round((o.trainFraction ?? 0) * 100)}% of pairs for training`;
 }
@@ -132,14 +142,16 @@ export const infoCli: AreaCli = {
         await finish(rec, metrics, opts, 'info-grokking', [grokkingSection(runs, grokSettings({ ...GROKKING_QUICK, ...o }))], 'perennial info grokking');
       });
 
-    const supervised = (name: string, desc: string) => info.command(name).description(desc)
+    /** The options every trained miniature shares, around its own (`own`), in the order --help lists them. */
+    const miniature = (name: string, desc: string, synthetic: string, own: (c: Command) => Command): Command => own(info.command(name).description(desc)
       .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
-      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
-      .option('--epochs <n>', 'epochs', parseIntOption('epochs'))
-      .option('--synthetic', 'use the synthetic Gaussian mixture even when Fashion-MNIST is installed')
+      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0))
+      .option('--synthetic', synthetic)
       .option('--quick', 'small, fast settings')
       .option('--json <file>', 'record path')
       .option('--html <file>', 'HTML report path');
+    const supervised = (name: string, desc: string): Command => miniature(name, desc, 'use the synthetic Gaussian mixture even when Fashion-MNIST is installed',
+      (c) => c.option('--epochs <n>', 'epochs', parseIntOption('epochs')));
     type SupOpts = Common & { seeds?: number; epochs?: number; synthetic?: boolean };
     const supPartial = (opts: SupOpts) => ({
       ...(opts.quick ? SUPERVISED_QUICK : {}), seed: opts.seed, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), synthetic: opts.synthetic ?? false,
@@ -148,67 +160,35 @@ export const infoCli: AreaCli = {
     supervised('dynamics', 'train a small classifier; accuracy, MIR and HDR per epoch, plain CE vs CE + information loss over seeds')
       .option('--lambda-mi <l>', 'MI weight of the +info variant', parseFloatOption('lambda-mi'))
       .option('--lambda-hd <l>', 'entropy-difference weight of the +info variant', parseFloatOption('lambda-hd'))
-      .action(async (opts: SupOpts & { lambdaMi?: number; lambdaHd?: number }) => {
-        guardCommon(opts, 'info-dynamics');
-        const rec = new RunRecorder('info dynamics', opts, opts.seed);
-        const r = await rec.time('train', () => runDynamics({ ...supPartial(opts), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }));
-        for (const v of r.variants) process.stdout.write(`${v.name}: final acc ${v.test_acc.mean.at(-1)!.toFixed(4)} ± ${v.test_acc.std.at(-1)!.toFixed(4)}, MIR ${v.mir.mean.at(-1)!.toFixed(4)}, HDR ${v.hdr.mean.at(-1)!.toFixed(4)}\n`);
-        await finish(rec, r, opts, 'info-dynamics', [dynamicsSection(r)], 'perennial info dynamics');
-      });
+      .action((opts: SupOpts & { lambdaMi?: number; lambdaHd?: number }) => runMiniature(opts, 'dynamics',
+        () => runDynamics({ ...supPartial(opts), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }),
+        (r) => r.variants.map((v) => `${v.name}: final acc ${v.test_acc.mean.at(-1)!.toFixed(4)} ± ${v.test_acc.std.at(-1)!.toFixed(4)}, MIR ${v.mir.mean.at(-1)!.toFixed(4)}, HDR ${v.hdr.mean.at(-1)!.toFixed(4)}`),
+        dynamicsSection));
 
     supervised('label-smoothing', 'label smoothing ε ∈ {0, 0.1, 0.2}: accuracy, MIR, HDR with paired differences')
-      .action(async (opts: SupOpts) => {
-        guardCommon(opts, 'info-label-smoothing');
-        const rec = new RunRecorder('info label-smoothing', opts, opts.seed);
-        const r = await rec.time('train', () => runLabelSmoothing(supPartial(opts)));
-        for (const d of r.diffs) process.stdout.write(`eps ${d.eps}: Δacc ${d.acc.mean.toFixed(4)}, ΔMIR ${d.mir.mean.toFixed(4)}, ΔHDR ${d.hdr.mean.toFixed(4)}\n`);
-        await finish(rec, r, opts, 'info-label-smoothing', [labelSmoothingSection(r)], 'perennial info label-smoothing');
-      });
+      .action((opts: SupOpts) => runMiniature(opts, 'label-smoothing', () => runLabelSmoothing(supPartial(opts)),
+        (r) => r.diffs.map((d) => `eps ${d.eps}: Δacc ${d.acc.mean.toFixed(4)}, ΔMIR ${d.mir.mean.toFixed(4)}, ΔHDR ${d.hdr.mean.toFixed(4)}`),
+        labelSmoothingSection));
 
     supervised('pruning', 'magnitude pruning to 50/70/90% + fine-tuning; MIR between features before and after')
-      .action(async (opts: SupOpts) => {
-        guardCommon(opts, 'info-pruning');
-        const rec = new RunRecorder('info pruning', opts, opts.seed);
-        const r = await rec.time('train', () => runPruning(supPartial(opts)));
-        r.sparsity.forEach((s, i) => process.stdout.write(`sparsity ${s}: acc ${r.acc[i].mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i].mean.toFixed(4)}\n`));
-        await finish(rec, r, opts, 'info-pruning', [pruningSection(r)], 'perennial info pruning');
-      });
+      .action((opts: SupOpts) => runMiniature(opts, 'pruning', () => runPruning(supPartial(opts)),
+        (r) => r.sparsity.map((s, i) => `sparsity ${s}: acc ${r.acc[i].mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i].mean.toFixed(4)}`),
+        pruningSection));
 
-    info.command('align')
-      .description('cross-modal alignment loss on stand-in modalities (images + noisy class attributes), with and without the loss')
-      .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
-      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
-      .option('--epochs <n>', 'epochs', parseIntOption('epochs'))
-      .option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda'))
-      .option('--synthetic', 'synthetic images even when Fashion-MNIST is installed')
-      .option('--quick', 'small, fast settings')
-      .option('--json <file>', 'record path')
-      .option('--html <file>', 'HTML report path')
-      .action(async (opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean }) => {
-        guardCommon(opts, 'info-align');
-        const rec = new RunRecorder('info align', opts, opts.seed);
-        const r = await rec.time('train', () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}) }));
-        for (const v of r.variants) process.stdout.write(`${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}\n`);
-        await finish(rec, r, opts, 'info-align', [alignSection(r)], 'perennial info align');
-      });
+    const IMAGES = 'synthetic images even when Fashion-MNIST is installed';
+    miniature('align', 'cross-modal alignment loss on stand-in modalities (images + noisy class attributes), with and without the loss', IMAGES,
+      (c) => c.option('--epochs <n>', 'epochs', parseIntOption('epochs')).option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda')))
+      .action((opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean }) => runMiniature(opts, 'align',
+        () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}) }),
+        (r) => r.variants.map((v) => `${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}`),
+        alignSection));
 
-    info.command('semisup')
-      .description('FreeMatch-style semi-supervised learner with and without the MI / entropy-difference terms; error rates over seeds')
-      .option('--seeds <k>', 'seeds', parseIntOption('seeds'))
-      .option('--seed <n>', 'first seed', parseIntOption('seed'), 0)
-      .option('--steps <n>', 'training steps', parseIntOption('steps'))
-      .option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class'))
-      .option('--synthetic', 'synthetic images even when Fashion-MNIST is installed')
-      .option('--quick', 'small, fast settings')
-      .option('--json <file>', 'record path')
-      .option('--html <file>', 'HTML report path')
-      .action(async (opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean }) => {
-        guardCommon(opts, 'info-semisup');
-        const rec = new RunRecorder('info semisup', opts, opts.seed);
-        const r = await rec.time('train', () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}) }));
-        for (const v of r.variants) process.stdout.write(`${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}\n`);
-        await finish(rec, r, opts, 'info-semisup', [semisupSection(r)], 'perennial info semisup');
-      });
+    miniature('semisup', 'FreeMatch-style semi-supervised learner with and without the MI / entropy-difference terms; error rates over seeds', IMAGES,
+      (c) => c.option('--steps <n>', 'training steps', parseIntOption('steps')).option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class')))
+      .action((opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean }) => runMiniature(opts, 'semisup',
+        () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}) }),
+        (r) => r.variants.map((v) => `${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}`),
+        semisupSection));
   },
 
   async demo(ctx: DemoContext): Promise<DemoResult> {
