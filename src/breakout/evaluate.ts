@@ -15,7 +15,7 @@ import { goldFromLabel, recordFromGenerated, type GoldLabel, type WindowItem, ty
 import { priceToTicks, type FootprintWindow } from './footprint.js';
 import { generateFootprintSet, type FootprintSpec } from './generate.js';
 import { isComplete, labelFootprint, type Aggregation, RULE_VERSION } from './label.js';
-import { footprintFeatures, LogisticRegression, type LogisticOptions } from './learned.js';
+import { footprintFeatures, verdictModel, type LogisticOptions } from './learned.js';
 import { runMultiStage, runSingleStage, type PipelineOptions, type StageError, type StageName } from './pipeline.js';
 
 export type PipelineName = 'multi' | 'single' | 'rules' | 'learned';
@@ -306,10 +306,11 @@ export async function evaluateWindows(items: readonly WindowItem[], pipeline: Pi
     for (const s of test.length ? seeds : []) {
       abortIfNeeded(opts.signal);
       const train = generateFootprintSet(s, trainN, opts.trainSpec ?? {}).map((g) => recordFromGenerated(g, aggregation)).filter((r) => r.gold!.verdict !== null);
-      const lr = new LogisticRegression(opts.logistic ?? {}).fit(train.map((r) => footprintFeatures(r.window)), train.map((r) => (r.gold!.verdict ? 1 : 0)));
+      const lr = verdictModel(opts.logistic ?? {}).fit(train.map((r) => footprintFeatures(r.window)), train.map((r) => (r.gold!.verdict ? 1 : 0)), { classes: [0, 1] });
       model = lr.describe();
       let ok = 0;
-      xTest.forEach((x, i) => { const v = lr.predict(x); votes[i].push(v); if (v === test[i].gold!.verdict) ok++; });
+      const predicted = lr.predict(xTest);
+      xTest.forEach((_, i) => { const v = predicted[i] === 1; votes[i].push(v); if (v === test[i].gold!.verdict) ok++; });
       perSeed.push(test.length ? ok / test.length : NaN);
     }
     if (test.length) learned = { seeds, train_n: trainN, verdict_acc_per_seed: perSeed, verdict_acc_mean: mean(perSeed), verdict_acc_std: std(perSeed), model };

@@ -22,7 +22,7 @@ export {
   type StageName, type StageErrorKind, type StageError, type StageAnswer, type MultiStageResult, type SingleStageResult, type PipelineOptions,
   STAGE_SCHEMAS, runMultiStage, runSingleStage, parseStageAnswer, directionPrompt, levelPrompt, sidePrompt, reportPrompt, singlePrompt,
 } from './pipeline.js';
-export { FEATURE_NAMES, footprintFeatures, LogisticRegression, type LogisticOptions } from './learned.js';
+export { FEATURE_NAMES, footprintFeatures, verdictModel, type LogisticOptions } from './learned.js';
 export {
   type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts, type PreparedWindow, type WindowModelResult,
   PIPELINES, evaluateWindows, compareWindowModels, windowCases, rulesPredictor, learnedPredictor, singlePredictor, multiPredictor, rationaleFacts, rationaleConsistent,

@@ -9,7 +9,8 @@ import { fourierMap, mapValue } from './maps.js';
 import type { RefinementCase } from './refine.js';
 import { SfCalculator } from './sf.js';
 import type { Site, Structure } from './structure.js';
-import { hungarian, LogisticRegression, type LogRegOptions } from './learn.js';
+import type { LogisticRegression } from '../core/estimators/index.js';
+import { hungarian, peakClassifier, type LogRegOptions } from './learn.js';
 
 export interface PeakSet {
   readonly structure: Structure;
@@ -83,8 +84,8 @@ export function decode(proba: readonly Float64Array[], classes: readonly string[
 }
 
 export class ElementAssigner {
-  private readonly model: LogisticRegression;
-  constructor(readonly options: LogRegOptions = {}) { this.model = new LogisticRegression(options); }
+  private readonly model: LogisticRegression<string>;
+  constructor(readonly options: LogRegOptions = {}) { this.model = peakClassifier(options); }
   describe(): Record<string, unknown> { return { kind: 'element-assigner', model: this.model.describe() }; }
   fit(sets: readonly PeakSet[]): this {
     const X: number[][] = [], y: string[] = [];
@@ -182,8 +183,8 @@ function formulaRanks(counts: Readonly<Record<string, number>>): Map<string, num
  * element). Fit on training structures only.
  */
 export class RankShiftAssigner {
-  private readonly model: LogisticRegression;
-  constructor(readonly options: LogRegOptions = {}) { this.model = new LogisticRegression(options); }
+  private readonly model: LogisticRegression<string>;
+  constructor(readonly options: LogRegOptions = {}) { this.model = peakClassifier(options); }
   describe(): Record<string, unknown> { return { kind: 'rank-shift-assigner', shiftMax: SHIFT_MAX, model: this.model.describe() }; }
 
   private static shiftLabel(d: number): string { return String(Math.max(-SHIFT_MAX, Math.min(SHIFT_MAX, d))); }

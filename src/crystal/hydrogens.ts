@@ -3,7 +3,8 @@
 import type { Vec3 } from './cell.js';
 import { bondsByCovalentRadii, type Bond } from './connect.js';
 import { typicalValence } from './elements.js';
-import { LogisticRegression, type LogRegOptions } from './learn.js';
+import type { LogisticRegression } from '../core/estimators/index.js';
+import { peakClassifier, type LogRegOptions } from './learn.js';
 import { siteU, type Site, type Structure } from './structure.js';
 
 /** HFIX code for an element with nH riding H and `degree` non-H neighbours; null when none applies. */
@@ -68,8 +69,8 @@ export function heavyAtomContexts(st: Structure): HeavyAtomContext[] {
 }
 
 export class HydrogenCounter {
-  private readonly model: LogisticRegression;
-  constructor(readonly options: LogRegOptions = {}) { this.model = new LogisticRegression(options); }
+  private readonly model: LogisticRegression<string>;
+  constructor(readonly options: LogRegOptions = {}) { this.model = peakClassifier(options); }
   describe(): Record<string, unknown> { return { kind: 'h-count', model: this.model.describe() }; }
   fit(ctx: readonly HeavyAtomContext[]): this {
     this.model.fit(ctx.map((c) => c.features), ctx.map((c) => String(Math.min(c.nH, 3))));

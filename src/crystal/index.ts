@@ -18,7 +18,7 @@ export { refineLeastSquares } from './lsq.js';
 export { loadCases, evaluateLoso, type EvalResult } from './evaluate.js';
 export { builtInStructure, builtInCase } from './builtin.js';
 export { structureView } from './view.js';
-export { LogisticRegression, hungarian } from './learn.js';
+export { peakClassifier, hungarian, type LogRegOptions } from './learn.js';
 export { exampleStructure, exampleTexts, writeExampleFiles, MAX_EXAMPLE_VARIANTS, type ExampleTexts } from './example.js';
 export { DISPERSION_MODES, parseDispersionMode, parseWavelengthOption, resolveRadiation, agreementReasons, finiteMetrics, fmt, type DispersionMode, type Radiation } from './options.js';
 export { LIMITS, checkWavelength, readTextFile } from './limits.js';

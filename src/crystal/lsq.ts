@@ -1,6 +1,8 @@
 // Least-squares refinement of scale, positions and Uiso: minimise sum w (Fo^2/k - Fc^2)^2 by damped
-// Gauss-Newton. Derivatives of Fc^2 are taken by central differences of each atom's own
-// contribution (the rest of F is unchanged), so one parameter costs two single-site sums.
+// Gauss-Newton, each step one Cholesky solve of the normal equations (core/linalg). Derivatives of
+// Fc^2 are taken by central differences of each atom's own contribution (the rest of F is
+// unchanged), so one parameter costs two single-site sums.
+import { linalg } from '../core/linalg/index.js';
 import { agreementFromFc, type RefinementCase } from './refine.js';
 import { SfCalculator, shelxWeights, type ComplexArray } from './sf.js';
 import type { Site } from './structure.js';
@@ -16,21 +18,16 @@ export interface LsqResult {
   readonly cycles: number;
 }
 
-function solve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((r, i) => [...r, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    const d = M[c][c] || 1e-300;
-    for (let r = 0; r < n; r++) if (r !== c) { const f = M[r][c] / d; for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k]; }
-  }
-  return M.map((r, i) => r[n] / (r[i] || 1e-300));
-}
-
-function invDiag(A: number[][]): number[] {
-  return A.map((_, i) => { const e = A.map((__, j) => (i === j ? 1 : 0)); return solve(A, e)[i]; });
+/**
+ * Shifts A^-1 b and the diagonal of A^-1 (for the esds) from one Cholesky factorisation of the
+ * damped normal matrix A (symmetric positive definite) through core/linalg: solved against [b | I].
+ */
+function solveNormal(A: number[][], b: number[]): { x: number[]; invDiag: number[] } {
+  const p = b.length;
+  const rhs = new Float64Array(p * (p + 1));
+  for (let i = 0; i < p; i++) { rhs[i * (p + 1)] = b[i]!; rhs[i * (p + 1) + 1 + i] = 1; }
+  const X = linalg().choleskySolve({ rows: p, cols: p, data: Float64Array.from(A.flat()) }, { rows: p, cols: p + 1, data: rhs }).data;
+  return { x: Array.from({ length: p }, (_, i) => X[i * (p + 1)]!), invDiag: Array.from({ length: p }, (_, i) => X[i * (p + 1) + 1 + i]!) };
 }
 
 /** Refine x, y, z and Uiso of the isotropic non-H sites (anisotropic sites and H are held). */
@@ -81,9 +78,10 @@ export function refineLeastSquares(c: RefinementCase, sites0: readonly Site[], o
     for (let a = 0; a < p; a++) for (let q = 0; q < a; q++) A[a][q] = A[q][a];
     const damp = opts.damping ?? 1e-3;
     for (let a = 0; a < p; a++) A[a][a] *= 1 + damp;
-    shifts = solve(A, b);
+    const sol = solveNormal(A, b);
+    shifts = sol.x;
     const goof2 = ev.goof ** 2 * n / Math.max(1, n - p);
-    esds = invDiag(A).map((v) => Math.sqrt(Math.max(v, 0) * goof2));
+    esds = sol.invDiag.map((v) => Math.sqrt(Math.max(v, 0) * goof2));
     let q = 0;
     sites = sites.map((s, i) => {
       if (!free.includes(i)) return s;
