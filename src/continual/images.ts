@@ -21,8 +21,20 @@ const IMAGENET_GRAY = { mean: 0.449, std: 0.226 };
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
 export interface ImageItem {
+  /** The image file, or for in-memory pixels a name for messages (`data_batch_1.bin#17`). */
   readonly path: string;
   readonly label: number;
+  /** Pixels already in memory (binary dataset formats: CIFAR, IDX); `path` is then not read. */
+  readonly pixels?: RawPixels;
+}
+
+/** 8-bit pixels of one image: `hwc` interleaved (sharp's raw layout) or `chw` planes (CIFAR's records). */
+export interface RawPixels {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly layout: 'hwc' | 'chw';
 }
 
 export interface ImageList {
@@ -124,37 +136,46 @@ export interface DecodeOptions {
 /**
  * Decode one image into `out` at `offset` (in floats), in the backbone's channels, size and
  * layout. Gray images are expanded for RGB models, colour images converted for gray ones; alpha
- * is dropped.
+ * is dropped. An item with in-memory pixels is resized the same way, and copied exactly (no
+ * resampling) when it already has the backbone's size.
  */
-export async function decodeInto(file: string, input: BackboneInput, out: Float32Array, offset: number, opts: DecodeOptions = {}): Promise<void> {
+export async function decodeInto(file: string | ImageItem, input: BackboneInput, out: Float32Array, offset: number, opts: DecodeOptions = {}): Promise<void> {
   const { channels: C, height: H, width: W } = input;
+  const name = typeof file === 'string' ? file : file.path;
+  const pixels = typeof file === 'string' ? undefined : file.pixels;
   const norm = opts.normalize ?? defaultNormalize(C);
   const short = opts.resize ?? Math.max(H, W);
   if (short < Math.max(H, W)) throw new InputError(`resize ${short} is smaller than the crop ${H}x${W}`);
-  let data: Buffer, info: OutputInfo;
-  try {
-    let img = sharp(file, { failOn: 'error' }).rotate();
-    if (short === Math.max(H, W) && H === W) img = img.resize(W, H, { fit: 'cover', position: 'centre', kernel: 'lanczos3' });
-    else {
-      const meta = await sharp(file).metadata();
-      const w0 = meta.autoOrient?.width ?? meta.width ?? 0, h0 = meta.autoOrient?.height ?? meta.height ?? 0;
-      if (!w0 || !h0) throw new Error('no image size');
-      const s = short / Math.min(w0, h0);
-      const rw = Math.max(W, Math.round(w0 * s)), rh = Math.max(H, Math.round(h0 * s));
-      img = img.resize(rw, rh, { fit: 'fill', kernel: 'lanczos3' }).extract({ left: Math.floor((rw - W) / 2), top: Math.floor((rh - H) / 2), width: W, height: H });
+  let data: Buffer, info: Pick<OutputInfo, 'width' | 'height' | 'channels'>;
+  const hwc = pixels ? hwcPixels(pixels) : undefined;
+  if (pixels && hwc && pixels.width === W && pixels.height === H && (pixels.channels === C || pixels.channels === 1) && short === Math.max(H, W)) {
+    data = hwc;
+    info = { width: W, height: H, channels: pixels.channels };
+  } else {
+    try {
+      let img = pixels && hwc ? sharp(hwc, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } }) : sharp(name, { failOn: 'error' }).rotate();
+      if (short === Math.max(H, W) && H === W) img = img.resize(W, H, { fit: 'cover', position: 'centre', kernel: 'lanczos3' });
+      else {
+        const meta = pixels ? { width: pixels.width, height: pixels.height, autoOrient: undefined } : await sharp(name).metadata();
+        const w0 = meta.autoOrient?.width ?? meta.width ?? 0, h0 = meta.autoOrient?.height ?? meta.height ?? 0;
+        if (!w0 || !h0) throw new Error('no image size');
+        const s = short / Math.min(w0, h0);
+        const rw = Math.max(W, Math.round(w0 * s)), rh = Math.max(H, Math.round(h0 * s));
+        img = img.resize(rw, rh, { fit: 'fill', kernel: 'lanczos3' }).extract({ left: Math.floor((rw - W) / 2), top: Math.floor((rh - H) / 2), width: W, height: H });
+      }
+      img = C === 1 ? img.grayscale() : img.toColourspace('srgb');
+      ({ data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true }));
+    } catch (e) {
+      throw new InputError(`cannot decode image ${name}: ${(e as Error).message}`);
     }
-    img = C === 1 ? img.grayscale() : img.toColourspace('srgb');
-    ({ data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true }));
-  } catch (e) {
-    throw new InputError(`cannot decode image ${file}: ${(e as Error).message}`);
   }
   let src = data, sc = info.channels;
   if (sc !== C) {
     // sharp keeps a single band for gray PNGs even after toColourspace on some inputs: expand.
     if (C === 3 && sc === 1) { src = Buffer.alloc(H * W * 3); for (let i = 0; i < H * W; i++) src[3 * i] = src[3 * i + 1] = src[3 * i + 2] = data[i]; sc = 3; }
-    else throw new InputError(`image ${file} decoded to ${info.channels} channels, the backbone takes ${C}`);
+    else throw new InputError(`image ${name} decoded to ${info.channels} channels, the backbone takes ${C}`);
   }
-  if (info.width !== W || info.height !== H) throw new InputError(`image ${file} decoded to ${info.width}x${info.height}, expected ${W}x${H}`);
+  if (info.width !== W || info.height !== H) throw new InputError(`image ${name} decoded to ${info.width}x${info.height}, expected ${W}x${H}`);
   const mean = new Float32Array(C), inv = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     if (norm === 'unit') { mean[c] = 0; inv[c] = 1 / 255; }
@@ -173,6 +194,16 @@ export async function decodeInto(file: string, input: BackboneInput, out: Float3
       for (let i = 0; i < HW; i++) out[o + i] = src[i * C + c] * k - sh;
     }
   }
+}
+
+/** Pixels in sharp's interleaved layout (a view when they are already interleaved). */
+function hwcPixels(p: RawPixels): Buffer {
+  const HW = p.width * p.height, C = p.channels;
+  if (p.data.length !== HW * C) throw new InputError(`in-memory image of ${p.width}x${p.height}x${C} holds ${p.data.length} bytes`);
+  if (p.layout === 'hwc' || C === 1) return Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  const out = Buffer.allocUnsafe(HW * C);
+  for (let c = 0; c < C; c++) for (let i = 0; i < HW; i++) out[i * C + c] = p.data[c * HW + i];
+  return out;
 }
 
 export interface BatchOptions extends DecodeOptions {
@@ -208,7 +239,7 @@ export async function* imageBatches(list: ImageList, input: BackboneInput, opts:
     for (let i = 0; i < n; i++) {
       const it = list.items[start + i];
       labels[i] = it.label;
-      jobs.push(decodeInto(it.path, input, x, i * per, opts));
+      jobs.push(decodeInto(it, input, x, i * per, opts));
     }
     await Promise.all(jobs);
     return { start, n, x, labels: labels.subarray(0, n) };
