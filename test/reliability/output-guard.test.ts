@@ -156,7 +156,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'cil pretrain': { files: { '--out': 'dir-out', '--json': 'out' } },
   'cil run': { files: { '--json': 'out', '--html': 'out', '--backbone': 'dir-in', '--checkpoints': 'dir-in', '--features': 'in', '--labels': 'in', '--test-features': 'in', '--test-labels': 'in' }, base: ['--methods', 'simplecil'] },
   'cil merge': { files: { '<records>': 'in', '--json': 'out', '--html': 'out' } },
-  'cil features': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--out': 'cache', '--labels': 'cache', '--json': 'out' } },
+  'cil features': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--dataset': 'dir-in', '--out': 'cache', '--labels': 'cache', '--json': 'out' } },
   'cil co2l': { files: { '--json': 'out', '--html': 'out', '--checkpoints': 'dir-in' } },
   'cil atlas': { files: { '--json': 'out', '--html': 'out' } },
   'cil fit': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--features': 'in', '--labels': 'in', '--config': 'in', '--out': 'dir-out', '--json': 'out' } },
