@@ -115,9 +115,9 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 }
 
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
-export async function co2lCommand(given: Co2lCli): Promise<void> {
+export async function co2lCommand(given: Co2lCli, resolvedConfig?: Record<string, unknown>): Promise<void> {
   const o = applyCo2lPreset(given);
-  outputGuard().inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /-seed-\d+\.json$/).output(o.json, '--json').output(o.html, '--html').check();
+  outputGuard().input(resolvedConfig?.config as string | undefined, '--config').inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /-seed-\d+\.json$/).output(o.json, '--json').output(o.html, '--html').check();
   expandMethods(o.methods);
   const scenario = o.scenario ?? 'split';
   if (scenario !== 'split' && scenario !== 'rotated') throw new InputError(`--scenario ${scenario}: known: split, rotated`);
@@ -140,7 +140,7 @@ export async function co2lCommand(given: Co2lCli): Promise<void> {
     ...(o.buffer !== undefined ? { bufferSize: o.buffer } : {}),
   });
   const json = resolve(o.json);
-  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, ...(o.preset !== undefined ? { preset: o.preset } : {}), rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options };
+  const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, ...(o.preset !== undefined ? { preset: o.preset } : {}), rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) };
   const rec = new RunRecorder('cil co2l', config, o.seeds);
   const total = (expandMethods(o.methods).length + (o.methods.includes(SWEEP_METHOD) ? 1 : 0)) * o.seeds.length;
   const bar = progress('cil co2l', total);
@@ -164,16 +164,16 @@ export async function co2lCommand(given: Co2lCli): Promise<void> {
 
 interface AtlasCli { seeds?: number[]; json: string; html?: string; quick?: boolean; shots?: number; ortho?: number; order?: string }
 
-async function atlasCommand(given: AtlasCli): Promise<void> {
+export async function atlasCommand(given: AtlasCli, resolvedConfig?: Record<string, unknown>): Promise<void> {
   const o = { ...given, seeds: given.seeds ?? (given.quick ? [0, 1] : [0, 1, 2, 3, 4]) };
-  outputGuard().output(o.json, '--json').output(o.html, '--html').check();
+  outputGuard().input(resolvedConfig?.config as string | undefined, '--config').output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
   const orders = o.order === undefined || o.order === 'both' ? ['multimodal-first', 'unimodal-first'] as const
     : o.order === 'multimodal-first' || o.order === 'unimodal-first' ? [o.order] as const
     : (() => { throw new InputError(`--order ${o.order}: known: both, multimodal-first, unimodal-first`); })();
   const opts = atlasOptions({ ...(o.quick ? ATLAS_QUICK : {}), ...(o.shots !== undefined ? { shots: o.shots } : {}), ...(o.ortho !== undefined ? { orthoWeight: o.ortho } : {}) });
   const json = resolve(o.json);
-  const rec = new RunRecorder('cil atlas', { seeds: o.seeds, orders, options: opts }, o.seeds);
+  const rec = new RunRecorder('cil atlas', { seeds: o.seeds, orders, options: opts, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) }, o.seeds);
   const bar = progress('cil atlas', o.seeds.length * orders.length);
   const result = await rec.time('run', async () => runAtlas(opts, o.seeds, { orders: [...orders], orthoAblation: !o.quick, onSeed: (s, ord) => bar.tick(1, `seed ${s} ${ord}`) }));
   bar.done();
@@ -195,38 +195,27 @@ export const continualCilaCli: AreaCli = {
   register(program: Command): void {
     let cil = program.commands.find((c) => c.name() === 'cil');
     if (!cil) cil = program.command('cil').description('class-incremental learning');
-    cil.command('co2l')
+    const co2l = cil.command('co2l')
       .description('Co2L and CILA (contrastive replay with relation distillation) on Seq-Fashion-MNIST B2Inc2; same record shape as `cil run` plus lambda_per_task and loss_ratio_per_task')
       .option('--methods <list>', 'co2l, co2l-l<lambda> (e.g. co2l-l0, co2l-l4), co2l-val (lambda grid chosen on validation), cila, cila-<pure|min1|max1>[-c<c>][-unscaled]', parseStringList, ['co2l', 'co2l-l0', 'cila'])
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list', parseSeeds, [0])
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
-      .option('--quick', 'fewer images and epochs (the demo setting)')
-      .option('--per-class <n>', `training rows per class (default ${2000}, 300 with --quick)`, parseIntOption('per-class'))
-      .option('--epochs-first <n>', `epochs on task 1 (default ${CO2L_DEFAULTS.epochsFirst})`, parseIntOption('epochs-first'))
-      .option('--epochs-later <n>', `epochs on later tasks (default ${CO2L_DEFAULTS.epochsLater})`, parseIntOption('epochs-later'))
-      .option('--buffer <n>', `replay buffer size (default ${CO2L_DEFAULTS.bufferSize})`, parseIntOption('buffer'))
-      .option('--scenario <name>', 'split (Seq-Fashion-MNIST B2Inc2; the default) | rotated (domain-incremental rotated Fashion-MNIST, MLP encoder)')
-      .option('--preset <name>', `a named regime that fills in the options left unset: ${Object.entries(CO2L_PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`)
-      .option('--tasks <n>', `rotated: number of tasks (default ${ROTATED_DEFAULTS.tasks})`, parseIntOption('tasks'))
-      .option('--max-angle <deg>', `rotated: angles uniform in [0, deg) (default ${ROTATED_DEFAULTS.maxAngle})`, parseFloatOption('max-angle'))
-      .option('--per-class-test <n>', `rotated: test rows per class and task (default ${ROTATED_DEFAULTS.perClassTest})`, parseIntOption('per-class-test'))
-      .option('--encoder <kind>', 'cnn | mlp (default: cnn for split, mlp for rotated)')
-      .option('--mlp-hidden <list>', 'hidden widths of the MLP encoder, comma-separated', (v: string) => v.split(',').map((x) => parseIntOption('mlp-hidden')(x.trim())))
+      .option('--quick', 'fewer images and epochs (the demo setting)');
+    addCo2lOptions(co2l);
+    co2l
       .option('--resume', 'reuse finished (method, seed) results of an interrupted run with the same configuration')
       .option('--checkpoints <dir>', 'folder of finished (method, seed) results (default <json>.ckpt)')
-      .action(co2lCommand);
-    cil.command('atlas')
+      .action((o: Co2lCli) => co2lCommand(o));
+    const atlas = cil.command('atlas')
       .description('ATLAS (adapters, experience-based learning + novel knowledge expansion) on a multimodal feature stand-in: low-shot downstream accuracy and trainable parameters per variant')
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 5, 2 with --quick)', parseSeeds)
       .requiredOption('--json <file>', 'result record')
       .option('--html <file>', 'HTML report')
-      .option('--quick', 'less upstream data, fewer steps, 2 seeds, no orthogonality ablation (the demo setting)')
-      .option('--shots <n>', 'downstream rows per class (match tasks: twice this)', parseIntOption('shots'))
-      .option('--ortho <w>', 'orthogonality penalty weight (default 0.1)', parseFloatOption('ortho'))
-      .option('--order <name>', 'upstream order: both | multimodal-first | unimodal-first', 'both')
-      .action(atlasCommand);
+      .option('--quick', 'less upstream data, fewer steps, 2 seeds, no orthogonality ablation (the demo setting)');
+    addAtlasOptions(atlas);
+    atlas.action((o: AtlasCli) => atlasCommand(o));
   },
   async demo(ctx: DemoContext): Promise<DemoResult> {
     await initTf();
@@ -243,3 +232,27 @@ export const continualCilaCli: AreaCli = {
     return { sections, metrics };
   },
 };
+
+/** The Co2L/CILA flags, shared by `cil co2l` and `cil run` (`prefix` marks them in `cil run`'s help). */
+export function addCo2lOptions(cmd: Command, prefix = ''): Command {
+  return cmd
+    .option('--per-class <n>', `${prefix}training rows per class (default ${2000}, 300 with --quick)`, parseIntOption('per-class'))
+    .option('--epochs-first <n>', `${prefix}epochs on task 1 (default ${CO2L_DEFAULTS.epochsFirst})`, parseIntOption('epochs-first'))
+    .option('--epochs-later <n>', `${prefix}epochs on later tasks (default ${CO2L_DEFAULTS.epochsLater})`, parseIntOption('epochs-later'))
+    .option('--buffer <n>', `${prefix}replay buffer size (default ${CO2L_DEFAULTS.bufferSize})`, parseIntOption('buffer'))
+    .option('--scenario <name>', prefix + 'split (Seq-Fashion-MNIST B2Inc2; the default) | rotated (domain-incremental rotated Fashion-MNIST, MLP encoder)')
+    .option('--preset <name>', `${prefix}a named regime that fills in the options left unset: ${Object.entries(CO2L_PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`)
+    .option('--tasks <n>', `${prefix}rotated: number of tasks (default ${ROTATED_DEFAULTS.tasks})`, parseIntOption('tasks'))
+    .option('--max-angle <deg>', `${prefix}rotated: angles uniform in [0, deg) (default ${ROTATED_DEFAULTS.maxAngle})`, parseFloatOption('max-angle'))
+    .option('--per-class-test <n>', `${prefix}rotated: test rows per class and task (default ${ROTATED_DEFAULTS.perClassTest})`, parseIntOption('per-class-test'))
+    .option('--encoder <kind>', prefix + 'cnn | mlp (default: cnn for split, mlp for rotated)')
+    .option('--mlp-hidden <list>', prefix + 'hidden widths of the MLP encoder, comma-separated', (v: string) => v.split(',').map((x) => parseIntOption('mlp-hidden')(x.trim())));
+}
+
+/** The ATLAS flags, shared by `cil atlas` and `cil run`. */
+export function addAtlasOptions(cmd: Command, prefix = ''): Command {
+  return cmd
+    .option('--shots <n>', `${prefix}downstream rows per class (match tasks: twice this)`, parseIntOption('shots'))
+    .option('--ortho <w>', `${prefix}orthogonality penalty weight (default 0.1)`, parseFloatOption('ortho'))
+    .option('--order <name>', `${prefix}upstream order: both | multimodal-first | unimodal-first (default both)`);
+}

@@ -16,7 +16,8 @@ import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 import { loadFeatureRun } from '../continual/features.js';
-import { co2lCommand } from './continual-cila.js';
+import { addAtlasOptions, addCo2lOptions, atlasCommand, co2lCommand } from './continual-cila.js';
+import { camelKey, readRunConfig, RUN_CONFIG_KEYS, type RunConfig } from '../continual/run-config.js';
 import { readJsonFile } from '../core/json.js';
 
 /** "10" -> seeds 0..9; "3..5" -> seeds 3, 4, 5; "1,4,7" -> those seeds. */
@@ -40,7 +41,7 @@ export async function obtainBackbone(mini: Miniature, dir: string, opts: { seed:
 }
 
 interface RunCliOptions {
-  methods: string[]; dataset: string; split?: string; seeds: number[]; json: string; html?: string;
+  methods: string[]; dataset: string; split?: string; seeds: number[]; json: string; html?: string; config?: string;
   quick?: boolean; resume?: boolean; backbone?: string; m?: number; oracle?: boolean; driftCompensation?: boolean; checkpoints?: string;
   features?: string; labels?: string; testFeatures?: string; testLabels?: string; testFraction?: number;
 }
@@ -73,19 +74,72 @@ export function methodOptionsFor(o: { m?: number; oracle?: boolean; driftCompens
   };
 }
 
-/** Co2L-family methods train their own encoder end to end (no frozen backbone), so they run in `cil co2l`. */
+/** Co2L-family methods train their own encoder end to end (no frozen backbone), so they run as in `cil co2l`. */
 const isCo2lMethod = (m: string): boolean => /^(co2l|cila)(-|$)/.test(m);
 
-async function runCommand(o: RunCliOptions): Promise<void> {
-  const co2l = o.methods.filter(isCo2lMethod);
-  if (co2l.length) {
-    if (co2l.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and run apart from frozen-backbone learners: give ${co2l.join(',')} in one cil run and ${o.methods.filter((m) => !isCo2lMethod(m)).join(',')} in another`);
-    if (o.features || o.backbone || o.oracle || o.driftCompensation || o.m !== undefined || o.split) throw new InputError('--features, --backbone, --oracle, --drift-compensation, --m and --split do not apply to co2l/cila methods (they use Seq-Fashion-MNIST B2Inc2)');
-    return co2lCommand({ methods: o.methods, seeds: o.seeds, json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: o.checkpoints });
+/** The keys each kind of run reads besides methods, seeds, json, html, quick and config. */
+const FROZEN_KEYS = ['dataset', 'split', 'resume', 'checkpoints', 'backbone', 'm', 'oracle', 'drift-compensation', 'features', 'labels', 'test-features', 'test-labels', 'test-fraction'];
+const CO2L_KEYS = ['dataset', 'resume', 'checkpoints', 'per-class', 'epochs-first', 'epochs-later', 'buffer', 'scenario', 'preset', 'tasks', 'max-angle', 'per-class-test', 'encoder', 'mlp-hidden'];
+const ATLAS_KEYS = ['shots', 'ortho', 'order'];
+const COMMON_KEYS = ['methods', 'seeds', 'json', 'html', 'quick'];
+
+/**
+ * Flags over the config file over the defaults: a flag given on the command line wins, then the
+ * config's key, then the flag's default. Returns the merged options and the keys set by either.
+ */
+export function resolveRunOptions(flags: Record<string, unknown>, sourceOf: (camel: string) => string | undefined, config: RunConfig | null, configFile: string | null): { options: Record<string, unknown>; given: Set<string>; resolved: Record<string, unknown> } {
+  const options: Record<string, unknown> = { ...flags };
+  const given = new Set<string>();
+  const resolved: Record<string, unknown> = {};
+  for (const k of RUN_CONFIG_KEYS) {
+    const c = camelKey(k);
+    const src = sourceOf(c);
+    if (src === 'cli') given.add(k);
+    else if (config && (config as Record<string, unknown>)[k] !== undefined) {
+      let v = (config as Record<string, unknown>)[k];
+      if (k === 'methods' && typeof v === 'string') v = parseStringList(v);
+      if (k === 'seeds') v = typeof v === 'number' ? parseSeeds(String(v)) : typeof v === 'string' ? parseSeeds(v) : v;
+      options[c] = v;
+      given.add(k);
+    }
+    if (options[c] !== undefined) resolved[k] = options[c];
   }
+  if (configFile) resolved.config = configFile;
+  return { options, given, resolved };
+}
+
+async function runCommand(flags: RunCliOptions, cmd: Command): Promise<void> {
+  // Files named on the command line are checked before the config is read (the config may be the clash).
+  outputGuard().input(flags.config, '--config').input(flags.features, '--features').input(flags.labels, '--labels').input(flags.testFeatures, '--test-features').input(flags.testLabels, '--test-labels')
+    .inputFolder(flags.backbone, '--backbone').inputFolder(flags.checkpoints, '--checkpoints', /^(config\.json|seed-\d+(\/.*)?)$/)
+    .output(flags.json, '--json').output(flags.html, '--html').check();
+  const fileConfig = flags.config ? readRunConfig(flags.config) : null;
+  const { options, given, resolved } = resolveRunOptions(flags as unknown as Record<string, unknown>, (c) => cmd.getOptionValueSource(c), fileConfig, flags.config ? resolve(flags.config) : null);
+  const o = options as unknown as RunCliOptions & Record<string, unknown>;
+  if (!o.json) throw new InputError('give --json (or json: in the --config file)');
+  const co2l = o.methods.filter(isCo2lMethod);
+  const atlas = o.methods.filter((m) => m === 'atlas');
+  const group = co2l.length ? 'co2l' : atlas.length ? 'atlas' : 'frozen';
+  const mine = co2l.length ? co2l : atlas.length ? atlas : o.methods;
+  if (mine.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and atlas runs on its multimodal stand-in, each apart from the frozen-backbone learners: give ${mine.join(',')} in one cil run and ${o.methods.filter((m) => !mine.includes(m)).join(',')} in another`);
+  const allowed = new Set([...COMMON_KEYS, ...(group === 'co2l' ? CO2L_KEYS : group === 'atlas' ? ATLAS_KEYS : FROZEN_KEYS)]);
+  const stray = [...given].filter((k) => !allowed.has(k));
+  if (stray.length) throw new InputError(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to ${group === 'frozen' ? 'frozen-backbone methods' : group === 'co2l' ? 'co2l/cila methods (Seq-Fashion-MNIST B2Inc2 or the rotated stream)' : 'atlas (the multimodal stand-in)'}`);
+  if (group === 'co2l') {
+    return co2lCommand({
+      methods: o.methods, seeds: o.seeds ?? [0], json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: o.checkpoints,
+      perClass: o.perClass as number | undefined, epochsFirst: o.epochsFirst as number | undefined, epochsLater: o.epochsLater as number | undefined, buffer: o.buffer as number | undefined,
+      scenario: o.scenario as string | undefined, preset: o.preset as string | undefined, tasks: o.tasks as number | undefined, maxAngle: o.maxAngle as number | undefined,
+      perClassTest: o.perClassTest as number | undefined, encoder: o.encoder as string | undefined, mlpHidden: o.mlpHidden as number[] | undefined,
+    }, resolved);
+  }
+  if (group === 'atlas') {
+    return atlasCommand({ seeds: o.seeds, json: o.json, html: o.html, quick: o.quick, shots: o.shots as number | undefined, ortho: o.ortho as number | undefined, order: o.order as string | undefined }, resolved);
+  }
+  o.seeds ??= [0];
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
   if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
-  outputGuard().input(o.features, '--features').input(o.labels, '--labels').input(o.testFeatures, '--test-features').input(o.testLabels, '--test-labels')
+  outputGuard().input(o.config, '--config').input(o.features, '--features').input(o.labels, '--labels').input(o.testFeatures, '--test-features').input(o.testLabels, '--test-labels')
     .inputFolder(o.backbone, '--backbone').inputFolder(o.oracle ? null : o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /^(config\.json|seed-\d+(\/.*)?)$/)
     .output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
@@ -94,7 +148,7 @@ async function runCommand(o: RunCliOptions): Promise<void> {
   const { mini, backbone, info, note } = await runInputs(o, json);
   const split = o.split ?? mini.defaultSplit;
   const methodOptions = methodOptionsFor(o);
-  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: info };
+  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: info, resolved_config: resolved };
   const rec = new RunRecorder('cil run', config, o.seeds);
   const ckpt = o.oracle ? null : resolve(o.checkpoints ?? `${json}.ckpt`);
   const result = await rec.time('run', () => runCil(mini, backbone, {
@@ -135,13 +189,15 @@ export const continualCli: AreaCli = {
         process.stdout.write(`backbone: ${dir} sha256 ${bb.manifest.sha256} final loss ${bb.manifest.finalLoss?.toFixed(4)}\n`);
         if (o.json) writeRecord(resolve(o.json), rec.finish({ dir, sha256: bb.manifest.sha256, finalLoss: bb.manifest.finalLoss, data: bb.manifest.data }));
       });
-    cil.command('run')
+    const run = cil.command('run');
+    run
       .description('run continual learners over seeds; writes {dataset, split, seeds, runs, summary} JSON')
-      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}; or co2l, co2l-l<lambda>, cila[-variant] (run as in cil co2l)`, parseStringList, ['simplecil', 'ranpac', 'safe'])
+      .option('--config <file>', 'a YAML or JSON experiment: every flag of this command is a key (`drift-compensation: true`); flags given here override it; the record stores the resolved config (configs/ holds the reference experiments)')
+      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}; or co2l, co2l-l<lambda>, co2l-val, cila[-variant] (run as in cil co2l); or atlas (run as in cil atlas)`, parseStringList, ['simplecil', 'ranpac', 'safe'])
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
       .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
-      .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list', parseSeeds, [0])
-      .requiredOption('--json <file>', 'result record')
+      .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 0; atlas: 5, 2 with --quick)', parseSeeds)
+      .option('--json <file>', 'result record (required, here or in --config)')
       .option('--html <file>', 'HTML report')
       .option('--quick', 'a quarter of the data (the demo setting)')
       .option('--resume', 'continue from the checkpoints of an interrupted run with the same configuration')
@@ -154,8 +210,10 @@ export const continualCli: AreaCli = {
       .option('--labels <l.npy>', 'labels of the feature cache')
       .option('--test-features <f.npy>', 'a separate test feature cache (otherwise --test-fraction of each class is held out)')
       .option('--test-labels <l.npy>', 'labels of the test feature cache')
-      .option('--test-fraction <x>', 'share of each class held out for testing without a test cache (default 0.2)', parseFloatOption('test-fraction'))
-      .action(runCommand);
+      .option('--test-fraction <x>', 'share of each class held out for testing without a test cache (default 0.2)', parseFloatOption('test-fraction'));
+    addCo2lOptions(run, '(co2l/cila) ');
+    addAtlasOptions(run, '(atlas) ');
+    run.action(runCommand);
     cil.command('merge')
       .description('merge `cil run` records of the same dataset and split (e.g. one per seed) into one record and report')
       .argument('<records...>', 'cil run JSON records')

@@ -154,7 +154,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'info align': { files: { '--json': 'out', '--html': 'out' } },
   'info semisup': { files: { '--json': 'out', '--html': 'out' } },
   'cil pretrain': { files: { '--out': 'dir-out', '--json': 'out' } },
-  'cil run': { files: { '--json': 'out', '--html': 'out', '--backbone': 'dir-in', '--checkpoints': 'dir-in', '--features': 'in', '--labels': 'in', '--test-features': 'in', '--test-labels': 'in' }, base: ['--methods', 'simplecil'] },
+  'cil run': { files: { '--config': 'in', '--json': 'out', '--html': 'out', '--backbone': 'dir-in', '--checkpoints': 'dir-in', '--features': 'in', '--labels': 'in', '--test-features': 'in', '--test-labels': 'in' }, base: ['--methods', 'simplecil'] },
   'cil merge': { files: { '<records>': 'in', '--json': 'out', '--html': 'out' } },
   'cil features': { files: { '--backbone': 'in', '--images': 'in', '--root': 'dir-in', '--dataset': 'dir-in', '--out': 'cache', '--labels': 'cache', '--json': 'out' } },
   'cil co2l': { files: { '--json': 'out', '--html': 'out', '--checkpoints': 'dir-in' } },
