@@ -169,6 +169,16 @@ test('from code: fit, predict, update, save, load give the same predictions', { 
   assert.equal(a[0]!.top.length, 3);
   await m.dispose();
   await again.dispose();
+  // The same data and config give the same learner arrays (projection, PET tuning, lambda: all seeded).
+  const config = { method: 'ranpac', seed: 4, options: { projections: { ranpac: 64 }, train: { epochs: 1 } } };
+  for (const name of ['r1', 'r2']) {
+    const r = await continual.fit({ backbone: d.backbone, data: { images: d.trainOld }, config });
+    await r.save(join(work, name));
+    await r.dispose();
+  }
+  const learnerFiles = (dir: string): Record<string, string> => Object.fromEntries(Object.entries(hashTree(dir)).filter(([k]) => k.startsWith('learner')).map(([k, v]) => [k, v.split(':')[0]!]));
+  assert.ok(Object.keys(learnerFiles(join(work, 'r1'))).length >= 3);
+  assert.deepEqual(learnerFiles(join(work, 'r2')), learnerFiles(join(work, 'r1')));
 });
 
 test('errors: known classes, the output guard, another format version, a missing or different backbone, a bad config', { timeout: 60_000 }, async () => {
@@ -202,6 +212,13 @@ test('errors: known classes, the output guard, another format version, a missing
   r = await run(['cil', 'predict', '--model', old, '--images', d.testOld, '--json', join(work, 'p.json')]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /model format version 99 .*reads version 1/);
+  // A learner array named in model.json that is gone.
+  const torn = join(work, 'torn');
+  cpSync(m1, torn, { recursive: true });
+  rmSync(join(torn, 'learner', 'a0.npy'));
+  r = await run(['cil', 'predict', '--model', torn, '--images', d.testOld, '--json', join(work, 'p.json')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /learner\/a0\.npy \(named in model\.json\) is missing/);
   // A backbone with another hash, given explicitly.
   const other = join(work, 'other.onnx');
   writeOnnx(other, tinyCnnOnnx({ channels: 3, size: 16, widths: [8, 16], featureDim: 32 }, new Rng(99)).bytes);
