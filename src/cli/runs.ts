@@ -3,17 +3,13 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { outputGuard } from '../core/fsx.js';
 import { compareRuns } from '../core/store/compare.js';
+import { formatNumber } from '../core/format.js';
 import { RunStore, type RunRow } from '../core/store/runs.js';
 import type { AreaCli } from './types.js';
 
 const STORE_HELP = 'run store (default: PERENNIAL_STORE, else runs/perennial.db)';
 
-function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '—';
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : v.toPrecision(4);
-}
+const fmt = (v: number | null | undefined): string => formatNumber(v);
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

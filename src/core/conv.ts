@@ -34,10 +34,6 @@ const KNOWN = ['stride', 'pad', 'kernelGrad'];
 export type ConvMode = 'im2col' | 'tfjs';
 let mode: ConvMode = 'im2col';
 
-export function convMode(): ConvMode {
-  return mode;
-}
-
 export function setConvMode(m: ConvMode): void {
   if (m !== 'im2col' && m !== 'tfjs') throw new InputError(`conv2d: unknown mode ${String(m)} (known: im2col, tfjs)`);
   mode = m;

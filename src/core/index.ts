@@ -8,6 +8,7 @@ export * as data from './data/index.js';
 export * from './record.js';
 export * from './report.js';
 export * from './options.js';
+export * from './format.js';
 // The training engine (tfjs on the wasm backend) and its trainable convolution and batch norm.
 export { initTf, tf } from './tensor.js';
 export { conv2d, type Conv2dOptions } from './conv.js';

@@ -2,6 +2,7 @@
 // (no scripts, no network), so a report opens anywhere and can be archived as one file.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { formatNumber } from './format.js';
 import { writeFileAtomic } from './fsx.js';
 
 export type VegaLiteSpec = TopLevelSpec;
@@ -49,12 +50,7 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
 
 function fmt(v: string | number | null): string {
   if (v === null) return '—';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return String(v);
-    if (Number.isInteger(v)) return String(v);
-    const a = Math.abs(v);
-    return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(3) : v.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
-  }
+  if (typeof v === 'number') return formatNumber(v, { digits: 4, trim: true });
   return escapeHtml(v);
 }
 

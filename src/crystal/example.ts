@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
+import { formatNumber } from '../core/format.js';
 import { writeFileAtomic } from '../core/fsx.js';
 import { rng as makeRng } from '../core/rng.js';
 import { builtInStructure } from './builtin.js';
@@ -52,7 +53,7 @@ export function exampleStructure(i = 0): Structure {
 
 export interface ExampleTexts { readonly name: string; readonly cif: string; readonly res: string; readonly hkl: string }
 
-const fmt = (v: number, w: number, d: number) => v.toFixed(d).padStart(w);
+const fmt = (v: number, w: number, d: number): string => formatNumber(v, { digits: d, scientific: false }).padStart(w);
 
 /**
  * The .res, .hkl and CIF texts of one example structure. Reflections to `dmin` are simulated as

@@ -1,6 +1,7 @@
 // Radiation options shared by the crystal commands (--wavelength, --dispersion), and the step that
 // keeps non-finite numbers out of run records (each null gets a reason beside it).
 import { InputError, warn } from '../core/errors.js';
+import { formatNumber } from '../core/format.js';
 import { dispersion, dispersionLine } from './dispersion.js';
 import { checkWavelength } from './limits.js';
 import type { Evaluation } from './refine.js';
@@ -92,5 +93,5 @@ export function finiteMetrics<T extends Record<string, unknown>>(metrics: T, kno
 
 /** A number for a one-line summary: fixed decimals, or n/a. */
 export function fmt(v: number | null | undefined, digits: number): string {
-  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+  return formatNumber(v, { digits, scientific: false, missing: 'n/a' });
 }

@@ -12,6 +12,7 @@
 // scattering power and make the elements indistinguishable. Positions are kept: an element change
 // alters how much a site scatters, not where.
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { atomicNumber, SYMBOLS } from './elements.js';
 import { agreementFromFc, type RefinementCase } from './refine.js';
 import { SfCalculator, type ComplexArray } from './sf.js';
@@ -131,8 +132,7 @@ export function countParameters(sites: readonly Site[]): number {
  * round that tested it (a flagged atom: the round that accepted its swap).
  */
 export function r1SwapTest(c: RefinementCase, sites: readonly Site[], opts: SwapTestOptions = {}): SwapTestReport {
-  const unknown = Object.keys(opts).filter((k) => !KNOWN_OPTIONS.includes(k));
-  if (unknown.length) throw new InputError(`r1SwapTest: unknown option(s) ${unknown.join(', ')}; known: ${KNOWN_OPTIONS.join(', ')}`);
+  checkOptionKeys(opts, KNOWN_OPTIONS, 'r1SwapTest');
   const alpha = opts.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new InputError(`r1SwapTest: alpha must be in (0, 1), got ${alpha}`);
   const st = c.structure;

@@ -1,6 +1,7 @@
 // The two experiments behind `perennial theory regression` and `perennial theory hmm`: their
 // settings, JSON metrics (the documented shapes) and report sections.
 import { InputError, warn } from '../core/errors.js';
+import { formatNumber } from '../core/format.js';
 import { lineChart, SectionBuilder, type Section } from '../core/report.js';
 import { MAX_REPEATS, capSize } from '../core/limits.js';
 import { DEFAULT_LAMBDAS, MAX_TASKS, checkSimulationSize, lambdaKey, simulateCLR, type SimulationResult } from './simulate.js';
@@ -84,10 +85,7 @@ export function runRegression(o: RegressionExperimentOptions, onRepeat?: () => v
   return { tasks: o.tasks, n: o.n, p: o.p, repeats: o.repeats, settings, gl2_population_vs_best_ridge: versus };
 }
 
-function fmt(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  return x.toPrecision(3);
-}
+const fmt = (x: number | null | undefined): string => formatNumber(x, { significant: 3 });
 
 export function regressionSections(m: RegressionMetrics, title = 'theory: continual linear regression'): Section[] {
   const head = new SectionBuilder(title)

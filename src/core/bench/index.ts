@@ -1,6 +1,7 @@
 // Benchmarks of the numeric engine against its peers (numpy, PyTorch), shared by
 // `perennial bench ...` and `npm run bench` (bench/*.bench.ts). Each writes a run record whose
 // top-level keys are the documented JSON shape, plus `run` (command, versions, timings).
+import { formatNumber } from '../format.js';
 import { RunRecorder, writeRecord } from '../record.js';
 import { typescriptLinalg } from '../linalg/index.js';
 import { runLinalgBench, timePerennial, type LinalgBenchOptions } from './linalg.js';
@@ -9,9 +10,7 @@ import { runTrainBench, type TrainBenchOptions } from './train.js';
 export { runLinalgBench, linalgCases, CHOLESKY_RHS, type LinalgBenchResult, type LinalgBenchRow, type LinalgOp } from './linalg.js';
 export { runTrainBench, type TrainBenchResult } from './train.js';
 
-function fmt(x: number | null, digits = 3): string {
-  return x === null ? 'n/a' : x.toFixed(digits);
-}
+const fmt = (x: number | null, digits = 3): string => formatNumber(x, { digits, scientific: false, missing: 'n/a' });
 
 /** `bench linalg`: prints a table and writes the record to `json` when given. */
 export async function benchLinalg(opts: LinalgBenchOptions & { json?: string }): Promise<object> {

@@ -13,11 +13,6 @@ const NAME = tf._FusedMatMul;
 const BACKEND = 'wasm';
 let stock: KernelConfig | null = null;
 
-/** The stock wasm _FusedMatMul (for parity tests); null before installation. */
-export function stockFusedMatMul(): KernelConfig | null {
-  return stock;
-}
-
 /** A per-column vector (size n) or a scalar (size 1) view, else null. */
 function lastAxisVector(t: TensorInfo | undefined, n: number, backend: BackendWasm): Float32Array | null | undefined {
   if (!t) return undefined;
