@@ -103,7 +103,6 @@ export interface FitOptions {
   /** Overrides the config's method. */
   readonly method?: string;
   readonly backboneOptions?: { readonly output?: string; readonly imageSize?: number; readonly threads?: number; readonly heads?: number };
-  readonly quiet?: boolean;
 }
 
 export interface UpdateOptions {
