@@ -24,6 +24,12 @@ export { cilSections, paired, meanGroupAcc } from './report.js';
 export * from './onnx.js';
 export * from './safetensors.js';
 export * from './images.js';
+// Standard dataset formats (CIFAR-10/100 binary, MNIST IDX, ImageFolder with split files), PILOT split names, top-k accuracy.
+export {
+  loadDataset, parseDatasetSpec, datasetFolder, toPixelDataset, readCifar10, readCifar100, readMnist, findMnistData, readImageFolder,
+  parsePilotSplit, pilotSessionSizes, pilotScenario, topKHits, topKAccuracy, topKGroupCorrect, DATASET_KINDS, SUBSETS, MNIST_CLASSES,
+  type DatasetKind, type DatasetSpec, type LoadedDataset, type Subset, type PilotSplit,
+} from './datasets/index.js';
 export * from './features.js';
 export * from './vit-weights.js';
 // Co2L / CILA (contrastive replay with relation distillation, adaptive lambda) and ATLAS.
