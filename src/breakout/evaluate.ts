@@ -5,6 +5,7 @@
 // pipeline is a predictor over llm's evaluation harness (one cache, one samples log, one set of
 // statistics for every model evaluation in the project).
 import { InputError } from '../core/errors.js';
+import { checkOptionKeys } from '../core/options.js';
 import { MAX_REPEATS, capSize } from '../core/limits.js';
 import { mean, std } from '../core/stats.js';
 import type { ResponseCache } from '../llm/cache.js';
@@ -276,7 +277,7 @@ export function multiPredictor(provider: LlmProvider, o: CallOpts = {}): Predict
 
 /** Evaluate one pipeline over parsed JSONL items (through the llm harness). */
 export async function evaluateWindows(items: readonly WindowItem[], pipeline: PipelineName, opts: EvalOptions = {}): Promise<{ summary: EvalSummary; outcomes: WindowOutcome[] }> {
-  for (const k of Object.keys(opts)) if (!EVAL_KEYS.includes(k)) throw new InputError(`unknown eval option ${JSON.stringify(k)}; known: ${EVAL_KEYS.join(', ')}`);
+  checkOptionKeys(opts, EVAL_KEYS, 'breakout eval');
   if (!PIPELINES.includes(pipeline)) throw new InputError(`unknown pipeline ${JSON.stringify(pipeline)}; known: ${PIPELINES.join(', ')}`);
   const llm = pipeline === 'multi' || pipeline === 'single';
   if (llm && !opts.provider) throw new InputError(`pipeline ${pipeline} needs a model provider (--model)`);
