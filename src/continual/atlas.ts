@@ -23,6 +23,7 @@
 // both modalities; image tasks see the image with the caption zeroed.
 import { tf } from '../core/tensor.js';
 import { InputError } from '../core/errors.js';
+import { withDefaults } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { variable } from '../core/nn.js';
@@ -56,10 +57,7 @@ export const ATLAS_DEFAULTS: AtlasOptions = Object.freeze({
 });
 
 export function atlasOptions(o: Partial<AtlasOptions> = {}): AtlasOptions {
-  const known = new Set(Object.keys(ATLAS_DEFAULTS));
-  const bad = Object.keys(o).filter((k) => !known.has(k));
-  if (bad.length) throw new InputError(`unknown ATLAS option(s) ${bad.join(', ')}; known: ${[...known].join(', ')}`);
-  const r = { ...ATLAS_DEFAULTS, ...o };
+  const r = withDefaults(ATLAS_DEFAULTS, o, 'ATLAS options');
   for (const [k, v] of Object.entries(r)) if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new InputError(`ATLAS option ${k} must be a finite number >= 0, got ${v}`);
   for (const k of ['latentDim', 'modalityDim', 'hiddenDim', 'bottleneck', 'upstreamPerClass', 'testPerClass', 'shots', 'batchSize'] as const) {
     if (!Number.isInteger(r[k]) || r[k] < 1) throw new InputError(`ATLAS option ${k} must be an integer >= 1, got ${r[k]}`);

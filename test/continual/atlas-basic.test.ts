@@ -48,7 +48,7 @@ test('runAtlas: every variant per downstream task, upstream logits bit-identical
     assert.ok(g.related !== null && g.related in g.weights, `${g.task}: related adapter among the weights`);
     assert.ok(g.related_largest >= 0 && g.related_largest <= g.n);
   }
-  assert.throws(() => atlasOptions({ foo: 1 } as never), /unknown ATLAS option\(s\) foo; known:/);
+  assert.throws(() => atlasOptions({ foo: 1 } as never), /ATLAS options: unknown option "foo"; known:/);
 });
 
 test('stage-1 gate: the query attends over the full adapter output h + A(h); the skip path enters the sum once', async () => {

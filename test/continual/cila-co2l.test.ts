@@ -94,5 +94,5 @@ test('runCo2l: record shape of `cil run` plus lambda_per_task and loss_ratio_per
   }
   assert.equal(res.runs.find((e) => e.method === 'cila-pure')!.loss_ratio_per_task[2] !== null, true);
   assert.throws(() => co2lOptions({ tau: 0 }), /tau must be positive/);
-  assert.throws(() => co2lOptions({ lambda: 1 } as never), /unknown Co2L option\(s\) lambda; known:/);
+  assert.throws(() => co2lOptions({ lambda: 1 } as never), /Co2L options: unknown option "lambda"; known:/);
 });

@@ -80,7 +80,7 @@ test('registry and options: unknown names list the known ones', async () => {
   const { backbone } = await setup();
   const ctx = { backbone, numClasses: 4, seed: 0, rng: new Rng(0) };
   assert.throws(() => makeLearner('ewc', ctx), /unknown method "ewc"; known: simplecil, ranpac, safe/);
-  assert.throws(() => makeLearner('ranpac', ctx, { lamda: 1 }), /unknown option\(s\) lamda; known: pet, train/);
+  assert.throws(() => makeLearner('ranpac', ctx, { lamda: 1 }), /ranpac: unknown option "lamda"; known: pet, train/);
   assert.throws(() => makeLearner('safe', ctx, { transferNorm: 'feature' }), /transferNorm/);
   assert.throws(() => makeLearner('safe', ctx, { trainLater: { epoch: 2 } }), /unknown option\(s\) epoch/);
 });

@@ -14,6 +14,7 @@ import { tf } from '../../core/tensor.js';
 import { writeJsonAtomic } from '../../core/fsx.js';
 import { readJsonFile } from '../../core/json.js';
 import { InputError } from '../../core/errors.js';
+import { withDefaults } from '../../core/options.js';
 import { LogisticRegression } from '../../core/estimators/index.js';
 import { Rng } from '../../core/rng.js';
 import { subset, type Dataset } from '../../core/data/dataset.js';
@@ -63,10 +64,7 @@ export const CO2L_DEFAULTS: Co2lOptions = Object.freeze({
 });
 
 export function co2lOptions(o: Partial<Co2lOptions> = {}): Co2lOptions {
-  const known = new Set(Object.keys(CO2L_DEFAULTS));
-  const bad = Object.keys(o).filter((k) => !known.has(k));
-  if (bad.length) throw new InputError(`unknown Co2L option(s) ${bad.join(', ')}; known: ${[...known].join(', ')}`);
-  const r = { ...CO2L_DEFAULTS, ...o };
+  const r = withDefaults(CO2L_DEFAULTS, o, 'Co2L options');
   if (r.encoder !== 'cnn' && r.encoder !== 'mlp') throw new InputError(`Co2L option encoder must be cnn or mlp, got ${JSON.stringify(r.encoder)}`);
   for (const k of ['channels', 'mlpHidden'] as const) {
     if (!r[k].every((v) => Number.isInteger(v) && v > 0)) throw new InputError(`Co2L option ${k} must list positive integers, got ${JSON.stringify(r[k])}`);

@@ -3,6 +3,7 @@
 // random ReLU map to M dimensions, accumulates G = H^T H and Q = H^T Y, chooses the ridge lambda on
 // an 80/20 split of the session's training features and solves by Cholesky. One learner reports
 // several projection sizes from the same phase-1 model (default: `ranpac` M=2048, `ranpac-m0` M=0).
+import { checkOptionKeys } from '../../core/options.js';
 import type { Dataset } from '../../core/data/dataset.js';
 import { InputError } from '../../core/errors.js';
 import { hash32 } from '../../core/rng.js';
@@ -29,10 +30,9 @@ export const RANPAC_DEFAULTS: RanpacOptions = {
   firstSessionAdaptation: true,
 };
 
+/** An unknown option key is an error naming the learner, the key and the known ones (core's check). */
 export function checkKnown(o: object, defaults: object, where: string): void {
-  const known = Object.keys(defaults);
-  const unknown = Object.keys(o).filter((k) => !known.includes(k));
-  if (unknown.length) throw new InputError(`${where}: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  checkOptionKeys(o, Object.keys(defaults), where);
 }
 
 export class Ranpac implements ContinualLearner {
