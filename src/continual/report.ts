@@ -1,10 +1,11 @@
 // Report sections for a CIL run: summary with spread, paired win counts, per-group accuracy, SAFE's
 // mean fast-branch weight per group, and accuracy over sessions.
+import { formatNumber } from '../core/format.js';
 import { barChart, lineChart, SectionBuilder, type Section } from '../core/report.js';
 import { mean, std } from '../core/stats.js';
 import type { CilRunResult } from './trainer.js';
 
-const f1 = (v: number): number => Math.round(v * 10) / 10;
+const f1 = (v: number): string => formatNumber(v, { digits: 1, trim: true, scientific: false });
 
 export interface PairedComparison {
   readonly a: string;

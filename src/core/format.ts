@@ -22,5 +22,7 @@ export function formatNumber(v: number | null | undefined, opts: FormatOptions =
   const a = Math.abs(v);
   if ((opts.scientific ?? true) && a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(significant - 1);
   const s = opts.digits !== undefined ? v.toFixed(opts.digits) : v.toPrecision(significant);
-  return opts.trim && s.includes('.') && !s.includes('e') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+  if (!opts.trim || !s.includes('.') || s.includes('e')) return s;
+  const t = s.replace(/0+$/, '').replace(/\.$/, '');
+  return t === '-0' ? '0' : t;
 }

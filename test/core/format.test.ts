@@ -42,4 +42,18 @@ test('significant digits, and small values never print as zero', () => {
   assert.equal(formatNumber(1.5e-7, { significant: 3 }), '1.50e-7');
   assert.equal(formatNumber(1.5e-7, { digits: 4 }), '1.500e-7');
   assert.equal(formatNumber(0.5, { trim: true }), '0.5');
+  assert.equal(formatNumber(-0.04, { digits: 1, trim: true, scientific: false }), '0');
+  assert.equal(formatNumber(85.25, { digits: 1, trim: true, scientific: false }), '85.3');
+  assert.equal(formatNumber(85.04, { digits: 1, trim: true, scientific: false }), '85');
+});
+
+test('the dashboard script carries the same formatter (its source is served in the page)', async () => {
+  const vm = await import('node:vm');
+  const { APP_JS } = await import('../../src/core/store/dashboard-page.js');
+  new vm.Script(APP_JS);
+  const head = APP_JS.slice(0, APP_JS.indexOf('const seedText')).replace("'use strict';", '');
+  const values = [...VALUES, null, undefined];
+  const ctx: { values: unknown[]; out?: string[] } = { values: [...values, 'abc'] };
+  vm.runInNewContext(`${head}\nout = values.map(fmt);`, ctx);
+  assert.deepEqual(ctx.out, [...values.map((v) => formatNumber(v)), 'abc']);
 });

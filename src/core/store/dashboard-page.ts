@@ -1,7 +1,10 @@
 // The dashboard's page and script, served as fixed strings (no files to find at run time, and
 // nothing a request can point elsewhere). The script builds the DOM with textContent only, and
 // renders Vega-Lite specs with the vega and vega-lite builds served from the package's own
-// node_modules, so the page works offline.
+// node_modules, so the page works offline. Numbers are written by core/format's formatNumber,
+// whose source is served inside the script so the page and the terminal agree.
+
+import { formatNumber } from '../format.js';
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>perennial runs</title>
@@ -45,7 +48,8 @@ th{background:#f4f4f4}tr.sel{background:#eef5ff}.plot{display:inline-block;margi
 export const APP_JS = `'use strict';
 const $ = (s) => document.querySelector(s);
 const el = (tag, text, attrs) => { const e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = String(text); if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
-const fmt = (v) => v === null || v === undefined ? '—' : typeof v !== 'number' ? String(v) : Number.isInteger(v) ? String(v) : (Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) ? v.toExponential(3) : v.toPrecision(4);
+${formatNumber.toString()}
+const fmt = (v) => typeof v === 'number' || v === null || v === undefined ? formatNumber(v) : String(v);
 const seedText = (s) => s === null ? '—' : Array.isArray(s) ? s.join(',') : String(s);
 const selected = new Set();
 
