@@ -13,6 +13,42 @@ export const LEARNERS: ReadonlyMap<string, LearnerFactory> = new Map<string, Lea
   ['safe', (ctx, o) => new Safe(ctx, o as Partial<SafeOptions>)],
 ]);
 
+/**
+ * A family of method names served by one learner (e.g. Co2L's lambda schedules: the runs share
+ * data and can share training); `cil run --methods` names its members.
+ */
+export interface LearnerFamily {
+  /** Key of the family's options in `methodOptions`, and of its context's rng. */
+  readonly name: string;
+  matches(method: string): boolean;
+  /** Throws an InputError for a member name it cannot run. */
+  check(methods: readonly string[]): void;
+  make(ctx: LearnerContext, methods: readonly string[], options: Record<string, unknown>): ContinualLearner;
+}
+
+export const LEARNER_FAMILIES: LearnerFamily[] = [];
+
+/** Whether `name` is a registered learner or a member of a family. */
+export function isKnownMethod(name: string): boolean {
+  return LEARNERS.has(name) || LEARNER_FAMILIES.some((f) => f.matches(name));
+}
+
+/** The learners behind `methods`, in order: one per registry name, one per family for all its members. */
+export function makeLearners(methods: readonly string[], ctxFor: (key: string) => LearnerContext, options: Readonly<Record<string, Record<string, unknown>>> = {}): ContinualLearner[] {
+  const out: ContinualLearner[] = [];
+  const done = new Set<LearnerFamily>();
+  for (const m of methods) {
+    const fam = LEARNERS.has(m) ? undefined : LEARNER_FAMILIES.find((f) => f.matches(m));
+    if (!fam) { out.push(makeLearner(m, ctxFor(m), options[m] ?? {})); continue; }
+    if (done.has(fam)) continue;
+    done.add(fam);
+    const members = methods.filter((x) => !LEARNERS.has(x) && fam.matches(x));
+    fam.check(members);
+    out.push(fam.make(ctxFor(fam.name), members, options[fam.name] ?? {}));
+  }
+  return out;
+}
+
 export function makeLearner(name: string, ctx: LearnerContext, options: Record<string, unknown> = {}): ContinualLearner {
   const f = LEARNERS.get(name);
   if (!f) throw new InputError(`unknown method ${JSON.stringify(name)}; known: ${[...LEARNERS.keys()].join(', ')}`);

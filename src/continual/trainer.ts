@@ -16,7 +16,8 @@ import type { Miniature } from './data.js';
 import { argmaxRows } from './heads.js';
 import { AccuracyMatrix, groupCorrect } from './metrics.js';
 import type { ContinualLearner, LearnerCheckpoint } from './methods/types.js';
-import { makeLearner } from './registry.js';
+import { makeLearners } from './registry.js';
+import { balancedBufferIndices } from './contrastive.js';
 import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from './scenario.js';
 
 export interface CilRunOptions {
@@ -87,8 +88,56 @@ interface SeedState {
   completed: number;
   rows: Record<string, { correct: number[]; counts: number[] }[]>;
   time: Record<string, number>;
-  wFast: Record<string, number[][]>;
+  /** learner -> row statistic -> per session, the mean per task group. */
+  stats: Record<string, Record<string, number[][]>>;
 }
+
+/** One seed's stream: its scenario and data (remapped labels), and what learners are built on. */
+export interface SeedStream {
+  readonly scenario: Scenario;
+  readonly train: Dataset;
+  readonly val: Dataset;
+  readonly test: Dataset;
+  /**
+   * Domain-incremental streams: labels are domain x domainClasses + class; learners predict the class
+   * (logits over domainClasses) and a prediction counts in the row's own domain.
+   */
+  readonly domainClasses?: number;
+}
+
+/** Where the trainer's seeds come from: a scenario kind (a miniature's class-incremental split, Co2L's streams, ...). */
+export interface StreamSource {
+  readonly dataset: string;
+  readonly split: string;
+  readonly numClasses: number;
+  /** The frozen backbone learners build on; null where the stream has none (learners train their own encoder). */
+  readonly backbone: Backbone | null;
+  /** Identifies the data in the checkpoint configuration hash. */
+  readonly description: unknown;
+  seed(seed: number): SeedStream;
+}
+
+/** The class-incremental split of a miniature (B<b>Inc<i>, class order and train/validation rows per seed). */
+export function miniatureSource(mini: Miniature, backbone: Backbone, split: string): StreamSource {
+  return { dataset: mini.name, split, numClasses: mini.numClasses, backbone, description: mini.description, seed: (seed) => seedData(mini, split, seed) };
+}
+
+/** Stands in for the backbone of a stream that has none: a learner that reads it gets a clear error. */
+function noBackbone(dataset: string): Backbone {
+  return new Proxy({} as Backbone, { get(_t, key) { if (key === 'then') return undefined; throw new InputError(`${dataset}: this stream has no pretrained backbone; use a method that trains its own encoder`); } });
+}
+
+/** Rows a then b (labels kept). */
+export function concatRows(a: Dataset, b: Dataset): Dataset {
+  if (a.d !== b.d) throw new InputError(`cannot join rows of ${a.d} and ${b.d} values`);
+  const x = new Float32Array((a.n + b.n) * a.d);
+  x.set(a.x); x.set(b.x, a.n * a.d);
+  const y = new Int32Array(a.n + b.n);
+  y.set(a.y); y.set(b.y, a.n);
+  return { ...b, x, y, n: a.n + b.n, source: `${b.source}+buffer` };
+}
+
+const snakeCase = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 function configHash(o: unknown): string {
   return createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
@@ -108,6 +157,14 @@ function saveLearner(dir: string, c: LearnerCheckpoint): void {
   writeJsonAtomic(join(tmp, 'meta.json'), { meta: c.meta, arrays: names });
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
+}
+
+function loadReplay(dir: string, like: Dataset): Dataset {
+  const c = loadLearner(dir);
+  const x = c.arrays.get('x'), y = c.arrays.get('y');
+  if (!x || !y) throw new InputError(`${dir}: ${CHECKPOINT}`);
+  const n = y.shape[0];
+  return { ...like, x: Float32Array.from(x.data), y: Int32Array.from(y.data), n, source: `${like.source}[buffer]` };
 }
 
 function loadLearner(dir: string): LearnerCheckpoint {
@@ -173,8 +230,13 @@ export function exportMiniature(mini: Miniature, split: string, seeds: readonly 
 const CHECKPOINT = 'a complete cil checkpoint (remove the file or run without --resume)';
 
 export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOptions): Promise<CilRunResult> {
+  return runEngine(miniatureSource(mini, backbone, opts.split), opts);
+}
+
+/** The one trainer: every seed of `source`, every learner of `opts.methods`, sessions, replay, scoring, checkpoints. */
+export async function runEngine(source: StreamSource, opts: CilRunOptions): Promise<CilRunResult> {
   if (opts.methods.length === 0) throw new InputError('no methods given');
-  const config = { dataset: mini.name, split: opts.split, methods: opts.methods, methodOptions: opts.methodOptions ?? {}, data: mini.description };
+  const config = { dataset: source.dataset, split: source.split, methods: opts.methods, methodOptions: opts.methodOptions ?? {}, data: source.description };
   const ckpt = opts.checkpointDir ?? null;
   if (ckpt) {
     mkdirSync(ckpt, { recursive: true });
@@ -199,7 +261,7 @@ export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOp
       diagnostics[`seed-${seed}`] = done.diagnostics;
       continue;
     }
-    const r = await runSeed(mini, backbone, opts, seed, seedDir);
+    const r = await runSeed(source, opts, seed, seedDir);
     runs.push(...r.runs);
     diagnostics[`seed-${seed}`] = r.diagnostics;
     if (seedDir && donePath) {
@@ -207,57 +269,76 @@ export async function runCil(mini: Miniature, backbone: Backbone, opts: CilRunOp
       for (const f of readdirSync(seedDir)) if (f !== 'done.json') rmSync(join(seedDir, f), { recursive: true, force: true });
     }
   }
-  return { dataset: mini.name, split: opts.split, seeds: [...opts.seeds], runs, summary: summarise(runs), definitions: DEFINITIONS, diagnostics };
+  return { dataset: source.dataset, split: source.split, seeds: [...opts.seeds], runs, summary: summarise(runs), definitions: DEFINITIONS, diagnostics };
 }
 
-async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions, seed: number, seedDir: string | null): Promise<{ runs: CilRunEntry[]; diagnostics: Record<string, unknown> }> {
-  const { scenario, train, val, test } = seedData(mini, opts.split, seed);
+async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, seedDir: string | null): Promise<{ runs: CilRunEntry[]; diagnostics: Record<string, unknown> }> {
+  const { scenario, train, val, test, domainClasses } = source.seed(seed);
   const rng = new Rng(seed, 'cil');
-  const learners: ContinualLearner[] = opts.methods.map((m) => makeLearner(m, { backbone, numClasses: mini.numClasses, seed, rng: rng.split(m) }, opts.methodOptions?.[m] ?? {}));
+  const backbone = source.backbone ?? noBackbone(source.dataset);
+  const learners: ContinualLearner[] = makeLearners(opts.methods, (m) => ({ backbone, numClasses: source.numClasses, seed, rng: rng.split(m) }), opts.methodOptions ?? {});
   const names = new Set<string>();
   for (const l of learners) for (const o of l.outputs) {
     if (names.has(o)) throw new InputError(`two methods report the output ${o}`);
     names.add(o);
   }
-  let state: SeedState = { completed: 0, rows: {}, time: {}, wFast: {} };
+  let state: SeedState = { completed: 0, rows: {}, time: {}, stats: {} };
+  const replay = new Map<ContinualLearner, Dataset | null>(learners.filter((l) => l.replay).map((l) => [l, null]));
   const statePath = seedDir ? join(seedDir, 'state.json') : null;
   if (opts.resume && statePath && existsSync(statePath)) {
     state = readJsonFile(statePath, CHECKPOINT) as SeedState;
+    state.stats ??= {};
     // Learners are read from the folder of the session state.json commits (see below); a newer
     // folder left by a kill before that commit is ignored. `seedDir/<learner>` is the older layout.
     const sessionDir = join(seedDir!, `s${state.completed}`);
-    for (const l of learners) l.restore(loadLearner(existsSync(sessionDir) ? join(sessionDir, l.name) : join(seedDir!, l.name)));
+    for (const l of learners) {
+      l.restore(loadLearner(existsSync(sessionDir) ? join(sessionDir, l.name) : join(seedDir!, l.name)));
+      if (replay.has(l) && existsSync(join(sessionDir, `${l.name}.replay`))) replay.set(l, loadReplay(join(sessionDir, `${l.name}.replay`), train));
+    }
   }
   const groupOf = (id: number): number => scenario.groupOf(id);
   try {
     for (let t = state.completed; t < scenario.sessions.length; t++) {
       const info = scenario.sessions[t];
       const lo = info.newIds[0], hi = info.seen;
-      const sd = { info, train: labelRange(train, lo, hi), val: labelRange(val, lo, hi), valSeen: labelRange(val, 0, hi) };
+      const sessionTrain = labelRange(train, lo, hi);
+      const base = { info, train: sessionTrain, val: labelRange(val, lo, hi), valSeen: labelRange(val, 0, hi) };
+      const width = domainClasses ?? hi;
       for (const l of learners) {
         const t0 = performance.now();
-        await l.fitSession(sd);
+        await l.fitSession(replay.has(l) ? { ...base, replay: replay.get(l) ?? null } : base);
         const logits = l.predict(test, hi);
         state.time[l.name] = (state.time[l.name] ?? 0) + (performance.now() - t0) / 1000;
         for (const [out, z] of logits) {
-          const pred = argmaxRows(z, test.n, hi);
+          const pred = argmaxRows(z, test.n, width);
+          // Domain-incremental: the predicted class counts in the row's own domain.
+          if (domainClasses) for (let i = 0; i < pred.length; i++) pred[i] = test.y[i] - (test.y[i] % domainClasses) + pred[i];
           const { correct, counts } = groupCorrect(pred, test.y, groupOf, t + 1);
           (state.rows[out] ??= []).push({ correct, counts });
         }
-        const w = l.rowStatistics?.().wFast;
-        if (w) {
+        for (const [k, w] of Object.entries(l.rowStatistics?.() ?? {})) {
           const s = new Array<number>(t + 1).fill(0), n = new Array<number>(t + 1).fill(0);
           for (let i = 0; i < test.n; i++) { const g = test.y[i] < hi ? groupOf(test.y[i]) : -1; if (g >= 0) { s[g] += w[i]; n[g]++; } }
-          (state.wFast[l.name] ??= []).push(s.map((v, j) => v / Math.max(1, n[j])));
+          ((state.stats[l.name] ??= {})[k] ??= []).push(s.map((v, j) => v / Math.max(1, n[j])));
         }
-          }
+        if (l.replay) {
+          // The buffer for the next session: class-balanced over the old buffer and this session's rows.
+          const old = replay.get(l) ?? null;
+          const pool = old && old.n ? concatRows(old, sessionTrain) : sessionTrain;
+          replay.set(l, subset(pool, balancedBufferIndices(pool.y, l.replay.size, l.replay.rng(t)), `${train.source}[buffer]`));
+        }
+      }
       state.completed = t + 1;
       if (seedDir && statePath) {
         mkdirSync(seedDir, { recursive: true });
         // Learner checkpoints of session t go to their own folder, and state.json is the commit
         // point: a kill between the two resumes from the previous session's folder, never from
         // learners one session ahead of the state (which would count session t twice).
-        for (const l of learners) saveLearner(join(seedDir, `s${t + 1}`, l.name), l.checkpoint());
+        for (const l of learners) {
+          saveLearner(join(seedDir, `s${t + 1}`, l.name), l.checkpoint());
+          const buf = replay.get(l);
+          if (buf) saveLearner(join(seedDir, `s${t + 1}`, `${l.name}.replay`), { meta: { n: buf.n, d: buf.d }, arrays: new Map([['x', { shape: [buf.n, buf.d], data: buf.x }], ['y', { shape: [buf.n], data: Float64Array.from(buf.y) }]]) });
+        }
         writeJsonAtomic(statePath, state);
         rmSync(join(seedDir, `s${t}`), { recursive: true, force: true });
       }
@@ -265,22 +346,29 @@ async function runSeed(mini: Miniature, backbone: Backbone, opts: CilRunOptions,
     }
     const runs: CilRunEntry[] = [];
     for (const l of learners) {
-      for (const out of l.outputs) {
+      const entry = (method: string, rowsOf: string, fields: Record<string, unknown>): CilRunEntry => {
         const m = new AccuracyMatrix();
-        state.rows[out].forEach((r, t) => m.record(t, r.correct, r.counts));
+        state.rows[rowsOf].forEach((r, t) => m.record(t, r.correct, r.counts));
         const tri = m.triangle();
-        const wf = state.wFast[l.name];
-        runs.push({
-          method: out, seed, last_acc: m.last('top1'), avg_inc_acc: m.avgIncremental('top1'),
+        const stats: Record<string, number[]> = {};
+        for (const [k, per] of Object.entries(state.stats[l.name] ?? {})) if (l.statisticOutputs?.[k] === method) stats[`${snakeCase(k)}_group`] = per[per.length - 1];
+        return {
+          method, seed, last_acc: m.last('top1'), avg_inc_acc: m.avgIncremental('top1'),
           group_acc: tri[tri.length - 1], acc_matrix: tri,
           last_acc_mean_group: m.last('meanGroup'), avg_inc_acc_mean_group: m.avgIncremental('meanGroup'),
           forgetting: m.forgetting(), bwt: m.bwt(), time_s: state.time[l.name] ?? 0, class_order: [...scenario.classOrder],
-          ...(wf && out === 'safe' ? { w_fast_group: wf[wf.length - 1] } : {}),
-        });
-      }
+          ...stats, ...fields,
+        };
+      };
+      for (const out of l.outputs) runs.push(entry(out, out, l.outputFields?.(out) ?? {}));
+      for (const [out, d] of Object.entries(l.derivedOutputs?.() ?? {})) runs.push(entry(out, d.from, d.fields));
     }
     const diagnostics: Record<string, unknown> = {};
-    for (const l of learners) diagnostics[l.name] = { describe: l.describe(), ...l.diagnostics(), ...(state.wFast[l.name] ? { wFastPerSession: state.wFast[l.name] } : {}) };
+    for (const l of learners) {
+      const per: Record<string, number[][]> = {};
+      for (const [k, v] of Object.entries(state.stats[l.name] ?? {})) per[`${k}PerSession`] = v;
+      diagnostics[l.name] = { describe: l.describe(), ...l.diagnostics(), ...per };
+    }
     return { runs, diagnostics };
   } finally {
     for (const l of learners) l.dispose();

@@ -331,6 +331,8 @@ export class Safe implements ContinualLearner {
     return out;
   }
 
+  readonly statisticOutputs = { wFast: 'safe' } as const;
+
   rowStatistics(): Record<string, Float64Array> {
     return this.lastW ? { wFast: this.lastW } : {};
   }

@@ -13,6 +13,8 @@ export interface SessionData {
   readonly val: Dataset;
   /** Validation rows of every class seen so far (for choosing hyperparameters such as SAFE's gamma). */
   readonly valSeen: Dataset;
+  /** The replay buffer the trainer keeps for a learner that declares `replay` (null before the first session's rows enter it). */
+  readonly replay?: Dataset | null;
 }
 
 export interface LearnerContext {
@@ -41,6 +43,24 @@ export interface ContinualLearner {
   diagnostics(): Record<string, unknown>;
   /** Per-row statistics of the last `predict` call (e.g. SAFE's fast-branch weight), if any. */
   rowStatistics?(): Record<string, Float64Array>;
+  /**
+   * The output each row statistic describes: its mean per task group after the last session goes
+   * into that output's record entry as `<statistic in snake case>_group` (SAFE: wFast -> safe's w_fast_group).
+   */
+  readonly statisticOutputs?: Readonly<Record<string, string>>;
+  /**
+   * A class-balanced replay buffer kept by the trainer: after each session, `size` rows drawn
+   * class-balanced (with `rng(session)`) from the old buffer and the session's training rows; the
+   * learner sees it as `SessionData.replay` in the next session and in its checkpoints' place.
+   */
+  readonly replay?: { readonly size: number; rng(session: number): Rng };
+  /** Fields added to an output's record entry after the last session (lambda per task, probe epochs...). */
+  outputFields?(output: string): Record<string, unknown>;
+  /**
+   * Outputs chosen after the last session from other outputs (e.g. a grid value picked on validation):
+   * each entry repeats the accuracy rows of `from`, with `fields` added.
+   */
+  derivedOutputs?(): Record<string, { readonly from: string; readonly fields: Record<string, unknown> }>;
   checkpoint(): LearnerCheckpoint;
   restore(c: LearnerCheckpoint): void;
   describe(): Record<string, unknown>;
