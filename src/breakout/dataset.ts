@@ -26,6 +26,10 @@ export interface WindowMeta {
   readonly seed?: number;
   readonly index?: number;
   readonly kind?: DifficultyKind;
+  /** Windows read from a chat JSONL file (`breakout import-chat`): its name and the lines that held these tables. */
+  readonly source?: { readonly file: string; readonly lines: readonly number[] };
+  /** What the imported example's assistant message answered (null where it says nothing); kept for comparison, never gold. */
+  readonly upstream?: { readonly verdict: boolean | null; readonly direction: 'upward' | 'downward' | null; readonly level: number | null };
 }
 
 export interface WindowRecord {

@@ -27,6 +27,7 @@ export {
   type PipelineName, type EvalOptions, type EvalSummary, type WindowOutcome, type RationaleFacts, type PreparedWindow, type WindowModelResult,
   PIPELINES, evaluateWindows, compareWindowModels, windowCases, rulesPredictor, learnedPredictor, singlePredictor, multiPredictor, rationaleFacts, rationaleConsistent,
 } from './evaluate.js';
+export { type UpstreamAnswer, type SkippedLine, type ChatImportOptions, type ChatImportResult, footprintFromChat, upstreamAnswer, importChatJsonl } from './chat.js';
 export { type ChatExample, type ChatExportOptions, type ModelFile, toChatExamples, toChatJsonl, writeChatExport, splitOf } from './finetune.js';
 export {
   type Candles, type RangeOptions, type TradingRange, type BreakoutEvent, type RangeResult, type OhlcvLabel, type OhlcvSpec, type PlantedBreakout, type OhlcvBaselines, type ColumnMap,

@@ -1,4 +1,4 @@
-// `perennial breakout ...`: synth, label, eval, export, candles, ranges; and the breakout demo section.
+// `perennial breakout ...`: synth, label, eval, export, import-chat, candles, ranges; and the breakout demo section.
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -9,7 +9,7 @@ import { writeReport, SectionBuilder, type Section } from '../core/report.js';
 import {
   candlesToCsv, compareWindowModels, detectRanges, evaluateWindows, evalSection, footprintSpec, generateFootprintSet, generateOhlcv,
   assertUniqueWindowIds, labelFootprint, loadOhlcvCsv, renderFootprintText, ohlcvBaselines, parseFootprintTextFile, parseWindowsJsonl, rangesSection, readWindowsJsonl,
-  recordFromGenerated, recordToJson, goldFromLabel, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
+  recordFromGenerated, recordToJson, goldFromLabel, importChatJsonl, writeChatExport, writeWindowsJsonl, PIPELINES, RULE_VERSION,
   type Aggregation, type EvalSummary, type FootprintSpec, type PipelineName, type RangeOptions, type WindowItem, type WindowModelResult, type WindowRecord,
 } from '../breakout/index.js';
 import { addProviderOptions, parseModelSpec, providerSettings, ResponseCache, SampleLog, writeTinyGguf, type LlmProvider, type ProviderFlags } from '../llm/index.js';
@@ -244,6 +244,31 @@ function register(program: Command): void {
       const r = writeChatExport(o.outDir, items.filter((i) => i.record).map((i) => i.record!), { trainFraction: o.trainFraction, splitSeed: o.splitSeed, aggregation: aggregationOf(o.aggregation) });
       process.stdout.write(`wrote ${r.files.length} files to ${resolve(o.outDir)}: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', ')}; skipped ${r.skipped} excluded and ${bad.length} malformed windows\n`);
       if (bad.length) process.exitCode = 1;
+    });
+
+  bo.command('import-chat')
+    .description('read chat-format fine-tuning JSONL (the BreakGPT repository\'s files, or breakout export\'s) into windows; reports the lines it cannot use')
+    .argument('<file>', 'chat JSONL: one {"messages": [system, user, assistant]} object per line')
+    .requiredOption('--out <file>', 'output windows JSONL (the fixture format label and eval read)')
+    .option('--json <file>', 'write the import record (counts, skipped lines with reasons, upstream agreement with the rules) here')
+    .option('--tick <t>', 'price step (default: the step the prompt states, else 0.25)', parseFloatOption('tick'))
+    .option('--id-prefix <s>', 'window ids are <prefix>-L<line> (default: the file name without extension)')
+    .action((file: string, o: { out: string; json?: string; tick?: number; idPrefix?: string }) => {
+      outputGuard().input(file, '<file>').output(o.out, '--out').output(o.json, '--json').check();
+      if (!existsSync(file)) throw new InputError(`no such file: ${file}`);
+      const rec = new RunRecorder('breakout import-chat', { file, ...o }, null);
+      const r = importChatJsonl(readFileSync(file, 'utf8'), file, { ...(o.tick !== undefined ? { tick: o.tick } : {}), ...(o.idPrefix !== undefined ? { idPrefix: o.idPrefix } : {}) });
+      writeWindowsJsonl(o.out, r.records);
+      const a = r.agreement;
+      const frac = (x: { agree: number; n: number }): number | null => (x.n ? x.agree / x.n : null);
+      process.stdout.write(`wrote ${r.records.length} window${r.records.length === 1 ? '' : 's'} to ${resolve(o.out)} from ${r.lines} lines (${r.merged} merged into an earlier window with the same tables, ${r.skipped.length} not used)\n`);
+      if (a.verdict.n) process.stdout.write(`upstream verdict agrees with the rules on ${a.verdict.agree}/${a.verdict.n} windows\n`);
+      if (o.json) {
+        writeRecord(o.json, rec.finish({
+          lines: r.lines, windows: r.records.length, merged: r.merged, skipped: r.skipped, rule_version: RULE_VERSION,
+          upstream_agreement: { verdict: frac(a.verdict), direction: frac(a.direction), level: frac(a.level), n: { verdict: a.verdict.n, direction: a.direction.n, level: a.level.n } },
+        }));
+      }
     });
 
   bo.command('candles')

@@ -143,6 +143,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'breakout eval': { files: { '--data': 'in', '--model': 'in', '--json': 'out', '--html': 'out', '--cache': 'cache', '--samples': 'cache' }, base: ['--pipeline', 'multi'] },
   'breakout backtest': { files: { '--csv': 'in', '--json': 'out', '--html': 'out' } },
   'breakout export': { files: { '--data': 'in', '--out-dir': 'dir-out' } },
+  'breakout import-chat': { files: { '<file>': 'in', '--out': 'out', '--json': 'out' } },
   'breakout candles': { files: { '--out': 'out', '--planted': 'out' } },
   'breakout ranges': { files: { '--csv': 'in', '--json': 'out', '--html': 'out' } },
   'info measure': { files: { '--x': 'in', '--y': 'in', '--json': 'out' } },
