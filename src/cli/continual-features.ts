@@ -1,4 +1,5 @@
-// `perennial cil features`: images -> frozen backbone (ONNX or timm ViT safetensors) -> cached
+// `perennial cil features`: images (an ImageFolder, a split file, or a standard dataset such as
+// cifar10:DIR via continual/datasets) -> frozen backbone (ONNX or timm ViT safetensors) -> cached
 // feats.npy + labels.npy, resumable. Adds itself to the `cil` command group (creating the group
 // if the continual CLI has not), and offers a demo that exports its own tiny ONNX CNN.
 import { mkdirSync } from 'node:fs';
