@@ -1,0 +1,251 @@
+// What the `perennial crystal` commands compute, one function per command: load the structure,
+// run the calculation and return the record's metrics and any file text, so the CLI only parses
+// options, calls one of these and writes what comes back.
+import { existsSync } from 'node:fs';
+import { InputError, warn } from '../core/errors.js';
+import { SectionBuilder, type Section } from '../core/report.js';
+import { rng, type Rng } from '../core/rng.js';
+import { countsForPeaks, ElementAssigner, heightRankBaseline, peakHeightsFromMap, simulatePeaks, type Decoder, type PeakSet } from './assign.js';
+import { builtInCase } from './builtin.js';
+import { elementFromLabel } from './elements.js';
+import { evaluateLoso, loadCases, type EvalResult } from './evaluate.js';
+import { heavyAtomContexts, hfixCode, HydrogenCounter, ridingHydrogens, valenceRuleCount } from './hydrogens.js';
+import { readTextFile } from './limits.js';
+import { agreementReasons, finiteMetrics, resolveRadiation, type DispersionMode, type Radiation } from './options.js';
+import { caseFromCif, caseFromShelx, evaluateCase, type CaseOptions, type Evaluation, type RefinementCase } from './refine.js';
+import { amplitudes, structureFactors } from './sf.js';
+import { parseShelxIns, writeShelxIns, type ShelxModel } from './shelx.js';
+import { structureFromShelx, type Site } from './structure.js';
+import { countParameters, r1SwapTest, type SwapTestReport } from './validate.js';
+import { structureView } from './view.js';
+
+/** Runs `fn` as a named phase (the CLI passes its recorder's timer; the default just runs it). */
+export type Phase = <T>(phase: string, fn: () => T) => Promise<T>;
+const untimed: Phase = async (_phase, fn) => fn();
+
+const SHELX_FILE = /\.(res|ins)$/i;
+
+/** A .res/.ins with its reflections: `hkl`, else the .hkl beside it. */
+export function caseFromRes(res: string, hkl?: string, opts: CaseOptions = {}): RefinementCase {
+  const h = hkl ?? res.replace(SHELX_FILE, '.hkl');
+  if (!existsSync(h)) throw new InputError(`${res}: no reflections (${h} not found); pass --hkl`);
+  return caseFromShelx(res.replace(/^.*\//, '').replace(SHELX_FILE, ''), readTextFile(res), readTextFile(h), { r1: null, wr2: null, goof: null, r1All: null }, { res, hkl: h, ...opts });
+}
+
+export interface StructureFileOptions extends CaseOptions {
+  readonly hkl?: string;
+  /** CIF data block (default: the first with a model and reflections). */
+  readonly block?: string;
+  /** CIF strictness (default: strict). */
+  readonly strict?: boolean;
+}
+
+/** A structure file as a refinement case: a .res/.ins with its .hkl, else a CIF with embedded res+hkl (or `hkl`). */
+export function caseFromFile(file: string, o: StructureFileOptions = {}): RefinementCase {
+  return SHELX_FILE.test(file) ? caseFromRes(file, o.hkl, { wavelength: o.wavelength }) : caseFromCif(file, { hkl: o.hkl, block: o.block, strict: o.strict, wavelength: o.wavelength });
+}
+
+/** The model's parameter count for GooF: the CIF's _refine_ls_number_parameters, else an estimate (with a warning). */
+export function parametersFor(c: RefinementCase, file: string): { n: number; source: 'cif' | 'estimated' } {
+  if (typeof c.nParams === 'number') return { n: c.nParams, source: 'cif' };
+  const n = countParameters(c.structure.sites);
+  warn('crystal-nparams-estimated', `${file}: no _refine_ls_number_parameters; GooF uses an estimate of ${n} (scale, x y z and U per non-H atom)`);
+  return { n, source: 'estimated' };
+}
+
+export interface StructureFactorRun {
+  readonly case: RefinementCase;
+  readonly radiation: Radiation;
+  readonly evaluation: Evaluation;
+  /** The record: agreement factors, radiation and Fc as [h, k, l, |Fc|] rows (non-finite values null with a reason). */
+  readonly metrics: ReturnType<typeof sfMetrics>;
+}
+
+function sfMetrics(c: RefinementCase, ev: Evaluation, rad: Radiation, params: { n: number; source: 'cif' | 'estimated' }, fcAmp: ArrayLike<number>) {
+  const fc: [number, number, number, number][] = [];
+  for (let i = 0; i < fcAmp.length; i++) fc.push([c.merged.h[i], c.merged.k[i], c.merged.l[i], +fcAmp[i].toPrecision(9)]);
+  return finiteMetrics({ n_reflections: ev.n, r1: ev.r1, r1_all: ev.r1All, wr2: ev.wr2, goof: ev.goof, n_gt: ev.nGt, scale: ev.scale, n_params: params.n, n_params_source: params.source, published: c.published, ...rad, fc }, agreementReasons(ev, params.n));
+}
+
+/** `crystal sf`: Fc and R1/wR2/GooF of a structure file (phases load, fc, agreement). */
+export async function structureFactorRun(file: string, o: StructureFileOptions & { dispersion: DispersionMode }, phase: Phase = untimed): Promise<StructureFactorRun> {
+  const c = await phase('load', () => caseFromFile(file, o));
+  const rad = resolveRadiation(c.structure, o.dispersion, file);
+  const params = parametersFor(c, file);
+  const fcAmp = await phase('fc', () => amplitudes(structureFactors(c.structure, c.merged, { anomalous: rad.anomalous })));
+  const ev = await phase('agreement', () => evaluateCase(c, { anomalous: rad.anomalous, scale: c.model ? 'fvar' : 'refit', nParams: params.n }));
+  return { case: c, radiation: rad, evaluation: ev, metrics: sfMetrics(c, ev, rad, params, fcAmp) };
+}
+
+/** Element counts of a SHELX model's SFAC/UNIT, without hydrogen. */
+export function formulaOf(m: ShelxModel): Record<string, number> {
+  const f: Record<string, number> = {};
+  m.sfac.forEach((e, i) => { f[e] = (f[e] ?? 0) + (m.unit[i] ?? 0); });
+  delete f.H;
+  return f;
+}
+
+export interface AssignRun {
+  /** The .ins with the non-H atoms relabelled (and ANIS), Q-peaks dropped. */
+  readonly ins: string;
+  readonly method: 'classifier' | 'height-rank baseline';
+  /** How many atoms changed element. */
+  readonly changed: number;
+  readonly metrics: Record<string, unknown>;
+}
+
+/** `crystal assign`: elements for the non-H atoms of a .res from Fourier-map peak heights, by the height-rank baseline or a classifier trained on `train`. */
+export function assignRun(res: string, o: { hkl?: string; train?: string; decoder: Decoder; wavelength?: number; dispersion: DispersionMode }): AssignRun {
+  const c = caseFromRes(res, o.hkl, { wavelength: o.wavelength });
+  const rad = resolveRadiation(c.structure, o.dispersion, res);
+  const m = c.model!;
+  const heavy = c.structure.sites.filter((s) => s.element !== 'H');
+  if (heavy.length === 0) throw new InputError(`${res}: no non-H atoms to assign`);
+  const heights = peakHeightsFromMap(c, heavy, { anomalous: rad.anomalous });
+  const formula = formulaOf(m);
+  const ps: PeakSet = { structure: c.structure, frac: heavy.map((s) => s.frac), heights, sfac: Object.keys(formula), counts: countsForPeaks(formula, heavy.length), labels: heavy.map((s) => s.label) };
+  let elements: string[];
+  let top: { label: string; top: [string, number][] }[] = [];
+  if (o.train) {
+    const train = loadCases(o.train).filter((t) => t.name !== c.name);
+    const r = rng(0, 'crystal-assign');
+    const model = new ElementAssigner().fit(train.map((t) => simulatePeaks(t, r.split(t.name))));
+    const pr = model.predict(ps, o.decoder);
+    elements = pr.elements;
+    top = pr.proba.map((p, i) => ({ label: ps.labels[i], top: pr.classes.map((cl, j) => [cl, +p[j].toFixed(4)] as [string, number]).filter((x) => x[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
+  } else elements = heightRankBaseline(heights, ps.counts);
+  const byLabel = new Map(ps.labels.map((l, i) => [l, elements[i]]));
+  const atoms = m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H').map((a) => {
+    const el = byLabel.get(a.name)!;
+    return { ...a, sfac: m.sfac.indexOf(el) + 1, name: el + a.name.replace(/^[A-Za-z]+/, '') };
+  });
+  return {
+    ins: writeShelxIns({ ...m, atoms, qpeaks: [], extra: [...m.extra.filter((e) => !/^ANIS/i.test(e)), 'ANIS'] }),
+    method: o.train ? 'classifier' : 'height-rank baseline',
+    changed: ps.labels.filter((l, i) => elementFromLabel(l) !== elements[i]).length,
+    metrics: finiteMetrics({ ...rad, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i], top5: top[i]?.top ?? null })) }),
+  };
+}
+
+export interface HydrogensRun {
+  /** The .ins without H atoms and with HFIX instructions for the riding H. */
+  readonly ins: string;
+  readonly method: 'classifier' | 'valence rule';
+  readonly atoms: { label: string; element: string; degree: number; n_h: number; hfix: number | null }[];
+  readonly riding: Site[];
+  /** R1 with the model's H, without H and with the generated riding H; null without reflections. */
+  readonly r1: { model_h: number; no_h: number; riding_h: number } | null;
+}
+
+/** `crystal hydrogens`: H counts per heavy atom (valence rule, or a classifier trained on `train`) as HFIX; with reflections (`hkl` or beside the .res), R1 with and without them. */
+export function hydrogensRun(res: string, o: { hkl?: string; train?: string }): HydrogensRun {
+  const m = parseShelxIns(readTextFile(res), { file: res });
+  const noH = { ...m, atoms: m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H') };
+  const st = structureFromShelx(noH);
+  const ctx = heavyAtomContexts(st);
+  let counts: number[];
+  if (o.train) {
+    const train = loadCases(o.train).flatMap((c) => (c.structure.sites.some((s) => s.element === 'H') ? heavyAtomContexts(c.structure) : []));
+    counts = new HydrogenCounter().fit(train).predict(ctx);
+  } else counts = ctx.map((a) => valenceRuleCount(a.element, a.degree));
+  const byCode = new Map<number, string[]>();
+  const riding: Site[] = [];
+  const atoms = ctx.map((a, i) => {
+    const code = hfixCode(a.element, counts[i], a.degree);
+    if (code !== null) { const l = byCode.get(code) ?? []; l.push(st.sites[a.index].label); byCode.set(code, l); riding.push(...ridingHydrogens(st, a, code)); }
+    return { label: st.sites[a.index].label, element: a.element, degree: a.degree, n_h: counts[i], hfix: code };
+  });
+  const sfac = m.sfac.includes('H') ? m.sfac : [...m.sfac, 'H'];
+  const unit = m.sfac.includes('H') ? m.unit : [...m.unit, 0];
+  const ins = writeShelxIns({ ...noH, sfac, unit, hfix: [...byCode.entries()].map(([code, list]) => ({ code, atoms: list })) });
+  let r1: HydrogensRun['r1'] = null;
+  const hkl = o.hkl ?? res.replace(SHELX_FILE, '.hkl');
+  if (existsSync(hkl)) {
+    const c = caseFromRes(res, hkl);
+    const heavySites = c.structure.sites.filter((x) => x.element !== 'H');
+    r1 = {
+      model_h: evaluateCase(c, { anomalous: true }).r1,
+      no_h: evaluateCase(c, { anomalous: true, sites: heavySites }).r1,
+      riding_h: evaluateCase(c, { anomalous: true, sites: [...heavySites, ...riding] }).r1,
+    };
+  }
+  return { ins, method: o.train ? 'classifier' : 'valence rule', atoms, riding, r1 };
+}
+
+export interface ValidationRun {
+  readonly case: RefinementCase;
+  readonly report: SwapTestReport;
+  readonly metrics: Record<string, unknown>;
+}
+
+/** Progress hooks: `onStart` with the number of steps once it is known, `onStep` after each. */
+export interface Steps { readonly onStart?: (steps: number) => void; readonly onStep?: () => void }
+
+/** `crystal validate`: the R1-swap test of every non-H atom of a structure file (phase swap-test; one step per non-H atom). */
+export async function validationRun(file: string, o: StructureFileOptions & Steps & { alpha: number; dispersion: DispersionMode }, phase: Phase = untimed): Promise<ValidationRun> {
+  const c = caseFromFile(file, o);
+  o.onStart?.(c.structure.sites.filter((s) => s.element !== 'H').length);
+  const rad = resolveRadiation(c.structure, o.dispersion, file);
+  const r = await phase('swap-test', () => r1SwapTest(c, c.structure.sites, { alpha: o.alpha, anomalous: rad.anomalous, onAtom: o.onStep }));
+  const pairWhy: Record<string, string> = Number.isFinite(r.pair_threshold) ? {} : { pair_threshold: 'no pair comparisons (fewer than two atoms heavier than Ne)' };
+  return { case: c, report: r, metrics: finiteMetrics({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: r.pair_threshold, ...rad, atoms: r.atoms }, pairWhy) };
+}
+
+/** `crystal eval`: leave-one-structure-out element and H-count accuracy over a folder of at least 3 structures (phases load, loso). */
+export async function evaluationRun(dir: string, seeds: readonly number[], steps: Steps = {}, phase: Phase = untimed): Promise<{ cases: number; result: EvalResult }> {
+  const cases = await phase('load', () => loadCases(dir));
+  if (cases.length < 3) throw new InputError(`${dir}: need at least 3 structures with reflections, found ${cases.length}`);
+  steps.onStart?.(seeds.length * cases.length * 2 + cases.length);
+  const result = await phase('loso', () => evaluateLoso(cases, [...seeds], (s) => rng(s, 'crystal-eval'), steps.onStep));
+  return { cases: cases.length, result };
+}
+
+export function validationSection(c: RefinementCase, r: SwapTestReport, sites?: readonly Site[]): Section {
+  return new SectionBuilder(`crystal: R1-swap validation of ${c.name}`)
+    .text(`R1 ${r.r1.toFixed(4)}. For each atom and each plausible alternative element, the scale and that atom's U are re-refined. ` +
+      `An atom is flagged when its best alternative lowers the weighted residual S significantly: Hamilton's F = (S_current − S_alt)/(S_alt/(n − p)) above ${r.threshold.toFixed(1)}, ` +
+      `the F(1, n − p) quantile at α = ${r.alpha} divided by the ${r.comparisons} comparisons (Bonferroni). The most significant swap is accepted and the rest re-tested (step-down); ` +
+      `when no single swap is significant, pairs of atoms heavier than Ne are changed jointly (F(2, n − p) threshold ${Number.isFinite(r.pair_threshold) ? r.pair_threshold.toFixed(1) : 'n/a'} over ${r.pair_comparisons} pair comparisons).`)
+    .html(structureView(c.structure, { sites, flagged: r.atoms.filter((a) => a.flagged).map((a) => a.label) }))
+    .table(['atom', 'element', 'best alternative', 'ΔR1', 'ΔwR2', 'F', 'flagged'], r.atoms.map((a) => [a.label, a.element, a.best_alternative, +a.delta_r1.toFixed(4), +a.delta_wr2.toFixed(4), +a.f_stat.toFixed(1), a.flagged ? 'YES' : '']))
+    .build();
+}
+
+export function evalSection(res: EvalResult): Section {
+  const rows = res.assignment.per_seed.map((s) => {
+    const r = s as { seed: number; baseline: Record<string, number>; model_argmax: Record<string, number>; model_counts: Record<string, number>; model_rankshift: Record<string, number> };
+    return [r.seed, r.baseline.atom_acc!, r.model_argmax.atom_acc!, r.model_counts.atom_acc!, r.model_rankshift.atom_acc!, r.baseline.cno_acc!, r.model_counts.cno_acc!, r.model_rankshift.cno_acc!, r.baseline.heavier_acc ?? null, r.model_counts.heavier_acc ?? null, r.model_rankshift.heavier_acc ?? null, r.baseline.structures_all_correct!, r.model_counts.structures_all_correct!, r.model_rankshift.structures_all_correct!];
+  }).map((r) => r.map((v) => (typeof v === 'number' ? +v.toFixed(3) : v)));
+  return new SectionBuilder('crystal: leave-one-structure-out evaluation')
+    .table(['seed', 'atom acc baseline', 'argmax', 'counts', 'rank-shift', 'C/N/O baseline', 'C/N/O counts', 'C/N/O rank-shift', 'heavier baseline', 'heavier counts', 'heavier rank-shift', 'all-correct baseline', 'all-correct counts', 'all-correct rank-shift'], rows)
+    .table(['', 'valence rule', 'learned'], [['H count, per atom', +(res.hydrogens.valence_rule_atom_acc as number).toFixed(3), +(res.hydrogens.learned_atom_acc as number).toFixed(3)], ['all-correct structures', res.hydrogens.valence_rule_structures_all_correct as number, res.hydrogens.learned_structures_all_correct as number]])
+    .build();
+}
+
+export interface SwapDemo {
+  readonly sections: Section[];
+  /** The swap test's R1 and atoms (the demo's crystal-validate.json). */
+  readonly validation: { r1: number; atoms: SwapTestReport['atoms'] };
+  readonly metrics: { r1: number; wr2: number; r1_swapped: number; flagged: string[]; swap_found: boolean; false_alarms: number };
+}
+
+/** The demo: R factors of the built-in structure, and the R1-swap test finding N1 deliberately set to C. */
+export function swapDemo(r: Rng): SwapDemo {
+  const c = builtInCase(r);
+  const ev = evaluateCase(c);
+  const swapped = c.structure.sites.map((s) => (s.label === 'N1' ? { ...s, element: 'C' } : s));
+  const swappedCase = { ...c, structure: { ...c.structure, sites: swapped } };
+  const evSwap = evaluateCase(swappedCase);
+  const test = r1SwapTest(swappedCase, swapped);
+  const flagged = test.atoms.filter((a) => a.flagged).map((a) => a.label);
+  const s1 = new SectionBuilder('crystal: R factors of a built-in structure')
+    .text(`A made-up 4-chlorobenzamide-like molecule in P2₁/c (${c.structure.sites.length} sites), ${ev.n} unique reflections to 0.8 Å simulated with 2 % noise. ` +
+      `The correct model gives R1 ${ev.r1.toFixed(4)}; with N1 deliberately swapped to C it gives ${evSwap.r1.toFixed(4)}.`)
+    .table(['model', 'R1', 'R1 (all)', 'wR2', 'GooF'], [['correct', +ev.r1.toFixed(4), +ev.r1All.toFixed(4), +ev.wr2.toFixed(4), +ev.goof.toFixed(3)], ['N1 swapped to C', +evSwap.r1.toFixed(4), +evSwap.r1All.toFixed(4), +evSwap.wr2.toFixed(4), +evSwap.goof.toFixed(3)]])
+    .build();
+  return {
+    sections: [s1, validationSection(swappedCase, test, swapped)],
+    validation: { r1: test.r1, atoms: test.atoms },
+    metrics: { r1: ev.r1, wr2: ev.wr2, r1_swapped: evSwap.r1, flagged, swap_found: flagged.includes('N1'), false_alarms: flagged.filter((l) => l !== 'N1').length },
+  };
+}
