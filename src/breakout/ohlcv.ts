@@ -1,13 +1,14 @@
 // OHLCV candles: a CSV loader that knows the common column names, ATR, trading-range detection
 // (span within kappa * ATR over a lookback, both boundaries touched), breakout events and their
 // true/false label by follow-through, a seeded regime-switching generator that emits its intended
-// labels, and a candlestick chart for reports. Candles are columnar (typed arrays) so a million
-// of them load and scan in a few seconds.
+// labels, and a candlestick chart for reports. Candles are columnar (typed arrays). The CSV is read
+// by csv-parse; ATR and the rolling extremes come from technicalindicators.
 import { readFileSync } from 'node:fs';
 import { InputError, ParseError, warn } from '../core/errors.js';
 import { withDefaults } from '../core/options.js';
 import { assertAllocatable, assertArrayFits } from '../core/limits.js';
-import { parseCsv } from '../core/data/csv.js';
+import { parse } from 'csv-parse/sync';
+import { Highest, Lowest, SMA, TrueRange, WEMA } from 'technicalindicators';
 import type { VegaLiteSpec } from '../core/report.js';
 import { Rng } from '../core/rng.js';
 
@@ -73,31 +74,6 @@ export function mapColumns(header: readonly string[], file: string): ColumnMap {
 
 const isDigit = (ch: number): boolean => ch >= 48 && ch <= 57;
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-
-/**
- * Plain decimals (`-12.345`, up to 15 digits) parsed by hand: an exact integer mantissa divided by
- * an exact power of ten is correctly rounded, so the result equals Number(s). NaN for anything else
- * (exponents, spaces, empty), which the caller then hands to Number.
- */
-function fastDecimal(s: string): number {
-  const n = s.length;
-  let p = 0, neg = false;
-  if (n === 0) return NaN;
-  const c0 = s.charCodeAt(0);
-  if (c0 === 45) { neg = true; p = 1; } else if (c0 === 43) p = 1;
-  let mant = 0, digits = 0, frac = -1;
-  for (; p < n; p++) {
-    const ch = s.charCodeAt(p);
-    if (ch >= 48 && ch <= 57) { mant = mant * 10 + (ch - 48); digits++; if (frac >= 0) frac++; }
-    else if (ch === 46 && frac < 0) frac = 0;
-    else return NaN;
-  }
-  if (digits === 0 || digits > 15) return NaN;
-  const v = frac > 0 ? mant / POW10[frac] : mant;
-  return neg ? -v : v;
-}
-
 function d2At(s: string, p: number): number {
   const a = s.charCodeAt(p), b = s.charCodeAt(p + 1);
   return isDigit(a) && isDigit(b) ? (a - 48) * 10 + b - 48 : NaN;
@@ -151,73 +127,63 @@ export function parseOhlcvCsv(text: string, file = '<csv>', opts: OhlcvLoadOptio
   const nl = text.indexOf('\n');
   const headLine = (nl < 0 ? text : text.slice(0, nl)).replace(/\r$/, '');
   const delim = opts.delimiter ?? (headLine.includes(',') ? ',' : headLine.includes(';') ? ';' : headLine.includes('\t') ? '\t' : ',');
-  let header: string[];
-  let rows: { line: number; values: readonly string[] }[] | null = null;
-  if (text.includes('"')) {
-    const t = parseCsv(text, file, { delimiter: delim });
-    header = [...t.header];
-    rows = t.rows as { line: number; values: readonly string[] }[];
-  } else {
-    header = headLine.split(delim).map((s) => s.trim());
-  }
-  const cm = mapColumns(header, file);
-  const cols = header.length;
-  // Fast path (no quoting in the file): split lines by hand, keeping each row's 1-based line number.
-  let lines: string[] | null = null;
-  let lineNos: Int32Array | null = null;
-  let count = 0;
-  if (!rows) {
-    lines = text.split('\n');
-    lineNos = new Int32Array(lines.length);
-    for (let li = 1; li < lines.length; li++) {
-      let l = lines[li];
-      if (l.charCodeAt(l.length - 1) === 13) l = lines[li] = l.slice(0, -1);
-      if (l.length === 0 || (l.charCodeAt(0) <= 32 && l.trim() === '')) continue;
-      lines[count] = l;
-      lineNos[count++] = li + 1;
-    }
-  } else count = rows.length;
-  // A header with no rows is a mistake (a failed download, the wrong file), not an empty market.
-  if (count === 0) throw new ParseError(file, 2, 'at least one candle row after the header', '', -1, 'row');
-  const c = allocCandles(count, cm.volume !== null);
-  const lineNoOf = (i: number): number => (rows ? rows[i].line : lineNos![i]);
-  const num = (s: string | undefined, i: number, col: number): number => {
-    if (s === undefined) throw new ParseError(file, lineNoOf(i), 'a number', '', -1, header[col]);
-    const f = fastDecimal(s);
-    if (f === f) return f;
-    const v = s.trim() === '' ? NaN : Number(s);
-    if (!Number.isFinite(v)) throw new ParseError(file, lineNoOf(i), 'a number', s ?? '', -1, header[col]);
+  let header: string[] | null = null;
+  let cm: ColumnMap | null = null;
+  // Rows go straight from csv-parse's record callback into number columns (and their line numbers),
+  // so a million candles never sit in memory as arrays of strings.
+  const T: number[] = [], O: number[] = [], Hi: number[] = [], Lo: number[] = [], C: number[] = [], V: number[] = [], lineNos: number[] = [];
+  const num = (s: string | undefined, line: number, col: number): number => {
+    const v = s === undefined || s.trim() === '' ? NaN : Number(s);
+    if (!Number.isFinite(v)) throw new ParseError(file, line, 'a number', s ?? '', -1, header![col]);
     return v;
   };
-  for (let i = 0; i < count; i++) {
-    let vals: readonly string[];
-    if (rows) vals = rows[i].values;
-    else {
-      vals = lines![i].split(delim);
-      if (vals.length !== cols) throw new ParseError(file, lineNoOf(i), `${cols} fields`, `${vals.length} fields`, -1, 'row');
-    }
-    const o = num(vals[cm.open], i, cm.open), h = num(vals[cm.high], i, cm.high), l = num(vals[cm.low], i, cm.low), cl = num(vals[cm.close], i, cm.close);
-    if (h < l) throw new ParseError(file, lineNoOf(i), `high >= low (${l})`, String(vals[cm.high]), -1, header[cm.high]);
-    if (o > h || o < l) throw new ParseError(file, lineNoOf(i), `open within [low, high] = [${l}, ${h}]`, String(vals[cm.open]), -1, header[cm.open]);
-    if (cl > h || cl < l) throw new ParseError(file, lineNoOf(i), `close within [low, high] = [${l}, ${h}]`, String(vals[cm.close]), -1, header[cm.close]);
-    c.open[i] = o; c.high[i] = h; c.low[i] = l; c.close[i] = cl;
-    if (cm.volume !== null) {
-      const v = num(vals[cm.volume], i, cm.volume);
-      if (v < 0) throw new ParseError(file, lineNoOf(i), 'a non-negative volume', String(vals[cm.volume]), -1, header[cm.volume]);
-      c.volume[i] = v;
+  const onRow = (vals: string[], line: number): void => {
+    if (header === null) { header = vals.map((h) => h.trim()); cm = mapColumns(header, file); return; }
+    const m = cm!;
+    // A line of blanks (spaces or tabs only) is empty, as csv-parse's skip_empty_lines has it for truly empty lines.
+    if (vals.length === 1 && vals[0].trim() === '') return;
+    if (vals.length !== header.length) throw new ParseError(file, line, `${header.length} fields`, `${vals.length} fields`, -1, 'row');
+    const o = num(vals[m.open], line, m.open), h = num(vals[m.high], line, m.high), l = num(vals[m.low], line, m.low), cl = num(vals[m.close], line, m.close);
+    if (h < l) throw new ParseError(file, line, `high >= low (${l})`, String(vals[m.high]), -1, header[m.high]);
+    if (o > h || o < l) throw new ParseError(file, line, `open within [low, high] = [${l}, ${h}]`, String(vals[m.open]), -1, header[m.open]);
+    if (cl > h || cl < l) throw new ParseError(file, line, `close within [low, high] = [${l}, ${h}]`, String(vals[m.close]), -1, header[m.close]);
+    if (m.volume !== null) {
+      const v = num(vals[m.volume], line, m.volume);
+      if (v < 0) throw new ParseError(file, line, 'a non-negative volume', String(vals[m.volume]), -1, header[m.volume]);
+      V.push(v);
     }
     let t: number;
-    if (cm.time !== null) t = parseTime(vals[cm.time].trim());
-    else if (cm.date !== null) t = parseTime(cm.clock !== null ? `${vals[cm.date].trim()}T${vals[cm.clock].trim()}` : vals[cm.date].trim());
-    else if (cm.clock !== null) t = parseTime(vals[cm.clock].trim());
-    else t = i;
+    if (m.time !== null) t = parseTime(vals[m.time].trim());
+    else if (m.date !== null) t = parseTime(m.clock !== null ? `${vals[m.date].trim()}T${vals[m.clock].trim()}` : vals[m.date].trim());
+    else if (m.clock !== null) t = parseTime(vals[m.clock].trim());
+    else t = O.length;
     if (!Number.isFinite(t)) {
-      const col = cm.time ?? cm.date ?? cm.clock!;
-      throw new ParseError(file, lineNoOf(i), 'a date or time', String(vals[col]), -1, header[col]);
+      const col = m.time ?? m.date ?? m.clock!;
+      throw new ParseError(file, line, 'a date or time', String(vals[col]), -1, header[col]);
     }
-    c.time[i] = t;
+    T.push(t); O.push(o); Hi.push(h); Lo.push(l); C.push(cl); lineNos.push(line);
+  };
+  try {
+    parse(text, {
+      bom: true, delimiter: delim, skip_empty_lines: true, relax_column_count: true,
+      // Spaces around a quoted field are allowed only when trimmed; unquoted fields are trimmed where they are read.
+      trim: text.includes('"'),
+      on_record: (record: string[], ctx: { lines: number }) => { onRow(record, ctx.lines); return null; },
+    });
+  } catch (e) {
+    if (e instanceof ParseError || e instanceof InputError) throw e;
+    const err = e as Error & { lines?: number };
+    throw new ParseError(file, err.lines ?? 0, 'well-formed CSV', err.message, -1, 'row');
   }
-  return orderByTime(c, file, lineNoOf, header[cm.time ?? cm.date ?? cm.clock ?? 0] ?? 'time');
+  if (header === null) throw new ParseError(file, 1, 'a header row', 'an empty file', -1, 'header');
+  const count = O.length;
+  // A header with no rows is a mistake (a failed download, the wrong file), not an empty market.
+  if (count === 0) throw new ParseError(file, 2, 'at least one candle row after the header', '', -1, 'row');
+  const c = allocCandles(count, cm!.volume !== null);
+  c.time.set(T); c.open.set(O); c.high.set(Hi); c.low.set(Lo); c.close.set(C);
+  if (cm!.volume !== null) c.volume.set(V);
+  const m = cm!;
+  return orderByTime(c, file, (i) => lineNos[i], header[m.time ?? m.date ?? m.clock ?? 0] ?? 'time');
 }
 
 function orderByTime(c: Candles, file: string, lineNoOf: (i: number) => number, timeCol: string): Candles {
@@ -250,24 +216,23 @@ export function candlesToCsv(c: Candles): string {
 
 // ---------------------------------------------------------------- ATR, ranges, breakouts
 
-/** Average true range. 'wilder' (default): first value is the mean of n true ranges, then ATR = (prev*(n-1) + TR)/n. 'sma': plain n-bar mean. NaN before bar n-1. */
+/**
+ * Average true range. 'wilder' (default): the first value is the mean of n true ranges, then
+ * ATR = ATR_prev + (TR - ATR_prev) / n (technicalindicators' WEMA); 'sma': the plain n-bar mean
+ * (its SMA). NaN before bar n-1. The true range of bar 0 is its high - low: technicalindicators'
+ * TrueRange starts at bar 1 (it needs a previous close), so bar 0's range is put in front, which
+ * keeps one ATR value per bar from bar n-1 on, as the range scan indexes it.
+ */
 export function atr(c: Candles, n = 14, method: 'wilder' | 'sma' = 'wilder'): Float64Array {
   if (!(Number.isInteger(n) && n >= 1)) throw new InputError(`ATR period must be a positive integer, got ${n}`);
   const out = new Float64Array(c.n).fill(NaN);
-  const tr = new Float64Array(c.n);
-  for (let i = 0; i < c.n; i++) {
-    const hl = c.high[i] - c.low[i];
-    tr[i] = i === 0 ? hl : Math.max(hl, Math.abs(c.high[i] - c.close[i - 1]), Math.abs(c.low[i] - c.close[i - 1]));
-  }
-  let s = 0;
-  for (let i = 0; i < c.n; i++) {
-    s += tr[i];
-    if (i < n - 1) continue;
-    if (method === 'sma') {
-      if (i >= n) s -= tr[i - n];
-      out[i] = s / n;
-    } else out[i] = i === n - 1 ? s / n : (out[i - 1] * (n - 1) + tr[i]) / n;
-  }
+  if (c.n < n) return out;
+  const high = Array.from(c.high), low = Array.from(c.low), close = Array.from(c.close);
+  const tr = [c.high[0] - c.low[0], ...TrueRange.calculate({ high, low, close })];
+  // An identity format: the library's default rounds when a global precision is configured.
+  const same = (v: number): number => v;
+  const avg = method === 'sma' ? SMA.calculate({ period: n, values: tr, format: same }) : WEMA.calculate({ period: n, values: tr, format: same });
+  out.set(avg, n - 1);
   return out;
 }
 
@@ -374,7 +339,8 @@ export function labelFollowThrough(c: Candles, index: number, direction: 'up' | 
  * most kappa * ATR(i) and each boundary has `touches` bars within epsilon * ATR. Active: each new
  * bar either closes beyond a level by delta * ATR (a breakout; scanning restarts after it), or is
  * absorbed (levels widen to its high/low) while the span stays within kappa * ATR, or dissolves
- * the range. Rolling max/min use monotonic deques, so the scan is O(n) plus the touch counts.
+ * the range. The W-bar highest high and lowest low come from technicalindicators' Highest and
+ * Lowest (value k is the window ending at bar k + W - 1), so the scan is O(n) plus the touch counts.
  */
 export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): RangeResult {
   const o = rangeOptions(opts);
@@ -391,21 +357,14 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
   const useVolume = c.hasVolume && anyVolume;
   if (c.hasVolume && !anyVolume && n > 0) warn('ohlcv-volume-all-zero', `every volume in the candles is 0: volume confirmation is not computed (volumeConfirmed null)`, { once: true });
   if (o.requireVolume && !useVolume) throw new InputError(`--require-volume: ${c.hasVolume ? 'the volume column is 0 on every bar' : 'the candles have no volume column'}, so no breakout can be volume-confirmed`);
-  // Monotonic deques of indices (ring buffers of size n are simplest: each index enters once).
-  const dqMax = new Int32Array(n), dqMin = new Int32Array(n);
-  let hMax = 0, tMax = 0, hMin = 0, tMin = 0;
+  const highs = n >= W ? Highest.calculate({ values: Array.from(H), period: W }) : [];
+  const lows = n >= W ? Lowest.calculate({ values: Array.from(L), period: W }) : [];
   let minStart = 0;
   let active = false;
   let rs = 0, re = 0, res = 0, sup = 0, ratr = 0;
   const closeRange = (breakout: number): void => { ranges.push({ start: rs, end: re, resistance: res, support: sup, atr: ratr, breakout }); active = false; };
   for (let i = 0; i < n; i++) {
-    while (tMax > hMax && H[dqMax[tMax - 1]] <= H[i]) tMax--;
-    dqMax[tMax++] = i;
-    while (tMin > hMin && L[dqMin[tMin - 1]] >= L[i]) tMin--;
-    dqMin[tMin++] = i;
     const ws = i - W + 1;
-    while (dqMax[hMax] < ws) hMax++;
-    while (dqMin[hMin] < ws) hMin++;
     if (active) {
       const ar = a[i - 1];
       const up = C[i] > res + o.delta * ar, down = C[i] < sup - o.delta * ar;
@@ -432,7 +391,7 @@ export function detectRanges(c: Candles, opts: Partial<RangeOptions> = {}): Rang
       closeRange(-1);
     }
     if (ws < minStart || ws < 0 || !(a[i] > 0)) continue;
-    const mx = H[dqMax[hMax]], mn = L[dqMin[hMin]];
+    const mx = highs[ws], mn = lows[ws];
     const ai = a[i];
     if (mx - mn > o.kappa * ai) continue;
     const eps = o.epsilon * ai;

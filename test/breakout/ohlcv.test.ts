@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { ParseError } from '../../src/core/errors.js';
 import { renderSvg } from '../../src/core/report.js';
 import {
@@ -24,6 +25,8 @@ test('CSV loader: common column names, delimiters, time formats, quoting', () =>
   const quoted = 'Date,Open,High,Low,Close,Volume\n"2024-01-02",1,2,0.5,1,"1000"\n"2024-01-03",1,2,0.5,1.5,"900"\n';
   assert.equal(parseOhlcvCsv(quoted, 'q.csv').volume[1], 900);
   // Newest-first files are reversed (with a warning), times then increase.
+  // A BOM before the header and a line of spaces are not data.
+  assert.equal(parseOhlcvCsv('\ufeffdate,open,high,low,close\n2024-01-02,1,2,0.5,1\n   \n2024-01-03,1,2,0.5,1\n', 'b.csv').n, 2);
   const desc = parseOhlcvCsv('date,open,high,low,close\n2024-01-03,2,2,2,2\n2024-01-02,1,1,1,1\n', 'd.csv');
   assert.equal(desc.close[0], 1);
   // Generated candles survive a CSV round trip.
@@ -33,7 +36,7 @@ test('CSV loader: common column names, delimiters, time formats, quoting', () =>
   assert.deepEqual([...back.time], [...g.time]);
 });
 
-test('CSV loader: prices parse exactly as Number() does (hand-rolled fast path included)', () => {
+test('CSV loader: prices parse exactly as Number() does', () => {
   fc.assert(fc.property(fc.array(fc.tuple(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer({ min: 0, max: 8 })), { minLength: 1, maxLength: 50 }), (xs) => {
     const strs = xs.map(([x, k]) => x.toFixed(k));
     const text = 'date,open,high,low,close\n' + strs.map((v, i) => `${i},${v},${v},${v},${v}`).join('\n') + '\n';
@@ -54,6 +57,11 @@ test('CSV loader errors name file, line and column', () => {
     ['date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1,1\n2024-01-04,1,2,0.5,1,1\n2024-01-03,1,2,0.5,1,1\n', 4, 'date'],
     ['date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1\n', 2, 'row'],
     ['date,open,high,low,volume\n2024-01-02,1,2,0.5,1\n', 1, 'header'],
+    // What csv-parse itself refuses keeps the line too.
+    ['date,open,high,low,close\n2024-01-02,1,2,0.5,1\n"2024-01-03,1,2,0.5,1\n', 3, 'row'],
+    ['date,open,high,low,close\r\n2024-01-02,1,2,0.5,1\r\n2024-01-03,1,2,0.5,x\r\n', 3, 'close'],
+    ['date,open,high,low,close\n', 2, 'row'],
+    ['', 1, 'header'],
   ];
   for (const [text, line, field] of bad) {
     assert.throws(() => parseOhlcvCsv(text, 'bad.csv'), (e: unknown) => e instanceof ParseError && e.file === 'bad.csv' && e.line === line && e.field === field, `${field}@${line}`);
@@ -82,6 +90,47 @@ test('ATR: Wilder and simple means match a direct computation', () => {
     assert.ok(Math.abs(s[i]! - m) < 1e-9);
   }
   assert.throws(() => atr(g, 0), /positive integer/);
+});
+
+test('ATR through technicalindicators equals the former in-repo ATR (fixture captured before the switch) to 1e-9', () => {
+  // The fixture holds seeded candles and the values the hand-written ATR gave on them, for both
+  // methods and five periods; the generator may change, the fixture's candles do not.
+  const fx = JSON.parse(readFileSync(new URL('./fixtures/atr-reference.json', import.meta.url), 'utf8')) as { high: number[]; low: number[]; close: number[]; atr: Record<string, (number | null)[]> };
+  const c = allocCandles(fx.close.length, false);
+  c.high.set(fx.high); c.low.set(fx.low); c.close.set(fx.close); c.open.set(fx.close);
+  let compared = 0;
+  for (const [key, want] of Object.entries(fx.atr)) {
+    const [method, p] = key.split('-') as ['wilder' | 'sma', string];
+    const got = atr(c, Number(p), method);
+    assert.equal(got.length, want.length);
+    want.forEach((w, i) => {
+      if (w === null) assert.ok(Number.isNaN(got[i]!), `${key}[${i}] NaN`);
+      else { assert.ok(Math.abs(got[i]! - w) <= 1e-9, `${key}[${i}]: ${got[i]} vs ${w}`); compared++; }
+    });
+  }
+  assert.ok(compared > 3500, `compared ${compared}`);
+  // Fewer bars than the period: all NaN, as before.
+  assert.ok([...atr(c, 14).subarray(0, 13)].every(Number.isNaN));
+  const short = allocCandles(3, false);
+  short.high.set([2, 3, 4]); short.low.set([1, 1, 2]); short.close.set([1.5, 2, 3]);
+  assert.ok([...atr(short, 5)].every(Number.isNaN));
+});
+
+test('range levels are the extremes of their bars (the rolling highest/lowest from technicalindicators)', () => {
+  for (const [seed, lookback] of [[4, 20], [5, 7], [6, 45]] as const) {
+    const c = generateOhlcv(seed, { n: 3000 }).candles;
+    const r = detectRanges(c, { lookback });
+    assert.ok(r.ranges.length > 20);
+    for (const g of r.ranges) {
+      assert.ok(g.end - g.start + 1 >= lookback);
+      let hi = -Infinity, lo = Infinity;
+      for (let k = g.start; k <= g.end; k++) { hi = Math.max(hi, c.high[k]!); lo = Math.min(lo, c.low[k]!); }
+      assert.equal(g.resistance, hi, `seed ${seed} range ${g.start}-${g.end}`);
+      assert.equal(g.support, lo);
+    }
+  }
+  // Fewer bars than the lookback: no range, no crash.
+  assert.equal(detectRanges(generateOhlcv(1, { n: 10 }).candles, { lookback: 20 }).ranges.length, 0);
 });
 
 test('hand-made range: detected with its levels; breakout labelled by follow-through in target and hold modes', () => {
