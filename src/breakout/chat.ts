@@ -114,6 +114,14 @@ export function upstreamAnswer(content: string): UpstreamAnswer {
 
 interface Message { role: string; content: string }
 
+/** A message's text: a string, or OpenAI-style parts `[{"type": "text", "text": ...}]` joined; null for anything else. */
+function textOf(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return null;
+  const parts = content.map((p) => (typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'text' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : null));
+  return parts.every((p): p is string => p !== null) ? parts.join('\n') : null;
+}
+
 /** The messages of one parsed line, or the reason the line has none usable. */
 function messagesOf(v: unknown): Message[] | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return `expected a JSON object {"messages": [...]}, found ${Array.isArray(v) ? 'an array' : typeof v}`;
@@ -122,8 +130,9 @@ function messagesOf(v: unknown): Message[] | string {
   const out: Message[] = [];
   for (let i = 0; i < ms.length; i++) {
     const m = ms[i] as { role?: unknown; content?: unknown } | null;
-    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') return `messages[${i}] is not {"role": string, "content": string}`;
-    out.push({ role: m.role, content: m.content });
+    const content = typeof m === 'object' && m !== null ? textOf(m.content) : null;
+    if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || content === null) return `messages[${i}] is not {"role": string, "content": string or text parts}`;
+    out.push({ role: m.role, content });
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   type FootprintWindow,
 } from '../../src/breakout/index.js';
 import { main } from '../../src/cli/index.js';
+import { collectedWarnings } from '../../src/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-chat-'));
 const f = (name: string): string => join(dir, name);
@@ -57,20 +58,28 @@ test('importChatJsonl: good lines become windows; torn JSON, a missing assistant
     line('Direction upward, level 1000, buyers stronger. Write the report.', 'true breakout'), // 7: no tables (report-generator file)
     line(upstreamUser(ws[0]!), `The breakout direction is ${l0.direction}.`), // 8: same tables as line 1 (a stage question): merged
     '[1, 2]', // 9: not an object
+    line(upstreamUser(ws[1]!), 'The resistance level is 1.25.'), // 10: same tables as line 2, a level
+    line(upstreamUser(ws[1]!), 'The resistance level is 2.5.'), // 11: the same window, another level: warned, the first kept
+    JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'text', text: upstreamUser(ws[5]!) }] }, { role: 'assistant', content: 7 }] }), // 12: content not text
   ].join('\n') + '\n';
   const r = importChatJsonl(text, 'sample.jsonl');
-  assert.equal(r.lines, 8);
+  assert.equal(r.lines, 11);
   assert.deepEqual(r.records.map((x) => x.window.id), ['sample-L1', 'sample-L2']);
-  assert.equal(r.merged, 1);
+  assert.equal(r.merged, 3);
   assert.deepEqual(r.records[0]!.meta?.source, { file: 'sample.jsonl', lines: [1, 8] });
   assert.deepEqual(r.records[0]!.meta?.upstream, { verdict: l0.verdict, direction: l0.direction, level: null });
-  assert.deepEqual(r.skipped.map((s) => s.line), [3, 5, 6, 7, 9]);
+  assert.deepEqual(r.skipped.map((s) => s.line), [3, 5, 6, 7, 9, 12]);
   const why = Object.fromEntries(r.skipped.map((s) => [s.line, s.reason]));
   assert.match(why[3]!, /not valid JSON/);
   assert.match(why[5]!, /no assistant message/);
   assert.match(why[6]!, /^footprint not parsable \(user: table 1 row 0 price\): expected a price on the 0.25 tick grid, found "\d+\.13"$/);
   assert.match(why[7]!, /footprint tables/);
   assert.match(why[9]!, /JSON object .*an array/);
+  assert.match(why[12]!, /messages\[1\] is not/);
+  assert.deepEqual(r.records[1]!.meta?.source?.lines, [2, 10, 11]);
+  assert.equal(r.records[1]!.meta?.upstream?.level, 1.25);
+  assert.ok(collectedWarnings().some((w) => /sample\.jsonl:11: upstream level 2\.5 differs from 1\.25 given for the same tables at line 2/.test(w.message)));
+  assert.deepEqual(r.agreement.level, { agree: 0, n: 1 });
   assert.deepEqual(r.agreement.verdict, { agree: 1, n: 2 });
   assert.deepEqual(r.agreement.direction, { agree: 1, n: 1 });
   // The records are the fixture format: they read back as windows with the same tables.
