@@ -4,10 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/index.js';
 import { commandCheck } from '../../src/cli/sweep.js';
 import { ParseError } from '../../src/core/errors.js';
+import { perennialCommand } from '../../src/core/store/runner.js';
 import { RunStore } from '../../src/core/store/runs.js';
 import { jobId, parseSweepText, resolveArgv } from '../../src/core/store/sweep-config.js';
 import { childPids, cliSpawn, cliSync, tempDir, waitFor } from './helpers.js';
@@ -118,5 +120,15 @@ test('local sweep: a job process SIGKILLed mid-run is retried and recorded once'
     assert.ok([...states.values()].some((x) => x.attempts === 2), 'the killed job took a second try');
     s.close();
     assert.deepEqual(readdirSync(join(dir, 'st', 'jobs')).filter((f) => f.endsWith('.json')).sort(), ids.map((i) => `${i}.json`));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('job processes start from any working folder (the runner names tsx by its path, not a bare specifier)', { timeout: 120_000 }, () => {
+  const dir = tempDir('job-cwd');
+  try {
+    const { cmd, args } = perennialCommand();
+    const r = spawnSync(cmd, [...args, 'theory', 'regression', '--help'], { cwd: dir, encoding: 'utf8', timeout: 100_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /--sigma2/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

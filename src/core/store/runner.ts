@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readRecord } from '../record-read.js';
 import { RunStore } from './runs.js';
 import { readFileSync } from 'node:fs';
@@ -35,7 +36,10 @@ export function perennialCommand(): { cmd: string; args: string[] } {
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
   const entry = join(dirname(here), '..', '..', 'cli', ts ? 'job-entry.ts' : 'job-entry.js');
-  return { cmd: process.execPath, args: [...(ts ? ['--import', 'tsx'] : []), entry] };
+  // tsx by its file URL: a bare `--import tsx` resolves from the job's working directory, where
+  // a sweep started outside the checkout has no node_modules.
+  const tsx = ts ? pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href : null;
+  return { cmd: process.execPath, args: [...(tsx ? ['--import', tsx] : []), entry] };
 }
 
 function sleep(ms: number): Promise<void> {
