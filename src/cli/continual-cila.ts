@@ -117,7 +117,7 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
 export async function co2lCommand(given: Co2lCli, resolvedConfig?: Record<string, unknown>): Promise<void> {
   const o = applyCo2lPreset(given);
-  outputGuard().input(resolvedConfig?.config as string | undefined, '--config').inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /-seed-\d+\.json$/).output(o.json, '--json').output(o.html, '--html').check();
+  outputGuard().input(resolvedConfig?.config as string | undefined, '--config').inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /^(config\.json|seed-\d+(\/.*)?|.*-seed-\d+\.json)$/).output(o.json, '--json').output(o.html, '--html').check();
   expandMethods(o.methods);
   const scenario = o.scenario ?? 'split';
   if (scenario !== 'split' && scenario !== 'rotated') throw new InputError(`--scenario ${scenario}: known: split, rotated`);
@@ -142,13 +142,12 @@ export async function co2lCommand(given: Co2lCli, resolvedConfig?: Record<string
   const json = resolve(o.json);
   const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, ...(o.preset !== undefined ? { preset: o.preset } : {}), rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) };
   const rec = new RunRecorder('cil co2l', config, o.seeds);
-  const total = (expandMethods(o.methods).length + (o.methods.includes(SWEEP_METHOD) ? 1 : 0)) * o.seeds.length;
-  const bar = progress('cil co2l', total);
+  const bar = progress('cil co2l', o.seeds.length);
   const result = await rec.time('run', () => runCo2l({
     train: data.train, test: data.test, dataset: data.name, split: rot ? `rotated-${rotated!.tasks}` : 'B2Inc2', seeds: o.seeds, methods: o.methods, options,
     perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, numClasses: 10, rotated,
     checkpointDir: resolve(o.checkpoints ?? `${json}.ckpt`), resume: o.resume,
-    onDone: (m, s, e) => bar.tick(1, `${m} seed ${s}: ${f1(e.last_acc)}`),
+    onSession: (s, t, T) => bar.tick(1 / T, `seed ${s} task ${t + 1}/${T}`),
   }));
   bar.done();
   writeRecord(json, rec.finish(result));

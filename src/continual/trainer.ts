@@ -18,6 +18,7 @@ import { AccuracyMatrix, groupCorrect } from './metrics.js';
 import type { ContinualLearner, LearnerCheckpoint } from './methods/types.js';
 import { makeLearners } from './registry.js';
 import { balancedBufferIndices } from './contrastive.js';
+import { concatRows } from './parts/streams.js';
 import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from './scenario.js';
 
 export interface CilRunOptions {
@@ -125,16 +126,6 @@ export function miniatureSource(mini: Miniature, backbone: Backbone, split: stri
 /** Stands in for the backbone of a stream that has none: a learner that reads it gets a clear error. */
 function noBackbone(dataset: string): Backbone {
   return new Proxy({} as Backbone, { get(_t, key) { if (key === 'then') return undefined; throw new InputError(`${dataset}: this stream has no pretrained backbone; use a method that trains its own encoder`); } });
-}
-
-/** Rows a then b (labels kept). */
-export function concatRows(a: Dataset, b: Dataset): Dataset {
-  if (a.d !== b.d) throw new InputError(`cannot join rows of ${a.d} and ${b.d} values`);
-  const x = new Float32Array((a.n + b.n) * a.d);
-  x.set(a.x); x.set(b.x, a.n * a.d);
-  const y = new Int32Array(a.n + b.n);
-  y.set(a.y); y.set(b.y, a.n);
-  return { ...b, x, y, n: a.n + b.n, source: `${b.source}+buffer` };
 }
 
 const snakeCase = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -276,7 +267,7 @@ async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, 
   const { scenario, train, val, test, domainClasses } = source.seed(seed);
   const rng = new Rng(seed, 'cil');
   const backbone = source.backbone ?? noBackbone(source.dataset);
-  const learners: ContinualLearner[] = makeLearners(opts.methods, (m) => ({ backbone, numClasses: source.numClasses, seed, rng: rng.split(m) }), opts.methodOptions ?? {});
+  const learners: ContinualLearner[] = makeLearners(opts.methods, (m) => ({ backbone, numClasses: source.numClasses, seed, rng: rng.split(m), ...(domainClasses ? { domainClasses } : {}) }), opts.methodOptions ?? {});
   const names = new Set<string>();
   for (const l of learners) for (const o of l.outputs) {
     if (names.has(o)) throw new InputError(`two methods report the output ${o}`);

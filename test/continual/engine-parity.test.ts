@@ -7,7 +7,8 @@
 // deliberately, with the reason in the commit).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initTf } from '../../src/core/tensor.js';
@@ -63,6 +64,26 @@ test('parity: co2l, co2l-l0, cila, cila-pure on a class-incremental pattern stre
   const options = co2lOptions({ channels: [4, 8], featureDim: 16, projHidden: 16, projDim: 8, batchSize: 32, epochsFirst: 2, epochsLater: 1, bufferSize: 12, probeEpochs: 8, probeLr: 1e-2, lr: 1e-2 });
   const r = await runCo2l({ train, test: te, dataset: 'patterns', split: 'B2Inc2', seeds: [1], methods: ['co2l', 'co2l-l0', 'cila', 'cila-pure'], options, perClassTrain: 24, perClassVal: 10, numClasses: 6 });
   check('co2l', { runs: r.runs, summary: r.summary });
+});
+
+// The trainer checkpoints the Co2L learner after every session (encoders, Adam moments, the replay
+// buffer, a CILA run that still follows Co2L): a run killed after session 2 and resumed gives the
+// uninterrupted run's metrics exactly.
+test('co2l through the trainer: resume after an interruption gives the same metrics', async () => {
+  await initTf();
+  const { train, test: te } = patterns();
+  const options = co2lOptions({ channels: [4, 8], featureDim: 16, projHidden: 16, projDim: 8, batchSize: 32, epochsFirst: 2, epochsLater: 1, bufferSize: 12, probeEpochs: 8, probeLr: 1e-2, lr: 1e-2 });
+  const args = { train, test: te, dataset: 'patterns', split: 'B2Inc2', seeds: [1], methods: ['co2l', 'cila', 'cila-pure'], options, perClassTrain: 24, perClassVal: 10, numClasses: 6 };
+  const dir = mkdtempSync(join(tmpdir(), 'co2l-resume-'));
+  try {
+    const full = await runCo2l(args);
+    await assert.rejects(runCo2l({ ...args, checkpointDir: dir, onSession: (_s, t) => { if (t === 1) throw new Error('interrupted'); } }), /interrupted/);
+    const resumed = await runCo2l({ ...args, checkpointDir: dir, resume: true });
+    assert.deepEqual(metrics(resumed.runs), metrics(full.runs));
+    assert.equal(resumed.runs.find((r) => r.method === 'cila')!.derived_from, 'co2l');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // The rotated (domain-incremental) stream with the MLP encoder and the lambda grid chosen on validation.

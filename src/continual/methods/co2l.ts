@@ -5,8 +5,9 @@
 // a class-balanced linear probe on the frozen encoder's features of (this task's data + the buffer
 // used for it), its epoch chosen on validation rows of the seen classes, never on test.
 //
-// The whole per-seed loop lives here (not in the core trainer) because the core's learners sit on a
-// frozen backbone; the accuracy matrix, metrics and record shape are the core's.
+// Runs go through the one trainer (`runCo2l` -> `runEngine` with the learner of co2l-learner.ts);
+// `runCo2lSeed` drives one schedule over one seed for the unit tests that compare parameters bit
+// for bit. Both train each task with `trainCo2lTask`.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +22,11 @@ import { subset, type Dataset } from '../../core/data/dataset.js';
 import { argmaxRows } from '../heads.js';
 import { AccuracyMatrix, groupCorrect } from '../metrics.js';
 import { labelRange, parseSplit } from '../scenario.js';
-import { DEFINITIONS, summarise, type CilRunEntry, type CilSummaryEntry } from '../trainer.js';
+import { DEFINITIONS, runEngine, type CilRunEntry, type CilSummaryEntry } from '../trainer.js';
 import { asymSupCon, augmentBatch, balancedBufferIndices, ird, CO2L_AUGMENT, type AugmentOptions } from '../contrastive.js';
 import { checkSchedule, lambdaForTask, type LambdaSchedule, type TaskLosses } from './cila.js';
 import { Co2lNet, extractCo2lFeatures } from '../parts/co2l-net.js';
-import { co2lSeedData, rotatedSeedData, type Co2lSeedData, type RotatedOptions } from '../parts/streams.js';
+import { co2lSplitSource, concatRows, rotatedSource, type Co2lSeedData, type RotatedOptions } from '../parts/streams.js';
 
 export interface Co2lOptions {
   /** `cnn`: conv blocks (below) then global average pooling; `mlp`: fully connected ReLU layers (`mlpHidden`) on the flattened image. */
@@ -140,6 +141,74 @@ export interface Co2lSeedResult {
   readonly snapshot?: Float32Array;
 }
 
+/** The training state of one Co2L run: the encoder, the frozen teacher of the previous task, Adam over the encoder's variables. */
+export interface Co2lTrainState {
+  readonly net: Co2lNet;
+  readonly teacher: Co2lNet | null;
+  readonly opt: tf.Optimizer;
+  readonly vars: tf.Variable[];
+}
+
+/**
+ * One task's epochs: two augmented views per row of `trainSet` (task rows + the buffer), asymmetric
+ * SupCon with anchors in [lo, hi), plus lambda x IRD from the teacher. Returns the average losses.
+ */
+export function trainCo2lTask(st: Co2lTrainState, trainSet: Dataset, lo: number, hi: number, lambda: number, t: number, o: Co2lOptions, trng: Rng,
+  onEpoch?: (epoch: number, epochs: number) => void): TaskLosses {
+  const { net, teacher, opt, vars } = st;
+  const shape = trainSet.shape;
+  if (!shape) throw new InputError(`${trainSet.source}: Co2L needs image rows (the dataset has no image shape)`);
+  const epochs = t === 0 ? o.epochsFirst : o.epochsLater;
+  let sumCon = 0, sumDis = 0, steps = 0;
+  for (let ep = 0; ep < epochs; ep++) {
+    const erng = trng.split(`epoch-${ep}`);
+    const perm = erng.permutation(trainSet.n);
+    for (let s = 0; s < trainSet.n; s += o.batchSize) {
+      const idx = perm.subarray(s, Math.min(trainSet.n, s + o.batchSize));
+      const B = idx.length;
+      const brng = erng.split(`batch-${s}`);
+      const v1 = augmentBatch(trainSet.x, idx, shape, brng.split('v1'), o.augment);
+      const v2 = augmentBatch(trainSet.x, idx, shape, brng.split('v2'), o.augment);
+      const both = new Float32Array(2 * B * trainSet.d);
+      both.set(v1); both.set(v2, B * trainSet.d);
+      const labels = new Int32Array(2 * B), anchor = new Uint8Array(2 * B);
+      for (let k = 0; k < B; k++) {
+        const y = trainSet.y[idx[k]];
+        labels[k] = labels[B + k] = y;
+        anchor[k] = anchor[B + k] = y >= lo && y < hi ? 1 : 0;
+      }
+      const X = tf.tensor2d(both, [2 * B, trainSet.d]);
+      const zPast = teacher && lambda > 0 ? tf.tidy(() => teacher!.project(teacher!.features(X, false))) : null;
+      let conV = 0, disV = 0;
+      const held: { parts: tf.Tensor | null } = { parts: null };
+      const cost = opt.minimize(() => {
+        const z = net.project(net.features(X, true));
+        const con = asymSupCon(z, labels, anchor, { tau: o.tau, tauBase: o.tauBase });
+        let total: tf.Scalar = con;
+        const parts = [con];
+        if (zPast) {
+          const dis = ird(z, zPast, { kappaStar: o.kappaStar, kappa: o.kappa });
+          parts.push(dis);
+          total = tf.add(con, tf.mul(dis, lambda));
+        }
+        // Read the parts after the step: stack them into one kept tensor.
+        held.parts = tf.keep(tf.stack(parts));
+        return total;
+      }, true, vars);
+      net.commitBatchStats();
+      const pv = held.parts!.dataSync();
+      conV = pv[0]; disV = pv[1] ?? 0;
+      held.parts!.dispose();
+      cost?.dispose(); X.dispose(); zPast?.dispose();
+      if (!Number.isFinite(conV) || !Number.isFinite(disV)) throw new InputError(`Co2L: non-finite loss at task ${t}, epoch ${ep} (contrastive ${conV}, distillation ${disV})`);
+      sumCon += conV; sumDis += disV; steps++;
+    }
+    onEpoch?.(ep, epochs);
+  }
+  const losses: TaskLosses = { con: sumCon / Math.max(1, steps), conUnscaled: (sumCon / Math.max(1, steps)) * (o.tauBase / o.tau), dis: sumDis / Math.max(1, steps) };
+  return losses;
+}
+
 /** Train Co2L over all sessions of one seed; probe and score after each. */
 export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, options: Co2lOptions, seed: number,
   hooks: {
@@ -170,55 +239,8 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
       const taskData = labelRange(data.train, lo, hi);
       const trainSet = buffer && buffer.n ? concatRows(buffer, taskData) : taskData;
       const { lambda, ratio } = lambdaForTask(sched, t, history);
-      const epochs = t === 0 ? o.epochsFirst : o.epochsLater;
       const trng = rng.split(`task-${t}`);
-      let sumCon = 0, sumDis = 0, steps = 0;
-      for (let ep = 0; ep < epochs; ep++) {
-        const erng = trng.split(`epoch-${ep}`);
-        const perm = erng.permutation(trainSet.n);
-        for (let s = 0; s < trainSet.n; s += o.batchSize) {
-          const idx = perm.subarray(s, Math.min(trainSet.n, s + o.batchSize));
-          const B = idx.length;
-          const brng = erng.split(`batch-${s}`);
-          const v1 = augmentBatch(trainSet.x, idx, shape, brng.split('v1'), o.augment);
-          const v2 = augmentBatch(trainSet.x, idx, shape, brng.split('v2'), o.augment);
-          const both = new Float32Array(2 * B * trainSet.d);
-          both.set(v1); both.set(v2, B * trainSet.d);
-          const labels = new Int32Array(2 * B), anchor = new Uint8Array(2 * B);
-          for (let k = 0; k < B; k++) {
-            const y = trainSet.y[idx[k]];
-            labels[k] = labels[B + k] = y;
-            anchor[k] = anchor[B + k] = y >= lo && y < hi ? 1 : 0;
-          }
-          const X = tf.tensor2d(both, [2 * B, trainSet.d]);
-          const zPast = teacher && lambda > 0 ? tf.tidy(() => teacher!.project(teacher!.features(X, false))) : null;
-          let conV = 0, disV = 0;
-          const held: { parts: tf.Tensor | null } = { parts: null };
-          const cost = opt.minimize(() => {
-            const z = net.project(net.features(X, true));
-            const con = asymSupCon(z, labels, anchor, { tau: o.tau, tauBase: o.tauBase });
-            let total: tf.Scalar = con;
-            const parts = [con];
-            if (zPast) {
-              const dis = ird(z, zPast, { kappaStar: o.kappaStar, kappa: o.kappa });
-              parts.push(dis);
-              total = tf.add(con, tf.mul(dis, lambda));
-            }
-            // Read the parts after the step: stack them into one kept tensor.
-            held.parts = tf.keep(tf.stack(parts));
-            return total;
-          }, true, vars);
-          net.commitBatchStats();
-          const pv = held.parts!.dataSync();
-          conV = pv[0]; disV = pv[1] ?? 0;
-          held.parts!.dispose();
-          cost?.dispose(); X.dispose(); zPast?.dispose();
-          if (!Number.isFinite(conV) || !Number.isFinite(disV)) throw new InputError(`Co2L: non-finite loss at task ${t}, epoch ${ep} (contrastive ${conV}, distillation ${disV})`);
-          sumCon += conV; sumDis += disV; steps++;
-        }
-        hooks.onEpoch?.(t, ep, epochs);
-      }
-      const losses: TaskLosses = { con: sumCon / Math.max(1, steps), conUnscaled: (sumCon / Math.max(1, steps)) * (o.tauBase / o.tau), dis: sumDis / Math.max(1, steps) };
+      const losses = trainCo2lTask({ net, teacher, opt, vars }, trainSet, lo, hi, lambda, t, o, trng, (e, E) => hooks.onEpoch?.(t, e, E));
       history.push(losses);
       // Probe: this task's data + the buffer used for it, class-balanced; epoch chosen on validation of seen classes.
       const fTrain = extractCo2lFeatures(net, trainSet);
@@ -250,15 +272,6 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
     net.dispose();
     opt.dispose();
   }
-}
-
-function concatRows(a: Dataset, b: Dataset): Dataset {
-  if (a.d !== b.d) throw new InputError(`cannot join rows of ${a.d} and ${b.d} values`);
-  const x = new Float32Array((a.n + b.n) * a.d);
-  x.set(a.x); x.set(b.x, a.n * a.d);
-  const y = new Int32Array(a.n + b.n);
-  y.set(a.y); y.set(b.y, a.n);
-  return { ...b, x, y, n: a.n + b.n, source: `${b.source}+buffer` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,23 +338,8 @@ export interface Co2lRunArgs {
   /** Folder for finished (method, seed) results; with `resume` they are reused when the configuration matches. */
   readonly checkpointDir?: string | null;
   readonly resume?: boolean;
-  readonly onDone?: (method: string, seed: number, entry: Co2lRunEntry) => void;
-  readonly onEpoch?: (method: string, seed: number, task: number, epoch: number, epochs: number) => void;
-}
-
-/**
- * A CILA schedule whose lambda would be 1 at every task given Co2L's (lambda = 1) logged losses trains
- * exactly as Co2L does (its losses then are Co2L's at every step); returns that entry relabelled, else null.
- */
-export function clampBindsLikeCo2l(method: string, s: LambdaSchedule, co2l: Co2lRunEntry | undefined): Co2lRunEntry | null {
-  if (!co2l || s.kind !== 'cila') return null;
-  const lambdas: number[] = [], ratios: (number | null)[] = [];
-  for (let t = 0; t < co2l.losses_per_task.length; t++) {
-    const { lambda, ratio } = lambdaForTask(s, t, co2l.losses_per_task);
-    if (lambda !== co2l.lambda_per_task[t]) return null;
-    lambdas.push(lambda); ratios.push(ratio);
-  }
-  return { ...co2l, method, lambda_per_task: lambdas, loss_ratio_per_task: ratios, derived_from: 'co2l' };
+  /** Called after each session of each seed (progress). */
+  readonly onSession?: (seed: number, session: number, sessions: number) => void;
 }
 
 /** Check method names; `co2l-val` pulls in the grid's fixed-lambda runs. Returns the runs to train. */
@@ -357,62 +355,16 @@ export function expandMethods(methods: readonly string[]): string[] {
 
 export async function runCo2l(a: Co2lRunArgs): Promise<Co2lRunResult> {
   const schedules: Record<string, LambdaSchedule> = {};
-  // Co2L (lambda 1) first, so CILA runs whose clamp binds can reuse it.
-  const trained = expandMethods(a.methods).sort((x, y) => (y === 'co2l' ? 1 : 0) - (x === 'co2l' ? 1 : 0));
-  for (const m of trained) schedules[m] = methodSchedule(m);
+  for (const m of expandMethods(a.methods)) schedules[m] = methodSchedule(m);
   const rotated = a.rotated ?? null;
   const { base, increment } = rotated ? { base: 10, increment: 10 } : parseSplit(a.split);
-  const config = { dataset: a.dataset, split: a.split, options: a.options, perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, ...(rotated ? { rotated } : {}) };
-  const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
-  if (a.checkpointDir) mkdirSync(a.checkpointDir, { recursive: true });
-  const runs: Co2lRunEntry[] = [];
-  for (const seed of a.seeds) {
-    let data: Co2lSeedData | null = null;
-    for (const m of trained) {
-      const file = a.checkpointDir ? join(a.checkpointDir, `${m}-seed-${seed}.json`) : null;
-      if (file && a.resume && existsSync(file)) {
-        const saved = readJsonFile(file, 'a complete co2l checkpoint (remove the file or run without --resume)') as { hash: string; entry: Co2lRunEntry };
-        if (saved.hash === hash) { runs.push(saved.entry); a.onDone?.(m, seed, saved.entry); continue; }
-      }
-      const same = clampBindsLikeCo2l(m, schedules[m], runs.find((e) => e.seed === seed && e.method === 'co2l'));
-      if (same) {
-        // max(1, c x ratio) stayed at 1 over Co2L's own losses: the run is Co2L's, bit for bit (unit-tested), so it is not retrained.
-        if (file) writeJsonAtomic(file, { hash, entry: same });
-        runs.push(same);
-        a.onDone?.(m, seed, same);
-        continue;
-      }
-      data ??= rotated ? rotatedSeedData(a.train, a.test, seed, rotated)
-        : co2lSeedData(a.train, a.test, seed, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
-      const r = await runCo2lSeed(data, schedules[m], a.options, seed, { onEpoch: (t, e, E) => a.onEpoch?.(m, seed, t, e, E) });
-      const tri = r.matrix.triangle();
-      const entry: Co2lRunEntry = {
-        method: m, seed, last_acc: r.matrix.last('top1'), avg_inc_acc: r.matrix.avgIncremental('top1'),
-        group_acc: tri[tri.length - 1], acc_matrix: tri,
-        last_acc_mean_group: r.matrix.last('meanGroup'), avg_inc_acc_mean_group: r.matrix.avgIncremental('meanGroup'),
-        forgetting: r.matrix.forgetting(), bwt: r.matrix.bwt(), time_s: r.seconds, class_order: [...data.scenario.classOrder],
-        lambda_per_task: r.tasks.map((t) => t.lambda), loss_ratio_per_task: r.tasks.map((t) => t.lossRatio),
-        losses_per_task: r.tasks.map((t) => t.losses), probe_epoch_per_task: r.tasks.map((t) => t.probeEpoch),
-        probe_val_acc_per_task: r.tasks.map((t) => t.probeValAcc), trainable_params: r.params,
-      };
-      if (file) writeJsonAtomic(file, { hash, entry });
-      runs.push(entry);
-      a.onDone?.(m, seed, entry);
-    }
-    if (a.methods.includes(SWEEP_METHOD)) {
-      // The grid lambda with the best final validation accuracy (ties: the smaller lambda); test only scores.
-      let best: Co2lRunEntry | null = null, bestL = 0;
-      for (const l of LAMBDA_GRID) {
-        const e = runs.find((r) => r.seed === seed && r.method === gridMethod(l))!;
-        const v = e.probe_val_acc_per_task[e.probe_val_acc_per_task.length - 1];
-        if (!best || v > best.probe_val_acc_per_task[best.probe_val_acc_per_task.length - 1]) { best = e; bestL = l; }
-      }
-      const entry: Co2lRunEntry = { ...best!, method: SWEEP_METHOD, chosen_lambda: bestL };
-      runs.push(entry);
-      a.onDone?.(SWEEP_METHOD, seed, entry);
-    }
-  }
-  return { dataset: a.dataset, split: a.split, seeds: [...a.seeds], runs, summary: summarise(runs), options: a.options, schedules,
+  const source = rotated ? rotatedSource(a.train, a.test, a.dataset, rotated)
+    : co2lSplitSource(a.train, a.test, a.dataset, a.split, { perClassTrain: a.perClassTrain, perClassVal: a.perClassVal, numClasses: a.numClasses, base, increment });
+  const r = await runEngine(source, {
+    split: a.split, seeds: a.seeds, methods: a.methods, methodOptions: { co2l: { ...a.options } },
+    checkpointDir: a.checkpointDir ?? null, resume: a.resume, onSession: a.onSession,
+  });
+  return { dataset: a.dataset, split: a.split, seeds: [...a.seeds], runs: r.runs as Co2lRunEntry[], summary: r.summary, options: a.options, schedules,
     definitions: { ...DEFINITIONS,
       lambda_per_task: 'distillation weight used at each task (0 at task 1, which has no teacher)',
       loss_ratio_per_task: 'CILA input at each task: sum of average IRD losses / sum of average contrastive losses over earlier distillation tasks (null where none enters)',

@@ -23,6 +23,8 @@ export interface LearnerContext {
   /** The run's seed (projection, initialisation, batch order derive from it). */
   readonly seed: number;
   readonly rng: Rng;
+  /** Domain-incremental streams: classes per domain (logits then cover these classes; see `SeedStream`). */
+  readonly domainClasses?: number;
 }
 
 /** A saved learner: plain JSON plus named arrays (written as .npy next to it). */

@@ -4,6 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { stratifiedSplit, type Dataset } from '../../core/data/dataset.js';
 import { makeClassIncremental, remapDataset, type Scenario } from '../scenario.js';
+import type { StreamSource } from '../trainer.js';
 
 export interface Co2lSeedData {
   readonly scenario: Scenario;
@@ -133,4 +134,25 @@ export function rotatedSeedData(train: Dataset, test: Dataset, seed: number, o: 
   const testParts = angles.map((_a, t) => stratifiedSplit(test, [o.perClassTest], rng.split(`test-${t}`))[0]);
   const scenario = makeClassIncremental({ numClasses: o.tasks * C, base: C, increment: C, classOrderSeed: seed, fixedOrder: true });
   return { scenario, train: build(trainParts, train.source), val: build(valParts, `${train.source}[val]`), test: build(testParts, test.source), domainClasses: C, angles };
+}
+
+/** Rows of a then b (labels kept; b's metadata). */
+export function concatRows(a: Dataset, b: Dataset): Dataset {
+  if (a.d !== b.d) throw new InputError(`cannot join rows of ${a.d} and ${b.d} values`);
+  const x = new Float32Array((a.n + b.n) * a.d);
+  x.set(a.x); x.set(b.x, a.n * a.d);
+  const y = new Int32Array(a.n + b.n);
+  y.set(a.y); y.set(b.y, a.n);
+  return { ...b, x, y, n: a.n + b.n, source: `${b.source}+buffer` };
+}
+
+/** Co2L's class-incremental split as a trainer stream (no pretrained backbone: Co2L trains its encoder). */
+export function co2lSplitSource(train: Dataset, test: Dataset, dataset: string, split: string, o: { perClassTrain: number; perClassVal: number; numClasses: number; base: number; increment: number }): StreamSource {
+  return { dataset, split, numClasses: o.numClasses, backbone: null, description: { kind: 'co2l-split', ...o }, seed: (seed) => co2lSeedData(train, test, seed, o) };
+}
+
+/** The rotated domain-incremental stream as a trainer stream. */
+export function rotatedSource(train: Dataset, test: Dataset, dataset: string, o: RotatedOptions): StreamSource {
+  const C = Math.max(...train.y) + 1;
+  return { dataset, split: `rotated-${o.tasks}`, numClasses: o.tasks * C, backbone: null, description: { kind: 'rotated', ...o }, seed: (seed) => rotatedSeedData(train, test, seed, o) };
 }
