@@ -7,7 +7,7 @@ import { progress } from '../core/progress.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
 import {
-  HMM_DEFAULTS, REGRESSION_DEFAULTS, hmmSections, regressionSections, runHmm, runRegression,
+  HMM_DEFAULTS, REGRESSION_DEFAULTS, defaultHeadSizes, hmmSections, regressionSections, runHmm, runRegression, theoryDemo,
   type HmmExperimentOptions, type RegressionExperimentOptions,
 } from '../theory/experiments.js';
 import type { ShiftKind } from '../theory/clr.js';
@@ -67,13 +67,6 @@ export async function hmmCommand(f: HmmFlags): Promise<void> {
   process.stdout.write(`wall ${record.run.wall_s.toFixed(1)} s${f.json ? `; record ${f.json}` : ''}${f.html ? `; report ${f.html}` : ''}\n`);
 }
 
-/** The default --p grid: 24 log-spaced sizes over 5..400 plus n - 4 and n + 4, so both sides of the pole are sampled. */
-export function defaultHeadSizes(n: number, steps = 24): number[] {
-  const grid = new Set(parseRangeOrList('p', steps)('5..400'));
-  for (const q of [n - 4, n + 4]) if (q >= 1) grid.add(q);
-  return [...grid].sort((a, b) => a - b);
-}
-
 function register(program: Command): void {
   const theory = program.command('theory').description('continual linear regression with generalised l2, and head tuning on HMM data (double descent)');
   const d = REGRESSION_DEFAULTS;
@@ -110,20 +103,10 @@ function register(program: Command): void {
 }
 
 async function demo(ctx: DemoContext): Promise<DemoResult> {
-  const reg = runRegression({ ...REGRESSION_DEFAULTS, repeats: ctx.quick ? 4 : REGRESSION_DEFAULTS.repeats, seed: ctx.seed });
-  const ps = defaultHeadSizes(HMM_DEFAULTS.n, ctx.quick ? 14 : 24);
-  const hmm = [1, 3].map((sigmaU) => runHmm({ ...HMM_DEFAULTS, p: ps, sigmaU, repeats: ctx.quick ? 12 : HMM_DEFAULTS.repeats, seed: ctx.seed }));
+  const d = theoryDemo(ctx.seed, ctx.quick);
   const rec = new RunRecorder('demo theory', { quick: ctx.quick }, ctx.seed);
-  writeRecord(join(ctx.outDir, 'theory.json'), rec.finish({ regression: reg, hmm }));
-  const last = (v: number[]): number => v.at(-1)!;
-  return {
-    sections: [...regressionSections(reg, 'theory: continual linear regression (demo)'), ...hmmSections(hmm, 'theory: HMM head tuning (demo)')],
-    metrics: {
-      regression_final: reg.settings.map((s) => ({ shift: s.shift, sigma2: s.sigma2, oracle: last(s.errors.oracle), min_norm: last(s.errors.min_norm), gl2_population: last(s.errors.gl2_population), gl2_empirical_vs_oracle: s.gl2_empirical_vs_oracle_max_abs })),
-      gl2_population_vs_best_ridge: reg.gl2_population_vs_best_ridge,
-      hmm: hmm.map((c) => ({ sigma_u: c.sigma_u, peak_p: c.peak_p, argmin_underparameterised_p: c.argmin_underparameterised_p, last_median: last(c.risk_median), null_risk: c.null_risk })),
-    },
-  };
+  writeRecord(join(ctx.outDir, 'theory.json'), rec.finish({ regression: d.regression, hmm: d.hmm }));
+  return { sections: d.sections, metrics: d.metrics };
 }
 
 export const theoryCli: AreaCli = { name: 'theory', register, demo };

@@ -1,5 +1,6 @@
 // Helpers shared by area CLIs: option parsing with errors that name the option.
 import { InputError } from '../core/errors.js';
+import { logIntGrid } from '../core/stats.js';
 
 export function parseIntOption(name: string) {
   return (v: string): number => {
@@ -33,9 +34,7 @@ export function parseRangeOrList(name: string, steps = 24) {
     if (!m) return parseNumberList(name)(v);
     const lo = Number(m[1]), hi = Number(m[2]);
     if (!(lo >= 1 && hi > lo)) throw new InputError(`--${name}: range ${v} must be lo..hi with 1 <= lo < hi`);
-    const out = new Set<number>();
-    for (let i = 0; i < steps; i++) out.add(Math.round(lo * (hi / lo) ** (i / (steps - 1))));
-    return [...out].sort((a, b) => a - b);
+    return logIntGrid(lo, hi, steps);
   };
 }
 

@@ -28,3 +28,10 @@ export function median(xs: readonly number[]): number {
 export function meanStd(xs: readonly number[], digits = 2): string {
   return `${mean(xs).toFixed(digits)} ± ${std(xs).toFixed(digits)}`;
 }
+
+/** About `steps` integers spread on a log scale from lo to hi (both included), rounded, distinct, ascending. */
+export function logIntGrid(lo: number, hi: number, steps: number): number[] {
+  const out = new Set<number>();
+  for (let i = 0; i < steps; i++) out.add(Math.round(lo * (hi / lo) ** (i / (steps - 1))));
+  return [...out].sort((a, b) => a - b);
+}

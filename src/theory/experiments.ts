@@ -8,6 +8,7 @@ import { DEFAULT_LAMBDAS, MAX_TASKS, checkSimulationSize, lambdaKey, simulateCLR
 import { SHIFT_KINDS, type ShiftKind } from './clr.js';
 import { checkRiskCurveSize, riskCurve, type RiskCurve } from './hmm.js';
 import { checkOptionKeys } from '../core/options.js';
+import { logIntGrid } from '../core/stats.js';
 
 export interface RegressionExperimentOptions {
   readonly tasks: number;
@@ -193,4 +194,36 @@ export function hmmSections(curves: readonly HmmMetrics[], title = 'theory: head
   b.table(['p', ...curves.flatMap((c) => [`q25 (${c.sigma_u})`, `median (${c.sigma_u})`, `q75 (${c.sigma_u})`, `closed form (${c.sigma_u})`])],
     first.p.map((p, i) => [p, ...curves.flatMap((c) => [fmt(c.risk_q25[i]), fmt(c.risk_median[i]), fmt(c.risk_q75[i]), fmt(c.closed_form[i])])]));
   return [b.build()];
+}
+
+/** The default head sizes of `theory hmm`: `steps` log-spaced sizes over 5..400 plus n - 4 and n + 4, so both sides of the pole are sampled. */
+export function defaultHeadSizes(n: number, steps = 24): number[] {
+  const grid = new Set(logIntGrid(5, 400, steps));
+  for (const q of [n - 4, n + 4]) if (q >= 1) grid.add(q);
+  return [...grid].sort((a, b) => a - b);
+}
+
+export interface TheoryDemo {
+  readonly regression: RegressionMetrics;
+  readonly hmm: HmmMetrics[];
+  readonly sections: Section[];
+  /** The demo summary: final errors per setting, GL2 against the best ridge, and each HMM curve's peak. */
+  readonly metrics: Record<string, unknown>;
+}
+
+/** The theory section of `perennial demo`: the regression experiment and HMM risk curves for weak (σ_u = 1) and strong (σ_u = 3) noise; `quick` uses fewer repeats and head sizes. */
+export function theoryDemo(seed: number, quick: boolean): TheoryDemo {
+  const regression = runRegression({ ...REGRESSION_DEFAULTS, repeats: quick ? 4 : REGRESSION_DEFAULTS.repeats, seed });
+  const ps = defaultHeadSizes(HMM_DEFAULTS.n, quick ? 14 : 24);
+  const hmm = [1, 3].map((sigmaU) => runHmm({ ...HMM_DEFAULTS, p: ps, sigmaU, repeats: quick ? 12 : HMM_DEFAULTS.repeats, seed }));
+  const last = (v: number[]): number => v.at(-1)!;
+  return {
+    regression, hmm,
+    sections: [...regressionSections(regression, 'theory: continual linear regression (demo)'), ...hmmSections(hmm, 'theory: HMM head tuning (demo)')],
+    metrics: {
+      regression_final: regression.settings.map((s) => ({ shift: s.shift, sigma2: s.sigma2, oracle: last(s.errors.oracle), min_norm: last(s.errors.min_norm), gl2_population: last(s.errors.gl2_population), gl2_empirical_vs_oracle: s.gl2_empirical_vs_oracle_max_abs })),
+      gl2_population_vs_best_ridge: regression.gl2_population_vs_best_ridge,
+      hmm: hmm.map((c) => ({ sigma_u: c.sigma_u, peak_p: c.peak_p, argmin_underparameterised_p: c.argmin_underparameterised_p, last_median: last(c.risk_median), null_risk: c.null_risk })),
+    },
+  };
 }

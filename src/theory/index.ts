@@ -16,6 +16,6 @@ export {
   type HmmOptions, type MinNormHeadOptions, type MinNormHead, type RiskCurveOptions, type RiskCurve,
 } from './hmm.js';
 export {
-  runRegression, regressionSections, runHmm, hmmSections, REGRESSION_DEFAULTS, HMM_DEFAULTS,
-  type RegressionExperimentOptions, type RegressionMetrics, type GL2VersusRidge, type HmmExperimentOptions, type HmmMetrics,
+  runRegression, regressionSections, runHmm, hmmSections, REGRESSION_DEFAULTS, HMM_DEFAULTS, defaultHeadSizes, theoryDemo,
+  type TheoryDemo, type RegressionExperimentOptions, type RegressionMetrics, type GL2VersusRidge, type HmmExperimentOptions, type HmmMetrics,
 } from './experiments.js';
