@@ -206,7 +206,10 @@ export const continualCilaCli: AreaCli = {
     co2l
       .option('--resume', 'reuse finished (method, seed) results of an interrupted run with the same configuration')
       .option('--checkpoints <dir>', 'folder of finished (method, seed) results (default <json>.ckpt)')
-      .action((o: Co2lCli) => co2lCommand(o));
+      .action((o: Co2lCli) => {
+        process.stderr.write(`cil co2l: the same as cil run --methods ${o.methods.join(',')} (with these flags)\n`);
+        return co2lCommand(o);
+      });
     const atlas = cil.command('atlas')
       .description('ATLAS (adapters, experience-based learning + novel knowledge expansion) on a multimodal feature stand-in: low-shot downstream accuracy and trainable parameters per variant')
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 5, 2 with --quick)', parseSeeds)
@@ -214,7 +217,10 @@ export const continualCilaCli: AreaCli = {
       .option('--html <file>', 'HTML report')
       .option('--quick', 'less upstream data, fewer steps, 2 seeds, no orthogonality ablation (the demo setting)');
     addAtlasOptions(atlas);
-    atlas.action((o: AtlasCli) => atlasCommand(o));
+    atlas.action((o: AtlasCli) => {
+      process.stderr.write('cil atlas: the same as cil run --methods atlas (with these flags)\n');
+      return atlasCommand(o);
+    });
   },
   async demo(ctx: DemoContext): Promise<DemoResult> {
     await initTf();

@@ -14,10 +14,10 @@ export { SimpleCil } from './methods/simplecil.js';
 export { Ranpac, RANPAC_DEFAULTS, type RanpacOptions } from './methods/ranpac.js';
 export { Safe, SAFE_DEFAULTS, transferLoss, type SafeOptions } from './methods/safe.js';
 export { RidgeBranch } from './parts/ridge-branch.js';
-export { LEARNERS, makeLearner, type LearnerFactory } from './registry.js';
+export { LEARNERS, LEARNER_FAMILIES, makeLearner, makeLearners, isKnownMethod, type LearnerFactory, type LearnerFamily } from './registry.js';
 export { loadMiniature, DATASETS, POOL_SEED, type Miniature, type DatasetName } from './data.js';
 export { pretrainBackbone, saveBackbone, loadBackbone, PRETRAIN_DEFAULTS, type BackboneManifest } from './pretrain.js';
-export { runCil, seedData, summarise, DEFINITIONS, type CilRunOptions, type CilRunResult, type CilRunEntry, type CilSummaryEntry } from './trainer.js';
+export { runCil, runEngine, miniatureSource, seedData, summarise, DEFINITIONS, type StreamSource, type SeedStream, type CilRunOptions, type CilRunResult, type CilRunEntry, type CilSummaryEntry } from './trainer.js';
 export { cilSections, paired, meanGroupAcc } from './report.js';
 // Real pretrained models and image data: ONNX backbones, safetensors (timm ViT weights), image
 // folders, and the resumable feature cache behind `cil features` and `cil run --features`.
@@ -36,6 +36,8 @@ export * from './vit-weights.js';
 export * from './contrastive.js';
 export * from './methods/cila.js';
 export * from './methods/co2l.js';
+export { Co2lLearner, CO2L_FAMILY } from './methods/co2l-learner.js';
+export { RunConfigSchema, readRunConfig, RUN_CONFIG_KEYS, type RunConfig } from './run-config.js';
 export * from './parts/co2l-net.js';
 export * from './parts/streams.js';
 export * from './atlas.js';

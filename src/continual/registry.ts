@@ -52,6 +52,10 @@ export function makeLearners(methods: readonly string[], ctxFor: (key: string) =
 
 export function makeLearner(name: string, ctx: LearnerContext, options: Record<string, unknown> = {}): ContinualLearner {
   const f = LEARNERS.get(name);
-  if (!f) throw new InputError(`unknown method ${JSON.stringify(name)}; known: ${[...LEARNERS.keys()].join(', ')}`);
+  if (!f) {
+    const fam = LEARNER_FAMILIES.find((x) => x.matches(name));
+    if (fam) { fam.check([name]); return fam.make(ctx, [name], options); }
+    throw new InputError(`unknown method ${JSON.stringify(name)}; known: ${[...LEARNERS.keys()].join(', ')}`);
+  }
   return f(ctx, options);
 }
