@@ -123,6 +123,8 @@ async function runCommand(flags: RunCliOptions, cmd: Command): Promise<void> {
   const mine = co2l.length ? co2l : atlas.length ? atlas : o.methods;
   if (mine.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and atlas runs on its multimodal stand-in, each apart from the frozen-backbone learners: give ${mine.join(',')} in one cil run and ${o.methods.filter((m) => !mine.includes(m)).join(',')} in another`);
   const allowed = new Set([...COMMON_KEYS, ...(group === 'co2l' ? CO2L_KEYS : group === 'atlas' ? ATLAS_KEYS : FROZEN_KEYS)]);
+  // The record keeps the keys this kind of run reads (a default of another kind's flag is not part of it).
+  for (const k of Object.keys(resolved)) if (k !== 'config' && !allowed.has(k)) delete resolved[k];
   const stray = [...given].filter((k) => !allowed.has(k));
   if (stray.length) throw new InputError(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to ${group === 'frozen' ? 'frozen-backbone methods' : group === 'co2l' ? 'co2l/cila methods (Seq-Fashion-MNIST B2Inc2 or the rotated stream)' : 'atlas (the multimodal stand-in)'}`);
   if (group === 'co2l') {
