@@ -1,43 +1,11 @@
 // Commands about the toolkit itself: `doctor` (backends, versions, threads, CPU flags) and
 // `bench linalg|train` (the numeric engine against numpy and PyTorch, ratios to JSON).
-import os from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { linalgBackendName, nativeAddon, nativeStatus, type LinalgBackendName } from '../core/linalg/index.js';
+import { linalgBackendName, type LinalgBackendName } from '../core/linalg/index.js';
 import { InputError } from '../core/errors.js';
 import { benchLinalg, benchTrain } from '../core/bench/index.js';
-import { versions } from '../core/record.js';
 import { outputGuard, writeJsonAtomic } from '../core/fsx.js';
-import { initTf, tf, batchMatMulMode } from '../core/tensor.js';
-
-function cpuFlags(): string[] {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    const all = line ? line.split(':')[1].trim().split(/\s+/) : [];
-    return all.filter((f) => /^(sse4_2|avx|avx2|fma|avx512f|avx512bw|avx512vl|avx_vnni|neon|asimd)$/.test(f));
-  } catch {
-    return [];
-  }
-}
-
-export async function doctorReport(): Promise<Record<string, unknown>> {
-  const tfjsBackend = await initTf();
-  return {
-    linalg_backend: linalgBackendName(),
-    linalg_addon: nativeStatus(),
-    openblas_threads: nativeAddon()?.threads() ?? null,
-    openblas_config: nativeAddon()?.config() ?? null,
-    tfjs_backend: tfjsBackend,
-    tfjs_batch_matmul: batchMatMulMode(),
-    tfjs_threads: (tf.env().getNumber('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 'single'),
-    tfjs_simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
-    versions: versions(),
-    cpus: os.cpus().length,
-    cpu_model: os.cpus()[0]?.model ?? 'unknown',
-    cpu_flags: cpuFlags(),
-    openblas_env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null },
-  };
-}
+import { doctorReport } from '../core/doctor.js';
 
 export function registerCore(program: Command): void {
   program
