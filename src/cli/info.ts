@@ -11,7 +11,7 @@ import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, writeReport, type Section } from '../core/report.js';
 import {
   ALIGN_QUICK, SEMISUP_QUICK, SUPERVISED_QUICK, alignSection, collapseSection, collapseSweep, dynamicsSection, grokkingSection,
-  labelSmoothingSection, measureFeatures, pruningSection, runAlign, runDynamics, runGrokking, runLabelSmoothing, runPruning, runSemisup,
+  labelSmoothingSection, measureRecord, pruningSection, runAlign, runDynamics, runGrokking, runLabelSmoothing, runPruning, runSemisup,
   semisupSection, GROKKING_QUICK, type GrokkingOptions, type GrokkingResult,
 } from '../info/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
@@ -84,16 +84,9 @@ export const infoCli: AreaCli = {
         const X = readNpyMatrix(opts.x, 'x');
         const Y = opts.y ? readNpyMatrix(opts.y, 'y') : undefined;
         if (Y && Y.rows !== X.rows) throw new InputError(`--x has ${X.rows} rows and --y has ${Y.rows}: they must hold the same samples`);
-        const m = await rec.time('measure', () => measureFeatures(X, Y, { alpha: opts.alpha, center: opts.center ?? false }));
-        const out: Record<string, number | boolean | null | Record<string, string>> = { n: m.n, entropy_x: m.entropy_x, alpha: m.alpha, center: opts.center ?? false };
-        if (Y) Object.assign(out, { entropy_y: m.entropy_y!, mi: m.mi!, mir: m.mir!, hdr: m.hdr! });
-        // An undefined ratio is null in the record, with the reason beside it (never a bare NaN).
-        const reasons: Record<string, string> = { ...(m.reasons ?? {}) };
-        for (const [k, v] of Object.entries(out)) {
-          if (typeof v === 'number' && !Number.isFinite(v)) { out[k] = null; reasons[k] ??= `${k} is ${v}`; }
-        }
-        for (const [k, v] of Object.entries(out)) process.stdout.write(`${k}: ${String(v)}${reasons[k] ? ` (${reasons[k]})` : ''}\n`);
-        if (Object.keys(reasons).length) out.reasons = reasons;
+        const out = await rec.time('measure', () => measureRecord(X, Y, { alpha: opts.alpha, center: opts.center ?? false }));
+        const reasons = out.reasons ?? {};
+        for (const [k, v] of Object.entries(out)) if (k !== 'reasons') process.stdout.write(`${k}: ${String(v)}${reasons[k] ? ` (${reasons[k]})` : ''}\n`);
         const record = rec.finish(out);
         writeRecord(resolve(opts.json), record);
       });

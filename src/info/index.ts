@@ -10,3 +10,4 @@ export * from './experiments.js';
 export * from './align.js';
 export * from './semisup.js';
 export * from './sections.js';
+export * from './measure.js';
