@@ -14,6 +14,7 @@ import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, Ten
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeAddon, gemmTsInto } from '../linalg/index.js';
 import { installFusedKernel } from './fusedMatMul.js';
+import { replaceStockKernel } from './register.js';
 
 /** 'addon': OpenBLAS on the wasm heap; 'wasm': explicit transposes + stock path; 'stock': the stock kernel as is (for comparisons). */
 export type BatchMatMulMode = 'addon' | 'wasm' | 'stock';
@@ -207,14 +208,7 @@ export const batchMatMulKernel: KernelConfig = {
  * each kernel's setupFunc). Idempotent; throws if the registry does not hand back our kernel.
  */
 export function installKernels(): void {
-  const current = tf.getKernel(NAME, BACKEND);
-  if (current !== batchMatMulKernel) {
-    if (!current) throw new Error('BatchMatMul: the stock wasm kernel is not registered (is @tensorflow/tfjs-backend-wasm imported?)');
-    stock = current;
-    tf.unregisterKernel(NAME, BACKEND);
-    tf.registerKernel(batchMatMulKernel);
-  }
-  if (tf.getKernel(NAME, BACKEND) !== batchMatMulKernel) throw new Error('BatchMatMul: registering perennial\'s kernel failed');
+  stock = replaceStockKernel(batchMatMulKernel, ' (is @tensorflow/tfjs-backend-wasm imported?)') ?? stock;
   installFusedKernel();
   mode = nativeAddon() ? 'addon' : 'wasm';
 }

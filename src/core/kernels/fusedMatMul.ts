@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, _FusedMatMulAttrs, _FusedMatMulInputs } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchMatMulImpl, batchMatMulMode } from './batchMatMul.js';
+import { replaceStockKernel } from './register.js';
 
 const NAME = tf._FusedMatMul;
 const BACKEND = 'wasm';
@@ -84,12 +85,5 @@ export const fusedMatMulKernel: KernelConfig = {
 
 /** Swap in perennial's _FusedMatMul (before setBackend('wasm')); checks the registry. */
 export function installFusedKernel(): void {
-  const current = tf.getKernel(NAME, BACKEND);
-  if (current !== fusedMatMulKernel) {
-    if (!current) throw new Error('_FusedMatMul: the stock wasm kernel is not registered');
-    stock = current;
-    tf.unregisterKernel(NAME, BACKEND);
-    tf.registerKernel(fusedMatMulKernel);
-  }
-  if (tf.getKernel(NAME, BACKEND) !== fusedMatMulKernel) throw new Error('_FusedMatMul: registering perennial\'s kernel failed');
+  stock = replaceStockKernel(fusedMatMulKernel) ?? stock;
 }
