@@ -228,7 +228,7 @@ export const continualCilaCli: AreaCli = {
     const syn = syntheticImages(ctx.seed, 150);
     const opts = co2lOptions({ channels: [16, 32], featureDim: 64, projHidden: 64, projDim: 32, batchSize: 64, epochsFirst: ctx.quick ? 6 : 12, epochsLater: ctx.quick ? 3 : 6, bufferSize: 100, probeEpochs: 20, lr: 1e-2, probeLr: 1e-2 });
     const co2l = await runCo2l({ train: syn.train, test: syn.test, dataset: 'synthetic-patterns', split: 'B2Inc2', seeds, methods: ['co2l', 'co2l-l0', 'cila', 'cila-pure'], options: opts, perClassTrain: 120, perClassVal: 30, numClasses: 10 });
-    const atlas = runAtlas(atlasOptions(ctx.quick ? ATLAS_QUICK : {}), seeds, { orders: ['multimodal-first'], orthoAblation: false });
+    const atlas = await runAtlas(atlasOptions(ctx.quick ? ATLAS_QUICK : {}), seeds, { orders: ['multimodal-first'], orthoAblation: false });
     const sections = [
       ...co2lSections(co2l, 'Continual learning: Co2L and CILA (synthetic 12x12 patterns)', `Quick miniature on synthetic image patterns (the Fashion-MNIST reference runs with \`perennial cil co2l\`): ${seeds.length} seeds, encoder channels ${opts.channels.join('-')}, buffer ${opts.bufferSize}.`),
       ...atlasSections(atlas, 'Continual learning: ATLAS (multimodal stand-in)'),

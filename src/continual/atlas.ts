@@ -27,6 +27,10 @@ import { withDefaults } from '../core/options.js';
 import { Rng } from '../core/rng.js';
 import { mean, std } from '../core/stats.js';
 import { variable } from '../core/nn.js';
+import type { Dataset } from '../core/data/dataset.js';
+import type { Scenario, SessionInfo } from './scenario.js';
+import { runEngine, type SeedStream, type StreamSource } from './trainer.js';
+import { ATLAS_ORTHO0, outputsOf, type AtlasStreamInfo } from './methods/atlas-learner.js';
 
 export interface AtlasOptions {
   readonly latentDim: number;
@@ -325,7 +329,7 @@ export function orthoPenalty(Q: tf.Tensor2D): tf.Scalar {
   });
 }
 
-function trainableCount(vars: readonly tf.Variable[]): number {
+export function trainableCount(vars: readonly tf.Variable[]): number {
   return vars.reduce((s, v) => s + v.size, 0);
 }
 
@@ -362,7 +366,7 @@ function fit(model: AtlasModel, m: AtlasTaskModel, data: TaskData, vars: tf.Vari
   }
 }
 
-function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: AtlasOptions): { acc: number; logits: Float32Array; meanWeights: number[]; rowStdWeights: number[] } {
+export function accuracy(model: AtlasModel, m: AtlasTaskModel, data: TaskData, o: AtlasOptions): { acc: number; logits: Float32Array; meanWeights: number[]; rowStdWeights: number[] } {
   return tf.tidy(() => {
     const { logits, weights } = model.forward(m, tf.tensor2d(data.x, [data.n, 2 * o.modalityDim]));
     const pred = tf.argMax(logits, 1).dataSync();
@@ -384,7 +388,7 @@ function newQueries(n: number, H: number, rng: Rng): tf.Variable {
 }
 
 /** Train one task with a variant; the task's own adapter (scratch, atlas) joins the bank. */
-function trainTask(model: AtlasModel, spec: TaskSpec, data: TaskData, variant: AtlasVariant, steps: number, o: AtlasOptions, rng: Rng, orthoWeight: number):
+export function trainTask(model: AtlasModel, spec: TaskSpec, data: TaskData, variant: AtlasVariant, steps: number, o: AtlasOptions, rng: Rng, orthoWeight: number):
   { model: AtlasTaskModel; trainable: number; disposables: tf.Variable[] } {
   const H = o.hiddenDim;
   const head = newHead(data.outputs, H);
@@ -468,71 +472,82 @@ export interface AtlasResult {
 
 export const ATLAS_STAND_IN = 'synthetic feature-level stand-in: a latent z defines binary attributes (quadratic: XOR of two half-spaces; linear: one half-space); image = fixed random tanh map of z + noise; caption = sum of fixed random word vectors naming attribute values, tanh, + noise; classes = attribute combinations; each downstream task shares one quadratic attribute with one upstream task (built to be related) and adds a new linear one; backbone = fixed random tanh fusion MLP over [image; caption] (not pretrained); no ViLT, no real image-text data';
 
-/** One seed and order: upstream tasks with ATLAS, then each downstream task with every variant. */
-export function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof UPSTREAM, variants: readonly AtlasVariant[], withOrthoAblation: boolean):
-  { runs: AtlasRunEntry[]; before: number[]; after: number[]; identical: boolean; ablation: AtlasResult['ortho_ablation'] } {
-  const world = new AtlasWorld(o, seed);
-  const rng = new Rng(seed, `atlas-${order}`);
-  const model = new AtlasModel(world, o);
-  const keep: tf.Variable[] = [];
-  const runs: AtlasRunEntry[] = [];
-  const ablation: AtlasResult['ortho_ablation'] = [];
-  try {
-    const ups = UPSTREAM[order];
-    const upModels: AtlasTaskModel[] = [], upTests: TaskData[] = [], before: number[] = [], beforeLogits: Float32Array[] = [];
-    for (const spec of ups) {
-      const tr = world.sample(spec, o.upstreamPerClass, rng.split(`${spec.name}-train`));
-      const te = world.sample(spec, o.testPerClass, new Rng(seed, `atlas-test-${spec.name}`));
-      const steps = Math.ceil((o.upstreamEpochs * tr.n) / o.batchSize);
-      const r = trainTask(model, spec, tr, model.bank.length ? 'atlas' : 'scratch', steps, o, rng.split(spec.name), o.orthoWeight);
-      keep.push(...r.disposables);
-      const ev = accuracy(model, r.model, te, o);
-      upModels.push(r.model); upTests.push(te); before.push(ev.acc); beforeLogits.push(ev.logits);
-    }
-    const upBank = model.bank.length;
-    for (const spec of DOWNSTREAM) {
-      const tr = world.sample(spec, o.shots, rng.split(`${spec.name}-train`));
-      const te = world.sample(spec, o.testPerClass, new Rng(seed, `atlas-test-${spec.name}`));
-      for (const variant of variants) {
-        // Every variant sees the same upstream bank: adapters added by other downstream runs are set
-        // aside while it trains and is scored, then kept (so the upstream check covers them too).
-        const extra = model.bank.splice(upBank);
-        const r = trainTask(model, spec, tr, variant, o.downstreamSteps, o, rng.split(`${spec.name}-${variant}`), o.orthoWeight);
-        const ev = accuracy(model, r.model, te, o);
-        model.bank.push(...extra);
-        runs.push({
-          seed, task: spec.name, variant, acc: ev.acc, trainable_params: r.trainable, order,
-          ...(variant === 'experience' || variant === 'atlas' ? { mix_weights: ev.meanWeights.slice(0, upBank), mix_weights_row_std: ev.rowStdWeights.slice(0, upBank), mix_adapters: model.bank.slice(0, upBank).map((a) => a.task) } : {}),
-          ...(spec.related ? { related: spec.related } : {}),
-        });
-        keep.push(...r.disposables);
-      }
-      if (withOrthoAblation) {
-        const extra = model.bank.splice(upBank);
-        const r = trainTask(model, spec, tr, 'atlas', o.downstreamSteps, o, rng.split(`${spec.name}-atlas`), 0);
-        ablation.push({ seed, order, task: spec.name, ortho: 0, acc: accuracy(model, r.model, te, o).acc });
-        model.bank.push(...extra);
-        const atlasRun = runs.find((e) => e.task === spec.name && e.variant === 'atlas');
-        if (atlasRun) ablation.push({ seed, order, task: spec.name, ortho: o.orthoWeight, acc: atlasRun.acc });
-        keep.push(...r.disposables);
-      }
-    }
-    const after: number[] = [];
-    let identical = true;
-    upModels.forEach((m, i) => {
-      const ev = accuracy(model, m, upTests[i], o);
-      after.push(ev.acc);
-      const a = beforeLogits[i], b = ev.logits;
-      if (a.length !== b.length || a.some((v, k) => !Object.is(v, b[k]))) identical = false;
-    });
-    return { runs, before, after, identical, ablation };
-  } finally {
-    for (const v of keep) v.dispose();
-    model.dispose();
-  }
+/**
+ * The multimodal task stream (a scenario kind of the trainer): the upstream tasks of `order`, then
+ * the downstream tasks, each a session with its own label range (task-incremental); training rows
+ * and test rows drawn from the seed's world.
+ */
+export function atlasSource(o: AtlasOptions, order: keyof typeof UPSTREAM): StreamSource {
+  const specs = [...UPSTREAM[order], ...DOWNSTREAM];
+  const nUp = UPSTREAM[order].length;
+  const outputs = specs.map(outputsOf);
+  const total = outputs.reduce((a, b) => a + b, 0);
+  return {
+    dataset: 'atlas-stand-in', split: order, numClasses: total, backbone: null, description: { kind: 'multimodal-tasks', order, options: o },
+    seed(seed: number): SeedStream {
+      const world = new AtlasWorld(o, seed);
+      const rng = new Rng(seed, `atlas-${order}`);
+      const d = 2 * o.modalityDim;
+      const join = (parts: TaskData[], name: string): Dataset => {
+        const n = parts.reduce((a, p) => a + p.n, 0);
+        const x = new Float32Array(n * d), y = new Int32Array(n);
+        let r = 0, off = 0;
+        parts.forEach((p, j) => { x.set(p.x, r * d); for (let i = 0; i < p.n; i++) y[r + i] = off + p.y[i]; r += p.n; off += outputs[j]; });
+        return { x, y, n, d, classNames: specs.flatMap((sp, j) => Array.from({ length: outputs[j] }, (_, c) => `${sp.name}:${c}`)), source: `${name}[seed ${seed}, ${order}]` };
+      };
+      const train = join(specs.map((sp, j) => world.sample(sp, j < nUp ? o.upstreamPerClass : o.shots, rng.split(`${sp.name}-train`))), 'atlas-train');
+      const test = join(specs.map((sp) => world.sample(sp, o.testPerClass, new Rng(seed, `atlas-test-${sp.name}`))), 'atlas-test');
+      const sessions: SessionInfo[] = [];
+      const group = new Int32Array(total);
+      let start = 0;
+      specs.forEach((_sp, j) => {
+        const ids = Array.from({ length: outputs[j] }, (_, k) => start + k);
+        ids.forEach((k) => (group[k] = j));
+        start += outputs[j];
+        sessions.push({ index: j, newIds: ids, originalClasses: ids, seen: start });
+      });
+      const scenario: Scenario = {
+        options: { numClasses: total, base: outputs[0], increment: 0, classOrderSeed: seed, fixedOrder: true },
+        classOrder: Array.from({ length: total }, (_, k) => k), sessions, groupOf: (id) => group[id] ?? -1,
+      };
+      const val: Dataset = { ...train, x: new Float32Array(0), y: new Int32Array(0), n: 0 };
+      const info: AtlasStreamInfo = { world, order, specs, upstream: nUp, options: o };
+      return { scenario, train, val, test, taskIncremental: true, learnerInfo: info as unknown as Record<string, unknown> };
+    },
+  };
 }
 
-export function runAtlas(o: AtlasOptions, seeds: readonly number[], opts: { orders?: readonly (keyof typeof UPSTREAM)[]; orthoAblation?: boolean; onSeed?: (seed: number, order: string) => void } = {}): AtlasResult {
+/** One seed and order through the trainer: upstream tasks with ATLAS, then each downstream task with every variant. */
+export async function runAtlasSeed(o: AtlasOptions, seed: number, order: keyof typeof UPSTREAM, variants: readonly AtlasVariant[], withOrthoAblation: boolean):
+  Promise<{ runs: AtlasRunEntry[]; before: number[]; after: number[]; identical: boolean; ablation: AtlasResult['ortho_ablation'] }> {
+  const r = await runEngine(atlasSource(o, order), { split: order, seeds: [seed], methods: ['atlas'], methodOptions: { atlas: { variants: [...variants], orthoAblation: withOrthoAblation } } });
+  const diag = (r.diagnostics[`seed-${seed}`] as Record<string, { trainable: Record<string, Record<string, number>>; mix: Record<string, Record<string, Record<string, unknown>>>; upstream_identical: boolean }>).atlas;
+  const nUp = UPSTREAM[order].length;
+  const acc = (out: string, t: number, j: number): number => r.runs.find((e) => e.method === out)!.acc_matrix[t][j];
+  const last = nUp + DOWNSTREAM.length - 1;
+  const anyOut = variants[0] ?? ATLAS_ORTHO0;
+  const before = UPSTREAM[order].map((_s, j) => acc(anyOut, j, j));
+  const after = UPSTREAM[order].map((_s, j) => acc(anyOut, last, j));
+  const runs: AtlasRunEntry[] = [];
+  const ablation: AtlasResult['ortho_ablation'] = [];
+  DOWNSTREAM.forEach((spec, i) => {
+    const g = nUp + i;
+    for (const variant of variants) {
+      runs.push({
+        seed, task: spec.name, variant, acc: acc(variant, g, g), trainable_params: diag.trainable[spec.name][variant], order,
+        ...(diag.mix[spec.name]?.[variant] ?? {}),
+        ...(spec.related ? { related: spec.related } : {}),
+      } as AtlasRunEntry);
+    }
+    if (withOrthoAblation) {
+      ablation.push({ seed, order, task: spec.name, ortho: 0, acc: acc(ATLAS_ORTHO0, g, g) });
+      if (variants.includes('atlas')) ablation.push({ seed, order, task: spec.name, ortho: o.orthoWeight, acc: acc('atlas', g, g) });
+    }
+  });
+  return { runs, before, after, identical: diag.upstream_identical, ablation };
+}
+
+export async function runAtlas(o: AtlasOptions, seeds: readonly number[], opts: { orders?: readonly (keyof typeof UPSTREAM)[]; orthoAblation?: boolean; onSeed?: (seed: number, order: string) => void } = {}): Promise<AtlasResult> {
   const orders = opts.orders ?? ['multimodal-first', 'unimodal-first'];
   const variants: AtlasVariant[] = ['scratch', 'experience', 'atlas', 'full_ft'];
   const runs: AtlasRunEntry[] = [];
@@ -541,7 +556,7 @@ export function runAtlas(o: AtlasOptions, seeds: readonly number[], opts: { orde
   let identical = true;
   for (const seed of seeds) {
     for (const order of orders) {
-      const r = runAtlasSeed(o, seed, order, variants, opts.orthoAblation ?? true);
+      const r = await runAtlasSeed(o, seed, order, variants, opts.orthoAblation ?? true);
       runs.push(...r.runs);
       ablation.push(...r.ablation);
       identical &&= r.identical;

@@ -4,6 +4,7 @@ import { Ranpac, type RanpacOptions } from './methods/ranpac.js';
 import { Safe, type SafeOptions } from './methods/safe.js';
 import { SimpleCil } from './methods/simplecil.js';
 import { CO2L_FAMILY } from './methods/co2l-learner.js';
+import { ATLAS_FAMILY } from './methods/atlas-learner.js';
 import type { ContinualLearner, LearnerContext } from './methods/types.js';
 
 export type LearnerFactory = (ctx: LearnerContext, options: Record<string, unknown>) => ContinualLearner;
@@ -27,7 +28,7 @@ export interface LearnerFamily {
   make(ctx: LearnerContext, methods: readonly string[], options: Record<string, unknown>): ContinualLearner;
 }
 
-export const LEARNER_FAMILIES: readonly LearnerFamily[] = [CO2L_FAMILY];
+export const LEARNER_FAMILIES: readonly LearnerFamily[] = [CO2L_FAMILY, ATLAS_FAMILY];
 
 /** Whether `name` is a registered learner or a member of a family. */
 export function isKnownMethod(name: string): boolean {

@@ -104,6 +104,14 @@ export interface SeedStream {
    * (logits over domainClasses) and a prediction counts in the row's own domain.
    */
   readonly domainClasses?: number;
+  /**
+   * Task-incremental streams (each session a task with its own label range, the task known at test
+   * time): the trainer asks for each seen task's test rows separately and takes the argmax within that
+   * task's labels.
+   */
+  readonly taskIncremental?: boolean;
+  /** What the stream hands its learners beyond the data (e.g. ATLAS's world and task specs). */
+  readonly learnerInfo?: Readonly<Record<string, unknown>>;
 }
 
 /** Where the trainer's seeds come from: a scenario kind (a miniature's class-incremental split, Co2L's streams, ...). */
@@ -264,10 +272,11 @@ export async function runEngine(source: StreamSource, opts: CilRunOptions): Prom
 }
 
 async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, seedDir: string | null): Promise<{ runs: CilRunEntry[]; diagnostics: Record<string, unknown> }> {
-  const { scenario, train, val, test, domainClasses } = source.seed(seed);
+  const stream = source.seed(seed);
+  const { scenario, train, val, test, domainClasses } = stream;
   const rng = new Rng(seed, 'cil');
   const backbone = source.backbone ?? noBackbone(source.dataset);
-  const learners: ContinualLearner[] = makeLearners(opts.methods, (m) => ({ backbone, numClasses: source.numClasses, seed, rng: rng.split(m), ...(domainClasses ? { domainClasses } : {}) }), opts.methodOptions ?? {});
+  const learners: ContinualLearner[] = makeLearners(opts.methods, (m) => ({ backbone, numClasses: source.numClasses, seed, rng: rng.split(m), ...(domainClasses ? { domainClasses } : {}), ...(stream.learnerInfo ? { streamInfo: stream.learnerInfo } : {}) }), opts.methodOptions ?? {});
   const names = new Set<string>();
   for (const l of learners) for (const o of l.outputs) {
     if (names.has(o)) throw new InputError(`two methods report the output ${o}`);
@@ -298,6 +307,27 @@ async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, 
       for (const l of learners) {
         const t0 = performance.now();
         await l.fitSession(replay.has(l) ? { ...base, replay: replay.get(l) ?? null } : base);
+        if (stream.taskIncremental) {
+          // Each seen task's rows on their own, scored within the task's labels.
+          const correct: Record<string, number[]> = {}, counts: number[] = [];
+          for (let g = 0; g <= t; g++) {
+            const s = scenario.sessions[g], glo = s.newIds[0], ghi = s.seen;
+            const rows = labelRange(test, glo, ghi);
+            counts.push(rows.n);
+            for (const [out, z] of l.predictTask ? l.predictTask(rows, g, hi) : l.predict(rows, hi)) {
+              let c = 0;
+              for (let i = 0; i < rows.n; i++) {
+                let best = glo;
+                for (let k = glo + 1; k < ghi; k++) if (z[i * hi + k] > z[i * hi + best]) best = k;
+                if (best === rows.y[i]) c++;
+              }
+              (correct[out] ??= []).push(c);
+            }
+          }
+          state.time[l.name] = (state.time[l.name] ?? 0) + (performance.now() - t0) / 1000;
+          for (const [out, c] of Object.entries(correct)) (state.rows[out] ??= []).push({ correct: c, counts });
+          continue;
+        }
         const logits = l.predict(test, hi);
         state.time[l.name] = (state.time[l.name] ?? 0) + (performance.now() - t0) / 1000;
         for (const [out, z] of logits) {

@@ -29,7 +29,7 @@ test('mixing weight lies in [0, 1] and is 1 when query and adapter output point 
 test('runAtlas: every variant per downstream task, upstream logits bit-identical after, parameter counts ordered', async () => {
   await initTf();
   const o = atlasOptions({ upstreamPerClass: 20, testPerClass: 10, upstreamEpochs: 2, downstreamSteps: 8, shots: 4 });
-  const r = runAtlas(o, [0], { orders: ['multimodal-first'], orthoAblation: true });
+  const r = await runAtlas(o, [0], { orders: ['multimodal-first'], orthoAblation: true });
   assert.equal(r.runs.length, DOWNSTREAM.length * 4);
   assert.equal(r.upstream_identical, true);
   assert.deepEqual(r.upstream_acc_after, r.upstream_acc_before);

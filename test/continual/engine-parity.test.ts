@@ -102,7 +102,7 @@ test('parity: co2l-val on a rotated stream', async () => {
 test('parity: atlas (all variants) on the multimodal stand-in', async () => {
   await initTf();
   const o = atlasOptions({ upstreamPerClass: 20, testPerClass: 10, upstreamEpochs: 2, downstreamSteps: 8, shots: 4 });
-  const r = runAtlas(o, [0], { orders: ['multimodal-first'], orthoAblation: true });
+  const r = await runAtlas(o, [0], { orders: ['multimodal-first'], orthoAblation: true });
   check('atlas', r);
 });
 

@@ -25,6 +25,8 @@ export interface LearnerContext {
   readonly rng: Rng;
   /** Domain-incremental streams: classes per domain (logits then cover these classes; see `SeedStream`). */
   readonly domainClasses?: number;
+  /** What the stream hands its learners beyond the data (see `SeedStream.learnerInfo`). */
+  readonly streamInfo?: Readonly<Record<string, unknown>>;
 }
 
 /** A saved learner: plain JSON plus named arrays (written as .npy next to it). */
@@ -41,6 +43,8 @@ export interface ContinualLearner {
   fitSession(s: SessionData): Promise<void>;
   /** Logits over classes [0, seen) for every row of `x`, one entry per output name. */
   predict(x: Dataset, seen: number): Map<string, Float32Array>;
+  /** Task-incremental streams: logits for rows known to belong to session `task` (only that task's labels are read). */
+  predictTask?(x: Dataset, task: number, seen: number): Map<string, Float32Array>;
   /** Per-session diagnostics for the run record (chosen lambda, gamma, losses...). */
   diagnostics(): Record<string, unknown>;
   /** Per-row statistics of the last `predict` call (e.g. SAFE's fast-branch weight), if any. */
