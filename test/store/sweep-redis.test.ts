@@ -142,3 +142,36 @@ grid: {seed: [7, 8]}
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sweep over Redis: a record too large to come back from a worker with its own store fails the job, once, naming where the record is', { skip, timeout: 300_000 }, async () => {
+  const redis = await startRedis();
+  const text = `command: theory regression
+args: {tasks: 2, n: 5, p: 5, repeats: 1, shift: none, sigma2: 1}
+grid: {seed: [3]}
+`;
+  const { dir, cfg, store } = setup(text);
+  const workerStore = join(dir, 'worker-store', 'perennial.db');
+  const procs: Proc[] = [];
+  try {
+    const q = 'toolarge';
+    const sweep = cliSpawn(['sweep', '--config', cfg, '--redis', redis.url, '--queue', q, '--store', store], env);
+    const w = cliSpawn(['worker', '--redis', redis.url, '--queue', q, '--store', workerStore, '--stall-s', '5', '--idle-s', '6'],
+      { ...env, PERENNIAL_MAX_RETURNED_RECORD: '10' });
+    procs.push(sweep, w);
+    const t = setTimeout(() => sweep.child.kill('SIGKILL'), 240_000);
+    const code = await sweep.done;
+    clearTimeout(t);
+    assert.notEqual(code, 0, 'a failed job fails the sweep');
+    assert.notEqual(code, null, `the sweep ended by itself\n${sweep.err().slice(-2000)}`);
+    assert.match(sweep.err(), /too large to come back through Redis.*worker-store/);
+    // The job ran once, on the worker; the sweep did not send it round again.
+    await finish(w, 'worker', 60_000);
+    assert.equal((w.err().match(/job [0-9a-f]{16} (done|already recorded)/g) ?? []).length, 1, w.err());
+    const s = new RunStore(workerStore);
+    try { assert.equal(s.list().length, 1); } finally { s.close(); }
+  } finally {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,6 +9,7 @@ import { RunRecorder, writeRecord } from '../record.js';
 import { DEFAULT_QUEUE, redisConnection, type QueueJobData, type QueueJobResult } from './queue.js';
 import { jobRecordPath, runJob } from './runner.js';
 import type { RunStore } from './runs.js';
+import { MAX_RETURNED_RECORD } from './worker.js';
 import type { Job, Sweep } from './sweep-config.js';
 
 export type JobState = 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
@@ -177,7 +178,20 @@ async function viaRedis(sweep: Sweep, todo: Job[], store: RunStore, states: Map<
           if (s === 'completed' || (s === 'missing' && store.jobsDone([id]).has(id))) {
             if (!store.jobsDone([id]).has(id)) adoptResult(store, id, job?.returnvalue ?? null);
             me.state = store.jobsDone([id]).has(id) ? 'done' : me.state;
-            if (me.state !== 'done') { await enqueue(spec); continue; } // completed elsewhere but its record did not come back
+            if (me.state !== 'done') {
+              const r = (job?.returnvalue ?? null) as QueueJobResult | null;
+              if (r && typeof r.record !== 'string') {
+                // Ran on a worker with its own store, but the record was too large to come back through
+                // Redis: running it again would end the same way, so the job fails with where its record is.
+                me.state = 'failed';
+                me.attempts = job ? job.attemptsMade + 1 : me.attempts;
+                me.error = `its record was too large to come back through Redis (the limit is ${MAX_RETURNED_RECORD} bytes) and stayed in the worker's store at ${r.path}: copy that file here and run \`perennial runs import\`, or give the workers this sweep's store`;
+                open.delete(id);
+                safe('store: job state', () => store.setJob(id, sweep.id, spec.argv, 'failed', me.error, me.attempts));
+                continue;
+              }
+              await enqueue(spec); continue; // completed, but no result came back: run it again
+            }
             me.attempts = job ? job.attemptsMade + 1 : me.attempts;
             me.error = null;
             open.delete(id);

@@ -11,6 +11,11 @@ import { runJob } from './runner.js';
 import type { RunStore } from './runs.js';
 
 export const MAX_RETURNED_RECORD = 1024 * 1024;
+/** The limit in force: PERENNIAL_MAX_RETURNED_RECORD can only lower it (the tests use a tiny one). */
+function returnedRecordLimit(): number {
+  const v = Number(process.env.PERENNIAL_MAX_RETURNED_RECORD);
+  return Number.isInteger(v) && v >= 0 ? Math.min(v, MAX_RETURNED_RECORD) : MAX_RETURNED_RECORD;
+}
 export const FIRST_JOB_WAIT_S = 120;
 
 export interface WorkerOptions {
@@ -40,7 +45,7 @@ export async function runWorker(store: RunStore, o: WorkerOptions): Promise<{ do
         onChild: (c) => { children.add(c); c.on('close', () => children.delete(c)); },
       });
       let record: string | null = null;
-      try { if (statSync(r.path).size <= MAX_RETURNED_RECORD) record = readFileSync(r.path, 'utf8'); } catch { /* path only */ }
+      try { if (statSync(r.path).size <= returnedRecordLimit()) record = readFileSync(r.path, 'utf8'); } catch { /* path only */ }
       log(`worker: job ${job.id} ${r.ran ? 'done' : 'already recorded'} (run ${r.runId})`);
       return { path: r.path, runId: r.runId, record };
     } finally {
