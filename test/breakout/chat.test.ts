@@ -105,7 +105,13 @@ async function run(argv: string[]): Promise<{ code: number; err: string }> {
   let err = '';
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
-  try { return { code: await main(argv), err }; } finally { process.stderr.write = e; process.stdout.write = o; }
+  // Warnings are what this test reads: npm test runs with PERENNIAL_QUIET=1, which silences them.
+  const quiet = process.env.PERENNIAL_QUIET;
+  delete process.env.PERENNIAL_QUIET;
+  try { return { code: await main(argv), err }; } finally {
+    process.stderr.write = e; process.stdout.write = o;
+    if (quiet !== undefined) process.env.PERENNIAL_QUIET = quiet;
+  }
 }
 
 test('breakout import-chat: windows feed label and eval; skipped lines go to stderr and the record; nothing usable exits non-zero', async () => {
