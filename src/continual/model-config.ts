@@ -1,12 +1,10 @@
 // The configuration of a saved continual model (`cil fit --config C`, `continual.fit({ config })`):
 // a YAML or JSON file checked by a schema, so a mistyped key is an error naming the file, its line
 // and the key. The resolved config (defaults filled in) is stored in the model directory.
-import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { InputError, ParseError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { MAX_CLASSES } from '../core/limits.js';
-import { lineOfPath } from '../core/yaml.js';
+import { readConfigFile } from '../core/yaml.js';
 import { NORMALIZE_NAMES, type Normalize } from './images.js';
 
 /** Config files are small; a larger one is a wrong file. */
@@ -46,26 +44,5 @@ export function resolveModelConfig(given: ModelConfigInput | undefined, where = 
 
 /** Read and check a YAML or JSON config file: errors name the file, the line and the key. */
 export function readModelConfig(file: string): ModelConfig {
-  let size: number;
-  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  if (size > MAX_MODEL_CONFIG_BYTES) throw new InputError(`config ${file} is ${size} bytes; at most ${MAX_MODEL_CONFIG_BYTES}`);
-  const text = readFileSync(file, 'utf8');
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, 'a YAML or JSON model config', e.message.split('\n')[0], -1, 'yaml');
-  }
-  const raw = (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? {};
-  const r = ModelConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  // An unknown key is reported at the key itself, not at the object holding it.
-  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
-  const path = [...issue.path.map((p) => (typeof p === 'number' ? p : String(p))), ...keys.slice(0, 1)];
-  let found: unknown = raw;
-  for (const p of path) found = (found as Record<string | number, unknown> | undefined)?.[p];
-  const key = path.length ? path.join('.') : 'config';
-  throw new ParseError(file, lineOfPath(doc, lc, path), keys.length ? `a known key (${Object.keys(ModelConfigSchema.shape).join(', ')})` : issue.message,
-    keys.length ? keys[0] : found === undefined ? 'nothing' : JSON.stringify(found) ?? String(found), -1, key);
+  return readConfigFile(file, ModelConfigSchema, { maxBytes: MAX_MODEL_CONFIG_BYTES, what: 'model config', knownKeys: Object.keys(ModelConfigSchema.shape) });
 }

@@ -2,11 +2,8 @@
 // spelled as the flag without its dashes (`--drift-compensation` -> `drift-compensation`). The
 // schema is strict, so an unknown or mistyped key is an error naming the file, its line and the key.
 // Paths in a config are read relative to the working directory, as the flags are.
-import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { InputError, ParseError } from '../core/errors.js';
-import { lineOfPath } from '../core/yaml.js';
+import { readConfigFile } from '../core/yaml.js';
 
 /** Config files are small; a larger one is a wrong file. */
 export const MAX_RUN_CONFIG_BYTES = 256 * 1024;
@@ -66,28 +63,5 @@ export function camelKey(k: string): string {
 
 /** Read and check a YAML or JSON run config: errors name the file, the line and the key. */
 export function readRunConfig(file: string): RunConfig {
-  let size: number;
-  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  if (size > MAX_RUN_CONFIG_BYTES) throw new InputError(`config ${file} is ${size} bytes; at most ${MAX_RUN_CONFIG_BYTES}`);
-  const text = readFileSync(file, 'utf8');
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, 'a YAML or JSON run config', e.message.split('\n')[0], -1, 'yaml');
-  }
-  const raw = (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ParseError(file, 1, 'a mapping of cil run keys', Array.isArray(raw) ? 'a list' : String(raw), -1, 'config');
-  const r = RunConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  // An unknown key is reported at the key itself, not at the object holding it.
-  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
-  const path = [...issue.path.map((p) => (typeof p === 'number' ? p : String(p))), ...keys.slice(0, 1)];
-  let found: unknown = raw;
-  for (const p of path) found = (found as Record<string | number, unknown> | undefined)?.[p];
-  const key = path.length ? path.join('.') : 'config';
-  if (keys.length) throw new ParseError(file, lineOfPath(doc, lc, path), `a cil run key (${RUN_CONFIG_KEYS.join(', ')})`, keys[0], -1, key);
-  const shown = found === undefined ? 'nothing' : typeof found === 'string' ? found : JSON.stringify(found) ?? String(found);
-  throw new ParseError(file, lineOfPath(doc, lc, path), issue.message.replace(/^Invalid input: /, ''), shown, -1, key);
+  return readConfigFile(file, RunConfigSchema, { maxBytes: MAX_RUN_CONFIG_BYTES, what: 'cil run config', knownKeys: RUN_CONFIG_KEYS, keyNoun: 'cil run key' });
 }
