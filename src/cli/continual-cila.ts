@@ -1,6 +1,7 @@
 // `perennial cil co2l ...` (Co2L and CILA on Seq-Fashion-MNIST) and `perennial cil atlas ...`
 // (adapter-based two-stage continual learning on the multimodal stand-in). Both hang under the
 // existing `cil` command group.
+import { formatNumber } from '../core/format.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { InputError } from '../core/errors.js';
@@ -21,7 +22,7 @@ import type { Dataset } from '../core/data/dataset.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 
-const f1 = (v: number): string => v.toFixed(1);
+const f1 = (v: number): string => formatNumber(v, { digits: 1, scientific: false });
 
 /** Tiny synthetic image stream for the quick demo and tests: 10 pattern classes, 12x12. */
 export function syntheticImages(seed: number, perClass: number): { train: Dataset; test: Dataset } {

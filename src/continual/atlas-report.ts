@@ -1,6 +1,7 @@
 // Report sections and the quick (demo) setting of `cil atlas`: accuracy and trainable parameters per
 // variant, paired differences to the scratch adapter, the stage-1 mixing weights against the
 // upstream adapter each downstream task was built to be related to, and the orthogonality ablation.
+import { formatNumber } from '../core/format.js';
 import { SectionBuilder, barChart, type Section } from '../core/report.js';
 import { mean, std } from '../core/stats.js';
 import type { AtlasOptions, AtlasResult } from './atlas.js';
@@ -8,7 +9,7 @@ import type { AtlasOptions, AtlasResult } from './atlas.js';
 /** The demo / `--quick` setting: less upstream data, fewer downstream steps (seconds per seed). */
 export const ATLAS_QUICK: Partial<AtlasOptions> = Object.freeze({ upstreamPerClass: 100, upstreamEpochs: 30, downstreamSteps: 40, testPerClass: 50 });
 
-const f1 = (v: number): string => v.toFixed(1);
+const f1 = (v: number): string => formatNumber(v, { digits: 1, scientific: false });
 const pm = (m: number, s: number): string => `${f1(m)} +- ${f1(s)}`;
 
 export function atlasSections(r: AtlasResult, title: string): Section[] {

@@ -10,6 +10,7 @@
 //   perennial cil features --backbone vit_b16.safetensors --heads 12 --images imagenet-r/train/ ...
 // Libraries: onnxruntime-node (CPU provider bundled; WebGPU where the platform has an adapter),
 // sharp (libvips decode/resize, threaded outside the JS thread), tfjs for the safetensors ViT.
+import { checkOptionKeys } from '../core/options.js';
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -24,7 +25,7 @@ import { tf } from '../core/tensor.js';
 import type { Backbone, ForwardOptions, PetOptions } from './backbones/types.js';
 import { constInit, variable, type Params } from '../core/nn.js';
 import type { Miniature } from './data.js';
-import { OnnxBackbone, checkOptionNames, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
+import { OnnxBackbone, type ExecutionProvider, type FeatureBackbone } from './onnx.js';
 import { VitFeatureBackbone } from './vit-weights.js';
 import { defaultNormalize, imageBatches, listingHash, type ImageList, type Normalize } from './images.js';
 import { readJsonFile } from '../core/json.js';
@@ -42,7 +43,7 @@ export interface BackboneOptions {
 
 /** `.onnx` -> onnxruntime backbone; `.safetensors` -> timm ViT on tfjs. */
 export async function loadFeatureBackbone(path: string, opts: BackboneOptions = {}): Promise<FeatureBackbone> {
-  checkOptionNames('loadFeatureBackbone', opts, ['output', 'threads', 'executionProvider', 'imageSize', 'heads']);
+  checkOptionKeys(opts, ['output', 'threads', 'executionProvider', 'imageSize', 'heads'], 'loadFeatureBackbone');
   if (!existsSync(path)) throw new InputError(`backbone ${path} does not exist`);
   const ext = extname(path).toLowerCase();
   if (ext === '.onnx') {
@@ -115,7 +116,7 @@ export function fileHash(path: string): string {
  * (int32 [n] NPY), resumably. `backboneFile` identifies the backbone by content hash.
  */
 export async function extractFeatureCache(backbone: FeatureBackbone, backboneFile: string, list: ImageList, out: string, labelsOut: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  checkOptionNames('extractFeatureCache', opts, ['batchSize', 'normalize', 'resize', 'resume', 'quiet', 'maxBatches', 'inputs']);
+  checkOptionKeys(opts, ['batchSize', 'normalize', 'resize', 'resume', 'quiet', 'maxBatches', 'inputs'], 'extractFeatureCache');
   const t0 = performance.now();
   const outP = resolve(out), labP = resolve(labelsOut);
   if (outP === labP) throw new InputError(`--out and --labels name the same file ${out}`);
@@ -325,7 +326,7 @@ export class CachedFeatureBackbone implements Backbone {
   }
 
   createPet(opts: PetOptions, _rng: Rng): Params {
-    checkOptionNames('CachedFeatureBackbone PET', opts, ['ssf', 'adapter', 'vpt']);
+    checkOptionKeys(opts, ['ssf', 'adapter', 'vpt'], 'CachedFeatureBackbone PET');
     if (opts.adapter || opts.vpt) throw new InputError('cached features support only SSF (per-feature scale and shift) as their PET module; adapters and VPT need the image backbone');
     const pet: Params = new Map();
     if (opts.ssf) {
@@ -374,7 +375,7 @@ export const FEATURE_POOL_SEED = 2024;
  * that many per run (a warning says how many rows go unused).
  */
 export function loadFeatureRun(o: FeatureRunOptions): { mini: Miniature; backbone: CachedFeatureBackbone } {
-  checkOptionNames('loadFeatureRun', o, ['features', 'labels', 'testFeatures', 'testLabels', 'testFraction', 'valFraction', 'split', 'classNames']);
+  checkOptionKeys(o, ['features', 'labels', 'testFeatures', 'testLabels', 'testFraction', 'valFraction', 'split', 'classNames'], 'loadFeatureRun');
   if ((o.testFeatures === undefined) !== (o.testLabels === undefined)) throw new InputError('give both --test-features and --test-labels, or neither');
   const all = readFeatureCache(o.features, o.labels, o.classNames);
   let pool: Dataset, test: Dataset, testNote: string;

@@ -1,6 +1,7 @@
 // ONNX backbones through onnxruntime-node: load a model, find (or take) its feature output, and
 // run batched feature extraction with threads set from the machine. Also a small ONNX writer
 // (hand-encoded protobuf ModelProto) so tests and the demo export their own models: no downloads.
+import { checkOptionKeys } from '../core/options.js';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -51,12 +52,6 @@ export interface OnnxBackboneOptions {
 
 const ONNX_OPTION_KEYS = ['output', 'threads', 'executionProvider', 'imageSize'];
 
-export function checkOptionNames(what: string, opts: object, known: readonly string[]): void {
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new InputError(`${what}: unknown option ${JSON.stringify(k)} (known: ${known.join(', ')})`);
-  }
-}
-
 /** Machine threads for inference: available parallelism, at least 1. */
 export function machineThreads(): number {
   return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
@@ -98,7 +93,7 @@ export class OnnxBackbone implements FeatureBackbone {
   private padded: Float32Array | null = null;
 
   static async load(path: string, opts: OnnxBackboneOptions = {}): Promise<OnnxBackbone> {
-    checkOptionNames('OnnxBackbone', opts, ONNX_OPTION_KEYS);
+    checkOptionKeys(opts, ONNX_OPTION_KEYS, 'OnnxBackbone');
     let bytes: Uint8Array;
     try { bytes = readFileSync(path); } catch (e) { throw new InputError(`cannot read ONNX model ${path}: ${(e as Error).message}`); }
     const threads = opts.threads ?? machineThreads();
@@ -340,7 +335,7 @@ const CNN_KEYS = ['channels', 'size', 'widths', 'featureDim', 'classes', 'batch'
 
 /** A seeded tiny CNN: conv3x3/s2 + ReLU stack, global average pool, Gemm + ReLU -> "features". */
 export function tinyCnnOnnx(opts: TinyCnnOptions, rng: Rng): { bytes: Uint8Array; weights: TinyCnnWeights; graph: OnnxGraph } {
-  checkOptionNames('tinyCnnOnnx', opts, CNN_KEYS);
+  checkOptionKeys(opts, CNN_KEYS, 'tinyCnnOnnx');
   const C = opts.channels ?? 1, S = opts.size ?? 28, widths = opts.widths ?? [8, 16], F = opts.featureDim ?? 32;
   const batch: number | string = opts.batch ?? 'N';
   const nodes: OnnxNode[] = [];

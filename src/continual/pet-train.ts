@@ -1,6 +1,7 @@
 // Training a PET module and a cosine head on top of a frozen backbone: the one training loop the
 // methods share (RanPAC phase 1, SAFE's slow and fast learners, backbone pretraining). Extra loss
 // terms are passed in as functions, so the loop reads top to bottom for every method.
+import { checkOptionKeys } from '../core/options.js';
 import { tf } from '../core/tensor.js';
 import { InputError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
@@ -22,8 +23,7 @@ export const DEFAULT_TRAIN: TrainOptions = { epochs: 5, batchSize: 48, lr: 0.01,
 
 const TRAIN_KEYS = Object.keys(DEFAULT_TRAIN);
 export function checkTrainOptions(o: Partial<TrainOptions>, where: string): TrainOptions {
-  const unknown = Object.keys(o).filter((k) => !TRAIN_KEYS.includes(k));
-  if (unknown.length) throw new InputError(`${where}: unknown option(s) ${unknown.join(', ')}; known: ${TRAIN_KEYS.join(', ')}`);
+  checkOptionKeys(o, TRAIN_KEYS, where);
   const r = { ...DEFAULT_TRAIN, ...o };
   if (!Number.isInteger(r.epochs) || r.epochs < 0) throw new InputError(`${where}.epochs must be a non-negative integer, got ${r.epochs}`);
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new InputError(`${where}.batchSize must be a positive integer, got ${r.batchSize}`);

@@ -3,12 +3,12 @@
 // the head count, which shapes cannot tell, comes from the file's metadata, the caller, or timm's
 // convention of 64-wide heads. Every key is checked by name and shape before anything is loaded,
 // and the error names the missing, mis-shaped or unexpected keys exactly.
+import { checkOptionKeys } from '../core/options.js';
 import { InputError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { tf, initTf } from '../core/tensor.js';
 import { VisionTransformer, checkVitConfig, type VitConfig } from './backbones/vit.js';
 import type { BackboneInput, FeatureBackbone } from './onnx.js';
-import { checkOptionNames } from './onnx.js';
 import { SafeTensors, writeSafetensors, type SafeDtype } from './safetensors.js';
 
 export interface Weight { readonly shape: readonly number[]; readonly data: Float32Array }
@@ -102,7 +102,7 @@ export interface LoadVitOptions extends InferOptions {
 
 /** Build a VisionTransformer from a timm state dict held in a safetensors file (F32/F16/BF16). */
 export async function loadTimmVit(path: string, opts: LoadVitOptions = {}): Promise<{ vit: VisionTransformer; config: VitConfig; metadata: Readonly<Record<string, string>> }> {
-  checkOptionNames('loadTimmVit', opts, ['heads', 'metadata', 'config']);
+  checkOptionKeys(opts, ['heads', 'metadata', 'config'], 'loadTimmVit');
   const st = SafeTensors.read(path);
   const sd = st.toFloat32Map();
   const config = opts.config ?? inferTimmVitConfig(sd, path, { heads: opts.heads, metadata: st.metadata });

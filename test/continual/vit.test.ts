@@ -114,7 +114,7 @@ test('ViT setWeights: wrong shapes, unknown and missing names are errors; the he
   noHead.delete('head.bias');
   v.setWeights(noHead);
   assert.throws(() => new VisionTransformer({ ...cfg, dim: 5 }), /not divisible by heads/);
-  assert.throws(() => new VisionTransformer({ ...cfg, depht: 2 } as unknown as VitConfig), /unknown field\(s\) depht/);
+  assert.throws(() => new VisionTransformer({ ...cfg, depht: 2 } as unknown as VitConfig), /ViT config: unknown option \"depht\"/);
 });
 
 test('PET modules: SSF and adapters start as the identity; VPT prompts change the features', async () => {

@@ -5,6 +5,7 @@
 //
 // Inputs are NHWC images (tfjs convention) or their flattened rows; timm takes NCHW, and the patch
 // embedding here maps NHWC patches onto timm's [dim, C, p, p] kernel so weights load unchanged.
+import { checkOptionKeys } from '../../core/options.js';
 import { tf } from '../../core/tensor.js';
 import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
@@ -30,8 +31,7 @@ const LN_EPS = 1e-6;
 const KNOWN_KEYS = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'mlpRatio', 'numClasses'];
 
 export function checkVitConfig(c: VitConfig): void {
-  const unknown = Object.keys(c).filter((k) => !KNOWN_KEYS.includes(k));
-  if (unknown.length) throw new InputError(`ViT config: unknown field(s) ${unknown.join(', ')}; known: ${KNOWN_KEYS.join(', ')}`);
+  checkOptionKeys(c, KNOWN_KEYS, 'ViT config');
   for (const k of ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) throw new InputError(`ViT config: ${k} must be a positive integer, got ${c[k]}`);
   }
