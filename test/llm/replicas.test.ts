@@ -90,7 +90,7 @@ test('requests spread over the endpoints, never above the per-endpoint limit, ea
 test('a failing endpoint is taken out, its requests go elsewhere, a probe brings it back', async () => {
   const a = await fakeEndpoint(), b = await fakeEndpoint();
   a.st.mode = 'fail503';
-  const p = replicatedProvider([a.url, b.url], 'm', { concurrency: 2, failureThreshold: 2, cooldownMs: 40, backoffMs: 1 });
+  const p = replicatedProvider([a.url, b.url], 'm', { concurrency: 2, failureThreshold: 2, cooldownMs: 400, backoffMs: 1 });
   try {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => p.complete(ask(i))));
     rs.forEach((r, i) => assert.equal(r.text, `echo:item ${i}`, r.error?.message));
