@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.js';
 import { Ranpac, type RanpacOptions } from './methods/ranpac.js';
 import { Safe, type SafeOptions } from './methods/safe.js';
 import { SimpleCil } from './methods/simplecil.js';
+import { Aper, type AperOptions } from './methods/aper.js';
 import { CO2L_FAMILY } from './methods/co2l-learner.js';
 import { ATLAS_FAMILY } from './methods/atlas-learner.js';
 import type { ContinualLearner, LearnerContext } from './methods/types.js';
@@ -13,6 +14,7 @@ export const LEARNERS: ReadonlyMap<string, LearnerFactory> = new Map<string, Lea
   ['simplecil', (ctx, o) => new SimpleCil(ctx, o as Record<string, never>)],
   ['ranpac', (ctx, o) => new Ranpac(ctx, o as Partial<RanpacOptions>)],
   ['safe', (ctx, o) => new Safe(ctx, o as Partial<SafeOptions>)],
+  ['aper', (ctx, o) => new Aper(ctx, o as Partial<AperOptions>)],
 ]);
 
 /**
