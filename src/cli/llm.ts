@@ -7,11 +7,11 @@ import { outputGuard, writeJsonAtomic } from '../core/fsx.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport } from '../core/report.js';
 import {
-  addProviderOptions, providerSettings, compareModels, comparisonSection, readTaskFile, runUserTasks, userTasksSection, ResponseCache, SampleLog,
-  type ModelResults, type UserTaskReport, type ProviderFlags, OpenAICompatibleProvider, parseModelSpec, readGgufHeader, reportRecord, runSelfKnowledge, selectTasks, selfKnowledgeSection, serveProvider,
-  writeFinetune, writeTinyGguf, selfKnowledgeDemo, modelProblems, samplingProblem, type LlmProvider, type ContextMode, type JsonSchema,
+  addProviderOptions, providerSettings, type ProviderFlags, parseModelSpec, readGgufHeader, serveProvider, checkSelfknowOptions, runSelfknowCommand, type SelfknowCommandOptions,
+  writeFinetune, writeTinyGguf, selfKnowledgeDemo, modelProblems, samplingProblem, type LlmProvider, type JsonSchema,
 } from '../llm/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
+import { registerTrain } from './llm-train.js';
 import { parseFloatOption, parseIntOption } from './util.js';
 import { readJsonFile } from '../core/json.js';
 
@@ -44,6 +44,8 @@ async function withProvider<T>(p: LlmProvider, fn: (p: LlmProvider) => Promise<T
 
 function register(program: Command): void {
   const llm = program.command('llm').description('LLM providers, tiny GGUF models, a local OpenAI-compatible server, self-knowledge evaluation');
+
+  registerTrain(llm);
 
   llm.command('make-tiny')
     .description('write a tiny llama-architecture GGUF (character bigram model built exactly, or random weights)')
@@ -170,97 +172,29 @@ function register(program: Command): void {
       model: string[]; tasks: string; tasksFile?: string; judge?: string; items: number; repeats: number; passK?: number; seed: number; temperature: number; topP?: number; contextMode: string; split: string;
       sameSeedRepeats?: boolean; constrained: boolean; thresholds?: Record<string, number>; evalConcurrency: number; cache: string | boolean; samples?: string; exportFinetune?: string; exportRequireChecked?: boolean; json?: string; html?: string;
     }) => {
-      const models = o.model;
-      if (models.length === 0) throw new InputError('selfknow needs --model (repeat it to compare several models)');
-      const dup = models.find((m, i) => models.indexOf(m) !== i);
-      if (dup) throw new InputError(`--model ${dup} is given twice`);
-      if (models.length > 1 && o.exportFinetune) throw new InputError('--export-finetune takes one --model');
-      const tasks = selectTasks(o.tasks);
-      if (!['fresh', 'withGeneration', 'withNoise'].includes(o.contextMode)) throw new InputError(`--context-mode must be fresh, withGeneration or withNoise, got ${o.contextMode}`);
-      if (o.split !== 'dev' && o.split !== 'test') throw new InputError(`--split must be dev or test, got ${o.split}`);
-      const badSampling = samplingProblem({ temperature: o.temperature, topP: o.topP });
-      if (badSampling) throw new InputError(`--${badSampling.replace('_', '-')}`);
       const cachePath = typeof o.cache === 'string' ? o.cache : o.cache === false ? null : o.json ? `${o.json}.cache.jsonl` : null;
+      const opts: SelfknowCommandOptions = {
+        models: o.model, tasks: o.tasks, tasksFile: o.tasksFile, judge: o.judge, items: o.items, repeats: o.repeats, passK: o.passK, seed: o.seed,
+        temperature: o.temperature, topP: o.topP, contextMode: o.contextMode, split: o.split, sameSeedRepeats: o.sameSeedRepeats, constrained: o.constrained,
+        thresholds: o.thresholds, evalConcurrency: o.evalConcurrency, cachePath, samples: o.samples, exportFinetune: o.exportFinetune !== undefined, provider: settings(o),
+      };
+      checkSelfknowOptions(opts);
       const guard = outputGuard();
-      for (const m of models) guard.input(ggufPath(m), '--model');
+      for (const m of o.model) guard.input(ggufPath(m), '--model');
       guard.input(o.judge ? ggufPath(o.judge) : undefined, '--judge').input(o.tasksFile, '--tasks-file')
         .cache(cachePath, typeof o.cache === 'string' ? '--cache' : 'the cache beside --json').cache(o.samples, '--samples')
         .output(o.exportFinetune, '--export-finetune').output(o.json, '--json').output(o.html, '--html').check();
-      const userTasks = o.tasksFile ? readTaskFile(o.tasksFile) : [];
-      if (tasks.length === 0 && userTasks.length === 0) throw new InputError('--tasks none leaves nothing to run: give --tasks-file');
       const rec = new RunRecorder('llm selfknow', { ...o }, o.seed);
-      // One cache and one samples log for every model (and the judge): keys name the model.
-      const cache = new ResponseCache(cachePath);
-      const samples = o.samples ? new SampleLog(o.samples) : null;
-      const judge = o.judge ? parseModelSpec(o.judge, settings(o)) : null;
-      const results: (ModelResults & { served: unknown })[] = [];
-      try {
-        for (const spec of models) {
-          results.push(await withProvider(parseModelSpec(spec, settings(o)), (p) => rec.time(`evaluate ${spec}`, async () => {
-            const selfknow = tasks.length ? await runSelfKnowledge(tasks, p, {
-              items: o.items, repeats: o.repeats, passK: o.passK, seed: o.seed, temperature: o.temperature, topP: o.topP, contextMode: o.contextMode as ContextMode,
-              split: o.split as 'dev' | 'test', independentRepeats: !o.sameSeedRepeats, constrained: o.constrained, thresholds: o.thresholds, concurrency: o.evalConcurrency, cache,
-              samples, judge,
-            }) : null;
-            const user = userTasks.length ? await runUserTasks(userTasks, p, { repeats: o.repeats, seed: o.seed, concurrency: o.evalConcurrency, cache, samples, judge }) : null;
-            // What an HTTP server said it ran (model name, system fingerprint), for the record.
-            const served = p instanceof OpenAICompatibleProvider ? p.lastServed : null;
-            return { model: p.id(), selfknow, user, served };
-          })));
-        }
-      } finally {
-        cache.close();
-        samples?.close();
-        await judge?.close?.();
-      }
-      const f = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(3));
-      let runs = 0, failed = 0;
-      for (const { model, selfknow: r, user } of results) {
-        if (models.length > 1) process.stdout.write(`== ${model}\n`);
-        if (r) {
-          for (const [id, t] of Object.entries(r.tasks)) {
-            process.stdout.write(`${id.padEnd(15)} S ${f(t.self_consistency)}  G ${f(t.generation_correct)}  V ${f(t.verification_correct)}  pass^${t.k} ${f(t.pass_k)}  parse failures ${t.parse_failures}  errors ${t.errors}${t.judge ? `  judge: claim ${f(t.judge.claim.rate)} answer ${f(t.judge.answer.rate)}` : ''}\n`);
-          }
-          process.stdout.write(`overall         S ${r.overall.self_consistency?.toFixed(3) ?? 'n/a'}; ${r.throughput.pairs} runs in ${r.throughput.wall_s.toFixed(1)} s (${r.throughput.cache_hits} cache hits)\n`);
-          if (r.errors.length) process.stderr.write(`perennial: ${model}: ${r.errors.length} runs hit provider errors (first: ${r.errors[0].kind}: ${r.errors[0].message}); rerun to retry them from the cache\n`);
-          runs += r.outcomes.length;
-          failed += r.errors.length;
-        }
-        if (user) {
-          for (const [id, t] of Object.entries(user.tasks)) {
-            process.stdout.write(`${id.padEnd(15)} pass ${f(t.pass?.value ?? null)}  ${Object.entries(t.checks).map(([k, v]) => `${k} ${f(v.value)}`).join('  ')}${t.judge ? `  judge ${f(t.judge.rate)} (agrees ${t.judge.agreement.agree}/${t.judge.agreement.n})` : ''}  errors ${t.errors}\n`);
-          }
-          for (const w of user.warnings) process.stderr.write(`perennial: ${w}\n`);
-          runs += user.outcomes.length;
-          failed += user.outcomes.filter((x) => x.error).length;
-        }
-      }
-      // Nothing measured is not a result: the record is still written, the exit code says so.
-      if (runs > 0 && failed >= runs) {
-        process.stderr.write(`perennial: every one of the ${runs} runs failed; no rate was measured\n`);
-        process.exitCode = 1;
-      }
-      const first = results[0];
-      if (o.exportFinetune && first.selfknow) {
-        const n = writeFinetune(o.exportFinetune, first.selfknow, { requireChecked: o.exportRequireChecked });
+      const r = await runSelfknowCommand(opts, rec);
+      for (const line of r.stdout) process.stdout.write(line);
+      for (const line of r.stderr) process.stderr.write(`perennial: ${line}\n`);
+      if (r.allFailed) process.exitCode = 1;
+      if (o.exportFinetune && r.first) {
+        const n = writeFinetune(o.exportFinetune, r.first, { requireChecked: o.exportRequireChecked });
         process.stdout.write(`finetune export: ${n} lines -> ${o.exportFinetune}\n`);
       }
-      const userRecord = (u: UserTaskReport | null): Record<string, unknown> => (u ? { user_tasks: { file: o.tasksFile, tasks: u.tasks, throughput: u.throughput, warnings: u.warnings } } : {});
-      const one = (r: (typeof results)[number]): Record<string, unknown> => ({
-        ...(r.selfknow ? reportRecord(r.selfknow) : { model: r.model }), served: r.served, ...userRecord(r.user),
-      });
-      const comparison = models.length > 1 ? compareModels(results, o.seed) : null;
-      const body = models.length === 1 ? one(first) : { models: results.map(one), comparison };
-      const extra = { ...(judge ? { judge: judge.id() } : {}), ...(samples ? { samples: { file: samples.path, lines: samples.size, written: samples.written } } : {}) };
-      if (o.json) writeRecord(o.json, rec.finish({ ...body, ...extra }));
-      if (o.html) {
-        const sections = results.flatMap((r) => [
-          ...(r.selfknow ? [selfKnowledgeSection(r.selfknow, models.length > 1 ? `LLM self-knowledge: ${r.model}` : undefined)] : []),
-          ...(r.user ? [userTasksSection(r.user, `Task file ${o.tasksFile}: ${r.model}`)] : []),
-        ]);
-        if (comparison) sections.unshift(comparisonSection(comparison));
-        await writeReport(o.html, 'perennial llm selfknow', sections, `model${models.length > 1 ? 's' : ''} ${models.join(', ')}`);
-      }
+      if (o.json) writeRecord(o.json, rec.finish(r.body));
+      if (o.html) await writeReport(o.html, 'perennial llm selfknow', [...r.sections], `model${o.model.length > 1 ? 's' : ''} ${o.model.join(', ')}`);
     });
 }
 

@@ -21,3 +21,5 @@ export { runSelfKnowledge, selfKnowledgeCases, selfKnowledgePredictor, selfKnowl
 export { parseTaskFile, readTaskFile, runUserTasks, userTaskPredictor, render as renderTemplate, checkerName, MAX_TASK_FILE_BYTES, type UserTask, type CheckerSpec, type UserOutcome, type UserTaskReport, type UserTaskSummary, type UserTaskOptions } from './taskfile.js';
 export { judgeAnswer, judgeRequest, parseJudge, summariseJudge, JUDGE_RUBRIC, JUDGE_VERSION, type JudgeInput, type JudgeVerdict, type JudgeSummary } from './judge.js';
 export { selfKnowledgeDemo, type SelfKnowledgeDemo } from './demo.js';
+export { checkSelfknowOptions, runSelfknowCommand, type SelfknowCommandOptions, type SelfknowCommandResult } from './selfknow-command.js';
+export * as train from './train/index.js';
