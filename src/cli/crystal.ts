@@ -99,7 +99,7 @@ function register(program: Command): void {
       if (o.json) writeRecord(o.json, rec.finish({ atoms: r.atoms, riding_h: r.riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })), r1: r.r1 }));
     });
 
-  radiationOptions(cmd.command('validate').description('R1-swap test: flag atoms whose plausible alternative element fits better')
+  radiationOptions(cmd.command('validate').description('R1-swap test (flag atoms whose plausible alternative element fits better) and geometry alerts A/B/C')
     .requiredOption('--cif <file>', 'CIF with embedded res+hkl (or .res with .hkl beside it)')
     .option('--hkl <file>', 'HKLF 4 file').option('--block <name>', 'CIF data block (default: the first with a model and reflections)'))
     .option('--alpha <p>', 'family-wise false-alarm probability per structure (Bonferroni over all comparisons)', '0.05')
@@ -110,12 +110,14 @@ function register(program: Command): void {
       const alpha = Number(o.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new InputError(`--alpha must be a probability between 0 and 1 (exclusive), got ${JSON.stringify(o.alpha)}`);
       let p: ReturnType<typeof progress> | undefined;
-      const { case: c, report: r, metrics } = await X.validationRun(o.cif, { hkl: o.hkl, block: o.block, wavelength: o.wavelength, alpha, dispersion: o.dispersion, onStart: (n) => { p = progress('crystal validate', n); }, onStep: () => p?.tick() }, (phase, fn) => rec.time(phase, fn));
+      const { case: c, report: r, alerts, metrics } = await X.validationRun(o.cif, { hkl: o.hkl, block: o.block, wavelength: o.wavelength, alpha, dispersion: o.dispersion, onStart: (n) => { p = progress('crystal validate', n); }, onStep: () => p?.tick() }, (phase, fn) => rec.time(phase, fn));
       p?.done();
       const flagged = r.atoms.filter((a) => a.flagged);
       process.stdout.write(`${c.name}: R1 ${X.fmt(r.r1, 4)}; ${flagged.length} of ${r.atoms.length} atoms flagged${flagged.length ? ': ' + flagged.map((a) => `${a.label}->${a.best_alternative}`).join(', ') : ''}\n`);
+      const n = X.alertCounts(alerts);
+      process.stdout.write(`alerts: ${n.A} A, ${n.B} B, ${n.C} C\n${alerts.map((a) => `  ${a.line}\n`).join('')}`);
       if (o.json) writeRecord(o.json, rec.finish(metrics));
-      await report(o.html, `crystal validate: ${c.name}`, [X.validationSection(c, r)]);
+      await report(o.html, `crystal validate: ${c.name}`, [X.validationSection(c, r), X.alertsSection(c, alerts)]);
     });
 
   cmd.command('eval').description('leave-one-structure-out element and H-count accuracy on a folder of structures')

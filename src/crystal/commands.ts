@@ -17,6 +17,7 @@ import { amplitudes, structureFactors } from './sf.js';
 import { parseShelxIns, writeShelxIns, type ShelxModel } from './shelx.js';
 import { structureFromShelx, type Site } from './structure.js';
 import { countParameters, r1SwapTest, type SwapTestReport } from './validate.js';
+import { alertCounts, geometryAlerts, refinementAlerts, sortAlerts, type Alert } from './alerts.js';
 import { structureView } from './view.js';
 
 /** Runs `fn` as a named phase (the CLI passes its recorder's timer; the default just runs it). */
@@ -175,6 +176,8 @@ export function hydrogensRun(res: string, o: { hkl?: string; train?: string }): 
 export interface ValidationRun {
   readonly case: RefinementCase;
   readonly report: SwapTestReport;
+  /** Geometry, ADP and agreement alerts (levels A/B/C), most severe first. */
+  readonly alerts: Alert[];
   readonly metrics: Record<string, unknown>;
 }
 
@@ -188,7 +191,8 @@ export async function validationRun(file: string, o: StructureFileOptions & Step
   const rad = resolveRadiation(c.structure, o.dispersion, file);
   const r = await phase('swap-test', () => r1SwapTest(c, c.structure.sites, { alpha: o.alpha, anomalous: rad.anomalous, onAtom: o.onStep }));
   const pairWhy: Record<string, string> = Number.isFinite(r.pair_threshold) ? {} : { pair_threshold: 'no pair comparisons (fewer than two atoms heavier than Ne)' };
-  return { case: c, report: r, metrics: finiteMetrics({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: r.pair_threshold, ...rad, atoms: r.atoms }, pairWhy) };
+  const alerts = await phase('alerts', () => sortAlerts([...geometryAlerts(c.structure), ...refinementAlerts(r)]));
+  return { case: c, report: r, alerts, metrics: finiteMetrics({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: r.pair_threshold, ...rad, atoms: r.atoms, alert_counts: alertCounts(alerts), alerts }, pairWhy) };
 }
 
 /** `crystal eval`: leave-one-structure-out element and H-count accuracy over a folder of at least 3 structures (phases load, loso). */
@@ -198,6 +202,15 @@ export async function evaluationRun(dir: string, seeds: readonly number[], steps
   steps.onStart?.(seeds.length * cases.length * 2 + cases.length);
   const result = await phase('loso', () => evaluateLoso(cases, [...seeds], (s) => rng(s, 'crystal-eval'), steps.onStep));
   return { cases: cases.length, result };
+}
+
+/** The alerts of `crystal validate` as a report section: one row per alert. */
+export function alertsSection(c: RefinementCase, alerts: readonly Alert[]): Section {
+  const n = alertCounts(alerts);
+  return new SectionBuilder(`crystal: geometry alerts of ${c.name}`)
+    .text(`${n.A} A, ${n.B} B, ${n.C} C alerts (A: almost certainly an error, B: a likely problem, C: worth a look). Bonds and angles against the usual ranges for their elements, contacts against van der Waals sums (hydrogen bonds excepted), ADPs that are not positive definite or have a principal-axis ratio of 4 or more, R1 above 0.10 or wR2 above 0.25.`)
+    .table(['level', 'kind', 'atoms', 'value', 'expected', 'alert'], alerts.map((a) => [a.level, a.kind, a.atoms.join(' '), +a.value.toFixed(4), a.expected, a.line]))
+    .build();
 }
 
 export function validationSection(c: RefinementCase, r: SwapTestReport, sites?: readonly Site[]): Section {

@@ -22,4 +22,5 @@ export { peakClassifier, hungarian, type LogRegOptions } from './learn.js';
 export { exampleStructure, exampleTexts, writeExampleFiles, MAX_EXAMPLE_VARIANTS, type ExampleTexts } from './example.js';
 export { DISPERSION_MODES, parseDispersionMode, parseWavelengthOption, resolveRadiation, agreementReasons, finiteMetrics, fmt, type DispersionMode, type Radiation } from './options.js';
 export { LIMITS, checkWavelength, readTextFile } from './limits.js';
-export { caseFromRes, caseFromFile, parametersFor, formulaOf, structureFactorRun, assignRun, hydrogensRun, validationRun, evaluationRun, validationSection, evalSection, swapDemo, type Phase, type Steps, type StructureFileOptions, type StructureFactorRun, type AssignRun, type HydrogensRun, type ValidationRun, type SwapDemo } from './commands.js';
+export { caseFromRes, caseFromFile, parametersFor, formulaOf, structureFactorRun, assignRun, hydrogensRun, validationRun, evaluationRun, validationSection, alertsSection, evalSection, swapDemo, type Phase, type Steps, type StructureFileOptions, type StructureFactorRun, type AssignRun, type HydrogensRun, type ValidationRun, type SwapDemo } from './commands.js';
+export { geometryAlerts, refinementAlerts, alertCounts, bondRange, adpEigenvalues, type Alert, type AlertLevel, type AlertKind, type AlertOptions } from './alerts.js';

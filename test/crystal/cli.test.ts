@@ -60,6 +60,10 @@ test('crystal sf / hydrogens / validate write the documented shapes and refuse t
     assert.equal(v.atoms.length, 10);
     assert.ok(v.atoms.every((a) => typeof a.flagged === 'boolean' && typeof a.delta_r1 === 'number'));
     assert.equal(v.atoms.filter((a) => a.flagged).length, 0);
+    const va = v as unknown as { alert_counts: Record<string, number>; alerts: { level: string; kind: string; line: string }[] };
+    assert.deepEqual(Object.keys(va.alert_counts).sort(), ['A', 'B', 'C']);
+    assert.equal(va.alerts.length, va.alert_counts.A + va.alert_counts.B + va.alert_counts.C);
+    assert.ok(va.alerts.every((a) => /^[ABC]$/.test(a.level) && a.line.startsWith(`${a.level} `)));
 
     await assert.rejects(run(['hydrogens', '--res', res, '--out', res]));
   } finally {
