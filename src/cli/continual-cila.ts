@@ -16,7 +16,8 @@ import { imagePatterns } from '../core/data/synthetic.js';
 import { Rng } from '../core/rng.js';
 import { CO2L_DEFAULTS, SWEEP_METHOD, co2lOptions, expandMethods, runCo2l, type Co2lOptions, type Co2lRunResult } from '../continual/methods/co2l.js';
 import type { RotatedOptions } from '../continual/parts/streams.js';
-import { atlasOptions, runAtlas, ATLAS_STAND_IN } from '../continual/atlas.js';
+import { atlasOptions, runAtlas, ATLAS_STAND_IN, type AtlasResult } from '../continual/atlas.js';
+import { runParts, type RunPart } from './continual-parts.js';
 import { atlasSections, ATLAS_QUICK } from '../continual/atlas-report.js';
 import type { Dataset } from '../core/data/dataset.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
@@ -117,6 +118,11 @@ function loadCo2lData(o: { dataset: string; quick?: boolean; perClass?: number }
 
 /** `cil co2l`, also reached through `cil run --methods co2l,...`. */
 export async function co2lCommand(given: Co2lCli, resolvedConfig?: Record<string, unknown>): Promise<void> {
+  await runParts([await co2lPart(given, resolvedConfig)], { json: given.json, html: given.html });
+}
+
+/** The Co2L/CILA part of a run: options checked, data loaded; `run` trains over the seeds. */
+export async function co2lPart(given: Co2lCli, resolvedConfig?: Record<string, unknown>): Promise<RunPart<Co2lRunResult>> {
   const o = applyCo2lPreset(given);
   outputGuard().input(resolvedConfig?.config as string | undefined, '--config').inputFolder(o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /^(config\.json|seed-\d+(\/.*)?|.*-seed-\d+\.json)$/).output(o.json, '--json').output(o.html, '--html').check();
   expandMethods(o.methods);
@@ -142,29 +148,37 @@ export async function co2lCommand(given: Co2lCli, resolvedConfig?: Record<string
   });
   const json = resolve(o.json);
   const config = { methods: o.methods, seeds: o.seeds, dataset: data.name, scenario, ...(o.preset !== undefined ? { preset: o.preset } : {}), rotated, perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, options, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) };
-  const rec = new RunRecorder('cil co2l', config, o.seeds);
-  const bar = progress('cil co2l', o.seeds.length);
-  const result = await rec.time('run', () => runCo2l({
-    train: data.train, test: data.test, dataset: data.name, split: rot ? `rotated-${rotated!.tasks}` : 'B2Inc2', seeds: o.seeds, methods: o.methods, options,
-    perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, numClasses: 10, rotated,
-    checkpointDir: resolve(o.checkpoints ?? `${json}.ckpt`), resume: o.resume,
-    onSession: (s, t, T) => bar.tick(1 / T, `seed ${s} task ${t + 1}/${T}`),
-  }));
-  bar.done();
-  writeRecord(json, rec.finish(result));
-  process.stdout.write(`record: ${json}\n`);
-  for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(22)} last ${f1(s.last_acc_mean)} +- ${f1(s.last_acc_std)}  avg-inc ${f1(s.avg_inc_acc_mean)}  ${f1(s.time_per_seed_s)} s/seed\n`);
-  if (o.html) {
-    const html = resolve(o.html);
-    const what = (rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`) + (o.preset !== undefined ? ` (preset ${o.preset})` : '');
-    await writeReport(html, `perennial cil co2l: ${data.name}`, co2lSections(result, `Co2L / CILA: ${what}`, `${data.perClassTrain} training rows per class${rot ? ' and task' : ''}, ${options.encoder} encoder, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`));
-    process.stdout.write(`report: ${html}\n`);
-  }
+  const split = rot ? `rotated-${rotated!.tasks}` : 'B2Inc2';
+  const what = (rot ? `rotated ${data.name}, ${rotated!.tasks} domain-incremental tasks` : `${data.name} B2Inc2`) + (o.preset !== undefined ? ` (preset ${o.preset})` : '');
+  return {
+    kind: 'co2l', command: 'cil co2l', config, seeds: o.seeds, stream: `${data.name} ${split} (Co2L's stream; the encoder is trained end to end)`,
+    run: async () => {
+      const bar = progress('cil co2l', o.seeds.length);
+      const result = await runCo2l({
+        train: data.train, test: data.test, dataset: data.name, split, seeds: o.seeds, methods: o.methods, options,
+        perClassTrain: data.perClassTrain, perClassVal: rotated?.perClassVal ?? data.perClassVal, numClasses: 10, rotated,
+        checkpointDir: resolve(o.checkpoints ?? `${json}.ckpt`), resume: o.resume,
+        onSession: (s, t, T) => bar.tick(1 / T, `seed ${s} task ${t + 1}/${T}`),
+      });
+      bar.done();
+      return result;
+    },
+    print: (result) => {
+      for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(22)} last ${f1(s.last_acc_mean)} +- ${f1(s.last_acc_std)}  avg-inc ${f1(s.avg_inc_acc_mean)}  ${f1(s.time_per_seed_s)} s/seed\n`);
+    },
+    title: `perennial cil co2l: ${data.name}`,
+    sections: (result) => co2lSections(result, `Co2L / CILA: ${what}`, `${data.perClassTrain} training rows per class${rot ? ' and task' : ''}, ${options.encoder} encoder, buffer ${options.bufferSize}, epochs ${options.epochsFirst}/${options.epochsLater}.`),
+  };
 }
 
 interface AtlasCli { seeds?: number[]; json: string; html?: string; quick?: boolean; shots?: number; ortho?: number; order?: string }
 
 export async function atlasCommand(given: AtlasCli, resolvedConfig?: Record<string, unknown>): Promise<void> {
+  await runParts([await atlasPart(given, resolvedConfig)], { json: given.json, html: given.html });
+}
+
+/** The ATLAS part of a run (the multimodal stand-in, task-incremental). */
+export async function atlasPart(given: AtlasCli, resolvedConfig?: Record<string, unknown>): Promise<RunPart<AtlasResult>> {
   const o = { ...given, seeds: given.seeds ?? (given.quick ? [0, 1] : [0, 1, 2, 3, 4]) };
   outputGuard().input(resolvedConfig?.config as string | undefined, '--config').output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
@@ -172,22 +186,24 @@ export async function atlasCommand(given: AtlasCli, resolvedConfig?: Record<stri
     : o.order === 'multimodal-first' || o.order === 'unimodal-first' ? [o.order] as const
     : (() => { throw new InputError(`--order ${o.order}: known: both, multimodal-first, unimodal-first`); })();
   const opts = atlasOptions({ ...(o.quick ? ATLAS_QUICK : {}), ...(o.shots !== undefined ? { shots: o.shots } : {}), ...(o.ortho !== undefined ? { orthoWeight: o.ortho } : {}) });
-  const json = resolve(o.json);
-  const rec = new RunRecorder('cil atlas', { seeds: o.seeds, orders, options: opts, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) }, o.seeds);
-  const bar = progress('cil atlas', o.seeds.length * orders.length);
-  const result = await rec.time('run', async () => runAtlas(opts, o.seeds, { orders: [...orders], orthoAblation: !o.quick, onSeed: (s, ord) => bar.tick(1, `seed ${s} ${ord}`) }));
-  bar.done();
-  writeRecord(json, rec.finish(result));
-  process.stdout.write(`record: ${json}\n`);
-  for (const s of result.summary) process.stdout.write(`${s.order.padEnd(17)} ${s.task.padEnd(11)} ${s.variant.padEnd(10)} ${f1(s.acc_mean)} +- ${f1(s.acc_std)}  params ${s.trainable_params}\n`);
-  process.stdout.write(`upstream before ${result.upstream_acc_before.map(f1).join(' ')} after ${result.upstream_acc_after.map(f1).join(' ')} identical ${result.upstream_identical}\n`);
-  for (const p of result.paired_vs_scratch) if (p.variant === 'atlas') process.stdout.write(`${p.order.padEnd(17)} ${p.task.padEnd(13)} atlas - scratch ${f1(p.diff_mean)} +- ${f1(p.diff_std)} (${p.wins}/${p.n} wins)\n`);
-  for (const g of result.gate) if (g.variant === 'experience') process.stdout.write(`${g.order.padEnd(17)} ${g.task.padEnd(13)} w ${Object.entries(g.weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; related ${g.related} largest in ${g.related_largest}/${g.n}\n`);
-  if (o.html) {
-    const html = resolve(o.html);
-    await writeReport(html, 'perennial cil atlas', atlasSections(result, 'ATLAS: low-shot downstream tasks'));
-    process.stdout.write(`report: ${html}\n`);
-  }
+  return {
+    kind: 'atlas', command: 'cil atlas', config: { seeds: o.seeds, orders, options: opts, ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) }, seeds: o.seeds,
+    stream: `ATLAS's multimodal stand-in (${orders.join(', ')}; task-incremental)`,
+    run: async () => {
+      const bar = progress('cil atlas', o.seeds.length * orders.length);
+      const result = await runAtlas(opts, o.seeds, { orders: [...orders], orthoAblation: !o.quick, onSeed: (s, ord) => bar.tick(1, `seed ${s} ${ord}`) });
+      bar.done();
+      return result;
+    },
+    print: (result) => {
+      for (const s of result.summary) process.stdout.write(`${s.order.padEnd(17)} ${s.task.padEnd(11)} ${s.variant.padEnd(10)} ${f1(s.acc_mean)} +- ${f1(s.acc_std)}  params ${s.trainable_params}\n`);
+      process.stdout.write(`upstream before ${result.upstream_acc_before.map(f1).join(' ')} after ${result.upstream_acc_after.map(f1).join(' ')} identical ${result.upstream_identical}\n`);
+      for (const p of result.paired_vs_scratch) if (p.variant === 'atlas') process.stdout.write(`${p.order.padEnd(17)} ${p.task.padEnd(13)} atlas - scratch ${f1(p.diff_mean)} +- ${f1(p.diff_std)} (${p.wins}/${p.n} wins)\n`);
+      for (const g of result.gate) if (g.variant === 'experience') process.stdout.write(`${g.order.padEnd(17)} ${g.task.padEnd(13)} w ${Object.entries(g.weights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; related ${g.related} largest in ${g.related_largest}/${g.n}\n`);
+    },
+    title: 'perennial cil atlas',
+    sections: (result) => atlasSections(result, 'ATLAS: low-shot downstream tasks'),
+  };
 }
 
 export const continualCilaCli: AreaCli = {

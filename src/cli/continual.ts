@@ -16,7 +16,8 @@ import type { Backbone } from '../continual/backbones/types.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseSeeds, parseStringList } from './util.js';
 import { loadFeatureRun } from '../continual/features.js';
-import { addAtlasOptions, addCo2lOptions, atlasCommand, co2lCommand } from './continual-cila.js';
+import { addAtlasOptions, addCo2lOptions, atlasPart, co2lPart } from './continual-cila.js';
+import { runParts, type PartKind, type RunPart } from './continual-parts.js';
 import { camelKey, readRunConfig, RUN_CONFIG_KEYS, type RunConfig } from '../continual/run-config.js';
 import { readJsonFile } from '../core/json.js';
 
@@ -82,6 +83,8 @@ const FROZEN_KEYS = ['dataset', 'split', 'resume', 'checkpoints', 'backbone', 'm
 const CO2L_KEYS = ['dataset', 'resume', 'checkpoints', 'per-class', 'epochs-first', 'epochs-later', 'buffer', 'scenario', 'preset', 'tasks', 'max-angle', 'per-class-test', 'encoder', 'mlp-hidden'];
 const ATLAS_KEYS = ['shots', 'ortho', 'order'];
 const COMMON_KEYS = ['methods', 'seeds', 'json', 'html', 'quick'];
+const PART_KEYS: Record<PartKind, readonly string[]> = { frozen: FROZEN_KEYS, co2l: CO2L_KEYS, atlas: ATLAS_KEYS };
+const PART_NAMES: Record<PartKind, string> = { frozen: 'frozen-backbone methods', co2l: 'co2l/cila methods (Seq-Fashion-MNIST B2Inc2 or the rotated stream)', atlas: 'atlas (the multimodal stand-in)' };
 
 /**
  * Flags over the config file over the defaults: a flag given on the command line wins, then the
@@ -117,32 +120,57 @@ async function runCommand(flags: RunCliOptions, cmd: Command): Promise<void> {
   const { options, given, resolved } = resolveRunOptions(flags as unknown as Record<string, unknown>, (c) => cmd.getOptionValueSource(c), fileConfig, flags.config ? resolve(flags.config) : null);
   const o = options as unknown as RunCliOptions & Record<string, unknown>;
   if (!o.json) throw new InputError('give --json (or json: in the --config file)');
-  const co2l = o.methods.filter(isCo2lMethod);
-  const atlas = o.methods.filter((m) => m === 'atlas');
-  const group = co2l.length ? 'co2l' : atlas.length ? 'atlas' : 'frozen';
-  const mine = co2l.length ? co2l : atlas.length ? atlas : o.methods;
-  if (mine.length !== o.methods.length) throw new InputError(`co2l/cila methods train their own encoder and atlas runs on its multimodal stand-in, each apart from the frozen-backbone learners: give ${mine.join(',')} in one cil run and ${o.methods.filter((m) => !mine.includes(m)).join(',')} in another`);
-  const allowed = new Set([...COMMON_KEYS, ...(group === 'co2l' ? CO2L_KEYS : group === 'atlas' ? ATLAS_KEYS : FROZEN_KEYS)]);
-  // The record keeps the keys this kind of run reads (a default of another kind's flag is not part of it).
+  const groups = partitionMethods(o.methods);
+  const kinds = [...groups.keys()];
+  const allowed = new Set([...COMMON_KEYS, ...kinds.flatMap((k) => PART_KEYS[k])]);
+  // The record keeps the keys the run's parts read (a default of another kind's flag is not part of it).
   for (const k of Object.keys(resolved)) if (k !== 'config' && !allowed.has(k)) delete resolved[k];
   const stray = [...given].filter((k) => !allowed.has(k));
-  if (stray.length) throw new InputError(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to ${group === 'frozen' ? 'frozen-backbone methods' : group === 'co2l' ? 'co2l/cila methods (Seq-Fashion-MNIST B2Inc2 or the rotated stream)' : 'atlas (the multimodal stand-in)'}`);
-  if (group === 'co2l') {
-    return co2lCommand({
-      methods: o.methods, seeds: o.seeds ?? [0], json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: o.checkpoints,
-      perClass: o.perClass as number | undefined, epochsFirst: o.epochsFirst as number | undefined, epochsLater: o.epochsLater as number | undefined, buffer: o.buffer as number | undefined,
-      scenario: o.scenario as string | undefined, preset: o.preset as string | undefined, tasks: o.tasks as number | undefined, maxAngle: o.maxAngle as number | undefined,
-      perClassTest: o.perClassTest as number | undefined, encoder: o.encoder as string | undefined, mlpHidden: o.mlpHidden as number[] | undefined,
-    }, resolved);
+  if (stray.length) throw new InputError(`${stray.map((k) => `--${k}`).join(', ')} ${stray.length > 1 ? 'do' : 'does'} not apply to ${kinds.map((k) => PART_NAMES[k]).join(' or ')}`);
+  // Several parts share --json's folder: each keeps its checkpoints in its own sub-folder.
+  const mixed = kinds.length > 1;
+  const ckptBase = o.checkpoints ?? `${o.json}.ckpt`;
+  const ckptOf = (k: PartKind): string | undefined => (mixed ? join(ckptBase, k) : o.checkpoints);
+  const parts: RunPart[] = [];
+  for (const [kind, methods] of groups) {
+    if (kind === 'co2l') {
+      parts.push(await co2lPart({
+        methods, seeds: o.seeds ?? [0], json: o.json, html: o.html, dataset: o.dataset, quick: o.quick, resume: o.resume, checkpoints: ckptOf('co2l'),
+        perClass: o.perClass as number | undefined, epochsFirst: o.epochsFirst as number | undefined, epochsLater: o.epochsLater as number | undefined, buffer: o.buffer as number | undefined,
+        scenario: o.scenario as string | undefined, preset: o.preset as string | undefined, tasks: o.tasks as number | undefined, maxAngle: o.maxAngle as number | undefined,
+        perClassTest: o.perClassTest as number | undefined, encoder: o.encoder as string | undefined, mlpHidden: o.mlpHidden as number[] | undefined,
+      }, mixed ? undefined : resolved) as RunPart);
+    } else if (kind === 'atlas') {
+      parts.push(await atlasPart({ seeds: o.seeds, json: o.json, html: o.html, quick: o.quick, shots: o.shots as number | undefined, ortho: o.ortho as number | undefined, order: o.order as string | undefined }, mixed ? undefined : resolved) as RunPart);
+    } else {
+      parts.push(await frozenPart({ ...o, methods, seeds: o.seeds ?? [0], checkpoints: ckptOf('frozen') }, mixed ? undefined : resolved, mixed) as RunPart);
+    }
   }
-  if (group === 'atlas') {
-    return atlasCommand({ seeds: o.seeds, json: o.json, html: o.html, quick: o.quick, shots: o.shots as number | undefined, ortho: o.ortho as number | undefined, order: o.order as string | undefined }, resolved);
+  await runParts(parts, { json: o.json, html: o.html, resolvedConfig: mixed ? resolved : undefined });
+}
+
+/** Co2L-family methods train their own encoder end to end (no frozen backbone); atlas runs on its stand-in. */
+function partOf(m: string): PartKind {
+  return isCo2lMethod(m) ? 'co2l' : m === 'atlas' ? 'atlas' : 'frozen';
+}
+
+/** The run's methods by part, in the order each kind first appears. */
+export function partitionMethods(methods: readonly string[]): Map<PartKind, string[]> {
+  const out = new Map<PartKind, string[]>();
+  for (const m of methods) {
+    const k = partOf(m);
+    out.set(k, [...(out.get(k) ?? []), m]);
   }
-  o.seeds ??= [0];
+  return out;
+}
+
+/** The frozen-backbone learners of a run: a miniature (or a feature cache) and its backbone. */
+async function frozenPart(o: RunCliOptions & { seeds: number[] }, resolved: Record<string, unknown> | undefined, mixed: boolean): Promise<RunPart<CilRunResult & { backbone: unknown }>> {
   const unknown = o.methods.filter((m) => !LEARNERS.has(m));
   if (unknown.length) throw new InputError(`unknown method(s) ${unknown.join(', ')}; known: ${[...LEARNERS.keys()].join(', ')}`);
+  const ckptLabel = o.checkpoints && !mixed ? '--checkpoints' : 'the checkpoints beside --json';
   outputGuard().input(o.config, '--config').input(o.features, '--features').input(o.labels, '--labels').input(o.testFeatures, '--test-features').input(o.testLabels, '--test-labels')
-    .inputFolder(o.backbone, '--backbone').inputFolder(o.oracle ? null : o.checkpoints ?? `${o.json}.ckpt`, o.checkpoints ? '--checkpoints' : 'the checkpoints beside --json', /^(config\.json|seed-\d+(\/.*)?)$/)
+    .inputFolder(o.backbone, '--backbone').inputFolder(o.oracle ? null : o.checkpoints ?? `${o.json}.ckpt`, ckptLabel, /^(config\.json|seed-\d+(\/.*)?)$/)
     .output(o.json, '--json').output(o.html, '--html').check();
   await initTf();
   const json = resolve(o.json);
@@ -150,22 +178,23 @@ async function runCommand(flags: RunCliOptions, cmd: Command): Promise<void> {
   const { mini, backbone, info, note } = await runInputs(o, json);
   const split = o.split ?? mini.defaultSplit;
   const methodOptions = methodOptionsFor(o);
-  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: info, resolved_config: resolved };
-  const rec = new RunRecorder('cil run', config, o.seeds);
+  const config = { methods: o.methods, dataset: mini.name, split, seeds: o.seeds, quick: o.quick ?? false, methodOptions, backbone: info, ...(resolved ? { resolved_config: resolved } : {}) };
   const ckpt = o.oracle ? null : resolve(o.checkpoints ?? `${json}.ckpt`);
-  const result = await rec.time('run', () => runCil(mini, backbone, {
-    split, seeds: o.seeds, methods: o.methods, methodOptions, checkpointDir: ckpt, resume: o.resume,
-    onSession: (seed, t, T) => process.stderr.write(`cil: seed ${seed} session ${t + 1}/${T} done\n`),
-  }));
-  const out = { ...result, backbone: info };
-  writeRecord(json, rec.finish(out));
-  process.stdout.write(`record: ${json}\n`);
-  for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed\n`);
-  if (o.html) {
-    const html = resolve(o.html);
-    await writeReport(html, `perennial cil run: ${mini.name} ${split}`, cilSections(result, `CIL: ${mini.name} ${split}`, note));
-    process.stdout.write(`report: ${html}\n`);
-  }
+  return {
+    kind: 'frozen', command: 'cil run', config, seeds: o.seeds, stream: `${mini.name} ${split} (frozen backbone)`,
+    run: async () => ({
+      ...await runCil(mini, backbone, {
+        split, seeds: o.seeds, methods: o.methods, methodOptions, checkpointDir: ckpt, resume: o.resume,
+        onSession: (seed, t, T) => process.stderr.write(`cil: seed ${seed} session ${t + 1}/${T} done\n`),
+      }),
+      backbone: info,
+    }),
+    print: (result) => {
+      for (const [m, s] of Object.entries(result.summary)) process.stdout.write(`${m.padEnd(18)} last ${s.last_acc_mean.toFixed(1)} +- ${s.last_acc_std.toFixed(1)}  avg-inc ${s.avg_inc_acc_mean.toFixed(1)}  ${s.time_per_seed_s.toFixed(1)} s/seed\n`);
+    },
+    title: `perennial cil run: ${mini.name} ${split}`,
+    sections: (result) => cilSections(result, `CIL: ${mini.name} ${split}`, note),
+  };
 }
 
 export const continualCli: AreaCli = {
@@ -195,7 +224,7 @@ export const continualCli: AreaCli = {
     run
       .description('run continual learners over seeds; writes {dataset, split, seeds, runs, summary} JSON')
       .option('--config <file>', 'a YAML or JSON experiment: every flag of this command is a key (`drift-compensation: true`); flags given here override it; the record stores the resolved config (configs/ holds the reference experiments)')
-      .option('--methods <list>', `comma-separated: ${[...LEARNERS.keys()].join(', ')}; or co2l, co2l-l<lambda>, co2l-val, cila[-variant] (run as in cil co2l); or atlas (run as in cil atlas)`, parseStringList, ['simplecil', 'ranpac', 'safe'])
+      .option('--methods <list>', `comma-separated, any mix: ${[...LEARNERS.keys()].join(', ')} (frozen backbone); co2l, co2l-l<lambda>, co2l-val, cila[-variant] (as in cil co2l); atlas (as in cil atlas). Each kind runs on its own stream; one record holds them all`, parseStringList, ['simplecil', 'ranpac', 'safe'])
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
       .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 0; atlas: 5, 2 with --quick)', parseSeeds)
