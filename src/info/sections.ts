@@ -5,6 +5,7 @@ import type { GrokkingResult } from './grokking.js';
 import type { DynamicsResult, LabelSmoothingResult, PruningResult, Paired } from './experiments.js';
 import type { AlignResult } from './align.js';
 import type { SemisupResult } from './semisup.js';
+import type { LmcResult } from './lmc.js';
 
 const pm = (m: number, s: number, digits = 3): string => `${m.toFixed(digits)} ± ${s.toFixed(digits)}`;
 const fmtPaired = (p: Paired, digits = 4): string => `${p.mean >= 0 ? '+' : ''}${p.mean.toFixed(digits)} (95% CI ${p.ci95[0].toFixed(digits)} .. ${p.ci95[1].toFixed(digits)}, n=${p.n})`;
@@ -88,11 +89,30 @@ export function alignSection(r: AlignResult): Section {
 }
 
 export function semisupSection(r: SemisupResult): Section {
-  return new SectionBuilder('info semisup: FreeMatch-style learner with and without the information terms')
-    .text(`Data: ${r.data}; ${r.labels_per_class} labels per class, ${r.unlabeled} unlabeled; ${r.seeds} seeds; self-adaptive global threshold (EMA of mean confidence). Error rates (1 − test accuracy); Δ = (+info − baseline), paired by seed.`)
+  return new SectionBuilder('info semisup: FreeMatch with and without the information terms')
+    .text(`Data: ${r.data}; ${r.labels_per_class} labels per class, ${r.unlabeled} unlabeled; ${r.seeds} seeds; ${r.steps} steps. FreeMatch: self-adaptive global threshold (EMA of the mean confidence), local thresholds (scaled by the EMA class probability), self-adaptive fairness loss with weight ${r.lambda_fair}; +info adds −${r.lambda_mi}·MI₂ + ${r.lambda_hd}·|ΔH₂| (weights fixed in advance). Error rates (1 − test accuracy); Δ = (+info − baseline), paired by seed.`)
     .table(['variant', 'error rate', 'mask rate (last epoch)'], r.variants.map((v) => [v.name, pm(v.error.mean, v.error.std), pm(v.mask_rate.mean, v.mask_rate.std)]))
     .table(['Δ error (+info − base)'], [[fmtPaired(r.diff_error)]])
     .plot(barChart(r.variants.map((v) => ({ variant: v.name, value: v.error.mean })), { x: 'variant', y: 'value', yTitle: 'test error (mean over seeds)' }))
+    .build();
+}
+
+export function lmcSection(r: LmcResult): Section {
+  const rows = r.by_kind.flatMap((k) => {
+    const ps = r.pairs.filter((p) => p.kind === k.kind);
+    return r.alphas.flatMap((a, i) => [
+      { alpha: a, value: mean(ps.map((p) => p.path[i].test_error)), series: `${k.kind} test error` },
+      { alpha: a, value: mean(ps.map((p) => p.path[i].mir)), series: `${k.kind} MIR` },
+      { alpha: a, value: mean(ps.map((p) => p.path[i].hdr)), series: `${k.kind} HDR` },
+    ]);
+  });
+  const a = r.answer;
+  const f = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : 'undefined');
+  return new SectionBuilder('info lmc: linear mode connectivity with MIR and HDR along the path')
+    .text(`Data: ${r.data}; ${r.seeds} seeds; ${r.epochs} epochs per network (warm-up pair: ${r.warmup_epochs} shared epochs, then different data orders); ${r.alphas.length} points on each path; no batch norm in the MLP (nothing to recompute). Barrier = max over α of the value minus the chord between the endpoints; a pair is connected when its test-error barrier is below ${r.connected_below}. Across ${a.pairs} pairs (${a.connected} connected): Spearman(train-loss barrier, MIR dip) = ${f(a.spearman_barrier_mir_dip)}, Spearman(barrier, |HDR excursion|) = ${f(a.spearman_barrier_hdr_excursion)}; along the path, corr(loss excess, MIR deficit) averages ${f(a.mean_path_corr_loss_mir)} and corr(loss excess, HDR excess) ${f(a.mean_path_corr_loss_hdr)}; AUC for "not connected": MIR dip ${f(a.auc_mir_dip_not_connected)}, |HDR excursion| ${f(a.auc_hdr_excursion_not_connected)}. Δ (different-init − warm-up), paired by seed: error barrier ${fmtPaired(r.diff_different_vs_warmup.test_error_barrier)}, MIR dip ${fmtPaired(r.diff_different_vs_warmup.mir_dip)}.`)
+    .plot(lineChart(rows, { x: 'alpha', y: 'value', series: 'series', xTitle: 'α (0 = network A, 1 = network B)', yTitle: 'mean over seeds' }))
+    .table(['pair', 'train-loss barrier', 'test-error barrier', 'MIR dip', 'HDR excursion', 'ΔMIR at α=0.5', 'ΔHDR at α=0.5', 'corr(loss, MIR deficit)', 'connected'],
+      r.by_kind.map((k) => [k.kind, pm(k.train_loss_barrier.mean, k.train_loss_barrier.std), pm(k.test_error_barrier.mean, k.test_error_barrier.std), pm(k.mir_dip.mean, k.mir_dip.std, 4), pm(k.hdr_excursion.mean, k.hdr_excursion.std, 4), pm(k.mir_mid_change.mean, k.mir_mid_change.std, 4), pm(k.hdr_mid_change.mean, k.hdr_mid_change.std, 4), pm(k.corr_loss_mir_deficit.mean, k.corr_loss_mir_deficit.std, 2), `${k.connected}/${r.seeds}`]))
     .build();
 }
 
