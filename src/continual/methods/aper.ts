@@ -4,6 +4,8 @@
 // session's data, then frozen; every session then adds class prototypes (SimpleCIL's rule: mean
 // embedding, cosine) on the concatenation [frozen backbone features; adapted features]. The frozen
 // half keeps the pretrained model's generalisation, the adapted half the first session's domain.
+// `aper-adapted` (prototypes on the adapted features alone) is reported beside it as the ablation
+// that separates the concatenation from the adaptation.
 import type { Dataset } from '../../core/data/dataset.js';
 import { InputError } from '../../core/errors.js';
 import { disposeParams, getParamValues, setParams, type Params } from '../../core/nn.js';
@@ -36,11 +38,12 @@ export function concatFeatures(a: FeatureRows, b: FeatureRows): FeatureRows {
 
 export class Aper implements ContinualLearner {
   readonly name = 'aper';
-  readonly outputs = ['aper'] as const;
+  readonly outputs = ['aper', 'aper-adapted'] as const;
   readonly options: AperOptions;
   private readonly train: TrainOptions;
   private readonly pet: Params;
   private readonly head: PrototypeHead;
+  private readonly adaptedHead: PrototypeHead;
   private adapted = false;
   private readonly diag: Record<string, unknown>[] = [];
 
@@ -51,6 +54,7 @@ export class Aper implements ContinualLearner {
     this.pet = ctx.backbone.createPet(this.options.pet, ctx.rng.split('pet'));
     if (this.pet.size === 0) throw new InputError('aper: options.pet enables no PET module; APER needs one to adapt (SimpleCIL is APER without it)');
     this.head = new PrototypeHead(2 * ctx.backbone.featureDim, ctx.numClasses);
+    this.adaptedHead = new PrototypeHead(ctx.backbone.featureDim, ctx.numClasses);
   }
 
   /** [frozen; adapted] features of `ds` (both halves cached: the PET no longer changes after session 1). */
@@ -75,11 +79,12 @@ export class Aper implements ContinualLearner {
       this.adapted = true;
     }
     this.head.accumulate(this.features(s.train), s.train.y);
+    this.adaptedHead.accumulate(frozenFeatures(backbone, s.train, this.pet), s.train.y);
     this.diag.push(info);
   }
 
   predict(x: Dataset, seen: number): Map<string, Float32Array> {
-    return new Map([['aper', this.head.logits(this.features(x), seen)]]);
+    return new Map([['aper', this.head.logits(this.features(x), seen)], ['aper-adapted', this.adaptedHead.logits(frozenFeatures(this.ctx.backbone, x, this.pet), seen)]]);
   }
 
   diagnostics(): Record<string, unknown> { return { sessions: this.diag.slice() }; }
@@ -90,6 +95,9 @@ export class Aper implements ContinualLearner {
     const st = this.head.state();
     arrays.set('sums', { shape: [st.sums.length], data: st.sums });
     arrays.set('counts', { shape: [st.counts.length], data: st.counts });
+    const sa = this.adaptedHead.state();
+    arrays.set('adapted.sums', { shape: [sa.sums.length], data: sa.sums });
+    arrays.set('adapted.counts', { shape: [sa.counts.length], data: sa.counts });
     return { meta: { adapted: this.adapted, diag: this.diag }, arrays };
   }
 
@@ -100,6 +108,9 @@ export class Aper implements ContinualLearner {
     const sums = c.arrays.get('sums'), counts = c.arrays.get('counts');
     if (!sums || !counts) throw new InputError('aper checkpoint: prototype sums or counts missing');
     this.head.restore({ sums: Float64Array.from(sums.data), counts: Float64Array.from(counts.data) });
+    const as = c.arrays.get('adapted.sums'), ac = c.arrays.get('adapted.counts');
+    if (!as || !ac) throw new InputError('aper checkpoint: adapted prototype sums or counts missing');
+    this.adaptedHead.restore({ sums: Float64Array.from(as.data), counts: Float64Array.from(ac.data) });
     this.adapted = c.meta.adapted === true;
     this.diag.splice(0, this.diag.length, ...((c.meta.diag as Record<string, unknown>[] | undefined) ?? []));
   }
