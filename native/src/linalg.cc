@@ -627,6 +627,23 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
 }
 
+// The thread count for later calls (benchmarks compare against a peer at equal thread counts; on a
+// loaded machine small products run faster on one thread than on several).
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setThreads(n): n must be a number").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) {
+    Napi::RangeError::New(env, "setThreads(n): n must be at least 1").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  openblas_set_num_threads(n);
+  return Napi::Number::New(env, openblas_get_num_threads());
+}
+
 Napi::Value Config(const Napi::CallbackInfo& info) {
   const char* c = openblas_get_config();
   return Napi::String::New(info.Env(), c ? c : "");
@@ -658,6 +675,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makeLinalg", Napi::Function::New(env, MakeLinalg, "makeLinalg"));
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch, "sgemmBatch"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
   RegisterKernels(env, exports);
   return exports;

@@ -1,10 +1,13 @@
 // Small building blocks on tfjs: named parameter stores, a seeded initialiser, SGD with momentum
-// and weight decay, and the primitive layers (linear, layer norm, exact GELU) the backbones share.
+// and weight decay and Adam as one in-place pass over all parameters, and the primitive layers (linear, layer norm, exact GELU) the backbones share.
 // Parameters are plain tf.Variables in a Map keyed by timm/PyTorch-style names, so weights can be
 // exchanged with PyTorch checkpoints and PET modules can be kept apart from the frozen backbone.
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
+import { nativeAddon } from './linalg/index.js';
 import type { Rng } from './rng.js';
+
+type NamedTensor = { name: string; tensor: tf.Tensor };
 
 export type Params = Map<string, tf.Variable>;
 
@@ -97,13 +100,18 @@ export function countParams(p: Params): number {
   return n;
 }
 
-/** y = x W^T + b with W in PyTorch layout [out, in]; x has any leading dims. */
-export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+/**
+ * y = act(x W^T + b) with W in PyTorch layout [out, in]; x has any leading dims. One fused kernel
+ * (product, bias and activation in one output buffer; kernels/fusedMatMul.ts) whose gradient
+ * computes only the gradients asked for.
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor, activation: 'linear' | 'relu' = 'linear'): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1]!;
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]);
-  let y = tf.matMul(x2, w as tf.Tensor2D, false, true);
-  if (b) y = y.add(b);
+  const inputs: Record<string, tf.Tensor> = { a: x2, b: w };
+  if (b) inputs['bias'] = b;
+  const y = tf.engine().runKernel(tf._FusedMatMul, inputs as tf.NamedTensorMap, { transposeA: false, transposeB: true, activation } as unknown as tf.NamedAttrMap) as tf.Tensor;
   return y.reshape([...lead, w.shape[0]!]);
 }
 
@@ -125,31 +133,193 @@ export interface SgdOptions {
   readonly weightDecay: number;
 }
 
-/** SGD with momentum and L2 weight decay (PyTorch semantics), learning rate settable per step. */
+// Optimisers as one pass over all parameters: each parameter, its gradient and its state are read
+// and written in place on the wasm heap (no tensors allocated, no kernels dispatched). A parameter
+// whose data another tensor shares (backend refCount > 1, e.g. a tf.identity of it still alive),
+// or any parameter on another backend, gets a fresh buffer through assign instead. With the
+// OpenBLAS addon the loops run compiled and vectorised (native/src/kernels.cc, float32); the
+// TypeScript loops are their twins (double-precision arithmetic, rounded to float32 on store).
+
+let nativeLoops = true;
+/** Use the addon's compiled update loops when it has them (default) or the TypeScript twins (for tests and comparisons). */
+export function useNativeOptimisers(on: boolean): void {
+  nativeLoops = on;
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+  refCount(dataId: object): number;
+}
+
+/** The heap backend when tfjs runs on wasm, else null. */
+function heapBackend(): HeapBackend | null {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : null;
+}
+
+/** Read-only values of a float32 tensor: a heap view on wasm, else a copy. */
+function readValues(t: tf.Tensor, hb: HeapBackend | null): Float32Array {
+  if (t.dtype !== 'float32') throw new InputError(`optimiser: gradient of dtype ${t.dtype}, expected float32`);
+  return hb ? hb.typedArrayFromHeap(t as unknown as { shape: number[]; dtype: string; dataId: object }) : (t.dataSync() as Float32Array);
+}
+
+/** Update v's values with `update(p)`: in place on the heap where v owns its data alone, else a copy assigned back. */
+function updateInPlace(v: tf.Variable, hb: HeapBackend | null, update: (p: Float32Array) => void): void {
+  const info = v as unknown as { shape: number[]; dtype: string; dataId: object };
+  if (hb && v.dtype === 'float32' && hb.refCount(info.dataId) === 1) {
+    update(hb.typedArrayFromHeap(info));
+    return;
+  }
+  const p = Float32Array.from(v.dataSync() as Float32Array);
+  update(p);
+  const t = tf.tensor(p, v.shape, 'float32');
+  v.assign(t);
+  t.dispose();
+}
+
+function checkGradShape(v: tf.Variable, g: tf.Tensor): void {
+  if (g.size !== v.size) throw new InputError(`optimiser: gradient of shape [${g.shape.join(', ')}] for parameter ${v.name} of shape [${v.shape.join(', ')}]`);
+}
+
+/** SGD with momentum and L2 weight decay (PyTorch semantics), learning rate settable per step; one pass per parameter. */
 export class Sgd {
-  private readonly velocity = new Map<tf.Variable, tf.Variable>();
+  private readonly velocity = new Map<tf.Variable, Float32Array>();
   constructor(readonly opts: SgdOptions) {}
 
   step(grads: ReadonlyMap<tf.Variable, tf.Tensor>, lr = this.opts.lr): void {
-    tf.tidy(() => {
-      for (const [v, g0] of grads) {
-        let g = g0;
-        if (this.opts.weightDecay > 0) g = g.add(v.mul(this.opts.weightDecay));
-        let buf = this.velocity.get(v);
-        if (!buf) {
-          buf = tf.variable(tf.zerosLike(v), false);
-          this.velocity.set(v, buf);
-        }
-        buf.assign(buf.mul(this.opts.momentum).add(g));
-        v.assign(v.sub(buf.mul(lr)));
+    const hb = heapBackend();
+    const native = nativeLoops ? nativeAddon() : null;
+    const { momentum, weightDecay } = this.opts;
+    for (const [v, g0] of grads) {
+      checkGradShape(v, g0);
+      let buf = this.velocity.get(v);
+      if (!buf) {
+        buf = new Float32Array(v.size);
+        this.velocity.set(v, buf);
       }
-    });
+      const vel = buf;
+      updateInPlace(v, hb, (p) => {
+        // The gradient view is taken here: updateInPlace allocates nothing before calling back.
+        const g = readValues(g0, hb);
+        if (native?.sgdUpdate) { native.sgdUpdate(p, g, vel, lr, momentum, weightDecay); return; }
+        for (let i = 0; i < p.length; i++) {
+          const gi = g[i] + weightDecay * p[i];
+          const b = momentum * vel[i] + gi;
+          vel[i] = b;
+          p[i] = p[i] - lr * b;
+        }
+      });
+    }
   }
 
   dispose(): void {
-    for (const b of this.velocity.values()) b.dispose();
     this.velocity.clear();
   }
+}
+
+export interface AdamOptions {
+  readonly lr: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  /** Default: the backend's epsilon (1e-7 on wasm), as tf.train.adam. */
+  readonly epsilon?: number;
+}
+
+/**
+ * Adam with tf.train.adam's update (bias-corrected moments, epsilon added to the corrected root),
+ * as a tf.Optimizer (minimize, computeGradients, applyGradients work as usual) that updates every
+ * parameter in one pass: moments live in JS Float32Arrays, parameters are written in place on the
+ * wasm heap. Moments are keyed by variable name (tf.train.adam keys them by position in the list).
+ */
+export class FusedAdam extends tf.Optimizer {
+  static get className(): string {
+    return 'PerennialFusedAdam';
+  }
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private readonly moments = new Map<string, { m: Float32Array; s: Float32Array }>();
+  private t = 0;
+
+  constructor(opts: AdamOptions) {
+    super();
+    this.learningRate = opts.lr;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.epsilon = opts.epsilon ?? tf.backend().epsilon();
+  }
+
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const list: [string, tf.Tensor | undefined][] = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => [v.name, v.tensor])
+      : Object.entries(variableGradients);
+    const hb = heapBackend();
+    this.t++;
+    const b1 = this.beta1, b2 = this.beta2, a1 = 1 - b1, a2 = 1 - b2, eps = this.epsilon, lr = this.learningRate;
+    const c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
+    const stepScale = lr / c1, rootScale = 1 / Math.sqrt(c2);
+    const native = nativeLoops ? nativeAddon() : null;
+    for (const [name, grad] of list) {
+      const v = tf.engine().registeredVariables[name];
+      if (!v) throw new InputError(`FusedAdam: no variable named ${name}`);
+      let st = this.moments.get(name);
+      if (!st) {
+        st = { m: new Float32Array(v.size), s: new Float32Array(v.size) };
+        this.moments.set(name, st);
+      }
+      if (!grad) continue;
+      checkGradShape(v, grad);
+      const { m, s } = st;
+      updateInPlace(v, hb, (p) => {
+        const g = readValues(grad, hb);
+        if (native?.adamUpdate) { native.adamUpdate(p, g, m, s, lr, b1, b2, c1, c2, eps); return; }
+        // lr (m / c1) / (sqrt(s / c2) + eps) with one square root and one division per value.
+        for (let i = 0; i < p.length; i++) {
+          const gi = g[i];
+          const mi = b1 * m[i] + a1 * gi, si = b2 * s[i] + a2 * gi * gi;
+          m[i] = mi;
+          s[i] = si;
+          p[i] = p[i] - (stepScale * m[i]) / (Math.sqrt(s[i]) * rootScale + eps);
+        }
+      });
+    }
+    this.incrementIterations();
+  }
+
+  /** Iterations, then each variable's first and then second moments (`name/m`, `name/v`), as tf.train.adam orders them. */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const names = [...this.moments.keys()];
+    const shapeOf = (n: string): number[] => tf.engine().registeredVariables[n]?.shape ?? [this.moments.get(n)!.m.length];
+    return [
+      await this.saveIterations(),
+      ...names.map((n) => ({ name: `${n}/m`, tensor: tf.tensor(this.moments.get(n)!.m, shapeOf(n), 'float32') })),
+      ...names.map((n) => ({ name: `${n}/v`, tensor: tf.tensor(this.moments.get(n)!.s, shapeOf(n), 'float32') })),
+    ];
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const rest = await this.extractIterations(weightValues);
+    this.t = this.iterations;
+    this.moments.clear();
+    const half = rest.length / 2;
+    for (let i = 0; i < half; i++) {
+      const name = rest[i]!.name.replace(/\/m$/, '');
+      this.moments.set(name, { m: Float32Array.from(rest[i]!.tensor.dataSync() as Float32Array), s: Float32Array.from(rest[i + half]!.tensor.dataSync() as Float32Array) });
+    }
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  override dispose(): void {
+    this.moments.clear();
+  }
+}
+
+/** A FusedAdam (same arguments as tf.train.adam). */
+export function fusedAdam(lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdam {
+  return new FusedAdam({ lr, beta1, beta2, ...(epsilon === undefined ? {} : { epsilon }) });
 }
 
 /** Cosine learning rate from `lr` down to 0 over `total` steps. */

@@ -48,7 +48,10 @@ export function fallbackTargets(quick: boolean): FallbackTargets {
 export async function benchTrain(opts: TrainBenchOptions & { json?: string }): Promise<object> {
   const rec = new RunRecorder('bench train', { quick: opts.quick ?? false, peer: !opts.noPeer }, 0);
   const r = await rec.time('bench', () => runTrainBench(opts));
-  process.stdout.write(`perennial ${r.perennial_steps_per_s.toFixed(1)} steps/s (BatchMatMul: ${r.batch_matmul}; tf.layers loop ${r.perennial_layers_steps_per_s.toFixed(1)})\n`);
+  process.stdout.write(`perennial ${r.perennial_steps_per_s.toFixed(1)} steps/s (BatchMatMul: ${r.batch_matmul}; plain tfjs loop ${r.tfjs_minimize_steps_per_s.toFixed(1)}; tf.layers loop ${r.perennial_layers_steps_per_s.toFixed(1)})\n`);
+  for (const [t, b] of Object.entries(r.by_threads)) {
+    process.stdout.write(`  ${t} thread${t === '1' ? '' : 's'}: perennial ${b.perennial.toFixed(1)}  plain tfjs ${b.tfjs_minimize.toFixed(1)}  torch ${fmt(b.torch, 1)} steps/s  ratio ${fmt(b.ratio, 2)}\n`);
+  }
   if (r.stock_kernel_steps_per_s !== null) process.stdout.write(`stock wasm BatchMatMul: ${r.stock_kernel_steps_per_s.toFixed(1)} steps/s\n`);
   process.stdout.write(`torch ${fmt(r.peer_steps_per_s, 1)} steps/s ${JSON.stringify(r.peer_by_threads)} (threads)  ratio ${fmt(r.ratio, 2)}\n`);
   const record = rec.finish(r);
