@@ -5,6 +5,8 @@
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
 import { nativeAddon } from './linalg/index.js';
+
+export { softmaxCrossEntropy } from './kernels/loss.js';
 import type { Rng } from './rng.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };

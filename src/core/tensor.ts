@@ -10,6 +10,7 @@ import { setTfjsBackendName } from './record.js';
 import { installKernels } from './kernels/batchMatMul.js';
 import { installEngineKernels } from './kernels/engine.js';
 import { installConvKernels } from './kernels/conv2d.js';
+import { installLossKernels } from './kernels/loss.js';
 
 export { tf };
 export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, withBatchMatMulMode, type BatchMatMulMode } from './kernels/batchMatMul.js';
@@ -32,6 +33,8 @@ export function initTf(): Promise<string> {
       // Faster Sum/Mean over contiguous axis blocks, copy-free Identity/Cast, and the im2col conv kernels (kernels/).
       installEngineKernels();
       installConvKernels();
+      // Softmax cross-entropy as one kernel forward and one backward (nn.softmaxCrossEntropy).
+      installLossKernels();
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs wasm backend failed to initialise');
       await tf.ready();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
-import { FusedAdam, Sgd, fusedAdam, linear, useNativeOptimisers, variable } from '../../src/core/nn.js';
+import { FusedAdam, Sgd, fusedAdam, linear, softmaxCrossEntropy, useNativeOptimisers, variable } from '../../src/core/nn.js';
 import { nativeAddon } from '../../src/core/linalg/index.js';
 import { reluGrad } from '../../src/core/kernels/fusedMatMul.js';
 import { Rng } from '../../src/core/rng.js';
@@ -42,8 +42,31 @@ function mlpLoss(p: tf.Variable[], x: tf.Tensor, y: tf.Tensor, fused: boolean): 
   const [w1, b1, w2, b2] = p as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
   const h = fused ? linear(x, w1, b1, 'relu') : tf.relu(tf.add(tf.matMul(x, w1, false, true), b1));
   const logits = fused ? linear(h, w2, b2) : tf.add(tf.matMul(h, w2, false, true), b2);
-  return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+  return fused ? softmaxCrossEntropy(y, logits) : tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
 }
+
+test('softmaxCrossEntropy: the value of tf.losses.softmaxCrossEntropy; the exact gradients of logits and labels', async () => {
+  await initTf();
+  const rng = new Rng(5, 'xent');
+  const logits = randT([7, 5], rng, 3);
+  // One-hot rows and soft rows (not summing to 1) alike.
+  const labels = tf.concat([tf.oneHot(tf.tensor1d([0, 4, 2, 2], 'int32'), 5).toFloat(), tf.abs(randT([3, 5], rng))]);
+  const ours = softmaxCrossEntropy(labels, logits), want = tf.losses.softmaxCrossEntropy(labels, logits);
+  assert.ok(Math.abs(ours.dataSync()[0]! - want.dataSync()[0]!) < 1e-5, `${ours.dataSync()[0]} vs ${want.dataSync()[0]}`);
+  const f = (loss: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.grads((a, b) => tf.mul(loss(a!, b!), 2.5));
+  // tfjs's loss has a custom gradient that is exact for the logits only when each label row sums
+  // to 1 (and gives labels - softmax for the labels); the loss written as plain ops is the reference.
+  const plain = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.mean(tf.neg(tf.sum(tf.mul(a, tf.logSoftmax(b)), 1)));
+  const go = f((a, b) => softmaxCrossEntropy(a, b))([labels, logits]);
+  const gp = f(plain)([labels, logits]);
+  for (let i = 0; i < 2; i++) assert.ok(maxDiff(go[i]!, gp[i]!) < 1e-5, `gradient ${i}: ${maxDiff(go[i]!, gp[i]!)}`);
+  const oneHot = labels.slice([0, 0], [4, 5]), z4 = logits.slice([0, 0], [4, 5]);
+  const [, gTf] = f((a, b) => tf.losses.softmaxCrossEntropy(a, b))([oneHot, z4]);
+  const [, gOurs] = f((a, b) => softmaxCrossEntropy(a, b))([oneHot, z4]);
+  assert.ok(maxDiff(gOurs!, gTf!) < 1e-5, 'one-hot rows: the logits gradient of tfjs');
+  assert.throws(() => softmaxCrossEntropy(labels, randT([7, 4], rng)), /PerennialSoftmaxXent: needs float32 labels and logits of one 2-D shape/);
+  tf.dispose([logits, labels, ours, want, oneHot, z4, gTf!, gOurs!, ...go, ...gp]);
+});
 
 test('linear (+ relu) matches matMul + add + relu in value and in the gradients of x, W and b', async () => {
   await initTf();

@@ -1,8 +1,8 @@
 // `perennial bench train`: training steps per second of a 784-256-10 MLP (ReLU, softmax
 // cross-entropy, Adam 1e-3, batch 128) in perennial's engine and in PyTorch CPU, measured in the
 // same run on random data of the same shape. perennial's loop is the one its own code writes:
-// `linear` (one fused product + bias + ReLU kernel, gradients only where asked) and FusedAdam (one
-// in-place pass over all parameters); the plain tfjs loop (tf.matMul/tf.add/tf.relu and
+// `linear` (one fused product + bias + ReLU kernel, gradients only where asked), the one-kernel
+// softmaxCrossEntropy and FusedAdam (one in-place pass over all parameters); the plain tfjs loop (tf.matMul/tf.add/tf.relu and
 // tf.train.adam through optimizer.minimize) is timed beside it. Both sides run at each thread count
 // (OpenBLAS's for perennial, torch.set_num_threads for PyTorch; 1 and the addon's default), in
 // alternating chunks of steps (torch in a worker process) so they see the same machine load; each
@@ -11,7 +11,7 @@
 import { initTf, tf, batchMatMulMode, setBatchMatMulMode, type BatchMatMulMode } from '../tensor.js';
 import { nativeAddon } from '../linalg/index.js';
 import { Rng } from '../rng.js';
-import { constInit, fusedAdam, linear, variable } from '../nn.js';
+import { constInit, fusedAdam, linear, softmaxCrossEntropy, variable } from '../nn.js';
 import { ensurePythonModule, PythonWorker } from './python.js';
 import { progress } from '../progress.js';
 
@@ -102,8 +102,7 @@ export function makeFusedLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: R
   const step = (): void => {
     const { x, y } = data[i++ % data.length];
     const loss = opt.minimize(() => {
-      const logits = linear(linear(x, w1, b1, 'relu'), w2, b2);
-      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      return softmaxCrossEntropy(y, linear(linear(x, w1, b1, 'relu'), w2, b2));
     }, true, vars);
     loss!.dataSync();
     loss!.dispose();
