@@ -6,4 +6,5 @@ export { AdamW, clipFactor, lrAt } from './optim.js';
 export { encodeTrainedGguf, writeTrainedGguf, trainedGgufMetadata, paramValues } from './export.js';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export { trainLlama, batchAt, shapeOf, type TrainResult, type TrainRunOptions } from './trainer.js';
+export { benchLlamaTrain, type LlamaBenchResult, type LlamaBenchRow } from './bench.js';
 export { runTrainCommand, resolveCommandConfig, type TrainCommandOptions, type TrainCommandResult } from './run.js';
