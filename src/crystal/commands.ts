@@ -18,6 +18,7 @@ import { parseShelxIns, writeShelxIns, type ShelxModel } from './shelx.js';
 import { structureFromShelx, type Site } from './structure.js';
 import { countParameters, r1SwapTest, type SwapTestReport } from './validate.js';
 import { alertCounts, geometryAlerts, refinementAlerts, sortAlerts, type Alert } from './alerts.js';
+import { evaluateLightSwaps, lightSiteFits, type DetectorResult } from './swaps.js';
 import { structureView } from './view.js';
 
 /** Runs `fn` as a named phase (the CLI passes its recorder's timer; the default just runs it). */
@@ -193,6 +194,41 @@ export async function validationRun(file: string, o: StructureFileOptions & Step
   const pairWhy: Record<string, string> = Number.isFinite(r.pair_threshold) ? {} : { pair_threshold: 'no pair comparisons (fewer than two atoms heavier than Ne)' };
   const alerts = await phase('alerts', () => sortAlerts([...geometryAlerts(c.structure), ...refinementAlerts(r)]));
   return { case: c, report: r, alerts, metrics: finiteMetrics({ r1: r.r1, wr2: r.wr2, alpha: r.alpha, comparisons: r.comparisons, threshold: r.threshold, pair_comparisons: r.pair_comparisons, pair_threshold: r.pair_threshold, ...rad, atoms: r.atoms, alert_counts: alertCounts(alerts), alerts }, pairWhy) };
+}
+
+export interface LightSwapRun {
+  readonly structures: { name: string; light_sites: number; partial_sites: number; reflections: number }[];
+  readonly target_false_alarms: number;
+  /** One row per detector: the R1-swap test's own F rule, each signal alone, and all three together. */
+  readonly detectors: DetectorResult[];
+}
+
+/**
+ * `crystal swaps`: every C/N/O site of every structure in a folder swapped to each of the other two
+ * light elements, one at a time, and scored by leave-one-structure-out detectors (phases load, fits,
+ * evaluate; one step per C/N/O site).
+ */
+export async function lightSwapRun(dir: string, o: Steps & { targetFalseAlarms: number; dispersion: DispersionMode }, phase: Phase = untimed): Promise<LightSwapRun> {
+  const cases = await phase('load', () => loadCases(dir));
+  if (cases.length < 3) throw new InputError(`${dir}: need at least 3 structures with reflections, found ${cases.length}`);
+  o.onStart?.(cases.reduce((n, c) => n + c.structure.sites.filter((s) => s.element === 'C' || s.element === 'N' || s.element === 'O').length, 0));
+  const fits = await phase('fits', () => cases.map((c) => lightSiteFits(c, { anomalous: resolveRadiation(c.structure, o.dispersion, c.name).anomalous, onSite: o.onStep })));
+  const detectors = await phase('evaluate', () => evaluateLightSwaps(fits, { targetFalseAlarms: o.targetFalseAlarms }));
+  return {
+    structures: fits.map((f, k) => ({ name: f.name, light_sites: f.sites.length, partial_sites: f.sites.filter((x) => x.occ < 0.99).length, reflections: cases[k].merged.h.length })),
+    target_false_alarms: o.targetFalseAlarms, detectors,
+  };
+}
+
+const detectorName = (d: DetectorResult) => (d.signals === 'validate-F' ? 'R1-swap F test (Bonferroni)' : d.signals.join(' + '));
+
+export function swapsSection(r: LightSwapRun): Section {
+  const kinds = r.detectors[0]?.per_kind.map((k) => k.kind) ?? [];
+  return new SectionBuilder('crystal: light-atom swaps (leave-one-structure-out)')
+    .text(`Every C/N/O site of ${r.structures.length} structures swapped to each other light element, one at a time. Learned detectors: a logistic model on the signals fitted to the other structures, threshold at ${(100 * r.target_false_alarms).toFixed(0)} % false alarms on their correct atoms (each scored by a model that did not see its structure).`)
+    .table(['detector', ...kinds.map((k) => `recall ${k}`), 'recall', 'true element named', 'false alarms', 'fully occupied: recall', 'fully occupied: false alarms'], r.detectors.map((d) => [detectorName(d), ...d.per_kind.map((k) => `${k.caught}/${k.swaps}`), +d.recall.toFixed(3),
+      `${d.per_kind.reduce((a, k) => a + k.identified, 0)}/${d.swaps}`, `${d.false_alarms}/${d.correct_atoms} (${(100 * d.false_alarm_rate).toFixed(1)} %)`, `${d.fully_occupied.caught}/${d.fully_occupied.swaps}`, `${d.fully_occupied.false_alarms}/${d.fully_occupied.correct_atoms}`]))
+    .build();
 }
 
 /** `crystal eval`: leave-one-structure-out element and H-count accuracy over a folder of at least 3 structures (phases load, loso). */

@@ -76,7 +76,7 @@ export interface SwapTestOptions {
 const KNOWN_OPTIONS = ['alpha', 'anomalous', 'onAtom'];
 
 /** Minimise f on [a, b] by golden-section search to an interval of width tol. */
-function golden(f: (x: number) => number, a: number, b: number, tol: number): number {
+export function golden(f: (x: number) => number, a: number, b: number, tol: number): number {
   const g = (Math.sqrt(5) - 1) / 2;
   let c = b - g * (b - a), d = a + g * (b - a), fc = f(c), fd = f(d);
   while (b - a > tol) {
@@ -213,9 +213,9 @@ export function swapStatistic(c: RefinementCase, sites: readonly Site[], label: 
 }
 
 /** A site's contribution divided by its own scattering factor: own = (f0 + f' + i f'') * q. */
-interface SiteFactor { readonly own: ComplexArray; readonly qr: Float64Array; readonly qi: Float64Array }
+export interface SiteFactor { readonly own: ComplexArray; readonly qr: Float64Array; readonly qi: Float64Array }
 
-function siteFactor(calc: SfCalculator, s: Site): SiteFactor {
+export function siteFactor(calc: SfCalculator, s: Site): SiteFactor {
   const n = calc.n;
   const own: ComplexArray = { re: new Float64Array(n), im: new Float64Array(n) };
   calc.addSite(s, own);
@@ -232,7 +232,7 @@ function siteFactor(calc: SfCalculator, s: Site): SiteFactor {
 }
 
 /** Add (f_el + f' + i f'') exp(-8 pi^2 du s^2) q into re, im. */
-function addTrial(calc: SfCalculator, q: SiteFactor, el: string, du: number, re: Float64Array, im: Float64Array): void {
+export function addTrial(calc: SfCalculator, q: SiteFactor, el: string, du: number, re: Float64Array, im: Float64Array): void {
   const g0 = calc.formFactors(el), [gp, gpp] = calc.dispersionOf(el);
   const s2 = calc.s2, B = 8 * Math.PI * Math.PI * du;
   for (let j = 0; j < re.length; j++) {

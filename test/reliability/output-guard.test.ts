@@ -171,6 +171,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'crystal hydrogens': { files: { '--res': 'in', '--hkl': 'in', '--train': 'dir-in', '--out': 'out', '--json': 'out' } },
   'crystal validate': { files: { '--cif': 'in', '--hkl': 'in', '--json': 'out', '--html': 'out' } },
   'crystal eval': { files: { '--data': 'dir-in', '--json': 'out', '--html': 'out' } },
+  'crystal swaps': { files: { '--data': 'dir-in', '--json': 'out', '--html': 'out' } },
   'runs import': { files: { '<dir>': 'dir-in', '--store': 'cache' } },
   'runs list': { files: { '--store': 'in' }, noRun: 'reads the store only' },
   'runs show': { files: { '--store': 'in' }, noRun: 'reads the store only' },
