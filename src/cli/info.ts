@@ -179,11 +179,13 @@ export const infoCli: AreaCli = {
         lmcSection));
 
     const IMAGES = 'synthetic images even when Fashion-MNIST is installed';
-    miniature('align', 'cross-modal alignment loss on stand-in modalities (images + noisy class attributes), with and without the loss', IMAGES,
-      (c) => c.option('--epochs <n>', 'epochs', parseIntOption('epochs')).option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda')))
-      .action((opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean }) => runMiniature(opts, 'align',
-        () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}) }),
-        (r) => r.variants.map((v) => `${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}`),
+    miniature('align', 'cross-modal alignment loss between images and a second modality (noisy class attributes, or captions embedded by USE lite with --text use), with and without the loss', IMAGES,
+      (c) => c.option('--epochs <n>', 'epochs', parseIntOption('epochs')).option('--lambda <l>', 'alignment-loss weight', parseFloatOption('lambda'))
+        .option('--text <kind>', 'second modality: attributes (random class vectors + noise) or use (captions embedded by the Universal Sentence Encoder lite; optional package)'))
+      .action((opts: Common & { seeds?: number; epochs?: number; lambda?: number; synthetic?: boolean; text?: string }) => runMiniature(opts, 'align',
+        () => runAlign({ ...(opts.quick ? ALIGN_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}), ...(opts.lambda !== undefined ? { lambdaAlign: opts.lambda } : {}),
+          ...(opts.text !== undefined ? { text: opts.text as 'attributes' | 'use' } : {}) }),
+        (r) => r.variants.map((v) => `${v.name}: acc ${v.acc.mean.toFixed(4)}, retrieval ${v.retrieval.mean.toFixed(4)}, MI ${v.mi.mean.toFixed(4)}${v.text_classification ? `, text classification ${v.text_classification.mean.toFixed(4)}` : ''}`),
         alignSection));
 
     miniature('semisup', 'FreeMatch (self-adaptive global and local thresholds, fairness loss) with and without the MI / entropy-difference terms; error rates over seeds', IMAGES,

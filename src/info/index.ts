@@ -10,5 +10,6 @@ export * from './experiments.js';
 export * from './align.js';
 export * from './semisup.js';
 export * from './lmc.js';
+export * from './use.js';
 export * from './sections.js';
 export * from './measure.js';

@@ -76,10 +76,18 @@ export function pruningSection(r: PruningResult): Section {
 }
 
 export function alignSection(r: AlignResult): Section {
-  return new SectionBuilder('info align: cross-modal alignment loss (stand-in modalities)')
-    .text(`${r.stand_in}. ${r.seeds} seeds; λ_align = ${r.lambda_align}. Retrieval: for each held-out image, the nearest attribute vector (cosine) must have the same class. MI is between the cosine Grams of the two modalities' features on class-paired held-out rows. Differences are (+align − baseline), paired by seed.`)
-    .table(['variant', 'image classification acc', 'cross-modal retrieval acc', 'MI(modalities)'], r.variants.map((v) => [v.name, pm(v.acc.mean, v.acc.std), pm(v.retrieval.mean, v.retrieval.std), pm(v.mi.mean, v.mi.std)]))
-    .table(['Δ acc', 'Δ retrieval', 'Δ MI'], [[fmtPaired(r.diff.acc), fmtPaired(r.diff.retrieval), fmtPaired(r.diff.mi)]])
+  const text = r.text === 'use';
+  const b = new SectionBuilder(`info align: cross-modal alignment loss (${text ? 'images and USE-embedded captions' : 'stand-in modalities'})`)
+    .text(`${r.stand_in}. ${r.seeds} seeds; λ_align = ${r.lambda_align}. Retrieval: for each held-out image, the nearest ${text ? 'caption of the pool' : 'attribute vector'} (cosine) must have the same class.${text ? ' Text classification: each held-out image gets the class of the nearest class description.' : ''} MI is between the cosine Grams of the two modalities' features on paired held-out rows. Differences are (+align − baseline), paired by seed.`);
+  if (text) {
+    b.table(['variant', 'image classification acc', 'caption retrieval acc', 'text classification acc', 'MI(modalities)'], r.variants.map((v) => [v.name, pm(v.acc.mean, v.acc.std), pm(v.retrieval.mean, v.retrieval.std), pm(v.text_classification!.mean, v.text_classification!.std), pm(v.mi.mean, v.mi.std)]))
+      .table(['Δ acc', 'Δ retrieval', 'Δ text classification', 'Δ MI'], [[fmtPaired(r.diff.acc), fmtPaired(r.diff.retrieval), fmtPaired(r.diff.text_classification!), fmtPaired(r.diff.mi)]]);
+    if (r.texts) b.text(`Class descriptions: ${r.texts.descriptions.map((d) => `“${d}”`).join('; ')}. ${r.texts.distinct_captions} distinct captions, e.g. ${r.texts.caption_examples.map((d) => `“${d}”`).join('; ')}.`);
+  } else {
+    b.table(['variant', 'image classification acc', 'cross-modal retrieval acc', 'MI(modalities)'], r.variants.map((v) => [v.name, pm(v.acc.mean, v.acc.std), pm(v.retrieval.mean, v.retrieval.std), pm(v.mi.mean, v.mi.std)]))
+      .table(['Δ acc', 'Δ retrieval', 'Δ MI'], [[fmtPaired(r.diff.acc), fmtPaired(r.diff.retrieval), fmtPaired(r.diff.mi)]]);
+  }
+  return b
     .plot(barChart(r.variants.flatMap((v) => [
       { variant: v.name, metric: 'classification acc', value: v.acc.mean },
       { variant: v.name, metric: 'retrieval acc', value: v.retrieval.mean },
