@@ -1,5 +1,6 @@
 // `perennial crystal sf|assign|hydrogens|validate|eval` and the crystal demo section.
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { outputGuard, writeFileAtomic, writeJsonAtomic, type OutputGuard } from '../core/fsx.js';
@@ -67,18 +68,44 @@ function register(program: Command): void {
       await report(o.html, `crystal sf: ${c.name}`, [new SectionBuilder(`${c.name}: agreement`).table(['', 'ours', 'published'], [['R1', metrics.r1, c.published.r1], ['wR2', metrics.wr2, c.published.wr2], ['GooF', metrics.goof, c.published.goof]]).html(X.structureView(c.structure)).build()]);
     });
 
-  radiationOptions(cmd.command('assign').description('assign elements to the atoms/peaks of a .res (heavy stage)')
-    .requiredOption('--res <file>', 'SHELXT-like .res (peaks labelled, SFAC/UNIT)'))
-    .requiredOption('--out <file>', 'output .ins with relabelled atoms')
+  radiationOptions(cmd.command('assign').description('assign elements to the atoms/peaks of a .res, or of every .res in a folder (heavy stage)')
+    .option('--res <file>', 'SHELXT-like .res (peaks labelled, SFAC/UNIT)')
+    .option('--data <dir>', 'folder of .res/.ins files with their .hkl beside them: all assigned in one run, one record (needs --out-dir)'))
+    .option('--out <file>', 'output .ins with relabelled atoms (with --res)')
+    .option('--out-dir <dir>', 'folder for the <name>_AI.ins files (with --data)')
     .option('--hkl <file>', 'HKLF 4 for peak heights (default: beside the .res)')
-    .option('--train <dir>', 'folder of structures to train the per-peak classifier on (default: height-rank baseline)')
-    .option('--decoder <d>', 'argmax | counts', 'counts')
-    .option('--json <file>', 'per-atom probabilities and the run record')
-    .action(async (o: { res: string; out: string; hkl?: string; train?: string; decoder: string; json?: string } & RadiationOpts) => {
-      if (!['argmax', 'counts'].includes(o.decoder)) throw new InputError(`--decoder must be argmax or counts, got ${o.decoder}`);
-      structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
+    .option('--model <file>', 'a model from crystal train (default: the shipped model)')
+    .option('--baseline', 'the height-rank baseline instead of a model')
+    .option('--train <dir>', 'folder of structures to train the per-peak classifier on instead of a model')
+    .option('--decoder <d>', `${X.DECODERS.join(' | ')}: near-counts lets an element exceed its formula count by a quarter at odds of 10:1`, 'near-counts')
+    .option('--json <file>', 'per-atom top-5 probabilities and the run record')
+    .action(async (o: { res?: string; data?: string; out?: string; outDir?: string; hkl?: string; model?: string; baseline?: boolean; train?: string; decoder: string; json?: string } & RadiationOpts) => {
+      if (!(X.DECODERS as readonly string[]).includes(o.decoder)) throw new InputError(`--decoder must be one of ${X.DECODERS.join(', ')}, got ${o.decoder}`);
+      (o.res ? structureInputs('--res', o.res, o.hkl) : outputGuard().input(o.hkl, '--hkl')).inputFolder(o.data, '--data', STRUCTURE_FILES).input(o.model, '--model').inputFolder(o.train, '--train', STRUCTURE_FILES)
+        .output(o.out, '--out').outputFolder(o.outDir, '--out-dir').output(o.json, '--json').check();
+      if (!!o.res === !!o.data) throw new InputError('give exactly one of --res FILE or --data DIR');
+      if ([o.model, o.baseline, o.train].filter(Boolean).length > 1) throw new InputError('--model, --baseline and --train exclude each other');
+      const choice = { model: o.model, baseline: o.baseline, train: o.train, decoder: o.decoder as X.Decoder, wavelength: o.wavelength, dispersion: o.dispersion };
+      if (o.data) {
+        if (!o.outDir) throw new InputError('--data needs --out-dir DIR for the assigned .ins files');
+        if (o.out || o.hkl) throw new InputError('--out and --hkl go with --res; with --data use --out-dir (each .hkl is read from beside its .res)');
+        const rec = new RunRecorder('crystal assign', o, 0);
+        const outName = (f: string) => join(o.outDir!, basename(f).replace(/\.(res|ins)$/i, '') + '_AI.ins');
+        const n = X.structureFilesIn(o.data).files.length;
+        const p = progress('crystal assign', n);
+        const r = await rec.time('assign', () => X.assignBatchRun(o.data!, { ...choice, outName, onFile: () => p.tick() }));
+        p.done();
+        mkdirSync(o.outDir, { recursive: true });
+        for (const f of r.files) writeFileAtomic(f.out, f.ins);
+        process.stdout.write(`${o.outDir}: ${r.files.length} of ${r.files.length + r.failures.length} structures assigned (${r.files[0]?.method ?? 'none'}), ${r.files.reduce((t, f) => t + f.changed, 0)} atoms relabelled${r.failures.length ? `; ${r.failures.length} failed: ${r.failures.map((x) => basename(x.file)).join(', ')}` : ''}\n`);
+        if (o.json) writeRecord(o.json, rec.finish({ structures: r.files.length, failed: r.failures.length, files: r.files.map((f) => ({ file: f.file, out: f.out, method: f.method, atoms: f.atoms, changed: f.changed, ...f.metrics })), failures: r.failures }));
+        if (r.failures.length) process.exitCode = 1;
+        return;
+      }
+      if (!o.out) throw new InputError('--res needs --out FILE for the assigned .ins');
+      if (o.outDir) throw new InputError('--out-dir goes with --data');
       const rec = new RunRecorder('crystal assign', o, 0);
-      const r = X.assignRun(o.res, { hkl: o.hkl, train: o.train, decoder: o.decoder as X.Decoder, wavelength: o.wavelength, dispersion: o.dispersion });
+      const r = X.assignRun(o.res!, { ...choice, hkl: o.hkl });
       writeFileAtomic(o.out, r.ins);
       process.stdout.write(`${o.out}: ${(r.metrics.atoms as unknown[]).length} atoms assigned (${r.method}), ${r.changed} relabelled\n`);
       if (o.json) writeRecord(o.json, rec.finish(r.metrics));
@@ -87,16 +114,40 @@ function register(program: Command): void {
   cmd.command('hydrogens').description('predict H counts per heavy atom and write HFIX instructions (hydro stage)')
     .requiredOption('--res <file>', 'refined .res').requiredOption('--out <file>', 'output .ins with HFIX')
     .option('--hkl <file>', 'HKLF 4 to report R1 with and without the riding H (default: beside the .res when present)')
-    .option('--train <dir>', 'folder of structures to train the H-count classifier on (default: valence rule)')
-    .option('--json <file>', 'per-atom counts and the run record')
-    .action(async (o: { res: string; out: string; hkl?: string; train?: string; json?: string }) => {
-      structureInputs('--res', o.res, o.hkl).inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
+    .option('--model <file>', 'a model from crystal train (default: the shipped model)')
+    .option('--rule', 'the valence rule instead of a model')
+    .option('--train <dir>', 'folder of structures to train the H-count classifier on instead of a model')
+    .option('--json <file>', 'per-atom counts (with the model: probabilities of 0-3 H) and the run record')
+    .action(async (o: { res: string; out: string; hkl?: string; model?: string; rule?: boolean; train?: string; json?: string }) => {
+      structureInputs('--res', o.res, o.hkl).input(o.model, '--model').inputFolder(o.train, '--train', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
+      if ([o.model, o.rule, o.train].filter(Boolean).length > 1) throw new InputError('--model, --rule and --train exclude each other');
       const rec = new RunRecorder('crystal hydrogens', o, null);
-      const r = X.hydrogensRun(o.res, { hkl: o.hkl, train: o.train });
+      const r = X.hydrogensRun(o.res, { hkl: o.hkl, train: o.train, model: o.model, rule: o.rule });
       writeFileAtomic(o.out, r.ins);
       process.stdout.write(`${o.out}: ${r.riding.length} riding H on ${r.atoms.filter((a) => a.hfix !== null).length} atoms (${r.method})\n`);
       if (r.r1) process.stdout.write(`  R1: with the model's H ${r.r1.model_h.toFixed(4)}, without H ${r.r1.no_h.toFixed(4)}, with generated riding H ${r.r1.riding_h.toFixed(4)}\n`);
-      if (o.json) writeRecord(o.json, rec.finish({ atoms: r.atoms, riding_h: r.riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })), r1: r.r1 }));
+      if (o.json) writeRecord(o.json, rec.finish({ method: r.method, atoms: r.atoms, riding_h: r.riding.map((h) => ({ label: h.label, frac: h.frac, uiso: h.uiso })), r1: r.r1 }));
+    });
+
+  cmd.command('train').description('train the element and H-count model on a corpus (npm run crystal-corpus) and write it as a model file')
+    .requiredOption('--corpus <dir>', 'corpus folder (.res + .hkl, manifest.json with the split by molecule)')
+    .requiredOption('--out <file>', 'model file (JSON) for --model')
+    .option('--seed <n>', 'seed (peak draws, tree subsampling)', '0')
+    .option('--rounds <n>', 'boosting rounds of the element model (H-count model: two thirds)', '150')
+    .option('--draws <n>', 'simulated peak sets per training structure', '2')
+    .option('--json <file>', 'the run record (model card and held-out metrics)')
+    .action(async (o: { corpus: string; out: string; seed: string; rounds: string; draws: string; json?: string }) => {
+      const seed = Number(o.seed), rounds = Number(o.rounds), draws = Number(o.draws);
+      if (!Number.isInteger(seed)) throw new InputError(`--seed must be an integer, got ${o.seed}`);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > X.MAX_BOOST_ROUNDS) throw new InputError(`--rounds must be an integer 1-${X.MAX_BOOST_ROUNDS}, got ${o.rounds}`);
+      if (!Number.isInteger(draws) || draws < 1 || draws > 20) throw new InputError(`--draws must be an integer 1-20, got ${o.draws}`);
+      outputGuard().inputFolder(o.corpus, '--corpus', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
+      const rec = new RunRecorder('crystal train', o, seed);
+      const r = await X.trainRun(o.corpus, { seed, draws, element: { rounds }, hcount: { rounds: Math.max(1, Math.round((2 * rounds) / 3)) } }, (phase, fn) => rec.time(phase, fn));
+      writeFileAtomic(o.out, JSON.stringify(r.model) + '\n');
+      const m = r.model.card.metrics as Record<string, number | null>;
+      process.stdout.write(`${o.out}: trained on ${r.trainCases} structures` + (r.heldout ? `; held out ${r.heldout.structures.length}: heavy-atom accuracy ${X.fmt(m.heldout_heavy_acc, 3)} (height-rank baseline ${X.fmt(m.heldout_baseline_heavy_acc, 3)}), H count ${X.fmt(m.heldout_h_count_acc, 3)} (valence rule ${X.fmt(m.heldout_valence_rule_h_count_acc, 3)})` : '') + '\n');
+      if (o.json) writeRecord(o.json, rec.finish({ card: r.model.card as unknown as Record<string, unknown> }));
     });
 
   radiationOptions(cmd.command('validate').description('R1-swap test (flag atoms whose plausible alternative element fits better) and geometry alerts A/B/C')
@@ -141,17 +192,35 @@ function register(program: Command): void {
       await report(o.html, 'crystal swaps', [X.swapsSection(r)]);
     });
 
-  cmd.command('eval').description('leave-one-structure-out element and H-count accuracy on a folder of structures')
-    .requiredOption('--data <dir>', 'folder with SHELXL CIFs (embedded res+hkl) and/or .res+.hkl pairs')
-    .option('--seeds <list>', 'comma-separated seeds', parseStringList, ['0', '1', '2'])
+  cmd.command('eval').description('accuracy of the shipped model (or --model) on a folder of structures, without training; --loso: leave-one-structure-out of the folder-trained classifiers')
+    .requiredOption('--data <dir>', 'folder with SHELXL CIFs (embedded res+hkl) and/or .res+.hkl pairs (a corpus folder: its held-out split)')
+    .option('--seeds <list>', 'comma-separated seeds (peak simulation)', parseStringList, ['0', '1', '2'])
+    .option('--model <file>', 'a model from crystal train (default: the shipped model)')
+    .option('--decoder <d>', `${X.DECODERS.join(' | ')}`, 'near-counts')
+    .option('--loso', 'leave-one-structure-out evaluation of the classifiers trained on the folder itself (at least 3 structures)')
     .option('--json <file>', 'output JSON').option('--html <file>', 'HTML report')
-    .action(async (o: { data: string; seeds: string[]; json?: string; html?: string }) => {
+    .action(async (o: { data: string; seeds: string[]; model?: string; decoder: string; loso?: boolean; json?: string; html?: string }) => {
       const seeds = o.seeds.map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new InputError(`--seeds expects integers, got ${o.seeds.join(',')}`);
-      outputGuard().inputFolder(o.data, '--data', STRUCTURE_FILES).output(o.json, '--json').output(o.html, '--html').check();
+      if (!(X.DECODERS as readonly string[]).includes(o.decoder)) throw new InputError(`--decoder must be one of ${X.DECODERS.join(', ')}, got ${o.decoder}`);
+      outputGuard().inputFolder(o.data, '--data', STRUCTURE_FILES).input(o.model, '--model').output(o.json, '--json').output(o.html, '--html').check();
+      if (o.loso && o.model) throw new InputError('--loso trains on the folder; it takes no --model');
       const rec = new RunRecorder('crystal eval', o, seeds);
       let p: ReturnType<typeof progress> | undefined;
-      const { cases, result: res } = await X.evaluationRun(o.data, seeds, { onStart: (n) => { p = progress('crystal eval', n); }, onStep: () => p?.tick() }, (phase, fn) => rec.time(phase, fn));
+      const steps = { onStart: (n: number) => { p = progress('crystal eval', n); }, onStep: () => p?.tick() };
+      if (!o.loso) {
+        const { result: r } = await X.modelEvalRun(o.data, seeds, { model: o.model, decoder: o.decoder as X.Decoder, ...steps }, (phase, fn) => rec.time(phase, fn));
+        p?.done();
+        const f = (v: number | null) => X.fmt(v, 3);
+        process.stdout.write(`${r.structures.length} structures (${r.split}), ${r.atoms} non-H atoms, seeds ${seeds.join(',')}; model: ${r.model_source}\n` +
+          `  heavy-atom accuracy: model ${f(r.model.heavy_acc)} ± ${f(r.model.heavy_acc_sd)} (${o.decoder}), height-rank baseline ${f(r.baseline_height_rank.heavy_acc)} ± ${f(r.baseline_height_rank.heavy_acc_sd)}\n` +
+          `  per element (model / baseline): ${Object.entries(r.per_element).map(([e, v]) => `${e} ${f(v.model_acc)}/${f(v.baseline_acc)} (${v.atoms})`).join(', ')}\n` +
+          `  H count per atom: model ${f(r.model.h_count_acc)}, valence rule ${f(r.baseline_valence_rule.h_count_acc)} (${r.h_atoms} atoms)\n`);
+        if (o.json) writeRecord(o.json, rec.finish(r as unknown as Record<string, unknown>));
+        await report(o.html, 'crystal eval', [X.modelEvalSection(r)]);
+        return;
+      }
+      const { cases, result: res } = await X.evaluationRun(o.data, seeds, steps, (phase, fn) => rec.time(phase, fn));
       p?.done();
       const m = res.assignment.mean;
       const fmt = (k: string) => `${m[k].mean.toFixed(3)} ± ${m[k].std.toFixed(3)}`;

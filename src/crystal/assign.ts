@@ -70,11 +70,36 @@ export function peakFeatures(ps: PeakSet): number[][] {
   });
 }
 
-export type Decoder = 'argmax' | 'counts';
+export type Decoder = 'argmax' | 'counts' | 'near-counts';
+export const DECODERS: readonly Decoder[] = ['argmax', 'counts', 'near-counts'];
 
-/** Decode class probabilities to elements: per-peak argmax, or an assignment that meets the counts. */
+/**
+ * Penalty (nats) of the near-counts decoder for each peak beyond an element's formula count: a peak
+ * leaves the formula only on odds of at least 10 : 1. Fixed a priori, not fitted.
+ */
+export const NEAR_COUNTS_PENALTY = Math.LN10;
+
+/**
+ * Decode class probabilities to elements: per-peak argmax; an assignment that meets the counts
+ * exactly (Hungarian); or near-counts, where each element may exceed its count by a quarter (at least
+ * one, also for formula elements with count 0) at NEAR_COUNTS_PENALTY per extra peak. Formula counts
+ * scaled to the peaks are exact for an ordered structure with Z' = 1, and off for disorder, special
+ * positions or solvent, which is what the slack is for.
+ */
 export function decode(proba: readonly Float64Array[], classes: readonly string[], counts: Readonly<Record<string, number>>, decoder: Decoder): string[] {
   if (decoder === 'argmax') return proba.map((p) => classes[p.indexOf(Math.max(...p))]);
+  if (decoder === 'near-counts') {
+    const slots: { e: string; pen: number }[] = [];
+    for (const [e, c] of Object.entries(counts)) {
+      for (let i = 0; i < c; i++) slots.push({ e, pen: 0 });
+      for (let i = 0; i < Math.max(1, Math.ceil(c / 4)); i++) slots.push({ e, pen: NEAR_COUNTS_PENALTY });
+    }
+    while (slots.length < proba.length) slots.push({ e: Object.keys(counts)[0], pen: NEAR_COUNTS_PENALTY });
+    const m = slots.length;
+    const cost = proba.map((p) => slots.map((s) => { const ci = classes.indexOf(s.e); return -Math.log(Math.max(ci >= 0 ? p[ci] : 0, 1e-9)) + s.pen; }));
+    while (cost.length < m) cost.push(new Array<number>(m).fill(0));
+    return hungarian(cost).slice(0, proba.length).map((j) => slots[j].e);
+  }
   const slots: string[] = [];
   for (const [e, c] of Object.entries(counts)) for (let i = 0; i < c; i++) slots.push(e);
   while (slots.length < proba.length) slots.push(Object.keys(counts)[0]);
@@ -137,17 +162,37 @@ export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: numbe
     const cart = st.cell.toCartesian(f);
     return st.cell.toFractional([cart[0] + noise * rng.normal(), cart[1] + noise * rng.normal(), cart[2] + noise * rng.normal()]);
   };
+  // Phasing model first, then the peak positions (the order of the random draws).
+  const phasing = heavy.map((s) => ({ ...s, frac: jitter(s.frac) }));
+  const frac = heavy.map((s) => jitter(s.frac));
+  const heights = carbonPhasedHeights(c, phasing, frac, dmin);
+  const truth = heavy.map((s) => s.element);
+  const formula: Record<string, number> = {};
+  if (opts.formula) Object.assign(formula, opts.formula);
+  else if (c.model && c.model.unit.length === c.model.sfac.length) c.model.sfac.forEach((e, i) => { formula[e] = (formula[e] ?? 0) + c.model!.unit[i]; });
+  else for (const e of truth) formula[e] = (formula[e] ?? 0) + 1;
+  delete formula.H;
+  const sfac = Object.keys(formula);
+  return { structure: st, frac, heights, sfac, counts: countsForPeaks(formula, heavy.length), truth, labels: heavy.map((s) => s.label) };
+}
+
+/**
+ * Heights at `frac` in an |Fo| synthesis (d >= dmin) phased by `phasing` with every atom taken as
+ * carbon (Uiso 0.03, isotropic), each the mean of the point and 6 points 0.15 Å away: what a peak
+ * search sees before any element is known, so the elements of the input do not leak into the heights.
+ */
+export function carbonPhasedHeights(c: RefinementCase, phasing: readonly Site[], frac: readonly Vec3[], dmin = 0.8): number[] {
+  const st = c.structure;
   const keep: number[] = [];
   for (let i = 0; i < c.merged.h.length; i++) if (st.cell.dSpacing(c.merged.h[i], c.merged.k[i], c.merged.l[i]) >= dmin) keep.push(i);
   const idx = { h: keep.map((i) => c.merged.h[i]), k: keep.map((i) => c.merged.k[i]), l: keep.map((i) => c.merged.l[i]) };
   const calc = new SfCalculator(st.cell, st.sg, idx, st.wavelength);
-  const phasing = calc.compute(heavy.map((s) => ({ ...s, element: 'C', frac: jitter(s.frac), uani: null, uiso: 0.03, occ: s.occ })));
+  const F = calc.compute(phasing.map((s) => ({ ...s, element: 'C', uani: null, uiso: 0.03 })));
   const amp = keep.map((i) => Math.sqrt(Math.max(c.merged.fo2[i], 0)));
-  const phase = keep.map((_, j) => Math.atan2(phasing.im[j], phasing.re[j]));
+  const phase = keep.map((_, j) => Math.atan2(F.im[j], F.re[j]));
   const map = fourierMap(st, idx, amp, phase);
-  const frac = heavy.map((s) => jitter(s.frac));
   const off = 0.15;
-  const heights = frac.map((f) => {
+  return frac.map((f) => {
     const x = st.cell.toCartesian(f);
     let s = mapValue(map, f);
     for (let a = 0; a < 3; a++) for (const sg of [-1, 1]) {
@@ -157,14 +202,6 @@ export function simulatePeaks(c: RefinementCase, rng: Rng, opts: { noise?: numbe
     }
     return s / 7;
   });
-  const truth = heavy.map((s) => s.element);
-  const formula: Record<string, number> = {};
-  if (opts.formula) Object.assign(formula, opts.formula);
-  else if (c.model && c.model.unit.length === c.model.sfac.length) c.model.sfac.forEach((e, i) => { formula[e] = (formula[e] ?? 0) + c.model!.unit[i]; });
-  else for (const e of truth) formula[e] = (formula[e] ?? 0) + 1;
-  delete formula.H;
-  const sfac = Object.keys(formula);
-  return { structure: st, frac, heights, sfac, counts: countsForPeaks(formula, heavy.length), truth, labels: heavy.map((s) => s.label) };
 }
 
 /** Shift classes of the rank-shift model: true element's formula rank minus the baseline's, clipped. */

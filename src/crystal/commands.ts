@@ -1,14 +1,17 @@
 // What the `perennial crystal` commands compute, one function per command: load the structure,
 // run the calculation and return the record's metrics and any file text, so the CLI only parses
 // options, calls one of these and writes what comes back.
-import { existsSync } from 'node:fs';
-import { InputError, warn } from '../core/errors.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError, ParseError, warn } from '../core/errors.js';
 import { SectionBuilder, type Section } from '../core/report.js';
 import { rng, type Rng } from '../core/rng.js';
-import { countsForPeaks, ElementAssigner, heightRankBaseline, peakHeightsFromMap, simulatePeaks, type Decoder, type PeakSet } from './assign.js';
+import { carbonPhasedHeights, countsForPeaks, ElementAssigner, heightRankBaseline, simulatePeaks, type Decoder, type PeakSet } from './assign.js';
+import { ShippedAssigner, topK, trainAssigner, type AssignerModelFile, type ModelCard, type TrainOptions } from './model.js';
 import { builtInCase } from './builtin.js';
 import { elementFromLabel } from './elements.js';
-import { evaluateLoso, loadCases, type EvalResult } from './evaluate.js';
+import { evaluateLoso, evaluateModel, loadCases, type EvalResult, type ModelEvalResult } from './evaluate.js';
+import { readManifest, type CorpusManifest } from './corpus.js';
 import { heavyAtomContexts, hfixCode, HydrogenCounter, ridingHydrogens, valenceRuleCount } from './hydrogens.js';
 import { readTextFile } from './limits.js';
 import { agreementReasons, finiteMetrics, resolveRadiation, type DispersionMode, type Radiation } from './options.js';
@@ -90,32 +93,58 @@ export function formulaOf(m: ShelxModel): Record<string, number> {
 export interface AssignRun {
   /** The .ins with the non-H atoms relabelled (and ANIS), Q-peaks dropped. */
   readonly ins: string;
-  readonly method: 'classifier' | 'height-rank baseline';
+  readonly method: 'shipped model' | 'model file' | 'classifier' | 'height-rank baseline';
   /** How many atoms changed element. */
   readonly changed: number;
   readonly metrics: Record<string, unknown>;
 }
 
-/** `crystal assign`: elements for the non-H atoms of a .res from Fourier-map peak heights, by the height-rank baseline or a classifier trained on `train`. */
-export function assignRun(res: string, o: { hkl?: string; train?: string; decoder: Decoder; wavelength?: number; dispersion: DispersionMode }): AssignRun {
+/** Which assigner: the shipped model (default), a model file, a classifier trained on a folder, or the height-rank baseline. */
+export interface AssignerChoice {
+  readonly model?: string;
+  readonly train?: string;
+  readonly baseline?: boolean;
+}
+
+function chooseModel(o: AssignerChoice): { model: ShippedAssigner; method: 'shipped model' | 'model file' } {
+  return o.model ? { model: ShippedAssigner.load(o.model), method: 'model file' } : { model: ShippedAssigner.shipped(), method: 'shipped model' };
+}
+
+/**
+ * `crystal assign`: elements for the non-H atoms of a .res from the heights of an |Fo| synthesis
+ * phased with every atom as carbon (the input's elements do not enter the heights), by the shipped
+ * model (default), a model file, a classifier trained on `train`, or the height-rank baseline.
+ */
+export function assignRun(res: string, o: AssignerChoice & { hkl?: string; decoder: Decoder; wavelength?: number; dispersion: DispersionMode; loaded?: ShippedAssigner }): AssignRun {
   const c = caseFromRes(res, o.hkl, { wavelength: o.wavelength });
   const rad = resolveRadiation(c.structure, o.dispersion, res);
   const m = c.model!;
   const heavy = c.structure.sites.filter((s) => s.element !== 'H');
   if (heavy.length === 0) throw new InputError(`${res}: no non-H atoms to assign`);
-  const heights = peakHeightsFromMap(c, heavy, { anomalous: rad.anomalous });
+  const heights = carbonPhasedHeights(c, heavy, heavy.map((s) => s.frac));
   const formula = formulaOf(m);
   const ps: PeakSet = { structure: c.structure, frac: heavy.map((s) => s.frac), heights, sfac: Object.keys(formula), counts: countsForPeaks(formula, heavy.length), labels: heavy.map((s) => s.label) };
   let elements: string[];
-  let top: { label: string; top: [string, number][] }[] = [];
-  if (o.train) {
+  let top: ([string, number][] | null)[] = ps.labels.map(() => null);
+  let method: AssignRun['method'];
+  if (o.baseline) {
+    elements = heightRankBaseline(heights, ps.counts);
+    method = 'height-rank baseline';
+  } else if (o.train) {
     const train = loadCases(o.train).filter((t) => t.name !== c.name);
     const r = rng(0, 'crystal-assign');
     const model = new ElementAssigner().fit(train.map((t) => simulatePeaks(t, r.split(t.name))));
     const pr = model.predict(ps, o.decoder);
     elements = pr.elements;
-    top = pr.proba.map((p, i) => ({ label: ps.labels[i], top: pr.classes.map((cl, j) => [cl, +p[j].toFixed(4)] as [string, number]).filter((x) => x[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 5) }));
-  } else elements = heightRankBaseline(heights, ps.counts);
+    top = pr.proba.map((p) => topK(pr.classes, Array.from(p)).filter((x) => x[1] > 0));
+    method = 'classifier';
+  } else {
+    const chosen = o.loaded ? { model: o.loaded, method: (o.model ? 'model file' : 'shipped model') as AssignRun['method'] } : chooseModel(o);
+    const pr = chosen.model.predict(ps, o.decoder);
+    elements = pr.elements;
+    top = pr.proba.map((p, i) => topK(pr.classes[i], p));
+    method = chosen.method;
+  }
   const byLabel = new Map(ps.labels.map((l, i) => [l, elements[i]]));
   const atoms = m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H').map((a) => {
     const el = byLabel.get(a.name)!;
@@ -123,39 +152,85 @@ export function assignRun(res: string, o: { hkl?: string; train?: string; decode
   });
   return {
     ins: writeShelxIns({ ...m, atoms, qpeaks: [], extra: [...m.extra.filter((e) => !/^ANIS/i.test(e)), 'ANIS'] }),
-    method: o.train ? 'classifier' : 'height-rank baseline',
+    method,
     changed: ps.labels.filter((l, i) => elementFromLabel(l) !== elements[i]).length,
-    metrics: finiteMetrics({ ...rad, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i], top5: top[i]?.top ?? null })) }),
+    metrics: finiteMetrics({ ...rad, method, decoder: o.baseline ? null : o.decoder, atoms: ps.labels.map((l, i) => ({ label: l, element: elements[i], height: heights[i], top5: top[i] })) }),
   };
+}
+
+export interface AssignBatchRun {
+  readonly files: { file: string; out: string; ins: string; method: string; atoms: number; changed: number; metrics: Record<string, unknown> }[];
+  readonly failures: { file: string; error: string }[];
+}
+
+/** The .res/.ins files of a folder (not recursive) that have an .hkl beside them, sorted. */
+export function structureFilesIn(dir: string): { files: string[]; withoutHkl: string[] } {
+  const all = readdirSync(dir).filter((n) => SHELX_FILE.test(n)).sort().map((n) => join(dir, n));
+  return { files: all.filter((p) => existsSync(p.replace(SHELX_FILE, '.hkl'))), withoutHkl: all.filter((p) => !existsSync(p.replace(SHELX_FILE, '.hkl'))) };
+}
+
+/**
+ * `crystal assign --data DIR`: every .res/.ins with its .hkl in DIR, the model loaded once; a file
+ * that fails is listed with its error and the rest go on. `outName` maps an input to its output .ins.
+ */
+export function assignBatchRun(dir: string, o: AssignerChoice & { decoder: Decoder; wavelength?: number; dispersion: DispersionMode; outName: (file: string) => string; onFile?: (file: string) => void }): AssignBatchRun {
+  const { files, withoutHkl } = structureFilesIn(dir);
+  for (const p of withoutHkl) warn('crystal-batch-no-hkl', `${p}: no .hkl beside it; skipped`);
+  if (files.length === 0) throw new InputError(`${dir}: no .res/.ins file with an .hkl beside it`);
+  const loaded = o.baseline || o.train ? undefined : chooseModel(o).model;
+  const out: AssignBatchRun['files'] = [];
+  const failures: AssignBatchRun['failures'] = [];
+  for (const f of files) {
+    try {
+      const r = assignRun(f, { ...o, loaded });
+      out.push({ file: f, out: o.outName(f), ins: r.ins, method: r.method, atoms: (r.metrics.atoms as unknown[]).length, changed: r.changed, metrics: r.metrics });
+    } catch (e) {
+      if (!(e instanceof InputError || e instanceof ParseError)) throw e;
+      failures.push({ file: f, error: e.message });
+      warn('crystal-batch-failed', `${f}: ${e.message}`);
+    }
+    o.onFile?.(f);
+  }
+  return { files: out, failures };
 }
 
 export interface HydrogensRun {
   /** The .ins without H atoms and with HFIX instructions for the riding H. */
   readonly ins: string;
-  readonly method: 'classifier' | 'valence rule';
-  readonly atoms: { label: string; element: string; degree: number; n_h: number; hfix: number | null }[];
+  readonly method: 'shipped model' | 'model file' | 'classifier' | 'valence rule';
+  readonly atoms: { label: string; element: string; degree: number; n_h: number; hfix: number | null; p_h?: number[] }[];
   readonly riding: Site[];
   /** R1 with the model's H, without H and with the generated riding H; null without reflections. */
   readonly r1: { model_h: number; no_h: number; riding_h: number } | null;
 }
 
-/** `crystal hydrogens`: H counts per heavy atom (valence rule, or a classifier trained on `train`) as HFIX; with reflections (`hkl` or beside the .res), R1 with and without them. */
-export function hydrogensRun(res: string, o: { hkl?: string; train?: string }): HydrogensRun {
+/** `crystal hydrogens`: H counts per heavy atom (shipped model by default; a model file, a classifier trained on `train`, or the valence rule) as HFIX; with reflections (`hkl` or beside the .res), R1 with and without them. */
+export function hydrogensRun(res: string, o: { hkl?: string; train?: string; model?: string; rule?: boolean }): HydrogensRun {
   const m = parseShelxIns(readTextFile(res), { file: res });
   const noH = { ...m, atoms: m.atoms.filter((a) => m.sfac[a.sfac - 1] !== 'H') };
   const st = structureFromShelx(noH);
   const ctx = heavyAtomContexts(st);
   let counts: number[];
-  if (o.train) {
+  let proba: number[][] | null = null;
+  let method: HydrogensRun['method'];
+  if (o.rule) {
+    counts = ctx.map((a) => valenceRuleCount(a.element, a.degree));
+    method = 'valence rule';
+  } else if (o.train) {
     const train = loadCases(o.train).flatMap((c) => (c.structure.sites.some((s) => s.element === 'H') ? heavyAtomContexts(c.structure) : []));
     counts = new HydrogenCounter().fit(train).predict(ctx);
-  } else counts = ctx.map((a) => valenceRuleCount(a.element, a.degree));
+    method = 'classifier';
+  } else {
+    const chosen = chooseModel(o);
+    const h = chosen.model.hydrogens(st, ctx);
+    counts = h.counts; proba = h.proba; method = chosen.method;
+  }
   const byCode = new Map<number, string[]>();
   const riding: Site[] = [];
   const atoms = ctx.map((a, i) => {
     const code = hfixCode(a.element, counts[i], a.degree);
     if (code !== null) { const l = byCode.get(code) ?? []; l.push(st.sites[a.index].label); byCode.set(code, l); riding.push(...ridingHydrogens(st, a, code)); }
-    return { label: st.sites[a.index].label, element: a.element, degree: a.degree, n_h: counts[i], hfix: code };
+    return { label: st.sites[a.index].label, element: a.element, degree: a.degree, n_h: counts[i], hfix: code, ...(proba ? { p_h: proba[i].map((p) => +p.toFixed(4)) } : {}) };
   });
   const sfac = m.sfac.includes('H') ? m.sfac : [...m.sfac, 'H'];
   const unit = m.sfac.includes('H') ? m.unit : [...m.unit, 0];
@@ -171,7 +246,7 @@ export function hydrogensRun(res: string, o: { hkl?: string; train?: string }): 
       riding_h: evaluateCase(c, { anomalous: true, sites: [...heavySites, ...riding] }).r1,
     };
   }
-  return { ins, method: o.train ? 'classifier' : 'valence rule', atoms, riding, r1 };
+  return { ins, method, atoms, riding, r1 };
 }
 
 export interface ValidationRun {
@@ -249,6 +324,46 @@ export function alertsSection(c: RefinementCase, alerts: readonly Alert[]): Sect
     .build();
 }
 
+/** The structures of a folder for training or evaluation: with a corpus manifest, only the named split. */
+export function casesForSplit(dir: string, split: 'train' | 'heldout'): { cases: RefinementCase[]; split: string; manifest: CorpusManifest | null } {
+  const all = loadCases(dir);
+  if (!existsSync(join(dir, 'manifest.json'))) return { cases: all, split: 'all (no manifest.json)', manifest: null };
+  const manifest = readManifest(dir);
+  const names = new Set(manifest.structures.filter((x) => x.split === split).map((x) => x.name));
+  return { cases: all.filter((c) => names.has(c.name)), split, manifest };
+}
+
+/**
+ * `crystal train`: fit the element and H-count models on a corpus's training split (phases load,
+ * train, heldout), and measure them on its held-out split (by molecule) for the model card.
+ */
+export async function trainRun(corpus: string, o: TrainOptions & { seed: number; onStep?: (msg: string) => void }, phase: Phase = untimed): Promise<{ model: AssignerModelFile; heldout: ModelEvalResult | null; trainCases: number }> {
+  const { cases, manifest } = await phase('load', () => casesForSplit(corpus, 'train'));
+  if (cases.length < 2) throw new InputError(`${corpus}: need at least 2 training structures with reflections, found ${cases.length}`);
+  const info = manifest ? { generator: 'npm run crystal-corpus', corpus_seed: manifest.seed, corpus_structures: manifest.n, smiles: manifest.smiles } : { folder: 'no manifest.json: every structure used for training' };
+  const file = await phase('train', () => trainAssigner(cases, rng(o.seed, 'crystal-train'), o, info, o.seed, o.onStep));
+  let heldout: ModelEvalResult | null = null;
+  if (manifest) {
+    const held = casesForSplit(corpus, 'heldout').cases;
+    if (held.length) heldout = await phase('heldout', () => evaluateModel(held, ShippedAssigner.fromObject(file, 'trained model'), [0], (sd) => rng(sd, 'crystal-eval'), o.onStep));
+  }
+  const model: AssignerModelFile = heldout ? { ...file, card: { ...file.card, metrics: { ...file.card.metrics, heldout_structures: heldout.structures.length, heldout_heavy_acc: heldout.model.heavy_acc, heldout_baseline_heavy_acc: heldout.baseline_height_rank.heavy_acc, heldout_h_count_acc: heldout.model.h_count_acc, heldout_valence_rule_h_count_acc: heldout.baseline_valence_rule.h_count_acc, heldout_per_element: heldout.per_element } } } : file;
+  return { model, heldout, trainCases: cases.length };
+}
+
+/**
+ * `crystal eval`: the shipped model (or `model`) on a folder without training (phases load, eval);
+ * a corpus folder contributes only its held-out split.
+ */
+export async function modelEvalRun(dir: string, seeds: readonly number[], o: { model?: string; decoder?: Decoder } & Steps = {}, phase: Phase = untimed): Promise<{ result: ModelEvalResult & { split: string; model_source: string; model_card: ModelCard } }> {
+  const { cases, split } = await phase('load', () => casesForSplit(dir, 'heldout'));
+  if (cases.length === 0) throw new InputError(`${dir}: no structure with reflections to evaluate`);
+  const { model } = chooseModel(o);
+  o.onStart?.(seeds.length * cases.length + cases.length);
+  const r = await phase('eval', () => evaluateModel(cases, model, seeds, (sd) => rng(sd, 'crystal-eval'), () => o.onStep?.(), o.decoder ?? 'near-counts'));
+  return { result: { ...r, split, model_source: model.source, model_card: model.card } };
+}
+
 export function validationSection(c: RefinementCase, r: SwapTestReport, sites?: readonly Site[]): Section {
   return new SectionBuilder(`crystal: R1-swap validation of ${c.name}`)
     .text(`R1 ${r.r1.toFixed(4)}. For each atom and each plausible alternative element, the scale and that atom's U are re-refined. ` +
@@ -268,6 +383,16 @@ export function evalSection(res: EvalResult): Section {
   return new SectionBuilder('crystal: leave-one-structure-out evaluation')
     .table(['seed', 'atom acc baseline', 'argmax', 'counts', 'rank-shift', 'C/N/O baseline', 'C/N/O counts', 'C/N/O rank-shift', 'heavier baseline', 'heavier counts', 'heavier rank-shift', 'all-correct baseline', 'all-correct counts', 'all-correct rank-shift'], rows)
     .table(['', 'valence rule', 'learned'], [['H count, per atom', +(res.hydrogens.valence_rule_atom_acc as number).toFixed(3), +(res.hydrogens.learned_atom_acc as number).toFixed(3)], ['all-correct structures', res.hydrogens.valence_rule_structures_all_correct as number, res.hydrogens.learned_structures_all_correct as number]])
+    .build();
+}
+
+export function modelEvalSection(r: ModelEvalResult & { split: string; model_source: string }): Section {
+  const f = (v: number | null) => (v === null ? null : +v.toFixed(3));
+  return new SectionBuilder(`crystal: ${r.model_source} on ${r.structures.length} structures (${r.split})`)
+    .text(`Peaks simulated per seed (true sites + 0.05 Å, heights from an |Fo| map phased by an all-carbon model); the model decodes with ${r.model.decoder}, the baseline gives the heaviest elements to the highest peaks in formula counts. H counts from the true heavy-atom model.`)
+    .table(['', 'model', 'height-rank baseline'], [['heavy-atom accuracy', f(r.model.heavy_acc), f(r.baseline_height_rank.heavy_acc)], ['all-correct structures', r.model.structures_all_correct, r.baseline_height_rank.structures_all_correct]])
+    .table(['element', 'atoms', 'model', 'baseline'], Object.entries(r.per_element).map(([e, v]) => [e, v.atoms, f(v.model_acc), f(v.baseline_acc)]))
+    .table(['structure', 'non-H atoms', 'model', 'baseline', 'H count (model)', 'H count (valence rule)'], r.per_structure.map((p) => [p.structure as string, p.heavy_atoms as number, f(p.heavy_acc as number), f(p.baseline_heavy_acc as number), f((p.h_count_acc as number | undefined) ?? null), f((p.valence_rule_h_count_acc as number | undefined) ?? null)]))
     .build();
 }
 

@@ -4,12 +4,13 @@ import { basename, join } from 'node:path';
 import { warn } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { mean as meanOf, std as stdOf } from '../core/stats.js';
-import { ElementAssigner, heightRankBaseline, RankShiftAssigner, simulatePeaks, type PeakSet } from './assign.js';
+import { decode, DECODERS, ElementAssigner, heightRankBaseline, RankShiftAssigner, simulatePeaks, type Decoder, type PeakSet } from './assign.js';
 import { parseCif } from './cif.js';
 import { heavyAtomContexts, HydrogenCounter, valenceRuleCount, type HeavyAtomContext } from './hydrogens.js';
 import { readTextFile } from './limits.js';
 import { caseFromShelx, checkEmbeddedChecksums, type RefinementCase } from './refine.js';
 import { embeddedShelx, publishedAgreement } from './structure.js';
+import type { ShippedAssigner } from './model.js';
 
 function walk(dir: string): string[] {
   const out: string[] = [];
@@ -131,4 +132,89 @@ export function evaluateLoso(cases: readonly RefinementCase[], seeds: readonly n
   });
   const hydrogens = { structures: withH.length, atoms: n, valence_rule_atom_acc: rule / n, learned_atom_acc: learned / n, valence_rule_structures_all_correct: sRule, learned_structures_all_correct: sLearned };
   return { structures: cases.map((c) => c.name), assignment: { per_seed: perSeed, mean }, hydrogens, per_structure: perStructure };
+}
+
+export interface ModelEvalResult {
+  readonly model: { heavy_acc: number; heavy_acc_sd: number; h_count_acc: number | null; structures_all_correct: number; decoder: Decoder };
+  /** The same probabilities decoded each way (mean over seeds). */
+  readonly model_by_decoder: Record<string, { heavy_acc: number }>;
+  readonly baseline_height_rank: { heavy_acc: number; heavy_acc_sd: number; structures_all_correct: number };
+  readonly baseline_valence_rule: { h_count_acc: number | null };
+  readonly per_element: Record<string, { atoms: number; model_acc: number; baseline_acc: number }>;
+  readonly per_seed: readonly { seed: number; model_heavy_acc: number; baseline_heavy_acc: number }[];
+  readonly per_structure: readonly Record<string, unknown>[];
+  readonly atoms: number;
+  readonly h_atoms: number;
+  readonly structures: readonly string[];
+}
+
+/**
+ * The shipped (or a given) model on structures it was not trained on, without training: per seed,
+ * peaks are simulated as in `evaluateLoso` and both the model and the height-rank baseline assign
+ * them (formula counts, Hungarian decoding for the model); H counts are predicted from the true
+ * heavy-atom model and compared with the H atoms the structure carries.
+ */
+export function evaluateModel(cases: readonly RefinementCase[], model: ShippedAssigner, seeds: readonly number[], rngFor: (seed: number) => Rng, onStep?: (msg: string) => void, decoder: Decoder = 'near-counts'): ModelEvalResult {
+  const decOk: Record<string, number> = Object.fromEntries(DECODERS.map((d) => [d, 0]));
+  const perStructure: Record<string, unknown>[] = [];
+  const perSeed: { seed: number; model_heavy_acc: number; baseline_heavy_acc: number }[] = [];
+  const el: Record<string, { atoms: number; m: number; b: number }> = {};
+  let allM = 0, allB = 0, nAll = 0;
+  const byCase = new Map<string, { atoms: number; m: number; b: number }>();
+  for (const seed of seeds) {
+    const r = rngFor(seed);
+    let n = 0, okM = 0, okB = 0;
+    for (const c of cases) {
+      onStep?.(`assign ${c.name} seed ${seed}`);
+      const ps = simulatePeaks(c, r.split(c.name));
+      const truth = ps.truth!;
+      const pr = model.probabilities(ps);
+      const p64 = pr.proba.map((p) => Float64Array.from(p));
+      const pm = decode(p64, pr.candidates, ps.counts, decoder);
+      const pb = heightRankBaseline(ps.heights, ps.counts);
+      const alt = Object.fromEntries(DECODERS.map((d) => [d, d === decoder ? pm : decode(p64, pr.candidates, ps.counts, d)]));
+      let m = 0, b = 0;
+      truth.forEach((t, i) => {
+        const e = (el[t] ??= { atoms: 0, m: 0, b: 0 });
+        e.atoms++;
+        if (pm[i] === t) { m++; e.m++; }
+        if (pb[i] === t) { b++; e.b++; }
+        for (const d of DECODERS) if (alt[d][i] === t) decOk[d]++;
+      });
+      n += truth.length; okM += m; okB += b;
+      if (m === truth.length) allM++;
+      if (b === truth.length) allB++;
+      const s = byCase.get(c.name) ?? { atoms: 0, m: 0, b: 0 };
+      s.atoms += truth.length; s.m += m; s.b += b; byCase.set(c.name, s);
+    }
+    perSeed.push({ seed, model_heavy_acc: okM / n, baseline_heavy_acc: okB / n });
+    nAll += n;
+  }
+  let hN = 0, hM = 0, hR = 0;
+  for (const c of cases) {
+    const s = byCase.get(c.name)!;
+    const row: Record<string, unknown> = { structure: c.name, heavy_atoms: s.atoms / seeds.length, heavy_acc: s.m / s.atoms, baseline_heavy_acc: s.b / s.atoms };
+    if (c.structure.sites.some((x) => x.element === 'H')) {
+      onStep?.(`hydrogens ${c.name}`);
+      const ctx = heavyAtomContexts(c.structure);
+      const pred = model.hydrogens(c.structure, ctx).counts;
+      let m = 0, rule = 0;
+      ctx.forEach((a, i) => { const t = Math.min(a.nH, 3); if (pred[i] === t) m++; if (valenceRuleCount(a.element, a.degree) === t) rule++; });
+      hN += ctx.length; hM += m; hR += rule;
+      Object.assign(row, { h_atoms: ctx.length, h_count_acc: ctx.length ? m / ctx.length : null, valence_rule_h_count_acc: ctx.length ? rule / ctx.length : null });
+    }
+    perStructure.push(row);
+  }
+  const mAcc = perSeed.map((p) => p.model_heavy_acc), bAcc = perSeed.map((p) => p.baseline_heavy_acc);
+  const sd = (v: number[]) => (v.length > 1 ? stdOf(v) : 0);
+  const perElement: ModelEvalResult['per_element'] = {};
+  for (const [e, v] of Object.entries(el).sort((a, b) => b[1].atoms - a[1].atoms)) perElement[e] = { atoms: v.atoms / seeds.length, model_acc: v.m / v.atoms, baseline_acc: v.b / v.atoms };
+  return {
+    model: { heavy_acc: meanOf(mAcc), heavy_acc_sd: sd(mAcc), h_count_acc: hN ? hM / hN : null, structures_all_correct: allM / seeds.length, decoder },
+    model_by_decoder: Object.fromEntries(DECODERS.map((d) => [d, { heavy_acc: decOk[d] / nAll }])),
+    baseline_height_rank: { heavy_acc: meanOf(bAcc), heavy_acc_sd: sd(bAcc), structures_all_correct: allB / seeds.length },
+    baseline_valence_rule: { h_count_acc: hN ? hR / hN : null },
+    per_element: perElement, per_seed: perSeed, per_structure: perStructure,
+    atoms: [...byCase.values()].reduce((s, v) => s + v.atoms, 0) / seeds.length, h_atoms: hN, structures: cases.map((c) => c.name),
+  };
 }
