@@ -10,7 +10,7 @@ import { findBareNonFinite, RunRecorder } from '../../src/core/record.js';
 import { LlamaCppProvider } from '../../src/llm/llamacpp.js';
 import { ParseError } from '../../src/core/errors.js';
 import { renderPlain } from '../../src/llm/llamacpp.js';
-import { byteTokenizer, chatExamples, runTrainCommand, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
+import { byteTokenizer, chatExamples, readTrainedGguf, runTrainCommand, shapeOf, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
 
 const TINY: TrainConfigInput = { dim: 16, layers: 1, heads: 2, ffn: 32, contextLength: 64, batchSize: 4, steps: 8, warmupSteps: 2, lr: 1e-2, checkpointEvery: 0 };
 
@@ -57,6 +57,11 @@ test('training lowers the answer loss; a resumed run equals an unbroken one', { 
     assert.ok(full.loss_curve.values[0] > 4, `starts near ln(354) = 5.9: ${full.loss_curve.values[0]}`);
     assert.ok(full.final_loss < full.loss_curve.values[0] - 1.5, `loss falls: ${full.loss_curve.values[0]} -> ${full.final_loss}`);
     assert.ok(full.tokens_per_s > 0 && Number.isFinite(full.tokens_per_s));
+    const back = readTrainedGguf(join(dir, 'full.gguf'));
+    assert.deepEqual(back.shape, shapeOf(config), 'the GGUF gives back the shape');
+    const tuned = await trainLlama({ config: resolveTrainConfig({ ...TINY, steps: 1, lr: 1e-9 }), data, dataId: 'x', out: null, checkpoint: null, quiet: true, init: { ...back, from: 'full.gguf' } });
+    assert.ok(Math.abs(tuned.loss_curve.values[0] - full.final_loss) < 0.6, `a fine-tune starts where the model ended: ${tuned.loss_curve.values[0]} vs ${full.final_loss}`);
+    await assert.rejects(trainLlama({ config: resolveTrainConfig({ ...TINY, dim: 32 }), data, dataId: 'x', out: null, checkpoint: null, quiet: true, init: { ...back, from: 'full.gguf' } }), /full\.gguf: its dim 16 differ/);
 
     const short = resolveTrainConfig({ ...TINY, steps: 6 });
     const ckpt = join(dir, 'run.ckpt');

@@ -135,7 +135,7 @@ const SPECS: Readonly<Record<string, Spec>> = {
   'theory hmm': { files: { '--json': 'out', '--html': 'out' } },
   'llm make-tiny': { files: { '--out': 'out', '--corpus': 'in' } },
   'llm inspect': { files: { '<file>': 'in', '--json': 'out' } },
-  'llm train': { files: { '--data': 'in', '--config': 'in', '--out': 'out', '--checkpoint': 'cache', '--json': 'out' } },
+  'llm train': { files: { '--data': 'in', '--config': 'in', '--init': 'in', '--out': 'out', '--checkpoint': 'cache', '--json': 'out' } },
   'llm complete': { files: { '--model': 'in', '--schema': 'in', '--json': 'out' }, base: ['--prompt', 'hi'] },
   'llm serve': { files: { '--model': 'in' }, noRun: 'a server: no file outputs' },
   'llm selfknow': { files: { '--model': 'in', '--cache': 'cache', '--samples': 'cache', '--tasks-file': 'in', '--export-finetune': 'out', '--json': 'out', '--html': 'out' } },

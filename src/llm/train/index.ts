@@ -3,7 +3,7 @@ export { byteTokenizer, type ByteTokenizer } from './tokenizer.js';
 export { parseChatJsonl, chatExamples, readChatData, type ChatData, type TrainExample } from './data.js';
 export { forward, initParams, maskedLoss, parameterShapes, parameterCount, rmsNorm, ropeTables, type LlamaShape } from './model.js';
 export { AdamW, clipFactor, lrAt } from './optim.js';
-export { encodeTrainedGguf, writeTrainedGguf, trainedGgufMetadata, paramValues } from './export.js';
+export { encodeTrainedGguf, writeTrainedGguf, readTrainedGguf, trainedGgufMetadata, paramValues } from './export.js';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export { trainLlama, batchAt, shapeOf, type TrainResult, type TrainRunOptions } from './trainer.js';
 export { benchLlamaTrain, type LlamaBenchResult, type LlamaBenchRow } from './bench.js';

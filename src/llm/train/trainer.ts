@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { InputError, warn } from '../../core/errors.js';
-import { countParams, disposeParams, lossAndGrads, disposeGrads, type Params } from '../../core/nn.js';
+import { assignValues, countParams, disposeParams, lossAndGrads, disposeGrads, type Params } from '../../core/nn.js';
 import { progress, seconds } from '../../core/progress.js';
 import { Rng } from '../../core/rng.js';
 import { initTf, tf } from '../../core/tensor.js';
@@ -32,6 +32,8 @@ export interface TrainRunOptions {
   /** Stop after this many steps in this call (the run can be resumed); default: all. */
   readonly stopAfter?: number;
   readonly quiet?: boolean;
+  /** Start from these weights (a fine-tune; `readTrainedGguf`) instead of a random init; shapes must match the config. */
+  readonly init?: { readonly shape: LlamaShape; readonly values: ReadonlyMap<string, Float32Array>; readonly from: string };
   /** Called with the parameters before they are disposed (tests read them). */
   readonly onParams?: (p: Params, shape: LlamaShape) => void | Promise<void>;
 }
@@ -99,6 +101,12 @@ export async function trainLlama(o: TrainRunOptions): Promise<TrainResult> {
   assertAllocatable(stepBytes(s, c), `training (batch ${c.batchSize} x context ${c.contextLength}, dim ${c.dim}, ${c.layers} layers)`, 'llm train');
   if (o.data.examples.length === 0) throw new InputError('llm train: no training examples');
   const p = initParams(s, new Rng(c.seed, 'llm-train/init'), c.initStd);
+  if (o.init) {
+    const a = o.init.shape;
+    const diff = (Object.keys(s) as (keyof LlamaShape)[]).filter((k) => k !== 'contextLength' && a[k] !== s[k]);
+    if (diff.length) { disposeParams(p); throw new InputError(`${o.init.from}: its ${diff.map((k) => `${k} ${a[k]}`).join(', ')} differ from the config's ${diff.map((k) => s[k]).join(', ')}; a fine-tune keeps the model's shape`); }
+    for (const [name, v] of p) assignValues(v, o.init.values.get(name)!);
+  }
   const opt = new AdamW({ beta1: c.beta1, beta2: c.beta2, eps: c.adamEps, weightDecay: c.weightDecay }, (v) => v.shape.length === 2);
   try {
     let start = 0;
