@@ -1,11 +1,13 @@
 // Pure-TypeScript linear algebra: the fallback when the OpenBLAS addon is absent, and the
 // independent second implementation that tests compare the addon against.
-//   GEMM: packed panels (transposes folded into the packing) and a 4x4 register-blocked kernel.
+//   GEMM: float32 products of some size on a wasm SIMD kernel (wasm-gemm.ts); the rest through
+//   packed panels (transposes folded into the packing) and a 4x4 register-blocked kernel.
 //   eigh: Householder tridiagonalisation + implicit QL (the EISPACK tred2/tql2 pair).
 //   Cholesky: row-oriented, dot products over contiguous rows.
 import { InputError, NumericalError } from '../errors.js';
 import type { EighResult, GemmOptions, Linalg, Matrix, Matrix64 } from './types.js';
 import { checkSquare } from './matrix.js';
+import { wasmGemmF32Into } from './wasm-gemm.js';
 
 type F = Float32Array | Float64Array;
 
@@ -19,6 +21,7 @@ function alloc<T extends F>(like: T, n: number): T {
 // both dtypes; the result is rounded to the output dtype once per KC block.
 const KC = 256;
 const NC = 1024;
+const WASM_MIN_MNK = 16384;
 let scratchB = new Float64Array(0);
 const scratchA = new Float64Array(KC * 4);
 
@@ -31,12 +34,16 @@ export function gemmTsInto(a: Matrix, b: Matrix, out: F, opts: GemmOptions = {})
   if (a.data.length !== a.rows * a.cols || b.data.length !== b.rows * b.cols) throw new InputError('gemm: data length does not match rows x cols');
   if (out.length < m * n) throw new InputError(`gemm: output holds ${out.length} values, needs ${m * n}`);
   const alpha = opts.alpha ?? 1;
-  out.fill(0, 0, m * n);
-  if (m === 0 || n === 0 || k === 0) return;
+  if (m === 0 || n === 0 || k === 0) { out.fill(0, 0, m * n); return; }
   const A = a.data, B = b.data, C = out;
   // Element (i, p) of op(A) is A[i*sai + p*sap]; element (p, j) of op(B) is B[p*sbp + j*sbj].
   const sai = ta ? 1 : k, sap = ta ? m : 1;
   const sbp = tb ? 1 : n, sbj = tb ? k : 1;
+  // float32 products past a few thousand multiply-adds: the SIMD kernel (float32 accumulation, as
+  // sgemm); smaller ones stay here, where packing into the wasm memory would cost more than it saves.
+  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && m * n * k >= WASM_MIN_MNK &&
+      wasmGemmF32Into(A, sai, sap, B, sbp, sbj, m, n, k, alpha, C)) return;
+  out.fill(0, 0, m * n);
   const need = Math.min(KC, k) * (Math.min(NC, n) + 4);
   if (scratchB.length < need) scratchB = new Float64Array(need);
   const Bp = scratchB, Ap = scratchA;
