@@ -24,40 +24,76 @@ export function lineOfPath(doc: Document, lc: LineCounter, path: readonly (strin
   return 1;
 }
 
-export interface ConfigFileOptions {
-  /** Refused before reading when the file is larger. */
-  readonly maxBytes: number;
-  /** What the file holds, for messages ("run config"). */
+export interface ConfigTextOptions {
+  /** What the file holds, for messages ("cil run config"). */
   readonly what: string;
   /** The keys a top-level mapping may have, listed when an unknown one is met. */
-  readonly knownKeys: readonly string[];
+  readonly knownKeys?: readonly string[];
   /** How an unknown key's message names the keys ("cil run key"); default "known key". */
   readonly keyNoun?: string;
+  /** The name errors use for the whole file when the fault has no key path; default "config". */
+  readonly rootKey?: string;
 }
 
-/** Read a YAML or JSON config and check it with `schema`: every error names the file, the line and the key. */
-export function readConfigFile<S extends z.ZodType>(file: string, schema: S, o: ConfigFileOptions): z.output<S> {
-  let size: number;
-  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  if (size > o.maxBytes) throw new InputError(`config ${file} is ${size} bytes; at most ${o.maxBytes}`);
+export interface ConfigFileOptions extends ConfigTextOptions {
+  /** Refused before reading when the file is larger. */
+  readonly maxBytes: number;
+}
+
+/** A config read and schema-checked, with the means to report later checks at the right line. */
+export interface ParsedConfig<T> {
+  readonly data: T;
+  /** 1-based line of the key at `path`. */
+  line(path: readonly (string | number)[]): number;
+  /** Throws a ParseError at `path` saying what was expected there (found: what the file holds there). */
+  fail(path: readonly (string | number)[], expected: string, found?: string): never;
+}
+
+const shownValue = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+// zod says "Invalid input: expected string, received number"; ParseError already says "expected".
+const zodExpected = (message: string): string => message.replace(/^Invalid (?:input|discriminator value|option)[:.]?\s*(?:expected\s+)?/i, '') || message;
+
+/**
+ * Parse a YAML (or JSON) config text and check it with `schema`: a syntax error, a schema
+ * mismatch or an unknown key is a ParseError naming `file`, the line and the key path.
+ */
+export function parseConfigText<S extends z.ZodType>(text: string, file: string, schema: S, o: ConfigTextOptions): ParsedConfig<z.output<S>> {
   const lc = new LineCounter();
-  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
     throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, `a YAML or JSON ${o.what}`, e.message.split('\n')[0], -1, 'yaml');
   }
   const raw = (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ParseError(file, 1, `a mapping of ${o.what} keys`, Array.isArray(raw) ? 'a list' : String(raw), -1, 'config');
+  const line = (path: readonly (string | number)[]): number => lineOfPath(doc, lc, path);
+  const fail = (path: readonly (string | number)[], expected: string, found?: string): never => {
+    let at: unknown = raw;
+    for (const p of path) at = (at as Record<string | number, unknown> | undefined)?.[p];
+    throw new ParseError(file, line(path), expected, found ?? shownValue(at), -1, path.length ? path.join('.') : (o.rootKey ?? 'config'));
+  };
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail([], `a mapping of ${o.what} keys`, Array.isArray(raw) ? 'a list' : String(raw));
   const r = schema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) return { data: r.data, line, fail };
   const issue = r.error.issues[0];
+  const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
   // An unknown key is reported at the key itself, not at the object holding it.
-  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
-  const path = [...issue.path.map((p) => (typeof p === 'number' ? p : String(p))), ...keys.slice(0, 1)];
-  let found: unknown = raw;
-  for (const p of path) found = (found as Record<string | number, unknown> | undefined)?.[p];
-  const key = path.length ? path.join('.') : 'config';
-  if (keys.length) throw new ParseError(file, lineOfPath(doc, lc, path), `a ${o.keyNoun ?? 'known key'} (${o.knownKeys.join(', ')})`, keys[0], -1, key);
-  const shown = found === undefined ? 'nothing' : typeof found === 'string' ? found : JSON.stringify(found) ?? String(found);
-  throw new ParseError(file, lineOfPath(doc, lc, path), issue.message.replace(/^Invalid input: /, ''), shown, -1, key);
+  if (issue.code === 'unrecognized_keys') {
+    const key = (issue as { keys: string[] }).keys[0];
+    const known = path.length === 0 && o.knownKeys ? ` (${o.knownKeys.join(', ')})` : ' (a typo, or a key this format does not have here)';
+    fail([...path, key], `a ${o.keyNoun ?? 'known key'}${known}`, key);
+  }
+  return fail(path, zodExpected(issue.message));
+}
+
+/** Read a YAML or JSON config and check it with `schema`: every error names the file, the line and the key. */
+export function readConfigFile<S extends z.ZodType>(file: string, schema: S, o: ConfigFileOptions): z.output<S> {
+  return readConfigText(file, o.maxBytes, o.what, (text) => parseConfigText(text, file, schema, o).data);
+}
+
+/** The size-capped read every config reader starts with; `parse` gets the text. */
+export function readConfigText<T>(file: string, maxBytes: number, what: string, parse: (text: string) => T): T {
+  let size: number;
+  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  if (size > maxBytes) throw new InputError(`${what} ${file} is ${size} bytes; at most ${maxBytes}`);
+  return parse(readFileSync(file, 'utf8'));
 }

@@ -15,9 +15,7 @@
 //         - { type: numeric, expected: '{{n}}', tolerance: 0.01 }
 //         - { type: json_schema, schema: { type: object, required: [city] } }   # on the whole response
 //         - { type: judge, reference: '{{city}}' }
-import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { lineOfPath } from '../core/yaml.js';
+import { parseConfigText, readConfigText } from '../core/yaml.js';
 import { z } from 'zod';
 import { InputError, ParseError } from '../core/errors.js';
 import { evaluate, type EvalCase, type Predictor, type SampleLog } from './harness.js';
@@ -87,28 +85,9 @@ export function render(template: string | number, vars: Readonly<Record<string, 
 
 /** Parse and check a task file's text; errors are ParseErrors naming `file`, the line and the key. */
 export function parseTaskFile(text: string, file: string): UserTask[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ParseError(file, lc.linePos(e.pos[0]).line || 1, 'a YAML task file', e.message.split('\n')[0], -1, 'yaml');
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  const r = TaskFile.safeParse(raw);
-  const fail = (path: (string | number)[], expected: string): never => {
-    let found: unknown = raw;
-    for (const p of path) found = (found as Record<string | number, unknown> | undefined)?.[p];
-    throw new ParseError(file, lineOfPath(doc, lc, path), expected, found === undefined ? 'nothing' : JSON.stringify(found) ?? String(found), -1, path.length ? path.join('.') : 'tasks');
-  };
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    // zod's messages read "Invalid input: expected string, received number"; the error line says "expected ...".
-    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    if (issue.code === 'unrecognized_keys') fail([...path, issue.keys[0]], `no key ${JSON.stringify(issue.keys[0])} here (a typo, or a key this format does not have)`);
-    const msg = issue.message.replace(/^Invalid (?:input|discriminator value|option)[:.]?\s*(?:expected\s+)?/i, '') || issue.message;
-    fail(path, msg);
-  }
-  const tasks = r.data!.tasks;
+  const parsed = parseConfigText(text, file, TaskFile, { what: 'task file', rootKey: 'tasks', keyNoun: 'task file key' });
+  const fail = (path: (string | number)[], expected: string): never => parsed.fail(path, expected);
+  const tasks = parsed.data.tasks;
   const seen = new Set<string>();
   tasks.forEach((t, ti) => {
     if (seen.has(t.id)) fail(['tasks', ti, 'id'], `a task id not used before (${t.id} is)`);
@@ -139,10 +118,7 @@ export function parseTaskFile(text: string, file: string): UserTask[] {
 }
 
 export function readTaskFile(file: string): UserTask[] {
-  let size: number;
-  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read task file ${file}: ${(e as Error).message}`); }
-  if (size > MAX_TASK_FILE_BYTES) throw new InputError(`task file ${file} is ${size} bytes; at most ${MAX_TASK_FILE_BYTES}`);
-  return parseTaskFile(readFileSync(file, 'utf8'), file);
+  return readConfigText(file, MAX_TASK_FILE_BYTES, 'task file', (text) => parseTaskFile(text, file));
 }
 
 export const checkerName = (c: CheckerSpec, i: number): string => c.name ?? `${c.type}${i === 0 ? '' : `#${i}`}`;

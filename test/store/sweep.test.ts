@@ -29,8 +29,9 @@ test('sweep file errors name the file, the line and the key', () => {
   assert.equal(e.field, 'grid.seed');
   assert.match(e.message, /^S\.yaml:4 \(grid\.seed\)/);
   e = errorOf(base + 'grid: {seed: [1]}\nextra: 1\n');
-  assert.equal(e.line, 1);
-  assert.match(e.message, /extra/);
+  assert.equal(e.line, 4, 'an unknown key is reported at the key');
+  assert.equal(e.field, 'extra');
+  assert.match(e.message, /expected a sweep key \(command, args, grid, attempts, timeout, html\), found "extra"/);
   e = errorOf('command: theory regresion\ngrid: {seed: [1]}\n');
   assert.equal(e.line, 1);
   assert.equal(e.field, 'command');

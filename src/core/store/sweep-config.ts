@@ -1,11 +1,9 @@
 // Sweep files: a perennial command, fixed arguments and a grid. Each grid point is one job whose
 // id is the hash of its fully resolved command line, so the same point always has the same id.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import { lineOfPath } from '../yaml.js';
+import { parseConfigText, readConfigText } from '../yaml.js';
 import { z } from 'zod';
-import { InputError, ParseError } from '../errors.js';
+import { InputError } from '../errors.js';
 
 export const MAX_SWEEP_FILE = 1024 * 1024;
 export const MAX_JOBS = 100_000;
@@ -68,36 +66,16 @@ export function jobId(argv: readonly string[]): string {
 export type SweepCheck = (spec: SweepSpec) => { path: (string | number)[]; expected: string; found: string } | null;
 
 export function parseSweepText(text: string, file: string, check?: SweepCheck): Sweep {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const line = lc.linePos(e.pos[0]).line || 1;
-    throw new ParseError(file, line, 'a YAML sweep file', e.message.split('\n')[0], -1, 'yaml');
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  const r = SweepSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    const line = lineOfPath(doc, lc, path);
-    const key = path.length ? path.join('.') : 'sweep';
-    let found: unknown = raw;
-    for (const p of path) found = (found as Record<string | number, unknown> | undefined)?.[p];
-    throw new ParseError(file, line, issue.message, found === undefined ? 'nothing' : JSON.stringify(found) ?? String(found), -1, key);
-  }
-  const spec = r.data;
+  const parsed = parseConfigText(text, file, SweepSchema, { what: 'sweep file', rootKey: 'sweep', keyNoun: 'sweep key', knownKeys: Object.keys(SweepSchema.shape) });
+  const spec = parsed.data;
   for (const k of [...Object.keys(spec.args), ...Object.keys(spec.grid)]) {
-    if (RESERVED.has(k)) {
-      const where = k in spec.grid ? ['grid', k] : ['args', k];
-      throw new ParseError(file, lineOfPath(doc, lc, where), `an option other than --${k} (the sweep writes each job's record into the store itself)`, k, -1, where.join('.'));
-    }
+    if (RESERVED.has(k)) parsed.fail(k in spec.grid ? ['grid', k] : ['args', k], `an option other than --${k} (the sweep writes each job's record into the store itself)`, k);
   }
   for (const k of Object.keys(spec.grid)) {
-    if (k in spec.args) throw new ParseError(file, lineOfPath(doc, lc, ['grid', k]), `a key in grid or args, not both`, k, -1, `grid.${k}`);
+    if (k in spec.args) parsed.fail(['grid', k], 'a key in grid or args, not both', k);
   }
   const bad = check?.(spec);
-  if (bad) throw new ParseError(file, lineOfPath(doc, lc, bad.path), bad.expected, bad.found, -1, bad.path.join('.'));
+  if (bad) parsed.fail(bad.path, bad.expected, bad.found);
   let n = 1;
   for (const vs of Object.values(spec.grid)) n *= vs.length;
   if (n > MAX_JOBS) throw new InputError(`${file}: the grid has ${n} points; at most ${MAX_JOBS} jobs per sweep`);
@@ -116,8 +94,5 @@ export function parseSweepText(text: string, file: string, check?: SweepCheck): 
 }
 
 export function readSweep(file: string, check?: SweepCheck): Sweep {
-  let size: number;
-  try { size = statSync(file).size; } catch (e) { throw new InputError(`cannot read sweep file ${file}: ${(e as Error).message}`); }
-  if (size > MAX_SWEEP_FILE) throw new InputError(`sweep file ${file} is ${size} bytes; at most ${MAX_SWEEP_FILE}`);
-  return parseSweepText(readFileSync(file, 'utf8'), file, check);
+  return readConfigText(file, MAX_SWEEP_FILE, 'sweep file', (text) => parseSweepText(text, file, check));
 }
