@@ -226,7 +226,7 @@ export const continualCli: AreaCli = {
       .option('--config <file>', 'a YAML or JSON experiment: every flag of this command is a key (`drift-compensation: true`); flags given here override it; the record stores the resolved config (configs/ holds the reference experiments)')
       .option('--methods <list>', `comma-separated, any mix: ${[...LEARNERS.keys()].join(', ')} (frozen backbone); co2l, co2l-l<lambda>, co2l-val, cila[-variant] (as in cil co2l); atlas (as in cil atlas). Each kind runs on its own stream; one record holds them all`, parseStringList, ['simplecil', 'ranpac', 'safe'])
       .option('--dataset <name>', 'fashion-mnist | synthetic', 'fashion-mnist')
-      .option('--split <BxIncy>', 'base and increment, e.g. B2Inc2 (default per dataset)')
+      .option('--split <BxIncy>', 'sessions as PILOT names them: B<base>Inc<increment>, e.g. B2Inc2, B0Inc10 (sessions of 10 from the start), B50Inc10 (default per dataset)')
       .option('--seeds <n|list>', 'number of seeds (0..n-1), a range a..b, or a comma list (default 0; atlas: 5, 2 with --quick)', parseSeeds)
       .option('--json <file>', 'result record (required, here or in --config)')
       .option('--html <file>', 'HTML report')

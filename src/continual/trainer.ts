@@ -19,7 +19,9 @@ import type { ContinualLearner, LearnerCheckpoint } from './methods/types.js';
 import { makeLearners } from './registry.js';
 import { balancedBufferIndices } from './contrastive.js';
 import { concatRows } from './parts/streams.js';
-import { labelRange, makeClassIncremental, parseSplit, remapDataset, type Scenario } from './scenario.js';
+import { labelRange, remapDataset, type Scenario } from './scenario.js';
+import { parsePilotSplit, pilotScenario, pilotSessionSizes } from './datasets/splits.js';
+import { topKGroupCorrect } from './datasets/topk.js';
 
 export interface CilRunOptions {
   readonly split: string;
@@ -54,6 +56,11 @@ export interface CilRunEntry {
   readonly class_order: number[];
   /** SAFE: mean fast-branch weight per task group after the last session. */
   readonly w_fast_group?: number[];
+  /** Top-5 over all test samples of the seen classes after the last session (percent); only when more than 5 classes are seen. */
+  readonly last_acc_top5?: number;
+  /** Top-5 after each session; null where 5 or fewer classes were seen (see top5_per_session_reason). */
+  readonly top5_per_session?: (number | null)[];
+  readonly top5_per_session_reason?: string;
 }
 
 export interface CilSummaryEntry {
@@ -63,6 +70,9 @@ export interface CilSummaryEntry {
   readonly avg_inc_acc_std: number;
   readonly n: number;
   readonly time_per_seed_s: number;
+  /** Where every seed has top-5. */
+  readonly last_acc_top5_mean?: number;
+  readonly last_acc_top5_std?: number;
 }
 
 export interface CilRunResult {
@@ -83,11 +93,19 @@ export const DEFINITIONS: Record<string, string> = {
   acc_matrix: 'a[t][j] = accuracy after session t on test samples of classes introduced in session j',
   forgetting: 'mean over j<T of max_{j<=t<T}(a[t][j]) - a[T][j]',
   bwt: 'mean over j<T of a[T][j] - a[j][j] (negative = forgetting)',
+  last_acc_top5: 'top-5 over all test samples of the classes seen after the last session (percent; ties rank the lower class first, as top-1); class-incremental streams with more than 5 classes seen',
+  top5_per_session: 'top-5 over all test samples seen by session t (percent); null while 5 or fewer classes are seen',
 };
+
+/** k of the top-k accuracy recorded beside top-1 (PILOT's top-5). */
+const TOP_K = 5;
+const TOP5_NULL = `${TOP_K} or fewer classes seen: every row's class is in the top ${TOP_K}`;
 
 interface SeedState {
   completed: number;
   rows: Record<string, { correct: number[]; counts: number[] }[]>;
+  /** Top-5 hits per output and session (null: 5 or fewer classes seen, where top-5 is always 100). */
+  top5?: Record<string, ({ correct: number[]; counts: number[] } | null)[]>;
   time: Record<string, number>;
   /** learner -> row statistic -> per session, the mean per task group. */
   stats: Record<string, Record<string, number[][]>>;
@@ -182,8 +200,8 @@ function loadLearner(dir: string): LearnerCheckpoint {
  * (reference/torch) can run on exactly the same rows.
  */
 export function seedIndices(mini: Miniature, split: string, seed: number): { scenario: Scenario; trainIdx: number[]; valIdx: number[] } {
-  const { base, increment } = parseSplit(split);
-  const scenario = makeClassIncremental({ numClasses: mini.numClasses, base, increment, classOrderSeed: seed });
+  // PILOT's split names: B0Inc<i> is sessions of i from the start, B<b>Inc<i> b then i each.
+  const scenario = pilotScenario(split, { numClasses: mini.numClasses, classOrderSeed: seed });
   const rng = new Rng(seed, 'cil-train-val');
   const trainIdx: number[] = [], valIdx: number[] = [];
   for (const [c, idx] of [...indicesByClass(mini.cilPool)].sort((a, b) => a[0] - b[0])) {
@@ -215,7 +233,8 @@ export function exportMiniature(mini: Miniature, split: string, seeds: readonly 
     writeNpy(join(dir, `${name}_x.npy`), ds.x, [ds.n, ds.d]);
     writeNpy(join(dir, `${name}_y.npy`), ds.y, [ds.n]);
   }
-  const { base, increment } = parseSplit(split);
+  const sizes = pilotSessionSizes(split, mini.numClasses);
+  const base = sizes[0], increment = parsePilotSplit(split).increment;
   writeJsonAtomic(join(dir, 'seeds.json'), {
     dataset: mini.name, description: mini.description, split, base, increment, numClasses: mini.numClasses,
     seeds: seeds.map((seed) => {
@@ -336,6 +355,7 @@ async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, 
           if (domainClasses) for (let i = 0; i < pred.length; i++) pred[i] = test.y[i] - (test.y[i] % domainClasses) + pred[i];
           const { correct, counts } = groupCorrect(pred, test.y, groupOf, t + 1);
           (state.rows[out] ??= []).push({ correct, counts });
+          if (!domainClasses) ((state.top5 ??= {})[out] ??= []).push(width > TOP_K ? topKGroupCorrect(z, test.n, width, test.y, TOP_K, groupOf, t + 1) : null);
         }
         for (const [k, w] of Object.entries(l.rowStatistics?.() ?? {})) {
           const s = new Array<number>(t + 1).fill(0), n = new Array<number>(t + 1).fill(0);
@@ -373,12 +393,23 @@ async function runSeed(source: StreamSource, opts: CilRunOptions, seed: number, 
         const tri = m.triangle();
         const stats: Record<string, number[]> = {};
         for (const [k, per] of Object.entries(state.stats[l.name] ?? {})) if (l.statisticOutputs?.[k] === method) stats[`${snakeCase(k)}_group`] = per[per.length - 1];
+        // Top-5 where every session was scored for it (a run resumed from a record without it has none).
+        const t5 = state.top5?.[rowsOf];
+        const top5: Record<string, unknown> = {};
+        if (t5 && t5.length === state.rows[rowsOf].length) {
+          const per = t5.map((r) => (r ? (100 * r.correct.reduce((a, b) => a + b, 0)) / Math.max(1, r.counts.reduce((a, b) => a + b, 0)) : null));
+          if (per.some((v) => v !== null)) {
+            top5.top5_per_session = per;
+            if (per.some((v) => v === null)) top5.top5_per_session_reason = TOP5_NULL;
+            if (per[per.length - 1] !== null) top5.last_acc_top5 = per[per.length - 1];
+          }
+        }
         return {
           method, seed, last_acc: m.last('top1'), avg_inc_acc: m.avgIncremental('top1'),
           group_acc: tri[tri.length - 1], acc_matrix: tri,
           last_acc_mean_group: m.last('meanGroup'), avg_inc_acc_mean_group: m.avgIncremental('meanGroup'),
           forgetting: m.forgetting(), bwt: m.bwt(), time_s: state.time[l.name] ?? 0, class_order: [...scenario.classOrder],
-          ...stats, ...fields,
+          ...top5, ...stats, ...fields,
         };
       };
       for (const out of l.outputs) runs.push(entry(out, out, l.outputFields?.(out) ?? {}));
@@ -407,6 +438,8 @@ export function summarise(runs: readonly CilRunEntry[]): Record<string, CilSumma
       avg_inc_acc_mean: mean(avg), avg_inc_acc_std: rs.length > 1 ? std(avg) : 0,
       n: rs.length, time_per_seed_s: mean(rs.map((r) => r.time_s)),
     };
+    const t5 = rs.map((r) => r.last_acc_top5);
+    if (t5.every((v): v is number => typeof v === 'number')) out[m] = { ...out[m], last_acc_top5_mean: mean(t5), last_acc_top5_std: rs.length > 1 ? std(t5) : 0 };
   }
   return out;
 }
