@@ -10,7 +10,7 @@ import { doctorReport } from '../core/doctor.js';
 export function registerCore(program: Command): void {
   program
     .command('doctor')
-    .description('print the active backends, versions, threads and CPU flags')
+    .description('print the active backends, versions, threads, CPU flags and the GPU paths available')
     .option('--json <file>', 'also write them as JSON')
     .action(async (opts: { json?: string }) => {
       outputGuard().output(opts.json, '--json').check();

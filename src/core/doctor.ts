@@ -1,7 +1,8 @@
 // `perennial doctor`: what this machine runs perennial with (linear-algebra and tfjs backends,
-// threads, versions, CPU model and the SIMD flags the kernels can use).
+// threads, versions, CPU model and the SIMD flags the kernels can use), and which GPU paths could run.
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { linalgBackendName, nativeAddon, nativeStatus } from './linalg/index.js';
 import { versions } from './record.js';
 import { initTf, tf, batchMatMulMode } from './tensor.js';
@@ -14,6 +15,45 @@ function cpuFlags(): string[] {
   } catch {
     return [];
   }
+}
+
+function resolvable(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GPU paths: tfjs's WebGPU backend needs @tensorflow/tfjs-backend-webgpu and a WebGPU
+ * implementation for Node (the `webgpu` package, Dawn) or a global navigator.gpu; onnxruntime lists
+ * its execution providers (bundled = shipped in this build); device nodes show whether a GPU is
+ * visible at all. Nothing here opens a device.
+ */
+export async function gpuReport(): Promise<Record<string, unknown>> {
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  const webgpuPkgs = { '@tensorflow/tfjs-backend-webgpu': resolvable('@tensorflow/tfjs-backend-webgpu'), webgpu: resolvable('webgpu') };
+  const hasNavigatorGpu = Boolean(nav?.gpu);
+  let ortProviders: { name: string; bundled: boolean }[] | string;
+  try {
+    const ort = (await import('onnxruntime-node')) as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] };
+    ortProviders = ort.listSupportedBackends ? ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled })) : 'listSupportedBackends missing';
+  } catch (e) {
+    ortProviders = `onnxruntime-node did not load: ${(e as Error).message.split('\n')[0]}`;
+  }
+  let render: string[] = [];
+  try { render = readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')); } catch { render = []; }
+  const devices = { nvidia: existsSync('/dev/nvidia0'), dri_render_nodes: render.length };
+  const webgpuUsable = webgpuPkgs['@tensorflow/tfjs-backend-webgpu'] && (webgpuPkgs.webgpu || hasNavigatorGpu);
+  return {
+    tfjs_webgpu: webgpuUsable ? 'packages present (adapter not probed)' : 'absent (needs @tensorflow/tfjs-backend-webgpu and the webgpu package or navigator.gpu)',
+    tfjs_webgpu_packages: webgpuPkgs,
+    navigator_gpu: hasNavigatorGpu,
+    onnxruntime_providers: ortProviders,
+    gpu_devices: devices,
+  };
 }
 
 /** The doctor's report (initialises tfjs to learn its backend). */
@@ -32,6 +72,7 @@ export async function doctorReport(): Promise<Record<string, unknown>> {
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model ?? 'unknown',
     cpu_flags: cpuFlags(),
+    gpu: await gpuReport(),
     openblas_env: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null },
   };
 }

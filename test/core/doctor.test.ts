@@ -15,3 +15,15 @@ test('doctorReport: the active backends, versions and this machine, JSON-seriali
   for (const f of flags) assert.match(f, /^(sse4_2|avx|avx2|fma|avx512f|avx512bw|avx512vl|avx_vnni|neon|asimd)$/);
   assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
 });
+
+test('doctorReport.gpu: what GPU paths this machine has, without opening a device', async () => {
+  const g = (await doctorReport()).gpu as Record<string, unknown>;
+  assert.equal(typeof g.tfjs_webgpu, 'string');
+  assert.equal(typeof g.navigator_gpu, 'boolean');
+  const dev = g.gpu_devices as { nvidia: boolean; dri_render_nodes: number };
+  assert.equal(typeof dev.nvidia, 'boolean');
+  assert.ok(Number.isInteger(dev.dri_render_nodes));
+  const ort = g.onnxruntime_providers;
+  if (Array.isArray(ort)) assert.ok(ort.some((p: { name: string }) => p.name === 'cpu'), 'onnxruntime lists its CPU provider');
+  else assert.equal(typeof ort, 'string');
+});
