@@ -50,10 +50,16 @@ test('crystal sf / hydrogens / validate write the documented shapes and refuse t
     assert.equal(fc.length, sf.n_reflections);
     assert.equal(fc[0]!.length, 4);
 
-    await run(['hydrogens', '--res', res, '--out', join(dir, 'b_H.ins'), '--json', join(dir, 'h.json')]);
+    await run(['hydrogens', '--res', res, '--out', join(dir, 'b_H.ins'), '--json', join(dir, 'h.json'), '--rule']);
     const ins = readFileSync(join(dir, 'b_H.ins'), 'utf8');
     assert.match(ins, /^HFIX 23 .*C2/m); // valence rule: 4 - 2 neighbours = 2 H on a ring carbon (its known weakness)
     assert.doesNotMatch(ins, /^H2 /m);
+    // The shipped model reads the ring geometry: one H on each CH ring carbon (HFIX 43).
+    await run(['hydrogens', '--res', res, '--out', join(dir, 'b_H2.ins'), '--json', join(dir, 'h2.json')]);
+    assert.match(readFileSync(join(dir, 'b_H2.ins'), 'utf8'), /^HFIX 43 .*C2/m);
+    const h2 = JSON.parse(readFileSync(join(dir, 'h2.json'), 'utf8')) as { method: string; atoms: { p_h: number[] }[] };
+    assert.equal(h2.method, 'shipped model');
+    assert.ok(h2.atoms.every((a) => a.p_h.length === 4));
 
     await run(['validate', '--cif', res, '--json', join(dir, 'v.json')]);
     const v = JSON.parse(readFileSync(join(dir, 'v.json'), 'utf8')) as { r1: number; atoms: { label: string; flagged: boolean; best_alternative: string | null; delta_r1: number; element: string }[] };
