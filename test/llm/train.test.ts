@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBareNonFinite, RunRecorder } from '../../src/core/record.js';
 import { LlamaCppProvider } from '../../src/llm/llamacpp.js';
+import { countWords, evaluateArithmetic, ratToString } from '../../src/llm/checks.js';
+import { familyCorpus } from '../../src/llm/train/selfknow-finetune.js';
 import { ParseError } from '../../src/core/errors.js';
 import { renderPlain } from '../../src/llm/llamacpp.js';
 import { byteTokenizer, chatExamples, readTrainedGguf, runTrainCommand, shapeOf, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
@@ -114,5 +116,19 @@ test('the train command writes a GGUF and a record body; the in-process provider
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the family corpus answers each task prompt correctly (the checker agrees with every answer)', () => {
+  const conv = familyCorpus(3, 6);
+  assert.equal(conv.length, 24);
+  for (const c of conv) {
+    const a = JSON.parse(c[1].content) as { problem?: string; answer?: number; text?: string };
+    const u = c[0].content;
+    if (a.problem !== undefined) assert.equal(String(a.answer), ratToString(evaluateArithmetic(a.problem)));
+    else if (u.startsWith('Compute the exact value of this expression: ')) {
+      assert.equal(String(a.answer), ratToString(evaluateArithmetic(u.slice(44, u.indexOf('\n')))));
+    } else if (a.text !== undefined) assert.equal(countWords(a.text), Number(/exactly (\d+) words/.exec(u)![1]));
+    else assert.equal(a.answer, countWords(u.slice(u.indexOf('Text: ') + 6, u.lastIndexOf('\n'))));
   }
 });
