@@ -17,7 +17,7 @@ interface RadiationOpts { wavelength?: number; dispersion: X.DispersionMode }
 /** --wavelength and --dispersion, shared by sf, assign and validate. */
 function radiationOptions(c: Command): Command {
   return c.option('--wavelength <angstrom>', "wavelength in Å, replacing the file's (default: the file's; a CIF without one: Mo Kα 0.71073 Å, with a warning)", X.parseWavelengthOption)
-    .option('--dispersion <mode>', `${X.DISPERSION_MODES.join(' | ')}: auto adds f' and f'' for Mo or Cu Kα (other wavelengths: f0 only, with a warning); none uses f0 only (IT92 form factors)`, X.parseDispersionMode, 'auto');
+    .option('--dispersion <mode>', `${X.DISPERSION_MODES.join(' | ')}: auto adds f' and f'' (ITC at Mo/Cu Kα, Henke interpolated at any wavelength 0.413-3.54 Å; outside: f0 only, with a warning); none uses f0 only (IT92 form factors)`, X.parseDispersionMode, 'auto');
 }
 
 /**
@@ -62,7 +62,7 @@ function register(program: Command): void {
       const { case: c, radiation: rad, evaluation: ev, metrics } = await X.structureFactorRun(o.cif, { hkl: o.hkl, block: o.block, strict: !o.lenient, wavelength: o.wavelength, dispersion: o.dispersion }, (phase, fn) => rec.time(phase, fn));
       p.tick(); p.done();
       process.stdout.write(`${c.name}: ${ev.n} unique reflections, R1 ${X.fmt(metrics.r1, 4)} (${ev.nGt} Fo>4sig), R1(all) ${X.fmt(metrics.r1_all, 4)}, wR2 ${X.fmt(metrics.wr2, 4)}, GooF ${X.fmt(metrics.goof, 3)}` +
-        (c.published.r1 !== null ? `; published R1 ${c.published.r1}, wR2 ${c.published.wr2}` : '') + `; ${rad.wavelength} Å (${rad.wavelength_source}), dispersion ${rad.anomalous ? `f', f'' (${rad.line} Kα)` : 'none (f0 only)'}\n`);
+        (c.published.r1 !== null ? `; published R1 ${c.published.r1}, wR2 ${c.published.wr2}` : '') + `; ${rad.wavelength} Å (${rad.wavelength_source}), dispersion ${rad.anomalous ? `f', f'' (${rad.line ? `${rad.line} Kα, ITC + Henke` : 'Henke'})` : 'none (f0 only)'}\n`);
       for (const [k, why] of Object.entries(metrics.reasons ?? {})) process.stdout.write(`  ${k}: n/a (${why})\n`);
       if (o.json) writeRecord(o.json, rec.finish(metrics));
       await report(o.html, `crystal sf: ${c.name}`, [new SectionBuilder(`${c.name}: agreement`).table(['', 'ours', 'published'], [['R1', metrics.r1, c.published.r1], ['wR2', metrics.wr2, c.published.wr2], ['GooF', metrics.goof, c.published.goof]]).html(X.structureView(c.structure)).build()]);

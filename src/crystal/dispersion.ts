@@ -1,10 +1,16 @@
-// Anomalous dispersion f', f'' at Mo Kα and Cu Kα. Primary source: ITC Vol. C Table 4.2.6.8
-// (Creagh & McAuley), the values SHELXL writes into its CIFs. Elements missing there fall back to
-// Henke, Gullikson & Davis, At. Data Nucl. Data Tables 54 (1993), as tabulated by cctbx
-// (`cctbx.eltbx.henke.table(el).at_angstrom(lambda)`, Debian python3-cctbx 2022.9) for Z = 1-92.
-// `reference/crystal.check.ts` compares both tables with cctbx's Henke and Sasaki tables and with
-// the values in the data's CIFs.
+// Anomalous dispersion f', f'' at any wavelength from 0.413 to 3.54 Å. At Mo Kα and Cu Kα the
+// primary source is ITC Vol. C Table 4.2.6.8 (Creagh & McAuley), the values SHELXL writes into its
+// CIFs. Everywhere else, and for elements missing there, Henke, Gullikson & Davis, At. Data Nucl.
+// Data Tables 54 (1993) 181, for Z = 1-92: the table points as compiled into cctbx
+// (`cctbx.eltbx.henke`, Debian python3-cctbx 2022.9), recovered once by
+// `scripts/crystal_henke.py` into `henke-fpfdp.json` (energies from 3.5 to 30 keV), and
+// interpolated linearly in energy between neighbouring points, as cctbx does. The Henke tables end
+// at 30 keV: shorter wavelengths get no f', f''.
+// `reference/crystal-dispersion.check.ts` compares the interpolation with cctbx at several
+// wavelengths, `reference/crystal.check.ts` the ITC values with cctbx's Henke and Sasaki tables and
+// with the values in the data's CIFs.
 import { normalizeElement } from './elements.js';
+import henke from './henke-fpfdp.json' with { type: 'json' };
 
 /** ITC Vol. C Table 4.2.6.8 values for the elements met in the data. */
 export const DISPERSION_ITC: Readonly<Record<'Mo' | 'Cu', Readonly<Record<string, readonly [number, number]>>>> = {
@@ -20,72 +26,52 @@ export const DISPERSION_ITC: Readonly<Record<'Mo' | 'Cu', Readonly<Record<string
   },
 };
 
-/** Henke et al. (1993) via cctbx, at 0.71073 Å (Mo Kα) and 1.54184 Å (Cu Kα). */
-export const DISPERSION_HENKE: Readonly<Record<'Mo' | 'Cu', Readonly<Record<string, readonly [number, number]>>>> = {
-  Mo: {
-    H: [0.0000, 0.0000], He: [-0.0001, 0.0000], Li: [0.0000, 0.0001], Be: [0.0004, 0.0003],
-    B: [0.0014, 0.0007], C: [0.0035, 0.0016], N: [0.0065, 0.0032], O: [0.0116, 0.0061],
-    F: [0.0179, 0.0103], Ne: [0.0266, 0.0165], Na: [0.0366, 0.0247], Mg: [0.0514, 0.0379],
-    Al: [0.0644, 0.0517], Si: [0.0819, 0.0706], P: [0.1043, 0.0967], S: [0.1242, 0.1244],
-    Cl: [0.1487, 0.1603], Ar: [0.1824, 0.2097], K: [0.2117, 0.2656], Ca: [0.2332, 0.3163],
-    Sc: [0.2697, 0.3843], Ti: [0.2913, 0.4532], V: [0.3184, 0.5436], Cr: [0.3264, 0.6163],
-    Mn: [0.3478, 0.7326], Fe: [0.3582, 0.8493], Co: [0.3566, 0.9658], Ni: [0.3566, 1.1249],
-    Cu: [0.3413, 1.2895], Zn: [0.3121, 1.4667], Ga: [0.2533, 1.6518], Ge: [0.1816, 1.8681],
-    As: [0.0700, 2.0931], Se: [-0.0811, 2.3083], Br: [-0.2835, 2.5599], Kr: [-0.5486, 2.7193],
-    Rb: [-0.9451, 2.9784], Sr: [-1.5860, 3.3252], Y: [-2.9986, 3.6042], Zr: [-2.9823, 0.5827],
-    Nb: [-2.0891, 0.6383], Mo: [-1.6840, 0.7034], Tc: [-1.4289, 0.7669], Ru: [-1.2394, 0.8352],
-    Rh: [-1.1161, 0.9396], Pd: [-0.9885, 1.0147], Ag: [-0.8774, 1.0982], Cd: [-0.8053, 1.2285],
-    In: [-0.7060, 1.2926], Sn: [-0.6211, 1.4223], Sb: [-0.6064, 1.4876], Te: [-0.4160, 1.7639],
-    I: [-0.4119, 1.8326], Xe: [-0.3058, 2.0473], Cs: [-0.2534, 2.1896], Ba: [-0.1570, 2.4039],
-    La: [-0.1050, 2.6277], Ce: [-0.0932, 2.7407], Pr: [-0.0908, 2.9118], Nd: [-0.0379, 3.1411],
-    Pm: [-0.0943, 3.3083], Sm: [0.0751, 3.7280], Eu: [-0.0085, 3.7766], Gd: [0.1042, 4.2731],
-    Tb: [-0.0774, 4.1797], Dy: [-0.0933, 4.4289], Ho: [-0.0181, 5.0096], Er: [-0.1273, 5.1023],
-    Tm: [-0.1578, 5.5084], Yb: [-0.2101, 5.7994], Lu: [-0.3114, 6.2383], Hf: [-0.3635, 6.4335],
-    Ta: [-0.5847, 6.5815], W: [-0.6684, 6.7650], Re: [-0.8677, 7.1284], Os: [-1.0294, 7.5942],
-    Ir: [-1.3039, 7.9811], Pt: [-1.6379, 8.5789], Au: [-1.8451, 8.8704], Hg: [-2.2787, 9.3262],
-    Tl: [-2.6662, 9.7191], Pb: [-3.2085, 10.1539], Bi: [-3.9838, 10.5900], Po: [-5.1171, 11.1584],
-    At: [-8.6665, 10.4465], Rn: [-8.3186, 10.5087], Fr: [-6.6962, 7.6817], Ra: [-6.3630, 8.1863],
-    Ac: [-6.4439, 8.5233], Th: [-6.6502, 8.8104], Pa: [-8.2566, 10.1442], U: [-10.2119, 10.4054],
-  },
-  Cu: {
-    H: [0.0000, 0.0000], He: [0.0001, 0.0000], Li: [0.0012, 0.0003], Be: [0.0041, 0.0015],
-    B: [0.0096, 0.0041], C: [0.0192, 0.0096], N: [0.0326, 0.0184], O: [0.0524, 0.0338],
-    F: [0.0754, 0.0551], Ne: [0.1048, 0.0852], Na: [0.1380, 0.1225], Mg: [0.1801, 0.1815],
-    Al: [0.2127, 0.2420], Si: [0.2554, 0.3254], P: [0.3036, 0.4370], S: [0.3354, 0.5514],
-    Cl: [0.3684, 0.6994], Ar: [0.4066, 0.9028], K: [0.4158, 1.1057], Ca: [0.3815, 1.3145],
-    Sc: [0.3430, 1.6124], Ti: [0.2421, 1.8711], V: [0.0763, 2.1965], Cr: [-0.1606, 2.4427],
-    Mn: [-0.5437, 2.8363], Fe: [-1.1537, 3.2131], Co: [-2.4104, 3.5669], Ni: [-2.9765, 0.5250],
-    Cu: [-1.9688, 0.6086], Zn: [-1.5563, 0.7046], Ga: [-1.2848, 0.8032], Ge: [-1.0968, 0.9210],
-    As: [-0.9441, 1.0477], Se: [-0.7921, 1.1830], Br: [-0.6740, 1.3301], Kr: [-0.5338, 1.4294],
-    Rb: [-0.4356, 1.6019], Sr: [-0.3575, 1.8479], Y: [-0.2776, 2.1117], Zr: [-0.1818, 2.2828],
-    Nb: [-0.0930, 2.5091], Mo: [-0.0288, 2.7532], Tc: [0.0211, 2.9951], Ru: [0.0749, 3.2679],
-    Rh: [0.1205, 3.6440], Pd: [0.1745, 3.9906], Ag: [0.1756, 4.2712], Cd: [0.1571, 4.7350],
-    In: [0.1368, 4.9640], Sn: [0.0866, 5.5275], Sb: [-0.0167, 5.6727], Te: [-0.0605, 6.7723],
-    I: [-0.1921, 6.9443], Xe: [-0.3607, 7.7290], Cs: [-0.6747, 8.2515], Ba: [-0.9723, 9.0386],
-    La: [-1.3253, 9.7817], Ce: [-1.8304, 10.0947], Pr: [-2.4918, 10.5780], Nd: [-3.2001, 11.3626],
-    Pm: [-3.9362, 11.9541], Sm: [-5.5605, 13.1757], Eu: [-8.8663, 11.6060], Gd: [-9.8651, 13.2661],
-    Tb: [-9.1691, 9.2154], Dy: [-9.8401, 9.9400], Ho: [-15.5546, 4.0136], Er: [-9.4318, 4.1055],
-    Tm: [-8.1264, 4.4418], Yb: [-7.2978, 4.7235], Lu: [-6.7553, 5.0336], Hf: [-6.1286, 5.2857],
-    Ta: [-5.4839, 5.4831], W: [-5.0071, 5.7772], Re: [-4.7363, 6.0909], Os: [-4.6343, 6.4375],
-    Ir: [-4.3963, 6.8162], Pt: [-4.3321, 7.2463], Au: [-4.0109, 7.7288], Hg: [-3.8923, 8.0741],
-    Tl: [-3.8017, 8.4572], Pb: [-3.7254, 8.9467], Bi: [-3.6825, 9.3118], Po: [-3.7521, 9.7148],
-    At: [-3.6421, 10.4147], Rn: [-3.3633, 11.0234], Fr: [-3.2162, 11.5066], Ra: [-3.3282, 12.0191],
-    Ac: [-3.3466, 12.4034], Th: [-3.3625, 13.1868], Pa: [-3.6948, 14.0667], U: [-5.2194, 14.0432],
-  },
-};
 
 /** Which tabulated wavelength a wavelength is (Mo Kα ~0.7107 Å, Cu Kα ~1.5418 Å), or null. */
 export function dispersionLine(wavelength: number): 'Mo' | 'Cu' | null {
   return Math.abs(wavelength - 0.71073) < 0.01 ? 'Mo' : Math.abs(wavelength - 1.54184) < 0.02 ? 'Cu' : null;
 }
 
+/** hc in keV Å, with the constants cctbx converts wavelengths to energies with. */
+export const KEV_ANGSTROM = (6.6260755 * 2.99792458) / 1.60217733;
+
+/** The wavelengths (Å) the Henke tables cover: 30 keV down to 3.5 keV. */
+export const HENKE_WAVELENGTHS: readonly [number, number] = [KEV_ANGSTROM / (henke.e_max_ev / 1000), KEV_ANGSTROM / (henke.e_min_ev / 1000)];
+
+const HENKE = henke.elements as Readonly<Record<string, readonly number[]>>;
+
 /**
- * f', f'' for an element at a wavelength: ITC values where tabulated, else Henke; null when the
- * wavelength is neither Mo nor Cu Kα or the element is beyond U.
+ * Henke f', f'' for an element at a wavelength: linear interpolation in energy between the two
+ * table points around it (flat triples e, f', f''); null outside 0.413-3.54 Å or beyond U.
+ */
+export function henkeDispersion(element: string, wavelength: number): readonly [number, number] | null {
+  const t = HENKE[normalizeElement(element)];
+  if (!t || !(wavelength > 0)) return null;
+  const e = (1000 * KEV_ANGSTROM) / wavelength;
+  const n = t.length / 3;
+  if (e < henke.e_min_ev || e > henke.e_max_ev || e < t[0] || e > t[3 * (n - 1)]) return null;
+  let lo = 0, hi = n - 1; // t[3 lo] <= e <= t[3 hi]
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (t[3 * mid] <= e) lo = mid; else hi = mid;
+  }
+  const e1 = t[3 * lo], e2 = t[3 * hi];
+  const f = e2 > e1 ? (e - e1) / (e2 - e1) : 0;
+  return [t[3 * lo + 1] + f * (t[3 * hi + 1] - t[3 * lo + 1]), t[3 * lo + 2] + f * (t[3 * hi + 2] - t[3 * lo + 2])];
+}
+
+/**
+ * f', f'' for an element at a wavelength: ITC values at Mo and Cu Kα where tabulated, else Henke
+ * interpolated at the wavelength; null outside Henke's range or beyond U.
  */
 export function dispersion(element: string, wavelength: number): readonly [number, number] | null {
   const line = dispersionLine(wavelength);
-  if (!line) return null;
-  const el = normalizeElement(element);
-  return DISPERSION_ITC[line][el] ?? DISPERSION_HENKE[line][el] ?? null;
+  const itc = line ? DISPERSION_ITC[line][normalizeElement(element)] : undefined;
+  return itc ?? henkeDispersion(element, wavelength);
+}
+
+/** Which table f', f'' come from at a wavelength: ITC (then Henke) at Mo/Cu Kα, Henke elsewhere in its range, or none. */
+export function dispersionSource(wavelength: number): 'ITC+Henke' | 'Henke' | null {
+  if (dispersionLine(wavelength)) return 'ITC+Henke';
+  return wavelength >= HENKE_WAVELENGTHS[0] && wavelength <= HENKE_WAVELENGTHS[1] ? 'Henke' : null;
 }

@@ -2,7 +2,7 @@
 // keeps non-finite numbers out of run records (each null gets a reason beside it).
 import { InputError, warn } from '../core/errors.js';
 import { formatNumber } from '../core/format.js';
-import { dispersion, dispersionLine } from './dispersion.js';
+import { dispersion, dispersionLine, dispersionSource, HENKE_WAVELENGTHS } from './dispersion.js';
 import { checkWavelength } from './limits.js';
 import type { Evaluation } from './refine.js';
 import type { Structure } from './structure.js';
@@ -24,24 +24,30 @@ export interface Radiation {
   readonly wavelength: number;
   readonly wavelength_source: 'file' | 'option' | 'assumed';
   readonly dispersion: DispersionMode;
-  /** Whether f' and f'' are added (auto, and the wavelength is a tabulated line). */
+  /** Whether f' and f'' are added (auto, and the wavelength is within the tables' range). */
   readonly anomalous: boolean;
+  /** Mo or Cu when the wavelength is that Kα line (ITC values first), else null. */
   readonly line: 'Mo' | 'Cu' | null;
+  /** Where f', f'' come from: ITC then Henke at Mo/Cu Kα, Henke interpolated elsewhere, null for none. */
+  readonly dispersion_table: 'ITC+Henke' | 'Henke' | null;
 }
 
 /**
- * auto: f' and f'' for the structure's wavelength when it is Mo or Cu Kα, else f0 only with a
- * warning (stderr and the record); none: f0 only (IT92 form factors).
+ * auto: f' and f'' for the structure's wavelength (ITC values at Mo/Cu Kα, Henke interpolated at
+ * any wavelength from 0.413 to 3.54 Å), else f0 only with a warning (stderr and the record);
+ * none: f0 only (IT92 form factors).
  */
 export function resolveRadiation(st: Structure, mode: DispersionMode, file: string): Radiation {
   const line = dispersionLine(st.wavelength);
-  if (mode === 'auto' && !line) {
-    warn('crystal-no-dispersion-table', `${file}: no f'/f'' table for ${st.wavelength} Å (tabulated: Mo Kα 0.71073 Å, Cu Kα 1.54184 Å); Fc uses f0 only`);
+  const table = dispersionSource(st.wavelength);
+  if (mode === 'auto' && !table) {
+    warn('crystal-no-dispersion-table', `${file}: no f'/f'' table for ${st.wavelength} Å (Henke's tables cover ${formatNumber(HENKE_WAVELENGTHS[0], { digits: 3 })}-${formatNumber(HENKE_WAVELENGTHS[1], { digits: 3 })} Å); Fc uses f0 only`);
   } else if (mode === 'auto') {
     const missing = [...new Set(st.sites.map((s) => s.element))].filter((el) => dispersion(el, st.wavelength) === null);
     if (missing.length) warn('crystal-no-dispersion-table', `${file}: no f'/f'' for ${missing.join(', ')} at ${st.wavelength} Å; those atoms scatter with f0 only`);
   }
-  return { wavelength: st.wavelength, wavelength_source: st.wavelengthSource ?? 'file', dispersion: mode, anomalous: mode === 'auto' && line !== null, line };
+  const anomalous = mode === 'auto' && table !== null;
+  return { wavelength: st.wavelength, wavelength_source: st.wavelengthSource ?? 'file', dispersion: mode, anomalous, line, dispersion_table: anomalous ? table : null };
 }
 
 /** Why an agreement value is undefined, by metric name (only the undefined ones). */

@@ -9,7 +9,8 @@ import { hungarian } from '../../src/crystal/learn.js';
 import { countsForPeaks, heightRankBaseline, decode, ElementAssigner, RankShiftAssigner, simulatePeaks } from '../../src/crystal/assign.js';
 import { hfixCode, valenceRuleCount, heavyAtomContexts, ridingHydrogens, HydrogenCounter } from '../../src/crystal/hydrogens.js';
 import { f1Quantile, f2Quantile, normalQuantile, r1SwapTest } from '../../src/crystal/validate.js';
-import { dispersion, DISPERSION_HENKE, DISPERSION_ITC } from '../../src/crystal/dispersion.js';
+import { dispersion, DISPERSION_ITC, henkeDispersion, KEV_ANGSTROM } from '../../src/crystal/dispersion.js';
+import henkeTable from '../../src/crystal/henke-fpfdp.json' with { type: 'json' };
 import { InputError } from '../../src/core/errors.js';
 import { evaluateCase } from '../../src/crystal/refine.js';
 import { refineLeastSquares } from '../../src/crystal/lsq.js';
@@ -204,16 +205,34 @@ test('Bonferroni threshold: normal and F(1, nu) quantiles match tabulated values
   assert.ok(Math.abs(f2Quantile(0.05, 1e8) - 2.9957) < 1e-3);
 });
 
-test('dispersion: ITC values first, Henke (cctbx) for the rest, null off Mo/Cu Kα', () => {
+test('dispersion: ITC values first at Mo/Cu Kα, Henke interpolated at any wavelength in 0.413-3.54 Å, null outside', () => {
   assert.deepEqual(dispersion('Fe', 0.71073), [0.3463, 0.8444]);
   assert.deepEqual(dispersion('FE', 0.71069), DISPERSION_ITC.Mo.Fe);
-  assert.deepEqual(dispersion('Mn', 0.71073), DISPERSION_HENKE.Mo.Mn);
+  // Mn has no ITC entry: Henke at the wavelength (cctbx gives 0.3478, 0.7326 at 0.71073 Å)
+  const mn = dispersion('Mn', 0.71073)!;
+  assert.deepEqual(mn, henkeDispersion('Mn', 0.71073));
+  assert.ok(Math.abs(mn[0] - 0.3478) < 1e-4 && Math.abs(mn[1] - 0.7326) < 1e-4, mn.join(', '));
   assert.deepEqual(dispersion('Cl', 1.54178), DISPERSION_ITC.Cu.Cl);
-  assert.equal(dispersion('C', 0.5609), null);
+  // Ag Kα, a synchrotron 1.0 Å: values now; beyond 30 keV (0.3 Å) and beyond U: none
+  assert.ok(dispersion('C', 0.5594)![1] > 0);
+  assert.equal(dispersion('C', 0.3), null);
+  assert.equal(dispersion('Cf', 1.0), null);
+  for (const el of ['H', 'C', 'Br', 'I', 'Pt', 'U']) assert.ok(henkeDispersion(el, 1.0) !== null, el);
   // f'' rises towards an absorption edge from the high-energy side: Mn < Fe < Co at Mo Kα
   const fpp = (el: string) => dispersion(el, 0.71073)![1];
   assert.ok(fpp('Mn') < fpp('Fe') && fpp('Fe') < fpp('Co'));
-  assert.equal(Object.keys(DISPERSION_HENKE.Mo).length, 92);
+});
+
+test('Henke interpolation: the table points themselves, linear in energy between them, the jump at an edge', () => {
+  const t = (henkeTable.elements as Record<string, number[]>).Br!;
+  const i = 3 * 40; // an arbitrary table point and its successor
+  const at = (e: number) => henkeDispersion('Br', (1000 * KEV_ANGSTROM) / e)!;
+  for (const [k, v] of at(t[i]!).entries()) assert.ok(Math.abs(v - t[i + 1 + k]!) < 1e-9);
+  const mid = at((t[i]! + t[i + 3]!) / 2);
+  for (let k = 0; k < 2; k++) assert.ok(Math.abs(mid[k]! - (t[i + 1 + k]! + t[i + 4 + k]!) / 2) < 1e-9);
+  // Br K edge at 13.47 keV: f'' about 7x higher just above it than just below
+  const below = at(13460)[1], above = at(13480)[1];
+  assert.ok(above > 5 * below, `${below} ${above}`);
 });
 
 test('least squares recovers perturbed positions and U (R1 drops)', () => {

@@ -125,10 +125,16 @@ test('--wavelength and --dispersion are validated on sf, assign and validate', a
     await assert.rejects(run([...cmd, '--dispersion', 'full']), (e: unknown) => e instanceof InputError && /auto, none/.test(e.message) && /full/.test(e.message));
   }
   await assert.rejects(run(['validate', '--cif', res, '--alpha', '2']), (e: unknown) => e instanceof InputError && /--alpha/.test(e.message));
-  // A wavelength with no f'/f'' table is used, with a warning that Fc is f0 only.
+  // Ag Kα gets f', f'' from the Henke tables; a wavelength beyond them (0.3 Å, above 30 keV) is
+  // used with a warning that Fc is f0 only.
   const before = countWarnings('crystal-no-dispersion-table');
-  const j = join(dir, 'ag.json');
-  await run(['sf', '--cif', res, '--wavelength', '0.5594', '--json', j]);
+  const ag = join(dir, 'ag.json');
+  await run(['sf', '--cif', res, '--wavelength', '0.5594', '--json', ag]);
+  assert.equal(countWarnings('crystal-no-dispersion-table'), before);
+  assert.equal(json(ag).anomalous, true);
+  assert.equal((json(ag) as unknown as { dispersion_table: string }).dispersion_table, 'Henke');
+  const j = join(dir, 'hard.json');
+  await run(['sf', '--cif', res, '--wavelength', '0.3', '--json', j]);
   assert.equal(countWarnings('crystal-no-dispersion-table'), before + 1);
   assert.equal(json(j).anomalous, false);
   assert.ok(json(j).run.warnings.some((w) => w.code === 'crystal-no-dispersion-table'));
