@@ -1,5 +1,6 @@
 // Self-knowledge fine-tuning in miniature (docs/results/llm.md):
-//   node --import tsx scripts/llm-selfknow-finetune.ts --json F [--seeds 0,1,2] [--smoke]
+//   node --import tsx scripts/llm-selfknow-finetune.ts --json F [--seeds 0,1,2] [--base-steps N] [--batch N]
+//       [--ft-steps N] [--corpus-items N] [--eval-items N] [--smoke]
 // --smoke is a seconds-scale run that only checks the pipeline.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,14 @@ const args = process.argv.slice(2);
 const val = (k: string): string | undefined => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : undefined; };
 const smoke = args.includes('--smoke');
 const seeds = (val('--seeds') ?? (smoke ? '0' : '0,1,2')).split(',').map(Number);
+const num = (k: string, d: number): number => (val(k) === undefined ? d : Number(val(k)));
 const shape = { dim: 64, layers: 2, heads: 2, ffn: 176, contextLength: 512, tiedEmbeddings: true };
 const opts = {
   seeds, dir: mkdtempSync(join(tmpdir(), 'perennial-sk-ft-')),
-  corpusItems: smoke ? 20 : 300,
-  base: { ...shape, batchSize: 8, steps: smoke ? 4 : 150, warmupSteps: smoke ? 1 : 15, lr: 3e-3, checkpointEvery: 0 },
-  finetune: { steps: smoke ? 2 : 40, warmupSteps: smoke ? 0 : 4, lr: 1e-3, checkpointEvery: 0 },
-  evalItems: smoke ? 3 : 30,
+  corpusItems: num('--corpus-items', smoke ? 20 : 200),
+  base: { ...shape, batchSize: num('--batch', 4), steps: num('--base-steps', smoke ? 4 : 60), warmupSteps: Math.ceil(num('--base-steps', smoke ? 4 : 60) / 10), lr: 3e-3, checkpointEvery: 0 },
+  finetune: { steps: num('--ft-steps', smoke ? 2 : 15), warmupSteps: Math.ceil(num('--ft-steps', smoke ? 2 : 15) / 10), lr: 1e-3, checkpointEvery: 0 },
+  evalItems: num('--eval-items', smoke ? 3 : 20),
 };
 const rec = new RunRecorder('scripts/llm-selfknow-finetune', opts, seeds);
 const r = await selfKnowledgeFinetuneMini(opts);
