@@ -1,7 +1,7 @@
 // `cil run --methods co2l,...` reaches the Co2L/CILA runner and writes its record shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/index.js';
@@ -17,6 +17,8 @@ test('cil run routes co2l/cila methods to the Co2L runner, with lambda and loss 
   }
 });
 
-test('cil run refuses to mix co2l methods with frozen-backbone learners', async () => {
-  assert.equal(await main(['cil', 'run', '--methods', 'co2l,simplecil', '--json', join(tmpdir(), `never-${process.pid}.json`)]), 2);
+test('a mixed cil run refuses an unknown method in any part and writes no record', async () => {
+  const json = join(tmpdir(), `never-${process.pid}.json`);
+  assert.equal(await main(['cil', 'run', '--methods', 'co2l,simplecil,nope', '--dataset', 'synthetic', '--quick', '--json', json]), 2);
+  assert.ok(!existsSync(json), 'no record');
 });
