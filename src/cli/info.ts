@@ -171,9 +171,10 @@ export const infoCli: AreaCli = {
     supervised('lmc', 'linear mode connectivity: pairs of networks (different inits, same init, shared warm-up), loss/error barriers with MIR and HDR along the straight path')
       .option('--warmup-epochs <n>', 'shared epochs before the warm-up pair splits', parseIntOption('warmup-epochs'))
       .option('--points <n>', 'points on the path, endpoints included', parseIntOption('points'))
-      .action((opts: SupOpts & { warmupEpochs?: number; points?: number }) => runMiniature(opts, 'lmc',
+      .option('--lr <lr>', 'SGD learning rate (peak of the cosine schedule)', parseFloatOption('lr'))
+      .action((opts: SupOpts & { warmupEpochs?: number; points?: number; lr?: number }) => runMiniature(opts, 'lmc',
         () => runLmc({ ...(opts.quick ? LMC_QUICK : {}), seed: opts.seed, synthetic: opts.synthetic ?? false, ...(opts.seeds ? { seeds: opts.seeds } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}),
-          ...(opts.warmupEpochs !== undefined ? { warmupEpochs: opts.warmupEpochs } : {}), ...(opts.points !== undefined ? { points: opts.points } : {}) }),
+          ...(opts.warmupEpochs !== undefined ? { warmupEpochs: opts.warmupEpochs } : {}), ...(opts.points !== undefined ? { points: opts.points } : {}), ...(opts.lr !== undefined ? { lr: opts.lr } : {}) }),
         (r) => [...r.by_kind.map((k) => `${k.kind}: train-loss barrier ${k.train_loss_barrier.mean.toFixed(4)}, test-error barrier ${k.test_error_barrier.mean.toFixed(4)}, MIR dip ${k.mir_dip.mean.toFixed(4)}, connected ${k.connected}/${r.seeds}`),
           `Spearman(barrier, MIR dip) ${r.answer.spearman_barrier_mir_dip.toFixed(3)}; AUC(MIR dip -> not connected) ${r.answer.auc_mir_dip_not_connected.toFixed(3)}`],
         lmcSection));
