@@ -1,4 +1,4 @@
-// `npm run bench -- conv [--quick]` (or `node --import tsx bench/conv.bench.ts --json F [--quick]`):
+// `npm run bench -- conv [--quick]` (or `node --import tsx bench/conv.bench.ts --json F [--quick] [--threads T]`):
 // the two convolution-bound training steps of the continual miniatures, perennial vs PyTorch in
 // the same run:
 //   co2l_step: one Co2L step: encoder conv3x3 1->32 s2, BN, ReLU, conv3x3 32->64 s2, BN, ReLU, GAP,
@@ -13,12 +13,14 @@
 // (all threads) per step are both reported; CPU time is the steadier one on a loaded machine.
 // ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
 // repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
+// --threads T sets both sides' thread count (OpenBLAS's for perennial, torch.set_num_threads); the
+// default is 2 for torch and OpenBLAS's own default for perennial.
 import { RunRecorder, writeRecord } from '../src/core/record.js';
 import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
 import { initTf, tf, useEngineKernels } from '../src/core/tensor.js';
 import { setConvMode } from '../src/core/conv.js';
-import { linalgBackendName } from '../src/core/linalg/index.js';
+import { linalgBackendName, nativeAddon } from '../src/core/linalg/index.js';
 import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
 import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { co2lOptions } from '../src/continual/methods/co2l.js';
@@ -32,9 +34,17 @@ const quick = args.includes('--quick');
 const ji = args.indexOf('--json');
 const json = ji >= 0 ? args[ji + 1] : undefined;
 const co2lReps = quick ? 3 : 10, safeReps = quick ? 6 : 20;
+const ti = args.indexOf('--threads');
+const threads = ti >= 0 ? Number(args[ti + 1]) : null;
+if (threads !== null && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new Error(`--threads: expected an integer 1-64, got ${args[ti + 1]}`);
 
 await initTf();
-const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps }, 0);
+if (threads !== null) {
+  const addon = nativeAddon();
+  if (addon?.setThreads) addon.setThreads(threads);
+  else if (threads !== 1) throw new Error('--threads above 1 needs the OpenBLAS addon with setThreads (npm run build:native)');
+}
+const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps, threads: threads ?? 'default' }, 0);
 const rng = new Rng(0, 'bench/conv');
 
 type Config = { conv: 'im2col' | 'tfjs'; engine: boolean };
@@ -126,7 +136,7 @@ try:
     import torch, torch.nn as nn, torch.nn.functional as Fn
 except ImportError:
     print(json.dumps({'co2l': None, 'safe48': None, 'safe256': None})); sys.exit(0)
-torch.set_num_threads(2); torch.manual_seed(0)
+torch.set_num_threads(d['threads']); torch.manual_seed(0)
 def med(f, n):
     f(); ts = []; cs = []
     for _ in range(n):
@@ -164,7 +174,7 @@ print(json.dumps(out))
 
 const haveTorch = ensurePythonModule('torch', 'python3-torch');
 const peer = haveTorch
-  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps, peer_dir: PEER_DIR })
+  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps, peer_dir: PEER_DIR, threads: threads ?? 2 })
   : { co2l: null, safe48: null, safe256: null };
 const ratio = (p: number | null, o: number): number | null => (p === null ? null : p / o);
 const row = (k: keyof Times) => ({
@@ -174,6 +184,7 @@ const row = (k: keyof Times) => ({
 });
 const results = {
   linalg: linalgBackendName(),
+  threads: { perennial_openblas: nativeAddon()?.threads() ?? null, torch: threads ?? 2 },
   co2l_step: { images: V, ...row('co2l') },
   safe_step_48: { batch: 48, ...row('safe48') },
   safe_step_256: { batch: 256, ...row('safe256') },
