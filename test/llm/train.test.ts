@@ -10,6 +10,8 @@ import { findBareNonFinite, RunRecorder } from '../../src/core/record.js';
 import { LlamaCppProvider } from '../../src/llm/llamacpp.js';
 import { countWords, evaluateArithmetic, ratToString } from '../../src/llm/checks.js';
 import { familyCorpus } from '../../src/llm/train/selfknow-finetune.js';
+import { runSelfKnowledge } from '../../src/llm/selfknow.js';
+import { arithmeticTask } from '../../src/llm/tasks.js';
 import { ParseError } from '../../src/core/errors.js';
 import { renderPlain } from '../../src/llm/llamacpp.js';
 import { byteTokenizer, chatExamples, readTrainedGguf, runTrainCommand, shapeOf, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
@@ -94,12 +96,12 @@ test('train config: an unknown key or a bad shape is one error naming the file, 
   }
 });
 
-test('the train command writes a GGUF and a record body; the in-process provider loads it', { timeout: 60_000 }, async () => {
+test('the train command writes a GGUF and a record body; the in-process provider loads it and selfknow runs on it', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'perennial-train-cli-'));
   try {
     const data = join(dir, 'd.jsonl'), cfg = join(dir, 'c.yaml'), out = join(dir, 'm.gguf');
     writeFileSync(data, addition(12));
-    writeFileSync(cfg, Object.entries({ ...TINY, steps: 3 }).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+    writeFileSync(cfg, Object.entries({ ...TINY, steps: 3, contextLength: 512 }).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
     const rec = new RunRecorder('llm train', {}, 0);
     const r = await runTrainCommand({ data, out, config: cfg, overrides: { seed: 4 }, checkpoint: join(dir, 'm.ckpt'), quiet: true }, rec);
     assert.equal(r.result.steps, 3);
@@ -111,6 +113,9 @@ test('the train command writes a GGUF and a record body; the in-process provider
     try {
       const c = await provider.complete({ messages: [{ role: 'user', content: '1+2=?' }], maxTokens: 3, temperature: 0 });
       assert.equal(c.error, undefined, c.error?.message);
+      // The selfknow prompts (about 250 tokens, answers up to 160) fit the 512-token context.
+      const sk = await runSelfKnowledge([arithmeticTask], provider, { items: 1, repeats: 1, quiet: true });
+      assert.equal(sk.errors.length, 0, sk.errors[0]?.message);
     } finally {
       await provider.close();
     }

@@ -15,7 +15,7 @@ export const TrainConfigSchema = z.strictObject({
   heads: z.number().int().min(1).max(64).default(4),
   /** SwiGLU hidden width. */
   ffn: z.number().int().min(1).max(16_384).default(704),
-  /** Longest training sequence in tokens; also the context length written to the GGUF. */
+  /** Longest training sequence in tokens; also the context length written to the GGUF, which bounds prompt + answer in llm complete / selfknow (their prompts take about 250 tokens, answers up to 160). */
   contextLength: z.number().int().min(16).max(8192).default(512),
   /** Share one matrix between the token embedding and the output layer (no output.weight in the GGUF). */
   tiedEmbeddings: z.boolean().default(true),
@@ -49,7 +49,7 @@ export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** The `--quick` preset: about a minute on a loaded 2-core machine. */
 export const QUICK_CONFIG: TrainConfigInput = {
-  dim: 64, layers: 2, heads: 2, ffn: 176, contextLength: 256, batchSize: 8, steps: 150, warmupSteps: 15, lr: 3e-3, checkpointEvery: 50,
+  dim: 64, layers: 2, heads: 2, ffn: 176, contextLength: 512, batchSize: 8, steps: 150, warmupSteps: 15, lr: 3e-3, checkpointEvery: 50,
 };
 
 function checkShape(c: TrainConfig, where: string): TrainConfig {
