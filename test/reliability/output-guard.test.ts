@@ -215,7 +215,7 @@ function argsFor(path: string, spec: Spec, dir: string, override: Record<string,
       if (kind === 'in') writeFileSync(p, `input ${name}\n`);
       if (kind === 'dir-in') { mkdirSync(p, { recursive: true }); writeFileSync(join(p, 'keep.json'), '{}\n'); }
     }
-    const value = name === '--model' && !path.startsWith('cil ') ? `gguf:${p}` : p;
+    const value = name === '--model' && !path.startsWith('cil ') && !path.startsWith('crystal ') ? `gguf:${p}` : p;
     if (name.startsWith('<')) positional.push(value);
     else args.push(name, value);
   }
