@@ -15,7 +15,7 @@ export { Ranpac, RANPAC_DEFAULTS, type RanpacOptions } from './methods/ranpac.js
 export { Safe, SAFE_DEFAULTS, transferLoss, type SafeOptions } from './methods/safe.js';
 export { RidgeBranch } from './parts/ridge-branch.js';
 export { LEARNERS, LEARNER_FAMILIES, makeLearner, makeLearners, isKnownMethod, type LearnerFactory, type LearnerFamily } from './registry.js';
-export { loadMiniature, DATASETS, POOL_SEED, type Miniature, type DatasetName } from './data.js';
+export { loadMiniature, checkDatasetName, DATASETS, POOL_SEED, type Miniature, type DatasetName } from './data.js';
 export { pretrainBackbone, saveBackbone, loadBackbone, PRETRAIN_DEFAULTS, type BackboneManifest } from './pretrain.js';
 export { runCil, runEngine, miniatureSource, seedData, summarise, DEFINITIONS, type StreamSource, type SeedStream, type CilRunOptions, type CilRunResult, type CilRunEntry, type CilSummaryEntry } from './trainer.js';
 export { cilSections, paired, meanGroupAcc } from './report.js';
@@ -37,10 +37,13 @@ export * from './contrastive.js';
 export * from './methods/cila.js';
 export * from './methods/co2l.js';
 export { Co2lLearner, CO2L_FAMILY } from './methods/co2l-learner.js';
-export { RunConfigSchema, readRunConfig, RUN_CONFIG_KEYS, type RunConfig } from './run-config.js';
+export { RunConfigSchema, readRunConfig, camelKey, RUN_CONFIG_KEYS, type RunConfig } from './run-config.js';
 export * from './parts/co2l-net.js';
 export * from './parts/streams.js';
 export * from './atlas.js';
 // The user workflow: fit a model, save it as a directory, load, predict, teach it new classes.
 export { ContinualModel, fit, load, listImagesForPrediction, readFeatureRows, MODEL_FORMAT, MODEL_FORMAT_VERSION, type FitOptions, type UpdateOptions, type LoadOptions, type DataSource, type BackboneRef, type SessionRecord, type PredictionRow, type Ranked } from './model.js';
 export { ModelConfigSchema, readModelConfig, resolveModelConfig, type ModelConfig, type ModelConfigInput } from './model-config.js';
+export { runParts, type RunPart, type PartKind, type RunOutputs } from './run-parts.js';
+export { co2lPart, atlasPart, co2lSections, co2lAtlasDemo, syntheticImages, applyCo2lPreset, CO2L_PRESETS, ROTATED_DEFAULTS, type Co2lCli, type AtlasCli, type Co2lPreset, type Co2lPresetValues } from './cila-command.js';
+export { obtainBackbone, methodOptionsFor, partitionMethods, planRun, mergeCilRecords, cilDemo, cilSummaryLines, type RunCliOptions } from './run-command.js';

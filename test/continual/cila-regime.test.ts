@@ -37,7 +37,7 @@ test('rotateImage equals the plain bilinear rule bit for bit (square and non-squ
 });
 
 test('cil co2l --preset fills in only the options left unset; unknown presets are named with the known ones', async () => {
-  const { applyCo2lPreset, CO2L_PRESETS } = await import('../../src/cli/continual-cila.js');
+  const { applyCo2lPreset, CO2L_PRESETS } = await import('../../src/continual/index.js');
   const names = Object.keys(CO2L_PRESETS);
   assert.ok(names.includes('lambda-regime'));
   const base = { methods: ['co2l'], seeds: [0], json: 'x.json', dataset: 'synthetic' };
@@ -57,7 +57,8 @@ test('cil co2l --preset lambda-regime runs end to end (synthetic rows, shortened
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { Command } = await import('commander');
-  const { continualCilaCli, CO2L_PRESETS } = await import('../../src/cli/continual-cila.js');
+  const { continualCilaCli } = await import('../../src/cli/continual-cila.js');
+  const { CO2L_PRESETS } = await import('../../src/continual/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'cila-regime-'));
   try {
     const p = new Command();

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import { continualCli, parseSeeds, methodOptionsFor } from '../../src/cli/continual.js';
+import { continualCli, parseSeeds } from '../../src/cli/continual.js';
+import { methodOptionsFor } from '../../src/continual/index.js';
 
 test('seed lists: count, range, list; bad input is an error', () => {
   assert.deepEqual(parseSeeds('3'), [0, 1, 2]);

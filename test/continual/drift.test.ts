@@ -120,7 +120,7 @@ test('exportMiniature writes the rows a seed trains on: the same split as strati
 });
 
 test('cil run --drift-compensation turns the variant on for SAFE only', async () => {
-  const { methodOptionsFor } = await import('../../src/cli/continual.js');
+  const { methodOptionsFor } = await import('../../src/continual/index.js');
   assert.equal(methodOptionsFor({ driftCompensation: true }).safe!.driftCompensation, true);
   assert.equal(methodOptionsFor({}).safe!.driftCompensation, undefined);
 });

@@ -9,9 +9,7 @@ import { Rng } from '../../src/core/rng.js';
 import { gaussianMixture } from '../../src/core/data/synthetic.js';
 import { writeNpy } from '../../src/core/data/npy.js';
 import { main } from '../../src/cli/index.js';
-import { partitionMethods } from '../../src/cli/continual.js';
-import { atlasPart } from '../../src/cli/continual-cila.js';
-import { runParts, type RunPart } from '../../src/cli/continual-parts.js';
+import { atlasPart, partitionMethods, runParts, type RunPart } from '../../src/continual/index.js';
 import { atlasOptions, runAtlas } from '../../src/continual/atlas.js';
 
 interface Mixed {
@@ -33,8 +31,8 @@ test('cil run mixes frozen-backbone, co2l/cila and atlas methods in one record',
     const rec = JSON.parse(readFileSync(json, 'utf8')) as Mixed;
     assert.equal(rec.mixed, true);
     assert.deepEqual(Object.keys(rec.parts), ['frozen', 'co2l']);
-    assert.deepEqual(rec.method_part, { simplecil: 'frozen', aper: 'frozen', co2l: 'co2l' });
-    assert.deepEqual(Object.keys(rec.summary).sort(), ['aper', 'co2l', 'simplecil']);
+    assert.deepEqual(rec.method_part, { simplecil: 'frozen', aper: 'frozen', 'aper-adapted': 'frozen', co2l: 'co2l' });
+    assert.deepEqual(Object.keys(rec.summary).sort(), ['aper', 'aper-adapted', 'co2l', 'simplecil']);
     assert.deepEqual(rec.runs.find((r) => r.method === 'simplecil')!.acc_matrix.length, 3, 'the frozen part ran B2Inc1 on 4 classes');
     assert.deepEqual(rec.run.config.resolved_config!.methods, ['simplecil', 'aper', 'co2l']);
     // Alone, the co2l part gives the same metrics as inside the mix.
@@ -49,11 +47,10 @@ test('cil run mixes frozen-backbone, co2l/cila and atlas methods in one record',
     const at = await atlasPart({ seeds: [0], json: join(dir, 'three.json'), order: 'multimodal-first' });
     const tiny: RunPart = { ...at, run: () => runAtlas(atlasOptions({ upstreamPerClass: 20, testPerClass: 10, upstreamEpochs: 2, downstreamSteps: 8, shots: 4 }), [0], { orders: ['multimodal-first'], orthoAblation: false }) };
     const fake = (kind: 'frozen' | 'co2l', method: string): RunPart => ({
-      kind, command: 'x', config: {}, seeds: [0], stream: kind, title: kind, print: () => {}, sections: () => [],
+      kind, command: 'x', config: {}, seeds: [0], stream: kind, title: kind, lines: () => [], sections: () => [],
       run: async () => ({ runs: [{ method, seed: 0, last_acc: 50 }], summary: { [method]: { last_acc_mean: 50 } } }),
     });
-    await runParts([fake('frozen', 'simplecil'), fake('co2l', 'cila'), tiny], { json: join(dir, 'three.json') });
-    const three = JSON.parse(readFileSync(join(dir, 'three.json'), 'utf8')) as Mixed;
+    const three = (await runParts([fake('frozen', 'simplecil'), fake('co2l', 'cila'), tiny])).record as unknown as Mixed;
     assert.deepEqual(Object.keys(three.parts), ['frozen', 'co2l', 'atlas']);
     assert.ok(Array.isArray(three.parts.atlas.summary) && (three.parts.atlas.summary as unknown[]).length > 0, 'atlas keeps its own summary');
     assert.deepEqual(three.runs.map((r) => [r.part, r.method]), [['frozen', 'simplecil'], ['co2l', 'cila']]);

@@ -1,9 +1,8 @@
 // One `cil run` may name methods of several scenario kinds: frozen-backbone learners on a
 // miniature, Co2L/CILA on their own stream, ATLAS on its multimodal stand-in. Each kind is a part
 // (prepared, then run by the trainer over its own stream); the parts of a run go into one record.
-import { resolve } from 'node:path';
-import { RunRecorder, writeRecord } from '../core/record.js';
-import { writeReport, type Section } from '../core/report.js';
+import { RunRecorder, type RunRecord } from '../core/record.js';
+import type { Section } from '../core/report.js';
 
 export type PartKind = 'frozen' | 'co2l' | 'atlas';
 
@@ -16,36 +15,36 @@ export interface RunPart<R extends object = object> {
   /** What the part runs on (dataset, split or stream), for the mixed record and report. */
   readonly stream: string;
   run(): Promise<R>;
-  print(result: R): void;
+  /** Console lines of the result (each ending in a newline). */
+  lines(result: R): string[];
   title: string;
   sections(result: R): Section[];
 }
 
 interface CilLike { runs?: readonly Record<string, unknown>[]; summary?: unknown }
 
+/** What a run gives the CLI to write: the record, the console lines, the report. */
+export interface RunOutputs {
+  readonly record: RunRecord<object>;
+  readonly lines: readonly string[];
+  readonly title: string;
+  readonly sections: readonly Section[];
+}
+
 /**
- * Run the parts and write one record: a single part's record keeps that command's shape; several
+ * Run the parts into one record: a single part's record keeps that command's shape; several
  * give `parts` (each part's result without its runs, and its stream), `runs` (every
  * class-incremental entry, tagged with its part and stream) and `summary` (by method name).
  */
-export async function runParts(parts: readonly RunPart[], out: { json: string; html?: string; resolvedConfig?: Record<string, unknown> }): Promise<void> {
-  const json = resolve(out.json);
+export async function runParts(parts: readonly RunPart[], resolvedConfig?: Record<string, unknown>): Promise<RunOutputs> {
   if (parts.length === 1) {
     const p = parts[0];
     const rec = new RunRecorder(p.command, p.config, [...p.seeds]);
     const result = await rec.time('run', () => p.run());
-    writeRecord(json, rec.finish(result));
-    process.stdout.write(`record: ${json}\n`);
-    p.print(result);
-    if (out.html) {
-      const html = resolve(out.html);
-      await writeReport(html, p.title, p.sections(result));
-      process.stdout.write(`report: ${html}\n`);
-    }
-    return;
+    return { record: rec.finish(result), lines: p.lines(result), title: p.title, sections: p.sections(result) };
   }
   const seeds = [...new Set(parts.flatMap((p) => p.seeds))].sort((a, b) => a - b);
-  const rec = new RunRecorder('cil run', { parts: Object.fromEntries(parts.map((p) => [p.kind, { command: p.command, stream: p.stream, ...p.config }])), ...(out.resolvedConfig ? { resolved_config: out.resolvedConfig } : {}) }, seeds);
+  const rec = new RunRecorder('cil run', { parts: Object.fromEntries(parts.map((p) => [p.kind, { command: p.command, stream: p.stream, ...p.config }])), ...(resolvedConfig ? { resolved_config: resolvedConfig } : {}) }, seeds);
   const results: object[] = [];
   for (const p of parts) {
     process.stderr.write(`cil run: part ${p.kind} (${p.stream})\n`);
@@ -70,12 +69,10 @@ export async function runParts(parts: readonly RunPart[], out: { json: string; h
       Object.assign(summary, r.summary);
     } else methods[p.kind] = p.kind;
   });
-  writeRecord(json, rec.finish({ mixed: true, parts: partRecords, method_part: methods, runs, summary }));
-  process.stdout.write(`record: ${json}\n`);
-  parts.forEach((p, i) => { process.stdout.write(`-- ${p.kind}: ${p.stream}\n`); p.print(results[i]); });
-  if (out.html) {
-    const html = resolve(out.html);
-    await writeReport(html, `perennial cil run: ${parts.map((p) => p.kind).join(' + ')}`, parts.flatMap((p, i) => p.sections(results[i])));
-    process.stdout.write(`report: ${html}\n`);
-  }
+  return {
+    record: rec.finish({ mixed: true, parts: partRecords, method_part: methods, runs, summary }),
+    lines: parts.flatMap((p, i) => [`-- ${p.kind}: ${p.stream}\n`, ...p.lines(results[i])]),
+    title: `perennial cil run: ${parts.map((p) => p.kind).join(' + ')}`,
+    sections: parts.flatMap((p, i) => p.sections(results[i])),
+  };
 }
