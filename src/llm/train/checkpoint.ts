@@ -51,7 +51,7 @@ export function loadCheckpoint(path: string, p: Params, opt: AdamW, initMoment: 
   if (12 + n > size) throw new ParseError(path, 0, 'a header inside the file', `${n} bytes claimed`, 8, 'header length');
   let h: CheckpointHeader;
   try { h = JSON.parse(buf.subarray(12, 12 + n).toString('utf8')) as CheckpointHeader; } catch (e) { throw new ParseError(path, 0, 'a JSON checkpoint header', (e as Error).message, 12, 'header'); }
-  if (!Array.isArray(h?.tensors) || typeof h.step !== 'number') throw new ParseError(path, 0, 'a checkpoint header with step and tensors', JSON.stringify(Object.keys(h ?? {})), 12, 'header');
+  if (!Array.isArray((h as Partial<CheckpointHeader> | null)?.tensors) || typeof h.step !== 'number') throw new ParseError(path, 0, 'a checkpoint header with step and tensors', JSON.stringify(Object.keys(h ?? {})), 12, 'header');
   let off = 12 + n;
   off += (4 - (off % 4)) % 4;
   for (const t of h.tensors) {
