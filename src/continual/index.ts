@@ -47,3 +47,4 @@ export { ModelConfigSchema, readModelConfig, resolveModelConfig, type ModelConfi
 export { runParts, type RunPart, type PartKind, type RunOutputs } from './run-parts.js';
 export { co2lPart, atlasPart, co2lSections, co2lAtlasDemo, syntheticImages, applyCo2lPreset, CO2L_PRESETS, ROTATED_DEFAULTS, type Co2lCli, type AtlasCli, type Co2lPreset, type Co2lPresetValues } from './cila-command.js';
 export { obtainBackbone, methodOptionsFor, partitionMethods, planRun, mergeCilRecords, cilDemo, cilSummaryLines, type RunCliOptions } from './run-command.js';
+export { runFeaturesCommand, featuresDemo, type FeaturesCommandOptions } from './features-command.js';

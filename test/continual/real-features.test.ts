@@ -96,7 +96,7 @@ test('perennial cil features killed with SIGKILL mid-run resumes to the same fil
   await b.dispose();
   const out = join(dir, 'killed.npy'), labels = join(dir, 'killed-l.npy');
   const script = join(dir, 'run.mts');
-  writeFileSync(script, `import { runFeaturesCommand } from ${JSON.stringify(join(repo, 'src/cli/continual-features.ts'))};\nawait runFeaturesCommand({ backbone: ${JSON.stringify(model)}, images: ${JSON.stringify(join(dir, 'imgs3'))}, out: ${JSON.stringify(out)}, labels: ${JSON.stringify(labels)}, batchSize: 1, threads: 1, ep: 'cpu', quiet: true });\n`);
+  writeFileSync(script, `import { runFeaturesCommand } from ${JSON.stringify(join(repo, 'src/continual/features-command.ts'))};\nawait runFeaturesCommand({ backbone: ${JSON.stringify(model)}, images: ${JSON.stringify(join(dir, 'imgs3'))}, out: ${JSON.stringify(out)}, labels: ${JSON.stringify(labels)}, batchSize: 1, threads: 1, ep: 'cpu', quiet: true });\n`);
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repo, stdio: 'ignore' });
   const state = `${out}.partial.json`;
   let killedAt = -1;
