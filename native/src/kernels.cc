@@ -294,6 +294,43 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// --- fused linear epilogue and ReLU gradient (src/core/kernels/fusedMatMul.ts) ---------------------
+
+// biasRelu(y, bias, relu): y[r, j] += bias[j] (bias of length n = the row length, or empty), then
+// max(0, y) when relu; in place.
+PERENNIAL_VECTORISE void BiasReluLoop(float* __restrict y, const float* __restrict b, size_t rows, size_t n, bool relu) {
+  for (size_t r = 0; r < rows; r++) {
+    float* yr = y + r * n;
+    if (b) for (size_t j = 0; j < n; j++) yr[j] += b[j];
+    if (relu) for (size_t j = 0; j < n; j++) yr[j] = Relu(yr[j]);
+  }
+}
+
+Napi::Value BiasRelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *y, *b; size_t ny, nb; long long n;
+  if (info.Length() < 4 || !F32(info[0], &y, &ny) || !F32(info[1], &b, &nb) || !Int(info[2], &n) || !info[3].IsBoolean())
+    return Fail(env, "biasRelu(y: Float32Array, bias: Float32Array, n, relu: boolean)");
+  if (n == 0 || ny % n != 0 || (nb != 0 && nb != static_cast<size_t>(n))) return Fail(env, "biasRelu: y must be rows of n and bias of length n or 0");
+  BiasReluLoop(y, nb ? b : nullptr, ny / n, n, info[3].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+PERENNIAL_VECTORISE void ReluGradLoop(const float* __restrict dy, const float* __restrict y, float* __restrict out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = static_cast<float>(Masked(dy[i], y[i]));
+}
+
+// reluGrad(dy, y, out): out = dy where y > 0, else +0.
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dy, *y, *out; size_t nd, ny, no;
+  if (info.Length() < 3 || !F32(info[0], &dy, &nd) || !F32(info[1], &y, &ny) || !F32(info[2], &out, &no))
+    return Fail(env, "reluGrad(dy, y, out: Float32Array)");
+  if (ny != nd || no != nd) return Fail(env, "reluGrad: dy, y and out must have one length");
+  ReluGradLoop(dy, y, out, nd);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterKernels(Napi::Env env, Napi::Object exports) {
@@ -305,4 +342,6 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate, "adamUpdate"));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
+  exports.Set("biasRelu", Napi::Function::New(env, BiasRelu, "biasRelu"));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad, "reluGrad"));
 }

@@ -111,10 +111,11 @@ test('reluGrad is dy * step(y), zero where y is 0', async () => {
   tf.dispose([dy, y, want, got]);
 });
 
-// With the addon the loops run compiled; the TypeScript twins are checked too.
+// With the addon the loops run compiled; the paths without it (tensor ops; FusedAdam through
+// tf.train.adam) are checked too.
 const loopKinds = nativeAddon()?.adamUpdate ? [true, false] : [false];
 
-for (const nativeLoops of loopKinds) test(`FusedAdam (${nativeLoops ? 'compiled' : 'TypeScript'} loop) trains an MLP to the weights tf.train.adam reaches (8 steps), through minimize`, async () => {
+for (const nativeLoops of loopKinds) test(`FusedAdam (${nativeLoops ? 'compiled loop' : 'handing updates to tf.train.adam'}) trains an MLP to the weights tf.train.adam reaches (8 steps), through minimize`, async () => {
   await initTf();
   useNativeOptimisers(nativeLoops);
   try {
@@ -163,7 +164,7 @@ test('the optimisers leave a tensor that shares a parameter\'s data untouched', 
   tf.dispose([v, alias]);
 });
 
-for (const nativeLoops of loopKinds) test(`Sgd (${nativeLoops ? 'compiled' : 'TypeScript'} loop; momentum, weight decay, per-step lr) matches the same update written as tensor ops`, async () => {
+for (const nativeLoops of loopKinds) test(`Sgd (${nativeLoops ? 'compiled loop' : 'tensor ops'}; momentum, weight decay, per-step lr) matches the same update written as tensor ops`, async () => {
   await initTf();
   useNativeOptimisers(nativeLoops);
   try {

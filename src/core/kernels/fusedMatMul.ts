@@ -9,15 +9,17 @@
 // gradients of every input eagerly (including the input of the first layer: one wasted GEMM).
 // perennial's `linear` (core/nn.ts) runs the kernel directly, so the gradient registered here is the
 // one taped: each input's gradient is computed only when asked for, and the ReLU mask comes from
-// one pass (PerennialReluGrad). It covers 2-D operands with the 'linear' and 'relu' activations,
-// the only ones `linear` sends.
+// one compiled pass (PerennialReluGrad) with the addon; bias and ReLU are one compiled pass too.
+// It covers 2-D operands with the 'linear' and 'relu' activations, the only ones `linear` sends.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo, _FusedMatMulAttrs, _FusedMatMulInputs } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchMatMulImpl, batchMatMulMode } from './batchMatMul.js';
 import { registerOwnKernels, replaceStockKernel } from './register.js';
+import { nativeAddon } from '../linalg/index.js';
 
 const NAME = tf._FusedMatMul;
+const EMPTY = new Float32Array(0);
 const BACKEND = 'wasm';
 let stock: KernelConfig | null = null;
 
@@ -44,11 +46,18 @@ const kernelFunc = ((args: { inputs: _FusedMatMulInputs; backend: BackendWasm; a
   const prelu = lastAxisVector(inputs.preluActivationWeights, n, backend);
   const y = backend.typedArrayFromHeap(out) as Float32Array;
   const len = y.length;
+  const act = attrs.activation ?? 'linear';
+  // The bias and ReLU as one compiled pass where the addon has it: the JS loops below measured
+  // about 5x slower than the stock Add + Relu kernels (which are wasm SIMD).
+  const native = nativeAddon();
+  if (native?.biasRelu && (act === 'linear' || act === 'relu') && (!bias || bias.length === n)) {
+    native.biasRelu(y, bias ?? EMPTY, n, act === 'relu');
+    return out;
+  }
   if (bias) {
     if (bias.length === 1) { const v = bias[0]; for (let i = 0; i < len; i++) y[i] += v; }
     else for (let i = 0; i < len; i += n) for (let j = 0; j < n; j++) y[i + j] += bias[j];
   }
-  const act = attrs.activation ?? 'linear';
   switch (act) {
     case 'linear':
       break;
@@ -106,6 +115,11 @@ export const reluGradKernel: KernelConfig = {
     }
     const out = backend.makeOutput(dy.shape, 'float32');
     // Views after makeOutput: allocating may grow (and so replace) the wasm heap.
+    const native = nativeAddon();
+    if (native?.reluGrad) {
+      native.reluGrad(backend.typedArrayFromHeap(dy) as Float32Array, backend.typedArrayFromHeap(y) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array);
+      return out;
+    }
     const bits = (t: TensorInfo): Int32Array => { const v = backend.typedArrayFromHeap(t) as Float32Array; return new Int32Array(v.buffer, v.byteOffset, v.length); };
     const d = bits(dy), yb = bits(y), o = bits(out);
     // A float is > 0 exactly when its bits, read as a signed integer, are > 0; masking the bits of
@@ -115,9 +129,12 @@ export const reluGradKernel: KernelConfig = {
   }) as unknown as KernelFunc,
 };
 
-/** dy masked by y > 0: one wasm pass where the kernel is registered, else tf.mul(dy, tf.step(y)). */
+/**
+ * dy masked by y > 0: one compiled pass with the addon, else tf.mul(dy, tf.step(y)) (two stock
+ * SIMD kernels, measured 8-20x faster than the kernel's JS loop over the heap).
+ */
 export function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  if (tf.getBackend() === BACKEND) return tf.engine().runKernel(RELU_GRAD, { dy, y } as unknown as tf.NamedTensorMap) as tf.Tensor;
+  if (tf.getBackend() === BACKEND && nativeAddon()?.reluGrad) return tf.engine().runKernel(RELU_GRAD, { dy, y } as unknown as tf.NamedTensorMap) as tf.Tensor;
   return tf.mul(dy, tf.step(y));
 }
 

@@ -54,6 +54,10 @@ export interface NativeAddon {
   adamUpdate?(p: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, lr: number, beta1: number, beta2: number, c1: number, c2: number, eps: number): void;
   /** SGD: vel = momentum vel + g + wd p; p -= lr vel, in float32. */
   sgdUpdate?(p: Float32Array, g: Float32Array, vel: Float32Array, lr: number, momentum: number, weightDecay: number): void;
+  /** y[r, j] += bias[j] (bias of length n, or empty), then max(0, y) when relu; in place. */
+  biasRelu?(y: Float32Array, bias: Float32Array, n: number, relu: boolean): void;
+  /** out = dy where y > 0, else +0. */
+  reluGrad?(dy: Float32Array, y: Float32Array, out: Float32Array): void;
   col2im?(col: Float32Array, n: number, h: number, w: number, cin: number, kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, dx: Float32Array): void;
 }
 
