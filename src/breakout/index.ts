@@ -35,3 +35,4 @@ export {
   labelFollowThrough, ohlcvBaselines, generateOhlcv, candlestickChart,
 } from './ohlcv.js';
 export { evalSection, rangesSection } from './sections.js';
+export { breakoutDemo } from './demo.js';
