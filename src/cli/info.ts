@@ -8,11 +8,11 @@ import { InputError, ParseError } from '../core/errors.js';
 import { outputGuard } from '../core/fsx.js';
 import { readMatrixNpy } from '../core/data/index.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
-import { SectionBuilder, writeReport, type Section } from '../core/report.js';
+import { writeReport, type Section } from '../core/report.js';
 import {
   ALIGN_QUICK, LMC_QUICK, lmcSection, runLmc, SEMISUP_QUICK, SUPERVISED_QUICK, alignSection, collapseSection, collapseSweep, dynamicsSection, grokkingSection,
   labelSmoothingSection, measureRecord, pruningSection, runAlign, runDynamics, runGrokking, runLabelSmoothing, runPruning, runSemisup,
-  semisupSection, GROKKING_QUICK, type GrokkingOptions, type GrokkingResult, type RealImages,
+  semisupSection, GROKKING_QUICK, infoDemo, grokSettings, type GrokkingOptions, type GrokkingResult, type RealImages,
 } from '../info/index.js';
 import type { AreaCli, DemoContext, DemoResult } from './types.js';
 import { parseFloatOption, parseIntOption, parseNumberList } from './util.js';
@@ -60,10 +60,6 @@ async function runMiniature<R extends object>(opts: Common, name: string, run: (
   const r = await rec.time('train', run);
   for (const l of lines(r)) process.stdout.write(`${l}\n`);
   await finish(rec, r, opts, file, [section(r)], `perennial info ${name}`);
-}
-
-function grokSettings(o: Partial<GrokkingOptions>): string {
-  return `Embedding MLP (${o.embed ?? 'default'}-D embeddings per operand, ${o.hidden ?? 'default'} ReLU features), full batch, Adam with decoupled weight decay ${o.weightDecay ?? 'default'} (AdamW-style), lr ${o.lr ?? 'default'}, ${Math.round((o.trainFraction ?? 0) * 100)}% of pairs for training`;
 }
 
 export const infoCli: AreaCli = {
@@ -206,30 +202,6 @@ export const infoCli: AreaCli = {
   },
 
   async demo(ctx: DemoContext): Promise<DemoResult> {
-    const sections: Section[] = [];
-    const t0 = performance.now();
-    const nc = collapseSweep({ seed: ctx.seed });
-    sections.push(collapseSection(nc));
-    const grokOpts: Partial<GrokkingOptions> = ctx.quick ? { ...GROKKING_QUICK, seed: ctx.seed } : { seed: ctx.seed };
-    const tg = performance.now();
-    const grok = await runGrokking(grokOpts);
-    const grokSeconds = (performance.now() - tg) / 1000;
-    sections.push(grokkingSection([grok], `${grokSettings({ ...GROKKING_QUICK, ...grokOpts })}; ${grokSeconds.toFixed(0)} s on this machine`));
-    const supQuick = ctx.quick ? { ...SUPERVISED_QUICK, seeds: 2, epochs: 4 } : {};
-    const dyn = await runDynamics({ ...supQuick, seed: ctx.seed });
-    sections.push(dynamicsSection(dyn));
-    const align = ctx.quick ? null : await runAlign({ seed: ctx.seed });
-    if (align) sections.push(alignSection(align));
-    else sections.push(new SectionBuilder('info: further commands').text('The quick demo runs the Neural Collapse sweep, grokking and training dynamics. `perennial info align | semisup | label-smoothing | pruning` run the other miniatures (each with --quick), and `perennial demo --full` adds the alignment run here.').build());
-    return {
-      sections,
-      metrics: {
-        nc_mir_at_zero_noise: nc.mir.at(-1), mir_collapse: nc.mir_collapse, nc_hdr_at_zero_noise: nc.hdr.at(-1),
-        grokking: { epoch_train_100: grok.epoch_train_100, epoch_test_90: grok.epoch_test_90, grokked: grok.grokked, seconds: grokSeconds },
-        dynamics: { acc_ce: dyn.variants[0].final_acc, acc_info: dyn.variants[1].final_acc, acc_diff: dyn.acc_diff },
-        ...(align ? { align: { diff: align.diff } } : {}),
-        seconds: (performance.now() - t0) / 1000,
-      },
-    };
+    return infoDemo(ctx);
   },
 };

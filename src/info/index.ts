@@ -13,3 +13,4 @@ export * from './lmc.js';
 export * from './use.js';
 export * from './sections.js';
 export * from './measure.js';
+export { infoDemo, grokSettings } from './demo.js';
