@@ -167,10 +167,17 @@ function readValues(t: tf.Tensor, hb: HeapBackend | null): Float32Array {
   return hb ? hb.typedArrayFromHeap(t as unknown as { shape: number[]; dtype: string; dataId: object }) : (t.dataSync() as Float32Array);
 }
 
-/** Update v's values with `update(p)`: in place on the heap where v owns its data alone, else a copy assigned back. */
+/**
+ * Update v's values with `update(p)`: in place on the heap where v owns its data alone, else a copy
+ * assigned back. Only parameters of rank <= 2 (matrices and vectors, which reach the project's own
+ * matmul kernels or elementwise ops) are written in place: tfjs-wasm's stock conv kernels keep an
+ * XNNPACK operator with the filter packed, keyed by the filter's data id, so an in-place write to
+ * a conv filter would leave every later forward on the stale packed copy. A fresh buffer (assign)
+ * disposes the old id and with it the packed copy.
+ */
 function updateInPlace(v: tf.Variable, hb: HeapBackend | null, update: (p: Float32Array) => void): void {
   const info = v as unknown as { shape: number[]; dtype: string; dataId: object };
-  if (hb && v.dtype === 'float32' && hb.refCount(info.dataId) === 1) {
+  if (hb && v.dtype === 'float32' && v.rank <= 2 && hb.refCount(info.dataId) === 1) {
     update(hb.typedArrayFromHeap(info));
     return;
   }
