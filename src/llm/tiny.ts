@@ -96,6 +96,48 @@ export interface TinyModel {
   readonly sha256: string;
 }
 
+/** The llama hyperparameters and byte-level vocabulary a GGUF carries (the tiny models and trained ones alike). */
+export interface LlamaMetadata {
+  readonly name: string;
+  readonly contextLength: number;
+  readonly dim: number;
+  readonly layers: number;
+  readonly ffn: number;
+  readonly heads: number;
+  readonly rmsEps: number;
+  readonly ropeDim: number;
+  readonly ropeBase: number;
+  readonly vocab: Pick<TinyVocab, 'tokens' | 'types'>;
+}
+
+export function llamaMetadata(m: LlamaMetadata): Map<string, GgufValue> {
+  return new Map<string, GgufValue>([
+    ['general.architecture', kv.str('llama')],
+    ['general.name', kv.str(m.name)],
+    ['general.file_type', kv.u32(0)],
+    ['llama.context_length', kv.u32(m.contextLength)],
+    ['llama.embedding_length', kv.u32(m.dim)],
+    ['llama.block_count', kv.u32(m.layers)],
+    ['llama.feed_forward_length', kv.u32(m.ffn)],
+    ['llama.attention.head_count', kv.u32(m.heads)],
+    ['llama.attention.head_count_kv', kv.u32(m.heads)],
+    ['llama.attention.layer_norm_rms_epsilon', kv.f32(m.rmsEps)],
+    ['llama.rope.dimension_count', kv.u32(m.ropeDim)],
+    ['llama.rope.freq_base', kv.f32(m.ropeBase)],
+    ['llama.vocab_size', kv.u32(m.vocab.tokens.length)],
+    ['tokenizer.ggml.model', kv.str('llama')],
+    ['tokenizer.ggml.tokens', kv.strs([...m.vocab.tokens])],
+    ['tokenizer.ggml.scores', kv.f32s(m.vocab.tokens.map(() => 0))],
+    ['tokenizer.ggml.token_type', kv.i32s([...m.vocab.types])],
+    ['tokenizer.ggml.bos_token_id', kv.u32(TOKEN_BOS)],
+    ['tokenizer.ggml.eos_token_id', kv.u32(TOKEN_EOS)],
+    ['tokenizer.ggml.unknown_token_id', kv.u32(TOKEN_UNK)],
+    ['tokenizer.ggml.add_bos_token', kv.bool(true)],
+    ['tokenizer.ggml.add_eos_token', kv.bool(false)],
+    ['tokenizer.ggml.add_space_prefix', kv.bool(false)],
+  ]);
+}
+
 /** Build the model in memory. */
 export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
   checkOptionKeys(opts, KNOWN_OPTIONS, 'tiny-model');
@@ -163,31 +205,9 @@ export function buildTinyGguf(opts: TinyGgufOptions = {}): TinyModel {
     { name: 'blk.0.ffn_up.weight', dims: [E, F], data: mat(E * F) },
     { name: 'blk.0.ffn_down.weight', dims: [F, E], data: mat(F * E) },
   ];
-  const meta = new Map<string, GgufValue>([
-    ['general.architecture', kv.str('llama')],
-    ['general.name', kv.str(opts.name ?? `perennial-tiny-${kind}`)],
-    ['general.file_type', kv.u32(0)],
-    ['llama.context_length', kv.u32(contextLength)],
-    ['llama.embedding_length', kv.u32(E)],
-    ['llama.block_count', kv.u32(1)],
-    ['llama.feed_forward_length', kv.u32(F)],
-    ['llama.attention.head_count', kv.u32(heads)],
-    ['llama.attention.head_count_kv', kv.u32(heads)],
-    ['llama.attention.layer_norm_rms_epsilon', kv.f32(eps)],
-    ['llama.rope.dimension_count', kv.u32(64)],
-    ['llama.rope.freq_base', kv.f32(10000)],
-    ['llama.vocab_size', kv.u32(V)],
-    ['tokenizer.ggml.model', kv.str('llama')],
-    ['tokenizer.ggml.tokens', kv.strs(vocab.tokens)],
-    ['tokenizer.ggml.scores', kv.f32s(vocab.tokens.map(() => 0))],
-    ['tokenizer.ggml.token_type', kv.i32s(vocab.types)],
-    ['tokenizer.ggml.bos_token_id', kv.u32(TOKEN_BOS)],
-    ['tokenizer.ggml.eos_token_id', kv.u32(TOKEN_EOS)],
-    ['tokenizer.ggml.unknown_token_id', kv.u32(TOKEN_UNK)],
-    ['tokenizer.ggml.add_bos_token', kv.bool(true)],
-    ['tokenizer.ggml.add_eos_token', kv.bool(false)],
-    ['tokenizer.ggml.add_space_prefix', kv.bool(false)],
-  ]);
+  const meta = llamaMetadata({
+    name: opts.name ?? `perennial-tiny-${kind}`, contextLength, dim: E, layers: 1, ffn: F, heads, rmsEps: eps, ropeDim: 64, ropeBase: 10000, vocab,
+  });
   if (opts.chatTemplate !== undefined) meta.set('tokenizer.chat_template', kv.str(opts.chatTemplate));
   const bytes = encodeGguf(meta, tensors);
   return { bytes, vocab, embedding: E, logProbs, sha256: createHash('sha256').update(bytes).digest('hex') };

@@ -70,16 +70,18 @@ export function makeLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: Rng): 
     loss!.dataSync();
     loss!.dispose();
   };
+  return timedLoop(step, () => { tf.dispose([w1, b1, w2, b2]); opt.dispose(); });
+}
+
+/** A training loop as the bench times it: `run(k)` takes k steps and returns the seconds. */
+function timedLoop(step: () => void, dispose: () => void): { run: (k: number) => number; dispose: () => void } {
   return {
     run: (k) => {
       const t = performance.now();
       for (let j = 0; j < k; j++) step();
       return (performance.now() - t) / 1000;
     },
-    dispose: () => {
-      tf.dispose([w1, b1, w2, b2]);
-      opt.dispose();
-    },
+    dispose,
   };
 }
 
@@ -107,17 +109,7 @@ export function makeFusedLoop(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], rng: R
     loss!.dataSync();
     loss!.dispose();
   };
-  return {
-    run: (k) => {
-      const t = performance.now();
-      for (let j = 0; j < k; j++) step();
-      return (performance.now() - t) / 1000;
-    },
-    dispose: () => {
-      tf.dispose(vars);
-      opt.dispose();
-    },
-  };
+  return timedLoop(step, () => { tf.dispose(vars); opt.dispose(); });
 }
 
 /** Steps/s through tf.layers (Dense + Dense, model.trainOnBatch). */

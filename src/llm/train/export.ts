@@ -9,7 +9,8 @@ import type { Params } from '../../core/nn.js';
 import { writeFileAtomic } from '../../core/fsx.js';
 import { encodeGguf, kv, readGgufHeader, type GgufTensorIn, type GgufValue } from '../gguf.js';
 import { parameterShapes, type LlamaShape } from './model.js';
-import { byteTokenizer, TOKEN_BOS, TOKEN_EOS, TOKEN_UNK } from './tokenizer.js';
+import { llamaMetadata } from '../tiny.js';
+import { byteTokenizer } from './tokenizer.js';
 
 export interface GgufExport {
   readonly bytes: Buffer;
@@ -18,31 +19,9 @@ export interface GgufExport {
 
 export function trainedGgufMetadata(s: LlamaShape, name: string): Map<string, GgufValue> {
   const tok = byteTokenizer();
-  return new Map<string, GgufValue>([
-    ['general.architecture', kv.str('llama')],
-    ['general.name', kv.str(name)],
-    ['general.file_type', kv.u32(0)],
-    ['llama.context_length', kv.u32(s.contextLength)],
-    ['llama.embedding_length', kv.u32(s.dim)],
-    ['llama.block_count', kv.u32(s.layers)],
-    ['llama.feed_forward_length', kv.u32(s.ffn)],
-    ['llama.attention.head_count', kv.u32(s.heads)],
-    ['llama.attention.head_count_kv', kv.u32(s.heads)],
-    ['llama.attention.layer_norm_rms_epsilon', kv.f32(s.rmsEps)],
-    ['llama.rope.dimension_count', kv.u32(s.dim / s.heads)],
-    ['llama.rope.freq_base', kv.f32(s.ropeBase)],
-    ['llama.vocab_size', kv.u32(tok.size)],
-    ['tokenizer.ggml.model', kv.str('llama')],
-    ['tokenizer.ggml.tokens', kv.strs(tok.vocab.tokens)],
-    ['tokenizer.ggml.scores', kv.f32s(tok.vocab.tokens.map(() => 0))],
-    ['tokenizer.ggml.token_type', kv.i32s(tok.vocab.types)],
-    ['tokenizer.ggml.bos_token_id', kv.u32(TOKEN_BOS)],
-    ['tokenizer.ggml.eos_token_id', kv.u32(TOKEN_EOS)],
-    ['tokenizer.ggml.unknown_token_id', kv.u32(TOKEN_UNK)],
-    ['tokenizer.ggml.add_bos_token', kv.bool(true)],
-    ['tokenizer.ggml.add_eos_token', kv.bool(false)],
-    ['tokenizer.ggml.add_space_prefix', kv.bool(false)],
-  ]);
+  return llamaMetadata({
+    name, contextLength: s.contextLength, dim: s.dim, layers: s.layers, ffn: s.ffn, heads: s.heads, rmsEps: s.rmsEps, ropeDim: s.dim / s.heads, ropeBase: s.ropeBase, vocab: tok.vocab,
+  });
 }
 
 /** Parameter values ([out, in] layout) as GGUF tensors (dims reversed: fastest-varying first). */
