@@ -15,7 +15,13 @@ function walk(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+// The runner starts files in the order given, two at a time. The README examples run their blocks
+// one after another for minutes: started first (with the other long files next), the short files
+// fill the other slot around them instead of the suite ending on them alone.
+const LONG_FIRST = ['test/docs/readme-examples.test.ts', 'test/reliability/kill-', 'test/store/sweep', 'test/llm/selfknow'];
+const rank = (f) => { const i = LONG_FIRST.findIndex((p) => f.startsWith(p)); return i < 0 ? LONG_FIRST.length : i; };
+const files = walk('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
