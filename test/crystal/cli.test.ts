@@ -3,18 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { rng } from '../../src/core/rng.js';
-import { crystalCli } from '../../src/cli/crystal.js';
+import { runCrystal } from './helpers.js';
 import { builtInCase } from '../../src/crystal/builtin.js';
 import { writeShelxIns, type ShelxModel } from '../../src/crystal/shelx.js';
 
-function run(args: string[]): Promise<unknown> {
-  const p = new Command();
-  p.exitOverride();
-  crystalCli.register(p);
-  return p.parseAsync(['crystal', ...args], { from: 'user' });
-}
+const run = runCrystal;
 
 function writeCase(dir: string): string {
   const c = builtInCase(rng(0, 'cli'), 0.9);

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { InputError } from '../../src/core/errors.js';
-import { crystalCli } from '../../src/cli/crystal.js';
+import { runCrystal } from './helpers.js';
 import { caseFromCif, caseFromShelx, evaluateCase, exampleStructure, exampleTexts, loadCases, writeExampleFiles } from '../../src/crystal/index.js';
 
 const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
@@ -51,7 +50,7 @@ test('the example CIF (embedded res+hkl) and the separate .res/.hkl give the sam
 
 test('crystal example --out writes the files and rejects a bad --variants', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'crystal-example-cli-'));
-  const run = (args: string[]) => { const p = new Command(); p.exitOverride(); crystalCli.register(p); return p.parseAsync(['crystal', ...args], { from: 'user' }); };
+  const run = runCrystal;
   const write = process.stdout.write;
   try {
     process.stdout.write = (() => true) as typeof process.stdout.write;

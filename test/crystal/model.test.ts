@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { crystalCli } from '../../src/cli/crystal.js';
+import { runCrystal } from './helpers.js';
 import { rng } from '../../src/core/rng.js';
 import { decode } from '../../src/crystal/assign.js';
 import { checkBoostModel, fitChoiceBoost, groupMetrics, type ChoiceGroup } from '../../src/crystal/boost.js';
@@ -25,12 +24,7 @@ const ex = join(dir, 'ex');
 writeExampleFiles(ex, { variants: 3 });
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): Promise<unknown> {
-  const p = new Command();
-  p.exitOverride();
-  crystalCli.register(p);
-  return p.parseAsync(['crystal', ...args], { from: 'user' });
-}
+const run = runCrystal;
 
 test('choice boosting learns which candidate is right from candidate features; malformed models are refused', () => {
   const r = rng(0, 'boost-test');

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { collectedWarnings, InputError, ParseError } from '../../src/core/errors.js';
 import { rng } from '../../src/core/rng.js';
-import { crystalCli } from '../../src/cli/crystal.js';
+import { runCrystal } from './helpers.js';
 import { builtInCase } from '../../src/crystal/builtin.js';
 import { UnitCell } from '../../src/crystal/cell.js';
 import { parseCif, shelxChecksum } from '../../src/crystal/cif.js';
@@ -26,12 +25,7 @@ process.env.PERENNIAL_QUIET = '1';
 const dir = mkdtempSync(join(tmpdir(), 'crystal-robust-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): Promise<unknown> {
-  const p = new Command();
-  p.exitOverride();
-  crystalCli.register(p);
-  return p.parseAsync(['crystal', ...args], { from: 'user' });
-}
+const run = runCrystal;
 
 const CASE = builtInCase(rng(0, 'robust'), 1.0);
 const ST = CASE.structure;
