@@ -2,7 +2,8 @@
 // the two convolution-bound training steps of the continual miniatures, perennial vs PyTorch in
 // the same run:
 //   co2l_step: one Co2L step: encoder conv3x3 1->32 s2, BN, ReLU, conv3x3 32->64 s2, BN, ReLU, GAP,
-//              linear 64->128 + ReLU, projector 128-128-64, asymmetric SupCon, Adam; 512 images
+//              linear 64->128 + ReLU, projector 128-128-64, asymmetric SupCon, Adam (FusedAdam, as
+//              the Co2L learner); 512 images
 //              28x28x1 (batch 256 x 2 views; augmentation excluded on both sides).
 //   safe_step: one SSF step of SAFE: frozen 16-32-64 CNN (strides 1-2-2, BN in eval mode), SSF
 //              scale/shift after each block, cosine head, SGD; batch 48 and 256.
@@ -27,7 +28,7 @@ import { co2lOptions } from '../src/continual/methods/co2l.js';
 import { Co2lNet } from '../src/continual/parts/co2l-net.js';
 import { asymSupCon } from '../src/continual/contrastive.js';
 import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
-import { Sgd, lossAndGrads, disposeGrads } from '../src/core/nn.js';
+import { Sgd, fusedAdam, lossAndGrads, disposeGrads } from '../src/core/nn.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -91,7 +92,7 @@ const labels = Int32Array.from({ length: V }, (_, i) => (i % 256) % 10);
 const anchor = new Uint8Array(V).fill(1);
 const X = tf.tensor2d(xs, [V, 784]);
 const net = new Co2lNet([28, 28, 1], co2l, new Rng(0, 'bench/co2l'));
-const adam = tf.train.adam(co2l.lr);
+const adam = fusedAdam(co2l.lr);
 const vars = net.trainable();
 const co2lStep = (): void => {
   const cost = adam.minimize(() => asymSupCon(net.project(net.features(X, true)), labels, anchor, { tau: co2l.tau, tauBase: co2l.tauBase }), true, vars);

@@ -239,35 +239,41 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
 
 #define PERENNIAL_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
 
-PERENNIAL_VECTORISE void AdamLoop(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict s,
-                                  size_t n, float b1, float b2, float stepScale, float rootScale, float eps) {
-  const float a1 = 1.0f - b1, a2 = 1.0f - b2;
+// Adam with tf.train.adam's arithmetic, operation for operation in float32, so that the result is
+// the stock optimiser's bit for bit: m = m b1 + g a1; s = s b2 + (g g) a2; p = ((m / om1) /
+// (sqrt(s / om2) + eps)) (-lr) + p, where a1 = fround(1 - b1) and a2 = fround(1 - b2) as tfjs
+// rounds its scalars, and om1 = 1 - acc1, om2 = 1 - acc2 with tfjs's float32 running products
+// acc1 = b1^t, acc2 = b2^t (core/nn.ts computes them). No contraction into fused multiply-adds:
+// every product and sum is rounded as tfjs-wasm rounds it. sqrt of s >= 0 never sets errno.
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "fp-contract=off", "no-math-errno")))
+void AdamTfjsLoop(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict s, size_t n,
+                  float b1, float a1, float b2, float a2, float om1, float om2, float negLr, float eps) {
   for (size_t i = 0; i < n; i++) {
     const float gi = g[i];
-    const float mi = b1 * m[i] + a1 * gi;
-    const float si = b2 * s[i] + a2 * (gi * gi);
+    const float mi = m[i] * b1 + gi * a1;
+    const float si = s[i] * b2 + (gi * gi) * a2;
     m[i] = mi;
     s[i] = si;
-    p[i] = p[i] - stepScale * mi / (std::sqrt(si) * rootScale + eps);
+    const float bm = mi / om1, bs = si / om2;
+    p[i] = (bm / (std::sqrt(bs) + eps)) * negLr + p[i];
   }
 }
 
-// adamUpdate(p, g, m, s, lr, beta1, beta2, c1, c2, eps): m = b1 m + (1-b1) g; s = b2 s + (1-b2) g^2;
-// p -= lr (m / c1) / (sqrt(s / c2) + eps), written as (lr / c1) m / (sqrt(s) / sqrt(c2) + eps).
-Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+// adamTfjs(p, g, m, s, b1, a1, b2, a2, om1, om2, negLr, eps): the loop above; the scalars are
+// float32 values passed as numbers (core/nn.ts FusedAdam).
+Napi::Value AdamTfjs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   float *p, *g, *m, *s; size_t np, ng, nm, ns;
-  if (info.Length() < 10 || !F32(info[0], &p, &np) || !F32(info[1], &g, &ng) || !F32(info[2], &m, &nm) || !F32(info[3], &s, &ns))
-    return Fail(env, "adamUpdate(p, g, m, s: Float32Array, lr, beta1, beta2, c1, c2, eps)");
-  double v[6];
-  for (int k = 0; k < 6; k++) {
-    if (!info[4 + k].IsNumber()) return Fail(env, "adamUpdate: lr, beta1, beta2, c1, c2 and eps must be numbers");
-    v[k] = info[4 + k].As<Napi::Number>().DoubleValue();
+  if (info.Length() < 12 || !F32(info[0], &p, &np) || !F32(info[1], &g, &ng) || !F32(info[2], &m, &nm) || !F32(info[3], &s, &ns))
+    return Fail(env, "adamTfjs(p, g, m, s: Float32Array, b1, a1, b2, a2, om1, om2, negLr, eps)");
+  float v[8];
+  for (int k = 0; k < 8; k++) {
+    if (!info[4 + k].IsNumber()) return Fail(env, "adamTfjs: b1, a1, b2, a2, om1, om2, negLr and eps must be numbers");
+    v[k] = static_cast<float>(info[4 + k].As<Napi::Number>().DoubleValue());
   }
-  if (ng != np || nm != np || ns != np) return Fail(env, "adamUpdate: p, g, m and s must have one length");
-  if (!(v[3] > 0) || !(v[4] > 0)) return Fail(env, "adamUpdate: c1 and c2 must be positive");
-  AdamLoop(p, g, m, s, np, static_cast<float>(v[1]), static_cast<float>(v[2]), static_cast<float>(v[0] / v[3]),
-           static_cast<float>(1.0 / std::sqrt(v[4])), static_cast<float>(v[5]));
+  if (ng != np || nm != np || ns != np) return Fail(env, "adamTfjs: p, g, m and s must have one length");
+  if (!(v[4] > 0) || !(v[5] > 0)) return Fail(env, "adamTfjs: om1 and om2 must be positive");
+  AdamTfjsLoop(p, g, m, s, np, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
   return env.Undefined();
 }
 
@@ -340,7 +346,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("bnReluGradX", Napi::Function::New(env, BnReluGradX, "bnReluGradX"));
   exports.Set("im2col", Napi::Function::New(env, Im2col, "im2col"));
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
-  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate, "adamUpdate"));
+  exports.Set("adamTfjs", Napi::Function::New(env, AdamTfjs, "adamTfjs"));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
   exports.Set("biasRelu", Napi::Function::New(env, BiasRelu, "biasRelu"));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad, "reluGrad"));

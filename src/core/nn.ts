@@ -254,14 +254,31 @@ export interface AdamOptions {
   readonly epsilon?: number;
 }
 
+/** Adam's moments of some variables, in their order, and the step count (FusedAdam.momentsOf / setMoments). */
+export interface AdamMoments {
+  readonly iterations: number;
+  readonly m: readonly Float32Array[];
+  readonly s: readonly Float32Array[];
+}
+
+interface StockAdam {
+  accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  iterations_: number;
+}
+
 /**
- * Adam with tf.train.adam's update (bias-corrected moments, epsilon added to the corrected root),
- * as a tf.Optimizer (minimize, computeGradients, applyGradients work as usual) that updates every
- * parameter in one pass: moments live in JS Float32Arrays, parameters are written in place on the
- * wasm heap by the addon's compiled loop. Moments are keyed by variable name (tf.train.adam keys
- * them by position in the list). Without the addon's loop (or after useNativeOptimisers(false)) it
- * hands every update to a tf.train.adam: a scalar JS loop, with its double-precision division and
- * square root, measured 2x slower than tfjs's 14 SIMD kernels per parameter.
+ * Adam as a tf.Optimizer (minimize, computeGradients, applyGradients work as usual) that updates
+ * every parameter in one pass and gives tf.train.adam's values bit for bit: the addon's compiled
+ * loop (`adamTfjs`) repeats tf.train.adam's float32 operations in its order (its scalars rounded
+ * as tfjs rounds them, its bias corrections from the same float32 running products b^t), with the
+ * moments in JS Float32Arrays and the parameters written in place on the wasm heap. Moments are
+ * keyed by variable name (tf.train.adam keys them by position in the list). Without the addon's
+ * loop (or after useNativeOptimisers(false)) every update goes to a tf.train.adam: a scalar JS
+ * loop, with its double-precision division and square root, measured 2x slower than tfjs's 14
+ * SIMD kernels per parameter.
  */
 export class FusedAdam extends tf.Optimizer {
   static get className(): string {
@@ -273,6 +290,8 @@ export class FusedAdam extends tf.Optimizer {
   readonly epsilon: number;
   private readonly moments = new Map<string, { m: Float32Array; s: Float32Array }>();
   private t = 0;
+  /** tfjs's float32 running products beta1^accT and beta2^accT. */
+  private acc = { t: 1, b1: 0, b2: 0 };
   /** The stock optimiser every update goes to when the compiled loop is unavailable. */
   private readonly stock: tf.Optimizer | null;
 
@@ -282,7 +301,18 @@ export class FusedAdam extends tf.Optimizer {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.epsilon = opts.epsilon ?? tf.backend().epsilon();
-    this.stock = nativeLoops && nativeAddon()?.adamUpdate ? null : tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
+    this.acc = { t: 1, b1: Math.fround(this.beta1), b2: Math.fround(this.beta2) };
+    this.stock = nativeLoops && nativeAddon()?.adamTfjs ? null : tf.train.adam(this.learningRate, this.beta1, this.beta2, this.epsilon);
+  }
+
+  /** tf.train.adam's accBeta1 / accBeta2 at step t (1-based): float32 products, fround(b) then fround(acc * b). */
+  private accAt(t: number): { b1: number; b2: number } {
+    if (t < this.acc.t) this.acc = { t: 1, b1: Math.fround(this.beta1), b2: Math.fround(this.beta2) };
+    const f1 = Math.fround(this.beta1), f2 = Math.fround(this.beta2);
+    let { b1, b2 } = this.acc;
+    for (let k = this.acc.t; k < t; k++) { b1 = Math.fround(b1 * f1); b2 = Math.fround(b2 * f2); }
+    this.acc = { t, b1, b2 };
+    return { b1, b2 };
   }
 
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
@@ -297,8 +327,10 @@ export class FusedAdam extends tf.Optimizer {
       : Object.entries(variableGradients);
     const hb = heapBackend();
     this.t++;
-    const b1 = this.beta1, b2 = this.beta2, eps = this.epsilon, lr = this.learningRate;
-    const c1 = 1 - b1 ** this.t, c2 = 1 - b2 ** this.t;
+    const f = Math.fround;
+    const acc = this.accAt(this.t);
+    const b1 = f(this.beta1), a1 = f(1 - this.beta1), b2 = f(this.beta2), a2 = f(1 - this.beta2);
+    const om1 = f(1 - acc.b1), om2 = f(1 - acc.b2), negLr = f(-this.learningRate), eps = f(this.epsilon);
     for (const [name, grad] of list) {
       const v = tf.engine().registeredVariables[name];
       if (!v) throw new InputError(`FusedAdam: no variable named ${name}`);
@@ -310,9 +342,56 @@ export class FusedAdam extends tf.Optimizer {
       if (!grad) continue;
       checkGradShape(v, grad);
       const { m, s } = st;
-      updateInPlace(v, hb, (p) => native.adamUpdate!(p, readValues(grad, hb), m, s, lr, b1, b2, c1, c2, eps));
+      updateInPlace(v, hb, (p) => native.adamTfjs!(p, readValues(grad, hb), m, s, b1, a1, b2, a2, om1, om2, negLr, eps));
     }
     this.incrementIterations();
+  }
+
+  /** Copies of the moments of `vars`, in their order (zeros for a variable not yet updated), and the step count. */
+  momentsOf(vars: readonly tf.Variable[]): AdamMoments {
+    if (this.stock) {
+      const a = this.stock as unknown as StockAdam;
+      const find = (list: StockAdam['accumulatedFirstMoment'], v: tf.Variable, kind: string): Float32Array => {
+        const e = list.find((x) => x?.originalName === `${v.name}/${kind}`);
+        return e ? Float32Array.from(e.variable.dataSync() as Float32Array) : new Float32Array(v.size);
+      };
+      return { iterations: this.iterations, m: vars.map((v) => find(a.accumulatedFirstMoment, v, 'm')), s: vars.map((v) => find(a.accumulatedSecondMoment, v, 'v')) };
+    }
+    const get = (v: tf.Variable) => this.moments.get(v.name);
+    return {
+      iterations: this.t,
+      m: vars.map((v) => Float32Array.from(get(v)?.m ?? new Float32Array(v.size))),
+      s: vars.map((v) => Float32Array.from(get(v)?.s ?? new Float32Array(v.size))),
+    };
+  }
+
+  /**
+   * Set the step count and the moments of `vars` (copies, in their order), replacing all state: e.g.
+   * another network's moments (momentsOf) onto its clone. Without the compiled loop the stock
+   * optimiser keys them by position: later updates must list `vars` in this order (minimize with
+   * `vars` as its list does).
+   */
+  setMoments(vars: readonly tf.Variable[], st: AdamMoments): void {
+    if (st.m.length !== vars.length || st.s.length !== vars.length || vars.some((v, i) => st.m[i]!.length !== v.size || st.s[i]!.length !== v.size)) {
+      throw new InputError('FusedAdam.setMoments: moments do not match the variables');
+    }
+    if (!(Number.isInteger(st.iterations) && st.iterations >= 0)) throw new InputError(`FusedAdam.setMoments: iterations must be a non-negative integer, got ${st.iterations}`);
+    this.iterations_ = st.iterations;
+    if (this.stock) {
+      const a = this.stock as unknown as StockAdam;
+      for (const e of [...a.accumulatedFirstMoment, ...a.accumulatedSecondMoment]) e?.variable.dispose();
+      const mk = (arrs: readonly Float32Array[], kind: string) => vars.map((v, i) => ({ originalName: `${v.name}/${kind}`, variable: tf.tidy(() => tf.variable(tf.tensor(Float32Array.from(arrs[i]!), v.shape, 'float32'), false)) }));
+      a.accumulatedFirstMoment = mk(st.m, 'm');
+      a.accumulatedSecondMoment = mk(st.s, 'v');
+      // tf.train.adam's accBeta before step iterations + 1.
+      const acc = this.accAt(st.iterations + 1);
+      tf.tidy(() => { a.accBeta1.assign(tf.scalar(acc.b1)); a.accBeta2.assign(tf.scalar(acc.b2)); });
+      a.iterations_ = st.iterations;
+      return;
+    }
+    this.t = st.iterations;
+    this.moments.clear();
+    vars.forEach((v, i) => this.moments.set(v.name, { m: Float32Array.from(st.m[i]!), s: Float32Array.from(st.s[i]!) }));
   }
 
   /** Iterations, then each variable's first and then second moments (`name/m`, `name/v`), as tf.train.adam orders them. */

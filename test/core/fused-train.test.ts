@@ -113,7 +113,7 @@ test('reluGrad is dy * step(y), zero where y is 0', async () => {
 
 // With the addon the loops run compiled; the paths without it (tensor ops; FusedAdam through
 // tf.train.adam) are checked too.
-const loopKinds = nativeAddon()?.adamUpdate ? [true, false] : [false];
+const loopKinds = nativeAddon()?.adamTfjs ? [true, false] : [false];
 
 for (const nativeLoops of loopKinds) test(`FusedAdam (${nativeLoops ? 'compiled loop' : 'handing updates to tf.train.adam'}) trains an MLP to the weights tf.train.adam reaches (8 steps), through minimize`, async () => {
   await initTf();

@@ -7,6 +7,7 @@
 // `predict` fits the linear probe on the features of this session's rows + buffer, its epoch chosen
 // on validation rows of the seen classes, and scores the given rows.
 import { tf } from '../../core/tensor.js';
+import { fusedAdam, type FusedAdam } from '../../core/nn.js';
 import { InputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import type { Dataset } from '../../core/data/dataset.js';
@@ -20,21 +21,13 @@ import {
 import type { ContinualLearner, LearnerCheckpoint, LearnerContext, SessionData } from './types.js';
 import type { LearnerFamily } from '../registry.js';
 
-interface AdamInternals {
-  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  iterations_: number;
-}
-
 /** One schedule's run: its encoder and training state, or (while it follows Co2L) none of its own. */
 interface Run {
   readonly method: string;
   readonly schedule: LambdaSchedule;
   net: Co2lNet | null;
   teacher: Co2lNet | null;
-  opt: tf.Optimizer | null;
+  opt: FusedAdam | null;
   /** Follows the `co2l` run (no state of its own) until its lambda first differs. */
   follows: boolean;
   /** Followed Co2L at every task: its record entry is Co2L's run. */
@@ -48,16 +41,10 @@ interface Run {
 
 const gridMethod = (l: number): string => (l === 1 ? 'co2l' : `co2l-l${l}`);
 
-/** A copy of Adam's state for the variables of a cloned network (same order). */
-function cloneAdam(src: tf.Optimizer, lr: number): tf.Optimizer {
-  const a = src as unknown as AdamInternals;
-  const o = tf.train.adam(lr);
-  const b = o as unknown as AdamInternals;
-  b.accBeta1.assign(a.accBeta1);
-  b.accBeta2.assign(a.accBeta2);
-  b.accumulatedFirstMoment = a.accumulatedFirstMoment.map((m) => ({ originalName: m.originalName, variable: tf.variable(m.variable, false) }));
-  b.accumulatedSecondMoment = a.accumulatedSecondMoment.map((m) => ({ originalName: m.originalName, variable: tf.variable(m.variable, false) }));
-  b.iterations_ = a.iterations_;
+/** A copy of Adam's state (moments, step count) for the variables of a cloned network. */
+function cloneAdam(src: FusedAdam, from: Co2lNet, to: Co2lNet, lr: number): FusedAdam {
+  const o = fusedAdam(lr);
+  o.setMoments(to.trainable(), src.momentsOf(from.trainable()));
   return o;
 }
 
@@ -105,7 +92,7 @@ export class Co2lLearner implements ContinualLearner {
       r.follows = false; r.derived = false;
       r.net = base.net!.clone();
       r.teacher = base.teacher ? base.teacher.clone() : null;
-      r.opt = cloneAdam(base.opt!, this.options.lr);
+      r.opt = cloneAdam(base.opt!, base.net!, r.net, this.options.lr);
       r.history = [...base.history];
       r.seconds = base.seconds;
     }
@@ -119,7 +106,7 @@ export class Co2lLearner implements ContinualLearner {
       }
       if (!r.net) {
         r.net = new Co2lNet(shape, this.options, this.rng.split('init'));
-        r.opt = tf.train.adam(this.options.lr);
+        r.opt = fusedAdam(this.options.lr);
       }
       const losses = trainCo2lTask({ net: r.net, teacher: r.teacher, opt: r.opt!, vars: r.net.trainable() }, trainSet, lo, hi, lambda, t, this.options, trng);
       r.history.push(losses);
@@ -195,18 +182,21 @@ export class Co2lLearner implements ContinualLearner {
     this.runs.forEach((r, i) => {
       if (!r.net) return;
       for (const [name, v] of r.net.params) arrays.set(`r${i}.p.${name}`, { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) });
-      const a = r.opt as unknown as AdamInternals;
-      a.accumulatedFirstMoment.forEach((m, j) => arrays.set(`r${i}.m.${j}`, { shape: [...m.variable.shape], data: Float32Array.from(m.variable.dataSync() as Float32Array) }));
-      a.accumulatedSecondMoment.forEach((m, j) => arrays.set(`r${i}.v.${j}`, { shape: [...m.variable.shape], data: Float32Array.from(m.variable.dataSync() as Float32Array) }));
-      arrays.set(`r${i}.beta`, { shape: [2], data: Float32Array.of(a.accBeta1.dataSync()[0], a.accBeta2.dataSync()[0]) });
+      // Adam's moments by position in the encoder's trainable variables (the layout tf.train.adam's checkpoints had).
+      const vars = r.net.trainable();
+      const st = r.opt!.momentsOf(vars);
+      vars.forEach((v, j) => {
+        arrays.set(`r${i}.m.${j}`, { shape: [...v.shape], data: st.m[j]! });
+        arrays.set(`r${i}.v.${j}`, { shape: [...v.shape], data: st.s[j]! });
+      });
     });
     return {
       meta: {
         shape: this.runs.find((r) => r.net)?.net?.shape ?? null,
         runs: this.runs.map((r) => ({
           method: r.method, follows: r.follows, derived: r.derived, history: r.history, tasks: r.tasks, seconds: r.seconds,
-          moments: r.opt ? (r.opt as unknown as AdamInternals).accumulatedFirstMoment.map((m) => m.originalName.replace(/\/m$/, '')) : [],
-          iterations: r.opt ? (r.opt as unknown as AdamInternals).iterations_ : 0,
+          moments: r.opt && r.net ? r.net.trainable().map((v) => v.name) : [],
+          iterations: r.opt ? r.opt.iterations : 0,
         })),
       },
       arrays,
@@ -229,18 +219,19 @@ export class Co2lLearner implements ContinualLearner {
       r.net?.dispose(); r.teacher?.dispose(); r.opt?.dispose();
       r.net = net;
       r.teacher = net.clone();
-      const opt = tf.train.adam(this.options.lr);
-      const b = opt as unknown as AdamInternals;
-      const mk = (kind: 'm' | 'v') => m.moments.map((name, j) => {
-        const a = c.arrays.get(`r${i}.${kind}.${j}`);
-        if (!a) throw new InputError(`co2l checkpoint: Adam moment ${kind}${j} missing`);
-        return { originalName: `${name}/${kind}`, variable: tf.variable(tf.tensor(Float32Array.from(a.data), a.shape), false) };
-      });
-      b.accumulatedFirstMoment = mk('m');
-      b.accumulatedSecondMoment = mk('v');
-      const beta = c.arrays.get(`r${i}.beta`);
-      if (beta) { b.accBeta1.assign(tf.scalar(beta.data[0])); b.accBeta2.assign(tf.scalar(beta.data[1])); }
-      b.iterations_ = m.iterations;
+      // Moments by position in the trainable variables (a checkpoint of tf.train.adam's state reads the same);
+      // the bias corrections follow from the step count. None saved (no step yet): a fresh optimiser.
+      const opt = fusedAdam(this.options.lr);
+      const vars = net.trainable();
+      if (m.moments.length) {
+        if (m.moments.length !== vars.length) throw new InputError(`co2l checkpoint: ${m.moments.length} Adam moments for ${vars.length} parameters`);
+        const mk = (kind: 'm' | 'v') => vars.map((v, j) => {
+          const a = c.arrays.get(`r${i}.${kind}.${j}`);
+          if (!a || a.data.length !== v.size) throw new InputError(`co2l checkpoint: Adam moment ${kind}${j} missing or mis-shaped`);
+          return Float32Array.from(a.data);
+        });
+        opt.setMoments(vars, { iterations: m.iterations, m: mk('m'), s: mk('v') });
+      }
       r.opt = opt;
     });
   }

@@ -26,6 +26,7 @@ import { DEFINITIONS, runEngine, type CilRunEntry, type CilSummaryEntry } from '
 import { asymSupCon, augmentBatch, balancedBufferIndices, ird, CO2L_AUGMENT, type AugmentOptions } from '../contrastive.js';
 import { checkSchedule, lambdaForTask, type LambdaSchedule, type TaskLosses } from './cila.js';
 import { Co2lNet, extractCo2lFeatures } from '../parts/co2l-net.js';
+import { fusedAdam, type FusedAdam } from '../../core/nn.js';
 import { co2lSplitSource, concatRows, rotatedSource, type Co2lSeedData, type RotatedOptions } from '../parts/streams.js';
 
 export interface Co2lOptions {
@@ -141,11 +142,15 @@ export interface Co2lSeedResult {
   readonly snapshot?: Float32Array;
 }
 
-/** The training state of one Co2L run: the encoder, the frozen teacher of the previous task, Adam over the encoder's variables. */
+/**
+ * The training state of one Co2L run: the encoder, the frozen teacher of the previous task, Adam
+ * over the encoder's variables (core's FusedAdam: one pass over all parameters, tf.train.adam's
+ * values bit for bit).
+ */
 export interface Co2lTrainState {
   readonly net: Co2lNet;
   readonly teacher: Co2lNet | null;
-  readonly opt: tf.Optimizer;
+  readonly opt: FusedAdam;
   readonly vars: tf.Variable[];
 }
 
@@ -224,7 +229,7 @@ export async function runCo2lSeed(data: Co2lSeedData, schedule: LambdaSchedule, 
   const rng = new Rng(seed, 'co2l');
   const net = new Co2lNet(shape, o, rng.split('init'));
   let teacher: Co2lNet | null = null;
-  const opt = tf.train.adam(o.lr);
+  const opt = fusedAdam(o.lr);
   const matrix = new AccuracyMatrix();
   const tasks: Co2lTaskLog[] = [];
   const history: TaskLosses[] = [];

@@ -50,8 +50,11 @@ export interface NativeAddon {
   bnReluGradX?(dy: Float32Array, x: Float32Array, y: Float32Array, C: number, k: Float64Array, mu: Float64Array, inv: Float64Array, m1: Float64Array, m2: Float64Array, batchStats: boolean, dx: Float32Array): void;
   /** im2col / col2im with the geometry n, h, w, cin, kh, kw, stride, pad, ho, wo (col2im overwrites dx). */
   im2col?(x: Float32Array, n: number, h: number, w: number, cin: number, kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, col: Float32Array): void;
-  /** Adam: m = b1 m + (1-b1) g; s = b2 s + (1-b2) g^2; p -= lr (m / c1) / (sqrt(s / c2) + eps), in float32. */
-  adamUpdate?(p: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, lr: number, beta1: number, beta2: number, c1: number, c2: number, eps: number): void;
+  /**
+   * Adam with tf.train.adam's float32 arithmetic, operation for operation: m = m b1 + g a1;
+   * s = s b2 + (g g) a2; p = ((m / om1) / (sqrt(s / om2) + eps)) negLr + p (scalars float32).
+   */
+  adamTfjs?(p: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, b1: number, a1: number, b2: number, a2: number, om1: number, om2: number, negLr: number, eps: number): void;
   /** SGD: vel = momentum vel + g + wd p; p -= lr vel, in float32. */
   sgdUpdate?(p: Float32Array, g: Float32Array, vel: Float32Array, lr: number, momentum: number, weightDecay: number): void;
   /** y[r, j] += bias[j] (bias of length n, or empty), then max(0, y) when relu; in place. */
