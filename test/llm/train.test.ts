@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { findBareNonFinite, RunRecorder } from '../../src/core/record.js';
 import { LlamaCppProvider } from '../../src/llm/llamacpp.js';
 import { countWords, evaluateArithmetic, ratToString } from '../../src/llm/checks.js';
-import { familyCorpus } from '../../src/llm/train/selfknow-finetune.js';
+import { arithmeticControl, familyCorpus } from '../../src/llm/train/selfknow-finetune.js';
 import { runSelfKnowledge } from '../../src/llm/selfknow.js';
 import { arithmeticTask } from '../../src/llm/tasks.js';
 import { ParseError } from '../../src/core/errors.js';
@@ -136,4 +136,17 @@ test('the family corpus answers each task prompt correctly (the checker agrees w
     } else if (a.text !== undefined) assert.equal(countWords(a.text), Number(/exactly (\d+) words/.exec(u)![1]));
     else assert.equal(a.answer, countWords(u.slice(u.indexOf('Text: ') + 6, u.lastIndexOf('\n'))));
   }
+});
+
+test('the control fine-tune data are correct arithmetic exchanges in the shape of the --export-finetune lines', () => {
+  const conv = arithmeticControl(5, 7);
+  assert.equal(conv.length, 7);
+  for (const c of conv) {
+    assert.deepEqual(c.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+    const g = JSON.parse(c[1].content) as { problem: string; answer: number };
+    assert.equal(String(g.answer), ratToString(evaluateArithmetic(g.problem)));
+    assert.ok(c[2].content.startsWith(`Compute the exact value of this expression: ${g.problem}\n`));
+    assert.deepEqual(JSON.parse(c[3].content), { answer: g.answer });
+  }
+  assert.notDeepEqual(arithmeticControl(6, 7), conv);
 });

@@ -8,4 +8,4 @@ export { saveCheckpoint, loadCheckpoint } from './checkpoint.js';
 export { trainLlama, batchAt, shapeOf, type TrainResult, type TrainRunOptions } from './trainer.js';
 export { benchLlamaTrain, type LlamaBenchResult, type LlamaBenchRow } from './bench.js';
 export { runTrainCommand, resolveCommandConfig, type TrainCommandOptions, type TrainCommandResult } from './run.js';
-export { familyCorpus, selfKnowledgeFinetuneMini, type MiniOptions } from './selfknow-finetune.js';
+export { arithmeticControl, familyCorpus, selfKnowledgeFinetuneMini, type MiniOptions } from './selfknow-finetune.js';

@@ -57,6 +57,25 @@ export function familyCorpus(seed: number, items: number): ChatMessage[][] {
   return out;
 }
 
+/**
+ * The control fine-tune's data: `n` correct arithmetic exchanges in the shape of the
+ * `--export-finetune` lines (generation prompt and answer, then verification prompt and answer),
+ * drawn from a stream of its own, so a control model gets as many lines of the same format and
+ * the same steps as the self-generated fine-tune, with checker-correct content.
+ */
+export function arithmeticControl(seed: number, n: number): ChatMessage[][] {
+  const rng = new Rng(seed, 'llm-train/arithmetic-control');
+  return Array.from({ length: n }, () => {
+    const pa = arithmeticTask.sampleParams(rng);
+    const e = expression(rng, pa.ops, pa.max);
+    const v = Number(ratToString(evaluateArithmetic(e)));
+    return [
+      { role: 'user', content: arithmeticTask.generationPrompt(pa) }, { role: 'assistant', content: JSON.stringify({ problem: e, answer: v }) },
+      { role: 'user', content: arithmeticTask.verificationPrompt(e) }, { role: 'assistant', content: JSON.stringify({ answer: v }) },
+    ];
+  });
+}
+
 export interface MiniOptions {
   readonly seeds: readonly number[];
   readonly dir: string;
@@ -89,11 +108,11 @@ const T975: Record<number, number> = { 1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 
 export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<string, unknown>> {
   mkdirSync(o.dir, { recursive: true });
   const perSeed: Record<string, unknown>[] = [];
-  const itemMaps: Record<string, { base: Map<string, number>; ft: Map<string, number> }> = {};
-  const addItems = (k: string, b: Map<string, number>, f: Map<string, number>): void => {
-    itemMaps[k] ??= { base: new Map(), ft: new Map() };
-    for (const [x, y] of b) itemMaps[k].base.set(x, y);
-    for (const [x, y] of f) itemMaps[k].ft.set(x, y);
+  type Arm = 'base' | 'finetuned' | 'control';
+  const itemMaps: Record<string, Record<Arm, Map<string, number>>> = {};
+  const addItems = (k: string, arms: Record<Arm, Map<string, number>>): void => {
+    itemMaps[k] ??= { base: new Map(), finetuned: new Map(), control: new Map() };
+    for (const a of ['base', 'finetuned', 'control'] as const) for (const [x, y] of arms[a]) itemMaps[k][a].set(x, y);
   };
   for (const seed of o.seeds) {
     const baseCfg = resolveTrainConfig({ ...o.base, seed });
@@ -111,7 +130,7 @@ export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<
       await base.close();
     }
     const ftText = finetuneJsonl(exportRun);
-    let ftRun: TrainResult | null = null, ftEval: SelfKnowledgeReport | null = null;
+    let ftRun: TrainResult | null = null, ftEval: SelfKnowledgeReport | null = null, ctrlEval: SelfKnowledgeReport | null = null;
     const ftLines = ftText ? ftText.trimEnd().split('\n').length : 0;
     if (ftLines > 0) {
       const ftCfg = resolveTrainConfig({ ...o.base, ...o.finetune, seed });
@@ -123,9 +142,19 @@ export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<
       } finally {
         await ft.close();
       }
+      // Control: the same steps from the same base on as many correct arithmetic lines of the same format.
+      const ctrlPath = join(o.dir, `control-${seed}.gguf`);
+      const ctrlData = chatExamples(arithmeticControl(seed, ftLines), ftCfg.contextLength);
+      await trainLlama({ config: ftCfg, data: ctrlData, dataId: `control-${seed}`, out: ctrlPath, checkpoint: null, quiet: o.quiet, init: { ...readTrainedGguf(basePath), from: basePath } });
+      const ctrl = new LlamaCppProvider({ modelPath: ctrlPath, threads: 1 });
+      try {
+        ctrlEval = await runSelfKnowledge([arithmeticTask, wordCountTask], ctrl, evalOpts(seed));
+      } finally {
+        await ctrl.close();
+      }
       for (const task of ['arithmetic', 'word_count']) {
         for (const [m, key] of [['S', 'consistent'], ['G', 'generationCorrect'], ['V', 'verificationCorrect']] as const) {
-          addItems(`${task}.${m}`, perItem(baseEval, task, seed, key), perItem(ftEval, task, seed, key));
+          addItems(`${task}.${m}`, { base: perItem(baseEval, task, seed, key), finetuned: perItem(ftEval, task, seed, key), control: perItem(ctrlEval, task, seed, key) });
         }
       }
     }
@@ -136,22 +165,28 @@ export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<
       finetune_reason: ftRun ? undefined : 'no self-consistent arithmetic run to fine-tune on',
       base: { arithmetic: rates(baseEval, 'arithmetic'), word_count: rates(baseEval, 'word_count') },
       finetuned: ftEval ? { arithmetic: rates(ftEval, 'arithmetic'), word_count: rates(ftEval, 'word_count') } : null,
+      control: ctrlEval ? { arithmetic: rates(ctrlEval, 'arithmetic'), word_count: rates(ctrlEval, 'word_count') } : null,
     });
   }
-  const change: Record<string, unknown> = {};
-  for (const [k, m] of Object.entries(itemMaps)) {
-    const [task, metric] = k.split('.') as ['arithmetic' | 'word_count', 'S' | 'G' | 'V'];
-    const deltas = perSeed.filter((s) => s.finetuned).map((s) => {
-      const b = (s.base as Record<string, Rates>)[task][metric], f = (s.finetuned as Record<string, Rates>)[task][metric];
-      return b === null || f === null ? null : f - b;
-    }).filter((x): x is number => x !== null);
-    const mu = deltas.length ? mean(deltas) : null;
-    const sd = deltas.length > 1 ? Math.sqrt(deltas.reduce((a, x) => a + (x - mu!) ** 2, 0) / (deltas.length - 1)) : null;
-    const half = sd !== null ? T975[deltas.length - 1] * sd / Math.sqrt(deltas.length) : null;
-    change[k] = {
-      items: pairedDifference(m.base, m.ft, 0),
-      seeds: { n: deltas.length, mean: mu, ci95: half !== null && mu !== null ? [mu - half, mu + half] : null, ...(half === null ? { ci95_reason: 'fewer than two seeds with a fine-tuned model' } : {}) },
-    };
-  }
-  return { config: { seeds: o.seeds, corpusItems: o.corpusItems, base: o.base, finetune: o.finetune, evalItems: o.evalItems }, per_seed: perSeed, change };
+  // Paired change from arm `from` to arm `to`: item by item over all seeds, and per seed.
+  const changes = (from: Arm, to: Arm): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, m] of Object.entries(itemMaps)) {
+      const [task, metric] = k.split('.') as ['arithmetic' | 'word_count', 'S' | 'G' | 'V'];
+      const deltas = perSeed.filter((s) => s.finetuned).map((s) => {
+        const b = (s[from] as Record<string, Rates>)[task][metric], f = (s[to] as Record<string, Rates>)[task][metric];
+        return b === null || f === null ? null : f - b;
+      }).filter((x): x is number => x !== null);
+      const mu = deltas.length ? mean(deltas) : null;
+      const sd = deltas.length > 1 ? Math.sqrt(deltas.reduce((a, x) => a + (x - mu!) ** 2, 0) / (deltas.length - 1)) : null;
+      const half = sd !== null ? T975[deltas.length - 1] * sd / Math.sqrt(deltas.length) : null;
+      out[k] = {
+        items: pairedDifference(m[from], m[to], 0),
+        seeds: { n: deltas.length, mean: mu, ci95: half !== null && mu !== null ? [mu - half, mu + half] : null, ...(half === null ? { ci95_reason: 'fewer than two seeds with a fine-tuned model' } : {}) },
+      };
+    }
+    return out;
+  };
+  const change = changes('base', 'finetuned');
+  return { config: { seeds: o.seeds, corpusItems: o.corpusItems, base: o.base, finetune: o.finetune, evalItems: o.evalItems }, per_seed: perSeed, change, control_change: changes('base', 'control'), finetuned_vs_control: changes('control', 'finetuned') };
 }
