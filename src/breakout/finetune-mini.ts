@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
-import { mean } from '../core/stats.js';
+import { mean, meanInterval } from '../core/stats.js';
 import { LlamaCppProvider, pairedDifference, train, wilson } from '../llm/index.js';
 import type { ChatMessage } from '../llm/provider.js';
 import { recordFromGenerated, type WindowItem } from './dataset.js';
@@ -41,8 +41,6 @@ export interface StagedFinetuneOptions {
   readonly quiet?: boolean;
 }
 
-const T975: Record<number, number> = { 1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262 };
-
 /** Training windows of seed s come from generator seed TRAIN_SEED0 + s; the evaluation seed must differ from all of them. */
 export const TRAIN_SEED0 = 5000;
 
@@ -61,15 +59,6 @@ function verdictHits(outcomes: readonly WindowOutcome[]): Record<string, number>
   const m: Record<string, number> = {};
   for (const o of outcomes) if (o.gold !== null) m[o.id] = o.verdictCorrect ? 1 : 0;
   return m;
-}
-
-function seedInterval(deltas: readonly number[]): { n: number; mean: number | null; ci95: [number, number] | null } {
-  if (deltas.length === 0) return { n: 0, mean: null, ci95: null };
-  const mu = mean(deltas);
-  if (deltas.length < 2) return { n: deltas.length, mean: mu, ci95: null };
-  const sd = Math.sqrt(deltas.reduce((a, x) => a + (x - mu) ** 2, 0) / (deltas.length - 1));
-  const half = (T975[deltas.length - 1] ?? 1.96) * sd / Math.sqrt(deltas.length);
-  return { n: deltas.length, mean: mu, ci95: [mu - half, mu + half] };
 }
 
 export async function stagedFinetuneMini(o: StagedFinetuneOptions): Promise<Record<string, unknown>> {
@@ -162,6 +151,6 @@ export function combineStaged(parts: readonly StagedPart[]): Record<string, unkn
     baselines: parts[0].baselines,
     per_seed: perSeed,
     pooled: { multi: pooled('multi'), single: pooled('single') },
-    multi_minus_single: { windows: pairedDifference(pooledHits('single'), pooledHits('multi'), 0), seeds: seedInterval(deltas) },
+    multi_minus_single: { windows: pairedDifference(pooledHits('single'), pooledHits('multi'), 0), seeds: meanInterval(deltas) },
   };
 }

@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.js';
 import { withDefaults } from '../core/options.js';
 import { progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
-import { mean, std } from '../core/stats.js';
+import { mean, std, t975 } from '../core/stats.js';
 import { initTf, tf } from '../core/tensor.js';
 import { measureFeatures } from './metrics.js';
 import { accuracy, balancedIndices, featureMatrix, InfoMlp, InfoTracker, supervisedData, trainClassifier, type SupervisedData, type TrainOptions } from './train.js';
@@ -47,13 +47,11 @@ function band(perSeed: number[][]): Band {
 }
 
 export interface Paired { readonly mean: number; readonly std: number; readonly ci95: [number, number]; readonly n: number; readonly reasons?: { ci95?: string; mean?: string } }
-/** Two-sided 97.5% Student-t quantiles for 1..30 degrees of freedom. */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042];
 /** Mean paired difference (a - b, per seed) with a Student-t 95% interval (NaN bounds for one pair). */
 export function paired(a: readonly number[], b: readonly number[]): Paired {
   if (a.length !== b.length) throw new InputError(`paired: ${a.length} and ${b.length} values`);
   const d = a.map((v, i) => v - b[i]).filter((v) => Number.isFinite(v));
-  const t = d.length > 1 ? (T975[Math.min(d.length - 1, T975.length) - 1] ?? 1.96) : NaN;
+  const t = d.length > 1 ? t975(d.length - 1) : NaN;
   const m = mean(d), s = std(d), h = d.length > 1 ? (t * s) / Math.sqrt(d.length) : NaN;
   const reasons = d.length === 0 ? { ci95: 'no finite pair', mean: 'no finite pair' } : d.length === 1 ? { ci95: 'one pair: no interval' } : null;
   return { mean: m, std: s, ci95: [m - h, m + h], n: d.length, ...(reasons ? { reasons } : {}) };

@@ -3,6 +3,7 @@
 // paths); each variant is compared with the first one seed by seed, which removes the
 // seed-to-seed spread that two unpaired means would carry.
 import { InputError } from '../errors.js';
+import { t975 } from '../stats.js';
 import type { RunDetail } from './runs.js';
 import { variantOf } from './extract.js';
 
@@ -27,18 +28,6 @@ export interface Comparison {
   readonly variants: readonly { label: string; runs: readonly string[] }[];
   readonly metrics: readonly { metric: string; values: readonly (number | null)[] }[];
   readonly paired: readonly Paired[];
-}
-
-// Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-export function t975(df: number): number {
-  if (df < 1) return NaN;
-  if (df <= 30) return T975[df - 1];
-  // Cornish-Fisher expansion around the normal quantile: within 1e-3 of the exact value past 30.
-  const z = 1.959964;
-  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
 }
 
 /** Label of each variant: the config fields where it differs from the others (or its command). */

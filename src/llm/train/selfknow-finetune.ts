@@ -9,7 +9,7 @@
 // (bootstrap) and per seed (t interval over seeds).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mean } from '../../core/stats.js';
+import { meanInterval } from '../../core/stats.js';
 import { Rng } from '../../core/rng.js';
 import { countWords, evaluateArithmetic, ratToString } from '../checks.js';
 import { LlamaCppProvider } from '../llamacpp.js';
@@ -103,7 +103,6 @@ function perItem(r: SelfKnowledgeReport, task: string, seed: number, key: 'consi
   return m;
 }
 
-const T975: Record<number, number> = { 1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262 };
 
 export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<string, unknown>> {
   mkdirSync(o.dir, { recursive: true });
@@ -177,12 +176,10 @@ export async function selfKnowledgeFinetuneMini(o: MiniOptions): Promise<Record<
         const b = (s[from] as Record<string, Rates>)[task][metric], f = (s[to] as Record<string, Rates>)[task][metric];
         return b === null || f === null ? null : f - b;
       }).filter((x): x is number => x !== null);
-      const mu = deltas.length ? mean(deltas) : null;
-      const sd = deltas.length > 1 ? Math.sqrt(deltas.reduce((a, x) => a + (x - mu!) ** 2, 0) / (deltas.length - 1)) : null;
-      const half = sd !== null ? T975[deltas.length - 1] * sd / Math.sqrt(deltas.length) : null;
+      const seeds = meanInterval(deltas);
       out[k] = {
         items: pairedDifference(m[from], m[to], 0),
-        seeds: { n: deltas.length, mean: mu, ci95: half !== null && mu !== null ? [mu - half, mu + half] : null, ...(half === null ? { ci95_reason: 'fewer than two seeds with a fine-tuned model' } : {}) },
+        seeds: { ...seeds, ...(seeds.ci95 === null ? { ci95_reason: 'fewer than two seeds with a fine-tuned model' } : {}) },
       };
     }
     return out;
