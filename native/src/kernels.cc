@@ -1,7 +1,8 @@
 // Elementwise and data-movement kernels for the tfjs wasm backend, on typed-array views of the
 // wasm heap: im2col / col2im for the convolution (src/core/kernels/conv2d.ts), fused batch
-// norm + ReLU (src/core/kernels/batchnorm.ts) and the optimisers' one-pass updates (core/nn.ts). Each has a TypeScript twin that gives the same
-// values; these run the loops compiled (measured 3-6x faster than the JIT-compiled loops). Tensors
+// norm + ReLU (src/core/kernels/batchnorm.ts), frozen batch norm + ReLU + SSF (src/core/kernels/ssf.ts)
+// and the optimisers' one-pass updates (core/nn.ts). The conv and batch-norm loops have TypeScript
+// twins that give the same values (without the addon, the SSF and optimiser callers run tfjs ops); these run the loops compiled (measured 3-6x faster than the JIT-compiled loops). Tensors
 // are row-major with the channel axis last; per-channel parameters come in Float64Arrays.
 #include <napi.h>
 
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -232,6 +234,113 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// --- frozen batch norm + ReLU + SSF scale/shift (continual/backbones/cnn.ts) -----------------------
+// z = relu(((x - m) r) g + b) s + t per channel, with r = rsqrt(var + eps) computed by tfjs: the
+// composed tfjs ops' values bit for bit (each product and sum rounded to float32 in their order, no
+// fused multiply-adds). The gradient stats reproduce the engine's Sum (kernels/engine.ts
+// reduceMiddle): float64 partial sums over blocks of 128 rows, each added to the channel's total.
+
+#define PERENNIAL_EXACT __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "fp-contract=off")))
+
+PERENNIAL_EXACT inline float SsfPre(float x, float m, float r, float g, float b) { return ((x - m) * r) * g + b; }
+
+struct SsfChannels { const float *m, *r, *g, *b, *s, *t; };
+
+bool SsfArgs(const Napi::CallbackInfo& info, int at, size_t C, SsfChannels* k) {
+  const float** dst[6] = {&k->m, &k->r, &k->g, &k->b, &k->s, &k->t};
+  for (int i = 0; i < 6; i++) {
+    float* d; size_t n;
+    if (!F32(info[at + i], &d, &n) || n != C) return false;
+    *dst[i] = d;
+  }
+  return true;
+}
+
+// ssfBnRelu(x, C, m, r, g, b, s, t, z): z = relu(((x - m) r) g + b) s + t.
+PERENNIAL_EXACT Napi::Value SsfBnRelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *x, *z; size_t nx, nz; long long C; SsfChannels k;
+  if (info.Length() < 9 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || C == 0 || !SsfArgs(info, 2, static_cast<size_t>(C), &k) || !F32(info[8], &z, &nz))
+    return Fail(env, "ssfBnRelu(x: Float32Array, C, m, r, g, b, s, t: Float32Array of length C, z: Float32Array)");
+  if (nx % C != 0 || nz != nx) return Fail(env, "ssfBnRelu: sizes do not fit C");
+  for (size_t o = 0; o < nx; o += C) {
+    for (long long c = 0; c < C; c++) {
+      const float y = Relu(SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]));
+      const float w = y * k.s[c];
+      z[o + c] = w + k.t[c];
+    }
+  }
+  return env.Undefined();
+}
+
+// ssfBnReluGradStats(dz, x, C, m, r, g, b, ds, dt): ds[c] = sum dz y, dt[c] = sum dz (float64,
+// overwritten), y = relu(((x - m) r) g + b), the products dz y rounded to float32 first.
+PERENNIAL_EXACT Napi::Value SsfBnReluGradStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dz, *x; double *ds, *dt; size_t nd, nx, n1, n2; long long C;
+  if (info.Length() < 9 || !F32(info[0], &dz, &nd) || !F32(info[1], &x, &nx) || !Int(info[2], &C) || C == 0 ||
+      !F64(info[7], &ds, &n1) || !F64(info[8], &dt, &n2))
+    return Fail(env, "ssfBnReluGradStats(dz, x: Float32Array, C, m, r, g, b: Float32Array of length C, ds, dt: Float64Array)");
+  const size_t c0 = static_cast<size_t>(C);
+  SsfChannels k;
+  float* d; size_t n;
+  const float** dst[4] = {&k.m, &k.r, &k.g, &k.b};
+  for (int i = 0; i < 4; i++) {
+    if (!F32(info[3 + i], &d, &n) || n != c0) return Fail(env, "ssfBnReluGradStats: m, r, g and b must have length C");
+    *dst[i] = d;
+  }
+  if (nx % c0 != 0 || nd != nx || n1 < c0 || n2 < c0) return Fail(env, "ssfBnReluGradStats: sizes do not fit C");
+  const size_t rows = nx / c0, B = 128;
+  std::vector<double> ps(c0), pt(c0);
+  for (size_t c = 0; c < c0; c++) { ds[c] = 0; dt[c] = 0; }
+  for (size_t r0 = 0; r0 < rows; r0 += B) {
+    const size_t r1 = std::min(rows, r0 + B);
+    std::fill(ps.begin(), ps.end(), 0.0);
+    std::fill(pt.begin(), pt.end(), 0.0);
+    for (size_t r = r0; r < r1; r++) {
+      const float* xr = x + r * c0;
+      const float* dr = dz + r * c0;
+      for (size_t c = 0; c < c0; c++) {
+        const float y = Relu(SsfPre(xr[c], k.m[c], k.r[c], k.g[c], k.b[c]));
+        const float p = dr[c] * y;
+        ps[c] += p;
+        pt[c] += dr[c];
+      }
+    }
+    for (size_t c = 0; c < c0; c++) { ds[c] = ds[c] + ps[c]; dt[c] = dt[c] + pt[c]; }
+  }
+  return env.Undefined();
+}
+
+// ssfBnReluGradX(dz, x, C, m, r, g, b, s, dx): dx = ((q g) r), q = dz s where the pre-activation is
+// > 0, else a zero with the sign of dz s (tfjs's dy * step(x)).
+PERENNIAL_EXACT Napi::Value SsfBnReluGradX(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dz, *x, *dx; size_t nd, nx, no; long long C;
+  if (info.Length() < 9 || !F32(info[0], &dz, &nd) || !F32(info[1], &x, &nx) || !Int(info[2], &C) || C == 0 || !F32(info[8], &dx, &no))
+    return Fail(env, "ssfBnReluGradX(dz, x: Float32Array, C, m, r, g, b, s: Float32Array of length C, dx: Float32Array)");
+  const size_t c0 = static_cast<size_t>(C);
+  SsfChannels k;
+  float* d; size_t n;
+  const float** dst[5] = {&k.m, &k.r, &k.g, &k.b, &k.s};
+  for (int i = 0; i < 5; i++) {
+    if (!F32(info[3 + i], &d, &n) || n != c0) return Fail(env, "ssfBnReluGradX: m, r, g, b and s must have length C");
+    *dst[i] = d;
+  }
+  if (nx % c0 != 0 || nd != nx || no != nx) return Fail(env, "ssfBnReluGradX: sizes do not fit C");
+  for (size_t o = 0; o < nx; o += c0) {
+    for (size_t c = 0; c < c0; c++) {
+      const float pre = SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]);
+      const float q0 = dz[o + c] * k.s[c];
+      const int32_t keep = -static_cast<int32_t>(Bits(pre) > 0) | static_cast<int32_t>(0x80000000u);
+      const int32_t qb = Bits(q0) & keep;
+      float q; std::memcpy(&q, &qb, sizeof q);
+      dx[o + c] = (q * k.g[c]) * k.r[c];
+    }
+  }
+  return env.Undefined();
+}
+
 // --- optimiser updates ---------------------------------------------------------------------------
 // One pass per parameter, in float32 like the stock tfjs ops. The loops are vectorised (this
 // function only: the rest of the file keeps -O2's rules), which is what makes them faster than the
@@ -346,6 +455,9 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("bnReluGradX", Napi::Function::New(env, BnReluGradX, "bnReluGradX"));
   exports.Set("im2col", Napi::Function::New(env, Im2col, "im2col"));
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
+  exports.Set("ssfBnRelu", Napi::Function::New(env, SsfBnRelu, "ssfBnRelu"));
+  exports.Set("ssfBnReluGradStats", Napi::Function::New(env, SsfBnReluGradStats, "ssfBnReluGradStats"));
+  exports.Set("ssfBnReluGradX", Napi::Function::New(env, SsfBnReluGradX, "ssfBnReluGradX"));
   exports.Set("adamTfjs", Napi::Function::New(env, AdamTfjs, "adamTfjs"));
   exports.Set("sgdUpdate", Napi::Function::New(env, SgdUpdate, "sgdUpdate"));
   exports.Set("biasRelu", Napi::Function::New(env, BiasRelu, "biasRelu"));

@@ -4,6 +4,8 @@
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
 import { BN_RELU_EVAL, BN_RELU_TRAIN, installBatchNormKernels } from './kernels/batchnorm.js';
+import { SSF_BN_RELU, installSsfKernels, ssfLoops } from './kernels/ssf.js';
+import { engineKernelsEnabled } from './kernels/engine.js';
 
 function check(name: string, x: tf.Tensor, perChannel: tf.Tensor[]): void {
   if (tf.getBackend() !== 'wasm') throw new InputError(`${name} runs on the wasm backend (call initTf()), the active one is ${tf.getBackend()}`);
@@ -27,4 +29,27 @@ export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, 
 export function batchNormReluEval<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps = 1e-5): T {
   check('batchNormReluEval', x, [gamma, beta, mean, variance]);
   return tf.engine().runKernel(BN_RELU_EVAL, { x, gamma, beta, mean, variance }, { eps }) as T;
+}
+
+/**
+ * Frozen batch norm (given statistics), ReLU, then a per-channel scale and shift (SSF):
+ * relu((x - mean) * rsqrt(variance + eps) * gamma + beta) * scale + shift, with the values of
+ * exactly these composed tfjs ops, bit for bit, forward and backward (kernels/ssf.ts: one kernel
+ * forward, two backward, in place of about twenty elementwise passes). Differentiable in x, scale
+ * and shift (and, by composed ops, in the frozen ones). The composed ops run instead when the addon
+ * lacks the loops, the compiled loops are off, the engine kernels are off (the engine's Sum is what
+ * the kernel's sums reproduce) or the backend is not wasm.
+ */
+export function batchNormReluEvalSsf<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor,
+  scale: tf.Tensor, shift: tf.Tensor, eps = 1e-5): T {
+  return tf.tidy(() => {
+    const r = tf.rsqrt(variance.add(eps));
+    const C = x.shape[x.rank - 1];
+    const fits = x.dtype === 'float32' && x.rank >= 1 && [gamma, beta, mean, r, scale, shift].every((t) => t.rank === 1 && t.shape[0] === C && t.dtype === 'float32');
+    if (!(fits && C > 0 && tf.getBackend() === 'wasm' && engineKernelsEnabled() && ssfLoops())) {
+      return tf.relu(x.sub(mean).mul(r).mul(gamma).add(beta)).mul(scale).add(shift) as T;
+    }
+    installSsfKernels();
+    return tf.engine().runKernel(SSF_BN_RELU, { x, mean, r, gamma, beta, scale, shift }, {}) as T;
+  });
 }

@@ -8,6 +8,7 @@
 import { tf } from '../../core/tensor.js';
 import { InputError } from '../../core/errors.js';
 import { conv2d } from '../../core/conv.js';
+import { batchNormReluEvalSsf } from '../../core/bn.js';
 import { Rng } from '../../core/rng.js';
 import { constInit, getParam, normalInit, variable, type Params } from '../../core/nn.js';
 import type { Backbone, ForwardOptions, PetOptions } from './types.js';
@@ -111,6 +112,13 @@ export class SmallCnn implements Backbone {
         const w = getParam(this.params, `${n}.conv.weight`);
         // Frozen kernels (PET training, features): same fast forward, input gradient only.
         x = conv3x3Trainable(x, w as tf.Tensor4D, stride, training);
+        const s = opts.pet?.get(`ssf.blocks.${i}.scale`);
+        if (s && !training) {
+          // Frozen batch norm + ReLU + SSF as one kernel (core/bn): the composed ops below, bit for bit.
+          x = batchNormReluEvalSsf(x, getParam(this.params, `${n}.bn.weight`), getParam(this.params, `${n}.bn.bias`),
+            getParam(this.params, `${n}.bn.running_mean`), getParam(this.params, `${n}.bn.running_var`), s, opts.pet!.get(`ssf.blocks.${i}.shift`)!, BN_EPS);
+          return;
+        }
         let mean: tf.Tensor, variance: tf.Tensor;
         if (training) {
           ({ mean, variance } = tf.moments(x, [0, 1, 2]));
@@ -122,7 +130,6 @@ export class SmallCnn implements Backbone {
         }
         let y = x.sub(mean).mul(tf.rsqrt(variance.add(BN_EPS))).mul(getParam(this.params, `${n}.bn.weight`)).add(getParam(this.params, `${n}.bn.bias`));
         y = tf.relu(y);
-        const s = opts.pet?.get(`ssf.blocks.${i}.scale`);
         if (s) y = y.mul(s).add(opts.pet!.get(`ssf.blocks.${i}.shift`)!);
         x = y as tf.Tensor4D;
       });

@@ -55,6 +55,12 @@ export interface NativeAddon {
    * s = s b2 + (g g) a2; p = ((m / om1) / (sqrt(s / om2) + eps)) negLr + p (scalars float32).
    */
   adamTfjs?(p: Float32Array, g: Float32Array, m: Float32Array, s: Float32Array, b1: number, a1: number, b2: number, a2: number, om1: number, om2: number, negLr: number, eps: number): void;
+  /** Frozen batch norm + ReLU + SSF: z = relu(((x - m) r) g + b) s + t per channel (all float32, tfjs's rounding). */
+  ssfBnRelu?(x: Float32Array, C: number, m: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array, s: Float32Array, t: Float32Array, z: Float32Array): void;
+  /** Its scale and shift gradients: ds[c] = sum dz y, dt[c] = sum dz (float64, overwritten; summed as the engine's Sum). */
+  ssfBnReluGradStats?(dz: Float32Array, x: Float32Array, C: number, m: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array, ds: Float64Array, dt: Float64Array): void;
+  /** Its input gradient: dx = ((dz s masked where the pre-activation is not > 0) g) r. */
+  ssfBnReluGradX?(dz: Float32Array, x: Float32Array, C: number, m: Float32Array, r: Float32Array, g: Float32Array, b: Float32Array, s: Float32Array, dx: Float32Array): void;
   /** SGD: vel = momentum vel + g + wd p; p -= lr vel, in float32. */
   sgdUpdate?(p: Float32Array, g: Float32Array, vel: Float32Array, lr: number, momentum: number, weightDecay: number): void;
   /** y[r, j] += bias[j] (bias of length n, or empty), then max(0, y) when relu; in place. */
