@@ -9,6 +9,16 @@ are written as SHELX .res files. Reflections, noise and peaks are made by perenn
 
 Molecules are drawn stratified by their rarest element (I, Br, P, Cl, S, F, metals and others, then
 C/N/O-only) so that rare elements appear; the held-out split is by molecule (canonical SMILES).
+
+Unless --plain is given, some structures also carry what real small-molecule crystals have and an ordered
+Z' = 1 molecule does not (shares fixed before any corpus was made, see REALISM): solvent molecules or
+counter-ions from a fixed list (some half occupied), a two-part disorder of a terminal group (CF3, tBu,
+a ring, a chain end: the group rotated about its bond, PART 1 / PART 2 at occupancies p and 1 - p tied to
+free variable 2, p from 0.5 to 0.9), and a second independent molecule (Z' = 2). UNIT is the cell's
+content with each site counted at its occupancy, as in a real .res, so formula counts scaled to the
+number of sites are off for these structures as they are for real ones. The extra draws come from a
+stream of their own, so --plain (and every structure drawn without extras) is the corpus of the first
+shipped model.
 """
 import argparse
 import hashlib
@@ -48,6 +58,23 @@ XH = {'C': 0.98, 'N': 0.88, 'O': 0.84, 'B': 1.10, 'S': 1.20, 'P': 1.30, 'Si': 1.
 STRATA = ['I', 'Br', 'P', 'Cl', 'S', 'F', 'other', 'CNO']
 ORGANIC = {'H', 'C', 'N', 'O', 'S', 'P', 'F', 'Cl', 'Br', 'I'}
 MAX_Z = 83
+# Extras of the realistic corpus (fixed a priori from what small-molecule data sets commonly hold,
+# not from any evaluation): the share of structures with solvent/counter-ions, with a two-part disorder
+# (of those with a rotatable terminal group), and with Z' = 2.
+REALISM = {'solvent': 0.35, 'two_solvent': 0.3, 'half_occupied_solvent': 0.35, 'disorder': 0.3,
+           'disorder_occupancy': (0.5, 0.9), 'z_prime_2': 0.1, 'z_prime_2_max_heavy': 30,
+           'special_position': 0.15}
+# Ions put on an inversion centre (centrosymmetric groups, site occupancy 1/2): element, relative frequency.
+SPECIAL_IONS = [('Cl', 0.6), ('Br', 0.25), ('I', 0.15)]
+# Solvents and counter-ions: name, SMILES, relative frequency.
+SOLVENTS = [
+    ('water', 'O', 0.22), ('methanol', 'CO', 0.09), ('ethanol', 'CCO', 0.04), ('dichloromethane', 'ClCCl', 0.09),
+    ('chloroform', 'ClC(Cl)Cl', 0.05), ('acetonitrile', 'CC#N', 0.05), ('acetone', 'CC(C)=O', 0.04),
+    ('tetrahydrofuran', 'C1CCOC1', 0.04), ('dimethyl sulfoxide', 'CS(C)=O', 0.03), ('toluene', 'Cc1ccccc1', 0.03),
+    ('chloride', '[Cl-]', 0.08), ('bromide', '[Br-]', 0.03), ('perchlorate', '[O-]Cl(=O)(=O)=O', 0.05),
+    ('tetrafluoroborate', 'F[B-](F)(F)F', 0.04), ('hexafluorophosphate', 'F[P-](F)(F)(F)(F)F', 0.03),
+    ('nitrate', '[O-][N+]([O-])=O', 0.02), ('triflate', 'O=S(=O)([O-])C(F)(F)F', 0.02),
+]
 # Largest contact threshold (twice the largest van der Waals radius less 0.5 Å).
 THR_MAX = 2 * 2.2 - 0.5
 
@@ -135,27 +162,41 @@ def images(F, ops):
     return np.stack(out)
 
 
-def clash(Xr, centre, lengths, angles, ops, thr, rmax):
+def fixed_clash(F, M, ops, fixed):
+    """Whether an atom on a special position (fractional f0 with coordinates 0 or 1/2) comes closer to any
+    copy of the molecule than its per-atom threshold."""
+    f0, thr_fixed = fixed
+    n = len(F)
+    allF = np.concatenate([F[None], images(F, ops)]).reshape(-1, 3)
+    corners = f0 + np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], dtype=float)
+    pairs = cKDTree(corners @ M.T).sparse_distance_matrix(cKDTree(allF @ M.T), THR_MAX, output_type='ndarray')
+    return bool(len(pairs) and np.any(pairs['v'] < thr_fixed[pairs['j'] % n]))
+
+
+def clash(Xr, centre, lengths, angles, ops, thr, rmax, fixed=None):
     M = cell_matrix(*lengths, *angles)
     F = Xr @ np.linalg.inv(M).T + centre
     C = images(F, ops) @ M.T
     C0 = F @ M.T
+    hit = False
     near = np.linalg.norm(C.mean(axis=1) - C0.mean(axis=0), axis=1) < 2 * rmax
-    if not near.any():
-        return False, F, M
-    n = len(C0)
-    other = C[near].reshape(-1, 3)
-    pairs = cKDTree(C0).sparse_distance_matrix(cKDTree(other), THR_MAX, output_type='ndarray')
-    if len(pairs) == 0:
-        return False, F, M
-    return bool(np.any(pairs['v'] < thr[pairs['i'], pairs['j'] % n])), F, M
+    if near.any():
+        n = len(C0)
+        other = C[near].reshape(-1, 3)
+        pairs = cKDTree(C0).sparse_distance_matrix(cKDTree(other), THR_MAX, output_type='ndarray')
+        if len(pairs):
+            hit = bool(np.any(pairs['v'] < thr[pairs['i'], pairs['j'] % n]))
+    if not hit and fixed is not None:
+        hit = fixed_clash(F, M, ops, fixed)
+    return hit, F, M
 
 
-def pack(X, els, ops, system, vmol, rng, attempts=3):
+def pack(X, els, ops, system, vmol, rng, attempts=3, fixed=None):
     """Place the molecule (Cartesian, centred) at a general position in a loose cell, then squeeze the
     cell axis by axis while no intermolecular contact is shorter than the sum of van der Waals radii
-    less 0.5 Å (H...H 2.0 Å). Returns (cell params, fractional coordinates, packing coefficient) of
-    the densest of `attempts` orientations."""
+    less 0.5 Å (H...H 2.0 Å); `fixed` = (f0, per-atom thresholds) adds an atom on the special position
+    f0 that must keep its contacts too. Returns (cell params, fractional coordinates, packing
+    coefficient) of the densest of `attempts` orientations."""
     z = len(ops)
     radius = np.array([VDW.get(e, 2.0) for e in els])
     isH = np.array([e == 'H' for e in els])
@@ -171,7 +212,7 @@ def pack(X, els, ops, system, vmol, rng, attempts=3):
         lengths = None
         for s in (1.0, 1.4, 2.0, 3.0, 4.5):
             trial = np.maximum(ratios * (z * vmol / 0.7 * s / unit_v) ** (1 / 3), 3.5)
-            if not clash(Xr, centre, trial, angles, ops, thr, rmax)[0]:
+            if not clash(Xr, centre, trial, angles, ops, thr, rmax, fixed)[0]:
                 lengths = trial
                 break
         if lengths is None:
@@ -183,10 +224,10 @@ def pack(X, els, ops, system, vmol, rng, attempts=3):
                 for ax in rng.permutation(3):
                     trial = lengths.copy()
                     trial[ax] *= step
-                    if trial[ax] >= 3.5 and not clash(Xr, centre, trial, angles, ops, thr, rmax)[0]:
+                    if trial[ax] >= 3.5 and not clash(Xr, centre, trial, angles, ops, thr, rmax, fixed)[0]:
                         lengths = trial
                         moved = True
-        _, F, M = clash(Xr, centre, lengths, angles, ops, thr, rmax)
+        _, F, M = clash(Xr, centre, lengths, angles, ops, thr, rmax, fixed)
         pc = z * vmol / abs(np.linalg.det(M))
         if best is None or pc > best[2]:
             best = ((*lengths, *angles), F, pc)
@@ -259,21 +300,57 @@ def riding_h(mh, X):
     return X
 
 
-def adps(mh, X, M, rng):
-    """Anisotropic U (SHELX order U11 U22 U33 U23 U13 U12, reciprocal-axis basis) per non-H atom, Uiso per H."""
+def mol_atoms(mh, X, kind='main', part=0, occ=1.0):
+    """Atom records of a molecule: element, Cartesian position, PART, site occupancy (SHELX sof; UNIT
+    counts z x sof), number of non-H neighbours, parent (H only, index within the molecule), the H Uiso
+    factor, and the kind ('main', 'disorder' for a PART 1/2 atom, 'solvent')."""
+    out = []
+    for a in mh.GetAtoms():
+        el = a.GetSymbol()
+        nheavy = sum(1 for n in a.GetNeighbors() if n.GetSymbol() != 'H')
+        parent, hk = None, 1.2
+        if el == 'H' and a.GetDegree() == 1:
+            p = a.GetNeighbors()[0]
+            parent = p.GetIdx()
+            nh = sum(1 for n in p.GetNeighbors() if n.GetSymbol() == 'H')
+            hk = 1.5 if (p.GetSymbol() == 'O' or (p.GetSymbol() == 'C' and nh == 3)) else 1.2
+        out.append({'el': el, 'x': np.array(X[a.GetIdx()], dtype=float), 'part': part, 'occ': occ, 'nheavy': nheavy,
+                    'parent': parent, 'hk': hk, 'kind': kind})
+    return out
+
+
+def join_atoms(groups):
+    """Concatenate atom-record lists, shifting parent indices to the joined list."""
+    out = []
+    for g in groups:
+        off = len(out)
+        for a in g:
+            b = dict(a)
+            if b['parent'] is not None:
+                b['parent'] += off
+            out.append(b)
+    return out
+
+
+def adps(atoms, M, rng):
+    """Anisotropic U (SHELX order U11 U22 U33 U23 U13 U12, reciprocal-axis basis) per non-H atom, Uiso per H.
+    Thermal growth away from the centre of the main molecule(s); x1.35 for terminal atoms, x1.25 for
+    disordered components, x1.4 for solvent."""
     base = rng.uniform(0.015, 0.05)
-    cen = X.mean(axis=0)
+    X = np.array([a['x'] for a in atoms])
+    main = np.array([a['kind'] != 'solvent' for a in atoms])
+    cen = X[main].mean(axis=0)
     r = np.linalg.norm(X - cen, axis=1)
-    rr = r / (r.max() + 1e-9)
+    rr = np.minimum(r / (r[main].max() + 1e-9), 1.5)
     Minv = np.linalg.inv(M)
     nrec = np.linalg.norm(Minv, axis=1)  # a*, b*, c*
     out = [None] * len(X)
     ueq = np.zeros(len(X))
-    heavy = [a for a in mh.GetAtoms() if a.GetSymbol() != 'H']
-    for a in heavy:
-        i = a.GetIdx()
-        nheavy = sum(1 for n in a.GetNeighbors() if n.GetSymbol() != 'H')
-        u = base * (1 + 0.8 * rr[i] ** 2) * (1.35 if nheavy <= 1 else 1.0) * rng.uniform(0.9, 1.1)
+    extra = {'main': 1.0, 'disorder': 1.25, 'solvent': 1.4}
+    for i, a in enumerate(atoms):
+        if a['el'] == 'H':
+            continue
+        u = base * (1 + 0.8 * a.get('rr', rr[i]) ** 2) * (1.35 if a['nheavy'] <= 1 else 1.0) * rng.uniform(0.9, 1.1) * extra[a['kind']]
         ev = rng.uniform(0.55, 1.5, size=3)
         ev = ev / ev.mean() * u
         Q = random_rotation(rng)
@@ -282,36 +359,219 @@ def adps(mh, X, M, rng):
         U = Ustar / np.outer(nrec, nrec)
         out[i] = (U[0, 0], U[1, 1], U[2, 2], U[1, 2], U[0, 2], U[0, 1])
         ueq[i] = u
-    for a in mh.GetAtoms():
-        if a.GetSymbol() == 'H':
-            p = a.GetNeighbors()[0]
-            nh = sum(1 for n in p.GetNeighbors() if n.GetSymbol() == 'H')
-            k = 1.5 if (p.GetSymbol() == 'O' or (p.GetSymbol() == 'C' and nh == 3)) else 1.2
-            out[a.GetIdx()] = k * ueq[p.GetIdx()]
+    for i, a in enumerate(atoms):
+        if a['el'] == 'H':
+            out[i] = a['hk'] * ueq[a['parent']] if a['parent'] is not None else 0.05
     return out
 
 
-def write_res(path, name, cell, wavelength, latt, symm, z, els, F, U):
+def rotate_about(Y, origin, axis, ang):
+    """Rodrigues rotation of points Y about the line through origin along axis."""
+    k = axis / np.linalg.norm(axis)
+    V = Y - origin
+    c, s_ = math.cos(ang), math.sin(ang)
+    return origin + V * c + np.cross(k, V) * s_ + np.outer(V @ k, k) * (1 - c)
+
+
+def disorder_groups(mh):
+    """Terminal groups that can take a second orientation: a single non-ring bond P-A between non-H atoms
+    whose A side has 2-10 non-H atoms and fewer atoms than the rest. Rotating the A side about the
+    bond (A stays) moves everything on A but A itself. Weight 3 when all of A's other non-H neighbours
+    are terminal and there are at least two (CF3, CCl3, tBu, iPr, NO2, CO2H, SO3), else 1 (rings, chain
+    ends); 3-fold (second orientation 45-75 degrees away) for three alike."""
+    out = []
+    n = mh.GetNumAtoms()
+    for b in mh.GetBonds():
+        if b.GetBondType() != Chem.BondType.SINGLE or b.IsInRing():
+            continue
+        for P, A in ((b.GetBeginAtom(), b.GetEndAtom()), (b.GetEndAtom(), b.GetBeginAtom())):
+            if P.GetSymbol() == 'H' or A.GetSymbol() == 'H':
+                continue
+            side, stack = {A.GetIdx()}, [A]
+            while stack:
+                x = stack.pop()
+                for y in x.GetNeighbors():
+                    if y.GetIdx() != P.GetIdx() and y.GetIdx() not in side:
+                        side.add(y.GetIdx())
+                        stack.append(y)
+            if P.GetIdx() in side:
+                continue
+            heavy = [j for j in side if mh.GetAtomWithIdx(j).GetSymbol() != 'H']
+            if not (2 <= len(heavy) <= 10) or len(side) >= n - len(side):
+                continue
+            term = [y for y in A.GetNeighbors() if y.GetIdx() != P.GetIdx() and y.GetSymbol() != 'H']
+            ends = [y for y in term if sum(1 for z in y.GetNeighbors() if z.GetSymbol() != 'H') == 1]
+            weight = 3 if len(ends) >= 2 and len(ends) == len(term) else 1
+            threefold = len(ends) == 3 and len(term) == 3 and len({y.GetSymbol() for y in ends}) == 1
+            out.append((P.GetIdx(), A.GetIdx(), sorted(side - {A.GetIdx()}), threefold, weight))
+    return out
+
+
+def contact_ok(Y, elsY, Z, elsZ, scale):
+    """No distance between the two sets below scale x the van der Waals sum (H...H 2.0 x scale / 0.78)."""
+    if len(Y) == 0 or len(Z) == 0:
+        return True
+    ry = np.array([VDW.get(e, 2.0) for e in elsY])
+    rz = np.array([VDW.get(e, 2.0) for e in elsZ])
+    thr = scale * (ry[:, None] + rz[None, :])
+    d = np.linalg.norm(Y[:, None, :] - Z[None, :, :], axis=2)
+    return bool(np.all(d >= thr))
+
+
+def add_disorder(mh, X, rng):
+    """Main-molecule atom records with one terminal group in two orientations (PART 1 at occupancy p,
+    PART 2 at 1 - p, the second rotated about the group's bond), or None when no group fits."""
+    groups = disorder_groups(mh)
+    if not groups:
+        return None
+    w = np.array([g[4] for g in groups], dtype=float)
+    P, A, rot, threefold, _ = groups[rng.choice(len(groups), p=w / w.sum())]
+    els = [a.GetSymbol() for a in mh.GetAtoms()]
+    static = [j for j in range(len(els)) if j not in rot and j != P and j != A]
+    for _ in range(12):
+        ang = math.radians(rng.uniform(45, 75) if threefold else rng.uniform(35, 145)) * (1 if rng.uniform() < 0.5 else -1)
+        Y = rotate_about(X[rot], X[A], X[A] - X[P], ang)
+        heavy = [k for k, j in enumerate(rot) if els[j] != 'H']
+        if np.max(np.linalg.norm(Y[heavy] - X[rot][heavy], axis=1)) < 0.7:
+            return None
+        if contact_ok(Y, [els[j] for j in rot], X[static], [els[j] for j in static], 0.78):
+            break
+    else:
+        return None
+    p = round(float(rng.uniform(*REALISM['disorder_occupancy'])), 4)
+    base = mol_atoms(mh, X)
+    keep = [j for j in range(len(els)) if j not in rot]
+    idx = {}
+    out = []
+    for j in keep:
+        idx[j] = len(out)
+        out.append(dict(base[j]))
+    for part, occ, pos in ((1, p, X[rot]), (2, 1 - p, Y)):
+        local = {}
+        for k, j in enumerate(rot):
+            local[j] = len(out)
+            out.append(dict(base[j], x=pos[k], part=part, occ=occ, kind='disorder'))
+        for k, j in enumerate(rot):
+            par = base[j]['parent']
+            if par is not None:
+                out[local[j]]['parent'] = local.get(par, idx.get(par))
+    for j in keep:
+        par = base[j]['parent']
+        if par is not None:
+            out[idx[j]]['parent'] = idx[par]
+    info = {'bond': f'{els[P]}{P + 1}-{els[A]}{A + 1}', 'group': ''.join(sorted(els[j] for j in rot if els[j] != 'H')),
+            'non_h_atoms_per_part': sum(1 for j in rot if els[j] != 'H'), 'occupancy': p, 'angle_deg': round(math.degrees(ang), 1)}
+    return out, info, p
+
+
+def place_beside(atoms, Y, elsY, rng):
+    """Y (a molecule, centred) randomly rotated and moved out from the centroid of `atoms` along a random
+    direction until no contact is shorter than the van der Waals sum less 0.4 Å (H...H 2.0 Å)."""
+    X = np.array([a['x'] for a in atoms])
+    els = [a['el'] for a in atoms]
+    Y = Y @ random_rotation(rng).T
+    u = rng.normal(size=3)
+    u /= np.linalg.norm(u)
+    rx = np.array([VDW.get(e, 2.0) for e in els])
+    ry = np.array([VDW.get(e, 2.0) for e in elsY])
+    thr = rx[:, None] + ry[None, :] - 0.4
+    hh = np.array([e == 'H' for e in els])[:, None] & np.array([e == 'H' for e in elsY])[None, :]
+    thr[hh] = 2.0
+    c = X.mean(axis=0)
+    for t in np.arange(0.0, 40.0, 0.25):
+        Z = Y + c + t * u
+        d = np.linalg.norm(X[:, None, :] - Z[None, :, :], axis=2)
+        if np.all(d >= thr):
+            return Z
+    return None
+
+
+def embed_solvent(smi, rng):
+    m = Chem.MolFromSmiles(smi)
+    if m.GetNumAtoms() == 1 and m.GetAtomWithIdx(0).GetTotalNumHs() == 0:
+        return m, np.zeros((1, 3))
+    mh = embed(m, int(rng.integers(1 << 30)))
+    if mh is None:
+        return None
+    conf = mh.GetConformer()
+    X = np.array([list(conf.GetAtomPosition(i)) for i in range(mh.GetNumAtoms())])
+    X = riding_h(mh, X)
+    return mh, X - X.mean(axis=0)
+
+
+def extras(mh, X, vmol, rng):
+    """The realistic corpus's additions to one molecule: (atom records, molecular volume of the unit,
+    description). Draws only from `rng`."""
+    atoms = mol_atoms(mh, X)
+    info = {'z_prime': 1, 'disorder': None, 'solvent': []}
+    units = [atoms]
+    if rng.uniform() < REALISM['disorder']:
+        d = add_disorder(mh, X, rng)
+        if d is not None:
+            atoms, info['disorder'], _ = d
+            units = [atoms]
+    if mh.GetNumHeavyAtoms() <= REALISM['z_prime_2_max_heavy'] and rng.uniform() < REALISM['z_prime_2']:
+        Z = place_beside(join_atoms(units), X, [a.GetSymbol() for a in mh.GetAtoms()], rng)
+        if Z is not None:
+            units.append(mol_atoms(mh, Z))
+            info['z_prime'] = 2
+            vmol *= 2
+    if rng.uniform() < REALISM['solvent']:
+        w = np.array([s[2] for s in SOLVENTS])
+        name, smi, _ = SOLVENTS[rng.choice(len(SOLVENTS), p=w / w.sum())]
+        count = 2 if rng.uniform() < REALISM['two_solvent'] else 1
+        for _ in range(count):
+            occ = 0.5 if rng.uniform() < REALISM['half_occupied_solvent'] else 1.0
+            e = embed_solvent(smi, rng)
+            if e is None:
+                break
+            sm, SX = e
+            Z = place_beside(join_atoms(units), SX, [a.GetSymbol() for a in sm.GetAtoms()], rng)
+            if Z is None:
+                break
+            units.append(mol_atoms(sm, Z, kind='solvent', occ=occ))
+            info['solvent'].append({'name': name, 'smiles': smi, 'occupancy': occ})
+            vmol += occ * (AllChem.ComputeMolVolume(sm, gridSpacing=0.4) if sm.GetNumAtoms() > 1 else 4 / 3 * math.pi * VDW.get(sm.GetAtomWithIdx(0).GetSymbol(), 2.0) ** 3)
+    atoms = join_atoms(units)
+    # Parts in order (PART 0, 1, 2), solvent last, as SHELXL files usually have them.
+    order = sorted(range(len(atoms)), key=lambda i: (atoms[i]['kind'] == 'solvent', atoms[i]['part']))
+    if order != list(range(len(atoms))):
+        pos = {o: k for k, o in enumerate(order)}
+        atoms = [dict(atoms[o], parent=None if atoms[o]['parent'] is None else pos[atoms[o]['parent']]) for o in order]
+    return atoms, vmol, info
+
+
+def write_res(path, name, cell, wavelength, latt, symm, z, atoms, F, U, fvar2=None):
+    els = [a['el'] for a in atoms]
     sfac = ['C', 'H'] + sorted(set(els) - {'C', 'H'})
-    unit = [z * els.count(e) for e in sfac]
+    # The cell's content, each site at its chemical occupancy (Z' = 1 molecule: z x formula).
+    unit = [int(round(z * sum(a['occ'] for a in atoms if a['el'] == e))) for e in sfac]
     lines = [f'TITL {name}', 'CELL %.5f %.4f %.4f %.4f %.3f %.3f %.3f' % ((wavelength,) + tuple(cell)),
              'ZERR %d 0.001 0.001 0.001 0.01 0.01 0.01' % z, f'LATT {latt}']
     lines += [f'SYMM {s}' for s in symm]
-    lines += ['SFAC ' + ' '.join(sfac), 'UNIT ' + ' '.join(str(u) for u in unit), 'L.S. 4', 'FMAP 2', 'FVAR 1.00000']
+    lines += ['SFAC ' + ' '.join(sfac), 'UNIT ' + ' '.join(str(u) for u in unit), 'L.S. 4', 'FMAP 2',
+              'FVAR 1.00000' + ('' if fvar2 is None else ' %.5f' % fvar2)]
     counter = {}
+    part = 0
     for i, e in enumerate(els):
+        if atoms[i]['part'] != part:
+            part = atoms[i]['part']
+            lines.append(f'PART {part}')
         counter[e] = counter.get(e, 0) + 1
         lab = f'{e}{counter[e]}'
         if len(lab) > 4:
             lab = f'{e[0]}{counter[e]:X}'[:4]
+        sof = {1: 21.0, 2: -21.0}.get(part, 10.0 + atoms[i]['occ'])
         x, y, zz = F[i]
-        head = '%-4s %d %9.6f %9.6f %9.6f 11.00000' % (lab, sfac.index(e) + 1, x, y, zz)
+        head = '%-4s %d %9.6f %9.6f %9.6f %.5f' % (lab, sfac.index(e) + 1, x, y, zz, sof)
         if isinstance(U[i], tuple):
             u = U[i]
             lines.append(head + ' %8.5f %8.5f =' % (u[0], u[1]))
             lines.append('    %8.5f %8.5f %8.5f %8.5f' % (u[2], u[3], u[4], u[5]))
         else:
             lines.append(head + ' %8.5f' % U[i])
+    if part:
+        lines.append('PART 0')
     lines += ['HKLF 4', 'END']
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
@@ -325,6 +585,7 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--smiles', default=DEFAULT_SMILES)
     ap.add_argument('--heldout', type=float, default=0.2)
+    ap.add_argument('--plain', action='store_true', help='ordered Z\' = 1 molecules only (no solvent, disorder or Z\' = 2): the first shipped model\'s corpus')
     a = ap.parse_args()
     if not os.path.exists(a.smiles):
         sys.exit(f'{a.smiles}: not found (Debian package rdkit-data, or pass --smiles)')
@@ -372,31 +633,62 @@ def main():
         X = np.array([list(conf.GetAtomPosition(i)) for i in range(mh.GetNumAtoms())])
         X = riding_h(mh, X)
         X = X - X.mean(axis=0)
-        els = [at.GetSymbol() for at in mh.GetAtoms()]
         vmol = AllChem.ComputeMolVolume(mh, gridSpacing=0.4)
+        if a.plain:
+            atoms, info = mol_atoms(mh, X), {'z_prime': 1, 'disorder': None, 'solvent': []}
+        else:
+            # The extras draw from their own stream, so the molecule's own draws below stay as in --plain.
+            r2 = np.random.default_rng([a.seed, k, 1])
+            atoms, vmol, info = extras(mh, X, vmol, r2)
+            X = np.array([t['x'] for t in atoms])
+            X = X - X.mean(axis=0)
+            for t, x in zip(atoms, X):
+                t['x'] = x
+        els = [t['el'] for t in atoms]
         g = names[r.choice(len(names), p=probs)]
         latt, symm, _ = GROUPS[g]
         ops = all_ops(latt, symm)
-        packed = pack(X, els, ops, SYSTEM[g], vmol, r)
+        fixed = None
+        if not a.plain:
+            info['special_position'] = None
+            if latt > 0 and r2.uniform() < REALISM['special_position']:
+                w = np.array([x[1] for x in SPECIAL_IONS])
+                ion = SPECIAL_IONS[r2.choice(len(SPECIAL_IONS), p=w / w.sum())][0]
+                f0 = 0.5 * r2.integers(2, size=3).astype(float)
+                fixed = (f0, np.array([VDW.get(e, 2.0) for e in els]) + VDW[ion] - 0.5)
+                vmol += 0.5 * 4 / 3 * math.pi * VDW[ion] ** 3
+        packed = pack(X, els, ops, SYSTEM[g], vmol, r, fixed=fixed)
         if packed is None:
             continue
         cell, F, pc = packed
+        if fixed is not None:
+            # An inversion centre: site occupancy 1/2, the atom's own U (inversion leaves U free).
+            atoms = atoms + [{'el': ion, 'x': np.zeros(3), 'part': 0, 'occ': 0.5, 'nheavy': 0, 'parent': None, 'hk': 1.2,
+                              'kind': 'solvent', 'rr': 1.0}]
+            F = np.concatenate([F, f0[None]])
+            els = els + [ion]
+            info['special_position'] = {'element': ion, 'site': f0.tolist(), 'site_occupancy': 0.5}
         M = cell_matrix(*cell)
-        U = adps(mh, X, M, r)
+        U = adps(atoms, M, r)
         wavelength = 0.71073 if r.uniform() < 0.8 else 1.54184
         h = int(hashlib.sha256(f'{a.seed}:{smi}'.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         split = 'heldout' if h < a.heldout else 'train'
-        write_res(os.path.join(a.out, f'{name}.res'), name, cell, wavelength, latt, symm, len(ops), els, F, U)
+        fvar2 = info['disorder']['occupancy'] if info['disorder'] else None
+        write_res(os.path.join(a.out, f'{name}.res'), name, cell, wavelength, latt, symm, len(ops), atoms, F, U, fvar2)
         entry = {'name': name, 'smiles': smi, 'stratum': st, 'split': split, 'space_group': g, 'z': len(ops),
                  'packing_coefficient': round(float(pc), 4), 'wavelength': wavelength,
                  'heavy_atoms': int(m.GetNumHeavyAtoms()), 'elements': sorted(set(els))}
+        if not a.plain:
+            entry.update({'sites': sum(1 for e in els if e != 'H'), **info})
         with open(side, 'w') as f:
             json.dump(entry, f)
         manifest.append(entry)
-        print(f'{name} {g} {st} pc {pc:.3f} {smi}', flush=True)
+        tags = '' if a.plain else ''.join([f" Z'={info['z_prime']}" if info['z_prime'] > 1 else '',
+                                            f" +{info['special_position']['element']}@inversion-centre" if info['special_position'] else '', f" disorder {info['disorder']['group']} {info['disorder']['occupancy']:.2f}" if info['disorder'] else '', ''.join(f" +{x['name']}@{x['occupancy']:g}" for x in info['solvent'])])
+        print(f'{name} {g} {st} pc {pc:.3f} {smi}{tags}', flush=True)
     with open(os.path.join(a.out, 'manifest.json'), 'w') as f:
         json.dump({'generator': 'scripts/crystal_corpus.py', 'seed': a.seed, 'n': len(manifest), 'smiles': os.path.basename(a.smiles),
-                   'heldout_fraction': a.heldout, 'structures': manifest}, f, indent=1)
+                   'heldout_fraction': a.heldout, 'plain': a.plain, **({} if a.plain else {'realism': REALISM, 'solvents': SOLVENTS, 'special_ions': SPECIAL_IONS}), 'structures': manifest}, f, indent=1)
 
 
 if __name__ == '__main__':
