@@ -340,7 +340,9 @@ export function casesForSplit(dir: string, split: 'train' | 'heldout'): { cases:
 export async function trainRun(corpus: string, o: TrainOptions & { seed: number; onStep?: (msg: string) => void }, phase: Phase = untimed): Promise<{ model: AssignerModelFile; heldout: ModelEvalResult | null; trainCases: number }> {
   const { cases, manifest } = await phase('load', () => casesForSplit(corpus, 'train'));
   if (cases.length < 2) throw new InputError(`${corpus}: need at least 2 training structures with reflections, found ${cases.length}`);
-  const info = manifest ? { generator: 'npm run crystal-corpus', corpus_seed: manifest.seed, corpus_structures: manifest.n, smiles: manifest.smiles } : { folder: 'no manifest.json: every structure used for training' };
+  // A corpus without a `plain` field predates the solvent/disorder/special-position extras.
+  const extras = manifest && manifest.plain === false ? { extras: manifest.realism ?? {} } : {};
+  const info = manifest ? { generator: 'npm run crystal-corpus', corpus_seed: manifest.seed, corpus_structures: manifest.n, smiles: manifest.smiles, plain: manifest.plain ?? true, ...extras } : { folder: 'no manifest.json: every structure used for training' };
   const file = await phase('train', () => trainAssigner(cases, rng(o.seed, 'crystal-train'), o, info, o.seed, o.onStep));
   let heldout: ModelEvalResult | null = null;
   if (manifest) {

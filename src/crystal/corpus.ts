@@ -89,6 +89,9 @@ export interface CorpusManifest {
   readonly seed: number;
   readonly n: number;
   readonly smiles: string;
+  /** false: the generator added solvent, disorder, Z' = 2 and special positions (shares in `realism`). */
+  readonly plain?: boolean;
+  readonly realism?: Record<string, unknown>;
   readonly structures: readonly { name: string; smiles: string; split: 'train' | 'heldout'; stratum: string; space_group: string; packing_coefficient: number }[];
 }
 
