@@ -2,7 +2,7 @@
 // batch assign, training and evaluation on tiny made-up data (the example structures).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCrystal } from './helpers.js';
@@ -144,4 +144,27 @@ test('train on a tiny folder, load the file, and evaluate it without training', 
   assert.ok((j.baseline_height_rank.heavy_acc as number) >= 0);
   assert.equal((j.per_structure as unknown as unknown[]).length, 3);
   assert.equal(j.model_source as unknown, file);
+});
+
+test('train on a corpus folder: the manifest splits by name, and the card says whether the corpus had extras', async () => {
+  const opts = { seed: 0, draws: 1, element: { rounds: 5, depth: 2 }, hcount: { rounds: 5, depth: 2 } };
+  const split = { bromobenzamide: 'train', chlorobenzamide: 'heldout', fluorobenzamide: 'train' } as const;
+  const manifest = (extra: Record<string, unknown>) => JSON.stringify({ seed: 3, n: 3, smiles: 'x.smi', ...extra,
+    structures: Object.entries(split).map(([name, s]) => ({ name, smiles: name, split: s, stratum: 'CNO', space_group: 'P21/c', packing_coefficient: 0.6 })) });
+  const corpus = join(dir, 'corpus');
+  cpSync(ex, corpus, { recursive: true });
+  writeFileSync(join(corpus, 'manifest.json'), manifest({ plain: false, realism: { solvent: 0.35, disorder: 0.3 } }));
+  const r = await trainRun(corpus, opts);
+  assert.equal(r.trainCases, 2, 'the training split only');
+  assert.deepEqual(r.heldout?.structures, ['chlorobenzamide']);
+  const c = r.model.card.corpus;
+  assert.equal(c.corpus_seed, 3);
+  assert.equal(c.plain, false);
+  assert.deepEqual(c.extras, { solvent: 0.35, disorder: 0.3 });
+  assert.equal(r.model.card.metrics.heldout_structures, 1);
+  // A manifest without `plain` (older generator) is a plain corpus, with no extras recorded.
+  writeFileSync(join(corpus, 'manifest.json'), manifest({}));
+  const old = await trainRun(corpus, opts);
+  assert.equal(old.model.card.corpus.plain, true);
+  assert.ok(!('extras' in old.model.card.corpus));
 });
