@@ -99,7 +99,7 @@ export async function stagedFinetuneMini(o: StagedFinetuneOptions): Promise<Reco
         const ev = await evaluateWindows(evalItems, design, { provider, cache: null, quiet: true, maxTokens: o.maxTokens, reasonMaxLength: o.reasonMaxLength });
         hits[design] = verdictHits(ev.outcomes);
         row[design] = {
-          train: { examples: run.examples, steps: run.steps, tokens: run.tokens, target_tokens: run.target_tokens, final_loss: run.final_loss, tokens_per_s: run.tokens_per_s, train_seconds: run.train_seconds, gguf_sha256: run.gguf?.sha256 ?? null },
+          train: { examples: run.examples, steps: run.steps, tokens: run.tokens, target_tokens: run.target_tokens, trained_target_tokens: run.trained_target_tokens, final_loss: run.final_loss, tokens_per_s: run.tokens_per_s, train_seconds: run.train_seconds, gguf_sha256: run.gguf?.sha256 ?? null },
           eval: summaryRow(ev.summary),
         };
       } finally {

@@ -14,7 +14,7 @@ import { runSelfKnowledge } from '../../src/llm/selfknow.js';
 import { arithmeticTask } from '../../src/llm/tasks.js';
 import { ParseError } from '../../src/core/errors.js';
 import { renderPlain } from '../../src/llm/llamacpp.js';
-import { byteTokenizer, chatExamples, readTrainedGguf, runTrainCommand, shapeOf, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
+import { batchAt, byteTokenizer, chatExamples, readTrainedGguf, runTrainCommand, shapeOf, lrAt, parseChatJsonl, readTrainConfig, resolveTrainConfig, trainLlama, type TrainConfigInput } from '../../src/llm/train/index.js';
 
 const TINY: TrainConfigInput = { dim: 16, layers: 1, heads: 2, ffn: 32, contextLength: 64, batchSize: 4, steps: 8, warmupSteps: 2, lr: 1e-2, checkpointEvery: 0 };
 
@@ -61,6 +61,11 @@ test('training lowers the answer loss; a resumed run equals an unbroken one', { 
     assert.ok(full.loss_curve.values[0] > 4, `starts near ln(354) = 5.9: ${full.loss_curve.values[0]}`);
     assert.ok(full.final_loss < full.loss_curve.values[0] - 1.5, `loss falls: ${full.loss_curve.values[0]} -> ${full.final_loss}`);
     assert.ok(full.tokens_per_s > 0 && Number.isFinite(full.tokens_per_s));
+    // The answer tokens trained are the loss positions of the batches drawn.
+    let weighted = 0;
+    for (let step = 0; step < 24; step++) weighted += batchAt(data.examples, config, step).weights.reduce((a, w) => a + w, 0);
+    assert.equal(full.trained_target_tokens, weighted);
+    assert.ok(full.trained_target_tokens < full.tokens);
     const back = readTrainedGguf(join(dir, 'full.gguf'));
     assert.deepEqual(back.shape, shapeOf(config), 'the GGUF gives back the shape');
     const tuned = await trainLlama({ config: resolveTrainConfig({ ...TINY, steps: 1, lr: 1e-9 }), data, dataId: 'x', out: null, checkpoint: null, quiet: true, init: { ...back, from: 'full.gguf' } });

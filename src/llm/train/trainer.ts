@@ -46,7 +46,10 @@ export interface TrainResult {
   /** Tokens in the batches (padding excluded) per second of training steps. */
   readonly tokens_per_s: number;
   readonly tokens: number;
+  /** Answer (loss) tokens in the training data, each counted once. */
   readonly target_tokens: number;
+  /** Answer tokens in the batches of this call's steps (a token drawn twice counts twice). */
+  readonly trained_target_tokens: number;
   /** Mean loss over the last 10 % of the steps run (at least one). */
   readonly final_loss: number;
   /** Loss every `every` steps (mean over the window). */
@@ -64,7 +67,7 @@ export function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-interface Batch { ids: Int32Array; targets: Int32Array; weights: Float32Array; B: number; T: number; tokens: number }
+interface Batch { ids: Int32Array; targets: Int32Array; weights: Float32Array; B: number; T: number; tokens: number; answerTokens: number }
 
 /** The batch of `step`: examples drawn with replacement from a stream named by the step. */
 export function batchAt(examples: readonly TrainExample[], c: TrainConfig, step: number): Batch {
@@ -73,10 +76,11 @@ export function batchAt(examples: readonly TrainExample[], c: TrainConfig, step:
   const T = Math.max(...picked.map((e) => e.ids.length)) - 1;
   const B = picked.length;
   const ids = new Int32Array(B * T).fill(TOKEN_EOS), targets = new Int32Array(B * T).fill(TOKEN_EOS), weights = new Float32Array(B * T);
-  let tokens = 0;
+  let tokens = 0, answerTokens = 0;
   picked.forEach((e, b) => {
     const n = e.ids.length - 1;
     tokens += e.ids.length;
+    answerTokens += e.ids.length - e.lossFrom;
     for (let j = 0; j < n; j++) {
       ids[b * T + j] = e.ids[j];
       targets[b * T + j] = e.ids[j + 1];
@@ -84,7 +88,7 @@ export function batchAt(examples: readonly TrainExample[], c: TrainConfig, step:
       if (j + 1 >= e.lossFrom) weights[b * T + j] = 1;
     }
   });
-  return { ids, targets, weights, B, T, tokens };
+  return { ids, targets, weights, B, T, tokens, answerTokens };
 }
 
 /** Bytes a step needs, roughly: logits and their gradient, attention maps, activations, weights x 4. */
@@ -124,7 +128,7 @@ export async function trainLlama(o: TrainRunOptions): Promise<TrainResult> {
     const end = Math.min(c.steps, o.stopAfter === undefined ? c.steps : start + o.stopAfter);
     const vars = [...p.values()];
     const bar = progress('llm train', end - start, { quiet: o.quiet });
-    let tokens = 0, trainTime = 0, gradNorm = 0;
+    let tokens = 0, answerTokens = 0, trainTime = 0, gradNorm = 0;
     const save = (step: number): void => {
       if (o.checkpoint) saveCheckpoint(o.checkpoint, p, opt, { config: c, dataSha256: o.dataId, step, lossHistory: losses });
     };
@@ -143,6 +147,7 @@ export async function trainLlama(o: TrainRunOptions): Promise<TrainResult> {
       disposeGrads(grads);
       losses.push(loss);
       tokens += b.tokens;
+      answerTokens += b.answerTokens;
       trainTime += seconds() - t0;
       bar.tick(1, `loss ${loss.toFixed(3)} ${(tokens / trainTime).toFixed(0)} tok/s`);
       if (c.checkpointEvery > 0 && (step + 1) % c.checkpointEvery === 0 && step + 1 < end) save(step + 1);
@@ -165,7 +170,7 @@ export async function trainLlama(o: TrainRunOptions): Promise<TrainResult> {
     }
     return {
       parameters: countParams(p), examples: o.data.examples.length, steps: end, resumedFrom,
-      tokens_per_s: trainTime > 0 ? tokens / trainTime : 0, tokens, target_tokens: o.data.targetTokens,
+      tokens_per_s: trainTime > 0 ? tokens / trainTime : 0, tokens, target_tokens: o.data.targetTokens, trained_target_tokens: answerTokens,
       final_loss: tail.length ? tail.reduce((a, x) => a + x, 0) / tail.length : losses[losses.length - 1] ?? 0,
       loss_curve: { every, values: curve }, grad_norm_last: gradNorm, train_seconds: trainTime, gguf,
     };
