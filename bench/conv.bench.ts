@@ -24,12 +24,8 @@ import { initTf, tf, useEngineKernels } from '../src/core/tensor.js';
 import { setConvMode } from '../src/core/conv.js';
 import { linalgBackendName, nativeAddon } from '../src/core/linalg/index.js';
 import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
-import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
-import { co2lOptions } from '../src/continual/methods/co2l.js';
-import { Co2lNet } from '../src/continual/parts/co2l-net.js';
-import { asymSupCon } from '../src/continual/contrastive.js';
-import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
-import { Sgd, fusedAdam, lossAndGrads, disposeGrads } from '../src/core/nn.js';
+import { CO2L_IMAGES, co2l, co2lBatch, co2lNet, co2lStep as step, safeSteps } from './continual-steps.js';
+import { fusedAdam } from '../src/core/nn.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -85,41 +81,11 @@ function timeRounds(f: () => void, rounds: number): Record<keyof typeof CONFIGS,
 }
 
 // ---- Co2L step ----
-const co2l = co2lOptions();
-const V = 512;
-const xs = new Float32Array(V * 784);
-for (let i = 0; i < xs.length; i++) xs[i] = rng.next();
-const labels = Int32Array.from({ length: V }, (_, i) => (i % 256) % 10);
-const anchor = new Uint8Array(V).fill(1);
-const X = tf.tensor2d(xs, [V, 784]);
-const net = new Co2lNet([28, 28, 1], co2l, new Rng(0, 'bench/co2l'));
-const adam = fusedAdam(co2l.lr);
-const vars = net.trainable();
-const co2lStep = (): void => {
-  const cost = adam.minimize(() => asymSupCon(net.project(net.features(X, true)), labels, anchor, { tau: co2l.tau, tauBase: co2l.tauBase }), true, vars);
-  net.commitBatchStats();
-  cost!.dataSync();
-  cost!.dispose();
-};
+const net = co2lNet();
+const co2lStep = step(fusedAdam(co2l.lr), net, co2lBatch(rng));
 
 // ---- SAFE SSF step ----
-const cnn = new SmallCnn(REFERENCE_CNN, 0);
-const pet = cnn.createPet({ ssf: true }, new Rng(0));
-const safeStep = (batch: number): (() => void) => {
-  const head = createCosineHead(10, 64);
-  const xb = new Float32Array(batch * 784);
-  for (let i = 0; i < xb.length; i++) xb[i] = rng.next();
-  const yb = Int32Array.from({ length: batch }, (_, i) => i % 2);
-  const x = tf.tensor2d(xb, [batch, 784]), yt = tf.tensor1d(yb, 'int32');
-  initRowsFromMeans(head, { x: cnn.forward(x).dataSync() as Float32Array, n: batch, d: 64 }, yb, [0, 1]);
-  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
-  const v = [...pet.values(), head.weight, head.scale];
-  return () => {
-    const { grads } = lossAndGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot(yt, 2), cosineLogits(head, cnn.forward(x, { pet }), 2)) as tf.Scalar, v);
-    opt.step(grads);
-    disposeGrads(grads);
-  };
-};
+const safeStep = safeSteps(rng);
 const safe48 = safeStep(48), safe256 = safeStep(256);
 
 type T = { wall: number; cpu: number };
@@ -187,7 +153,7 @@ const row = (k: keyof Times) => ({
 const results = {
   linalg: linalgBackendName(),
   threads: { perennial_openblas: nativeAddon()?.threads() ?? null, torch: threads ?? 2 },
-  co2l_step: { images: V, ...row('co2l') },
+  co2l_step: { images: CO2L_IMAGES, ...row('co2l') },
   safe_step_48: { batch: 48, ...row('safe48') },
   safe_step_256: { batch: 256, ...row('safe256') },
 };

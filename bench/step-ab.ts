@@ -12,12 +12,8 @@ import { initTf, tf } from '../src/core/tensor.js';
 import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
 import { nativeAddon } from '../src/core/linalg/index.js';
-import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
-import { co2lOptions } from '../src/continual/methods/co2l.js';
-import { Co2lNet } from '../src/continual/parts/co2l-net.js';
-import { asymSupCon } from '../src/continual/contrastive.js';
-import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
-import { Sgd, fusedAdam, lossAndGrads, disposeGrads } from '../src/core/nn.js';
+import { co2l, co2lBatch, co2lNet, co2lStep, safeSteps } from './continual-steps.js';
+import { fusedAdam } from '../src/core/nn.js';
 import { installSsfKernels, useFusedSsf } from '../src/core/kernels/ssf.js';
 
 const args = process.argv.slice(2);
@@ -34,41 +30,13 @@ installSsfKernels();
 const rng = new Rng(0, 'bench/step-ab');
 
 // Co2L: two networks from one initialisation, one per optimiser.
-const co2l = co2lOptions();
-const V = 512;
-const xs = new Float32Array(V * 784);
-for (let i = 0; i < xs.length; i++) xs[i] = rng.next();
-const labels = Int32Array.from({ length: V }, (_, i) => (i % 256) % 10);
-const anchor = new Uint8Array(V).fill(1);
-const X = tf.tensor2d(xs, [V, 784]);
-const co2lStep = (opt: tf.Optimizer, net: Co2lNet, vars: tf.Variable[]) => (): void => {
-  const cost = opt.minimize(() => asymSupCon(net.project(net.features(X, true)), labels, anchor, { tau: co2l.tau, tauBase: co2l.tauBase }), true, vars);
-  net.commitBatchStats();
-  cost!.dataSync();
-  cost!.dispose();
-};
-const netA = new Co2lNet([28, 28, 1], co2l, new Rng(0, 'bench/co2l')), netB = new Co2lNet([28, 28, 1], co2l, new Rng(0, 'bench/co2l'));
-const stockStep = co2lStep(tf.train.adam(co2l.lr), netA, netA.trainable());
-const fusedStep = co2lStep(fusedAdam(co2l.lr), netB, netB.trainable());
+const batch = co2lBatch(rng);
+const netA = co2lNet(), netB = co2lNet();
+const stockStep = co2lStep(tf.train.adam(co2l.lr), netA, batch);
+const fusedStep = co2lStep(fusedAdam(co2l.lr), netB, batch);
 
-// SAFE SSF step (as conv.bench): frozen CNN, SSF parameters, cosine head, SGD.
-const cnn = new SmallCnn(REFERENCE_CNN, 0);
-const pet = cnn.createPet({ ssf: true }, new Rng(0));
-const safeStep = (batch: number): (() => void) => {
-  const head = createCosineHead(10, 64);
-  const xb = new Float32Array(batch * 784);
-  for (let i = 0; i < xb.length; i++) xb[i] = rng.next();
-  const yb = Int32Array.from({ length: batch }, (_, i) => i % 2);
-  const x = tf.tensor2d(xb, [batch, 784]), yt = tf.tensor1d(yb, 'int32');
-  initRowsFromMeans(head, { x: cnn.forward(x).dataSync() as Float32Array, n: batch, d: 64 }, yb, [0, 1]);
-  const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
-  const v = [...pet.values(), head.weight, head.scale];
-  return () => {
-    const { grads } = lossAndGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot(yt, 2), cosineLogits(head, cnn.forward(x, { pet }), 2)) as tf.Scalar, v);
-    opt.step(grads);
-    disposeGrads(grads);
-  };
-};
+// SAFE SSF step (as conv.bench).
+const safeStep = safeSteps(rng);
 const withSsf = (on: boolean, f: () => void) => (): void => { const before = useFusedSsf(on); try { f(); } finally { useFusedSsf(before); } };
 
 type Timing = { wall_ms: number; cpu_ms: number };
