@@ -682,13 +682,18 @@ namespace {
 // threshold and reuse their pages. Results up to 32 MiB now come from the heap, and up to
 // 256 MiB of freed heap stays mapped for the next result. A user's own MALLOC_* or
 // GLIBC_TUNABLES settings win.
+const char* g_malloc = "glibc defaults";
+
 void KeepLargeBlocksMapped() {
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_")) return;
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") || (tunables && std::strstr(tunables, "glibc.malloc."))) {
+    g_malloc = "the user's MALLOC_* / GLIBC_TUNABLES settings";
+    return;
+  }
+  if (mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1) g_malloc = "mmap threshold 32 MiB, trim threshold 256 MiB";
 }
+
+Napi::Value Malloc(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), g_malloc); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   KeepLargeBlocksMapped();
@@ -697,6 +702,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
+  exports.Set("malloc", Napi::Function::New(env, Malloc, "malloc"));
   RegisterKernels(env, exports);
   return exports;
 }

@@ -64,6 +64,7 @@ export async function doctorReport(): Promise<Record<string, unknown>> {
     linalg_addon: nativeStatus(),
     openblas_threads: nativeAddon()?.threads() ?? null,
     openblas_config: nativeAddon()?.config() ?? null,
+    malloc: nativeAddon()?.malloc?.() ?? null,
     tfjs_backend: tfjsBackend,
     tfjs_batch_matmul: batchMatMulMode(),
     tfjs_threads: (tf.env().getNumber('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 'single'),

@@ -27,3 +27,11 @@ test('doctorReport.gpu: what GPU paths this machine has, without opening a devic
   if (Array.isArray(ort)) assert.ok(ort.some((p: { name: string }) => p.name === 'cpu'), 'onnxruntime lists its CPU provider');
   else assert.equal(typeof ort, 'string');
 });
+
+test('doctorReport.malloc: the glibc limits the addon set when it loaded, or that the user kept their own', async (t) => {
+  const r = await doctorReport();
+  if (r.linalg_backend !== 'openblas') { t.skip('no OpenBLAS addon'); return; }
+  const expected = /MALLOC_(MMAP|TRIM)_THRESHOLD_/.test(Object.keys(process.env).join(' ')) || /glibc\.malloc\./.test(process.env.GLIBC_TUNABLES ?? '')
+    ? "the user's MALLOC_* / GLIBC_TUNABLES settings" : 'mmap threshold 32 MiB, trim threshold 256 MiB';
+  assert.equal(r.malloc, expected);
+});

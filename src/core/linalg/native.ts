@@ -38,6 +38,8 @@ export interface NativeAddon {
   setThreads?(n: number): number;
   /** OpenBLAS's build configuration string. */
   config(): string;
+  /** The glibc malloc limits the addon set when it loaded, or whose settings it left alone (absent from older builds). */
+  malloc?(): string;
   // Compiled twins of core/kernels' loops (native/src/kernels.cc); absent from addons built before
   // they existed. Arrays are row-major with the channel axis last; per-channel values in float64.
   /** sum[c] += x[., c], sq[c] += x[., c]^2. */
