@@ -25,7 +25,7 @@ const WORKERS = [1, 2];
 
 const seeds = Array.from({ length: JOBS }, (_, i) => i);
 const text = `command: theory regression\nargs: {tasks: 2, n: 20, p: 10, repeats: 2, sigma2: 1}\ngrid: {seed: [${seeds.join(', ')}]}\nattempts: 1\n`;
-const check = commandCheck(buildProgram());
+const check = commandCheck(await buildProgram());
 const rec = new RunRecorder('bench sweep', { jobs: JOBS, workers: WORKERS, quick }, null);
 const rows: { workers: number; jobs: number; done: number; wall_s: number; jobs_per_minute: number; s_per_job: number }[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'perennial-bench-sweep-'));

@@ -1,6 +1,7 @@
 // Commands about the toolkit itself: `doctor` (backends, versions, threads, CPU flags) and
 // `bench linalg|train` (the numeric engine against numpy and PyTorch, ratios to JSON).
 import type { Command } from 'commander';
+import type { AreaCli } from './types.js';
 import { linalgBackendName, type LinalgBackendName } from '../core/linalg/index.js';
 import { InputError } from '../core/errors.js';
 import { benchLinalg, benchTrain } from '../core/bench/index.js';
@@ -48,3 +49,5 @@ export function registerCore(program: Command): void {
       if (opts.json) process.stdout.write(`record: ${opts.json}\n`);
     });
 }
+
+export const coreCli: AreaCli = { name: 'core', register: registerCore };

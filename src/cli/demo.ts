@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { RunRecorder, writeRecord } from '../core/record.js';
 import { writeReport, SectionBuilder, type Section } from '../core/report.js';
-import { AREAS } from './areas.js';
+import { DEMO_AREAS, loadAreas } from './areas.js';
+import type { AreaCli } from './types.js';
 import { parseIntOption, parseStringList } from './util.js';
 
 export function registerDemo(program: Command): void {
@@ -15,9 +16,9 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'output folder', 'perennial-demo')
     .option('--seed <n>', 'seed', parseIntOption('seed'), 0)
     .option('--full', 'full-size runs instead of the quick ones')
-    .option('--only <areas>', `comma-separated areas to run (${AREAS.filter((a) => a.demo).map((a) => a.name).join(', ')})`, parseStringList)
+    .option('--only <areas>', `comma-separated areas to run (${DEMO_AREAS.join(', ')})`, parseStringList)
     .action(async (opts: { out: string; seed: number; full?: boolean; only?: string[] }) => {
-      const demoAreas = AREAS.filter((a) => a.demo).map((a) => a.name);
+      const demoAreas = DEMO_AREAS;
       const unknown = (opts.only ?? []).filter((n) => !demoAreas.includes(n));
       if (unknown.length > 0) throw new InputError(`--only: unknown area${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid: ${demoAreas.join(', ')}`);
       const outDir = resolve(opts.out);
@@ -25,7 +26,7 @@ export function registerDemo(program: Command): void {
       const rec = new RunRecorder('demo', opts, opts.seed);
       const sections: Section[] = [];
       const metrics: Record<string, unknown> = {};
-      const areas = AREAS.filter((a) => a.demo && (!opts.only || opts.only.includes(a.name)));
+      const areas = (await loadAreas()).filter((a) => a.demo && (!opts.only || opts.only.includes(a.name)));
       for (const area of areas) {
         process.stderr.write(`demo: ${area.name} ...\n`);
         const areaDir = join(outDir, area.name);
@@ -51,3 +52,5 @@ export function registerDemo(program: Command): void {
       if (Object.values(metrics).some((m) => typeof m === 'object' && m !== null && 'error' in m)) process.exitCode = 1;
     });
 }
+
+export const demoCli: AreaCli = { name: 'demo', register: registerDemo };

@@ -4,13 +4,20 @@ import { InputError, NumericalError, ParseError } from '../core/errors.js';
 import { versions } from '../core/record.js';
 import { registerImplicitFile } from '../core/fsx.js';
 import { indexingOff, resolveStorePath } from '../core/store/db.js';
-import { AREAS } from './areas.js';
-import { registerDemo } from './demo.js';
-import { registerCore } from './core.js';
+import { loadAreas } from './areas.js';
 
 let storeGuarded = false;
 
-export function buildProgram(): Command {
+/** The first word of `argv` that is not a global option: the command to run, or null. */
+function firstCommand(argv: readonly string[]): string | null {
+  return argv.find((a) => !a.startsWith('-')) ?? null;
+}
+
+/**
+ * The program with the commands `argv` needs registered (all of them without `argv`; see
+ * areas.ts): `perennial --version` loads none, `perennial crystal ...` only crystal's.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   // Every record is also indexed in the run store, so no output may be the store's file.
   if (!storeGuarded) {
     storeGuarded = true;
@@ -20,9 +27,9 @@ export function buildProgram(): Command {
   program.name('perennial').description('continual learning, matrix information, theory, LLM evaluation, breakout detection and crystallography').version(versions().perennial ?? '0.0.0');
   program.option('--debug', 'print the stack trace of a failure (otherwise one line)');
   program.exitOverride();
-  registerCore(program);
-  registerDemo(program);
-  for (const a of AREAS) a.register(program);
+  const command = argv ? firstCommand(argv) : null;
+  const versionOnly = argv !== undefined && command === null && (argv.includes('--version') || argv.includes('-V'));
+  if (!versionOnly) for (const a of await loadAreas(command)) a.register(program);
   return program;
 }
 
@@ -81,8 +88,8 @@ function wantsDebug(argv: readonly string[]): boolean {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

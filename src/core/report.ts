@@ -1,7 +1,6 @@
 // Self-contained HTML reports: text, tables and Vega-Lite plots rendered to inline SVG in Node
 // (no scripts, no network), so a report opens anywhere and can be archived as one file.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { formatNumber } from './format.js';
 import { writeFileAtomic } from './fsx.js';
 
@@ -39,6 +38,9 @@ export function escapeHtml(s: string): string {
 
 /** Vega-Lite spec -> SVG markup, rendered headless in Node. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  // Loaded on first use: importing vega and vega-lite costs about half a second, which every
+  // command that writes no plot would pay at start-up.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const vgSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {

@@ -190,9 +190,9 @@ function leaves(c: Command, prefix: string[] = []): Leaf[] {
   return c.commands.flatMap((s) => (s.commands.length ? leaves(s, [...prefix, s.name()]) : [{ path: [...prefix, s.name()].join(' '), cmd: s }]));
 }
 
-test('every option that names a file is classified (a new one must be added here and to its guard)', () => {
+test('every option that names a file is classified (a new one must be added here and to its guard)', async () => {
   const unclassified: string[] = [];
-  for (const { path, cmd } of leaves(buildProgram())) {
+  for (const { path, cmd } of leaves(await buildProgram())) {
     const spec = SPECS[path];
     const fileOpts = cmd.options.filter((o) => FILE_PLACEHOLDER.test(o.flags) || (o.long === '--model' && /<spec>/.test(o.flags))).map((o) => o.long!);
     const args = (cmd as unknown as { registeredArguments: { _name: string; variadic: boolean }[] }).registeredArguments

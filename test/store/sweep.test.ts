@@ -14,7 +14,7 @@ import { RunStore } from '../../src/core/store/runs.js';
 import { jobId, parseSweepText, resolveArgv } from '../../src/core/store/sweep-config.js';
 import { childPids, cliSpawn, cliSync, tempDir, waitFor } from './helpers.js';
 
-const check = commandCheck(buildProgram());
+const check = commandCheck(await buildProgram());
 const env = { PERENNIAL_QUIET: '1' };
 
 function errorOf(text: string): ParseError {
