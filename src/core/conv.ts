@@ -3,10 +3,11 @@
 // gradient and kernel gradient are each one im2col/col2im pass plus one GEMM through perennial's
 // BatchMatMul path (OpenBLAS sgemm on the wasm heap when the addon is loaded; the stock wasm kernel
 // otherwise). Two routes (kernels/conv2d.ts), chosen by the values per patch K = kh * kw * cin:
-//   K <= 192: one kernel whose forward is the stock wasm Conv2D (faster for few channels) and whose
-//             registered gradient runs col2im + GEMM (input) and im2col + GEMM (kernel);
-//   K > 192:  an im2col op (gradient col2im) followed by tf.matMul, so the tape keeps the im2col
-//             rows for the kernel gradient.
+//   K <= 192 or a frozen kernel: one kernel whose registered gradient runs col2im + GEMM (input)
+//             and im2col + GEMM (kernel); its forward is the stock wasm Conv2D for few channels and
+//             otherwise, with the addon, im2col + GEMM in blocks of images on the addon's workers;
+//   K > 192 and trained: an im2col op (gradient col2im) followed by tf.matMul, so the tape keeps
+//             the im2col rows for the kernel gradient.
 // Either way tfjs calls each input's gradient only when it is needed.
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
@@ -60,8 +61,9 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {})
   }
   installConvKernels();
   const [kh, kw, cin, cout] = w.shape;
-  if (kh * kw * cin <= STOCK_FORWARD_MAX_K) {
+  if (kh * kw * cin <= STOCK_FORWARD_MAX_K || !kernelGrad) {
     // Few values per patch: one kernel (stock wasm forward; im2col recomputed for the kernel gradient).
+    // Frozen kernels: one kernel too, whose forward runs in image blocks (no im2col rows to keep).
     return tf.engine().runKernel(CONV2D, { x, filter: w }, { stride, pad, kernelGrad }) as tf.Tensor4D;
   }
   // im2col as its own op (gradient: col2im) and one matMul: the tape keeps the im2col rows for the

@@ -4,7 +4,10 @@
 //                                  (the stock wasm Conv2D when K <= STOCK_FORWARD_MAX_K)
 //   PerennialConv2DBackpropInput   dx  = col2im(dy W^T)                   (M x N)(N x K), scattered
 //   PerennialConv2DBackpropFilter  dW  = im2col(x)^T dy                   (K x M)(M x N)
-// with M = batch * out_h * out_w, K = kh * kw * cin, N = cout. Each GEMM goes through
+// with M = batch * out_h * out_w, K = kh * kw * cin, N = cout. With the addon, the forward (from
+// BLOCKED_FORWARD_MIN_K values per patch) and the input gradient run in blocks of whole images
+// (addon convBlocks: im2col or col2im and a one-thread sgemm per block, the blocks shared among as
+// many workers as OpenBLAS has threads). Otherwise each GEMM goes through
 // `batchMatMulImpl`: the OpenBLAS addon's sgemm on the wasm heap when it is loaded, otherwise the
 // stock wasm (XNNPACK) path with explicit transposes — whichever `setBatchMatMulMode` selects, so
 // tests can check both. im2col/col2im are loops over heap views: the addon's compiled ones when
@@ -17,7 +20,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerOwnKernels } from './register.js';
-import { batchMatMulImpl } from './batchMatMul.js';
+import { batchMatMulImpl, batchMatMulMode } from './batchMatMul.js';
+import { nativeAddon } from '../linalg/index.js';
 import { compiledLoops } from './loops.js';
 
 export const CONV2D = 'PerennialConv2D';
@@ -30,10 +34,43 @@ const BACKEND = 'wasm';
 
 /**
  * The forward pass of convolutions with at most this many values per patch (kh * kw * cin) runs on
- * the stock wasm Conv2D kernel: measured faster for 3x3 with cin = 1 and 16 (e.g. 1000x28x28, 1->16:
- * 18 vs 42 ms CPU; 16->32 stride 2: 70 vs 101), slower for cin = 32 (65 vs 53).
+ * the stock wasm Conv2D kernel, unless the addon's image blocks take it (BLOCKED_FORWARD_MIN_K):
+ * against one batch-sized im2col + GEMM the stock kernel was faster for 3x3 with cin = 1 and 16
+ * (e.g. 1000x28x28, 1->16: 18 vs 42 ms CPU; 16->32 stride 2: 70 vs 101), slower for cin = 32 (65 vs 53).
  */
 export const STOCK_FORWARD_MAX_K = 192;
+
+/**
+ * With the addon, the forward of frozen kernels and the input gradient run image by image in
+ * blocks whose im2col rows take at most this many bytes: the rows stay in cache between the GEMM
+ * and the loop that reads (col2im) or wrote (im2col) them, instead of a batch-sized matrix
+ * (29 MB for SAFE's second layer at batch 256) going through memory twice. The (50176 x 32) x
+ * (32 x 144) product alone took 9.1 ms whole and 5.4-5.6 in blocks of 4-16 images at 1 thread,
+ * 6.3 and 3.1-3.4 at 2 threads.
+ */
+export const CONV_BLOCK_BYTES = 2 << 20;
+
+/**
+ * The image-block forward is taken from this many values per patch up (below it, the stock wasm
+ * Conv2D stays faster): measured at 1 thread against XNNPACK, 3x3 with cin = 1 (K = 9) 1.08 vs 1.02
+ * ms at batch 48 and 8.0 vs 5.1 at 256; cin = 16 (K = 144, stride 2) 1.76 vs 2.96 and 10.9 vs 15.4.
+ */
+export const BLOCKED_FORWARD_MIN_K = 64;
+
+let blocked = true;
+/** Switch the image-block route on (default) or off (one batch-sized GEMM); returns the previous setting. */
+export function useBlockedConv(on: boolean): boolean {
+  const before = blocked;
+  blocked = on;
+  return before;
+}
+
+/** Images per block for rows of K values, or 0 when the route does not apply (no addon, one block, switched off). */
+export function blockImages(g: ConvGeometry, K: number): number {
+  if (!blocked || batchMatMulMode() !== 'addon' || !nativeAddon()?.convBlocks) return 0;
+  const per = Math.max(1, Math.floor(CONV_BLOCK_BYTES / (g.ho * g.wo * K * 4)));
+  return per >= g.n ? 0 : per;
+}
 
 /** Shapes of one convolution. */
 export interface ConvGeometry {
@@ -169,6 +206,8 @@ const forward = ((args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend
   const { stride, pad } = attrsOf(args.attrs);
   const g = convGeometry(x.shape, filter.shape, stride, pad);
   const K = g.kh * g.kw * g.cin;
+  const per = blockImages(g, K);
+  if (per > 0 && K >= BLOCKED_FORWARD_MIN_K) return convBlocked(0, x, filter, g, per, [g.n, g.ho, g.wo, g.cout], backend);
   if (K <= STOCK_FORWARD_MAX_K) {
     // Few input channels: the stock wasm (XNNPACK) convolution beats im2col + GEMM (bench/conv).
     const stock = tf.getKernel(tf.Conv2D, BACKEND);
@@ -197,6 +236,8 @@ const backpropInput = ((args: { inputs: { dy: TensorInfo; filter: TensorInfo }; 
   const g = convGeometry(xShape, filter.shape, stride, pad);
   const M = g.n * g.ho * g.wo, K = g.kh * g.kw * g.cin;
   if (dy.shape.join() !== [g.n, g.ho, g.wo, g.cout].join()) throw new Error(`conv2d backprop: dy has shape [${dy.shape}], expected [${[g.n, g.ho, g.wo, g.cout]}]`);
+  const per = blockImages(g, K);
+  if (per > 0) return convBlocked(1, dy, filter, g, per, xShape, backend);
   const dcol = batchMatMulImpl(view(dy, [M, g.cout]), view(filter, [K, g.cout]), false, true, backend);
   try {
     const dx = backend.makeOutput(xShape, 'float32');
@@ -206,6 +247,15 @@ const backpropInput = ((args: { inputs: { dy: TensorInfo; filter: TensorInfo }; 
     backend.disposeData(dcol.dataId);
   }
 }) as unknown as KernelFunc;
+
+/** mode 0: y = im2col(x) W; mode 1: dx = col2im(dy W^T); `per` images at a time on the addon's workers. */
+function convBlocked(mode: 0 | 1, src: TensorInfo, filter: TensorInfo, g: ConvGeometry, per: number, outShape: number[], backend: BackendWasm): TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  // Views are taken after makeOutput: allocating may grow (and so replace) the wasm heap.
+  const sv = backend.typedArrayFromHeap(src) as Float32Array, wv = backend.typedArrayFromHeap(filter) as Float32Array;
+  nativeAddon()!.convBlocks!(mode, sv, wv, backend.typedArrayFromHeap(out) as Float32Array, g.n, g.h, g.w, g.cin, g.kh, g.kw, g.stride, g.pad, g.ho, g.wo, g.cout, per);
+  return out;
+}
 
 const backpropFilter = ((args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: NamedAttrMap }): TensorInfo => {
   const { x, dy } = args.inputs, backend = args.backend;

@@ -42,6 +42,12 @@ export interface NativeAddon {
   malloc?(): string;
   // Compiled twins of core/kernels' loops (native/src/kernels.cc); absent from addons built before
   // they existed. Arrays are row-major with the channel axis last; per-channel values in float64.
+  /**
+   * Convolution in image blocks (mode 0: y = im2col(x) w; mode 1: dx = col2im(dy w^T)), `per`
+   * images at a time, on as many workers as OpenBLAS has threads (core/kernels/conv2d.ts).
+   */
+  convBlocks?(mode: 0 | 1, src: Float32Array, w: Float32Array, dst: Float32Array, n: number, h: number, wd: number, cin: number,
+    kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, cout: number, per: number): void;
   /** sum[c] += x[., c], sq[c] += x[., c]^2. */
   bnChannelStats?(x: Float32Array, C: number, sum: Float64Array, sq: Float64Array): void;
   /** y = max(0, x a[c] + b[c]). */
