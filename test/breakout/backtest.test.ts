@@ -7,6 +7,7 @@ import { main } from '../../src/cli/index.js';
 import { ParseError } from '../../src/core/errors.js';
 import { backtest, parseSignals } from '../../src/breakout/backtest.js';
 import { candlesToCsv, generateOhlcv, parseOhlcvCsv } from '../../src/breakout/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 process.env.PERENNIAL_QUIET = '1';
 const dir = mkdtempSync(join(tmpdir(), 'perennial-backtest-'));
@@ -16,7 +17,7 @@ const f = (n: string): string => join(dir, n);
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
   const w = process.stdout.write.bind(process.stdout), e = process.stderr.write.bind(process.stderr);
   let err = '';
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   process.stderr.write = ((s: string) => { err += String(s); return true; }) as typeof process.stderr.write;
   try { return { code: await main(argv), err }; } finally { process.stdout.write = w; process.stderr.write = e; }
 }

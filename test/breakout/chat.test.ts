@@ -9,6 +9,7 @@ import {
 } from '../../src/breakout/index.js';
 import { main } from '../../src/cli/index.js';
 import { collectedWarnings } from '../../src/core/errors.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-chat-'));
 const f = (name: string): string => join(dir, name);
@@ -104,7 +105,7 @@ async function run(argv: string[]): Promise<{ code: number; err: string }> {
   const e = process.stderr.write.bind(process.stderr), o = process.stdout.write.bind(process.stdout);
   let err = '';
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   // Warnings are what this test reads: npm test runs with PERENNIAL_QUIET=1, which silences them.
   const quiet = process.env.PERENNIAL_QUIET;
   delete process.env.PERENNIAL_QUIET;

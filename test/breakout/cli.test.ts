@@ -4,13 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-cli-'));
 const f = (name: string): string => join(dir, name);
 
 async function quietly(argv: string[]): Promise<number> {
   const w = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   try { return await main(argv); } finally { process.stdout.write = w; }
 }
 

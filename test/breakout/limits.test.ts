@@ -5,12 +5,13 @@ import { InputError } from '../../src/core/errors.js';
 import { evaluateWindows, footprintSpec, generateFootprintSet, generateOhlcv, parseWindowsJsonl, recordFromGenerated, recordToJson } from '../../src/breakout/index.js';
 import { main } from '../../src/cli/index.js';
 import { FakeProvider } from './helpers.js';
+import { textOnly } from '../helpers/stdout.js';
 
 async function code(argv: string[]): Promise<{ code: number; err: string }> {
   const e = process.stderr.write.bind(process.stderr), o = process.stdout.write.bind(process.stdout);
   let err = '';
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   try { return { code: await main(argv), err }; } finally { process.stderr.write = e; process.stdout.write = o; }
 }
 

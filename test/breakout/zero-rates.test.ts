@@ -12,6 +12,7 @@ import {
 } from '../../src/breakout/index.js';
 import { ParseError } from '../../src/core/errors.js';
 import { FakeProvider, oracleAnswer } from './helpers.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-breakout-zero-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +28,7 @@ function items(seed: number, n: number): WindowItem[] {
 async function run(argv: string[]): Promise<{ code: number; err: string; out: string }> {
   const w = process.stdout.write.bind(process.stdout), e = process.stderr.write.bind(process.stderr);
   let out = '', err = '';
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stdout.write = textOnly((s) => { out += s; });
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
   // main reports process.exitCode, which an earlier in-process run may have set.
   process.exitCode = undefined;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { InputError } from '../../src/core/errors.js';
 import { runCrystal } from './helpers.js';
 import { caseFromCif, caseFromShelx, evaluateCase, exampleStructure, exampleTexts, loadCases, writeExampleFiles } from '../../src/crystal/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
@@ -53,7 +54,7 @@ test('crystal example --out writes the files and rejects a bad --variants', asyn
   const run = runCrystal;
   const write = process.stdout.write;
   try {
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stdout.write = textOnly();
     try { await run(['example', '--out', join(dir, 'ex')]); } finally { process.stdout.write = write; }
     assert.deepEqual(readdirSync(join(dir, 'ex')).sort(), ['chlorobenzamide.cif', 'chlorobenzamide.hkl', 'chlorobenzamide.res']);
     await assert.rejects(run(['example', '--out', join(dir, 'ex2'), '--variants', '4']), /--variants must be an integer from 1 to 3/);

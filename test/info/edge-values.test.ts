@@ -12,6 +12,7 @@ import { writeNpy } from '../../src/core/data/npy.js';
 import { linalg } from '../../src/core/linalg/index.js';
 import { InputError } from '../../src/core/errors.js';
 import { featureSpectrum, matrixEntropy, measureFeatures, normalizeRows, spectrumEntropy } from '../../src/info/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 /** A spectrum of k values summing to 1, the largest about 0.2 (so mu^1000 underflows to 0). */
 function spectrum(k: number, seed: number): Float64Array {
@@ -69,7 +70,7 @@ async function measure(dir: string, name: string, x: Float64Array, xd: number, y
   if (y) writeNpy(join(dir, `${name}-y.npy`), y, [n, yd]);
   const json = join(dir, `${name}.json`);
   const w = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   try {
     const code = await main(['info', 'measure', '--x', join(dir, `${name}-x.npy`), ...(y ? ['--y', join(dir, `${name}-y.npy`)] : []), '--json', json, ...extra]);
     assert.equal(code, 0, name);

@@ -13,6 +13,7 @@ import { runSemisup } from '../../src/info/semisup.js';
 import { mirNeuralCollapse } from '../../src/info/nc.js';
 import { measureFeatures } from '../../src/info/metrics.js';
 import { main } from '../../src/cli/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 test('NC sweep: MIR reaches the collapse value at zero noise and rises as noise falls; B < C misses it', () => {
   const r = collapseSweep({ seeds: 3, noise: [1, 0.5, 0.2, 0.05, 0] });
@@ -88,7 +89,7 @@ test('CLI: info measure writes the documented JSON; bad input gives a clear erro
     writeNpy(join(dir, 'short.npy'), x.subarray(0, 40), [10, 4]);
     const out = join(dir, 'm.json');
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stdout.write = textOnly();
     let code: number, codeOnlyX: number;
     try {
       code = await main(['info', 'measure', '--x', join(dir, 'x.npy'), '--y', join(dir, 'y.npy'), '--alpha', '2', '--json', out]);

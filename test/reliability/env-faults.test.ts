@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { describeFailure, describeSystemError, main } from '../../src/cli/index.js';
 import { InputError } from '../../src/core/errors.js';
 import { writeFileAtomic } from '../../src/core/fsx.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'perennial-env-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,7 +80,7 @@ test('cil run --resume on a torn done.json: one line naming the checkpoint file'
   const write = process.stdout.write.bind(process.stdout), err = process.stderr.write.bind(process.stderr);
   let stderr = '';
   try {
-    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stdout.write = textOnly();
     process.stderr.write = (() => true) as typeof process.stderr.write;
     assert.equal(await main(args), 0);
     const done = join(`${json}.ckpt`, 'seed-0', 'done.json');

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram, main } from '../../src/cli/index.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const root = mkdtempSync(join(tmpdir(), 'perennial-guard-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -22,7 +23,7 @@ async function run(args: string[]): Promise<{ code: number; stderr: string }> {
   const store = process.env.PERENNIAL_STORE;
   process.env.PERENNIAL_STORE = join(root, 'store.db');
   let stderr = '';
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   process.stderr.write = ((s: string | Uint8Array) => { stderr += String(s); return true; }) as typeof process.stderr.write;
   process.exitCode = undefined; // main() reports a command's exitCode: none may leak between runs
   try {

@@ -12,13 +12,14 @@ import { indexWrittenRecord } from '../../src/core/store/hook.js';
 import { RunStore } from '../../src/core/store/runs.js';
 import { writeFixtureRecords } from './fixtures.js';
 import { tempDir } from './helpers.js';
+import { textOnly } from '../helpers/stdout.js';
 
 const Driver = createRequire(import.meta.url)('better-sqlite3') as new (f: string) => { pragma(s: string, o?: unknown): unknown; exec(s: string): void; close(): void };
 
 async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '', err = '';
   const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stdout.write = textOnly((s) => { out += s; });
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
   try {
     const code = await main(args);

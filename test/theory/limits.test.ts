@@ -7,6 +7,7 @@ import { InputError } from '../../src/core/errors.js';
 import { simulateCLR, simulationBytes } from '../../src/theory/simulate.js';
 import { riskCurve } from '../../src/theory/hmm.js';
 import { checkRegressionOptions, REGRESSION_DEFAULTS, runHmm, HMM_DEFAULTS } from '../../src/theory/experiments.js';
+import { textOnly } from '../helpers/stdout.js';
 
 async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; ms: number }> {
   const w = process.stderr.write.bind(process.stderr), o = process.stdout.write.bind(process.stdout);
@@ -14,7 +15,7 @@ async function run(argv: string[], env: Record<string, string> = {}): Promise<{ 
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) { saved[k] = process.env[k]; process.env[k] = v; }
   process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = textOnly();
   const t = performance.now();
   try {
     const code = await main(argv);
