@@ -1,11 +1,12 @@
 // `node --import tsx bench/safe-profile.ts [--threads T] [--batch B] [--steps N]`: where one SAFE
 // SSF step (bench/continual-steps.ts, fused kernels) spends its time: milliseconds per step in each
 // wasm kernel (a timer around every kernel function, outermost calls only), and the step's total.
-import { initTf, tf } from '../src/core/tensor.js';
+import { initTf } from '../src/core/tensor.js';
 import { Rng } from '../src/core/rng.js';
 import { nativeAddon } from '../src/core/linalg/index.js';
 import { safeSteps } from './continual-steps.js';
 import { installSsfKernels } from '../src/core/kernels/ssf.js';
+import { timeKernels } from './kernel-timers.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };
@@ -17,22 +18,11 @@ else if (threads !== 1) throw new Error('--threads above 1 needs the OpenBLAS ad
 installSsfKernels();
 const step = safeSteps(new Rng(0, 'bench/safe-profile'))(batch);
 const table = new Map<string, { calls: number; ms: number }>();
-let depth = 0;
-for (const k of tf.getKernelsForBackend('wasm')) {
-  const f = k.kernelFunc;
-  (k as { kernelFunc: unknown }).kernelFunc = (a: unknown) => {
-    const t = performance.now();
-    depth++;
-    try { return (f as (x: unknown) => unknown)(a); } finally {
-      depth--;
-      if (depth === 0) {
-        const r = table.get(k.kernelName) ?? { calls: 0, ms: 0 };
-        r.calls++; r.ms += performance.now() - t;
-        table.set(k.kernelName, r);
-      }
-    }
-  };
-}
+timeKernels((name, ms) => {
+  const r = table.get(name) ?? { calls: 0, ms: 0 };
+  r.calls++; r.ms += ms;
+  table.set(name, r);
+});
 step(); step();
 table.clear();
 const c0 = process.cpuUsage(), t0 = performance.now();

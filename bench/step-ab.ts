@@ -15,6 +15,7 @@ import { nativeAddon } from '../src/core/linalg/index.js';
 import { co2l, co2lBatch, co2lNet, co2lStep, safeSteps } from './continual-steps.js';
 import { fusedAdam } from '../src/core/nn.js';
 import { installSsfKernels, useFusedSsf } from '../src/core/kernels/ssf.js';
+import { timeKernels } from './kernel-timers.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };
@@ -71,22 +72,11 @@ process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 if (profile) {
   const table = new Map<string, { calls: number; ms: number }>();
   let tag = '';
-  let depth = 0;
-  for (const k of tf.getKernelsForBackend('wasm')) {
-    const f = k.kernelFunc;
-    (k as { kernelFunc: unknown }).kernelFunc = (a: unknown) => {
-      const t = performance.now();
-      depth++;
-      try { return (f as (x: unknown) => unknown)(a); } finally {
-        depth--;
-        if (depth === 0) {
-          const key = `${tag}\t${k.kernelName}`, r = table.get(key) ?? { calls: 0, ms: 0 };
-          r.calls++; r.ms += performance.now() - t;
-          table.set(key, r);
-        }
-      }
-    };
-  }
+  timeKernels((name, ms) => {
+    const key = `${tag}\t${name}`, r = table.get(key) ?? { calls: 0, ms: 0 };
+    r.calls++; r.ms += ms;
+    table.set(key, r);
+  });
   const steps = rounds;
   const total: Record<string, number> = {};
   for (const on of [false, true]) {

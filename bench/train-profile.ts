@@ -11,6 +11,7 @@ import { Rng } from '../src/core/rng.js';
 import { FusedAdam } from '../src/core/nn.js';
 import { nativeAddon } from '../src/core/linalg/index.js';
 import { makeLoop, makeFusedLoop } from '../src/core/bench/train.js';
+import { timeKernels } from './kernel-timers.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string): string => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };
@@ -32,15 +33,7 @@ const add = (key: string, ms: number): void => {
   r.calls++; r.ms += ms;
   table.set(key, r);
 };
-let inKernel = 0;
-for (const k of tf.getKernelsForBackend('wasm')) {
-  const f = k.kernelFunc;
-  (k as { kernelFunc: unknown }).kernelFunc = (a: unknown) => {
-    const t = performance.now();
-    inKernel++;
-    try { return (f as (x: unknown) => unknown)(a); } finally { inKernel--; if (inKernel === 0) add(`${phase}\tkernel ${k.kernelName}`, performance.now() - t); }
-  };
-}
+timeKernels((name, ms) => add(`${phase}\tkernel ${name}`, ms));
 const backend = tf.backend() as unknown as { wasm: { _malloc: (n: number) => number; _free: (p: number) => void } };
 // Emscripten's exports rebind themselves on first call: call each once before wrapping.
 backend.wasm._free(backend.wasm._malloc(16));
