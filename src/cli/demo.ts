@@ -18,9 +18,8 @@ export function registerDemo(program: Command): void {
     .option('--full', 'full-size runs instead of the quick ones')
     .option('--only <areas>', `comma-separated areas to run (${DEMO_AREAS.join(', ')})`, parseStringList)
     .action(async (opts: { out: string; seed: number; full?: boolean; only?: string[] }) => {
-      const demoAreas = DEMO_AREAS;
-      const unknown = (opts.only ?? []).filter((n) => !demoAreas.includes(n));
-      if (unknown.length > 0) throw new InputError(`--only: unknown area${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid: ${demoAreas.join(', ')}`);
+      const unknown = (opts.only ?? []).filter((n) => !DEMO_AREAS.includes(n));
+      if (unknown.length > 0) throw new InputError(`--only: unknown area${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; valid: ${DEMO_AREAS.join(', ')}`);
       const outDir = resolve(opts.out);
       mkdirSync(outDir, { recursive: true });
       const rec = new RunRecorder('demo', opts, opts.seed);
