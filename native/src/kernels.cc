@@ -7,6 +7,8 @@
 #include <napi.h>
 #include <cblas.h>
 
+#include "conv_gemm.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -219,11 +221,12 @@ void Col2imLoop(const float* col, const Geometry& g, float* dx) {
           if (iy < 0 || iy >= g.h) continue;
           const float* o = in + ky * rowW;
           float* xr = xb + iy * g.w * g.cin;
+          // A patch inside the width adds one run of kw cin values.
+          if (ix0 >= 0 && ix0 + g.kw <= g.w) { perennial::AddTo(xr + ix0 * g.cin, o, rowW); continue; }
           for (long long kx = 0; kx < g.kw; kx++, o += g.cin) {
             const long long ix = ix0 + kx;
             if (ix < 0 || ix >= g.w) continue;
-            float* d = xr + ix * g.cin;
-            for (long long c = 0; c < g.cin; c++) d[c] += o[c];
+            perennial::AddTo(xr + ix * g.cin, o, g.cin);
           }
         }
       }
@@ -320,7 +323,9 @@ WorkerPool& Pool() {
 // between the loop and the GEMM. With OpenBLAS set to T > 1 threads, T workers take blocks in turn,
 // each with its own rows and a one-thread sgemm (OpenBLAS is set to one thread meanwhile and then
 // restored): im2col / col2im run on every worker instead of one, and no worker waits on another.
-// Every output element is one sgemm dot product, as in the unblocked GEMM.
+// The products are conv_gemm.cc's: its AVX-512 kernel where the CPU has one (then a forward with
+// kernel rows of fewer than 16 values reads its patches without im2col rows), else cblas_sgemm.
+// Every output element is one dot product whose value does not depend on the block or the worker.
 Napi::Value ConvBlocks(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage = "convBlocks(mode, src, w, dst: Float32Array, n, h, w, cin, kh, kw, stride, pad, ho, wo, cout, per)";
@@ -339,18 +344,24 @@ Napi::Value ConvBlocks(const Napi::CallbackInfo& info) {
   const int before = openblas_get_num_threads();
   const int workers = static_cast<int>(std::max<long long>(1, std::min<long long>(before, blocks)));
   std::atomic<long long> next{0};
+  const perennial::ConvShape shape{g.n, g.h, g.w, g.cin, g.kh, g.kw, g.stride, g.pad, g.ho, g.wo, cout};
+  const bool fused = mode == 0 && perennial::ConvForwardFits(shape);
   const std::function<void()> work = [&]() {
-    std::vector<float> col(static_cast<size_t>(per * rowsPer * K));
+    std::vector<float> col(fused ? 0 : static_cast<size_t>(per * rowsPer * K));
     for (long long blk; (blk = next.fetch_add(1)) < blocks;) {
       const long long b0 = blk * per, nb = std::min(per, g.n - b0);
       Geometry gb = g;
       gb.n = nb;
       const int rows = static_cast<int>(nb * rowsPer);
-      if (mode == 0) {
+      if (fused) {
+        perennial::ConvShape sb = shape;
+        sb.n = nb;
+        perennial::ConvForward(src + b0 * xPer, sb, wt, dst + b0 * yPer);
+      } else if (mode == 0) {
         Im2colLoop(src + b0 * xPer, gb, col.data());
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, static_cast<int>(cout), static_cast<int>(K), 1.0f, col.data(), static_cast<int>(K), wt, static_cast<int>(cout), 0.0f, dst + b0 * yPer, static_cast<int>(cout));
+        perennial::SmallSgemm(false, rows, static_cast<int>(cout), static_cast<int>(K), col.data(), static_cast<int>(K), wt, static_cast<int>(cout), dst + b0 * yPer, static_cast<int>(cout));
       } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, static_cast<int>(K), static_cast<int>(cout), 1.0f, src + b0 * yPer, static_cast<int>(cout), wt, static_cast<int>(cout), 0.0f, col.data(), static_cast<int>(K));
+        perennial::SmallSgemm(true, rows, static_cast<int>(K), static_cast<int>(cout), src + b0 * yPer, static_cast<int>(cout), wt, static_cast<int>(cout), col.data(), static_cast<int>(K));
         Col2imLoop(col.data(), gb, dst + b0 * xPer);
       }
     }
@@ -363,6 +374,11 @@ Napi::Value ConvBlocks(const Napi::CallbackInfo& info) {
   Pool().Run(workers - 1, work);
   openblas_set_num_threads(before);
   return env.Undefined();
+}
+
+// convKernels(): which products the convolution blocks run: "avx512" (conv_gemm.cc) or "openblas".
+Napi::Value ConvKernels(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), perennial::ConvGemmVectorised() ? "avx512" : "openblas");
 }
 
 // --- frozen batch norm + ReLU + SSF scale/shift (continual/backbones/cnn.ts) -----------------------
@@ -587,6 +603,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("im2col", Napi::Function::New(env, Im2col, "im2col"));
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
   exports.Set("convBlocks", Napi::Function::New(env, ConvBlocks, "convBlocks"));
+  exports.Set("convKernels", Napi::Function::New(env, ConvKernels, "convKernels"));
   exports.Set("ssfBnRelu", Napi::Function::New(env, SsfBnRelu, "ssfBnRelu"));
   exports.Set("ssfBnReluGradStats", Napi::Function::New(env, SsfBnReluGradStats, "ssfBnReluGradStats"));
   exports.Set("ssfBnReluGradX", Napi::Function::New(env, SsfBnReluGradX, "ssfBnReluGradX"));

@@ -5,9 +5,9 @@
 //   PerennialConv2DBackpropInput   dx  = col2im(dy W^T)                   (M x N)(N x K), scattered
 //   PerennialConv2DBackpropFilter  dW  = im2col(x)^T dy                   (K x M)(M x N)
 // with M = batch * out_h * out_w, K = kh * kw * cin, N = cout. With the addon, the forward (from
-// BLOCKED_FORWARD_MIN_K values per patch) and the input gradient run in blocks of whole images
-// (addon convBlocks: im2col or col2im and a one-thread sgemm per block, the blocks shared among as
-// many workers as OpenBLAS has threads). Otherwise each GEMM goes through
+// blockedForwardMinK() values per patch) and the input gradient run in blocks of whole images
+// (addon convBlocks: im2col or col2im and a one-thread product per block, the blocks shared among
+// as many workers as OpenBLAS has threads). Otherwise each GEMM goes through
 // `batchMatMulImpl`: the OpenBLAS addon's sgemm on the wasm heap when it is loaded, otherwise the
 // stock wasm (XNNPACK) path with explicit transposes — whichever `setBatchMatMulMode` selects, so
 // tests can check both. im2col/col2im are loops over heap views: the addon's compiled ones when
@@ -34,28 +34,32 @@ const BACKEND = 'wasm';
 
 /**
  * The forward pass of convolutions with at most this many values per patch (kh * kw * cin) runs on
- * the stock wasm Conv2D kernel, unless the addon's image blocks take it (BLOCKED_FORWARD_MIN_K):
+ * the stock wasm Conv2D kernel, unless the addon's image blocks take it (blockedForwardMinK):
  * against one batch-sized im2col + GEMM the stock kernel was faster for 3x3 with cin = 1 and 16
  * (e.g. 1000x28x28, 1->16: 18 vs 42 ms CPU; 16->32 stride 2: 70 vs 101), slower for cin = 32 (65 vs 53).
  */
 export const STOCK_FORWARD_MAX_K = 192;
 
 /**
- * With the addon, the forward of frozen kernels and the input gradient run image by image in
- * blocks whose im2col rows take at most this many bytes: the rows stay in cache between the GEMM
- * and the loop that reads (col2im) or wrote (im2col) them, instead of a batch-sized matrix
- * (29 MB for SAFE's second layer at batch 256) going through memory twice. The (50176 x 32) x
- * (32 x 144) product alone took 9.1 ms whole and 5.4-5.6 in blocks of 4-16 images at 1 thread,
- * 6.3 and 3.1-3.4 at 2 threads.
+ * With the addon, the forward and the input gradient run image by image in blocks whose im2col rows
+ * take at most this many bytes: the rows stay in cache between the GEMM and the loop that reads
+ * (col2im) or wrote (im2col) them, instead of a batch-sized matrix (29 MB for SAFE's second layer at
+ * batch 256) going through memory twice. The (50176 x 32) x (32 x 144) product alone took 9.1 ms
+ * whole and 5.4-5.6 in blocks of 4-16 images at 1 thread (OpenBLAS), 6.3 and 3.1-3.4 at 2 threads.
  */
 export const CONV_BLOCK_BYTES = 2 << 20;
 
 /**
- * The image-block forward is taken from this many values per patch up (below it, the stock wasm
- * Conv2D stays faster): measured at 1 thread against XNNPACK, 3x3 with cin = 1 (K = 9) 1.08 vs 1.02
- * ms at batch 48 and 8.0 vs 5.1 at 256; cin = 16 (K = 144, stride 2) 1.76 vs 2.96 and 10.9 vs 15.4.
+ * The image-block forward is taken from this many values per patch up; below it the stock wasm
+ * Conv2D runs. With the addon's AVX-512 products every size goes to the blocks (3x3, one channel,
+ * in a SAFE step at batch 48: 1.77 against 2.19 ms for the step's three forwards; batch 256 at 1
+ * thread: 33.8 against 35.5 ms per step). With OpenBLAS's products (CPUs without AVX-512) the stock
+ * kernel stayed faster below 64: 3x3 with cin = 1 (K = 9) 1.08 vs 1.02 ms at batch 48 and 8.0 vs 5.1
+ * at 256; cin = 16 (K = 144, stride 2) 1.76 vs 2.96 and 10.9 vs 15.4.
  */
-export const BLOCKED_FORWARD_MIN_K = 64;
+export function blockedForwardMinK(): number {
+  return nativeAddon()?.convKernels?.() === 'avx512' ? 1 : 64;
+}
 
 let blocked = true;
 /** Switch the image-block route on (default) or off (one batch-sized GEMM); returns the previous setting. */
@@ -65,11 +69,15 @@ export function useBlockedConv(on: boolean): boolean {
   return before;
 }
 
-/** Images per block for rows of K values, or 0 when the route does not apply (no addon, one block, switched off). */
+/**
+ * Images per block for rows of K values, or 0 when the route does not apply (no addon, switched
+ * off). At most a thread's share of the batch, so that every worker gets a block.
+ */
 export function blockImages(g: ConvGeometry, K: number): number {
-  if (!blocked || batchMatMulMode() !== 'addon' || !nativeAddon()?.convBlocks) return 0;
+  const addon = nativeAddon();
+  if (!blocked || batchMatMulMode() !== 'addon' || !addon?.convBlocks) return 0;
   const per = Math.max(1, Math.floor(CONV_BLOCK_BYTES / (g.ho * g.wo * K * 4)));
-  return per >= g.n ? 0 : per;
+  return Math.min(per, Math.ceil(g.n / Math.max(1, addon.threads())));
 }
 
 /** Shapes of one convolution. */
@@ -207,7 +215,7 @@ const forward = ((args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend
   const g = convGeometry(x.shape, filter.shape, stride, pad);
   const K = g.kh * g.kw * g.cin;
   const per = blockImages(g, K);
-  if (per > 0 && K >= BLOCKED_FORWARD_MIN_K) return convBlocked(0, x, filter, g, per, [g.n, g.ho, g.wo, g.cout], backend);
+  if (per > 0 && K >= blockedForwardMinK()) return convBlocked(0, x, filter, g, per, [g.n, g.ho, g.wo, g.cout], backend);
   if (K <= STOCK_FORWARD_MAX_K) {
     // Few input channels: the stock wasm (XNNPACK) convolution beats im2col + GEMM (bench/conv).
     const stock = tf.getKernel(tf.Conv2D, BACKEND);

@@ -48,6 +48,8 @@ export interface NativeAddon {
    */
   convBlocks?(mode: 0 | 1, src: Float32Array, w: Float32Array, dst: Float32Array, n: number, h: number, wd: number, cin: number,
     kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, cout: number, per: number): void;
+  /** Which products convBlocks runs: 'avx512' (the addon's own kernel) or 'openblas'. */
+  convKernels?(): 'avx512' | 'openblas';
   /** sum[c] += x[., c], sq[c] += x[., c]^2. */
   bnChannelStats?(x: Float32Array, C: number, sum: Float64Array, sq: Float64Array): void;
   /** y = max(0, x a[c] + b[c]). */
