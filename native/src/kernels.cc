@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "conv_gemm.h"
+#include "workers.h"
 
 #include <algorithm>
 #include <atomic>
@@ -252,70 +253,6 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Worker threads kept between calls. Starting a thread per call cost about as much as the work of
-// a small batch (convBlocks at batch 48: 1.2 ms on one thread, a median 1.2-1.4 ms on two with
-// fresh threads), and so did waking a sleeping one on this kind of virtual machine. So a helper
-// that finishes spins for up to kSpin before it sleeps: a training step's convolutions come a few
-// milliseconds apart and find the helpers awake (OpenBLAS's own threads wait the same way).
-// Run(helpers, f) runs f on the calling thread and on `helpers` pool threads; f takes its work
-// from a shared counter, so a helper that comes late finds nothing left. Once its own f returns,
-// the caller withdraws the tickets not yet taken and waits for the helpers still inside f. Calls
-// are serialised (Node worker threads could share this addon).
-class WorkerPool {
- public:
-  void Run(int helpers, const std::function<void()>& f) {
-    std::lock_guard<std::mutex> one(run_);
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      // Detached, never joined: the pool lives as long as the process.
-      while (size_ < helpers) { std::thread(&WorkerPool::Loop, this).detach(); size_++; }
-      task_.store(&f);
-      tickets_.store(helpers);
-    }
-    wake_.notify_all();
-    f();
-    tickets_.store(0);
-    while (running_.load() != 0) std::this_thread::yield();
-  }
-
- private:
-  static constexpr std::chrono::microseconds kSpin{3000};
-  // Claims a ticket; running_ is raised first so that the caller cannot return between the claim
-  // and the call.
-  bool Claim() {
-    if (tickets_.load(std::memory_order_relaxed) <= 0) return false;  // read-only while idle: no cache-line traffic
-    running_.fetch_add(1);
-    int t = tickets_.load();
-    while (t > 0) if (tickets_.compare_exchange_weak(t, t - 1)) return true;
-    running_.fetch_sub(1);
-    return false;
-  }
-  void Loop() {
-    for (;;) {
-      const auto until = std::chrono::steady_clock::now() + kSpin;
-      bool got = false;
-      while (!(got = Claim()) && std::chrono::steady_clock::now() < until) std::this_thread::yield();
-      if (!got) {
-        std::unique_lock<std::mutex> l(mu_);
-        wake_.wait(l, [&] { return tickets_.load() > 0; });
-        continue;
-      }
-      (*task_.load())();
-      running_.fetch_sub(1);
-    }
-  }
-  std::mutex run_, mu_;
-  std::condition_variable wake_;
-  std::atomic<const std::function<void()>*> task_{nullptr};
-  std::atomic<int> tickets_{0}, running_{0};
-  int size_ = 0;
-};
-
-WorkerPool& Pool() {
-  static WorkerPool* pool = new WorkerPool();  // never destroyed: its threads are detached
-  return *pool;
-}
-
 // convBlocks(mode, src, w, dst, n, h, w, cin, kh, kw, stride, pad, ho, wo, cout, per):
 //   mode 0: dst = y [n, ho, wo, cout] = im2col(src = x) w          (w is [K, cout], K = kh kw cin)
 //   mode 1: dst = dx [n, h, w, cin]   = col2im(src = dy  w^T)
@@ -371,14 +308,15 @@ Napi::Value ConvBlocks(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   openblas_set_num_threads(1);
-  Pool().Run(workers - 1, work);
+  perennial::Pool().Run(workers - 1, work);
   openblas_set_num_threads(before);
   return env.Undefined();
 }
 
-// convKernels(): which products the convolution blocks run: "avx512" (conv_gemm.cc) or "openblas".
-Napi::Value ConvKernels(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), perennial::ConvGemmVectorised() ? "avx512" : "openblas");
+// ownKernels(): "avx512" where the addon's own products run (convolution blocks, conv_gemm.cc;
+// float32 products from 2^27 multiply-adds, sgemm.cc), "none" where everything goes to OpenBLAS.
+Napi::Value OwnKernels(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), perennial::ConvGemmVectorised() ? "avx512" : "none");
 }
 
 // --- frozen batch norm + ReLU + SSF scale/shift (continual/backbones/cnn.ts) -----------------------
@@ -603,7 +541,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("im2col", Napi::Function::New(env, Im2col, "im2col"));
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
   exports.Set("convBlocks", Napi::Function::New(env, ConvBlocks, "convBlocks"));
-  exports.Set("convKernels", Napi::Function::New(env, ConvKernels, "convKernels"));
+  exports.Set("ownKernels", Napi::Function::New(env, OwnKernels, "ownKernels"));
   exports.Set("ssfBnRelu", Napi::Function::New(env, SsfBnRelu, "ssfBnRelu"));
   exports.Set("ssfBnReluGradStats", Napi::Function::New(env, SsfBnReluGradStats, "ssfBnReluGradStats"));
   exports.Set("ssfBnReluGradX", Napi::Function::New(env, SsfBnReluGradX, "ssfBnReluGradX"));

@@ -17,6 +17,8 @@
 // Errors are thrown as JS Errors; src/core/linalg/native.ts maps them onto perennial's error types.
 // Nothing here reads or sets OPENBLAS_* environment variables.
 #include <napi.h>
+
+#include "sgemm.h"
 #include <cblas.h>
 
 #include <sys/mman.h>
@@ -167,8 +169,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (a.dtype == DType::F32) {
     Napi::Float32Array c = NewArray<Napi::Float32Array, float>(env, size);
     if (m > 0 && n > 0 && k > 0) {
-      cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
-                  static_cast<const float*>(b.data), ldb, 0.0f, c.Data(), ldc);
+      perennial::Sgemm(ta, tb, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
+                       static_cast<const float*>(b.data), ldb, 0.0f, c.Data(), ldc);
     }
     return MakeMatrix(env, m, n, c);
   }
@@ -524,8 +526,8 @@ Napi::Value GemmInto(const Napi::CallbackInfo& info) {
     if (k == 0) {
       for (size_t i = 0; i < static_cast<size_t>(m) * n; i++) cd[i] = beta == 0.0 ? 0.0f : static_cast<float>(beta) * cd[i];
     } else {
-      cblas_sgemm(CblasRowMajor, opA, opB, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
-                  static_cast<const float*>(b.data), ldb, static_cast<float>(beta), cd, ldc);
+      perennial::Sgemm(ta, tb, m, n, k, static_cast<float>(alpha), static_cast<const float*>(a.data), lda,
+                       static_cast<const float*>(b.data), ldb, static_cast<float>(beta), cd, ldc);
     }
     return env.Undefined();
   }
@@ -621,9 +623,8 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   const float* b = B.Data();
   const int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
   for (long long i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), alpha, a + i * sa, std::max(1, lda), b + i * sb,
-                std::max(1, ldb), 0.0f, c + i * sizeC, static_cast<int>(std::max<long long>(1, n)));
+    perennial::Sgemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a + i * sa, std::max(1, lda),
+                     b + i * sb, std::max(1, ldb), 0.0f, c + i * sizeC, static_cast<int>(std::max<long long>(1, n)));
   }
   return env.Undefined();
 }

@@ -64,6 +64,7 @@ export async function doctorReport(): Promise<Record<string, unknown>> {
     linalg_addon: nativeStatus(),
     openblas_threads: nativeAddon()?.threads() ?? null,
     openblas_config: nativeAddon()?.config() ?? null,
+    own_kernels: nativeAddon()?.ownKernels?.() ?? null,
     malloc: nativeAddon()?.malloc?.() ?? null,
     tfjs_backend: tfjsBackend,
     tfjs_batch_matmul: batchMatMulMode(),

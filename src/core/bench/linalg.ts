@@ -70,6 +70,16 @@ function inputs(c: LinalgCase, rng: Rng): { a: Matrix; b?: Matrix } {
   return { a: { rows: n, cols: n, data: a }, b: { rows: n, cols: CHOLESKY_RHS, data: rng.fillNormal(new Float64Array(n * CHOLESKY_RHS)) } };
 }
 
+/**
+ * A pause before each timed run, longer than BLAS threads keep spinning after a call (OpenBLAS's
+ * spin for about 0.1 s after a call, the addon's workers for 3 ms): without it perennial's runs
+ * started while numpy's OpenBLAS threads still held the cores (GEMM 1024: 15 against 8-10 ms).
+ */
+const QUIET_MS = 100;
+function quiet(): Promise<void> {
+  return new Promise((r) => setTimeout(r, QUIET_MS));
+}
+
 function timeOnce(la: Linalg, c: LinalgCase, x: { a: Matrix; b?: Matrix }): number {
   const t = performance.now();
   if (c.op === 'gemm') la.gemm(x.a, x.b!);
@@ -154,8 +164,11 @@ export async function runLinalgBench(opts: LinalgBenchOptions = {}): Promise<Lin
       // Alternate perennial and numpy repetition by repetition; keep the fastest of each.
       let ours = Infinity, peer = Infinity;
       for (let r = 0; r < c.reps; r++) {
+        await quiet();
         ours = Math.min(ours, timeOnce(la, c, x));
-        if (worker) peer = Math.min(peer, Number((await worker.request({ cmd: 'run' })).s));
+        if (!worker) continue;
+        await quiet();
+        peer = Math.min(peer, Number((await worker.request({ cmd: 'run' })).s));
       }
       const peerS = worker ? peer : null;
       results.push({ op: c.op, n: c.n, dtype: c.dtype, perennial_s: ours, peer: 'numpy', peer_s: peerS, speedup: peerS === null ? null : peerS / ours });

@@ -58,7 +58,7 @@ export const CONV_BLOCK_BYTES = 2 << 20;
  * at 256; cin = 16 (K = 144, stride 2) 1.76 vs 2.96 and 10.9 vs 15.4.
  */
 export function blockedForwardMinK(): number {
-  return nativeAddon()?.convKernels?.() === 'avx512' ? 1 : 64;
+  return nativeAddon()?.ownKernels?.() === 'avx512' ? 1 : 64;
 }
 
 let blocked = true;

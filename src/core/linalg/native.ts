@@ -48,8 +48,11 @@ export interface NativeAddon {
    */
   convBlocks?(mode: 0 | 1, src: Float32Array, w: Float32Array, dst: Float32Array, n: number, h: number, wd: number, cin: number,
     kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, cout: number, per: number): void;
-  /** Which products convBlocks runs: 'avx512' (the addon's own kernel) or 'openblas'. */
-  convKernels?(): 'avx512' | 'openblas';
+  /**
+   * 'avx512' where the addon's own products run (the convolution blocks, and float32 GEMM from 2^27
+   * multiply-adds); 'none' where every product goes to OpenBLAS (CPUs without AVX-512).
+   */
+  ownKernels?(): 'avx512' | 'none';
   /** sum[c] += x[., c], sq[c] += x[., c]^2. */
   bnChannelStats?(x: Float32Array, C: number, sum: Float64Array, sq: Float64Array): void;
   /** y = max(0, x a[c] + b[c]). */
