@@ -7,7 +7,7 @@ import { SmallCnn, REFERENCE_CNN } from '../src/continual/backbones/cnn.js';
 import { co2lOptions } from '../src/continual/methods/co2l.js';
 import { Co2lNet } from '../src/continual/parts/co2l-net.js';
 import { asymSupCon } from '../src/continual/contrastive.js';
-import { createCosineHead, cosineLogits, initRowsFromMeans } from '../src/continual/pet-train.js';
+import { createCosineHead, cosineLogits, initRowsFromMeans, labelCrossEntropy } from '../src/continual/pet-train.js';
 import { Sgd, lossAndGrads, disposeGrads } from '../src/core/nn.js';
 
 export const co2l = co2lOptions();
@@ -47,7 +47,7 @@ export function safeSteps(rng: Rng): (batch: number) => () => void {
     const opt = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
     const v = [...pet.values(), head.weight, head.scale];
     return () => {
-      const { grads } = lossAndGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot(yt, 2), cosineLogits(head, cnn.forward(x, { pet }), 2)) as tf.Scalar, v);
+      const { grads } = lossAndGrads(() => labelCrossEntropy(yt, 2, cosineLogits(head, cnn.forward(x, { pet }), 2)), v);
       opt.step(grads);
       disposeGrads(grads);
     };

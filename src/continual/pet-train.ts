@@ -8,7 +8,7 @@ import type { Rng } from '../core/rng.js';
 import type { Dataset } from '../core/data/dataset.js';
 import { progress } from '../core/progress.js';
 import type { Backbone } from './backbones/types.js';
-import { Sgd, assignValues, cloneVariable, cosineLr, disposeGrads, lossAndGrads, variable, type Params } from '../core/nn.js';
+import { Sgd, assignValues, cloneVariable, cosineLr, cosineLogits as cosineLogitsOf, disposeGrads, l2normalize, lossAndGrads, softmaxCrossEntropy, variable, type Params } from '../core/nn.js';
 import type { FeatureRows } from './heads.js';
 
 export interface TrainOptions {
@@ -53,14 +53,17 @@ export function disposeCosineHead(h: CosineHead): void {
   h.scale.dispose();
 }
 
-export function l2normalize(x: tf.Tensor, axis = -1): tf.Tensor {
-  return x.div(tf.norm(x, 'euclidean', axis, true).maximum(1e-12));
+export { l2normalize };
+
+/** Cosine logits over classes [0, seen): inputs [N, d] -> [N, seen] (core/nn's fused kernel where it runs). */
+export function cosineLogits(head: CosineHead, f: tf.Tensor, seen: number, weight: tf.Tensor = head.weight): tf.Tensor2D {
+  return cosineLogitsOf(f, weight, head.scale, seen);
 }
 
-/** Cosine logits over classes [0, seen): inputs [N, d] -> [N, seen]. */
-export function cosineLogits(head: CosineHead, f: tf.Tensor, seen: number, weight: tf.Tensor = head.weight): tf.Tensor2D {
-  const w = weight.slice([0, 0], [seen, -1]);
-  return tf.matMul(l2normalize(f), l2normalize(w), false, true).mul(head.scale) as tf.Tensor2D;
+/** Mean softmax cross-entropy of logits [N, seen] against integer labels y (one kernel each way on wasm). */
+export function labelCrossEntropy(y: tf.Tensor, seen: number, logits: tf.Tensor): tf.Scalar {
+  // A cast, not oneHot's dtype argument: the wasm OneHot kernel writes int32 values whatever the dtype.
+  return softmaxCrossEntropy(tf.cast(tf.oneHot(y, seen), 'float32'), logits);
 }
 
 /** Initialise head rows of `ids` to the normalised class means of `feats` (rows that start at zero learn slowly under cosine). */
@@ -130,7 +133,7 @@ export function trainPet(spec: TrainSpec): number[] {
         const { loss, grads } = lossAndGrads(() => {
           const f = backbone.forward(x, { pet, training: spec.trainBackbone ?? false });
           const logits = cosineLogits(head, f, seen);
-          let l = tf.losses.softmaxCrossEntropy(tf.oneHot(y, seen), logits) as tf.Scalar;
+          let l = labelCrossEntropy(y, seen, logits);
           if (spec.extraLoss) l = l.add(spec.extraLoss({ x, y, f, logits })) as tf.Scalar;
           return l;
         }, vars);

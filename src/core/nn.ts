@@ -7,6 +7,7 @@ import { InputError } from './errors.js';
 import { nativeAddon } from './linalg/index.js';
 
 export { softmaxCrossEntropy } from './kernels/loss.js';
+export { cosineLogits, l2normalize } from './kernels/cosine.js';
 import type { Rng } from './rng.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };

@@ -20,7 +20,7 @@ import { AnalyticRidgeHead, argmaxRows, entropyAggregate, type FeatureRows } fro
 import { assignValues, cloneParams, disposeParams, getParamValues, setParams, type Params } from '../../core/nn.js';
 import {
   checkTrainOptions, cloneCosineHead, cosineLogits, createCosineHead, disposeCosineHead, extractFeatures, initRowsFromMeans,
-  l2normalize, trainPet, type BatchContext, type CosineHead, type TrainOptions,
+  l2normalize, labelCrossEntropy, trainPet, type BatchContext, type CosineHead, type TrainOptions,
 } from '../pet-train.js';
 import { RidgeBranch } from '../parts/ridge-branch.js';
 import { checkKnown } from './ranpac.js';
@@ -230,12 +230,12 @@ export class Safe implements ContinualLearner {
             // The fast head must classify the slow learner's old-class rows and features ...
             const inF = tf.concat([slowOld, fSlow], 0);
             const yF = tf.concat([oldIdsSlow, b.y], 0);
-            const ceF = tf.losses.softmaxCrossEntropy(tf.oneHot(yF, seen), cosineLogits(fastHead, inF, seen));
+            const ceF = labelCrossEntropy(yF, seen, cosineLogits(fastHead, inF, seen));
             // ... and the slow head the fast learner's old-class rows and features.
             const fastOld = fastHead.weight.slice([0, 0], [prevSeen, -1]);
             const inS = tf.concat([fastOld, b.f], 0);
             const yS = tf.concat([oldIdsFast, b.y], 0);
-            const ceS = tf.losses.softmaxCrossEntropy(tf.oneHot(yS, seen), cosineLogits(slowHead, inS, seen));
+            const ceS = labelCrossEntropy(yS, seen, cosineLogits(slowHead, inS, seen));
             loss = loss.add(ceF.add(ceS).mul(o.lambdaCc));
           }
           return loss as tf.Scalar;
