@@ -11,7 +11,8 @@
 // `legacy` (the earlier conv: tf.conv2d inside tf.customGrad, the stride-2 input gradient as a conv
 // over a dilated dy; stock Sum/Mean/Identity/Cast and their gradients), `im2col` (perennial's conv
 // kernels, stock engine) and `perennial` (conv kernels + kernels/engine.ts, and in the SAFE step the
-// fused frozen batch norm + ReLU + SSF kernel of core/bn, which runs with the engine kernels only). Wall and CPU seconds
+// fused frozen batch norm + ReLU + SSF kernel of core/bn and the cosine-head kernel of core/nn, which run with the engine kernels
+// only; the fused cross-entropy runs in all three). Wall and CPU seconds
 // (all threads) per step are both reported; CPU time is the steadier one on a loaded machine.
 // ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
 // repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
