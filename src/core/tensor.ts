@@ -11,6 +11,7 @@ import { installKernels } from './kernels/batchMatMul.js';
 import { installEngineKernels } from './kernels/engine.js';
 import { installConvKernels } from './kernels/conv2d.js';
 import { installLossKernels } from './kernels/loss.js';
+import { installCosineKernels } from './kernels/cosine.js';
 
 export { tf };
 export { batchMatMulMode, setBatchMatMulMode, stockBatchMatMul, withBatchMatMulMode, type BatchMatMulMode } from './kernels/batchMatMul.js';
@@ -35,6 +36,8 @@ export function initTf(): Promise<string> {
       installConvKernels();
       // Softmax cross-entropy as one kernel forward and one backward (nn.softmaxCrossEntropy).
       installLossKernels();
+      // Cosine-classifier logits as one kernel forward and one backward (nn.cosineLogits).
+      installCosineKernels();
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('tfjs wasm backend failed to initialise');
       await tf.ready();

@@ -136,7 +136,7 @@ const grad: tf.GradConfig = {
   },
 };
 
-/** Register the kernels and the gradient (idempotent; before or after setBackend). */
+/** Register the kernels and the gradient (idempotent; before or after setBackend; initTf does). */
 export function installCosineKernels(): void {
   registerOwnKernels(kernels, [grad]);
 }
@@ -158,7 +158,6 @@ export function l2normalize(x: tf.Tensor, axis = -1): tf.Tensor {
  */
 export function cosineLogits(f: tf.Tensor, w: tf.Tensor, scale: tf.Tensor, seen: number): tf.Tensor2D {
   if (kernelFits(f, w, scale, seen)) {
-    installCosineKernels();
     return tf.engine().runKernel(COSINE_LOGITS, { f, w, scale } as unknown as tf.NamedTensorMap, { seen }) as tf.Tensor2D;
   }
   return tf.tidy(() => tf.matMul(l2normalize(f), l2normalize(w.slice([0, 0], [seen, -1])), false, true).mul(scale) as tf.Tensor2D);
