@@ -148,14 +148,20 @@ test('im2col and col2im are adjoint: <im2col(x), c> = <x, col2im(c)>', () => {
 
 for (const cin of [4, 24]) {
   const route = 3 * 3 * cin > STOCK_FORWARD_MAX_K ? 'im2col + matMul' : 'one kernel';
-  test(`kernelGrad=false: zero kernel gradient, exact input gradient (${route})`, () => tf.tidy(() => {
+  // The input gradient is the same product either way, but the two routes may run it on different
+  // GEMM kernels (tfjs matMul's gradient on OpenBLAS; the conv kernel's backward on the addon's
+  // one-thread product), whose summation orders agree on some CPUs and not on others: equal up to
+  // float32 rounding, not bit for bit.
+  test(`kernelGrad=false: zero kernel gradient, same input gradient (${route})`, () => tf.tidy(() => {
     const rng = new Rng(5, `frozen-${cin}`);
     const c: Case = { n: 3, h: 8, w: 8, cin, cout: 5, k: 3, stride: 2, pad: 1 };
     const { x, w } = data(c, rng);
     const xt = tf.tensor4d(x, [c.n, c.h, c.w, c.cin]), wt = tf.tensor4d(w, [c.k, c.k, c.cin, c.cout]);
     const f = (kernelGrad: boolean) => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: 2, kernelGrad }).square().sum())([xt, wt]);
     const [gx0, gw0] = f(false), [gx1, gw1] = f(true);
-    assert.equal(maxAbs(gx0!.dataSync(), gx1!.dataSync()), 0);
+    const g1 = gx1!.dataSync(), scale = g1.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(scale > 0);
+    assert.ok(maxAbs(gx0!.dataSync(), g1) <= 1e-6 * scale, `input gradients differ by ${maxAbs(gx0!.dataSync(), g1)} (largest ${scale})`);
     assert.ok(gw0!.dataSync().every((v) => v === 0));
     assert.ok(gw1!.dataSync().some((v) => v !== 0));
   }));
