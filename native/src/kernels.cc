@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "conv_gemm.h"
+#include "sgemm.h"
 #include "workers.h"
 
 #include <algorithm>
@@ -313,10 +314,28 @@ Napi::Value ConvBlocks(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// ownKernels(): "avx512" where the addon's own products run (convolution blocks, conv_gemm.cc;
-// float32 products from 2^27 multiply-adds, sgemm.cc), "none" where everything goes to OpenBLAS.
+// ownKernels(): "avx512" where the addon's own products can run (convolution blocks, conv_gemm.cc;
+// large float32 products, sgemm.cc, where sgemmKernel() says "own"), "none" where everything goes
+// to OpenBLAS.
 Napi::Value OwnKernels(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), perennial::ConvGemmVectorised() ? "avx512" : "none");
+}
+
+// sgemmKernel(mode?): with "auto", "own" or "openblas", sets which kernel takes float32 products of
+// at least 2^27 multiply-adds (sgemm.h); returns the kernel they now go to, "own" or "openblas".
+Napi::Value SgemmKernelFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0) {
+    if (!info[0].IsString()) { Napi::TypeError::New(env, "sgemmKernel(mode): mode must be auto, own or openblas").ThrowAsJavaScriptException(); return env.Undefined(); }
+    const std::string m = info[0].As<Napi::String>().Utf8Value();
+    if (m == "auto") perennial::SetSgemmKernel(perennial::SgemmKernel::kAuto);
+    else if (m == "own") {
+      if (!perennial::OwnSgemmAvailable()) { Napi::Error::New(env, "sgemmKernel: the own kernel needs an AVX-512 CPU").ThrowAsJavaScriptException(); return env.Undefined(); }
+      perennial::SetSgemmKernel(perennial::SgemmKernel::kOwn);
+    } else if (m == "openblas") perennial::SetSgemmKernel(perennial::SgemmKernel::kOpenblas);
+    else { Napi::TypeError::New(env, "sgemmKernel(mode): mode must be auto, own or openblas").ThrowAsJavaScriptException(); return env.Undefined(); }
+  }
+  return Napi::String::New(env, perennial::OwnSgemmForLarge() ? "own" : "openblas");
 }
 
 // --- frozen batch norm + ReLU + SSF scale/shift (continual/backbones/cnn.ts) -----------------------
@@ -542,6 +561,7 @@ void RegisterKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("col2im", Napi::Function::New(env, Col2im, "col2im"));
   exports.Set("convBlocks", Napi::Function::New(env, ConvBlocks, "convBlocks"));
   exports.Set("ownKernels", Napi::Function::New(env, OwnKernels, "ownKernels"));
+  exports.Set("sgemmKernel", Napi::Function::New(env, SgemmKernelFn, "sgemmKernel"));
   exports.Set("ssfBnRelu", Napi::Function::New(env, SsfBnRelu, "ssfBnRelu"));
   exports.Set("ssfBnReluGradStats", Napi::Function::New(env, SsfBnReluGradStats, "ssfBnReluGradStats"));
   exports.Set("ssfBnReluGradX", Napi::Function::New(env, SsfBnReluGradX, "ssfBnReluGradX"));

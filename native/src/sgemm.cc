@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 
@@ -140,7 +141,38 @@ void Rows(const Operand& A, const Operand& B, long long r0, long long r1, int n,
 
 }  // namespace
 
-bool OwnSgemm(long long m, long long n, long long k) { return ConvGemmVectorised() && m * n * k >= kOwnSgemmMinMacs; }
+namespace {
+
+// The kernel above exists for AVX-512 CPUs that the distribution's OpenBLAS (0.3.21) does not know:
+// there it falls back to its Haswell (AVX2) kernel and ours was faster (175 against 109 GFLOPS at
+// 1024, 1 thread). Where OpenBLAS recognised the CPU and runs one of its own AVX-512 kernels, its
+// kernel was the faster one (Zen 4, which OpenBLAS runs as Cooperlake: 96 against 82 GFLOPS at 1024,
+// 1 thread), so large products stay on OpenBLAS there.
+bool OpenblasRunsAvx512() {
+  static const bool yes = [] {
+    const char* core = openblas_get_corename();
+    if (!core) return false;
+    for (const char* k : {"SkylakeX", "Cooperlake", "SapphireRapids"})
+      if (std::strcmp(core, k) == 0) return true;
+    return false;
+  }();
+  return yes;
+}
+
+SgemmKernel chosen = SgemmKernel::kAuto;
+
+}  // namespace
+
+void SetSgemmKernel(SgemmKernel k) { chosen = k; }
+
+bool OwnSgemmAvailable() { return ConvGemmVectorised(); }
+
+bool OwnSgemmForLarge() {
+  if (!ConvGemmVectorised() || chosen == SgemmKernel::kOpenblas) return false;
+  return chosen == SgemmKernel::kOwn || !OpenblasRunsAvx512();
+}
+
+bool OwnSgemm(long long m, long long n, long long k) { return OwnSgemmForLarge() && m * n * k >= kOwnSgemmMinMacs; }
 
 void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;

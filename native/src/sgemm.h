@@ -5,8 +5,18 @@
 
 namespace perennial {
 
-// Whether Sgemm runs the addon's kernel for this product (AVX-512 CPU, at least 2^27 multiply-adds);
-// otherwise it calls cblas_sgemm.
+// Which kernel takes products of at least 2^27 multiply-adds: kAuto (the default) picks the addon's
+// own on AVX-512 CPUs where OpenBLAS runs no AVX-512 kernel of its own, OpenBLAS elsewhere; kOwn and
+// kOpenblas force one (tests and benchmarks; kOwn still needs AVX-512).
+enum class SgemmKernel { kAuto, kOwn, kOpenblas };
+void SetSgemmKernel(SgemmKernel k);
+// Whether the CPU can run the addon's kernel at all (AVX-512).
+bool OwnSgemmAvailable();
+// Whether large products go to the addon's kernel under the current setting.
+bool OwnSgemmForLarge();
+
+// Whether Sgemm runs the addon's kernel for this product (OwnSgemmForLarge, at least 2^27
+// multiply-adds); otherwise it calls cblas_sgemm.
 bool OwnSgemm(long long m, long long n, long long k);
 
 // C = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm (C is not read when beta is 0). On the

@@ -65,6 +65,7 @@ export async function doctorReport(): Promise<Record<string, unknown>> {
     openblas_threads: nativeAddon()?.threads() ?? null,
     openblas_config: nativeAddon()?.config() ?? null,
     own_kernels: nativeAddon()?.ownKernels?.() ?? null,
+    large_sgemm_kernel: nativeAddon()?.sgemmKernel?.() ?? null,
     malloc: nativeAddon()?.malloc?.() ?? null,
     tfjs_backend: tfjsBackend,
     tfjs_batch_matmul: batchMatMulMode(),

@@ -1,6 +1,8 @@
 // Large float32 products on the addon's own AVX-512 kernel (native/src/sgemm.cc, from 2^27
 // multiply-adds): every transpose, alpha and beta, sizes that leave partial tiles in every
-// direction, against a float64 product; and the same bits at 1 and 2 threads.
+// direction, against a float64 product; and the same bits at 1 and 2 threads. The kernel is forced
+// with sgemmKernel('own'), since by default it takes large products only where OpenBLAS runs no
+// AVX-512 kernel of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeAddon, useLinalg } from '../../src/core/linalg/index.js';
@@ -22,6 +24,7 @@ test('own float32 GEMM matches a float64 product for every transpose, alpha and 
   // 515 = 16 panels of 32 + 3, 520 = 2 slices of 256 + 8.
   const m = 517, k = 520, n = 515;
   const threadsBefore = addon!.threads();
+  addon!.sgemmKernel!('own');
   try {
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       const a = transA ? random(k, m, 1) : random(m, k, 1), b = transB ? random(n, k, 2) : random(k, n, 2);
@@ -50,14 +53,27 @@ test('own float32 GEMM matches a float64 product for every transpose, alpha and 
     }
   } finally {
     addon!.setThreads!(threadsBefore);
+    addon!.sgemmKernel!('auto');
   }
 });
 
-test('beta 0 does not read the output (NaN in it stays out of the product)', { skip }, () => {
+test('beta 0 does not read the output (NaN in it stays out of the product)', { skip }, (t) => {
   const la = useLinalg('openblas');
+  addon!.sgemmKernel!('own');
+  t.after(() => addon!.sgemmKernel!('auto'));
   const a = random(600, 500, 4), b = random(500, 600, 5);
   const out = { rows: 600, cols: 600, data: new Float32Array(600 * 600).fill(Number.NaN) };
   la.gemmInto(a, b, out, { beta: 0 });
   assert.ok(out.data.every(Number.isFinite));
   assert.deepEqual(out.data, la.gemm(a, b).data);
+});
+
+test('by default large products go to the own kernel only where OpenBLAS runs no AVX-512 kernel', { skip }, () => {
+  // openblas_get_config() ends with the core OpenBLAS chose (e.g. "... DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
+  const avx512Core = /\b(SkylakeX|Cooperlake|SapphireRapids)\b/.test(addon!.config());
+  assert.equal(addon!.sgemmKernel!('auto'), avx512Core ? 'openblas' : 'own', addon!.config());
+  assert.equal(addon!.sgemmKernel!('openblas'), 'openblas');
+  assert.equal(addon!.sgemmKernel!('own'), 'own');
+  assert.throws(() => addon!.sgemmKernel!('fast' as 'own'), /auto, own or openblas/);
+  assert.equal(addon!.sgemmKernel!('auto'), avx512Core ? 'openblas' : 'own');
 });

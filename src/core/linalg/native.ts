@@ -49,10 +49,17 @@ export interface NativeAddon {
   convBlocks?(mode: 0 | 1, src: Float32Array, w: Float32Array, dst: Float32Array, n: number, h: number, wd: number, cin: number,
     kh: number, kw: number, stride: number, pad: number, ho: number, wo: number, cout: number, per: number): void;
   /**
-   * 'avx512' where the addon's own products run (the convolution blocks, and float32 GEMM from 2^27
-   * multiply-adds); 'none' where every product goes to OpenBLAS (CPUs without AVX-512).
+   * 'avx512' where the addon's own products can run (the convolution blocks, and float32 GEMM from
+   * 2^27 multiply-adds where sgemmKernel() says 'own'); 'none' where every product goes to OpenBLAS
+   * (CPUs without AVX-512).
    */
   ownKernels?(): 'avx512' | 'none';
+  /**
+   * Which kernel takes float32 products of at least 2^27 multiply-adds: the addon's own (AVX-512
+   * CPUs where OpenBLAS runs no AVX-512 kernel of its own) or OpenBLAS's. With a mode, sets it first
+   * ('own' throws without AVX-512); returns the kernel in use after the call.
+   */
+  sgemmKernel?(mode?: 'auto' | 'own' | 'openblas'): 'own' | 'openblas';
   /** sum[c] += x[., c], sq[c] += x[., c]^2. */
   bnChannelStats?(x: Float32Array, C: number, sum: Float64Array, sq: Float64Array): void;
   /** y = max(0, x a[c] + b[c]). */
