@@ -8,9 +8,17 @@ import { loadAreas } from './areas.js';
 
 let storeGuarded = false;
 
-/** The first word of `argv` that is not a global option: the command to run, or null. */
+/** Global options that take a value (the next word, unless written `--name=value`). */
+const GLOBAL_WITH_VALUE = new Set(['--tf-backend']);
+
+/** The first word of `argv` that is not a global option or its value: the command to run, or null. */
 function firstCommand(argv: readonly string[]): string | null {
-  return argv.find((a) => !a.startsWith('-')) ?? null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return null;
 }
 
 /**
@@ -26,6 +34,16 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program.name('perennial').description('continual learning, matrix information, theory, LLM evaluation, breakout detection and crystallography').version(versions().perennial ?? '0.0.0');
   program.option('--debug', 'print the stack trace of a failure (otherwise one line)');
+  program.option('--tf-backend <name>', 'tfjs backend for training: wasm (default), webgpu (needs the webgpu package and a GPU adapter), auto (webgpu where an adapter answers, else wasm with a warning); env PERENNIAL_TF_BACKEND');
+  program.hook('preAction', async () => {
+    const b = program.opts<{ tfBackend?: string }>().tfBackend;
+    if (b === undefined) return;
+    // Loaded only when asked for: commands that never train do not start tfjs.
+    const { parseTrainingBackend, setTrainingBackend } = await import('../core/tensor.js');
+    setTrainingBackend(parseTrainingBackend(b, '--tf-backend'));
+    // Worker processes (sweeps, job entries) start from the environment: they train on the same backend.
+    process.env.PERENNIAL_TF_BACKEND = b;
+  });
   program.exitOverride();
   const command = argv ? firstCommand(argv) : null;
   const versionOnly = argv !== undefined && command === null && (argv.includes('--version') || argv.includes('-V'));

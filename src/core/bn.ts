@@ -1,18 +1,27 @@
 // Batch normalisation followed by ReLU over the last (channel) axis, fused into one wasm kernel
 // forward and one backward (kernels/batchnorm.ts): y = max(0, (x - mu) / sqrt(var + eps) * gamma + beta).
 // Same values as the composed tfjs ops up to float rounding; differentiable in x, gamma and beta.
+// On another backend (webgpu) the composed ops run.
 import { tf } from './tensor.js';
 import { InputError } from './errors.js';
 import { BN_RELU_EVAL, BN_RELU_TRAIN, installBatchNormKernels } from './kernels/batchnorm.js';
 import { SSF_BN_RELU, installSsfKernels, ssfLoops } from './kernels/ssf.js';
 import { engineKernelsEnabled } from './kernels/engine.js';
 
+/** Whether the fused kernels run (wasm backend); elsewhere (webgpu) the composed tfjs ops. */
+function fused(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
 function check(name: string, x: tf.Tensor, perChannel: tf.Tensor[]): void {
-  if (tf.getBackend() !== 'wasm') throw new InputError(`${name} runs on the wasm backend (call initTf()), the active one is ${tf.getBackend()}`);
   const C = x.shape[x.rank - 1];
   if (x.rank < 1 || x.dtype !== 'float32') throw new InputError(`${name}: x must be a float32 tensor with a channel axis, got ${x.dtype} [${x.shape}]`);
   for (const t of perChannel) if (t.rank !== 1 || t.shape[0] !== C || t.dtype !== 'float32') throw new InputError(`${name}: per-channel tensors must be float32 [${C}], got ${t.dtype} [${t.shape}]`);
-  installBatchNormKernels();
+  if (fused()) installBatchNormKernels();
+}
+
+function normaliseRelu<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number): T {
+  return tf.relu(x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gamma).add(beta)) as T;
 }
 
 /**
@@ -21,6 +30,12 @@ function check(name: string, x: tf.Tensor, perChannel: tf.Tensor[]): void {
  */
 export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-5): { y: T; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   check('batchNormReluTrain', x, [gamma, beta]);
+  if (!fused()) {
+    // Composed: the gradient flows through the batch statistics, as the fused kernel's does.
+    const axes = [...Array(x.rank - 1).keys()];
+    const { mean, variance } = tf.moments(x, axes);
+    return { y: normaliseRelu(x, gamma, beta, mean, variance, eps), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  }
   const [y, mean, variance] = tf.engine().runKernel(BN_RELU_TRAIN, { x, gamma, beta }, { eps }) as unknown as [T, tf.Tensor1D, tf.Tensor1D];
   return { y, mean, variance };
 }
@@ -28,6 +43,7 @@ export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, 
 /** Evaluation mode: normalise with given (running) statistics. */
 export function batchNormReluEval<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps = 1e-5): T {
   check('batchNormReluEval', x, [gamma, beta, mean, variance]);
+  if (!fused()) return tf.tidy(() => normaliseRelu(x, gamma, beta, mean, variance, eps));
   return tf.engine().runKernel(BN_RELU_EVAL, { x, gamma, beta, mean, variance }, { eps }) as T;
 }
 

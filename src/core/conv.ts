@@ -42,12 +42,12 @@ export function setConvMode(m: ConvMode): void {
 
 /**
  * y[b, oy, ox, co] = sum_{ky, kx, ci} x[b, oy*s+ky-p, ox*s+kx-p, ci] w[ky, kx, ci, co] (zero outside x).
- * Differentiable in x and w. Needs the wasm backend (`initTf()`).
+ * Differentiable in x and w. On the wasm backend (`initTf()`) perennial's kernels; on any other
+ * (webgpu) tfjs's conv2d with explicit padding, the same values up to float32 rounding.
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {}): tf.Tensor4D {
   checkOptionKeys(opts, KNOWN, 'conv2d');
   const stride = opts.stride ?? 1, pad = opts.pad ?? 1, kernelGrad = opts.kernelGrad ?? true;
-  if (tf.getBackend() !== 'wasm') throw new InputError(`conv2d runs on the wasm backend (call initTf()), the active one is ${tf.getBackend()}`);
   if (x.rank !== 4 || w.rank !== 4) throw new InputError(`conv2d: x must be [n, h, w, cin] and the kernel [kh, kw, cin, cout], got [${x.shape}] and [${w.shape}]`);
   if (x.dtype !== 'float32' || w.dtype !== 'float32') throw new InputError(`conv2d needs float32 tensors, got ${x.dtype} and ${w.dtype}`);
   try {
@@ -55,6 +55,8 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {})
   } catch (e) {
     throw new InputError((e as Error).message);
   }
+  // Another backend (webgpu; tfjs's cpu): tfjs's own conv2d and its registered gradients.
+  if (tf.getBackend() !== 'wasm') return conv2dAnyBackend(x, w, stride, pad, kernelGrad);
   if (mode === 'tfjs') {
     if (w.shape[0] !== 3 || w.shape[1] !== 3 || pad !== 1 || (stride !== 1 && stride !== 2)) throw new InputError('conv2d mode tfjs covers 3x3 kernels, pad 1, stride 1 or 2');
     return conv3x3Tfjs(x, w, stride, kernelGrad);
@@ -74,6 +76,14 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, opts: Conv2dOptions = {})
     const wk = kernelGrad ? w : tf.engine().runKernel(ZERO_GRAD, { x: w }) as tf.Tensor4D;
     return tf.matMul(col, tf.reshape(wk, [kh * kw * cin, cout])).reshape([g.n, g.ho, g.wo, cout]) as tf.Tensor4D;
   });
+}
+
+/** A kernel that passes on no gradient (frozen): the input gradient is unchanged, the kernel's is zero. */
+const frozen = tf.customGrad(((w: tf.Tensor) => ({ value: tf.clone(w), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+function conv2dAnyBackend(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number, kernelGrad: boolean): tf.Tensor4D {
+  const padding: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pad, pad], [pad, pad], [0, 0]];
+  return tf.tidy(() => tf.conv2d(x, kernelGrad ? w : frozen(w) as tf.Tensor4D, stride, padding));
 }
 
 function conv3x3Tfjs(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, kernelGrad: boolean): tf.Tensor4D {

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { linalgBackendName, nativeAddon, nativeStatus } from './linalg/index.js';
 import { versions } from './record.js';
-import { initTf, tf, batchMatMulMode } from './tensor.js';
+import { initTf, tf, batchMatMulMode, probeWebGpu } from './tensor.js';
 
 function cpuFlags(): string[] {
   try {
@@ -27,10 +27,11 @@ function resolvable(pkg: string): boolean {
 }
 
 /**
- * GPU paths: tfjs's WebGPU backend needs @tensorflow/tfjs-backend-webgpu and a WebGPU
- * implementation for Node (the `webgpu` package, Dawn) or a global navigator.gpu; onnxruntime lists
- * its execution providers (bundled = shipped in this build); device nodes show whether a GPU is
- * visible at all. Nothing here opens a device.
+ * GPU paths: tfjs's WebGPU backend (`--tf-backend webgpu`) needs @tensorflow/tfjs-backend-webgpu
+ * (a dependency) and a WebGPU implementation for Node (the `webgpu` package, Dawn, installed by the
+ * user) or a global navigator.gpu; where one is there, an adapter is asked for (no device is
+ * opened) and the answer reported. onnxruntime lists its execution providers (bundled = shipped in
+ * this build); device nodes show whether a GPU is visible at all.
  */
 export async function gpuReport(): Promise<Record<string, unknown>> {
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
@@ -47,8 +48,10 @@ export async function gpuReport(): Promise<Record<string, unknown>> {
   try { render = readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')); } catch { render = []; }
   const devices = { nvidia: existsSync('/dev/nvidia0'), dri_render_nodes: render.length };
   const webgpuUsable = webgpuPkgs['@tensorflow/tfjs-backend-webgpu'] && (webgpuPkgs.webgpu || hasNavigatorGpu);
+  let tfjsWebgpu = 'absent (needs @tensorflow/tfjs-backend-webgpu and the webgpu package or navigator.gpu)';
+  if (webgpuUsable) tfjsWebgpu = (await probeWebGpu()) ?? 'available: an adapter answered (train with --tf-backend webgpu)';
   return {
-    tfjs_webgpu: webgpuUsable ? 'packages present (adapter not probed)' : 'absent (needs @tensorflow/tfjs-backend-webgpu and the webgpu package or navigator.gpu)',
+    tfjs_webgpu: tfjsWebgpu,
     tfjs_webgpu_packages: webgpuPkgs,
     navigator_gpu: hasNavigatorGpu,
     onnxruntime_providers: ortProviders,
