@@ -348,6 +348,10 @@ Napi::Value SgemmKernelFn(const Napi::CallbackInfo& info) {
 
 PERENNIAL_EXACT inline float SsfPre(float x, float m, float r, float g, float b) { return ((x - m) * r) * g + b; }
 
+// The loops below split their rows among OpenBLAS's thread count of workers from this many values
+// each (fewer: one thread; waking a helper costs about as much as 64K values of these loops).
+constexpr size_t kSsfMinPerWorker = 1 << 16;
+
 struct SsfChannels { const float *m, *r, *g, *b, *s, *t; };
 
 bool SsfArgs(const Napi::CallbackInfo& info, int at, size_t C, SsfChannels* k) {
@@ -367,13 +371,16 @@ PERENNIAL_EXACT Napi::Value SsfBnRelu(const Napi::CallbackInfo& info) {
   if (info.Length() < 9 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || C == 0 || !SsfArgs(info, 2, static_cast<size_t>(C), &k) || !F32(info[8], &z, &nz))
     return Fail(env, "ssfBnRelu(x: Float32Array, C, m, r, g, b, s, t: Float32Array of length C, z: Float32Array)");
   if (nx % C != 0 || nz != nx) return Fail(env, "ssfBnRelu: sizes do not fit C");
-  for (size_t o = 0; o < nx; o += C) {
-    for (long long c = 0; c < C; c++) {
-      const float y = Relu(SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]));
-      const float w = y * k.s[c];
-      z[o + c] = w + k.t[c];
+  const size_t c0 = static_cast<size_t>(C);
+  perennial::ParallelRanges(nx / c0, 1, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
+    for (size_t o = lo * c0; o < hi * c0; o += c0) {
+      for (size_t c = 0; c < c0; c++) {
+        const float y = Relu(SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]));
+        const float w = y * k.s[c];
+        z[o + c] = w + k.t[c];
+      }
     }
-  }
+  });
   return env.Undefined();
 }
 
@@ -394,25 +401,30 @@ PERENNIAL_EXACT Napi::Value SsfBnReluGradStats(const Napi::CallbackInfo& info) {
     *dst[i] = d;
   }
   if (nx % c0 != 0 || nd != nx || n1 < c0 || n2 < c0) return Fail(env, "ssfBnReluGradStats: sizes do not fit C");
-  const size_t rows = nx / c0, B = 128;
-  std::vector<double> ps(c0), pt(c0);
-  for (size_t c = 0; c < c0; c++) { ds[c] = 0; dt[c] = 0; }
-  for (size_t r0 = 0; r0 < rows; r0 += B) {
-    const size_t r1 = std::min(rows, r0 + B);
-    std::fill(ps.begin(), ps.end(), 0.0);
-    std::fill(pt.begin(), pt.end(), 0.0);
-    for (size_t r = r0; r < r1; r++) {
-      const float* xr = x + r * c0;
-      const float* dr = dz + r * c0;
-      for (size_t c = 0; c < c0; c++) {
-        const float y = Relu(SsfPre(xr[c], k.m[c], k.r[c], k.g[c], k.b[c]));
-        const float p = dr[c] * y;
-        ps[c] += p;
-        pt[c] += dr[c];
+  const size_t rows = nx / c0, B = 128, blocks = (rows + B - 1) / B;
+  // Each block of B rows gets its own float64 partial sums, in any worker; the blocks' partials are
+  // then added to the totals in block order, as the serial loop did.
+  std::vector<double> ps(blocks * c0, 0.0), pt(blocks * c0, 0.0);
+  perennial::ParallelRanges(rows, B, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
+    for (size_t r0 = lo; r0 < hi; r0 += B) {
+      const size_t r1 = std::min(hi, r0 + B);
+      double* bs = ps.data() + (r0 / B) * c0;
+      double* bt = pt.data() + (r0 / B) * c0;
+      for (size_t r = r0; r < r1; r++) {
+        const float* xr = x + r * c0;
+        const float* dr = dz + r * c0;
+        for (size_t c = 0; c < c0; c++) {
+          const float y = Relu(SsfPre(xr[c], k.m[c], k.r[c], k.g[c], k.b[c]));
+          const float p = dr[c] * y;
+          bs[c] += p;
+          bt[c] += dr[c];
+        }
       }
     }
-    for (size_t c = 0; c < c0; c++) { ds[c] = ds[c] + ps[c]; dt[c] = dt[c] + pt[c]; }
-  }
+  });
+  for (size_t c = 0; c < c0; c++) { ds[c] = 0; dt[c] = 0; }
+  for (size_t b = 0; b < blocks; b++)
+    for (size_t c = 0; c < c0; c++) { ds[c] = ds[c] + ps[b * c0 + c]; dt[c] = dt[c] + pt[b * c0 + c]; }
   return env.Undefined();
 }
 
@@ -432,16 +444,18 @@ PERENNIAL_EXACT Napi::Value SsfBnReluGradX(const Napi::CallbackInfo& info) {
     *dst[i] = d;
   }
   if (nx % c0 != 0 || nd != nx || no != nx) return Fail(env, "ssfBnReluGradX: sizes do not fit C");
-  for (size_t o = 0; o < nx; o += c0) {
-    for (size_t c = 0; c < c0; c++) {
-      const float pre = SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]);
-      const float q0 = dz[o + c] * k.s[c];
-      const int32_t keep = -static_cast<int32_t>(Bits(pre) > 0) | static_cast<int32_t>(0x80000000u);
-      const int32_t qb = Bits(q0) & keep;
-      float q; std::memcpy(&q, &qb, sizeof q);
-      dx[o + c] = (q * k.g[c]) * k.r[c];
+  perennial::ParallelRanges(nx / c0, 1, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
+    for (size_t o = lo * c0; o < hi * c0; o += c0) {
+      for (size_t c = 0; c < c0; c++) {
+        const float pre = SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]);
+        const float q0 = dz[o + c] * k.s[c];
+        const int32_t keep = -static_cast<int32_t>(Bits(pre) > 0) | static_cast<int32_t>(0x80000000u);
+        const int32_t qb = Bits(q0) & keep;
+        float q; std::memcpy(&q, &qb, sizeof q);
+        dx[o + c] = (q * k.g[c]) * k.r[c];
+      }
     }
-  }
+  });
   return env.Undefined();
 }
 

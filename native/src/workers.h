@@ -2,6 +2,7 @@
 // products (sgemm.cc).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -73,6 +74,27 @@ class WorkerPool {
 inline WorkerPool& Pool() {
   static WorkerPool* pool = new WorkerPool();  // never destroyed: its threads are detached
   return *pool;
+}
+
+// Runs f(lo, hi) over [0, n) cut into up to `workers` contiguous ranges whose ends are multiples of
+// `align` (except n), on the pool, each range at least `minPer` long; serially where one range is
+// all there is. Which range a unit lands in does not change what is computed for it.
+inline void ParallelRanges(size_t n, size_t align, size_t minPer, int workers, const std::function<void(size_t, size_t)>& f) {
+  const size_t units = (n + align - 1) / align;
+  size_t parts = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(std::max(1, workers)), n / std::max<size_t>(1, minPer)));
+  parts = std::min(parts, std::max<size_t>(1, units));
+  if (parts == 1) {
+    f(0, n);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  const std::function<void()> work = [&]() {
+    for (size_t t; (t = next.fetch_add(1)) < parts;) {
+      const size_t lo = std::min(n, units * t / parts * align), hi = std::min(n, units * (t + 1) / parts * align);
+      if (lo < hi) f(lo, hi);
+    }
+  };
+  Pool().Run(static_cast<int>(parts) - 1, work);
 }
 
 }  // namespace perennial

@@ -3,7 +3,8 @@
 // shift, on shapes whose row count is not a multiple of the 128-row summation blocks and whose
 // channel count is not a multiple of 4, with many pre-activations at or below zero. The gradients
 // of the frozen parameters (composed ops inside the kernel's gradient) agree to rounding. The
-// composed ops are what runs with the compiled loops switched off.
+// composed ops are what runs with the compiled loops switched off. A large shape runs at 1 and 2
+// threads: the loops split their rows among workers, and the values must not change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
@@ -13,6 +14,7 @@ import { ssfLoops } from '../../src/core/kernels/ssf.js';
 import { Rng } from '../../src/core/rng.js';
 import { SmallCnn, REFERENCE_CNN } from '../../src/continual/backbones/cnn.js';
 import { lossAndGrads, disposeGrads } from '../../src/core/nn.js';
+import { nativeAddon } from '../../src/core/linalg/index.js';
 
 function rand(shape: number[], rng: Rng, scale = 1, offset = 0): tf.Tensor {
   const d = rng.fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
@@ -44,7 +46,11 @@ function run(inputs: tf.Tensor[], weights: tf.Tensor, fused: boolean): tf.Tensor
 test('fused frozen batch norm + ReLU + SSF equals the composed ops bit for bit (output, dx, dscale, dshift)', async (t) => {
   await initTf();
   if (!ssfLoops()) { t.skip('the addon has no ssf loops'); return; }
-  for (const [shape, seed] of [[[3, 9, 7, 5], 1], [[2, 14, 14, 32], 2], [[1, 1, 3, 1], 3]] as [number[], number][]) {
+  // [9, 31, 30, 16]: 8,370 rows, enough for the loops to split their rows between two workers.
+  const addon = nativeAddon(), threadsBefore = addon?.threads() ?? 1;
+  t.after(() => addon?.setThreads?.(threadsBefore));
+  for (const [shape, seed, threads] of [[[3, 9, 7, 5], 1, 1], [[2, 14, 14, 32], 2, 1], [[1, 1, 3, 1], 3, 1], [[9, 31, 30, 16], 4, 1], [[9, 31, 30, 16], 4, 2]] as [number[], number, number][]) {
+    addon?.setThreads?.(threads);
     const rng = new Rng(seed, 'ssf-kernel');
     const C = shape[3]!;
     const inputs = [rand(shape, rng, 2, 0.3), rand([C], rng, 0.5, 1), rand([C], rng, 0.5), rand([C], rng, 0.5), tf.abs(rand([C], rng, 1, 0.2)), rand([C], rng, 0.3, 1), rand([C], rng, 0.2)];
@@ -52,7 +58,7 @@ test('fused frozen batch norm + ReLU + SSF equals the composed ops bit for bit (
     const fused = run(inputs, weights, true), composed = run(inputs, weights, false);
     ['output', 'dx', 'dscale', 'dshift'].forEach((name, k) => {
       const d = firstDifference(fused[k]!, composed[k]!);
-      assert.equal(d, null, `shape [${shape}] ${name}: ${d}`);
+      assert.equal(d, null, `shape [${shape}], ${threads} thread(s), ${name}: ${d}`);
     });
     // Not trivially zero: many pre-activations are clipped, the rest pass.
     const y = fused[0]!.dataSync(), sh = inputs[6]!.dataSync();
