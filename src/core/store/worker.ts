@@ -36,9 +36,14 @@ export async function runWorker(store: RunStore, o: WorkerOptions): Promise<{ do
   const probe = redisConnection(o.redis);
   const children = new Set<ChildProcess>();
   let done = 0, failed = 0, busy = 0;
+  // Set by the processor: a job taken since the last poll of the queue below counts as work even
+  // when it started and ended between two polls (a worker that never saw the queue busy waited
+  // FIRST_JOB_WAIT_S after such a job instead of its idle time).
+  let tookJob = false;
   const worker = new Worker<QueueJobData, QueueJobResult>(name, async (job) => {
     const d = checkQueueJob(job.id, job.data);
     busy++;
+    tookJob = true;
     try {
       const r = await runJob({ id: job.id!, argv: d.argv, html: d.html }, store, {
         timeoutMs: d.timeoutMs,
@@ -81,7 +86,8 @@ export async function runWorker(store: RunStore, o: WorkerOptions): Promise<{ do
       try {
         const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         const pending = Object.values(c).reduce((a, b) => a + b, 0);
-        if (pending > 0 || busy > 0) { idleSince = Date.now(); seenWork = true; }
+        if (pending > 0 || busy > 0 || tookJob) { idleSince = Date.now(); seenWork = true; }
+        tookJob = false;
       } catch {
         idleSince = Date.now(); // Redis away: not idle, waiting for it
       }
