@@ -20,8 +20,9 @@ function check(name: string, x: tf.Tensor, perChannel: tf.Tensor[]): void {
   if (fused()) installBatchNormKernels();
 }
 
-function normaliseRelu<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps: number): T {
-  return tf.relu(x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gamma).add(beta)) as T;
+/** The composed ops: relu(((x - mean) r) gamma + beta), r = rsqrt(variance + eps), in this order. */
+function normaliseRelu<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, r: tf.Tensor): T {
+  return tf.relu(x.sub(mean).mul(r).mul(gamma).add(beta)) as T;
 }
 
 /**
@@ -34,7 +35,7 @@ export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, 
     // Composed: the gradient flows through the batch statistics, as the fused kernel's does.
     const axes = [...Array(x.rank - 1).keys()];
     const { mean, variance } = tf.moments(x, axes);
-    return { y: normaliseRelu(x, gamma, beta, mean, variance, eps), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    return { y: tf.tidy(() => normaliseRelu(x, gamma, beta, mean, tf.rsqrt(variance.add(eps)))), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   const [y, mean, variance] = tf.engine().runKernel(BN_RELU_TRAIN, { x, gamma, beta }, { eps }) as unknown as [T, tf.Tensor1D, tf.Tensor1D];
   return { y, mean, variance };
@@ -43,7 +44,7 @@ export function batchNormReluTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor, 
 /** Evaluation mode: normalise with given (running) statistics. */
 export function batchNormReluEval<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, eps = 1e-5): T {
   check('batchNormReluEval', x, [gamma, beta, mean, variance]);
-  if (!fused()) return tf.tidy(() => normaliseRelu(x, gamma, beta, mean, variance, eps));
+  if (!fused()) return tf.tidy(() => normaliseRelu(x, gamma, beta, mean, tf.rsqrt(variance.add(eps))));
   return tf.engine().runKernel(BN_RELU_EVAL, { x, gamma, beta, mean, variance }, { eps }) as T;
 }
 
@@ -63,7 +64,7 @@ export function batchNormReluEvalSsf<T extends tf.Tensor>(x: T, gamma: tf.Tensor
     const C = x.shape[x.rank - 1];
     const fits = x.dtype === 'float32' && x.rank >= 1 && [gamma, beta, mean, r, scale, shift].every((t) => t.rank === 1 && t.shape[0] === C && t.dtype === 'float32');
     if (!(fits && C > 0 && tf.getBackend() === 'wasm' && engineKernelsEnabled() && ssfLoops())) {
-      return tf.relu(x.sub(mean).mul(r).mul(gamma).add(beta)).mul(scale).add(shift) as T;
+      return normaliseRelu(x, gamma, beta, mean, r).mul(scale).add(shift) as T;
     }
     installSsfKernels();
     return tf.engine().runKernel(SSF_BN_RELU, { x, mean, r, gamma, beta, scale, shift }, {}) as T;

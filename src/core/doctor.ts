@@ -48,7 +48,8 @@ export async function gpuReport(): Promise<Record<string, unknown>> {
   try { render = readdirSync('/dev/dri').filter((f) => f.startsWith('renderD')); } catch { render = []; }
   const devices = { nvidia: existsSync('/dev/nvidia0'), dri_render_nodes: render.length };
   const webgpuUsable = webgpuPkgs['@tensorflow/tfjs-backend-webgpu'] && (webgpuPkgs.webgpu || hasNavigatorGpu);
-  let tfjsWebgpu = 'absent (needs @tensorflow/tfjs-backend-webgpu and the webgpu package or navigator.gpu)';
+  let tfjsWebgpu = webgpuPkgs['@tensorflow/tfjs-backend-webgpu'] ? 'absent (needs the webgpu package, `npm install webgpu`, or a global navigator.gpu)'
+    : 'absent (@tensorflow/tfjs-backend-webgpu is not installed)';
   if (webgpuUsable) tfjsWebgpu = (await probeWebGpu()) ?? 'available: an adapter answered (train with --tf-backend webgpu)';
   return {
     tfjs_webgpu: tfjsWebgpu,
