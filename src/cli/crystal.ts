@@ -135,15 +135,16 @@ function register(program: Command): void {
     .option('--seed <n>', 'seed (peak draws, tree subsampling)', '0')
     .option('--rounds <n>', 'boosting rounds of the element model (H-count model: two thirds)', '150')
     .option('--draws <n>', 'simulated peak sets per training structure', '2')
+    .option('--context', 'also fit a second pass over the first pass\'s probabilities around each peak (out-of-fold, two folds by structure)')
     .option('--json <file>', 'the run record (model card and held-out metrics)')
-    .action(async (o: { corpus: string; out: string; seed: string; rounds: string; draws: string; json?: string }) => {
+    .action(async (o: { corpus: string; out: string; seed: string; rounds: string; draws: string; context?: boolean; json?: string }) => {
       const seed = Number(o.seed), rounds = Number(o.rounds), draws = Number(o.draws);
       if (!Number.isInteger(seed)) throw new InputError(`--seed must be an integer, got ${o.seed}`);
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > X.MAX_BOOST_ROUNDS) throw new InputError(`--rounds must be an integer 1-${X.MAX_BOOST_ROUNDS}, got ${o.rounds}`);
       if (!Number.isInteger(draws) || draws < 1 || draws > 20) throw new InputError(`--draws must be an integer 1-20, got ${o.draws}`);
       outputGuard().inputFolder(o.corpus, '--corpus', STRUCTURE_FILES).output(o.out, '--out').output(o.json, '--json').check();
       const rec = new RunRecorder('crystal train', o, seed);
-      const r = await X.trainRun(o.corpus, { seed, draws, element: { rounds }, hcount: { rounds: Math.max(1, Math.round((2 * rounds) / 3)) } }, (phase, fn) => rec.time(phase, fn));
+      const r = await X.trainRun(o.corpus, { seed, draws, context: o.context ?? false, element: { rounds }, hcount: { rounds: Math.max(1, Math.round((2 * rounds) / 3)) } }, (phase, fn) => rec.time(phase, fn));
       writeFileAtomic(o.out, JSON.stringify(r.model) + '\n');
       const m = r.model.card.metrics as Record<string, number | null>;
       process.stdout.write(`${o.out}: trained on ${r.trainCases} structures` + (r.heldout ? `; held out ${r.heldout.structures.length}: heavy-atom accuracy ${X.fmt(m.heldout_heavy_acc, 3)} (height-rank baseline ${X.fmt(m.heldout_baseline_heavy_acc, 3)}), H count ${X.fmt(m.heldout_h_count_acc, 3)} (valence rule ${X.fmt(m.heldout_valence_rule_h_count_acc, 3)})` : '') + '\n');

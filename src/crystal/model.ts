@@ -33,7 +33,7 @@ function zOrder(els: readonly string[]): string[] { return [...els].sort((a, b) 
  * covalent radii, coordination against valence, a few element indicators). Candidates are the
  * formula's non-H elements.
  */
-export function peakCandidateRows(ps: PeakSet): { candidates: string[]; rows: number[][][] } {
+export function peakCandidateRows(ps: PeakSet): { candidates: string[]; rows: number[][][]; near: number[][] } {
   const n = ps.heights.length;
   const candidates = zOrder(Object.keys(ps.counts));
   if (candidates.length === 0) throw new InputError('no non-H elements in the formula');
@@ -46,11 +46,13 @@ export function peakCandidateRows(ps: PeakSet): { candidates: string[]; rows: nu
   const bonds = bondsByCovalentRadii(ps.structure, { sites, tolerance: REACH / (2 * covalentRadius('C')) });
   const rankOf = new Map(candidates.map((e, i) => [e, i]));
   const zmax = atomicNumber(candidates[0]);
+  const nearOf: number[][] = [];
   const rows = ps.heights.map((h, i) => {
     const nb = [...bonds[i]].sort((a, b) => a.d - b.d);
     const ds = nb.map((b) => b.d);
     const within = (r: number) => ds.filter((d) => d < r).length;
     const near = nb.filter((b) => b.d < 2.0);
+    nearOf.push(near.map((b) => b.j));
     const near24 = nb.filter((b) => b.d < 2.4);
     let angle = 0, planar = 0;
     if (near.length >= 2) {
@@ -78,7 +80,24 @@ export function peakCandidateRows(ps: PeakSet): { candidates: string[]; rows: nu
         ...ONE_HOT.map((x) => (x === e ? 1 : 0))];
     });
   });
-  return { candidates, rows };
+  return { candidates, rows, near: nearOf };
+}
+
+// The second pass (context model): each candidate row gains the first pass's probabilities around
+// the peak, one round of message passing over the peak graph. Per peak: the mean first-pass
+// probability of C, of N, of O, of a halogen and of S/P over its neighbours within 2.0 Å; per
+// candidate: its own first-pass probability and the largest one among the neighbours.
+const CONTEXT_GROUPS = [['C'], ['N'], ['O'], ['F', 'Cl', 'Br', 'I'], ['S', 'P']];
+export const CONTEXT_FEATURES = 2 + CONTEXT_GROUPS.length;
+
+/** Candidate rows with the context features of first-pass probabilities `p1` (per peak, over `candidates`). */
+export function contextRows(candidates: readonly string[], rows: readonly number[][][], near: readonly number[][], p1: readonly number[][]): number[][][] {
+  const groups = CONTEXT_GROUPS.map((g) => g.map((e) => candidates.indexOf(e)).filter((k) => k >= 0));
+  return rows.map((r, i) => {
+    const nb = near[i];
+    const around = groups.map((ks) => (nb.length ? nb.reduce((s, j) => s + ks.reduce((t, k) => t + p1[j][k], 0), 0) / nb.length : 0));
+    return r.map((row, k) => [...row, p1[i][k], nb.length ? Math.max(...nb.map((j) => p1[j][k])) : 0, ...around]);
+  });
 }
 
 /** Candidate rows per heavy atom for the H count (0-3): the context's features, element and bond-length residuals. */
@@ -105,6 +124,8 @@ export interface AssignerModelFile {
   readonly format: 'perennial-crystal-assigner';
   readonly version: 1;
   readonly element: BoostModel;
+  /** The second pass over the first's probabilities around each peak (contextRows), where trained with it. */
+  readonly element_context?: BoostModel;
   readonly hcount: BoostModel;
   readonly card: ModelCard;
 }
@@ -120,6 +141,10 @@ export class ShippedAssigner {
     if (!f || f.format !== 'perennial-crystal-assigner' || f.version !== 1) throw new InputError(`${source}: not a perennial crystal assigner model (format/version)`);
     checkBoostModel(f.element, `${source}: element model`);
     checkBoostModel(f.hcount, `${source}: H-count model`);
+    if (f.element_context !== undefined) {
+      checkBoostModel(f.element_context, `${source}: context model`);
+      if (f.element_context.nFeatures !== f.element.nFeatures + CONTEXT_FEATURES) throw new InputError(`${source}: context model expects ${f.element_context.nFeatures} features, the element model gives ${f.element.nFeatures} + ${CONTEXT_FEATURES}`);
+    }
     return new ShippedAssigner(f, source);
   }
 
@@ -141,8 +166,11 @@ export class ShippedAssigner {
 
   /** Per-peak probabilities over the formula's elements (heaviest first). */
   probabilities(ps: PeakSet): { candidates: string[]; proba: number[][] } {
-    const { candidates, rows } = peakCandidateRows(ps);
-    return { candidates, proba: rows.map((r) => predictGroup(this.file.element, r)) };
+    const { candidates, rows, near } = peakCandidateRows(ps);
+    const p1 = rows.map((r) => predictGroup(this.file.element, r));
+    const second = this.file.element_context;
+    if (!second) return { candidates, proba: p1 };
+    return { candidates, proba: contextRows(candidates, rows, near, p1).map((r) => predictGroup(second, r)) };
   }
 
   get card(): ModelCard { return this.file.card; }
@@ -166,33 +194,58 @@ function roundTree(t: Tree): Tree {
 export interface TrainOptions {
   /** Peak draws (position jitter and phasing model) per training structure. */
   readonly draws?: number;
+  /** Also fit the second pass (contextRows) on out-of-fold first-pass probabilities (two folds by structure). */
+  readonly context?: boolean;
   readonly element?: BoostOptions;
   readonly hcount?: BoostOptions;
 }
 
-export interface TrainingData { readonly element: ChoiceGroup[]; readonly hcount: ChoiceGroup[]; readonly structures: number; readonly peaks: number; readonly skipped: number }
+/** One simulated peak set of a training structure: its candidate rows, neighbours and labels (-1: no candidate). */
+export interface TrainingPeakSet { readonly structure: number; readonly candidates: string[]; readonly rows: number[][][]; readonly near: number[][]; readonly labels: number[] }
+
+export interface TrainingData { readonly element: ChoiceGroup[]; readonly hcount: ChoiceGroup[]; readonly peakSets: TrainingPeakSet[]; readonly structures: number; readonly peaks: number; readonly skipped: number }
 
 /** Labelled candidate groups from structures with true elements (and H where present). */
 export function trainingGroups(cases: readonly RefinementCase[], rng: Rng, draws = 1, onCase?: (name: string) => void): TrainingData {
-  const element: ChoiceGroup[] = [], hcount: ChoiceGroup[] = [];
+  const element: ChoiceGroup[] = [], hcount: ChoiceGroup[] = [], peakSets: TrainingPeakSet[] = [];
   let peaks = 0, skipped = 0;
-  for (const c of cases) {
+  cases.forEach((c, ci) => {
     onCase?.(c.name);
     for (let d = 0; d < draws; d++) {
       const ps = simulatePeaks(c, rng.split(`${c.name}:${d}`));
-      const { candidates, rows } = peakCandidateRows(ps);
-      rows.forEach((r, i) => {
+      const { candidates, rows, near } = peakCandidateRows(ps);
+      const labels = rows.map((r, i) => {
         const label = candidates.indexOf(ps.truth![i]);
-        if (label < 0) { skipped++; return; }
+        if (label < 0) { skipped++; return -1; }
         element.push({ rows: r, label }); peaks++;
+        return label;
       });
+      peakSets.push({ structure: ci, candidates, rows, near, labels });
     }
     if (c.structure.sites.some((s) => s.element === 'H')) {
       const ctx = heavyAtomContexts(c.structure);
       hCountRows(c.structure, ctx).forEach((r, i) => hcount.push({ rows: r, label: Math.min(ctx[i].nH, 3) }));
     }
-  }
-  return { element, hcount, structures: cases.length, peaks, skipped };
+  });
+  return { element, hcount, peakSets, structures: cases.length, peaks, skipped };
+}
+
+/**
+ * The second pass, fitted on first-pass probabilities that did not see the structure: two folds by
+ * structure (even and odd positions), each predicted by a first pass fitted on the other.
+ */
+function fitContext(data: TrainingData, rng: Rng, opts: BoostOptions, onStep?: (msg: string) => void): BoostModel {
+  const groupsOf = (sets: readonly TrainingPeakSet[]): ChoiceGroup[] => sets.flatMap((t) => t.rows.flatMap((r, i) => (t.labels[i] >= 0 ? [{ rows: r, label: t.labels[i] }] : [])));
+  const folds = [0, 1].map((f) => data.peakSets.filter((t) => t.structure % 2 === f));
+  const second: ChoiceGroup[] = [];
+  folds.forEach((fold, f) => {
+    const first = fitChoiceBoost(groupsOf(folds[1 - f]), rng.split(`context-fold-${f}`), opts, (r) => onStep?.(`context fold ${f + 1} tree ${r + 1}`));
+    for (const t of fold) {
+      const p1 = t.rows.map((r) => predictGroup(first, r));
+      contextRows(t.candidates, t.rows, t.near, p1).forEach((r, i) => { if (t.labels[i] >= 0) second.push({ rows: r, label: t.labels[i] }); });
+    }
+  });
+  return fitChoiceBoost(second, rng.split('context'), opts, (r) => onStep?.(`context tree ${r + 1}`));
 }
 
 /** Fit both models on training structures. */
@@ -204,15 +257,17 @@ export function trainAssigner(cases: readonly RefinementCase[], rng: Rng, o: Tra
   const hOpts: BoostOptions = { rounds: 100, depth: 4, ...o.hcount };
   const element = fitChoiceBoost(data.element, rng.split('element'), elementOpts, (r) => onStep?.(`element tree ${r + 1}`));
   const hcount = fitChoiceBoost(data.hcount, rng.split('hcount'), hOpts, (r) => onStep?.(`H-count tree ${r + 1}`));
+  const context = o.context ? fitContext(data, rng.split('context'), elementOpts, onStep) : undefined;
   const trainElement = groupMetrics(element, data.element), trainH = groupMetrics(hcount, data.hcount);
   return {
     format: 'perennial-crystal-assigner', version: 1,
     element: { ...element, trees: element.trees.map(roundTree) },
+    ...(context ? { element_context: { ...context, trees: context.trees.map(roundTree) } } : {}),
     hcount: { ...hcount, trees: hcount.trees.map(roundTree) },
     card: {
       corpus: { ...corpus, training_structures: data.structures, training_peaks: data.peaks, peaks_without_candidate: data.skipped, training_heavy_atoms_for_h: data.hcount.length },
       seed,
-      settings: { draws, element: element.options, hcount: hcount.options, peaks: 'simulatePeaks: true sites + 0.05 Å jitter, |Fo| map phased by a jittered all-carbon model, 7-point heights' },
+      settings: { draws, element: element.options, hcount: hcount.options, context: context ? 'second pass over out-of-fold first-pass probabilities of neighbours within 2.0 Å (two folds by structure)' : 'none', peaks: 'simulatePeaks: true sites + 0.05 Å jitter, |Fo| map phased by a jittered all-carbon model, 7-point heights' },
       metrics: { train_element_peak_argmax_acc: trainElement.accuracy, train_element_logloss: trainElement.logloss, train_h_count_acc: trainH.accuracy, train_h_logloss: trainH.logloss },
     },
   };

@@ -14,7 +14,7 @@ import { assignBatchRun, hydrogensRun, trainRun } from '../../src/crystal/comman
 import { simulateReflections } from '../../src/crystal/corpus.js';
 import { writeExampleFiles } from '../../src/crystal/example.js';
 import { heavyAtomContexts } from '../../src/crystal/hydrogens.js';
-import { ShippedAssigner } from '../../src/crystal/model.js';
+import { CONTEXT_FEATURES, ShippedAssigner, contextRows } from '../../src/crystal/model.js';
 import { caseFromShelx, evaluateCase } from '../../src/crystal/refine.js';
 import { simulatePeaks } from '../../src/crystal/assign.js';
 import { writeShelxIns, type ShelxModel } from '../../src/crystal/shelx.js';
@@ -167,4 +167,35 @@ test('train on a corpus folder: the manifest splits by name, and the card says w
   const old = await trainRun(corpus, opts);
   assert.equal(old.model.card.corpus.plain, true);
   assert.ok(!('extras' in old.model.card.corpus));
+});
+
+test('context features: own and neighbours\' first-pass probabilities, neighbour means per element group', () => {
+  const candidates = ['Cl', 'O', 'N', 'C'];
+  const rows = [[[1], [2], [3], [4]], [[5], [6], [7], [8]], [[9], [9], [9], [9]]];
+  const p1 = [[0.1, 0.2, 0.3, 0.4], [0.0, 0.5, 0.1, 0.4], [0.7, 0.1, 0.1, 0.1]];
+  const near = [[1, 2], [0], []];
+  const x = contextRows(candidates, rows, near, p1);
+  assert.equal(x[0][0].length, 1 + CONTEXT_FEATURES);
+  // Peak 0, candidate O (k = 1): own 0.2, largest neighbour 0.5; means over peaks 1 and 2 of C, N, O, halogens, S/P.
+  assert.deepEqual(x[0][1], [2, 0.2, 0.5, (0.4 + 0.1) / 2, (0.1 + 0.1) / 2, (0.5 + 0.1) / 2, (0.0 + 0.7) / 2, 0]);
+  // A peak without neighbours gets zeros for them.
+  assert.deepEqual(x[2][0], [9, 0.7, 0, 0, 0, 0, 0, 0]);
+});
+
+test('train with --context: a second pass on out-of-fold probabilities, loaded and used; a mismatched one is refused', async () => {
+  const r = await trainRun(ex, { seed: 0, draws: 1, context: true, element: { rounds: 5, depth: 2 }, hcount: { rounds: 5, depth: 2 } });
+  const m = r.model;
+  assert.ok(m.element_context, 'the file carries the second pass');
+  assert.equal(m.element_context!.nFeatures, m.element.nFeatures + CONTEXT_FEATURES);
+  const file = join(dir, 'ctx.json');
+  writeFileSync(file, JSON.stringify(m));
+  const withContext = ShippedAssigner.load(file);
+  const plain = ShippedAssigner.fromObject({ ...m, element_context: undefined }, 'first pass only');
+  const ps = simulatePeaks(builtInCase(rng(1, 'ctx-case')), rng(2, 'ctx'));
+  const a = withContext.probabilities(ps), b = plain.probabilities(ps);
+  assert.deepEqual(a.candidates, b.candidates);
+  for (const p of a.proba) assert.ok(Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-9 && p.every((v) => v >= 0));
+  assert.notDeepEqual(a.proba, b.proba, 'the second pass changes the probabilities');
+  const bad = { ...m, element_context: { ...m.element_context!, nFeatures: m.element.nFeatures + CONTEXT_FEATURES + 1 } };
+  assert.throws(() => ShippedAssigner.fromObject(bad, 'bad.json'), /bad\.json: context model expects/);
 });
