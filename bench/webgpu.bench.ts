@@ -43,21 +43,26 @@ await initTf();
 if (target === 'cpu') await tf.setBackend('cpu');
 
 type Step = () => void;
-/** Steps built on `backend` (their tensors live there). */
+/** The selected steps, built on `backend` (their tensors live there); each from its own random stream. */
 async function build(backend: string): Promise<Record<string, Step>> {
   await tf.setBackend(backend);
-  const rng = new Rng(0, 'bench/webgpu');
-  const data = Array.from({ length: 4 }, () => {
-    const x = tf.tensor2d(rng.fillNormal(new Float32Array(128 * 784)), [128, 784]);
-    const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 128 }, () => rng.int(10)), 'int32'), 10).toFloat() as tf.Tensor2D;
-    return { x, y };
-  });
-  const mlp = makeFusedLoop(data, rng);
-  const safe = safeSteps(rng);
-  const net = co2lNet(), batch = co2lBatch(rng), opt = fusedAdam(1e-3);
-  const co2l = co2lStep(opt, net, batch);
+  const root = new Rng(0, 'bench/webgpu');
   // Every step reads its loss back (dataSync / lossAndGrads), so queued GPU work is inside its time.
-  return { mlp: () => { mlp.run(1); }, safe48: safe(48), safe256: safe(256), co2l };
+  const makers: Record<string, (rng: Rng) => Step> = {
+    mlp: (rng) => {
+      const data = Array.from({ length: 4 }, () => {
+        const x = tf.tensor2d(rng.fillNormal(new Float32Array(128 * 784)), [128, 784]);
+        const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 128 }, () => rng.int(10)), 'int32'), 10).toFloat() as tf.Tensor2D;
+        return { x, y };
+      });
+      const loop = makeFusedLoop(data, rng);
+      return () => { loop.run(1); };
+    },
+    safe48: (rng) => safeSteps(rng)(48),
+    safe256: (rng) => safeSteps(rng)(256),
+    co2l: (rng) => co2lStep(fusedAdam(1e-3), co2lNet(), co2lBatch(rng)),
+  };
+  return Object.fromEntries(only.map((n) => [n, makers[n]!(root.split(n))]));
 }
 
 const rounds = quick ? 3 : 10, perRound = quick ? 2 : 5;
