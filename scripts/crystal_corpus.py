@@ -49,6 +49,26 @@ GROUPS = {
     'P21': (-1, ['-X, 1/2+Y, -Z'], 0.10),
 }
 SYSTEM = {'P21/c': 'mono', 'P-1': 'tri', 'P212121': 'ortho', 'C2/c': 'mono', 'Pbca': 'ortho', 'P21': 'mono'}
+# Trigonal groups with 3-fold rotation axes (site symmetry 3), where a solvent molecule or ion of C3v
+# symmetry can lie on the axis as in real trigonal data sets: LATT, SYMM, relative frequency among
+# the trigonal structures, and the (x, y) of one such axis. Hexagonal axes (a = b, gamma = 120).
+TRIGONAL = {
+    'P-3': (1, ['-Y, X-Y, Z', '-X+Y, -X, Z'], 0.35, (1 / 3, 2 / 3)),
+    'R-3': (3, ['-Y, X-Y, Z', '-X+Y, -X, Z'], 0.40, (0.0, 0.0)),
+    'P31c': (-1, ['-Y, X-Y, Z', '-X+Y, -X, Z', 'Y, X, 1/2+Z', 'X-Y, -Y, 1/2+Z', '-X, -X+Y, 1/2+Z'], 0.25, (1 / 3, 2 / 3)),
+}
+# Species put on a 3-fold axis (ideal geometry, axis along z, A): name, relative frequency, atoms as
+# (element, distance from the axis, height along it, parent index for H); an atom off the axis stands
+# for the three the axis makes of it.
+AXIS_SPECIES = [
+    ('acetonitrile', 0.30, [('C', 0.0, 0.0, None), ('C', 0.0, 1.46, None), ('N', 0.0, 2.60, None), ('H', 0.924, -0.327, 0)]),
+    ('chloroform', 0.15, [('C', 0.0, 0.0, None), ('H', 0.0, 1.00, 0), ('Cl', 1.674, -0.544, None)]),
+    ('perchlorate', 0.15, [('Cl', 0.0, 0.0, None), ('O', 0.0, 1.43, None), ('O', 1.348, -0.477, None)]),
+    ('tetrafluoroborate', 0.10, [('B', 0.0, 0.0, None), ('F', 0.0, 1.39, None), ('F', 1.310, -0.463, None)]),
+    ('nitrate', 0.10, [('N', 0.0, 0.0, None), ('O', 1.25, 0.0, None)]),
+    ('chloride', 0.12, [('Cl', 0.0, 0.0, None)]),
+    ('bromide', 0.08, [('Br', 0.0, 0.0, None)]),
+]
 
 # Bondi van der Waals radii (Å); 2.0 for elements without one.
 VDW = {'H': 1.10, 'B': 1.92, 'C': 1.70, 'N': 1.55, 'O': 1.52, 'F': 1.47, 'Si': 2.10, 'P': 1.80, 'S': 1.80,
@@ -63,7 +83,7 @@ MAX_Z = 83
 # (of those with a rotatable terminal group), and with Z' = 2.
 REALISM = {'solvent': 0.35, 'two_solvent': 0.3, 'half_occupied_solvent': 0.35, 'disorder': 0.3,
            'disorder_occupancy': (0.5, 0.9), 'z_prime_2': 0.1, 'z_prime_2_max_heavy': 30,
-           'special_position': 0.15}
+           'special_position': 0.15, 'trigonal': 0.08, 'axis_species': 0.6}
 # Ions put on an inversion centre (centrosymmetric groups, site occupancy 1/2): element, relative frequency.
 SPECIAL_IONS = [('Cl', 0.6), ('Br', 0.25), ('I', 0.15)]
 # Solvents and counter-ions: name, SMILES, relative frequency.
@@ -109,7 +129,8 @@ def all_ops(latt, symm):
     ops = [(np.eye(3), np.zeros(3))] + [parse_op(c) for c in symm]
     if latt > 0:
         ops = ops + [(-R, -t) for R, t in ops]
-    cent = {1: [np.zeros(3)], 7: [np.zeros(3), np.array([0.5, 0.5, 0.0])]}[abs(latt)]
+    cent = {1: [np.zeros(3)], 7: [np.zeros(3), np.array([0.5, 0.5, 0.0])],
+            3: [np.zeros(3), np.array([2 / 3, 1 / 3, 1 / 3]), np.array([1 / 3, 2 / 3, 2 / 3])]}[abs(latt)]
     return [(R, t + c) for R, t in ops for c in cent]
 
 
@@ -145,6 +166,9 @@ def random_shape(system, rng):
                 return r, tuple(ang)
     if system == 'mono':
         return r, (90.0, rng.uniform(91, 118), 90.0)
+    if system == 'hex':
+        r[1] = r[0]
+        return r, (90.0, 90.0, 120.0)
     return r, (90.0, 90.0, 90.0)
 
 
@@ -173,6 +197,70 @@ def fixed_clash(F, M, ops, fixed):
     return bool(len(pairs) and np.any(pairs['v'] < thr_fixed[pairs['j'] % n]))
 
 
+def draw_axis_species(rng):
+    """A species for a 3-fold axis (AXIS_SPECIES's frequencies), turned about the axis by a random angle
+    and flipped along it half the time: name, the asymmetric atoms as (element, Cartesian offset from
+    the axis point, on the axis, parent), and the whole species' offsets and elements."""
+    w = np.array([x[1] for x in AXIS_SPECIES])
+    name, _, atoms = AXIS_SPECIES[rng.choice(len(AXIS_SPECIES), p=w / w.sum())]
+    phi = rng.uniform(0, 2 * math.pi)
+    sign = 1.0 if rng.uniform() < 0.5 else -1.0
+    asym, full, full_els = [], [], []
+    for el, rad, h, parent in atoms:
+        on = rad == 0.0
+        pts = [np.array([rad * math.cos(phi + 2 * math.pi * q / 3), rad * math.sin(phi + 2 * math.pi * q / 3), sign * h]) for q in range(1 if on else 3)]
+        asym.append((el, pts[0], on, parent))
+        full += pts
+        full_els += [el] * len(pts)
+    return name, asym, np.array(full), full_els
+
+
+def axis_copies(axis, M, ops):
+    """Fractional coordinates of every copy of the axis species in the cell, one (m, 3) array per copy.
+    The axis point's own site symmetry maps the species onto itself (its offsets are 3-fold symmetric
+    about Cartesian z, which is c for hexagonal axes), so a copy is known by where the point goes."""
+    P0 = np.array([axis['xy'][0], axis['xy'][1], axis['z0']])
+    Ffull = P0 + axis['full'] @ np.linalg.inv(M).T
+    out, anchors = [], []
+    for R, t in ops:
+        a = R @ P0 + t
+        shift = np.floor(a + 1e-9)
+        a = a - shift
+        if any(np.all(np.abs(((a - b) + 0.5) % 1.0 - 0.5) < 1e-6) for b in anchors):
+            continue
+        anchors.append(a)
+        out.append(Ffull @ R.T + t - shift)
+    return out
+
+
+def axis_clash(F, M, ops, axis):
+    """Whether the species on the 3-fold axis comes closer to any copy of the molecule, or to another copy
+    of itself, than the van der Waals sum less 0.5 A (H...H 2.0 A)."""
+    copies = axis_copies(axis, M, ops)
+    m, n = len(axis['els']), len(F)
+    rs = np.array([VDW.get(e, 2.0) for e in axis['els']])
+    hs = np.array([e == 'H' for e in axis['els']])
+    S = np.concatenate(copies)
+    trans = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
+    St = (S[None] + trans[:, None]).reshape(-1, 3)
+    allF = np.concatenate([F[None], images(F, ops)]).reshape(-1, 3)
+    pairs = cKDTree(St @ M.T).sparse_distance_matrix(cKDTree(allF @ M.T), THR_MAX, output_type='ndarray')
+    if len(pairs):
+        i, j = pairs['i'] % m, pairs['j'] % n
+        thr = np.where(hs[i] & axis['mol_h'][j], 2.0, rs[i] + axis['mol_r'][j] - 0.5)
+        if np.any(pairs['v'] < thr):
+            return True
+    pairs = cKDTree(S @ M.T).sparse_distance_matrix(cKDTree(St @ M.T), THR_MAX, output_type='ndarray')
+    if len(pairs):
+        cs = len(S)
+        same = (pairs['j'] // cs == 13) & ((pairs['j'] % cs) // m == pairs['i'] // m)
+        i, j = pairs['i'] % m, pairs['j'] % m
+        thr = np.where(hs[i] & hs[j], 2.0, rs[i] + rs[j] - 0.5)
+        if np.any((pairs['v'] < thr) & ~same):
+            return True
+    return False
+
+
 def clash(Xr, centre, lengths, angles, ops, thr, rmax, fixed=None):
     M = cell_matrix(*lengths, *angles)
     F = Xr @ np.linalg.inv(M).T + centre
@@ -187,7 +275,7 @@ def clash(Xr, centre, lengths, angles, ops, thr, rmax, fixed=None):
         if len(pairs):
             hit = bool(np.any(pairs['v'] < thr[pairs['i'], pairs['j'] % n]))
     if not hit and fixed is not None:
-        hit = fixed_clash(F, M, ops, fixed)
+        hit = axis_clash(F, M, ops, fixed) if isinstance(fixed, dict) else fixed_clash(F, M, ops, fixed)
     return hit, F, M
 
 
@@ -221,10 +309,12 @@ def pack(X, els, ops, system, vmol, rng, attempts=3, fixed=None):
             moved = True
             while moved:
                 moved = False
-                for ax in rng.permutation(3):
+                # Hexagonal axes keep a = b: a and b shrink together.
+                for ax in (rng.permutation(2) if system == 'hex' else rng.permutation(3)):
+                    tied = ([0, 1], [2])[ax] if system == 'hex' else [ax]
                     trial = lengths.copy()
-                    trial[ax] *= step
-                    if trial[ax] >= 3.5 and not clash(Xr, centre, trial, angles, ops, thr, rmax, fixed)[0]:
+                    trial[tied] *= step
+                    if trial[tied[0]] >= 3.5 and not clash(Xr, centre, trial, angles, ops, thr, rmax, fixed)[0]:
                         lengths = trial
                         moved = True
         _, F, M = clash(Xr, centre, lengths, angles, ops, thr, rmax, fixed)
@@ -351,10 +441,16 @@ def adps(atoms, M, rng):
         if a['el'] == 'H':
             continue
         u = base * (1 + 0.8 * a.get('rr', rr[i]) ** 2) * (1.35 if a['nheavy'] <= 1 else 1.0) * rng.uniform(0.9, 1.1) * extra[a['kind']]
-        ev = rng.uniform(0.55, 1.5, size=3)
-        ev = ev / ev.mean() * u
-        Q = random_rotation(rng)
-        Uc = Q @ np.diag(ev) @ Q.T
+        if a.get('axis'):
+            # On a 3-fold axis along Cartesian z: U must be invariant under the axis (U11 = U22 = 2 U12, U13 = U23 = 0).
+            ev = rng.uniform(0.55, 1.5, size=2)
+            ev = ev / ((2 * ev[0] + ev[1]) / 3) * u
+            Uc = np.diag([ev[0], ev[0], ev[1]])
+        else:
+            ev = rng.uniform(0.55, 1.5, size=3)
+            ev = ev / ev.mean() * u
+            Q = random_rotation(rng)
+            Uc = Q @ np.diag(ev) @ Q.T
         Ustar = Minv @ Uc @ Minv.T
         U = Ustar / np.outer(nrec, nrec)
         out[i] = (U[0, 0], U[1, 1], U[2, 2], U[1, 2], U[0, 2], U[0, 1])
@@ -647,21 +743,58 @@ def main():
         els = [t['el'] for t in atoms]
         g = names[r.choice(len(names), p=probs)]
         latt, symm, _ = GROUPS[g]
+        system = SYSTEM[g]
+        axis = None
+        if not a.plain:
+            # The trigonal draws come from a stream of their own: every structure they leave alone is as before.
+            r3 = np.random.default_rng([a.seed, k, 2])
+            info['axis_species'] = None
+            if r3.uniform() < REALISM['trigonal']:
+                tn = list(TRIGONAL)
+                tw = np.array([TRIGONAL[t][2] for t in tn])
+                g = tn[r3.choice(len(tn), p=tw / tw.sum())]
+                latt, symm, _, xy = TRIGONAL[g]
+                system = 'hex'
+                if r3.uniform() < REALISM['axis_species']:
+                    sp_name, asym, full, full_els = draw_axis_species(r3)
+                    z0 = r3.uniform(0.15, 0.35) if g == 'R-3' else r3.uniform(0, 1)
+                    radius = np.array([VDW.get(e, 2.0) for e in els])
+                    axis = {'xy': xy, 'z0': z0, 'full': full, 'els': full_els, 'mol_r': radius, 'mol_h': np.array([e == 'H' for e in els])}
+                    # One species per three molecules (the axis site's multiplicity is a third of a general
+                    # one's); its volume as van der Waals spheres, 0.6 of their sum where bonded ones overlap.
+                    spheres = sum(4 / 3 * math.pi * VDW.get(e, 2.0) ** 3 for e in full_els)
+                    vmol += spheres * (0.6 if len(full_els) > 1 else 1.0) / 3
         ops = all_ops(latt, symm)
-        fixed = None
+        fixed = axis
         if not a.plain:
             info['special_position'] = None
-            if latt > 0 and r2.uniform() < REALISM['special_position']:
+            if axis is None and g not in TRIGONAL and latt > 0 and r2.uniform() < REALISM['special_position']:
                 w = np.array([x[1] for x in SPECIAL_IONS])
                 ion = SPECIAL_IONS[r2.choice(len(SPECIAL_IONS), p=w / w.sum())][0]
                 f0 = 0.5 * r2.integers(2, size=3).astype(float)
                 fixed = (f0, np.array([VDW.get(e, 2.0) for e in els]) + VDW[ion] - 0.5)
                 vmol += 0.5 * 4 / 3 * math.pi * VDW[ion] ** 3
-        packed = pack(X, els, ops, SYSTEM[g], vmol, r, fixed=fixed)
+        packed = pack(X, els, ops, system, vmol, r, fixed=fixed)
         if packed is None:
             continue
         cell, F, pc = packed
-        if fixed is not None:
+        if axis is not None:
+            # On the 3-fold axis: site occupancy 1/3 (chemical occupancy 1); an atom off the axis is written
+            # once for the three the axis makes.
+            Minv = np.linalg.inv(cell_matrix(*cell))
+            P0 = np.array([xy[0], xy[1], axis['z0']])
+            start = len(atoms)
+            fullX = full
+            for el, off, on, parent in asym:
+                d = np.linalg.norm(fullX - off, axis=1)
+                nheavy = sum(1 for q, e in enumerate(full_els) if e != 'H' and 0.1 < d[q] < 1.9)
+                atoms = atoms + [{'el': el, 'x': np.zeros(3), 'part': 0, 'occ': 1 / 3 if on else 1.0, 'nheavy': nheavy,
+                                  'parent': None if parent is None else start + parent, 'hk': 1.5 if sp_name == 'acetonitrile' else 1.2,
+                                  'kind': 'solvent', 'rr': 1.0, 'axis': on}]
+                F = np.concatenate([F, (P0 + off @ Minv.T)[None]])
+                els = els + [el]
+            info['axis_species'] = {'name': sp_name, 'site': [round(float(v), 5) for v in P0], 'site_symmetry': '3'}
+        elif fixed is not None:
             # An inversion centre: site occupancy 1/2, the atom's own U (inversion leaves U free).
             atoms = atoms + [{'el': ion, 'x': np.zeros(3), 'part': 0, 'occ': 0.5, 'nheavy': 0, 'parent': None, 'hk': 1.2,
                               'kind': 'solvent', 'rr': 1.0}]
@@ -684,11 +817,12 @@ def main():
             json.dump(entry, f)
         manifest.append(entry)
         tags = '' if a.plain else ''.join([f" Z'={info['z_prime']}" if info['z_prime'] > 1 else '',
-                                            f" +{info['special_position']['element']}@inversion-centre" if info['special_position'] else '', f" disorder {info['disorder']['group']} {info['disorder']['occupancy']:.2f}" if info['disorder'] else '', ''.join(f" +{x['name']}@{x['occupancy']:g}" for x in info['solvent'])])
+                                            f" +{info['special_position']['element']}@inversion-centre" if info['special_position'] else '', f" +{info['axis_species']['name']}@3-fold-axis" if info['axis_species'] else '', f" disorder {info['disorder']['group']} {info['disorder']['occupancy']:.2f}" if info['disorder'] else '', ''.join(f" +{x['name']}@{x['occupancy']:g}" for x in info['solvent'])])
         print(f'{name} {g} {st} pc {pc:.3f} {smi}{tags}', flush=True)
     with open(os.path.join(a.out, 'manifest.json'), 'w') as f:
         json.dump({'generator': 'scripts/crystal_corpus.py', 'seed': a.seed, 'n': len(manifest), 'smiles': os.path.basename(a.smiles),
-                   'heldout_fraction': a.heldout, 'plain': a.plain, **({} if a.plain else {'realism': REALISM, 'solvents': SOLVENTS, 'special_ions': SPECIAL_IONS}), 'structures': manifest}, f, indent=1)
+                   'heldout_fraction': a.heldout, 'plain': a.plain, **({} if a.plain else {'realism': REALISM, 'solvents': SOLVENTS, 'special_ions': SPECIAL_IONS,
+                                                  'trigonal_groups': {t: v[2] for t, v in TRIGONAL.items()}, 'axis_species': [(x[0], x[1]) for x in AXIS_SPECIES]}), 'structures': manifest}, f, indent=1)
 
 
 if __name__ == '__main__':
