@@ -9,6 +9,7 @@
 
 #include "conv_gemm.h"
 #include "sgemm.h"
+#include "ssf_avx512.h"
 #include "workers.h"
 
 #include <algorithm>
@@ -372,7 +373,10 @@ PERENNIAL_EXACT Napi::Value SsfBnRelu(const Napi::CallbackInfo& info) {
     return Fail(env, "ssfBnRelu(x: Float32Array, C, m, r, g, b, s, t: Float32Array of length C, z: Float32Array)");
   if (nx % C != 0 || nz != nx) return Fail(env, "ssfBnRelu: sizes do not fit C");
   const size_t c0 = static_cast<size_t>(C);
+  const bool vec = perennial::SsfVectorised(c0);
+  const perennial::SsfParams kp{k.m, k.r, k.g, k.b, k.s, k.t};
   perennial::ParallelRanges(nx / c0, 1, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
+    if (vec) return perennial::SsfForwardRows(x, z, lo, hi, c0, kp);
     for (size_t o = lo * c0; o < hi * c0; o += c0) {
       for (size_t c = 0; c < c0; c++) {
         const float y = Relu(SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]));
@@ -405,11 +409,14 @@ PERENNIAL_EXACT Napi::Value SsfBnReluGradStats(const Napi::CallbackInfo& info) {
   // Each block of B rows gets its own float64 partial sums, in any worker; the blocks' partials are
   // then added to the totals in block order, as the serial loop did.
   std::vector<double> ps(blocks * c0, 0.0), pt(blocks * c0, 0.0);
+  const bool vec = perennial::SsfVectorised(c0);
+  const perennial::SsfParams kp{k.m, k.r, k.g, k.b, nullptr, nullptr};
   perennial::ParallelRanges(rows, B, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
     for (size_t r0 = lo; r0 < hi; r0 += B) {
       const size_t r1 = std::min(hi, r0 + B);
       double* bs = ps.data() + (r0 / B) * c0;
       double* bt = pt.data() + (r0 / B) * c0;
+      if (vec) { perennial::SsfStatsRows(dz, x, r0, r1, c0, kp, bs, bt); continue; }
       for (size_t r = r0; r < r1; r++) {
         const float* xr = x + r * c0;
         const float* dr = dz + r * c0;
@@ -444,7 +451,10 @@ PERENNIAL_EXACT Napi::Value SsfBnReluGradX(const Napi::CallbackInfo& info) {
     *dst[i] = d;
   }
   if (nx % c0 != 0 || nd != nx || no != nx) return Fail(env, "ssfBnReluGradX: sizes do not fit C");
+  const bool vec = perennial::SsfVectorised(c0);
+  const perennial::SsfParams kp{k.m, k.r, k.g, k.b, k.s, nullptr};
   perennial::ParallelRanges(nx / c0, 1, kSsfMinPerWorker / c0 + 1, openblas_get_num_threads(), [&](size_t lo, size_t hi) PERENNIAL_EXACT {
+    if (vec) return perennial::SsfGradXRows(dz, x, dx, lo, hi, c0, kp);
     for (size_t o = lo * c0; o < hi * c0; o += c0) {
       for (size_t c = 0; c < c0; c++) {
         const float pre = SsfPre(x[o + c], k.m[c], k.r[c], k.g[c], k.b[c]);

@@ -4,7 +4,8 @@
 // channel count is not a multiple of 4, with many pre-activations at or below zero. The gradients
 // of the frozen parameters (composed ops inside the kernel's gradient) agree to rounding. The
 // composed ops are what runs with the compiled loops switched off. A large shape runs at 1 and 2
-// threads: the loops split their rows among workers, and the values must not change.
+// threads: the loops split their rows among workers, and the values must not change. Channel counts
+// that are multiples of 16 run the AVX-512 loops (native/src/ssf_avx512.cc) on a CPU that has them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initTf, tf } from '../../src/core/tensor.js';
@@ -49,7 +50,10 @@ test('fused frozen batch norm + ReLU + SSF equals the composed ops bit for bit (
   // [9, 31, 30, 16]: 8,370 rows, enough for the loops to split their rows between two workers.
   const addon = nativeAddon(), threadsBefore = addon?.threads() ?? 1;
   t.after(() => addon?.setThreads?.(threadsBefore));
-  for (const [shape, seed, threads] of [[[3, 9, 7, 5], 1, 1], [[2, 14, 14, 32], 2, 1], [[1, 1, 3, 1], 3, 1], [[9, 31, 30, 16], 4, 1], [[9, 31, 30, 16], 4, 2]] as [number[], number, number][]) {
+  // Channel counts that are multiples of 16 take the AVX-512 loops where the CPU has them: 16, 32, 48
+  // and 64 channels keep their sums in registers (1-4 groups of 16), 80 takes two passes.
+  for (const [shape, seed, threads] of [[[3, 9, 7, 5], 1, 1], [[2, 14, 14, 32], 2, 1], [[1, 1, 3, 1], 3, 1], [[9, 31, 30, 16], 4, 1], [[9, 31, 30, 16], 4, 2],
+    [[3, 5, 11, 48], 5, 1], [[2, 9, 9, 64], 6, 1], [[2, 7, 10, 80], 7, 1], [[9, 17, 16, 64], 8, 2]] as [number[], number, number][]) {
     addon?.setThreads?.(threads);
     const rng = new Rng(seed, 'ssf-kernel');
     const C = shape[3]!;
