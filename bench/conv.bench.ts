@@ -16,15 +16,17 @@
 // (all threads) per step are both reported; CPU time is the steadier one on a loaded machine.
 // ratio_torch = torch seconds / perennial seconds (>= 1: perennial at least as fast). Medians of
 // repeated steps on a shared 2-core machine: expect noise; compare numbers from the same run only.
-// --threads T sets both sides' thread count (OpenBLAS's for perennial, torch.set_num_threads); the
-// default is 2 for torch and OpenBLAS's own default for perennial.
+// --threads T sets both sides' thread count (OpenBLAS's for perennial; torch.set_num_threads and its
+// OpenBLAS's for torch). Without
+// it the full run measures 1 and then 2 threads on both sides (`by_threads`; the top-level rows are
+// the 2-thread ones) and --quick measures 2 for torch against OpenBLAS's own default for perennial.
 import { RunRecorder, writeRecord } from '../src/core/record.js';
 import { Rng } from '../src/core/rng.js';
 import { median } from '../src/core/stats.js';
 import { initTf, tf, useEngineKernels } from '../src/core/tensor.js';
 import { setConvMode } from '../src/core/conv.js';
 import { linalgBackendName, nativeAddon } from '../src/core/linalg/index.js';
-import { ensurePythonModule, runPythonJson, PEER_DIR } from '../src/core/bench/python.js';
+import { ensurePythonModule, runPythonJson, PEER_DIR, PY_SET_TORCH_THREADS } from '../src/core/bench/python.js';
 import { CO2L_IMAGES, co2l, co2lBatch, co2lNet, co2lStep as step, safeSteps } from './continual-steps.js';
 import { fusedAdam } from '../src/core/nn.js';
 
@@ -38,12 +40,15 @@ const threads = ti >= 0 ? Number(args[ti + 1]) : null;
 if (threads !== null && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new Error(`--threads: expected an integer 1-64, got ${args[ti + 1]}`);
 
 await initTf();
-if (threads !== null) {
-  const addon = nativeAddon();
-  if (addon?.setThreads) addon.setThreads(threads);
-  else if (threads !== 1) throw new Error('--threads above 1 needs the OpenBLAS addon with setThreads (npm run build:native)');
+const addon = nativeAddon();
+// Thread counts to measure, each on both sides; null: OpenBLAS's own default against torch at 2.
+const counts: (number | null)[] = threads !== null ? [threads] : quick || !addon?.setThreads ? [null] : [1, 2];
+function setThreads(t: number | null): void {
+  if (t === null) return;
+  if (addon?.setThreads) addon.setThreads(t);
+  else if (t !== 1) throw new Error('--threads above 1 needs the OpenBLAS addon with setThreads (npm run build:native)');
 }
-const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps, threads: threads ?? 'default' }, 0);
+const rec = new RunRecorder('bench conv', { quick, co2lReps, safeReps, threads: threads ?? (counts.length > 1 ? counts.join(',') : 'default') }, 0);
 const rng = new Rng(0, 'bench/conv');
 
 type Config = { conv: 'im2col' | 'tfjs'; engine: boolean };
@@ -91,21 +96,15 @@ const safe48 = safeStep(48), safe256 = safeStep(256);
 
 type T = { wall: number; cpu: number };
 type Times = { co2l: T; safe48: T; safe256: T };
-const co2lT = timeRounds(co2lStep, co2lReps);
-const safe48T = timeRounds(safe48, safeReps);
-const safe256T = timeRounds(safe256, Math.ceil(safeReps / 2));
-const pick = (k: keyof typeof CONFIGS): Times => ({ co2l: co2lT[k], safe48: safe48T[k], safe256: safe256T[k] });
-const legacy = pick('legacy'), im2colOnly = pick('im2col'), ours = pick('perennial');
-process.stdout.write(`legacy:    ${JSON.stringify(legacy)}\nim2col:    ${JSON.stringify(im2colOnly)}\nperennial: ${JSON.stringify(ours)}\n`);
 
-const PEER = `
+const PEER = PY_SET_TORCH_THREADS + `
 import sys, json, time, numpy as np
 d = json.load(sys.stdin)
 try:
     import torch, torch.nn as nn, torch.nn.functional as Fn
 except ImportError:
     print(json.dumps({'co2l': None, 'safe48': None, 'safe256': None})); sys.exit(0)
-torch.set_num_threads(d['threads']); torch.manual_seed(0)
+set_torch_threads(torch, d['threads']); torch.manual_seed(0)
 def med(f, n):
     f(); ts = []; cs = []
     for _ in range(n):
@@ -142,21 +141,38 @@ print(json.dumps(out))
 `;
 
 const haveTorch = ensurePythonModule('torch', 'python3-torch');
-const peer = haveTorch
-  ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps, peer_dir: PEER_DIR, threads: threads ?? 2 })
-  : { co2l: null, safe48: null, safe256: null };
 const ratio = (p: number | null, o: number): number | null => (p === null ? null : p / o);
-const row = (k: keyof Times) => ({
-  perennial_s: ours[k].wall, im2col_only_s: im2colOnly[k].wall, legacy_s: legacy[k].wall, speedup_vs_legacy: legacy[k].wall / ours[k].wall,
-  torch_s: peer[k]?.wall ?? null, ratio_torch: ratio(peer[k]?.wall ?? null, ours[k].wall), ratio_torch_legacy: ratio(peer[k]?.wall ?? null, legacy[k].wall),
-  cpu: { perennial_s: ours[k].cpu, im2col_only_s: im2colOnly[k].cpu, legacy_s: legacy[k].cpu, torch_s: peer[k]?.cpu ?? null, ratio_torch: ratio(peer[k]?.cpu ?? null, ours[k].cpu) },
-});
+
+/** Both sides at `t` threads (null: OpenBLAS's default against torch at 2), perennial first. */
+function measure(t: number | null) {
+  setThreads(t);
+  const co2lT = timeRounds(co2lStep, co2lReps);
+  const safe48T = timeRounds(safe48, safeReps);
+  const safe256T = timeRounds(safe256, Math.ceil(safeReps / 2));
+  const pick = (k: keyof typeof CONFIGS): Times => ({ co2l: co2lT[k], safe48: safe48T[k], safe256: safe256T[k] });
+  const legacy = pick('legacy'), im2colOnly = pick('im2col'), ours = pick('perennial');
+  process.stdout.write(`threads ${t ?? 'default'}\nlegacy:    ${JSON.stringify(legacy)}\nim2col:    ${JSON.stringify(im2colOnly)}\nperennial: ${JSON.stringify(ours)}\n`);
+  const peer = haveTorch
+    ? runPythonJson<{ co2l: T | null; safe48: T | null; safe256: T | null }>(PEER, { co2l_reps: co2lReps, safe_reps: safeReps, peer_dir: PEER_DIR, threads: t ?? 2 })
+    : { co2l: null, safe48: null, safe256: null };
+  const row = (k: keyof Times) => ({
+    perennial_s: ours[k].wall, im2col_only_s: im2colOnly[k].wall, legacy_s: legacy[k].wall, speedup_vs_legacy: legacy[k].wall / ours[k].wall,
+    torch_s: peer[k]?.wall ?? null, ratio_torch: ratio(peer[k]?.wall ?? null, ours[k].wall), ratio_torch_legacy: ratio(peer[k]?.wall ?? null, legacy[k].wall),
+    cpu: { perennial_s: ours[k].cpu, im2col_only_s: im2colOnly[k].cpu, legacy_s: legacy[k].cpu, torch_s: peer[k]?.cpu ?? null, ratio_torch: ratio(peer[k]?.cpu ?? null, ours[k].cpu) },
+  });
+  return {
+    threads: { perennial_openblas: addon?.threads() ?? null, torch: t ?? 2 },
+    co2l_step: { images: CO2L_IMAGES, ...row('co2l') },
+    safe_step_48: { batch: 48, ...row('safe48') },
+    safe_step_256: { batch: 256, ...row('safe256') },
+  };
+}
+
+const runs = counts.map(measure);
 const results = {
   linalg: linalgBackendName(),
-  threads: { perennial_openblas: nativeAddon()?.threads() ?? null, torch: threads ?? 2 },
-  co2l_step: { images: CO2L_IMAGES, ...row('co2l') },
-  safe_step_48: { batch: 48, ...row('safe48') },
-  safe_step_256: { batch: 256, ...row('safe256') },
+  ...runs[runs.length - 1]!,
+  ...(runs.length > 1 ? { by_threads: Object.fromEntries(runs.map((r, i) => [String(counts[i]), r])) } : {}),
 };
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 if (json) writeRecord(json, rec.finish(results));

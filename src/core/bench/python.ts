@@ -1,6 +1,7 @@
 // Debian's python3 as a benchmark peer (numpy, torch). Missing modules are installed with apt when
 // running as root; otherwise the peer is reported missing. Nothing here sets OPENBLAS_* variables:
-// numpy and the addon both use the system OpenBLAS with its default threads.
+// numpy and the addon both use the system OpenBLAS with its default threads; a torch peer at a set
+// thread count sets OpenBLAS's count with it (PY_SET_TORCH_THREADS).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,29 @@ export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'pyt
 
 /** Python modules shared by the benchmarks' peer scripts (`bench/peers/`); scripts add it to sys.path. */
 export const PEER_DIR = fileURLToPath(new URL('../../../bench/peers/', import.meta.url));
+
+/**
+ * Python defining `set_torch_threads(torch, n)`: torch.set_num_threads(n) and the same count for the
+ * system OpenBLAS that Debian's torch does its products with. torch.set_num_threads leaves OpenBLAS
+ * at its own default, so a "1-thread" torch step ran its GEMMs on every core (an MLP step: CPU time
+ * 4.7 ms in 2.35 ms wall at set_num_threads(1), 2.35 in 2.35 with both set).
+ */
+export const PY_SET_TORCH_THREADS = String.raw`
+import ctypes as _ct
+_openblas = None
+for _cand in ('libopenblas.so.0', 'libblas.so.3'):
+    try:
+        _l = _ct.CDLL(_cand)
+        if hasattr(_l, 'openblas_set_num_threads'):
+            _openblas = _l
+            break
+    except OSError:
+        pass
+def set_torch_threads(torch, n):
+    torch.set_num_threads(n)
+    if _openblas is not None:
+        _openblas.openblas_set_num_threads(n)
+`;
 
 export function pythonHas(module: string): boolean {
   return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;

@@ -4,7 +4,7 @@
 // `linear` (one fused product + bias + ReLU kernel, gradients only where asked), the one-kernel
 // softmaxCrossEntropy and FusedAdam (one in-place pass over all parameters); the plain tfjs loop (tf.matMul/tf.add/tf.relu and
 // tf.train.adam through optimizer.minimize) is timed beside it. Both sides run at each thread count
-// (OpenBLAS's for perennial, torch.set_num_threads for PyTorch; 1 and the addon's default), in
+// (OpenBLAS's for perennial; torch.set_num_threads and its OpenBLAS's for PyTorch; 1 and the addon's default), in
 // alternating chunks of steps (torch in a worker process) so they see the same machine load; each
 // keeps its fastest chunk per thread count. The headline ratio is perennial's best thread count
 // against PyTorch's best, so it never flatters perennial.
@@ -12,7 +12,7 @@ import { initTf, tf, batchMatMulMode, setBatchMatMulMode, type BatchMatMulMode }
 import { nativeAddon } from '../linalg/index.js';
 import { Rng } from '../rng.js';
 import { constInit, fusedAdam, linear, softmaxCrossEntropy, variable } from '../nn.js';
-import { ensurePythonModule, PythonWorker } from './python.js';
+import { ensurePythonModule, PythonWorker, PY_SET_TORCH_THREADS } from './python.js';
 import { progress } from '../progress.js';
 
 export interface TrainBenchResult {
@@ -128,7 +128,7 @@ async function timeLayers(data: { x: tf.Tensor2D; y: tf.Tensor2D }[], steps: num
 
 // PyTorch as a worker: builds the same model and data once, then runs k steps per request with
 // the thread count asked for and answers the seconds taken.
-const TORCH_WORKER = String.raw`
+const TORCH_WORKER = PY_SET_TORCH_THREADS + String.raw`
 import json, sys, time
 import torch
 torch.manual_seed(0)
@@ -149,7 +149,7 @@ def step():
 print(json.dumps({"version": torch.__version__}), flush=True)
 for line in sys.stdin:
     c = json.loads(line)
-    torch.set_num_threads(c["threads"])
+    set_torch_threads(torch, c["threads"])
     for _ in range(c.get("warmup", 0)): step()
     t = time.perf_counter()
     for _ in range(c["steps"]): step()
