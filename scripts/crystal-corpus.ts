@@ -1,5 +1,6 @@
-// `npm run crystal-corpus -- --n N --seed S --out DIR [--plain]`: the training corpus of the shipped assigner
-// (--plain: ordered Z' = 1 molecules only, without the solvent, disorder and Z' = 2 structures).
+// `npm run crystal-corpus -- --n N --seed S --out DIR [--plain] [--trigonal]`: the training corpus of the shipped
+// assigner (--plain: ordered Z' = 1 molecules only, without the solvent, disorder and Z' = 2 structures;
+// --trigonal: also trigonal groups with species on 3-fold axes).
 // Step 1 (Python + RDKit, scripts/crystal_corpus.py): real molecules, conformers, packing, ADPs,
 // riding H -> DIR/*.res and DIR/manifest.json. Step 2 (perennial's TypeScript): reflections with
 // noise and missing data -> DIR/*.hkl. A dev tool: needs Debian's python3-rdkit and rdkit-data.
@@ -16,7 +17,7 @@ import { simulateCorpusReflections } from '../src/crystal/corpus.js';
 const MAX_N = 20_000;
 
 function main(): void {
-  const { values } = parseArgs({ options: { n: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' }, smiles: { type: 'string' }, python: { type: 'string' }, plain: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { n: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' }, smiles: { type: 'string' }, python: { type: 'string' }, plain: { type: 'boolean', default: false }, trigonal: { type: 'boolean', default: false } } });
   const n = Number(values.n), seed = Number(values.seed);
   if (!values.out) throw new InputError('--out DIR is required');
   if (!Number.isInteger(n) || n < 1 || n > MAX_N) throw new InputError(`--n must be an integer 1-${MAX_N}, got ${values.n}`);
@@ -25,7 +26,7 @@ function main(): void {
   // Debian's python3-rdkit lives in the system interpreter, which a pyenv shim on PATH may hide.
   const python = values.python ?? process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
   const script = join(dirname(fileURLToPath(import.meta.url)), 'crystal_corpus.py');
-  const args = [script, '--n', String(n), '--seed', String(seed), '--out', values.out, ...(values.smiles ? ['--smiles', values.smiles] : []), ...(values.plain ? ['--plain'] : [])];
+  const args = [script, '--n', String(n), '--seed', String(seed), '--out', values.out, ...(values.smiles ? ['--smiles', values.smiles] : []), ...(values.plain ? ['--plain'] : []), ...(values.trigonal ? ['--trigonal'] : [])];
   const r = spawnSync(python, args, { stdio: 'inherit' });
   if (r.error) throw new InputError(`${python}: ${r.error.message} (the generator needs Python 3 with RDKit: Debian python3-rdkit, rdkit-data)`);
   if (r.status !== 0) throw new InputError(`${script} exited with ${r.status}`);

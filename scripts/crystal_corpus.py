@@ -19,6 +19,11 @@ content with each site counted at its occupancy, as in a real .res, so formula c
 number of sites are off for these structures as they are for real ones. The extra draws come from a
 stream of their own, so --plain (and every structure drawn without extras) is the corpus of the first
 shipped model.
+
+With --trigonal, 8 % of the realistic corpus's structures are drawn into P-3, R-3 or P31c instead (from a
+stream of their own, so the others stay as without it), and 60 % of those carry a solvent molecule or ion of
+C3v symmetry on a 3-fold axis: atoms on the axis at site occupancy 1/3 with U invariant under the axis, one
+atom written for each orbit of three off it.
 """
 import argparse
 import hashlib
@@ -682,6 +687,7 @@ def main():
     ap.add_argument('--smiles', default=DEFAULT_SMILES)
     ap.add_argument('--heldout', type=float, default=0.2)
     ap.add_argument('--plain', action='store_true', help='ordered Z\' = 1 molecules only (no solvent, disorder or Z\' = 2): the first shipped model\'s corpus')
+    ap.add_argument('--trigonal', action='store_true', help='also draw trigonal groups (P-3, R-3, P31c), some with a C3v solvent or ion on a 3-fold axis (REALISM trigonal, axis_species); without it the corpus is the shipped model\'s')
     a = ap.parse_args()
     if not os.path.exists(a.smiles):
         sys.exit(f'{a.smiles}: not found (Debian package rdkit-data, or pass --smiles)')
@@ -745,8 +751,8 @@ def main():
         latt, symm, _ = GROUPS[g]
         system = SYSTEM[g]
         axis = None
-        if not a.plain:
-            # The trigonal draws come from a stream of their own: every structure they leave alone is as before.
+        if not a.plain and a.trigonal:
+            # The trigonal draws come from a stream of their own: every structure they leave alone is as without them.
             r3 = np.random.default_rng([a.seed, k, 2])
             info['axis_species'] = None
             if r3.uniform() < REALISM['trigonal']:
@@ -817,12 +823,12 @@ def main():
             json.dump(entry, f)
         manifest.append(entry)
         tags = '' if a.plain else ''.join([f" Z'={info['z_prime']}" if info['z_prime'] > 1 else '',
-                                            f" +{info['special_position']['element']}@inversion-centre" if info['special_position'] else '', f" +{info['axis_species']['name']}@3-fold-axis" if info['axis_species'] else '', f" disorder {info['disorder']['group']} {info['disorder']['occupancy']:.2f}" if info['disorder'] else '', ''.join(f" +{x['name']}@{x['occupancy']:g}" for x in info['solvent'])])
+                                            f" +{info['special_position']['element']}@inversion-centre" if info['special_position'] else '', f" +{info['axis_species']['name']}@3-fold-axis" if info.get('axis_species') else '', f" disorder {info['disorder']['group']} {info['disorder']['occupancy']:.2f}" if info['disorder'] else '', ''.join(f" +{x['name']}@{x['occupancy']:g}" for x in info['solvent'])])
         print(f'{name} {g} {st} pc {pc:.3f} {smi}{tags}', flush=True)
     with open(os.path.join(a.out, 'manifest.json'), 'w') as f:
         json.dump({'generator': 'scripts/crystal_corpus.py', 'seed': a.seed, 'n': len(manifest), 'smiles': os.path.basename(a.smiles),
-                   'heldout_fraction': a.heldout, 'plain': a.plain, **({} if a.plain else {'realism': REALISM, 'solvents': SOLVENTS, 'special_ions': SPECIAL_IONS,
-                                                  'trigonal_groups': {t: v[2] for t, v in TRIGONAL.items()}, 'axis_species': [(x[0], x[1]) for x in AXIS_SPECIES]}), 'structures': manifest}, f, indent=1)
+                   'heldout_fraction': a.heldout, 'plain': a.plain, **({} if a.plain else {'realism': {key: v for key, v in REALISM.items() if a.trigonal or key not in ('trigonal', 'axis_species')}, 'solvents': SOLVENTS, 'special_ions': SPECIAL_IONS,
+                                                  **({'trigonal_groups': {t: v[2] for t, v in TRIGONAL.items()}, 'axis_species': [(x[0], x[1]) for x in AXIS_SPECIES]} if a.trigonal else {})}), 'structures': manifest}, f, indent=1)
 
 
 if __name__ == '__main__':
