@@ -1,17 +1,13 @@
 #include "adam_avx512.h"
 
-#include <immintrin.h>
+#include "avx512.h"
 
 namespace perennial {
 
-bool AdamVectorised() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-}
+bool AdamVectorised() { return HasAvx512(); }
 
 // m = m b1 + g a1; s = s b2 + (g g) a2; p = ((m / om1) / (sqrt(s / om2) + eps)) negLr + p.
-__attribute__((target("avx512f"), optimize("fp-contract=off")))
-void AdamRows(float* p, const float* g, float* m, float* s, size_t n, float b1, float a1, float b2, float a2, float om1, float om2,
+PERENNIAL_AVX512_EXACT void AdamRows(float* p, const float* g, float* m, float* s, size_t n, float b1, float a1, float b2, float a2, float om1, float om2,
               float negLr, float eps) {
   const __m512 vb1 = _mm512_set1_ps(b1), va1 = _mm512_set1_ps(a1), vb2 = _mm512_set1_ps(b2), va2 = _mm512_set1_ps(a2);
   const __m512 vom1 = _mm512_set1_ps(om1), vom2 = _mm512_set1_ps(om2), vlr = _mm512_set1_ps(negLr), veps = _mm512_set1_ps(eps);

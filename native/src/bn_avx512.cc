@@ -1,36 +1,28 @@
 #include "bn_avx512.h"
 
-#include <immintrin.h>
+#include "avx512.h"
 
 namespace perennial {
 
 namespace {
 
-// fp-contract off: a product and a sum stay two roundings, as in the scalar loops.
-#define PERENNIAL_BN512 __attribute__((target("avx512f"), optimize("fp-contract=off")))
+using avx512::Hi;
+using avx512::Lo;
+using avx512::Relu;
 
-PERENNIAL_BN512 inline __m512d Lo(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
-PERENNIAL_BN512 inline __m512d Hi(__m512 v) {
-  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
 // Two halves of float64 rounded to float32 (round to nearest, as static_cast<float>).
-PERENNIAL_BN512 inline __m512 Narrow(__m512d lo, __m512d hi) {
+PERENNIAL_AVX512_EXACT inline __m512 Narrow(__m512d lo, __m512d hi) {
   const __m256 l = _mm512_cvtpd_ps(lo), h = _mm512_cvtpd_ps(hi);
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(l)), _mm256_castps_pd(h), 1));
 }
-// max(0, v) as the scalar loops take it: negative numbers (sign bit set, -0 included) become +0.
-PERENNIAL_BN512 inline __m512 Relu(__m512 v) {
-  const __m512i b = _mm512_castps_si512(v);
-  return _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(b, 31), b));
-}
 // dy where y > 0 (y's bits, read as a signed integer, > 0), else +0.
-PERENNIAL_BN512 inline __m512 Masked(__m512 dy, __m512 y) {
+PERENNIAL_AVX512_EXACT inline __m512 Masked(__m512 dy, __m512 y) {
   return _mm512_maskz_mov_ps(_mm512_cmpgt_epi32_mask(_mm512_castps_si512(y), _mm512_setzero_si512()), dy);
 }
-PERENNIAL_BN512 inline __m512d Ld(const double* p) { return _mm512_loadu_pd(p); }
+PERENNIAL_AVX512_EXACT inline __m512d Ld(const double* p) { return _mm512_loadu_pd(p); }
 
 template <int NG>
-PERENNIAL_BN512 void StatsChunk(const float* x, size_t rows, size_t C, size_t c0, double* sum, double* sq) {
+PERENNIAL_AVX512_EXACT void StatsChunk(const float* x, size_t rows, size_t C, size_t c0, double* sum, double* sq) {
   __m512d s[2 * NG], q[2 * NG];
 #pragma GCC unroll 8
   for (int i = 0; i < 2 * NG; i++) { s[i] = Ld(sum + c0 + 8 * i); q[i] = Ld(sq + c0 + 8 * i); }
@@ -51,7 +43,7 @@ PERENNIAL_BN512 void StatsChunk(const float* x, size_t rows, size_t C, size_t c0
 }
 
 template <int NG>
-PERENNIAL_BN512 void GradStatsChunk(const float* dy, const float* x, const float* y, size_t rows, size_t C, size_t c0, const double* mu,
+PERENNIAL_AVX512_EXACT void GradStatsChunk(const float* dy, const float* x, const float* y, size_t rows, size_t C, size_t c0, const double* mu,
                                     const double* inv, double* sr, double* srx) {
   __m512d s[2 * NG], t[2 * NG];
 #pragma GCC unroll 8
@@ -79,6 +71,8 @@ PERENNIAL_BN512 void GradStatsChunk(const float* dy, const float* x, const float
 
 }  // namespace
 
+bool BnVectorised(size_t C) { return HasAvx512() && C > 0 && C % 16 == 0; }
+
 // Channels in chunks of at most 64 (their sums in 16 registers), each chunk one pass over the rows.
 void BnStatsRows(const float* x, size_t rows, size_t C, double* sum, double* sq) {
   for (size_t c0 = 0; c0 < C; c0 += 64) {
@@ -102,7 +96,7 @@ void BnGradStatsRows(const float* dy, const float* x, const float* y, size_t row
   }
 }
 
-PERENNIAL_BN512 void BnAffineReluRows(const float* x, size_t rows, size_t C, const double* a, const double* b, float* y) {
+PERENNIAL_AVX512_EXACT void BnAffineReluRows(const float* x, size_t rows, size_t C, const double* a, const double* b, float* y) {
   for (size_t r = 0; r < rows; r++) {
     for (size_t c = 0; c < C; c += 16) {
       const size_t o = r * C + c;
@@ -114,7 +108,7 @@ PERENNIAL_BN512 void BnAffineReluRows(const float* x, size_t rows, size_t C, con
   }
 }
 
-PERENNIAL_BN512 void BnGradXRows(const float* dy, const float* x, const float* y, size_t rows, size_t C, const double* k, const double* mu,
+PERENNIAL_AVX512_EXACT void BnGradXRows(const float* dy, const float* x, const float* y, size_t rows, size_t C, const double* k, const double* mu,
                                  const double* inv, const double* m1, const double* m2, bool batchStats, float* dx) {
   for (size_t r = 0; r < rows; r++) {
     for (size_t c = 0; c < C; c += 16) {

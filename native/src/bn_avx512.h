@@ -8,6 +8,9 @@
 
 namespace perennial {
 
+// An AVX-512 CPU and C a multiple of 16.
+bool BnVectorised(size_t C);
+
 // sum[c] += x, sq[c] += x^2 over the rows (float64, added to what the arrays hold).
 void BnStatsRows(const float* x, size_t rows, size_t C, double* sum, double* sq);
 

@@ -1,4 +1,5 @@
 #include "conv_gemm.h"
+#include "avx512.h"
 
 #include <cblas.h>
 #include <immintrin.h>
@@ -114,10 +115,7 @@ const float* Transposed(const float* b, int n, int k, int ldb) {
 
 }  // namespace
 
-bool ConvGemmVectorised() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-}
+bool ConvGemmVectorised() { return HasAvx512(); }
 
 void SmallSgemm(bool bTrans, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
   if (!ConvGemmVectorised()) {

@@ -83,7 +83,7 @@ Napi::Value BnChannelStats(const Napi::CallbackInfo& info) {
   if (info.Length() < 4 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || !F64(info[2], &sum, &ns) || !F64(info[3], &sq, &nq))
     return Fail(env, "bnChannelStats(x: Float32Array, C, sum: Float64Array, sq: Float64Array)");
   if (C == 0 || nx % C != 0 || ns < static_cast<size_t>(C) || nq < static_cast<size_t>(C)) return Fail(env, "bnChannelStats: sizes do not fit C");
-  if (perennial::SsfVectorised(static_cast<size_t>(C))) {
+  if (perennial::BnVectorised(static_cast<size_t>(C))) {
     perennial::BnStatsRows(x, nx / C, static_cast<size_t>(C), sum, sq);
     return env.Undefined();
   }
@@ -105,7 +105,7 @@ Napi::Value BnAffineRelu(const Napi::CallbackInfo& info) {
   if (info.Length() < 5 || !F32(info[0], &x, &nx) || !Int(info[1], &C) || !F64(info[2], &a, &na) || !F64(info[3], &b, &nb) || !F32(info[4], &y, &ny))
     return Fail(env, "bnAffineRelu(x: Float32Array, C, a: Float64Array, b: Float64Array, y: Float32Array)");
   if (C == 0 || nx % C != 0 || ny != nx || na < static_cast<size_t>(C) || nb < static_cast<size_t>(C)) return Fail(env, "bnAffineRelu: sizes do not fit C");
-  if (perennial::SsfVectorised(static_cast<size_t>(C))) {
+  if (perennial::BnVectorised(static_cast<size_t>(C))) {
     perennial::BnAffineReluRows(x, nx / C, static_cast<size_t>(C), a, b, y);
     return env.Undefined();
   }
@@ -129,7 +129,7 @@ Napi::Value BnReluGradStats(const Napi::CallbackInfo& info) {
     return Fail(env, "bnReluGradStats(dy, x, y: Float32Array, C, mu, inv, sr, srx: Float64Array)");
   const size_t c0 = static_cast<size_t>(C);
   if (C == 0 || nx % C != 0 || nd != nx || ny != nx || n1 < c0 || n2 < c0 || n3 < c0 || n4 < c0) return Fail(env, "bnReluGradStats: sizes do not fit C");
-  if (perennial::SsfVectorised(c0)) {
+  if (perennial::BnVectorised(c0)) {
     perennial::BnGradStatsRows(dy, x, y, nx / c0, c0, mu, inv, sr, srx);
     return env.Undefined();
   }
@@ -156,7 +156,7 @@ Napi::Value BnReluGradX(const Napi::CallbackInfo& info) {
   if (C == 0 || nx % C != 0 || nd != nx || ny != nx || no != nx || a1 < c0 || a2 < c0 || a3 < c0 || a4 < c0 || a5 < c0)
     return Fail(env, "bnReluGradX: sizes do not fit C");
   const bool batchStats = info[9].ToBoolean().Value();
-  if (perennial::SsfVectorised(c0)) {
+  if (perennial::BnVectorised(c0)) {
     perennial::BnGradXRows(dy, x, y, nx / c0, c0, k, mu, inv, m1, m2, batchStats, dx);
     return env.Undefined();
   }

@@ -1,40 +1,30 @@
 #include "ssf_avx512.h"
 
-#include <immintrin.h>
+#include "avx512.h"
 
 namespace perennial {
 
 namespace {
 
-// fp-contract off: a product and a sum stay two roundings, as in the composed tfjs ops.
-#define PERENNIAL_SSF512 __attribute__((target("avx512f"), optimize("fp-contract=off")))
+using avx512::Hi;
+using avx512::Lo;
+using avx512::Relu;
 
 struct Group { __m512 m, r, g, b; };
 
-PERENNIAL_SSF512 inline Group Load(const SsfParams& k, size_t c) {
+PERENNIAL_AVX512_EXACT inline Group Load(const SsfParams& k, size_t c) {
   return {_mm512_loadu_ps(k.m + c), _mm512_loadu_ps(k.r + c), _mm512_loadu_ps(k.g + c), _mm512_loadu_ps(k.b + c)};
 }
 
 // ((x - m) r) g + b, each operation rounded.
-PERENNIAL_SSF512 inline __m512 Pre(__m512 x, const Group& p) {
+PERENNIAL_AVX512_EXACT inline __m512 Pre(__m512 x, const Group& p) {
   return _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(x, p.m), p.r), p.g), p.b);
-}
-
-// max(0, v) as the scalar loops take it: negative numbers (sign bit set, -0 included) become +0.
-PERENNIAL_SSF512 inline __m512 Relu(__m512 v) {
-  const __m512i b = _mm512_castps_si512(v);
-  return _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_srai_epi32(b, 31), b));
-}
-
-PERENNIAL_SSF512 inline __m512d Lo(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
-PERENNIAL_SSF512 inline __m512d Hi(__m512 v) {
-  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
 // NG groups of 16 channels from channel c0, rows [lo, hi): the 4 NG float64 accumulators live in
 // registers for the whole range.
 template <int NG>
-PERENNIAL_SSF512 void StatsChunk(const float* dz, const float* x, size_t lo, size_t hi, size_t C, size_t c0, const SsfParams& k, double* ps, double* pt) {
+PERENNIAL_AVX512_EXACT void StatsChunk(const float* dz, const float* x, size_t lo, size_t hi, size_t C, size_t c0, const SsfParams& k, double* ps, double* pt) {
   Group p[NG];
   __m512d s0[NG], s1[NG], t0[NG], t1[NG];
 #pragma GCC unroll 4
@@ -67,13 +57,10 @@ PERENNIAL_SSF512 void StatsChunk(const float* dz, const float* x, size_t lo, siz
 
 }  // namespace
 
-bool SsfVectorised(size_t C) {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has && C > 0 && C % 16 == 0;
-}
+bool SsfVectorised(size_t C) { return HasAvx512() && C > 0 && C % 16 == 0; }
 
 // Rows outside, channels inside: each row is read once; the parameters come from L1.
-PERENNIAL_SSF512 void SsfForwardRows(const float* x, float* z, size_t lo, size_t hi, size_t C, const SsfParams& k) {
+PERENNIAL_AVX512_EXACT void SsfForwardRows(const float* x, float* z, size_t lo, size_t hi, size_t C, const SsfParams& k) {
   for (size_t r = lo; r < hi; r++) {
     for (size_t c = 0; c < C; c += 16) {
       const size_t o = r * C + c;
@@ -95,7 +82,7 @@ void SsfStatsRows(const float* dz, const float* x, size_t lo, size_t hi, size_t 
   }
 }
 
-PERENNIAL_SSF512 void SsfGradXRows(const float* dz, const float* x, float* dx, size_t lo, size_t hi, size_t C, const SsfParams& k) {
+PERENNIAL_AVX512_EXACT void SsfGradXRows(const float* dz, const float* x, float* dx, size_t lo, size_t hi, size_t C, const SsfParams& k) {
   const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
   for (size_t r = lo; r < hi; r++) {
     for (size_t c = 0; c < C; c += 16) {
